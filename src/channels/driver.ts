@@ -1,0 +1,97 @@
+import type {z} from 'zod'
+import type {Announcement, Variant} from '../core/announcement.js'
+import type {ChannelCommon} from '../config/schema.js'
+import type {HttpClient} from './http.js'
+
+// The driver contract of DESIGN.md "Channel drivers". A driver is one object per file; it
+// never opens the database, never reads the environment, and gets everything external
+// through the contexts below.
+
+export type DriverKind = 'broadcast' | 'per-recipient'
+
+/** How a driver's limit is counted, so preview can say "212/280 (weighted)". */
+export type LengthUnit = 'characters' | 'graphemes' | 'x-weighted' | 'sms-segments' | 'bytes'
+
+export interface Capabilities {
+  maxLength?: number
+  counts: LengthUnit
+  threads: boolean
+  media: boolean
+  /** Sending twice with the same idempotency key cannot publish twice. */
+  idempotent: boolean
+  /** The driver can look up whether an in-doubt send actually went out. */
+  reconcile: boolean
+}
+
+/** A configured channel: its name, the engine settings and the driver's own settings. */
+export type ChannelConfig<Settings = Record<string, unknown>> = ChannelCommon & Settings & {name: string}
+
+export interface Recipient {
+  id: string
+  email?: string
+  phone?: string
+  language?: string
+}
+
+export interface RenderContext<Settings> {
+  channel: ChannelConfig<Settings>
+  /** Public address of the announcement's CAP document, where a feed channel publishes one. */
+  capUrl?: string
+  recipient?: Recipient
+  /** The announcement an Update or Cancel refers to, for CAP <references>. */
+  referenced?: Announcement
+}
+
+/** One piece of what will be published, as preview shows it. */
+export interface RenderedPart {
+  label: string
+  text: string
+  length?: {count: number; limit: number; unit: LengthUnit}
+}
+
+/** render() output: what preview prints and, unchanged, what send() receives. */
+export interface Rendered<Payload = unknown> {
+  parts: RenderedPart[]
+  payload: Payload
+}
+
+export interface SendContext<Settings> {
+  channel: ChannelConfig<Settings>
+  deliveryId: string
+  /** Stable across retries of one delivery: the provider's Idempotency-Key where it has one. */
+  idempotencyKey: string
+  announcement: Announcement
+  signal: AbortSignal
+  http: HttpClient
+  now: () => number
+  /** For drivers that publish a collection (the feed): current announcements on this channel. */
+  collection?: Announcement[]
+  recipient?: Recipient
+}
+
+export interface Receipt {
+  providerId?: string
+  url?: string
+}
+
+export interface CheckResult {
+  ok: boolean
+  detail: string
+}
+
+export interface Driver<Settings = Record<string, unknown>, Payload = unknown> {
+  type: string
+  kind: DriverKind
+  /** The driver's own settings; validated when config loads, never in send. */
+  config: z.ZodObject
+  /** Settings that are file paths, resolved against the config file's folder at load. */
+  pathSettings?: string[]
+  capabilities: Capabilities
+  /** Pure: no I/O. Used by preview and by send, so what the officer previews is what goes out. */
+  render(announcement: Announcement, variant: Variant, context: RenderContext<Settings>): Rendered<Payload>
+  /** Returns a receipt, or throws TransientSendError / RateLimitedError / PermanentSendError. */
+  send(payload: Payload, context: SendContext<Settings>): Promise<Receipt>
+  /** For `channels test`: credentials and reachability, without posting. */
+  check(channel: ChannelConfig<Settings>, context: {http: HttpClient; signal: AbortSignal}): Promise<CheckResult>
+  reconcile?(deliveryId: string, context: SendContext<Settings>): Promise<Receipt | undefined>
+}

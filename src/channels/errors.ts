@@ -1,0 +1,30 @@
+// A driver's send either returns a receipt or throws one of these; the error's type tells the
+// engine what to do next (like p-retry's AbortError), and its message is the provider's reason.
+
+/** Try again later: network error, timeout, 5xx. `retryAfterMs` when the provider said when. */
+export class TransientSendError extends Error {
+  readonly retryAfterMs?: number
+  constructor(message: string, retryAfterMs?: number) {
+    super(message)
+    this.name = 'TransientSendError'
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+/** The provider is rate-limiting the account: pause the whole channel for `retryAfterMs`. */
+export class RateLimitedError extends Error {
+  readonly retryAfterMs: number
+  constructor(message: string, retryAfterMs: number) {
+    super(message)
+    this.name = 'RateLimitedError'
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+/** Sending this again cannot succeed (bad request, revoked token): the delivery is dead. */
+export class PermanentSendError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PermanentSendError'
+  }
+}

@@ -1,0 +1,25 @@
+import type {Driver} from './driver.js'
+import {feed} from './feed.js'
+import {webhook} from './webhook.js'
+
+// Maps a channel's `type` to its driver. Drivers keep their heavy dependencies (HTTP client,
+// XML builders, SDKs) behind dynamic imports, so loading the registry stays cheap.
+
+const drivers = new Map<string, Driver<any, any>>([
+  [feed.type, feed],
+  [webhook.type, webhook],
+])
+
+export function driverFor(type: string): Driver<any, any> | undefined {
+  return drivers.get(type)
+}
+
+export function driverTypes(): string[] {
+  return [...drivers.keys()].sort()
+}
+
+/** Adds a driver from outside the core (a package); a type may be registered once. */
+export function registerDriver(driver: Driver<any, any>): void {
+  if (drivers.has(driver.type)) throw new Error(`a driver of type "${driver.type}" is already registered`)
+  drivers.set(driver.type, driver)
+}

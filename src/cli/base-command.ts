@@ -1,0 +1,78 @@
+import {Command, Flags} from '@oclif/core'
+import {loadConfig, safeUserName, type Config} from '../config/load.js'
+import {ensurePrivateDir, resolvePaths, type CrierPaths} from '../config/paths.js'
+import {redact} from '../config/secrets.js'
+import type {CoreContext} from '../core/context.js'
+import {CrierError, ExitCode} from '../core/errors.js'
+import {oneLine} from '../core/terminal-text.js'
+import {openStore, type Store} from '../store/index.js'
+import {translateSqliteError} from '../store/open.js'
+
+/**
+ * What every crier command shares: --config and --json, the lazily opened config and store,
+ * and one error printer: expected failures become one `Error: …` line on stderr with their
+ * exit code; stack traces only with CRIER_DEBUG=1.
+ */
+export abstract class CrierCommand extends Command {
+  static override enableJsonFlag = true
+  static override baseFlags = {
+    config: Flags.string({description: 'Config file (default: CRIER_HOME/config.yaml; env CRIER_CONFIG).', helpGroup: 'GLOBAL'}),
+  }
+
+  private paths?: CrierPaths
+  private loadedConfig?: Config
+  private store?: Store
+
+  protected crierPaths(): CrierPaths {
+    if (!this.paths) {
+      const configIndex = this.argv.findIndex((arg) => arg === '--config' || arg.startsWith('--config='))
+      const configFlag = configIndex < 0 ? undefined : this.argv[configIndex]!.includes('=') ? this.argv[configIndex]!.split('=').slice(1).join('=') : this.argv[configIndex + 1]
+      this.paths = resolvePaths(process.env, configFlag)
+    }
+    return this.paths
+  }
+
+  protected crierConfig(): Config {
+    this.loadedConfig ??= loadConfig(this.crierPaths())
+    return this.loadedConfig
+  }
+
+  protected context(): CoreContext {
+    const paths = this.crierPaths()
+    const config = this.crierConfig()
+    if (!this.store) {
+      ensurePrivateDir(paths.home)
+      const busy = Number(process.env.CRIER_BUSY_TIMEOUT_MS)
+      this.store = openStore(paths.database, {busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000})
+    }
+    return {config, store: this.store, now: Date.now, user: process.env.CRIER_USER?.trim() || safeUserName()}
+  }
+
+  /** Human output; suppressed when --json is on, so stdout holds one JSON document. */
+  protected say(text: string): void {
+    if (!this.jsonEnabled()) this.log(text)
+  }
+
+  protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
+    const translated = translateSqliteError(error) as Error & {oclif?: {exit?: number}}
+    let exitCode: number
+    if (translated instanceof CrierError) exitCode = translated.exitCode
+    else if (translated.oclif?.exit !== undefined) exitCode = translated.oclif.exit
+    else exitCode = ExitCode.failure
+    // oclif's own exit (this.exit) and help requests are not errors to print.
+    if (translated.constructor?.name === 'ExitError') {
+      process.exitCode = exitCode
+      return
+    }
+    const lines = translated instanceof CrierError || translated.oclif ? translated.message.split('\n') : [`unexpected: ${translated.message} — run with CRIER_DEBUG=1 for details and report it`]
+    for (const line of lines) if (line.trim()) process.stderr.write(`Error: ${oneLine(redact(line), 1000)}\n`)
+    if (process.env.CRIER_DEBUG === '1' && translated.stack) process.stderr.write(redact(translated.stack) + '\n')
+    process.exitCode = exitCode
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    this.store?.close()
+    this.store = undefined
+    await super.finally(error)
+  }
+}

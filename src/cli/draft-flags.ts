@@ -1,0 +1,21 @@
+import {Flags} from '@oclif/core'
+import {categories, certainties, severities, urgencies} from '../core/announcement.js'
+
+// The announcement fields as flags, shared by draft, edit and `broadcast -`. Enumerations are
+// checked in core (case-insensitive, with the valid list in the error), not by oclif.
+
+export const announcementFlags = {
+  headline: Flags.string({description: 'Headline (CAP headline; default: the first sentence of the text).'}),
+  channel: Flags.string({char: 'c', description: 'Channel to publish on; repeatable or a comma list.', multiple: true}),
+  severity: Flags.string({char: 's', description: `Severity: ${severities.join(', ')}.`}),
+  urgency: Flags.string({description: `Urgency: ${urgencies.join(', ')} (default Unknown).`}),
+  certainty: Flags.string({description: `Certainty: ${certainties.join(', ')} (default Unknown).`}),
+  category: Flags.string({description: `Category: ${categories.join(', ')} (default Other).`}),
+  event: Flags.string({description: 'Event type, e.g. "Road closure".'}),
+  area: Flags.string({description: 'Area description, e.g. "Bangor, Gwynedd".'}),
+  expires: Flags.string({description: 'Expiry: ISO 8601 or relative (+6h, +2d).'}),
+  lang: Flags.string({description: 'Language of the text (default: the first configured language).'}),
+  instruction: Flags.string({description: 'What the public should do.'}),
+  web: Flags.string({description: 'Link to more information (http or https).'}),
+  file: Flags.string({char: 'f', description: 'Read the text from this file.'}),
+}

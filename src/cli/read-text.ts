@@ -1,0 +1,64 @@
+import {fstatSync, openSync, readSync, closeSync} from 'node:fs'
+import {checkAnnouncementText, maxTextBytes} from '../core/text-input.js'
+import {UsageError} from '../core/errors.js'
+
+/** True when stdin is a pipe or a redirected file (not a terminal, not left open by a daemon). */
+export function stdinIsPiped(): boolean {
+  try {
+    const stat = fstatSync(0)
+    return stat.isFIFO() || stat.isFile()
+  } catch {
+    return false
+  }
+}
+
+/** Reads at most 1 MiB + 1 byte from a file descriptor, so an endless pipe cannot fill memory. */
+function readBounded(fd: number): Buffer {
+  const chunks: Buffer[] = []
+  let total = 0
+  const chunk = Buffer.alloc(65536)
+  for (;;) {
+    let n: number
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EAGAIN') continue
+      if (code === 'EOF') break
+      throw error
+    }
+    if (n === 0) break
+    chunks.push(Buffer.from(chunk.subarray(0, n)))
+    total += n
+    if (total > maxTextBytes) break
+  }
+  return Buffer.concat(chunks)
+}
+
+export function readStdinText(): string {
+  return checkAnnouncementText(readBounded(0), 'stdin')
+}
+
+export function readFileText(path: string): string {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (error) {
+    throw new UsageError(`cannot read --file ${path} (${(error as NodeJS.ErrnoException).code}) — check the path`)
+  }
+  try {
+    return checkAnnouncementText(readBounded(fd), `--file ${path}`)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The announcement text from an argument, `-` (stdin), --file, or piped stdin; exit 2 when there is none. */
+export function announcementText(arg: string | undefined, file: string | undefined): string {
+  if (arg !== undefined && file !== undefined) throw new UsageError('give the text as an argument or with --file, not both')
+  if (file !== undefined) return readFileText(file)
+  if (arg === '-') return readStdinText()
+  if (arg !== undefined) return checkAnnouncementText(Buffer.from(arg, 'utf8'), 'the text')
+  if (stdinIsPiped()) return readStdinText()
+  throw new UsageError('no announcement text — give it as an argument, with --file, or on stdin (-)')
+}

@@ -1,0 +1,25 @@
+import {CrierCommand} from '../cli/base-command.js'
+import {idArg, resolveAnnouncementId} from '../cli/args.js'
+import {approveAnnouncement} from '../core/approval.js'
+import {shortId} from '../core/ids.js'
+import {announcementJson} from '../views/format.js'
+
+export default class Approve extends CrierCommand {
+  static override description = 'Approve an announcement as CRIER_USER (or the OS user): the second pair of eyes.'
+  static override examples = ['CRIER_USER=sgt.jones <%= config.bin %> approve 01JD5X']
+  static override args = {id: idArg}
+
+  async run() {
+    const {args} = await this.parse(Approve)
+    const ctx = this.context()
+    const id = resolveAnnouncementId(ctx, args.id)
+    const {announcement, approvals, findings} = approveAnnouncement(ctx, id)
+    for (const finding of findings) this.say(`Policy ${finding.level}: ${finding.message}`)
+    this.say(
+      approvals.satisfied
+        ? `Approved ${shortId(id)} by ${ctx.user} (${approvals.valid.length}/${approvals.required}). Next: crier broadcast ${shortId(id)}`
+        : `Approval by ${ctx.user} recorded (${approvals.valid.length}/${approvals.required}); ${shortId(id)} needs ${approvals.required - approvals.valid.length} more.`,
+    )
+    return {...announcementJson(announcement), approvals: {required: approvals.required, valid: approvals.valid.length, satisfied: approvals.satisfied}}
+  }
+}

@@ -1,0 +1,69 @@
+import {Args, Flags} from '@oclif/core'
+import {CrierCommand} from '../cli/base-command.js'
+import {resolveAnnouncementId} from '../cli/args.js'
+import {announcementFlags} from '../cli/draft-flags.js'
+import {readStdinText} from '../cli/read-text.js'
+import {stopSignals} from '../cli/stop-signals.js'
+import {ExitCode, UsageError} from '../core/errors.js'
+import {splitChannelList} from '../core/fields.js'
+import {shortId} from '../core/ids.js'
+import {draftAndFanOut} from '../engine/broadcast.js'
+import {deliverQueued} from '../engine/deliver.js'
+import {fanOut} from '../engine/fan-out.js'
+import {announcementStatus} from '../engine/status.js'
+import {announcementJson} from '../views/format.js'
+import {broadcastSummaryLines, progressLine} from '../views/broadcast-lines.js'
+
+export default class Broadcast extends CrierCommand {
+  static override description = 'Send an approved announcement to its channels now, or draft one from stdin (-) and send it.'
+  static override examples = [
+    '<%= config.bin %> broadcast 01JD5X',
+    'echo "Water supply restored in Llandudno." | <%= config.bin %> broadcast - --severity Minor --channel website',
+    '<%= config.bin %> broadcast 01JD5X --no-wait   # queue only; crier run or a worker sends',
+  ]
+  static override args = {id: Args.string({description: 'Announcement id (any unique prefix), or - to draft from stdin.', required: true})}
+  static override flags = {
+    ...announcementFlags,
+    'dry-run': Flags.boolean({description: 'Render and check everything; write and send nothing.'}),
+    wait: Flags.boolean({description: 'Wait for delivery (--no-wait: queue and return).', default: true, allowNo: true}),
+  }
+
+  async run() {
+    const {args, flags} = await this.parse(Broadcast)
+    const ctx = this.context()
+    const dryRun = flags['dry-run']
+    let result
+    if (args.id === '-') {
+      const {file, channel, 'dry-run': _dry, wait: _wait, ...fields} = flags
+      if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
+      result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun})
+    } else {
+      result = fanOut(ctx, resolveAnnouncementId(ctx, args.id), {dryRun})
+    }
+    const id = result.announcement.id
+    for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
+    if (dryRun) {
+      this.say(`Dry run: ${shortId(id)} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
+      return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels}
+    }
+    if (!flags.wait) {
+      this.say(`Queued ${shortId(id)}: ${result.queued} deliveries. crier run or a worker will send them.`)
+      return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued}
+    }
+
+    const signals = stopSignals(() => process.stderr.write('Stopping: finishing sends in flight; the rest stays queued for crier run. Press Ctrl-C again to abort.\n'))
+    const showProgress = process.stderr.isTTY && !this.jsonEnabled()
+    const ticker = showProgress ? setInterval(() => process.stderr.write(progressLine(announcementStatus(ctx, id)) + '\n'), 1000) : undefined
+    try {
+      await deliverQueued(ctx, {announcementId: id, stop: signals.stop, abort: signals.abort})
+    } finally {
+      if (ticker) clearInterval(ticker)
+      signals.dispose()
+    }
+    const status = announcementStatus(ctx, id)
+    if (!this.jsonEnabled()) for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)
+    if (signals.exitCode()) process.exitCode = signals.exitCode()
+    else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
+    return {...status, announcement: announcementJson(status.announcement)}
+  }
+}

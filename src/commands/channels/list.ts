@@ -1,0 +1,32 @@
+import {CrierCommand} from '../../cli/base-command.js'
+import {channelLimits} from '../../config/load.js'
+import {driverFor} from '../../channels/registry.js'
+import {pad} from '../../views/format.js'
+
+export default class ChannelsList extends CrierCommand {
+  static override description = 'List the configured channels (secrets never shown).'
+  static override examples = ['<%= config.bin %> channels list --json']
+
+  async run() {
+    await this.parse(ChannelsList)
+    const config = this.crierConfig()
+    const channels = Object.values(config.channels).map((channel) => {
+      const driver = driverFor(channel.type)!
+      const limits = channelLimits(channel)
+      return {
+        name: channel.name,
+        type: channel.type,
+        kind: driver.kind,
+        idempotent: driver.capabilities.idempotent,
+        concurrency: limits.concurrency,
+        maxAttempts: limits.maxAttempts,
+        rate: channel.rate ?? null,
+      }
+    })
+    if (!this.jsonEnabled()) {
+      this.log(`Config: ${config.source}`)
+      for (const c of channels) this.log(`${pad(c.name, 16)}${pad(c.type, 10)}${pad(c.kind, 14)}${c.idempotent ? 'idempotent' : ''}`)
+    }
+    return {source: config.source, channels}
+  }
+}

@@ -1,0 +1,60 @@
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {Flags} from '@oclif/core'
+import {CrierCommand} from '../cli/base-command.js'
+import {idArg, resolveAnnouncementId} from '../cli/args.js'
+import {announcementFlags} from '../cli/draft-flags.js'
+import {readFileText, readStdinText} from '../cli/read-text.js'
+import {mustGet} from '../core/approval.js'
+import {editAnnouncement, type EditInput} from '../core/drafting.js'
+import {UsageError} from '../core/errors.js'
+import {splitChannelList} from '../core/fields.js'
+import {shortId} from '../core/ids.js'
+import {checkAnnouncementText} from '../core/text-input.js'
+import {announcementJson} from '../views/format.js'
+
+export default class Edit extends CrierCommand {
+  static override description = 'Change fields of a draft; editing approved text withdraws its approvals.'
+  static override examples = ['<%= config.bin %> edit 01JD5X --expires +12h', '<%= config.bin %> edit 01JD5X --text "Corrected text."', '<%= config.bin %> edit 01JD5X   # opens $EDITOR on a terminal']
+  static override args = {id: idArg}
+  static override flags = {
+    ...announcementFlags,
+    text: Flags.string({description: 'New text, or - to read stdin.'}),
+  }
+
+  async run() {
+    const {args, flags} = await this.parse(Edit)
+    const ctx = this.context()
+    const id = resolveAnnouncementId(ctx, args.id)
+    const {file, channel, text: textFlag, ...fields} = flags
+    const input: EditInput = {...fields}
+    if (channel) input.channels = splitChannelList(channel)
+    if (file !== undefined) input.text = readFileText(file)
+    else if (textFlag === '-') input.text = readStdinText()
+    else if (textFlag !== undefined) input.text = checkAnnouncementText(Buffer.from(textFlag, 'utf8'), '--text')
+    const changed = Object.values(input).some((value) => value !== undefined)
+    if (!changed) {
+      if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError('nothing to change — give a flag such as --text, --headline or --expires (or run on a terminal to use $EDITOR)')
+      input.text = editInEditor(mustGet(ctx, id).variants[0]!.description)
+    }
+    const {announcement, withdrawnApprovals} = editAnnouncement(ctx, id, input)
+    this.say(`Edited ${shortId(id)}${withdrawnApprovals ? `; ${withdrawnApprovals} approval${withdrawnApprovals === 1 ? '' : 's'} withdrawn — it needs approving again` : ''}.`)
+    return {...announcementJson(announcement), withdrawnApprovals}
+  }
+}
+
+function editInEditor(current: string): string {
+  const editor = process.env.VISUAL || process.env.EDITOR || 'vi'
+  const dir = mkdtempSync(join(tmpdir(), 'crier-edit-'))
+  const file = join(dir, 'announcement.txt')
+  try {
+    writeFileSync(file, current + '\n', {mode: 0o600})
+    const result = spawnSync(editor, [file], {stdio: 'inherit', shell: true})
+    if (result.status !== 0) throw new UsageError(`${editor} exited with status ${result.status} — nothing was changed`)
+    return checkAnnouncementText(readFileSync(file), 'the edited text')
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}

@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+import {CrierCommand} from '../cli/base-command.js'
+import {lifecycleStates, type LifecycleState} from '../core/announcement.js'
+import {UsageError} from '../core/errors.js'
+import {parseSince} from '../core/time-input.js'
+import {announcementJson, announcementLine} from '../views/format.js'
+
+export default class List extends CrierCommand {
+  static override description = 'List announcements, newest first.'
+  static override examples = ['<%= config.bin %> list --status pending_approval', '<%= config.bin %> list --since 24h --json']
+  static override flags = {
+    status: Flags.string({description: `Only these lifecycle states (comma list): ${lifecycleStates.join(', ')}.`, multiple: true}),
+    since: Flags.string({description: 'Only those created since: ISO 8601 or a duration back from now (24h, 7d).'}),
+    limit: Flags.integer({description: 'At most this many.', min: 1}),
+  }
+
+  async run() {
+    const {flags} = await this.parse(List)
+    const states = (flags.status ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
+    for (const state of states) {
+      if (!lifecycleStates.includes(state as LifecycleState)) throw new UsageError(`--status "${state}" is not a state — use one of ${lifecycleStates.join(', ')}`)
+    }
+    const ctx = this.context()
+    const announcements = ctx.store.announcements.list({
+      states: states as LifecycleState[],
+      since: flags.since ? parseSince(flags.since, ctx.now()) : undefined,
+      limit: flags.limit,
+    })
+    if (!this.jsonEnabled()) {
+      if (announcements.length === 0) this.log('No announcements.')
+      for (const a of announcements) this.log(announcementLine(a))
+    }
+    return announcements.map(announcementJson)
+  }
+}

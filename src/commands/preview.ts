@@ -1,0 +1,33 @@
+import {Flags} from '@oclif/core'
+import {CrierCommand} from '../cli/base-command.js'
+import {idArg, resolveAnnouncementId} from '../cli/args.js'
+import {mustGet} from '../core/approval.js'
+import {UsageError} from '../core/errors.js'
+import {previewAnnouncement} from '../core/preview.js'
+import {redact} from '../config/secrets.js'
+import {announcementJson} from '../views/format.js'
+import {previewText} from '../views/preview-text.js'
+
+export default class Preview extends CrierCommand {
+  static override description = 'Show exactly what each channel will publish, with lengths and policy findings.'
+  static override examples = ['<%= config.bin %> preview 01JD5X', '<%= config.bin %> preview 01JD5X --channel website --json']
+  static override args = {id: idArg}
+  static override flags = {channel: Flags.string({char: 'c', description: 'Only this channel.'})}
+
+  async run() {
+    const {args, flags} = await this.parse(Preview)
+    const ctx = this.context()
+    const announcement = mustGet(ctx, resolveAnnouncementId(ctx, args.id))
+    if (flags.channel && !announcement.channels.includes(flags.channel)) {
+      throw new UsageError(`${flags.channel} is not one of this announcement's channels (${announcement.channels.join(', ')})`)
+    }
+    const preview = previewAnnouncement(ctx, announcement, flags.channel)
+    this.say(previewText(preview))
+    return {
+      announcement: announcementJson(announcement),
+      channels: preview.channels.map((c) => ({...c, parts: c.parts.map((p) => ({...p, label: redact(p.label), text: redact(p.text)}))})),
+      findings: preview.findings,
+      approvals: {required: preview.approvals.required, valid: preview.approvals.valid.length, satisfied: preview.approvals.satisfied},
+    }
+  }
+}

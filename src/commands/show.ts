@@ -1,0 +1,42 @@
+import {CrierCommand} from '../cli/base-command.js'
+import {idArg, resolveAnnouncementId} from '../cli/args.js'
+import {mustGet} from '../core/approval.js'
+import {approvalStatus} from '../core/policy/approvals.js'
+import {stripTerminalControls} from '../core/terminal-text.js'
+import {announcementJson, formatTime} from '../views/format.js'
+import {channelCountsLine} from '../views/status-lines.js'
+
+export default class Show extends CrierCommand {
+  static override description = 'Show one announcement with its channels, approvals and delivery state.'
+  static override examples = ['<%= config.bin %> show 01JD5X']
+  static override args = {id: idArg}
+
+  async run() {
+    const {args} = await this.parse(Show)
+    const ctx = this.context()
+    const id = resolveAnnouncementId(ctx, args.id)
+    const a = mustGet(ctx, id)
+    const approvals = ctx.store.announcements.approvals(id)
+    const status = approvalStatus(a, approvals, ctx.config.policy)
+    const channels = ctx.store.deliveries.countsByChannel(id)
+    if (!this.jsonEnabled()) {
+      const clean = stripTerminalControls
+      this.log(`${a.id}  ${a.state}`)
+      this.log(`${a.severity} / ${a.urgency} / ${a.certainty}  ${a.category}: ${clean(a.event)}  (${a.status} ${a.msgType})`)
+      for (const v of a.variants) {
+        this.log(`\n[${v.language}] ${clean(v.headline)}\n${clean(v.description)}`)
+        if (v.instruction) this.log(`Instruction: ${clean(v.instruction)}`)
+      }
+      this.log('')
+      if (a.area) this.log(`Area:      ${clean(a.area.description)}`)
+      if (a.web) this.log(`Web:       ${a.web}`)
+      this.log(`Expires:   ${formatTime(a.expiresAt)}`)
+      this.log(`Author:    ${a.author}, created ${formatTime(a.createdAt)}`)
+      this.log(`Approvals: ${status.valid.length}/${status.required}${approvals.length ? ' (' + approvals.map((x) => x.approver).join(', ') + ')' : ''}`)
+      if (a.rejectReason) this.log(`Rejected:  ${clean(a.rejectReason)}`)
+      this.log(`Channels:  ${a.channels.join(', ')}`)
+      for (const counts of channels) this.log('  ' + channelCountsLine(counts))
+    }
+    return {...announcementJson(a), approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.includes(x)}))}, deliveries: channels}
+  }
+}

@@ -1,0 +1,160 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {hostname, userInfo} from 'node:os'
+import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
+import {parseDocument} from 'yaml'
+import type {z} from 'zod'
+import {UsageError} from '../core/errors.js'
+import {parseDuration, parseRate} from '../core/duration.js'
+import type {ChannelConfig} from '../channels/driver.js'
+import {driverFor, driverTypes} from '../channels/registry.js'
+import {channelCommonSchema, configFileSchema, type Policy} from './schema.js'
+import {resolveSecrets} from './secrets.js'
+import type {CrierPaths} from './paths.js'
+
+/** The loaded, validated configuration, secrets resolved. Never print it whole. */
+export interface Config {
+  /** The config file read, or "embedded default". */
+  source: string
+  sender: string
+  senderName?: string
+  timezone: string
+  defaultRegion?: string
+  languages: string[]
+  channels: Record<string, ChannelConfig>
+  policy: Policy
+}
+
+/** Engine settings of a channel in the units the engine uses. */
+export function channelLimits(channel: ChannelConfig) {
+  return {
+    concurrency: channel.concurrency ?? 8,
+    timeoutMs: parseDuration(channel.timeout) ?? 10_000,
+    retryBaseMs: parseDuration(channel.retryBase) ?? 1000,
+    retryCapMs: parseDuration(channel.retryCap) ?? 300_000,
+    ratePerSecond: channel.rate ? parseRate(channel.rate) : undefined,
+    maxAttempts: channel.maxAttempts,
+  }
+}
+
+/** Several config problems at once, one per line, each naming the file and the key. */
+export class ConfigError extends UsageError {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'))
+  }
+}
+
+export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.env): Config {
+  if (!existsSync(paths.configFile)) {
+    if (paths.configExplicit) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
+    return embeddedDefault(paths)
+  }
+  const label = basename(paths.configFile)
+  let text: string
+  try {
+    text = readFileSync(paths.configFile, 'utf8')
+  } catch (error) {
+    throw new UsageError(`${label}: cannot be read (${(error as NodeJS.ErrnoException).code}) — check its permissions`)
+  }
+  const document = parseDocument(text, {prettyErrors: false, uniqueKeys: true})
+  if (document.errors.length) {
+    throw new ConfigError(
+      document.errors.map((e) => `${label}: ${e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]} — fix the YAML`),
+    )
+  }
+  const raw = document.toJS() ?? {}
+  const {value, problems: secretProblems} = resolveSecrets(raw, env)
+  const problems = secretProblems.map((p) => `${label}: ${p.path}: environment variable ${p.variable} is not set — export it before running crier`)
+
+  const parsed = configFileSchema.safeParse(value)
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.map((issue) => `${label}: ${describeIssue(issue)}`))
+    throw new ConfigError(problems)
+  }
+  const file = parsed.data
+  const channels: Record<string, ChannelConfig> = {}
+  for (const [name, settings] of Object.entries(file.channels)) {
+    const result = validateChannel(name, settings, dirname(paths.configFile))
+    if (typeof result === 'string') problems.push(`${label}: ${result}`)
+    else if (Array.isArray(result)) problems.push(...result.map((p) => `${label}: ${p}`))
+    else channels[name] = result
+  }
+  if (problems.length) throw new ConfigError(problems)
+  return {
+    source: paths.configFile,
+    sender: file.sender ?? defaultSender(),
+    senderName: file.senderName,
+    timezone: file.timezone ?? systemTimezone(),
+    defaultRegion: file.defaultRegion,
+    languages: file.languages ?? ['en'],
+    channels,
+    policy: file.policy,
+  }
+}
+
+function validateChannel(name: string, settings: Record<string, unknown>, baseDir: string): ChannelConfig | string | string[] {
+  const type = settings.type
+  if (typeof type !== 'string') return `channels.${name}.type: expected one of ${driverTypes().join(', ')}`
+  const driver = driverFor(type)
+  if (!driver) return `channels.${name}.type: unknown driver "${type}" — expected one of ${driverTypes().join(', ')}`
+  const schema = channelCommonSchema.extend(driver.config.shape).strict()
+  const result = schema.safeParse(settings)
+  if (!result.success) return result.error.issues.map((issue) => describeIssue(issue, ['channels', name]))
+  const channel = {...result.data, name} as ChannelConfig
+  for (const key of driver.pathSettings ?? []) {
+    const value = channel[key]
+    if (typeof value === 'string' && !isAbsolute(value)) channel[key] = resolve(baseDir, value)
+  }
+  return channel
+}
+
+/** One line per zod issue, in the words of the issue: "channels.website.dir: expected a string". */
+export function describeIssue(issue: z.core.$ZodIssue, prefix: string[] = []): string {
+  const path = [...prefix, ...issue.path.map(String)].join('.') || '(top level)'
+  switch (issue.code) {
+    case 'invalid_type':
+      return `${path}: expected ${article(issue.expected)}`
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => `${path === '(top level)' ? key : `${path}.${key}`}: unknown key`).join('; ')
+    case 'invalid_value':
+      return `${path}: expected one of ${issue.values.map(String).join(', ')}`
+    default:
+      return `${path}: ${issue.message}`
+  }
+}
+
+function article(type: string): string {
+  const words: Record<string, string> = {string: 'a string', number: 'a number', boolean: 'true or false', object: 'a mapping', array: 'a list'}
+  return words[type] ?? type
+}
+
+function defaultSender(): string {
+  // CAP forbids spaces, commas and < & in sender.
+  const user = safeUserName().replace(/[\s,<&]/g, '')
+  return `${user}@${hostname().replace(/[\s,<&]/g, '')}`
+}
+
+export function safeUserName(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return 'crier'
+  }
+}
+
+function systemTimezone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+}
+
+/** No config file: one feed channel writing into CRIER_HOME/public, and the default policy. */
+function embeddedDefault(paths: CrierPaths): Config {
+  const website = validateChannel('website', {type: 'feed', dir: join(paths.home, 'public')}, paths.home)
+  if (typeof website === 'string' || Array.isArray(website)) throw new Error(`embedded default is invalid: ${String(website)}`)
+  return {
+    source: 'embedded default',
+    sender: defaultSender(),
+    timezone: systemTimezone(),
+    languages: ['en'],
+    channels: {website},
+    policy: configFileSchema.shape.policy.parse(undefined),
+  }
+}

@@ -1,0 +1,42 @@
+import {chmodSync, mkdirSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import envPaths from 'env-paths'
+import {RuntimeFailure} from '../core/errors.js'
+
+/** Where crier keeps its database and default config, and which config file to read. */
+export interface CrierPaths {
+  home: string
+  database: string
+  configFile: string
+  /** True when the config file was named explicitly (--config or CRIER_CONFIG): it must exist. */
+  configExplicit: boolean
+}
+
+export function resolvePaths(env: NodeJS.ProcessEnv, configFlag?: string): CrierPaths {
+  const home = resolve(env.CRIER_HOME || envPaths('crier', {suffix: ''}).data)
+  const explicit = configFlag ?? env.CRIER_CONFIG
+  return {
+    home,
+    database: join(home, 'crier.db'),
+    configFile: explicit ? resolve(explicit) : join(home, 'config.yaml'),
+    configExplicit: Boolean(explicit),
+  }
+}
+
+/** Creates a directory crier owns with mode 0700, or says plainly that it cannot. */
+export function ensurePrivateDir(dir: string): void {
+  try {
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+  } catch (error) {
+    throw new RuntimeFailure(`cannot create ${dir} (${(error as NodeJS.ErrnoException).code}) — set CRIER_HOME to a writable directory`)
+  }
+}
+
+/** Files crier creates are private: the umask may have been looser. */
+export function makePrivate(file: string): void {
+  try {
+    chmodSync(file, 0o600)
+  } catch {
+    // The file may not exist yet (SQLite creates -wal lazily); nothing to protect then.
+  }
+}

@@ -1,0 +1,91 @@
+// The Announcement of DESIGN.md, shaped after OASIS CAP 1.2. Enumerations are CAP's own
+// (shared/schemas/CAP-v1.2.xsd); crier adds the lifecycle state and the channels it goes to.
+
+export const capStatuses = ['Actual', 'Exercise', 'System', 'Test', 'Draft'] as const
+export const msgTypes = ['Alert', 'Update', 'Cancel', 'Ack', 'Error'] as const
+export const scopes = ['Public', 'Restricted', 'Private'] as const
+export const categories = ['Geo', 'Met', 'Safety', 'Security', 'Rescue', 'Fire', 'Health', 'Env', 'Transport', 'Infra', 'CBRNE', 'Other'] as const
+export const urgencies = ['Immediate', 'Expected', 'Future', 'Past', 'Unknown'] as const
+export const severities = ['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown'] as const
+export const certainties = ['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown'] as const
+
+export type CapStatus = (typeof capStatuses)[number]
+export type MsgType = (typeof msgTypes)[number]
+export type Scope = (typeof scopes)[number]
+export type Category = (typeof categories)[number]
+export type Urgency = (typeof urgencies)[number]
+export type Severity = (typeof severities)[number]
+export type Certainty = (typeof certainties)[number]
+
+export const lifecycleStates = [
+  'draft',
+  'pending_approval',
+  'approved',
+  'scheduled',
+  'sending',
+  'sent',
+  'sent_with_failures',
+  'cancelled',
+  'expired',
+] as const
+export type LifecycleState = (typeof lifecycleStates)[number]
+
+/** One language of an announcement: what a bilingual force writes twice. */
+export interface Variant {
+  language: string
+  headline: string
+  /** CAP `description`: the body text. */
+  description: string
+  instruction?: string
+}
+
+export interface Circle {
+  lat: number
+  lon: number
+  radiusKm: number
+}
+
+/** CAP `area`: a description and, optionally, shapes and named zones (geocodes). */
+export interface Area {
+  description: string
+  polygons: Array<Array<[number, number]>>
+  circles: Circle[]
+  geocodes: Array<{name: string; value: string}>
+}
+
+export interface Announcement {
+  id: string
+  /** CAP identifier: unique per sender, never reused. */
+  identifier: string
+  sender: string
+  senderName?: string
+  status: CapStatus
+  msgType: MsgType
+  scope: Scope
+  /** Id of the announcement this one updates or cancels. */
+  references?: string
+  category: Category
+  event: string
+  urgency: Urgency
+  severity: Severity
+  certainty: Certainty
+  web?: string
+  area?: Area
+  variants: Variant[]
+  channels: string[]
+  effectiveAt?: number
+  expiresAt?: number
+  state: LifecycleState
+  author: string
+  rejectReason?: string
+  createdAt: number
+  updatedAt: number
+  sentAt?: number
+}
+
+/** The first variant is the announcement's primary language. */
+export function primaryVariant(announcement: Pick<Announcement, 'variants'>): Variant {
+  const variant = announcement.variants[0]
+  if (!variant) throw new Error('announcement has no language variant')
+  return variant
+}

@@ -1,0 +1,51 @@
+import type {Announcement} from './announcement.js'
+import type {CoreContext} from './context.js'
+import {PolicyRefusal, UsageError} from './errors.js'
+import {transition} from './lifecycle.js'
+import {approvalStatus, assertMayApprove, contentHash, type ApprovalStatus} from './policy/approvals.js'
+import {blockingFindings, checkPolicy, type Finding} from './policy/check.js'
+import {referencedBy, renderForAllChannels} from './render.js'
+
+export interface ApproveResult {
+  announcement: Announcement
+  approvals: ApprovalStatus
+  findings: Finding[]
+}
+
+/** Records the acting user's approval of the current text, after the same policy check as broadcast. */
+export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult {
+  return ctx.store.transaction(() => {
+    const current = mustGet(ctx, id)
+    const at = ctx.now()
+    const findings = checkPolicy(current, ctx.config, renderForAllChannels(current, ctx.config, {referenced: referencedBy(current, ctx.store.announcements.get)}), at)
+    // Refuse an illegal transition before anything else, so "cannot approve — it has been sent" wins.
+    transition(current.state, 'approve', id.slice(0, 12))
+    const blocking = blockingFindings(findings)
+    if (blocking.length) throw new PolicyRefusal(`cannot approve — ${blocking.map((f) => f.message).join('; ')}`)
+    const approvals = ctx.store.announcements.approvals(id)
+    assertMayApprove(current, ctx.user, approvals, ctx.config.policy)
+    ctx.store.announcements.addApproval({announcementId: id, approver: ctx.user, contentHash: contentHash(current), approvedAt: at})
+    const status = approvalStatus(current, ctx.store.announcements.approvals(id), ctx.config.policy)
+    const next: Announcement = {...current, state: transition(current.state, status.satisfied ? 'approve' : 'approve-partially'), updatedAt: at}
+    ctx.store.announcements.update(next)
+    return {announcement: next, approvals: status, findings}
+  })
+}
+
+/** Sends an announcement back to its author as a draft, with the reason; approvals are withdrawn. */
+export function rejectAnnouncement(ctx: CoreContext, id: string, reason: string): Announcement {
+  if (!reason.trim()) throw new UsageError('--reason is required — say what must change')
+  return ctx.store.transaction(() => {
+    const current = mustGet(ctx, id)
+    const next: Announcement = {...current, state: transition(current.state, 'reject', id.slice(0, 12)), rejectReason: reason.trim(), updatedAt: ctx.now()}
+    ctx.store.announcements.clearApprovals(id)
+    ctx.store.announcements.update(next)
+    return next
+  })
+}
+
+export function mustGet(ctx: CoreContext, id: string): Announcement {
+  const announcement = ctx.store.announcements.get(id)
+  if (!announcement) throw new UsageError(`no announcement with id ${id} — see crier list`)
+  return announcement
+}

@@ -1,0 +1,121 @@
+import type {Announcement, Category, Certainty, Severity, Urgency} from './announcement.js'
+import type {CoreContext} from './context.js'
+import {UsageError} from './errors.js'
+import {defaultEvent, headlineFrom, parseCategory, parseCertainty, parseSeverity, parseUrgency, parseWebLink} from './fields.js'
+import {newId} from './ids.js'
+import {transition} from './lifecycle.js'
+import {channelConfig} from './render.js'
+import {parseExpiry} from './time-input.js'
+import {severities} from './announcement.js'
+
+/** What an officer gives `crier draft`, as typed; everything is checked here. */
+export interface DraftInput {
+  text: string
+  headline?: string
+  channels: string[]
+  severity?: string
+  urgency?: string
+  certainty?: string
+  category?: string
+  event?: string
+  area?: string
+  expires?: string
+  lang?: string
+  instruction?: string
+  web?: string
+}
+
+/** Creates a draft in one write; nothing is written when any field is refused. */
+export function createDraft(ctx: CoreContext, input: DraftInput): Announcement {
+  const {config, now} = ctx
+  const at = now()
+  if (!input.severity) throw new UsageError(`--severity is required — one of ${severities.join(', ')}`)
+  const severity: Severity = parseSeverity(input.severity)
+  const urgency: Urgency = input.urgency ? parseUrgency(input.urgency) : 'Unknown'
+  const certainty: Certainty = input.certainty ? parseCertainty(input.certainty) : 'Unknown'
+  const category: Category = input.category ? parseCategory(input.category) : 'Other'
+  const channels = chooseChannels(ctx, input.channels)
+  const expiresAt = input.expires ? parseExpiry(input.expires, at) : undefined
+  const web = input.web ? parseWebLink(input.web) : undefined
+  const headline = input.headline?.trim() || headlineFrom(input.text)
+  const id = newId(at)
+  const announcement: Announcement = {
+    id,
+    identifier: `crier-${id}`,
+    sender: config.sender,
+    senderName: config.senderName,
+    status: 'Actual',
+    msgType: 'Alert',
+    scope: 'Public',
+    category,
+    event: input.event?.trim() || defaultEvent[category],
+    urgency,
+    severity,
+    certainty,
+    web,
+    area: input.area?.trim() ? {description: input.area.trim(), polygons: [], circles: [], geocodes: []} : undefined,
+    variants: [{language: input.lang?.trim() || config.languages[0] || 'en', headline, description: input.text, instruction: input.instruction?.trim() || undefined}],
+    channels,
+    expiresAt,
+    state: 'draft',
+    author: ctx.user,
+    createdAt: at,
+    updatedAt: at,
+  }
+  ctx.store.announcements.insert(announcement)
+  return announcement
+}
+
+function chooseChannels(ctx: CoreContext, typed: string[]): string[] {
+  const configured = Object.keys(ctx.config.channels)
+  if (typed.length === 0) {
+    // One channel configured (the embedded default): there is nothing to choose.
+    if (configured.length === 1) return configured
+    throw new UsageError(`--channel is required — one or more of ${configured.join(', ') || '(none configured)'}`)
+  }
+  for (const name of typed) channelConfig(ctx.config, name)
+  return typed
+}
+
+/** Field changes `crier edit` accepts; absent means unchanged. */
+export type EditInput = Partial<Omit<DraftInput, 'channels'>> & {channels?: string[]}
+
+export interface EditResult {
+  announcement: Announcement
+  /** How many approvals the edit withdrew: the approvers approved the old text. */
+  withdrawnApprovals: number
+}
+
+export function editAnnouncement(ctx: CoreContext, id: string, input: EditInput): EditResult {
+  return ctx.store.transaction(() => {
+    const current = ctx.store.announcements.get(id)
+    if (!current) throw new UsageError(`no announcement with id ${id} — see crier list`)
+    const at = ctx.now()
+    const state = transition(current.state, 'edit', id.slice(0, 12))
+    const variant = {...current.variants[0]!}
+    if (input.text !== undefined) variant.description = input.text
+    if (input.headline !== undefined) variant.headline = input.headline.trim() || headlineFrom(variant.description)
+    if (input.instruction !== undefined) variant.instruction = input.instruction.trim() || undefined
+    if (input.lang !== undefined) variant.language = input.lang.trim()
+    const category = input.category ? parseCategory(input.category) : current.category
+    const next: Announcement = {
+      ...current,
+      severity: input.severity ? parseSeverity(input.severity) : current.severity,
+      urgency: input.urgency ? parseUrgency(input.urgency) : current.urgency,
+      certainty: input.certainty ? parseCertainty(input.certainty) : current.certainty,
+      category,
+      event: input.event?.trim() || current.event,
+      web: input.web !== undefined ? parseWebLink(input.web) : current.web,
+      area: input.area !== undefined ? {description: input.area.trim(), polygons: [], circles: [], geocodes: []} : current.area,
+      expiresAt: input.expires !== undefined ? parseExpiry(input.expires, at) : current.expiresAt,
+      channels: input.channels?.length ? (input.channels.forEach((name) => channelConfig(ctx.config, name)), input.channels) : current.channels,
+      variants: [variant, ...current.variants.slice(1)],
+      updatedAt: at,
+    }
+    const withdrawnApprovals = ctx.store.announcements.clearApprovals(id)
+    next.state = state
+    next.rejectReason = undefined
+    ctx.store.announcements.update(next)
+    return {announcement: next, withdrawnApprovals}
+  })
+}

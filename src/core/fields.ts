@@ -1,0 +1,56 @@
+import {categories, certainties, severities, urgencies, type Category, type Certainty, type Severity, type Urgency} from './announcement.js'
+import {UsageError} from './errors.js'
+
+// CAP enumerations as officers type them: case does not matter, the canonical spelling is kept,
+// and an unknown value is refused with the list of valid ones.
+
+function pick<T extends string>(values: readonly T[], typed: string, flag: string): T {
+  const found = values.find((value) => value.toLowerCase() === typed.trim().toLowerCase())
+  if (!found) throw new UsageError(`${flag} "${typed}" is not valid — use one of ${values.join(', ')}`)
+  return found
+}
+
+export const parseSeverity = (typed: string): Severity => pick(severities, typed, '--severity')
+export const parseUrgency = (typed: string): Urgency => pick(urgencies, typed, '--urgency')
+export const parseCertainty = (typed: string): Certainty => pick(certainties, typed, '--certainty')
+export const parseCategory = (typed: string): Category => pick(categories, typed, '--category')
+
+/** CAP `event` when the officer gives none: a plain word for the category. */
+export const defaultEvent: Record<Category, string> = {
+  Geo: 'Geophysical',
+  Met: 'Weather',
+  Safety: 'Public safety',
+  Security: 'Security',
+  Rescue: 'Rescue',
+  Fire: 'Fire',
+  Health: 'Health',
+  Env: 'Environment',
+  Transport: 'Transport',
+  Infra: 'Infrastructure',
+  CBRNE: 'CBRNE',
+  Other: 'Announcement',
+}
+
+/** A headline from the text when none is given: its first sentence, cut at a word under 140 characters. */
+export function headlineFrom(text: string): string {
+  const firstLine = text.split('\n')[0]!.trim()
+  const sentence = /^(.+?[.!?])(\s|$)/.exec(firstLine)?.[1] ?? firstLine
+  if ([...sentence].length <= 140) return sentence
+  const cut = [...sentence].slice(0, 139).join('')
+  return cut.slice(0, Math.max(cut.lastIndexOf(' '), 80)).trimEnd() + '…'
+}
+
+export function parseWebLink(typed: string): string {
+  try {
+    const url = new URL(typed)
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.toString()
+  } catch {
+    // fall through to the error below
+  }
+  throw new UsageError(`--web "${typed}" is not an http(s) address — give the full URL, https://…`)
+}
+
+/** --channel is repeatable and takes comma lists: "a,b" --channel c. */
+export function splitChannelList(values: string[]): string[] {
+  return [...new Set(values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean))]
+}

@@ -1,0 +1,70 @@
+import type {LifecycleState} from './announcement.js'
+import {PolicyRefusal} from './errors.js'
+
+// The announcement lifecycle of DESIGN.md as an explicit state machine: every change of state
+// goes through `transition`, and an illegal one is refused with the reason (exit 3).
+
+export type LifecycleEvent =
+  | 'edit'
+  | 'approve'
+  | 'approve-partially'
+  | 'reject'
+  | 'schedule'
+  | 'unschedule'
+  | 'start-sending'
+  | 'finish'
+  | 'finish-with-failures'
+  | 'cancel'
+  | 'expire'
+
+const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, LifecycleState>>> = {
+  draft: {edit: 'draft', approve: 'approved', 'approve-partially': 'pending_approval', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
+  // start-sending from draft or pending_approval is allowed only when policy needs no (more)
+  // approvals; the caller checks that.
+  pending_approval: {edit: 'pending_approval', approve: 'approved', 'approve-partially': 'pending_approval', reject: 'draft', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
+  // Editing approved text withdraws the approvals: the approvers approved that text.
+  approved: {edit: 'pending_approval', reject: 'draft', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
+  scheduled: {unschedule: 'approved', 'start-sending': 'sending', cancel: 'cancelled', expire: 'expired'},
+  sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled'},
+  sent: {},
+  sent_with_failures: {},
+  cancelled: {},
+  expired: {},
+}
+
+const why: Partial<Record<LifecycleState, string>> = {
+  scheduled: 'it is scheduled — unschedule it first, or use crier update / crier cancel',
+  sending: 'it is being sent — use crier update or crier cancel',
+  sent: 'it has been sent — use crier update or crier cancel',
+  sent_with_failures: 'it has been sent — use crier update or crier cancel',
+  cancelled: 'it was cancelled',
+  expired: 'it has expired',
+}
+
+const verbs: Record<LifecycleEvent, string> = {
+  edit: 'edit',
+  approve: 'approve',
+  'approve-partially': 'approve',
+  reject: 'reject',
+  schedule: 'schedule',
+  unschedule: 'unschedule',
+  'start-sending': 'broadcast',
+  finish: 'finish',
+  'finish-with-failures': 'finish',
+  cancel: 'cancel',
+  expire: 'expire',
+}
+
+export function canTransition(from: LifecycleState, event: LifecycleEvent): boolean {
+  return transitions[from][event] !== undefined
+}
+
+/** The state after `event`, or a PolicyRefusal saying why it cannot happen now. */
+export function transition(from: LifecycleState, event: LifecycleEvent, id = ''): LifecycleState {
+  const to = transitions[from][event]
+  if (to) return to
+  const reason = why[from] ?? `it is ${from.replace('_', ' ')}`
+  throw new PolicyRefusal(`cannot ${verbs[event]} ${id ? id + ' ' : ''}— ${reason}`.replace('  ', ' '))
+}
+
+export const finalStates: readonly LifecycleState[] = ['sent', 'sent_with_failures', 'cancelled', 'expired']

@@ -1,0 +1,60 @@
+import {createHash} from 'node:crypto'
+import type {Announcement} from '../announcement.js'
+import type {Policy} from '../../config/schema.js'
+import type {Approval} from '../../store/announcements.js'
+import {PolicyRefusal} from '../errors.js'
+
+/** How many approvals an announcement of this severity needs before it may go. */
+export function requiredApprovals(policy: Policy, severity: Announcement['severity']): number {
+  return policy.approvals.bySeverity[severity] ?? policy.approvals.default
+}
+
+/**
+ * SHA-256 of what an approver approves: the text and every field that changes what the public
+ * sees or who receives it. An approval counts only while this hash still matches.
+ */
+export function contentHash(a: Announcement): string {
+  const content = {
+    status: a.status,
+    msgType: a.msgType,
+    references: a.references ?? null,
+    category: a.category,
+    event: a.event,
+    urgency: a.urgency,
+    severity: a.severity,
+    certainty: a.certainty,
+    web: a.web ?? null,
+    area: a.area ?? null,
+    variants: a.variants,
+    channels: a.channels,
+    effectiveAt: a.effectiveAt ?? null,
+    expiresAt: a.expiresAt ?? null,
+  }
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex')
+}
+
+export interface ApprovalStatus {
+  required: number
+  /** Approvals that still match the text and come from someone policy lets approve. */
+  valid: Approval[]
+  satisfied: boolean
+}
+
+export function approvalStatus(announcement: Announcement, approvals: Approval[], policy: Policy): ApprovalStatus {
+  const required = requiredApprovals(policy, announcement.severity)
+  const hash = contentHash(announcement)
+  const valid = approvals.filter(
+    (approval) => approval.contentHash === hash && (policy.approvals.authorMayApprove || approval.approver !== announcement.author),
+  )
+  return {required, valid, satisfied: valid.length >= required}
+}
+
+/** Refuses an approval policy does not allow: the author's own, or a second one by one person. */
+export function assertMayApprove(announcement: Announcement, approver: string, approvals: Approval[], policy: Policy): void {
+  if (!policy.approvals.authorMayApprove && approver === announcement.author) {
+    throw new PolicyRefusal(`${approver} wrote this announcement and policy needs someone else to approve it — ask another officer (CRIER_USER names who is approving)`)
+  }
+  if (approvals.some((approval) => approval.approver === approver)) {
+    throw new PolicyRefusal(`${approver} has already approved this announcement — policy counts one approval per person`)
+  }
+}

@@ -1,0 +1,32 @@
+import type {RenderedPart} from '../channels/driver.js'
+import type {Announcement} from './announcement.js'
+import type {CoreContext} from './context.js'
+import {approvalStatus, type ApprovalStatus} from './policy/approvals.js'
+import {checkPolicy, type Finding} from './policy/check.js'
+import {referencedBy, renderForAllChannels} from './render.js'
+
+export interface ChannelPreview {
+  channel: string
+  type: string
+  parts: RenderedPart[]
+}
+
+export interface Preview {
+  announcement: Announcement
+  channels: ChannelPreview[]
+  findings: Finding[]
+  approvals: ApprovalStatus
+}
+
+/** Exactly what each channel will publish, the policy findings and where approval stands. */
+export function previewAnnouncement(ctx: CoreContext, announcement: Announcement, onlyChannel?: string): Preview {
+  const renderings = renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)})
+  const findings = checkPolicy(announcement, ctx.config, renderings, ctx.now())
+  const shown = renderings.filter((r) => !onlyChannel || r.channel.name === onlyChannel)
+  return {
+    announcement,
+    channels: shown.map((r) => ({channel: r.channel.name, type: r.channel.type, parts: r.rendered.parts})),
+    findings: onlyChannel ? findings.filter((f) => !f.channel || f.channel === onlyChannel) : findings,
+    approvals: approvalStatus(announcement, ctx.store.announcements.approvals(announcement.id), ctx.config.policy),
+  }
+}

@@ -1,0 +1,17 @@
+// Text from outside (provider errors, replies, file contents) is shown to people in a terminal:
+// strip escape sequences and control characters so it cannot move the cursor, retitle the
+// window or hide itself.
+
+// CSI, OSC (ended by BEL or ST), and other two-character escapes.
+const escapeSequences = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])|\u009b[0-?]*[ -/]*[@-~]/g
+const controlCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+
+export function stripTerminalControls(text: string): string {
+  return text.replace(escapeSequences, '').replace(controlCharacters, '')
+}
+
+/** One line, safe to print, at most `max` characters. */
+export function oneLine(text: string, max = 300): string {
+  const flat = stripTerminalControls(text.replace(/[\r\n\t]+/g, ' ')).trim()
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat
+}

@@ -1,0 +1,31 @@
+import type {CoreContext} from '../core/context.js'
+import {PolicyRefusal} from '../core/errors.js'
+import {createDraft, type DraftInput} from '../core/drafting.js'
+import {fanOut, type FanOutResult} from './fan-out.js'
+
+class RollBack extends Error {
+  constructor(readonly result: FanOutResult) {
+    super('dry run')
+  }
+}
+
+/**
+ * `broadcast -`: drafts from the given text and queues it in one transaction, so a refusal by
+ * policy leaves nothing behind. A dry run does both and rolls back.
+ */
+export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: {dryRun?: boolean} = {}): FanOutResult {
+  try {
+    return ctx.store.transaction(() => {
+      const draft = createDraft(ctx, input)
+      const result = fanOut(ctx, draft.id)
+      if (options.dryRun) throw new RollBack({...result, dryRun: true, queued: 0})
+      return result
+    })
+  } catch (error) {
+    if (error instanceof RollBack) return error.result
+    if (error instanceof PolicyRefusal) {
+      throw new PolicyRefusal(`${error.message.replace(/ — ask another officer.*$/, '')} — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID`)
+    }
+    throw error
+  }
+}

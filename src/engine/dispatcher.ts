@@ -1,0 +1,483 @@
+import {setTimeout as sleepFor} from 'node:timers/promises'
+import type {Config} from '../config/load.js'
+import {channelLimits} from '../config/load.js'
+import {redact} from '../config/secrets.js'
+import type {ChannelConfig, Driver, Rendered, SendContext} from '../channels/driver.js'
+import {PermanentSendError, RateLimitedError, TransientSendError} from '../channels/errors.js'
+import {createHttpClient, type HttpClient} from '../channels/http.js'
+import {driverFor} from '../channels/registry.js'
+import {primaryVariant, type Announcement} from '../core/announcement.js'
+import {capUrlFor, referencedBy} from '../core/render.js'
+import {oneLine} from '../core/terminal-text.js'
+import type {Store} from '../store/index.js'
+import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
+import {retryDelayMs} from './backoff.js'
+import {finishAnnouncementsIfDone} from './finish.js'
+import {resolveAbandonedLeases} from './in-doubt.js'
+import {newLeaseOwner} from './lease-owner.js'
+import {TokenBucket} from './rate-limit.js'
+
+// The dispatcher: claims due deliveries under a lease (committed before any network call),
+// sends them with per-channel concurrency and rate, classifies what drivers throw, and writes
+// results back in small group commits. Several dispatchers (overlapping cron runs, a worker)
+// share one queue safely; a crash loses at most the in-flight window, which the next
+// dispatcher resolves as "in doubt".
+
+/** One delivery's outcome, as progress for whoever is watching (plain lines, the live view). */
+export interface DispatchEvent {
+  channel: string
+  deliveryId: string
+  announcementId: string
+  outcome: AttemptResult['outcome']
+  nextState: AttemptResult['nextState']
+  error?: string
+}
+
+export interface DispatcherOptions {
+  store: Store
+  config: Config
+  now?: () => number
+  random?: () => number
+  owner?: string
+  http?: HttpClient
+  onEvent?: (event: DispatchEvent) => void
+}
+
+export interface RunLimits {
+  /** Stop claiming at this time (epoch ms), finish what is in flight, return. */
+  deadline?: number
+  /** Stop claiming (SIGINT/SIGTERM), finish what is in flight, return. */
+  stop?: AbortSignal
+  /** Abort what is in flight (a second signal). Aborted sends are resolved as in doubt. */
+  abort?: AbortSignal
+  /** Return as soon as this announcement has nothing pending. */
+  announcementId?: string
+}
+
+export interface RunSummary {
+  sent: number
+  retrying: number
+  dead: number
+  unknown: number
+  expired: number
+  requeued: number
+  stoppedBy: 'idle' | 'deadline' | 'signal' | 'done'
+}
+
+interface ChannelState {
+  config: ChannelConfig
+  driver: Driver
+  concurrency: number
+  timeoutMs: number
+  retryBaseMs: number
+  retryCapMs: number
+  bucket?: TokenBucket
+  leaseMs: number
+  /** Claimed, not yet started. */
+  waiting: ClaimedDelivery[]
+  inFlight: number
+  pausedUntil: number
+  /** The last claim came back short: nothing more is due now; look again after this time. */
+  drainedUntil: number
+}
+
+const groupCommitSize = 128
+const groupCommitDelayMs = 20
+const recheckDrainedMs = 250
+const leaseCheckEveryMs = 5000
+const maxIdleSleepMs = 1000
+
+export class Dispatcher {
+  readonly owner: string
+  private readonly store: Store
+  private readonly config: Config
+  private readonly now: () => number
+  private readonly random: () => number
+  private readonly http: HttpClient
+  private readonly ownsHttp: boolean
+  private readonly onEvent?: (event: DispatchEvent) => void
+  private readonly channels = new Map<string, ChannelState>()
+  private readonly announcements = new Map<string, Announcement>()
+  private readonly renders = new Map<string, Rendered>()
+  private results: AttemptResult[] = []
+  /** Announcements with a delivery that reached a final state since the last flush. */
+  private finishedAnnouncements = new Set<string>()
+  private flushTimer: NodeJS.Timeout | undefined
+  private wakeUp: (() => void) | undefined
+  private summary: RunSummary = {sent: 0, retrying: 0, dead: 0, unknown: 0, expired: 0, requeued: 0, stoppedBy: 'idle'}
+
+  constructor(options: DispatcherOptions) {
+    this.store = options.store
+    this.config = options.config
+    this.now = options.now ?? Date.now
+    this.random = options.random ?? Math.random
+    this.owner = options.owner ?? newLeaseOwner()
+    this.onEvent = options.onEvent
+    const maxConcurrency = Math.max(1, ...Object.values(options.config.channels).map((c) => channelLimits(c).concurrency))
+    this.ownsHttp = !options.http
+    this.http = options.http ?? createHttpClient({connectionsPerOrigin: maxConcurrency})
+    for (const channel of Object.values(options.config.channels)) {
+      const driver = driverFor(channel.type)
+      if (!driver) continue
+      const limits = channelLimits(channel)
+      this.channels.set(channel.name, {
+        config: channel,
+        driver,
+        concurrency: limits.concurrency,
+        timeoutMs: limits.timeoutMs,
+        retryBaseMs: limits.retryBaseMs,
+        retryCapMs: limits.retryCapMs,
+        bucket: limits.ratePerSecond ? new TokenBucket(limits.ratePerSecond, this.now()) : undefined,
+        // Long enough to cover the wait in the local queue, the send and the group commit.
+        leaseMs: Math.max(60_000, limits.timeoutMs * 3),
+        waiting: [],
+        inFlight: 0,
+        pausedUntil: 0,
+        drainedUntil: 0,
+      })
+    }
+  }
+
+  /** Delivers due work until idle, the deadline, a stop signal, or the announcement is done. */
+  async run(limits: RunLimits = {}): Promise<RunSummary> {
+    this.summary = {sent: 0, retrying: 0, dead: 0, unknown: 0, expired: 0, requeued: 0, stoppedBy: 'idle'}
+    const wake = () => this.wakeUp?.()
+    limits.stop?.addEventListener('abort', wake)
+    limits.abort?.addEventListener('abort', wake)
+    let lastLeaseCheck = -Infinity
+    let lastPauseCheck = -Infinity
+    try {
+      for (;;) {
+        const now = this.now()
+        if (limits.stop?.aborted || limits.abort?.aborted) {
+          this.summary.stoppedBy = 'signal'
+          break
+        }
+        if (limits.deadline !== undefined && now >= limits.deadline) {
+          this.summary.stoppedBy = 'deadline'
+          break
+        }
+        if (now - lastLeaseCheck >= leaseCheckEveryMs) {
+          lastLeaseCheck = now
+          await this.resolveInDoubt(limits.abort)
+        }
+        if (now - lastPauseCheck >= recheckDrainedMs) {
+          lastPauseCheck = now
+          this.refreshPauses(now)
+          this.expireOverdue(now)
+        }
+        this.claim(now)
+        this.startSends(limits.abort)
+        if (this.isQuiet()) {
+          this.flush()
+          if (limits.announcementId && this.store.deliveries.pendingCount(limits.announcementId) === 0) {
+            this.summary.stoppedBy = 'done'
+            break
+          }
+          const wakeAt = this.nextWakeAt(now)
+          if (wakeAt === null) break
+          if (limits.deadline !== undefined && wakeAt >= limits.deadline) {
+            this.summary.stoppedBy = 'deadline'
+            break
+          }
+          if (wakeAt > now) {
+            await this.sleep(Math.min(wakeAt - now, maxIdleSleepMs), limits.stop)
+            // Work may have arrived from another process, or a pause ended: look again now.
+            lastPauseCheck = -Infinity
+            for (const channel of this.channels.values()) channel.drainedUntil = 0
+          }
+          continue
+        }
+        await this.waitForProgress()
+      }
+    } finally {
+      await this.drain()
+      limits.stop?.removeEventListener('abort', wake)
+      limits.abort?.removeEventListener('abort', wake)
+    }
+    return this.summary
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsHttp) await this.http.close()
+  }
+
+  private isQuiet(): boolean {
+    for (const channel of this.channels.values()) if (channel.inFlight > 0 || channel.waiting.length > 0) return false
+    return true
+  }
+
+  /** Claims, per channel, enough to keep its concurrency busy, in one BEGIN IMMEDIATE transaction. */
+  private claim(now: number): void {
+    const wanted: Array<[ChannelState, number]> = []
+    for (const channel of this.channels.values()) {
+      if (channel.pausedUntil > now || channel.drainedUntil > now) continue
+      if (channel.waiting.length >= channel.concurrency) continue
+      let want = channel.concurrency * 2 - channel.waiting.length - channel.inFlight
+      if (channel.bucket) want = Math.min(want, channel.bucket.available(now) - channel.waiting.length)
+      if (want > 0) wanted.push([channel, want])
+    }
+    if (wanted.length === 0) return
+    this.store.transaction(() => {
+      for (const [channel, want] of wanted) {
+        const claimed = this.store.deliveries.claimDue({channel: channel.config.name, owner: this.owner, now, leaseUntil: now + channel.leaseMs, limit: want})
+        channel.waiting.push(...claimed)
+        if (claimed.length < want) channel.drainedUntil = now + recheckDrainedMs
+      }
+    })
+  }
+
+  private startSends(abort?: AbortSignal): void {
+    const now = this.now()
+    for (const channel of this.channels.values()) {
+      while (channel.waiting.length > 0 && channel.inFlight < channel.concurrency && channel.pausedUntil <= now) {
+        if (channel.bucket) {
+          if (channel.bucket.available(now) < 1) break
+          channel.bucket.take()
+        }
+        const delivery = channel.waiting.shift()!
+        channel.inFlight++
+        void this.sendOne(channel, delivery, abort).finally(() => {
+          channel.inFlight--
+          this.wakeUp?.()
+        })
+      }
+    }
+  }
+
+  private async sendOne(channel: ChannelState, delivery: ClaimedDelivery, abort?: AbortSignal): Promise<void> {
+    const startedAt = this.now()
+    const base = {id: delivery.id, owner: this.owner, startedAt}
+    if (delivery.expiresAt !== null && delivery.expiresAt <= startedAt) {
+      this.addResult(channel, delivery, {...base, durationMs: 0, outcome: 'expired', nextState: 'expired', error: 'announcement expired before it could be sent'})
+      return
+    }
+    let announcement: Announcement
+    let rendered: Rendered
+    try {
+      announcement = this.announcementFor(delivery.announcementId)
+      rendered = this.renderFor(announcement, channel)
+    } catch (error) {
+      this.addResult(channel, delivery, {...base, durationMs: 0, outcome: 'permanent', nextState: 'dead', error: `cannot render: ${describe(error)}`})
+      return
+    }
+    const signal = abort ? AbortSignal.any([abort, AbortSignal.timeout(channel.timeoutMs * 2)]) : AbortSignal.timeout(channel.timeoutMs * 2)
+    const context = this.sendContext(channel, delivery, announcement, signal)
+    try {
+      const receipt = await channel.driver.send(rendered.payload, context)
+      this.addResult(channel, delivery, {...base, durationMs: this.now() - startedAt, outcome: 'sent', nextState: 'sent', receiptId: receipt.providerId, receiptUrl: receipt.url})
+    } catch (error) {
+      this.addResult(channel, delivery, {...base, durationMs: this.now() - startedAt, ...this.classify(channel, delivery, error, abort)})
+    }
+  }
+
+  private classify(channel: ChannelState, delivery: ClaimedDelivery, error: unknown, abort?: AbortSignal): Pick<AttemptResult, 'outcome' | 'nextState' | 'dueAt' | 'error' | 'refundAttempt'> {
+    const now = this.now()
+    const message = describe(error)
+    if (abort?.aborted) {
+      // Stopped mid-send: it may have arrived. Only an idempotent driver may simply send again.
+      return channel.driver.capabilities.idempotent
+        ? {outcome: 'aborted', nextState: 'queued', dueAt: now, error: `stopped mid-send: ${message}`, refundAttempt: true}
+        : {outcome: 'aborted', nextState: 'unknown', error: `stopped mid-send, may or may not have gone out: ${message}`}
+    }
+    if (error instanceof RateLimitedError) {
+      const until = now + Math.max(0, error.retryAfterMs)
+      this.pauseChannel(channel, until, message)
+      return {outcome: 'rate-limited', nextState: 'queued', dueAt: until, error: message, refundAttempt: true}
+    }
+    if (error instanceof PermanentSendError) return {outcome: 'permanent', nextState: 'dead', error: message}
+    if (!(error instanceof TransientSendError)) {
+      // A driver bug or an unexpected throw: treat as transient so it is retried, never lost.
+      return this.retryOrGiveUp(channel, delivery, `unexpected error: ${message}`, undefined, now)
+    }
+    return this.retryOrGiveUp(channel, delivery, message, error.retryAfterMs, now)
+  }
+
+  private retryOrGiveUp(channel: ChannelState, delivery: ClaimedDelivery, message: string, retryAfterMs: number | undefined, now: number) {
+    if (delivery.attempts >= delivery.maxAttempts) {
+      return {outcome: 'transient' as const, nextState: 'dead' as const, error: `gave up after ${delivery.attempts} attempts: ${message}`}
+    }
+    const dueAt = now + (retryAfterMs ?? retryDelayMs(delivery.attempts, channel.retryBaseMs, channel.retryCapMs, this.random))
+    if (delivery.expiresAt !== null && dueAt >= delivery.expiresAt) {
+      return {outcome: 'transient' as const, nextState: 'expired' as const, error: `announcement expires before the next try: ${message}`}
+    }
+    return {outcome: 'transient' as const, nextState: 'failed' as const, dueAt, error: message}
+  }
+
+  /** A provider's rate limit applies to the account: every process must see it at once. */
+  private pauseChannel(channel: ChannelState, until: number, reason: string): void {
+    if (until <= channel.pausedUntil) return
+    channel.pausedUntil = until
+    this.store.transaction(() => this.store.deliveries.pauseChannel(channel.config.name, until, reason))
+    // What was claimed but not started goes back, due when the pause ends.
+    const now = this.now()
+    for (const delivery of channel.waiting.splice(0)) {
+      this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt: now, durationMs: 0, outcome: 'rate-limited', nextState: 'queued', dueAt: until, error: reason, refundAttempt: true}, false)
+    }
+  }
+
+  private addResult(channel: ChannelState, delivery: ClaimedDelivery, result: AttemptResult, count = true): void {
+    this.results.push(result)
+    if (result.nextState !== 'failed' && result.nextState !== 'queued') this.finishedAnnouncements.add(delivery.announcementId)
+    if (count) {
+      if (result.nextState === 'sent') this.summary.sent++
+      else if (result.nextState === 'failed') this.summary.retrying++
+      else if (result.nextState === 'dead') this.summary.dead++
+      else if (result.nextState === 'unknown') this.summary.unknown++
+      else if (result.nextState === 'expired') this.summary.expired++
+      else if (result.nextState === 'queued') this.summary.requeued++
+      this.onEvent?.({channel: channel.config.name, deliveryId: delivery.id, announcementId: delivery.announcementId, outcome: result.outcome, nextState: result.nextState, error: result.error})
+    }
+    if (this.results.length >= groupCommitSize) this.flush()
+    else this.flushTimer ??= setTimeout(() => this.flush(), groupCommitDelayMs)
+  }
+
+  /** Writes buffered results in one transaction and finishes announcements that are done. */
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    if (this.results.length === 0) return
+    const batch = this.results
+    this.results = []
+    const now = this.now()
+    const touched = this.finishedAnnouncements
+    this.finishedAnnouncements = new Set()
+    this.store.transaction(() => {
+      this.store.deliveries.recordResults(batch, now)
+      finishAnnouncementsIfDone(this.store, touched, now)
+    })
+  }
+
+  private announcementFor(id: string): Announcement {
+    let announcement = this.announcements.get(id)
+    if (!announcement) {
+      announcement = this.store.announcements.get(id)
+      if (!announcement) throw new Error(`announcement ${id} is missing`)
+      this.announcements.set(id, announcement)
+    }
+    return announcement
+  }
+
+  private renderFor(announcement: Announcement, channel: ChannelState): Rendered {
+    const key = `${announcement.id}\u0000${channel.config.name}`
+    let rendered = this.renders.get(key)
+    if (!rendered) {
+      const referenced = referencedBy(announcement, (id) => this.store.announcements.get(id))
+      rendered = channel.driver.render(announcement, primaryVariant(announcement), {channel: channel.config, capUrl: capUrlFor(announcement, this.config), referenced})
+      this.renders.set(key, rendered)
+    }
+    return rendered
+  }
+
+  private sendContext(channel: ChannelState, delivery: ClaimedDelivery, announcement: Announcement, signal: AbortSignal): SendContext<Record<string, unknown>> {
+    const store = this.store
+    const now = this.now
+    const context = {
+      channel: channel.config,
+      deliveryId: delivery.id,
+      idempotencyKey: delivery.id,
+      announcement,
+      signal,
+      http: this.http,
+      now,
+    } as SendContext<Record<string, unknown>>
+    // Only collection-publishing drivers (the feed) read this; it costs a query, so it is lazy.
+    Object.defineProperty(context, 'collection', {
+      enumerable: true,
+      get: () => {
+        const ids = new Set(store.deliveries.announcementIdsSentOn(channel.config.name))
+        ids.add(announcement.id)
+        const at = now()
+        return [...ids]
+          .map((id) => (id === announcement.id ? announcement : store.announcements.get(id)))
+          .filter((a): a is Announcement => a !== undefined && (a.expiresAt === undefined || a.expiresAt > at))
+      },
+    })
+    return context
+  }
+
+  private async resolveInDoubt(abort?: AbortSignal): Promise<void> {
+    const reconciled = await resolveAbandonedLeases({
+      store: this.store,
+      config: this.config,
+      owner: this.owner,
+      now: this.now,
+      http: this.http,
+      signal: abort ?? new AbortController().signal,
+    })
+    this.summary.unknown += reconciled.unknown
+    this.summary.requeued += reconciled.requeued
+    this.summary.sent += reconciled.sent
+  }
+
+  private refreshPauses(now: number): void {
+    const pauses = this.store.deliveries.pausedChannels(now)
+    for (const [name, channel] of this.channels) channel.pausedUntil = Math.max(channel.pausedUntil > now ? channel.pausedUntil : 0, pauses.get(name) ?? 0)
+  }
+
+  private expireOverdue(now: number): void {
+    const touched = this.store.transaction(() => {
+      const ids = this.store.deliveries.expireOverdue(now)
+      finishAnnouncementsIfDone(this.store, ids, now)
+      return ids
+    })
+    if (touched.length) this.summary.expired += touched.length
+  }
+
+  /** The earliest time anything could become sendable, or null when nothing is pending. */
+  private nextWakeAt(now: number): number | null {
+    const names = [...this.channels.keys()]
+    const candidates: number[] = []
+    const due = this.store.deliveries.nextDueAt(names)
+    if (due !== null) {
+      candidates.push(due)
+      for (const channel of this.channels.values()) if (channel.pausedUntil > now) candidates.push(channel.pausedUntil)
+      for (const channel of this.channels.values()) if (channel.bucket) candidates.push(now + channel.bucket.waitMs(now))
+    }
+    const leaseExpiry = this.store.deliveries.nextLeaseExpiry()
+    if (leaseExpiry !== null) candidates.push(leaseExpiry)
+    if (candidates.length === 0) return null
+    // A due time inside a pause means: wake when the pause ends.
+    return Math.max(now, Math.min(...candidates))
+  }
+
+  private waitForProgress(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, 50)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined
+        done()
+      }
+    })
+  }
+
+  private async sleep(ms: number, stop?: AbortSignal): Promise<void> {
+    if (stop?.aborted) return
+    try {
+      await sleepFor(ms, undefined, {signal: stop})
+    } catch {
+      // Stopped early by a signal: the loop looks at it next.
+    }
+  }
+
+  /** Stops claiming, lets in-flight sends finish, hands back what was claimed but not started. */
+  private async drain(): Promise<void> {
+    const now = this.now()
+    for (const channel of this.channels.values()) {
+      for (const delivery of channel.waiting.splice(0)) {
+        this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt: now, durationMs: 0, outcome: 'aborted', nextState: 'queued', dueAt: now, refundAttempt: true}, false)
+      }
+    }
+    while (!this.isQuiet()) await this.waitForProgress()
+    this.flush()
+  }
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return oneLine(redact(message), 500)
+}

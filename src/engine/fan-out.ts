@@ -1,0 +1,63 @@
+import type {Announcement} from '../core/announcement.js'
+import type {CoreContext} from '../core/context.js'
+import {PolicyRefusal} from '../core/errors.js'
+import {newId, shortId} from '../core/ids.js'
+import {transition} from '../core/lifecycle.js'
+import {approvalStatus} from '../core/policy/approvals.js'
+import {blockingFindings, checkPolicy, type Finding} from '../core/policy/check.js'
+import {referencedBy, renderForAllChannels} from '../core/render.js'
+import {mustGet} from '../core/approval.js'
+import {channelLimits} from '../config/load.js'
+import {deliveryPriority} from './priority.js'
+
+export interface FanOutResult {
+  announcement: Announcement
+  findings: Finding[]
+  /** Deliveries created (0 on a dry run). */
+  queued: number
+  dryRun: boolean
+}
+
+/**
+ * Checks lifecycle, approvals and policy, then creates every delivery (announcement × channel)
+ * and marks the announcement `sending`, all in one transaction: either all of it is queued or
+ * nothing is. A dry run does every check and render and writes nothing.
+ */
+export function fanOut(ctx: CoreContext, id: string, options: {dryRun?: boolean} = {}): FanOutResult {
+  const run = () => {
+    const announcement = mustGet(ctx, id)
+    const now = ctx.now()
+    const next = transition(announcement.state, 'start-sending', shortId(id))
+    const approvals = approvalStatus(announcement, ctx.store.announcements.approvals(id), ctx.config.policy)
+    if (!approvals.satisfied) {
+      throw new PolicyRefusal(
+        `${shortId(id)} (${announcement.severity}) needs ${approvals.required} approval${approvals.required === 1 ? '' : 's'} by someone other than its author and has ${approvals.valid.length} — ask another officer to run crier approve ${shortId(id)}`,
+      )
+    }
+    const findings = checkPolicy(announcement, ctx.config, renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)}), now)
+    const blocking = blockingFindings(findings)
+    if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
+    if (options.dryRun) return {announcement, findings, queued: 0, dryRun: true}
+
+    const priority = deliveryPriority(announcement)
+    for (const name of announcement.channels) {
+      const channel = ctx.config.channels[name]!
+      ctx.store.deliveries.insert(
+        {
+          id: newId(now),
+          announcementId: id,
+          channel: name,
+          recipient: null,
+          priority,
+          dueAt: now,
+          expiresAt: announcement.expiresAt ?? null,
+          maxAttempts: channelLimits(channel).maxAttempts,
+        },
+        now,
+      )
+    }
+    ctx.store.announcements.setState(id, next, now)
+    return {announcement: {...announcement, state: next}, findings, queued: announcement.channels.length, dryRun: false}
+  }
+  return options.dryRun ? run() : ctx.store.transaction(run)
+}

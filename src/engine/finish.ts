@@ -1,0 +1,16 @@
+import type {Store} from '../store/index.js'
+import {transition} from '../core/lifecycle.js'
+
+/**
+ * Moves announcements whose deliveries are all final from `sending` to `sent`, or to
+ * `sent_with_failures` when any ended dead, unknown or expired. Call inside a transaction.
+ */
+export function finishAnnouncementsIfDone(store: Store, announcementIds: Iterable<string>, now: number): void {
+  for (const id of announcementIds) {
+    const announcement = store.announcements.get(id)
+    if (!announcement || announcement.state !== 'sending') continue
+    if (store.deliveries.pendingCount(id) > 0) continue
+    const event = store.deliveries.troubleCount(id) > 0 ? 'finish-with-failures' : 'finish'
+    store.announcements.setState(id, transition('sending', event), now)
+  }
+}

@@ -1,0 +1,109 @@
+import type {Config} from '../config/load.js'
+import {redact} from '../config/secrets.js'
+import type {SendContext} from '../channels/driver.js'
+import type {HttpClient} from '../channels/http.js'
+import {driverFor} from '../channels/registry.js'
+import {oneLine} from '../core/terminal-text.js'
+import type {Store} from '../store/index.js'
+import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
+import {finishAnnouncementsIfDone} from './finish.js'
+import {isAbandonedOwner} from './lease-owner.js'
+
+// A delivery left `sending` by a process that died (its lease ran out, or its pid is gone) may
+// or may not have gone out. Never re-send blindly: requeue it only when the driver's sends are
+// idempotent, ask the provider where the driver can reconcile, and otherwise mark it `unknown`
+// for the officer to see.
+
+export interface InDoubtOptions {
+  store: Store
+  config: Config
+  owner: string
+  now: () => number
+  http: HttpClient
+  signal: AbortSignal
+}
+
+export interface InDoubtSummary {
+  requeued: number
+  unknown: number
+  sent: number
+}
+
+type Abandoned = ClaimedDelivery & {owner: string | null}
+
+export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<InDoubtSummary> {
+  const {store, config, owner, now} = options
+  const summary: InDoubtSummary = {requeued: 0, unknown: 0, sent: 0}
+  const toReconcile: Abandoned[] = []
+  for (;;) {
+    const at = now()
+    const abandonedOwners = store.deliveries.leaseHolders().filter((holder) => isAbandonedOwner(holder.owner, owner))
+    const rows = new Map<string, Abandoned>()
+    for (const row of store.deliveries.expiredLeases(at)) if (row.owner !== owner) rows.set(row.id, row)
+    for (const holder of abandonedOwners) for (const row of store.deliveries.leasedBy(holder.owner)) rows.set(row.id, row)
+    if (rows.size === 0) break
+    store.transaction(() => {
+      const touched = new Set<string>()
+      for (const row of rows.values()) {
+        const channel = config.channels[row.channel]
+        const driver = channel && driverFor(channel.type)
+        if (!channel || !driver) {
+          if (store.deliveries.markUnknown(row.id, row.owner, `its sender stopped mid-send and channel ${row.channel} is no longer configured`, at)) summary.unknown++
+          touched.add(row.announcementId)
+        } else if (driver.capabilities.idempotent) {
+          if (store.deliveries.requeue(row.id, row.owner, 'its sender stopped mid-send; requeued (the provider deduplicates by idempotency key)', at)) summary.requeued++
+        } else if (driver.reconcile) {
+          if (store.deliveries.takeOverLease(row.id, row.owner, owner, at + 60_000, at)) toReconcile.push(row)
+        } else {
+          if (store.deliveries.markUnknown(row.id, row.owner, `its sender stopped mid-send: it may or may not have gone out — check ${row.channel} before sending again`, at)) summary.unknown++
+          touched.add(row.announcementId)
+        }
+      }
+      finishAnnouncementsIfDone(store, touched, at)
+    })
+  }
+  if (toReconcile.length) await reconcile(options, toReconcile, summary)
+  return summary
+}
+
+async function reconcile(options: InDoubtOptions, rows: Abandoned[], summary: InDoubtSummary): Promise<void> {
+  const {store, config, owner, now} = options
+  const results: AttemptResult[] = []
+  const touched = new Set<string>()
+  for (const row of rows) {
+    const channel = config.channels[row.channel]!
+    const driver = driverFor(channel.type)!
+    const announcement = store.announcements.get(row.announcementId)!
+    const startedAt = now()
+    const context: SendContext<Record<string, unknown>> = {
+      channel,
+      deliveryId: row.id,
+      idempotencyKey: row.id,
+      announcement,
+      signal: options.signal,
+      http: options.http,
+      now,
+    }
+    try {
+      const receipt = await driver.reconcile!(row.id, context)
+      if (receipt) {
+        results.push({id: row.id, owner, startedAt, durationMs: now() - startedAt, outcome: 'reconciled', nextState: 'sent', receiptId: receipt.providerId, receiptUrl: receipt.url})
+        summary.sent++
+        touched.add(row.announcementId)
+      } else {
+        // The provider has no record of it: it did not go out, so sending it is not a duplicate.
+        results.push({id: row.id, owner, startedAt, durationMs: now() - startedAt, outcome: 'not-found', nextState: 'queued', dueAt: now(), refundAttempt: true})
+        summary.requeued++
+      }
+    } catch (error) {
+      const message = oneLine(redact(error instanceof Error ? error.message : String(error)))
+      results.push({id: row.id, owner, startedAt, durationMs: now() - startedAt, outcome: 'transient', nextState: 'unknown', error: `in doubt and the lookup failed: ${message}`})
+      summary.unknown++
+      touched.add(row.announcementId)
+    }
+  }
+  store.transaction(() => {
+    store.deliveries.recordResults(results, now())
+    finishAnnouncementsIfDone(store, touched, now())
+  })
+}

@@ -1,0 +1,242 @@
+import type {Db} from './open.js'
+
+// The delivery queue: deliveries, their attempts and channel pauses. The claim is one atomic
+// UPDATE … RETURNING inside BEGIN IMMEDIATE (the caller's transaction), committed before any
+// network call; results are written back in small groups.
+
+export const deliveryStates = ['queued', 'sending', 'sent', 'failed', 'dead', 'unknown', 'skipped', 'expired', 'cancelled'] as const
+export type DeliveryState = (typeof deliveryStates)[number]
+
+/** States in which a delivery will still be attempted. */
+export const pendingStates: readonly DeliveryState[] = ['queued', 'failed', 'sending']
+/** States that need an officer's attention after a run (exit code 4). */
+export const troubleStates: readonly DeliveryState[] = ['dead', 'unknown', 'expired']
+
+export interface NewDelivery {
+  id: string
+  announcementId: string
+  channel: string
+  recipient: string | null
+  priority: number
+  dueAt: number
+  expiresAt: number | null
+  maxAttempts: number
+}
+
+/** A delivery this process holds a lease on. */
+export interface ClaimedDelivery {
+  id: string
+  announcementId: string
+  channel: string
+  recipient: string | null
+  attempts: number
+  maxAttempts: number
+  expiresAt: number | null
+}
+
+/** The outcome of one attempt, and the state the delivery moves to. */
+export interface AttemptResult {
+  id: string
+  owner: string
+  startedAt: number
+  durationMs: number
+  outcome: 'sent' | 'transient' | 'rate-limited' | 'permanent' | 'expired' | 'aborted' | 'reconciled' | 'not-found'
+  nextState: 'sent' | 'failed' | 'queued' | 'dead' | 'expired' | 'unknown'
+  /** When a failed or requeued delivery may be tried again. */
+  dueAt?: number
+  error?: string
+  receiptId?: string
+  receiptUrl?: string
+  /** A rate-limited attempt does not use up one of the delivery's attempts. */
+  refundAttempt?: boolean
+}
+
+export interface ChannelCounts {
+  channel: string
+  total: number
+  queued: number
+  sending: number
+  sent: number
+  failed: number
+  dead: number
+  unknown: number
+  skipped: number
+  expired: number
+  cancelled: number
+  /** Attempts that did not succeed (retries). */
+  retries: number
+  lastError: string | null
+}
+
+export interface LeaseHolder {
+  owner: string
+  count: number
+}
+
+export function deliveryStore(db: Db) {
+  const insert = db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at,
+      expires_at, max_attempts, created_at, updated_at)
+    VALUES (@id, @announcementId, @channel, @recipient, 'queued', @priority, @dueAt, @expiresAt, @maxAttempts, @now, @now)`)
+  const claim = db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = @owner, lease_until = @leaseUntil,
+      attempts = attempts + 1, updated_at = @now
+    WHERE id IN (SELECT id FROM delivery WHERE channel = @channel AND state IN ('queued', 'failed') AND due_at <= @now
+                 ORDER BY priority, due_at LIMIT @limit)
+    RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
+      expires_at AS expiresAt, priority, due_at AS dueAt`)
+  const recordAttempt = db.prepare(`INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error)
+    VALUES (@id, @startedAt, @durationMs, @outcome, @receiptId, @error)`)
+  const recordResult = db.prepare(`UPDATE delivery SET state = @nextState, due_at = COALESCE(@dueAt, due_at),
+      last_error = @error, receipt_id = COALESCE(@receiptId, receipt_id), receipt_url = COALESCE(@receiptUrl, receipt_url),
+      lease_owner = NULL, lease_until = NULL, attempts = attempts - @refund, updated_at = @now,
+      finished_at = CASE WHEN @nextState IN ('sent', 'dead', 'expired', 'unknown') THEN @now ELSE NULL END
+    WHERE id = @id AND state = 'sending' AND lease_owner = @owner`)
+  // A send that succeeded after its lease was given up still happened: that beats doubt.
+  const recordLateSuccess = db.prepare(`UPDATE delivery SET state = 'sent', last_error = NULL,
+      receipt_id = @receiptId, receipt_url = @receiptUrl, lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
+    WHERE id = @id AND state IN ('unknown', 'queued', 'failed')`)
+  const expiredLeases = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
+      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner
+    FROM delivery WHERE state = 'sending' AND lease_until <= @now LIMIT @limit`)
+  const leaseHolders = db.prepare(`SELECT lease_owner AS owner, count(*) AS count FROM delivery
+    WHERE state = 'sending' GROUP BY lease_owner`)
+  const leasedBy = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
+      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner
+    FROM delivery WHERE state = 'sending' AND lease_owner = @owner LIMIT @limit`)
+  const requeue = db.prepare(`UPDATE delivery SET state = 'queued', lease_owner = NULL, lease_until = NULL,
+      due_at = @now, last_error = @reason, updated_at = @now
+    WHERE id = @id AND state = 'sending' AND lease_owner IS @owner`)
+  const markUnknown = db.prepare(`UPDATE delivery SET state = 'unknown', lease_owner = NULL, lease_until = NULL,
+      last_error = @reason, updated_at = @now, finished_at = @now
+    WHERE id = @id AND state = 'sending' AND lease_owner IS @owner`)
+  const takeOverLease = db.prepare(`UPDATE delivery SET lease_owner = @owner, lease_until = @leaseUntil, updated_at = @now
+    WHERE id = @id AND state = 'sending' AND lease_owner IS @previousOwner`)
+  const expireOverdue = db.prepare(`UPDATE delivery SET state = 'expired', last_error = 'announcement expired before it could be sent',
+      lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
+    WHERE state IN ('queued', 'failed') AND expires_at IS NOT NULL AND expires_at <= @now
+    RETURNING announcement_id AS announcementId`)
+  const pause = db.prepare(`INSERT INTO channel_pause (channel, paused_until, reason) VALUES (@channel, @until, @reason)
+    ON CONFLICT (channel) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until), reason = excluded.reason`)
+  const pauses = db.prepare(`SELECT channel, paused_until AS pausedUntil FROM channel_pause WHERE paused_until > @now`)
+  const sentOn = db.prepare(`SELECT DISTINCT announcement_id FROM delivery WHERE channel = ? AND state IN ('sent', 'sending')`).pluck()
+  const nextLeaseExpiry = db.prepare(`SELECT min(lease_until) FROM delivery WHERE state = 'sending'`).pluck()
+  const pendingCount = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed', 'sending')`).pluck()
+  const troubleCount = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired')`).pluck()
+  const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
+  const retriesFor = db.prepare(`SELECT d.channel AS channel, count(*) AS n FROM attempt a JOIN delivery d ON d.id = a.delivery_id
+    WHERE d.announcement_id = ? AND a.outcome != 'sent' GROUP BY d.channel`)
+  const lastErrorFor = db.prepare(`SELECT channel, last_error AS lastError FROM delivery
+    WHERE announcement_id = ? AND last_error IS NOT NULL AND state != 'sent' ORDER BY updated_at`)
+  const byId = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, state, attempts,
+      last_error AS lastError, receipt_id AS receiptId, receipt_url AS receiptUrl FROM delivery WHERE announcement_id = ? ORDER BY channel, id`)
+
+  return {
+    insert(delivery: NewDelivery, now: number): void {
+      insert.run({...delivery, now})
+    },
+    /** Leases up to `limit` due deliveries of one channel, most urgent first. Call inside BEGIN IMMEDIATE. */
+    claimDue(params: {channel: string; owner: string; now: number; leaseUntil: number; limit: number}): ClaimedDelivery[] {
+      // RETURNING comes back in table order, not the subquery's: restore the urgency order.
+      const claimed = claim.all(params) as Array<ClaimedDelivery & {priority: number; dueAt: number}>
+      return claimed.sort((a, b) => a.priority - b.priority || a.dueAt - b.dueAt)
+    },
+    /** Writes attempts and outcomes; returns the ids whose lease this owner no longer held. */
+    recordResults(results: AttemptResult[], now: number): void {
+      for (const result of results) {
+        recordAttempt.run({
+          id: result.id,
+          startedAt: result.startedAt,
+          durationMs: result.durationMs,
+          outcome: result.outcome,
+          receiptId: result.receiptId ?? null,
+          error: result.error ?? null,
+        })
+        const changed = recordResult.run({
+          id: result.id,
+          owner: result.owner,
+          nextState: result.nextState,
+          dueAt: result.dueAt ?? null,
+          error: result.nextState === 'sent' ? null : (result.error ?? null),
+          receiptId: result.receiptId ?? null,
+          receiptUrl: result.receiptUrl ?? null,
+          refund: result.refundAttempt ? 1 : 0,
+          now,
+        }).changes
+        if (changed === 0 && result.nextState === 'sent') {
+          recordLateSuccess.run({id: result.id, receiptId: result.receiptId ?? null, receiptUrl: result.receiptUrl ?? null, now})
+        }
+      }
+    },
+    expiredLeases(now: number, limit = 500): Array<ClaimedDelivery & {owner: string | null}> {
+      return expiredLeases.all({now, limit}) as Array<ClaimedDelivery & {owner: string | null}>
+    },
+    leaseHolders(): LeaseHolder[] {
+      return leaseHolders.all() as LeaseHolder[]
+    },
+    leasedBy(owner: string, limit = 500): Array<ClaimedDelivery & {owner: string | null}> {
+      return leasedBy.all({owner, limit}) as Array<ClaimedDelivery & {owner: string | null}>
+    },
+    requeue(id: string, owner: string | null, reason: string, now: number): boolean {
+      return requeue.run({id, owner, reason, now}).changes === 1
+    },
+    markUnknown(id: string, owner: string | null, reason: string, now: number): boolean {
+      return markUnknown.run({id, owner, reason, now}).changes === 1
+    },
+    takeOverLease(id: string, previousOwner: string | null, owner: string, leaseUntil: number, now: number): boolean {
+      return takeOverLease.run({id, previousOwner, owner, leaseUntil, now}).changes === 1
+    },
+    /** Marks every not-yet-sent delivery of an expired announcement `expired`; returns the announcements touched. */
+    expireOverdue(now: number): string[] {
+      return [...new Set((expireOverdue.all({now}) as Array<{announcementId: string}>).map((row) => row.announcementId))]
+    },
+    pauseChannel(channel: string, until: number, reason: string): void {
+      pause.run({channel, until, reason})
+    },
+    pausedChannels(now: number): Map<string, number> {
+      return new Map((pauses.all({now}) as Array<{channel: string; pausedUntil: number}>).map((row) => [row.channel, row.pausedUntil]))
+    },
+    /** The earliest due time of pending work on these channels (work for channels no longer configured waits). */
+    nextDueAt(channels: string[]): number | null {
+      if (channels.length === 0) return null
+      const sql = `SELECT min(due_at) FROM delivery WHERE state IN ('queued', 'failed') AND channel IN (${channels.map(() => '?').join(', ')})`
+      return db.prepare(sql).pluck().get(...channels) as number | null
+    },
+    /**
+     * Announcements a collection-publishing channel (the feed) has published or is publishing:
+     * two overlapping sends each include the other, so neither rewrite drops an entry.
+     */
+    announcementIdsSentOn(channel: string): string[] {
+      return sentOn.all(channel) as string[]
+    },
+    nextLeaseExpiry(): number | null {
+      return nextLeaseExpiry.get() as number | null
+    },
+    pendingCount(announcementId: string): number {
+      return pendingCount.get(announcementId) as number
+    },
+    troubleCount(announcementId: string): number {
+      return troubleCount.get(announcementId) as number
+    },
+    countsByChannel(announcementId: string): ChannelCounts[] {
+      const byChannel = new Map<string, ChannelCounts>()
+      const entry = (channel: string): ChannelCounts => {
+        let counts = byChannel.get(channel)
+        if (!counts) {
+          counts = {channel, total: 0, queued: 0, sending: 0, sent: 0, failed: 0, dead: 0, unknown: 0, skipped: 0, expired: 0, cancelled: 0, retries: 0, lastError: null}
+          byChannel.set(channel, counts)
+        }
+        return counts
+      }
+      for (const row of countsFor.all(announcementId) as Array<{channel: string; state: DeliveryState; n: number}>) {
+        const counts = entry(row.channel)
+        counts[row.state] += row.n
+        counts.total += row.n
+      }
+      for (const row of retriesFor.all(announcementId) as Array<{channel: string; n: number}>) entry(row.channel).retries = row.n
+      for (const row of lastErrorFor.all(announcementId) as Array<{channel: string; lastError: string}>) entry(row.channel).lastError = row.lastError
+      return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel))
+    },
+    listFor(announcementId: string) {
+      return byId.all(announcementId) as Array<{id: string; announcementId: string; channel: string; recipient: string | null; state: DeliveryState; attempts: number; lastError: string | null; receiptId: string | null; receiptUrl: string | null}>
+    },
+  }
+}

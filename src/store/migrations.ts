@@ -1,0 +1,90 @@
+// Forward-only schema migrations. Migration N brings a database from user_version N-1 to N.
+// Never edit a released migration: add the next one. Times are integer epoch milliseconds.
+
+export const migrations: string[] = [
+  // 1: announcements and their approvals (the foundation).
+  `
+  CREATE TABLE announcement (
+    id TEXT PRIMARY KEY,
+    identifier TEXT NOT NULL UNIQUE,
+    sender TEXT NOT NULL,
+    sender_name TEXT,
+    cap_status TEXT NOT NULL,
+    msg_type TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    references_id TEXT REFERENCES announcement(id),
+    category TEXT NOT NULL,
+    event TEXT NOT NULL,
+    urgency TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    certainty TEXT NOT NULL,
+    web TEXT,
+    area_json TEXT,
+    variants_json TEXT NOT NULL,
+    channels_json TEXT NOT NULL,
+    effective_at INTEGER,
+    expires_at INTEGER,
+    state TEXT NOT NULL,
+    author TEXT NOT NULL,
+    reject_reason TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    sent_at INTEGER
+  ) STRICT;
+  CREATE INDEX announcement_by_state ON announcement(state, created_at);
+  CREATE INDEX announcement_by_created ON announcement(created_at);
+
+  CREATE TABLE approval (
+    announcement_id TEXT NOT NULL REFERENCES announcement(id),
+    approver TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    approved_at INTEGER NOT NULL,
+    PRIMARY KEY (announcement_id, approver)
+  ) STRICT;
+  `,
+  // 2: the delivery queue (the engine): deliveries, their attempts, channel pauses.
+  `
+  CREATE TABLE delivery (
+    id TEXT PRIMARY KEY,
+    announcement_id TEXT NOT NULL REFERENCES announcement(id),
+    channel TEXT NOT NULL,
+    recipient TEXT,
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    last_error TEXT,
+    receipt_id TEXT,
+    receipt_url TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER
+  ) STRICT;
+  CREATE INDEX delivery_due ON delivery(channel, priority, due_at) WHERE state IN ('queued', 'failed');
+  CREATE INDEX delivery_leased ON delivery(lease_until) WHERE state = 'sending';
+  CREATE INDEX delivery_by_announcement ON delivery(announcement_id, channel, state);
+
+  CREATE TABLE attempt (
+    id INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL REFERENCES delivery(id),
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    receipt_id TEXT,
+    error TEXT
+  ) STRICT;
+  CREATE INDEX attempt_by_delivery ON attempt(delivery_id);
+
+  CREATE TABLE channel_pause (
+    channel TEXT PRIMARY KEY,
+    paused_until INTEGER NOT NULL,
+    reason TEXT
+  ) STRICT;
+  `,
+]
+
+export const latestVersion = migrations.length

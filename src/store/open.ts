@@ -1,0 +1,74 @@
+import {existsSync} from 'node:fs'
+import Database from 'better-sqlite3'
+import {RuntimeFailure, UsageError} from '../core/errors.js'
+import {makePrivate} from '../config/paths.js'
+import {latestVersion, migrations} from './migrations.js'
+
+export type Db = Database.Database
+
+export interface OpenOptions {
+  /** How long to wait for another process's write lock before giving up. */
+  busyTimeoutMs?: number
+  /** Stop at this schema version (tests of upgrades from earlier versions). */
+  targetVersion?: number
+}
+
+/**
+ * Opens (creating if needed) a crier database: WAL so readers never block the sender,
+ * busy_timeout so overlapping cron runs wait for each other instead of failing, foreign keys on,
+ * and migrations applied. A database from a newer crier is refused before anything is written.
+ */
+export function openDatabase(path: string, options: OpenOptions = {}): Db {
+  const isNew = !existsSync(path)
+  let db: Db
+  try {
+    db = new Database(path, {timeout: options.busyTimeoutMs ?? 5000})
+  } catch (error) {
+    throw new RuntimeFailure(`cannot open ${path} (${(error as Error).message}) — check that CRIER_HOME is writable`)
+  }
+  try {
+    const version = db.pragma('user_version', {simple: true}) as number
+    if (version > latestVersion) {
+      throw new UsageError(`${path} was written by a newer crier (schema ${version}, this one knows ${latestVersion}) — upgrade crier; the database was not touched`)
+    }
+    db.pragma('journal_mode = WAL')
+    // FULL: a committed delivery result survives power loss, not only a crash. Group commits
+    // keep the fsync count low (see bench).
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    migrate(db, options.targetVersion ?? latestVersion)
+  } catch (error) {
+    db.close()
+    throw translateSqliteError(error, path)
+  }
+  if (isNew) for (const suffix of ['', '-wal', '-shm']) makePrivate(path + suffix)
+  return db
+}
+
+function migrate(db: Db, target: number): void {
+  const current = db.pragma('user_version', {simple: true}) as number
+  for (let version = current + 1; version <= target; version++) {
+    // IMMEDIATE: two processes opening a fresh database must not both migrate it.
+    db.transaction(() => {
+      const now = db.pragma('user_version', {simple: true}) as number
+      if (now >= version) return
+      db.exec(migrations[version - 1]!)
+      db.pragma(`user_version = ${version}`)
+    }).immediate()
+  }
+}
+
+/** Turns SQLite's busy and not-a-database errors into one clear line. */
+export function translateSqliteError(error: unknown, path = 'crier.db'): unknown {
+  const code = (error as {code?: string}).code
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED') {
+    return new RuntimeFailure(`the database is locked: another crier process holds ${path} — wait for it to finish, then try again`)
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new RuntimeFailure(`${path} is not a readable crier database — restore it from a backup or point CRIER_HOME elsewhere`)
+  }
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR') {
+    return new RuntimeFailure(`cannot write ${path} (${code}) — check that CRIER_HOME is writable`)
+  }
+  return error
+}

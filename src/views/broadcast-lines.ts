@@ -1,0 +1,24 @@
+import type {Config} from '../config/load.js'
+import {shortId} from '../core/ids.js'
+import {oneLine} from '../core/terminal-text.js'
+import type {AnnouncementStatus} from '../engine/status.js'
+import {channelCountsLine} from './status-lines.js'
+
+/** After a broadcast: one line per channel, where a broadcast channel published, and what is left. */
+export function broadcastSummaryLines(status: AnnouncementStatus, config: Config): string[] {
+  const width = Math.max(10, ...status.channels.map((c) => c.channel.length + 2))
+  const lines = status.channels.map((c) => channelCountsLine(c, width))
+  for (const receipt of status.receipts) {
+    if (receipt.state !== 'sent') continue
+    const channel = config.channels[receipt.channel]
+    const where = receipt.receiptUrl ?? (channel?.type === 'feed' && typeof channel.dir === 'string' ? `${channel.dir}/${receipt.receiptId}` : receipt.receiptId)
+    if (where) lines.push(`  ${receipt.channel} → ${oneLine(where, 200)}`)
+  }
+  if (status.pending > 0) lines.push(`${status.pending} deliveries still pending: crier run or a worker will send them (crier status ${shortId(status.announcement.id)}).`)
+  if (status.trouble > 0) lines.push(`${status.trouble} deliveries need attention (dead, unknown or expired): crier status ${shortId(status.announcement.id)}.`)
+  return lines
+}
+
+export function progressLine(status: AnnouncementStatus): string {
+  return status.channels.map((c) => `${c.channel} ${c.sent}/${c.total}`).join('  ')
+}

@@ -1,0 +1,24 @@
+import type {Announcement} from '../core/announcement.js'
+import {primaryVariant} from '../core/announcement.js'
+import {shortId} from '../core/ids.js'
+import {stripTerminalControls} from '../core/terminal-text.js'
+
+// Plain-text formatting shared by commands: pure functions, no I/O, no colour decisions.
+
+export function formatTime(ms: number | undefined): string {
+  return ms === undefined ? '—' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+export function announcementLine(a: Announcement): string {
+  const headline = stripTerminalControls(primaryVariant(a).headline)
+  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${headline}`
+}
+
+/** The JSON shape of an announcement in every --json output. */
+export function announcementJson(a: Announcement) {
+  return {...a, shortId: shortId(a.id), headline: primaryVariant(a).headline}
+}
+
+export function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length)
+}

@@ -1,0 +1,24 @@
+import type {Preview} from '../core/preview.js'
+import {shortId} from '../core/ids.js'
+import {stripTerminalControls} from '../core/terminal-text.js'
+import {redact} from '../config/secrets.js'
+
+/** The preview as plain text: per channel, each part exactly, with its length against the limit. */
+export function previewText(preview: Preview): string {
+  const lines: string[] = []
+  const a = preview.announcement
+  lines.push(`${shortId(a.id)}  ${a.severity}  ${stripTerminalControls(a.variants[0]!.headline)}`)
+  for (const channel of preview.channels) {
+    lines.push('', `── ${channel.channel} (${channel.type}) ──`)
+    for (const part of channel.parts) {
+      const length = part.length ? `  [${part.length.count}/${part.length.limit} ${part.length.unit}]` : ''
+      lines.push(`${redact(part.label)}${length}`, stripTerminalControls(redact(part.text)).replace(/\n+$/, ''))
+    }
+  }
+  lines.push('')
+  if (preview.findings.length === 0) lines.push('Policy: no findings.')
+  for (const finding of preview.findings) lines.push(`Policy ${finding.level}: ${finding.message}`)
+  const {required, valid} = preview.approvals
+  lines.push(required === 0 ? 'Approval: not needed.' : `Approval: ${valid.length}/${required}${valid.length >= required ? ' — ready' : ` — crier approve ${shortId(a.id)} (by someone other than ${a.author})`}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,20 @@
+import type {ChannelCounts} from '../store/deliveries.js'
+import {oneLine} from '../core/terminal-text.js'
+import {pad} from './format.js'
+
+/** "partners  sent 3/3   (1 retry: 503)" — one channel's delivery state as one plain line. */
+export function channelCountsLine(c: ChannelCounts, width = 12): string {
+  const pending = c.queued + c.sending + c.failed
+  const parts = [`sent ${c.sent}/${c.total}`]
+  if (pending) parts.push(`pending ${pending}`)
+  if (c.failed) parts.push(`retrying ${c.failed}`)
+  if (c.dead) parts.push(`dead ${c.dead}`)
+  if (c.unknown) parts.push(`unknown ${c.unknown}`)
+  if (c.expired) parts.push(`expired ${c.expired}`)
+  if (c.skipped) parts.push(`skipped ${c.skipped}`)
+  if (c.cancelled) parts.push(`cancelled ${c.cancelled}`)
+  let line = `${pad(c.channel, width)}${parts.join('  ')}`
+  if (c.retries) line += `   (${c.retries} ${c.retries === 1 ? 'retry' : 'retries'}${c.lastError ? ': ' + oneLine(c.lastError, 120) : ''})`
+  else if (c.lastError) line += `   (${oneLine(c.lastError, 120)})`
+  return line
+}

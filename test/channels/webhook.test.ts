@@ -1,0 +1,395 @@
+import {createHmac} from 'node:crypto'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi} from 'vitest'
+import type {Announcement} from '../../src/core/announcement.js'
+import {channelCommonSchema} from '../../src/config/schema.js'
+import type {ChannelConfig, SendContext} from '../../src/channels/driver.js'
+import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
+import {webhook, type WebhookSettings} from '../../src/channels/webhook.js'
+import {closedPortUrl, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+
+// The webhook driver against a real HTTP server on loopback, through the shared undici client.
+
+const secret = 'whsec-9f8e7d6c5b4a'
+const queryToken = 'qtok-1234567890'
+const fixedNow = Date.parse('2025-03-01T12:00:00Z')
+
+let http: HttpClient
+let fake: ProviderFake
+
+beforeAll(() => {
+  http = createHttpClient()
+})
+afterAll(async () => {
+  await http.close()
+})
+beforeEach(async () => {
+  fake = await startProviderFake()
+})
+afterEach(async () => {
+  await fake.close()
+})
+
+function makeAnnouncement(overrides: Partial<Announcement> = {}): Announcement {
+  return {
+    id: '01JNX0000000000000000000AA',
+    identifier: 'northwales-2025-0042',
+    sender: 'alerts@northwales.example',
+    status: 'Actual',
+    msgType: 'Alert',
+    scope: 'Public',
+    category: 'Transport',
+    event: 'Road closure',
+    urgency: 'Expected',
+    severity: 'Moderate',
+    certainty: 'Observed',
+    web: 'https://northwales.example/alerts/42',
+    area: {description: 'A55 junctions 11–12', polygons: [], circles: [{lat: 53.22, lon: -4.13, radiusKm: 2}], geocodes: []},
+    variants: [
+      {language: 'en-GB', headline: 'A55 closed eastbound', description: 'The A55 is closed after a collision.', instruction: 'Use the A5.'},
+      {language: 'cy-GB', headline: "A55 ar gau tua'r dwyrain", description: "Mae'r A55 ar gau ar ôl gwrthdrawiad."},
+    ],
+    channels: ['partners'],
+    expiresAt: Date.parse('2025-03-01T18:00:00Z'),
+    state: 'sending',
+    author: 'officer',
+    createdAt: Date.parse('2025-03-01T11:58:00Z'),
+    updatedAt: Date.parse('2025-03-01T11:58:00Z'),
+    ...overrides,
+  }
+}
+
+/** Validated exactly as the config loader does: common settings plus the driver's own. */
+function makeChannel(settings: Record<string, unknown>): ChannelConfig<WebhookSettings> {
+  const parsed = channelCommonSchema.extend(webhook.config.shape).strict().parse({type: 'webhook', ...settings})
+  return {...parsed, name: 'partners'} as ChannelConfig<WebhookSettings>
+}
+
+function makeContext(channel: ChannelConfig<WebhookSettings>, overrides: Partial<SendContext<WebhookSettings>> = {}): SendContext<WebhookSettings> {
+  return {
+    channel,
+    deliveryId: 'delivery-1',
+    idempotencyKey: 'idem-key-1',
+    announcement: makeAnnouncement(),
+    signal: new AbortController().signal,
+    http,
+    now: () => fixedNow,
+    ...overrides,
+  }
+}
+
+/** Renders and sends as the engine does, returning the error the send threw. */
+async function sendExpectingError(settings: Record<string, unknown> = {}, overrides: Partial<SendContext<WebhookSettings>> = {}): Promise<Error> {
+  const channel = makeChannel({url: `${fake.url}/hooks/alerts`, secret, ...settings})
+  const announcement = makeAnnouncement()
+  const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+  const error = await webhook.send(payload, makeContext(channel, overrides)).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )
+  if (!(error instanceof Error)) throw new Error('expected send to throw')
+  return error
+}
+
+describe('webhook render', () => {
+  it('renders the CAP fields of the variant in a fixed key order', () => {
+    const channel = makeChannel({url: 'https://partners.example/hooks/alerts'})
+    const announcement = makeAnnouncement()
+    const rendered = webhook.render(announcement, announcement.variants[1]!, {channel, capUrl: 'https://northwales.example/alerts/42.cap'})
+    const document = JSON.parse(rendered.payload.body) as Record<string, unknown>
+
+    expect(Object.keys(document)).toEqual([
+      'id', 'identifier', 'sender', 'sent', 'status', 'msgType', 'scope', 'category', 'event', 'urgency', 'severity', 'certainty',
+      'expires', 'web', 'area', 'language', 'headline', 'description', 'variants', 'links',
+    ])
+    expect(document).toMatchObject({
+      sent: '2025-03-01T11:58:00.000Z',
+      expires: '2025-03-01T18:00:00.000Z',
+      language: 'cy-GB',
+      headline: "A55 ar gau tua'r dwyrain",
+      links: [{rel: 'cap', type: 'application/cap+xml', href: 'https://northwales.example/alerts/42.cap'}],
+    })
+    expect(document.variants).toHaveLength(2)
+    expect(rendered.payload.url).toBe('https://partners.example/hooks/alerts')
+  })
+
+  it('renders the same bytes for the same announcement, whatever order its fields were built in', () => {
+    const channel = makeChannel({url: 'https://partners.example/hooks/alerts'})
+    const announcement = makeAnnouncement()
+    const reordered = Object.fromEntries(Object.entries(announcement).reverse()) as unknown as Announcement
+    const first = webhook.render(announcement, announcement.variants[0]!, {channel})
+    const second = webhook.render(reordered, announcement.variants[0]!, {channel})
+    expect(second.payload.body).toBe(first.payload.body)
+    expect(JSON.parse(first.payload.body)).not.toHaveProperty('links')
+  })
+
+  it('shows one part labelled with the request, pretty-printed, counted in bytes', () => {
+    const channel = makeChannel({url: 'https://partners.example/hooks/alerts'})
+    const announcement = makeAnnouncement()
+    const {parts, payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+    expect(parts).toHaveLength(1)
+    expect(parts[0]!.label).toBe('POST https://partners.example/hooks/alerts')
+    expect(JSON.parse(parts[0]!.text)).toEqual(JSON.parse(payload.body))
+    expect(parts[0]!.text).toContain('\n  "identifier"')
+    // "–" and "ô" are multi-byte: the count is bytes on the wire, not characters.
+    expect(parts[0]!.length).toEqual({count: Buffer.byteLength(payload.body), limit: 1_048_576, unit: 'bytes'})
+    expect(parts[0]!.length!.count).toBeGreaterThan(payload.body.length)
+  })
+
+  it('keeps a token in the URL out of the preview label', () => {
+    const channel = makeChannel({url: `https://partners.example/hooks/alerts?token=${queryToken}`})
+    const announcement = makeAnnouncement()
+    const {parts, payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+    expect(parts[0]!.label).not.toContain(queryToken)
+    expect(payload.url).toContain(queryToken)
+  })
+})
+
+describe('webhook send', () => {
+  it('posts the rendered body, signed, and returns the provider id as the receipt', async () => {
+    const channel = makeChannel({url: `${fake.url}/hooks/alerts`, secret, headers: {'X-Partner': 'north-wales'}})
+    const announcement = makeAnnouncement()
+    const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+
+    const receipt = await webhook.send(payload, makeContext(channel))
+
+    expect(receipt).toEqual({providerId: 'fake-0'})
+    const [received] = fake.requests
+    expect(received).toMatchObject({method: 'POST', path: '/hooks/alerts', body: payload.body, outcome: 'answered', status: 200})
+    expect(received!.headers['content-type']).toBe('application/json')
+    expect(received!.headers['user-agent']).toBe('crier')
+    expect(received!.headers['x-partner']).toBe('north-wales')
+    const expectedSignature = createHmac('sha256', secret).update(received!.body).digest('hex')
+    expect(received!.headers['x-crier-signature']).toBe(`sha256=${expectedSignature}`)
+  })
+
+  it('sends the idempotency key it is given, the same on every retry', async () => {
+    const channel = makeChannel({url: `${fake.url}/hooks/alerts`})
+    const announcement = makeAnnouncement()
+    const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+    fake.respondWith(faultMix({seed: 1, fail503Rate: 0, resetAt: [0]}))
+
+    await expect(webhook.send(payload, makeContext(channel, {idempotencyKey: 'delivery-7-key'}))).rejects.toBeInstanceOf(TransientSendError)
+    await webhook.send(payload, makeContext(channel, {idempotencyKey: 'delivery-7-key'}))
+
+    expect(fake.requests.map((request) => request.headers['idempotency-key'])).toEqual(['delivery-7-key', 'delivery-7-key'])
+    expect(fake.requests.distinct('Idempotency-Key')).toEqual(new Set(['delivery-7-key']))
+  })
+
+  it('uses the idempotency key as the receipt when the answer has no id, and signs nothing without a secret', async () => {
+    fake.respondWith(() => ({status: 204}))
+    const channel = makeChannel({url: `${fake.url}/hooks/alerts`})
+    const announcement = makeAnnouncement()
+    const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+
+    expect(await webhook.send(payload, makeContext(channel))).toEqual({providerId: 'idem-key-1'})
+    expect(fake.requests[0]!.headers).not.toHaveProperty('x-crier-signature')
+  })
+
+  it('does not let configured headers replace the signature or the idempotency key', async () => {
+    const channel = makeChannel({url: `${fake.url}/hooks/alerts`, secret, headers: {'idempotency-key': 'mine', 'X-Crier-Signature': 'forged'}})
+    const announcement = makeAnnouncement()
+    const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+    await webhook.send(payload, makeContext(channel))
+    expect(fake.requests[0]!.headers['idempotency-key']).toBe('idem-key-1')
+    expect(fake.requests[0]!.headers['x-crier-signature']).toMatch(/^sha256=[0-9a-f]{64}$/)
+  })
+
+  it('treats a request undici refuses to send as permanent', async () => {
+    const error = await sendExpectingError({headers: {'X-Partner': 'north\r\nwales'}})
+    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(fake.requests).toHaveLength(0)
+  })
+
+  it('treats 503 as transient', async () => {
+    fake.respondWith(() => ({status: 503, body: 'upstream unavailable'}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error.message).toBe('HTTP 503: upstream unavailable')
+    expect((error as TransientSendError).retryAfterMs).toBeUndefined()
+  })
+
+  it('carries Retry-After on a 503', async () => {
+    fake.respondWith(() => ({status: 503, headers: {'Retry-After': '7'}}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(TransientSendError)
+    expect((error as TransientSendError).retryAfterMs).toBe(7000)
+  })
+
+  it.each([408, 425, 500, 502, 504])('treats HTTP %i as transient', async (status) => {
+    fake.respondWith(() => ({status}))
+    expect(await sendExpectingError()).toBeInstanceOf(TransientSendError)
+  })
+
+  it('treats 429 with Retry-After in seconds as rate limiting for that long', async () => {
+    fake.respondWith(() => ({status: 429, headers: {'Retry-After': '12'}, body: 'slow down'}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(RateLimitedError)
+    expect((error as RateLimitedError).retryAfterMs).toBe(12_000)
+  })
+
+  it('treats 429 with Retry-After as an HTTP date relative to the injected clock', async () => {
+    fake.respondWith(() => ({status: 429, headers: {'Retry-After': new Date(fixedNow + 45_000).toUTCString()}}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(RateLimitedError)
+    expect((error as RateLimitedError).retryAfterMs).toBe(45_000)
+  })
+
+  it('waits 30 s after a 429 that does not say how long', async () => {
+    fake.respondWith(() => ({status: 429}))
+    const error = await sendExpectingError()
+    expect((error as RateLimitedError).retryAfterMs).toBe(30_000)
+  })
+
+  it('treats 400 as permanent, with the first line of the body as the reason', async () => {
+    fake.respondWith(() => ({status: 400, body: '\n\u001b[31minvalid\u0007 payload: headline missing\u001b[0m\nat line 3\n'}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error.message).toBe('HTTP 400: invalid payload: headline missing')
+  })
+
+  it('truncates a long reason to 200 characters', async () => {
+    fake.respondWith(() => ({status: 422, body: 'x'.repeat(5000)}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error.message).toBe(`HTTP 422: ${'x'.repeat(200)}…`)
+  })
+
+  it.each([401, 404, 410])('treats HTTP %i as permanent', async (status) => {
+    fake.respondWith(() => ({status}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error.message).toBe(`HTTP ${status}`)
+  })
+
+  it('gives up on a stalled request at the channel timeout, as transient', async () => {
+    fake.respondWith(() => ({stallMs: Infinity}))
+    const error = await sendExpectingError({timeout: '300ms'})
+    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error.message).toBe('timed out after 300 ms')
+    // The server learns the client went away a moment after the client gives up.
+    await vi.waitFor(() => expect(fake.requests[0]!.outcome).toBe('abandoned'))
+  })
+
+  it('treats a reset connection as transient', async () => {
+    fake.respondWith(() => ({reset: true}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error.message).toMatch(/^connection (reset|closed)/)
+    expect(fake.requests[0]!.outcome).toBe('reset')
+  })
+
+  it('treats a refused connection as transient', async () => {
+    const channel = makeChannel({url: `${await closedPortUrl()}/hooks/alerts`, secret})
+    const announcement = makeAnnouncement()
+    const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+    const error = await webhook.send(payload, makeContext(channel)).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(TransientSendError)
+    expect((error as Error).message).toBe('connection refused')
+  })
+
+  it('treats an abort from the engine as transient', async () => {
+    fake.respondWith(() => ({stallMs: Infinity}))
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 100)
+    const error = await sendExpectingError({}, {signal: controller.signal})
+    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error.message).toBe('request aborted')
+  })
+
+  it('ends a stalled request when the fake closes, so no test hangs', async () => {
+    fake.respondWith(() => ({stallMs: Infinity}))
+    const pending = sendExpectingError({timeout: '60s'})
+    while (fake.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await fake.close()
+    expect(await pending).toBeInstanceOf(TransientSendError)
+  })
+
+  it('never puts the secret, a header token or the URL query in an error message', async () => {
+    const token = 'Bearer partner-token-abcdef123456'
+    const settings = {url: `${fake.url}/hooks/alerts?token=${queryToken}`, headers: {Authorization: token}}
+    const echo = `signature made with ${secret} for /hooks/alerts?token=${queryToken} and ${token}`
+    const messages: string[] = []
+    for (const answer of [
+      {status: 400, body: echo},
+      {status: 503, body: echo},
+      {status: 429, body: echo},
+    ]) {
+      fake.respondWith(() => answer)
+      messages.push((await sendExpectingError(settings)).message)
+    }
+    const closedUrl = `${await closedPortUrl()}/hooks/alerts?token=${queryToken}`
+    messages.push((await sendExpectingError({...settings, url: closedUrl})).message)
+
+    expect(messages).toHaveLength(4)
+    for (const message of messages) {
+      expect(message).not.toContain(secret)
+      expect(message).not.toContain(queryToken)
+      expect(message).not.toContain('partner-token-abcdef123456')
+    }
+    expect(messages[0]).toContain('HTTP 400: signature made with ***')
+  })
+
+  it('classifies a seeded fault mix the same way on every run', async () => {
+    const channel = makeChannel({url: `${fake.url}/hooks/alerts`, secret})
+    const announcement = makeAnnouncement()
+    const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
+    const run = async () => {
+      fake.respondWith(faultMix({seed: 42, fail503Rate: 0.3, rateLimitAt: [2], retryAfterSeconds: 5, resetAt: [4]}))
+      const outcomes: string[] = []
+      for (let index = 0; index < 12; index++) {
+        outcomes.push(
+          await webhook.send(payload, makeContext(channel, {idempotencyKey: `key-${index}`})).then(
+            () => 'sent',
+            (error: Error) => error.name,
+          ),
+        )
+      }
+      return outcomes
+    }
+    const first = await run()
+    const second = await run()
+    expect(second).toEqual(first)
+    expect(first[2]).toBe('RateLimitedError')
+    expect(first[4]).toBe('TransientSendError')
+    expect(first).toContain('sent')
+    expect(fake.requests.distinct('idempotency-key').size).toBe(12)
+  })
+})
+
+describe('webhook check', () => {
+  it('reports a live endpoint as reachable with a HEAD, posting nothing', async () => {
+    fake.respondWith((request) => (request.method === 'HEAD' ? {status: 405} : {status: 200}))
+    const channel = makeChannel({url: `${fake.url}/hooks/alerts`, secret})
+    const result = await webhook.check(channel, {http, signal: new AbortController().signal})
+    expect(result).toEqual({ok: true, detail: 'reachable (HTTP 405); secret: set'})
+    expect(fake.requests.map((request) => request.method)).toEqual(['HEAD'])
+  })
+
+  it('reports a closed port as unreachable, with the reason', async () => {
+    const channel = makeChannel({url: `${await closedPortUrl()}/hooks/alerts`})
+    const result = await webhook.check(channel, {http, signal: new AbortController().signal})
+    expect(result).toEqual({ok: false, detail: 'unreachable: connection refused; secret: not set'})
+  })
+})
+
+describe('webhook config', () => {
+  it('refuses a URL that is not http or https', () => {
+    const result = webhook.config.safeParse({url: 'ftp://partners.example/alerts'})
+    expect(result.success).toBe(false)
+    expect(result.error?.issues[0]?.message).toBe('expected an http(s) URL')
+  })
+
+  it('refuses text that is not a URL', () => {
+    expect(webhook.config.safeParse({url: 'partners.example/alerts'}).error?.issues[0]?.message).toBe('expected an http(s) URL')
+  })
+
+  it('accepts an https URL with a secret and headers', () => {
+    const result = webhook.config.safeParse({url: 'https://partners.example/hooks', secret: 'k', headers: {'X-Partner': 'nw'}})
+    expect(result.success).toBe(true)
+  })
+
+  it('refuses an empty secret, as an unset variable would leave it', () => {
+    expect(webhook.config.safeParse({url: 'https://partners.example/hooks', secret: ''}).success).toBe(false)
+  })
+})

@@ -1,0 +1,263 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {z} from 'zod'
+import {registerDriver, driverFor} from '../../src/channels/registry.js'
+import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import type {Driver} from '../../src/channels/driver.js'
+import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {alwaysOk, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
+
+// A scriptable in-memory driver for engine behaviour that no provider fake needs: what it
+// throws is decided per test. Its sends are recorded by delivery id.
+type Script = (deliveryId: string, attempt: number) => Promise<{providerId: string}>
+const scripted: {script: Script; sends: string[]; reconciled: Map<string, boolean>} = {
+  script: async () => ({providerId: 'ok'}),
+  sends: [],
+  reconciled: new Map(),
+}
+function scriptedDriver(type: string, capabilities: Partial<Driver['capabilities']>): Driver {
+  return {
+    type,
+    kind: 'broadcast',
+    config: z.object({}),
+    capabilities: {counts: 'characters', threads: false, media: false, idempotent: false, reconcile: false, ...capabilities},
+    render: (announcement) => ({parts: [{label: 'text', text: announcement.variants[0]!.description}], payload: null}),
+    send: async (_payload, ctx) => {
+      scripted.sends.push(ctx.deliveryId)
+      return scripted.script(ctx.deliveryId, scripted.sends.filter((id) => id === ctx.deliveryId).length)
+    },
+    check: async () => ({ok: true, detail: 'scripted'}),
+    reconcile: capabilities.reconcile
+      ? async (deliveryId) => {
+          const found = scripted.reconciled.get(deliveryId)
+          if (found === undefined) throw new Error('lookup failed')
+          return found ? {providerId: `found-${deliveryId}`} : undefined
+        }
+      : undefined,
+  }
+}
+if (!driverFor('test-plain')) {
+  registerDriver(scriptedDriver('test-plain', {}))
+  registerDriver(scriptedDriver('test-idempotent', {idempotent: true}))
+  registerDriver(scriptedDriver('test-reconciling', {reconcile: true}))
+}
+
+let world: World | undefined
+let fake: ProviderFake | undefined
+afterEach(async () => {
+  if (world) removeWorld(world)
+  world = undefined
+  await fake?.close()
+  fake = undefined
+  scripted.script = async () => ({providerId: 'ok'})
+  scripted.sends = []
+  scripted.reconciled = new Map()
+})
+
+const fastRetries = 'retryBase: 10ms, retryCap: 50ms'
+
+describe('dispatcher', () => {
+  it('sends every queued delivery once and marks the announcements sent', async () => {
+    fake = await startProviderFake({plan: alwaysOk()})
+    world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}/hook", concurrency: 8}\n`)
+    const ids = world.queue(50)
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.sent).toBe(50)
+    expect(fake.requests.length).toBe(50)
+    expect(fake.requests.distinct('idempotency-key').size).toBe(50)
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 50})
+    for (const id of ids) expect(world.store.announcements.get(id)!.state).toBe('sent')
+    const attempts = world.store.db.prepare('SELECT count(*) FROM attempt').pluck().get()
+    expect(attempts).toBe(50)
+  })
+
+  it('retries 503s with backoff until sent, recording every attempt', async () => {
+    fake = await startProviderFake({plan: faultMix({seed: 7, fail503Rate: 0.5})})
+    world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}", concurrency: 4, maxAttempts: 20, ${fastRetries}}\n`)
+    world.queue(40)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 40})
+    const failedAttempts = world.store.db.prepare(`SELECT count(*) FROM attempt WHERE outcome = 'transient'`).pluck().get() as number
+    expect(failedAttempts).toBe(fake.requests.filter((r) => r.status === 503).length)
+    expect(failedAttempts).toBeGreaterThan(0)
+    const answered200 = fake.requests.filter((r) => r.status === 200).map((r) => r.headers['idempotency-key'])
+    expect(new Set(answered200).size).toBe(answered200.length)
+  })
+
+  it('gives up after maxAttempts and records the delivery dead with the last error', async () => {
+    fake = await startProviderFake({plan: () => ({status: 503, body: 'upstream down'})})
+    world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}", maxAttempts: 3, ${fastRetries}}\n`)
+    const [id] = world.queue(1)
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.dead).toBe(1)
+    expect(fake.requests.length).toBe(3)
+    const delivery = world.store.deliveries.listFor(id!)[0]!
+    expect(delivery.state).toBe('dead')
+    expect(delivery.lastError).toMatch(/gave up after 3 attempts: HTTP 503/)
+    expect(world.store.announcements.get(id!)!.state).toBe('sent_with_failures')
+  })
+
+  it('marks a permanent failure dead at once with the provider reason', async () => {
+    fake = await startProviderFake({plan: () => ({status: 400, body: 'headline too long\nmore detail'})})
+    world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}", ${fastRetries}}\n`)
+    const [id] = world.queue(1)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(fake.requests.length).toBe(1)
+    const delivery = world.store.deliveries.listFor(id!)[0]!
+    expect(delivery.state).toBe('dead')
+    expect(delivery.lastError).toBe('HTTP 400: headline too long')
+  })
+
+  it('pauses the whole channel on 429 until Retry-After has passed', async () => {
+    fake = await startProviderFake({plan: faultMix({seed: 1, fail503Rate: 0, rateLimitAt: [3], retryAfterSeconds: 1})})
+    world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}", concurrency: 1, ${fastRetries}}\n`)
+    world.queue(10)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 10})
+    const limited = fake.requests.find((r) => r.status === 429)!
+    const next = fake.requests[fake.requests.indexOf(limited) + 1]!
+    expect(next.receivedAt - limited.receivedAt).toBeGreaterThanOrEqual(990)
+    const pause = world.store.db.prepare('SELECT paused_until FROM channel_pause WHERE channel = ?').pluck().get('partners') as number
+    expect(pause).toBeGreaterThanOrEqual(limited.receivedAt + 990)
+    // The rate-limited try does not count against maxAttempts.
+    const attemptsOfLimited = world.store.db.prepare(`SELECT attempts FROM delivery WHERE id = ?`).pluck().get(limited.headers['idempotency-key']) as number
+    expect(attemptsOfLimited).toBe(1)
+  })
+
+  it('claims Extreme/Immediate work before routine work', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain, concurrency: 1}\n`)
+    const routine = world.queue(5, {severity: 'Minor'})
+    world.ctx.config.policy.approvals.bySeverity = {}
+    const [urgent] = world.queue(1, {severity: 'Extreme', urgency: 'Immediate'})
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    const order = scripted.sends.map((deliveryId) => world!.store.db.prepare('SELECT announcement_id FROM delivery WHERE id = ?').pluck().get(deliveryId))
+    expect(order[0]).toBe(urgent)
+    expect(order.slice(1).sort()).toEqual([...routine].sort())
+  })
+
+  it('never sends after the announcement expires: a failing delivery ends expired', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain, maxAttempts: 100, retryBase: 100ms, retryCap: 100ms}\n`)
+    scripted.script = async () => {
+      throw new TransientSendError('HTTP 503')
+    }
+    const [id] = world.queue(1, {expires: '+1s'})
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.expired).toBe(1)
+    const delivery = world.store.deliveries.listFor(id!)[0]!
+    expect(delivery.state).toBe('expired')
+    expect(world.store.announcements.get(id!)!.state).toBe('sent_with_failures')
+    const expiresAt = world.store.announcements.get(id!)!.expiresAt!
+    const lastAttempt = world.store.db.prepare('SELECT max(started_at) FROM attempt').pluck().get() as number
+    expect(lastAttempt).toBeLessThan(expiresAt)
+  })
+
+  it('treats an unexpected driver error as transient, never losing the delivery', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain, ${fastRetries}}\n`)
+    let calls = 0
+    scripted.script = async () => {
+      if (++calls === 1) throw new TypeError('driver bug')
+      return {providerId: 'ok'}
+    }
+    world.queue(1)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 1})
+    const errors = world.store.db.prepare('SELECT error FROM attempt ORDER BY id').pluck().all()
+    expect(errors).toEqual(['unexpected error: driver bug', null])
+  })
+
+  it('rate-limited errors from a driver pause only that channel', async () => {
+    world = makeWorld(`channels:\n  limited: {type: test-plain, concurrency: 1}\n  other: {type: test-idempotent, concurrency: 1}\n`)
+    let limitedOnce = false
+    scripted.script = async (deliveryId) => {
+      const channel = world!.store.db.prepare('SELECT channel FROM delivery WHERE id = ?').pluck().get(deliveryId)
+      if (channel === 'limited' && !limitedOnce) {
+        limitedOnce = true
+        throw new RateLimitedError('429 from provider', 600)
+      }
+      return {providerId: 'ok'}
+    }
+    const started = Date.now()
+    world.queue(3)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 6})
+    const otherDone = world.store.db.prepare(`SELECT max(finished_at) FROM delivery WHERE channel = 'other'`).pluck().get() as number
+    expect(otherDone - started).toBeLessThan(600)
+  })
+
+  it('records PermanentSendError from any driver as dead', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain}\n`)
+    scripted.script = async () => {
+      throw new PermanentSendError('token revoked')
+    }
+    world.queue(2)
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.dead).toBe(2)
+    expect(deliveryStateCounts(world.store)).toEqual({dead: 2})
+  })
+})
+
+describe('deliveries in doubt', () => {
+  function abandon(w: World, owner: string): void {
+    // What a process killed mid-send leaves behind: `sending`, leased, lease run out.
+    w.store.db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = 1`).run(owner, Date.now() - 1)
+  }
+
+  it('requeues and resends an idempotent delivery whose lease expired', async () => {
+    world = makeWorld(`channels:\n  idem: {type: test-idempotent}\n`)
+    world.queue(2)
+    abandon(world, 'elsewhere:1:dead')
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.requeued).toBe(2)
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 2})
+    expect(scripted.sends.length).toBe(2)
+  })
+
+  it('marks a non-idempotent delivery unknown instead of resending it', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain}\n`)
+    const [id] = world.queue(1)
+    abandon(world, 'elsewhere:1:dead')
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.unknown).toBe(1)
+    expect(scripted.sends).toEqual([])
+    const delivery = world.store.deliveries.listFor(id!)[0]!
+    expect(delivery.state).toBe('unknown')
+    expect(delivery.lastError).toMatch(/may or may not have gone out/)
+    expect(world.store.announcements.get(id!)!.state).toBe('sent_with_failures')
+  })
+
+  it('reconciles where the driver can: found is sent, not found is resent, a failed lookup is unknown', async () => {
+    world = makeWorld(`channels:\n  rec: {type: test-reconciling}\n`)
+    world.queue(3)
+    const ids = world.store.db.prepare('SELECT id FROM delivery ORDER BY id').pluck().all() as string[]
+    scripted.reconciled.set(ids[0]!, true)
+    scripted.reconciled.set(ids[1]!, false)
+    abandon(world, 'elsewhere:1:dead')
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    const state = (id: string) => world!.store.db.prepare('SELECT state FROM delivery WHERE id = ?').pluck().get(id)
+    expect(state(ids[0]!)).toBe('sent')
+    expect(state(ids[1]!)).toBe('sent')
+    expect(state(ids[2]!)).toBe('unknown')
+    expect(scripted.sends).toEqual([ids[1]])
+  })
+
+  it('leaves a live lease alone', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain}\n`)
+    world.queue(1)
+    world.store.db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = 'elsewhere:1:live', lease_until = ?`).run(Date.now() + 60_000)
+    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const summary = await dispatcher.run({deadline: Date.now() + 300})
+    expect(summary.unknown + summary.requeued + summary.sent).toBe(0)
+    expect(deliveryStateCounts(world.store)).toEqual({sending: 1})
+  })
+
+  it('resolves at once the leases of a process on this host that no longer exists', async () => {
+    world = makeWorld(`channels:\n  idem: {type: test-idempotent}\n`)
+    world.queue(1)
+    const {hostname} = await import('node:os')
+    // pid 2^22+ is beyond Linux's pid_max default: no such process.
+    world.store.db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = ?, lease_until = ?`).run(`${hostname()}:4194303:abcd`, Date.now() + 60_000)
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.requeued).toBe(1)
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 1})
+  })
+})
