@@ -55,10 +55,10 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   } catch (error) {
     throw new UsageError(`${label}: cannot be read (${(error as NodeJS.ErrnoException).code}) — check its permissions`)
   }
-  const document = parseDocument(text, {prettyErrors: false, uniqueKeys: true})
+  const document = parseDocument(text, {prettyErrors: true, uniqueKeys: true})
   if (document.errors.length) {
     throw new ConfigError(
-      document.errors.map((e) => `${label}: ${e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]} — fix the YAML`),
+      document.errors.map((e) => `${label}: ${e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')} — fix the YAML`),
     )
   }
   const raw = document.toJS() ?? {}

@@ -34,7 +34,8 @@ export function resolveSecrets(node: unknown, env: NodeJS.ProcessEnv, path: stri
       const found = env[name]
       if (found === undefined || found === '') {
         problems.push({path: path.join('.'), variable: name})
-        return ''
+        // Keep the placeholder: the load fails on this problem alone, not on a follow-on "empty".
+        return `\${${name}}`
       }
       rememberSecret(found)
       return found

@@ -124,8 +124,14 @@ export function deliveryStore(db: Db) {
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
   const retriesFor = db.prepare(`SELECT d.channel AS channel, count(*) AS n FROM attempt a JOIN delivery d ON d.id = a.delivery_id
     WHERE d.announcement_id = ? AND a.outcome != 'sent' GROUP BY d.channel`)
-  const lastErrorFor = db.prepare(`SELECT channel, last_error AS lastError FROM delivery
-    WHERE announcement_id = ? AND last_error IS NOT NULL AND state != 'sent' ORDER BY updated_at`)
+  // The last error per channel: a delivery's standing error (dead, unknown, retrying) over a
+  // retried attempt's, so "sent 3/3 (1 retry: 503)" still says what the retry was for.
+  const lastErrorFor = db.prepare(`SELECT channel, lastError FROM (
+      SELECT d.channel AS channel, a.error AS lastError, 0 AS standing, a.id AS seq FROM attempt a JOIN delivery d ON d.id = a.delivery_id
+        WHERE d.announcement_id = @id AND a.error IS NOT NULL
+      UNION ALL
+      SELECT channel, last_error, 1, updated_at FROM delivery WHERE announcement_id = @id AND last_error IS NOT NULL AND state != 'sent')
+    ORDER BY standing, seq`)
   const byId = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, state, attempts,
       last_error AS lastError, receipt_id AS receiptId, receipt_url AS receiptUrl FROM delivery WHERE announcement_id = ? ORDER BY channel, id`)
 
@@ -232,7 +238,7 @@ export function deliveryStore(db: Db) {
         counts.total += row.n
       }
       for (const row of retriesFor.all(announcementId) as Array<{channel: string; n: number}>) entry(row.channel).retries = row.n
-      for (const row of lastErrorFor.all(announcementId) as Array<{channel: string; lastError: string}>) entry(row.channel).lastError = row.lastError
+      for (const row of lastErrorFor.all({id: announcementId}) as Array<{channel: string; lastError: string}>) entry(row.channel).lastError = row.lastError
       return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel))
     },
     listFor(announcementId: string) {
