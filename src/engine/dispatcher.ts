@@ -86,6 +86,8 @@ const groupCommitDelayMs = 20
 const recheckDrainedMs = 250
 const leaseCheckEveryMs = 5000
 const maxIdleSleepMs = 1000
+// A provider's Retry-After is obeyed, but a bogus one (days) must not silence a channel.
+const maxProviderWaitMs = 3_600_000
 
 export class Dispatcher {
   readonly owner: string
@@ -281,7 +283,7 @@ export class Dispatcher {
         : {outcome: 'aborted', nextState: 'unknown', error: `stopped mid-send, may or may not have gone out: ${message}`}
     }
     if (error instanceof RateLimitedError) {
-      const until = now + Math.max(0, error.retryAfterMs)
+      const until = now + Math.min(maxProviderWaitMs, Math.max(0, error.retryAfterMs))
       this.pauseChannel(channel, until, message)
       return {outcome: 'rate-limited', nextState: 'queued', dueAt: until, error: message, refundAttempt: true}
     }
@@ -297,7 +299,7 @@ export class Dispatcher {
     if (delivery.attempts >= delivery.maxAttempts) {
       return {outcome: 'transient' as const, nextState: 'dead' as const, error: `gave up after ${delivery.attempts} attempts: ${message}`}
     }
-    const dueAt = now + (retryAfterMs ?? retryDelayMs(delivery.attempts, channel.retryBaseMs, channel.retryCapMs, this.random))
+    const dueAt = now + (retryAfterMs !== undefined ? Math.min(maxProviderWaitMs, Math.max(0, retryAfterMs)) : retryDelayMs(delivery.attempts, channel.retryBaseMs, channel.retryCapMs, this.random))
     if (delivery.expiresAt !== null && dueAt >= delivery.expiresAt) {
       return {outcome: 'transient' as const, nextState: 'expired' as const, error: `announcement expires before the next try: ${message}`}
     }
