@@ -1,12 +1,13 @@
 import {Command, Flags} from '@oclif/core'
-import {loadConfig, safeUserName, type Config} from '../config/load.js'
+import type {Config} from '../config/load.js'
 import {ensurePrivateDir, resolvePaths, type CrierPaths} from '../config/paths.js'
 import {redact} from '../config/secrets.js'
 import type {CoreContext} from '../core/context.js'
 import {CrierError, ExitCode} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
-import {openStore, type Store} from '../store/index.js'
-import {translateSqliteError} from '../store/open.js'
+import type {Store} from '../store/index.js'
+import {translateSqliteError} from '../store/sqlite-errors.js'
+import {actingUser} from '../config/user.js'
 
 /**
  * What every crier command shares: --config and --json, the lazily opened config and store,
@@ -32,20 +33,34 @@ export abstract class CrierCommand extends Command {
     return this.paths
   }
 
-  protected crierConfig(): Config {
-    this.loadedConfig ??= loadConfig(this.crierPaths())
+  // The config loader (zod, yaml, every driver) and the store (better-sqlite3) are imported on
+  // first use: `crier --version` needs neither, `crier list` no config.
+  protected async crierConfig(): Promise<Config> {
+    if (!this.loadedConfig) {
+      const {loadConfig} = await import('../config/load.js')
+      this.loadedConfig = loadConfig(this.crierPaths())
+    }
     return this.loadedConfig
   }
 
-  protected context(): CoreContext {
+  /** The core's context; with `{config: false}` the config is not loaded (commands that only read the store). */
+  protected async context(options: {config?: boolean} = {}): Promise<CoreContext> {
     const paths = this.crierPaths()
-    const config = this.crierConfig()
+    const config = options.config === false ? undefined : await this.crierConfig()
     if (!this.store) {
       ensurePrivateDir(paths.home)
+      const {openStore} = await import('../store/index.js')
       const busy = Number(process.env.CRIER_BUSY_TIMEOUT_MS)
       this.store = openStore(paths.database, {busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000})
     }
-    return {config, store: this.store, now: Date.now, user: process.env.CRIER_USER?.trim() || safeUserName()}
+    const context = {store: this.store, now: Date.now, user: actingUser()} as CoreContext
+    Object.defineProperty(context, 'config', {
+      get: () => {
+        if (!config) throw new Error('this command did not load the config')
+        return config
+      },
+    })
+    return context
   }
 
   /** Human output; suppressed when --json is on, so stdout holds one JSON document. */

@@ -11,7 +11,7 @@ export default class Approve extends CrierCommand {
 
   async run() {
     const {args} = await this.parse(Approve)
-    const ctx = this.context()
+    const ctx = await this.context()
     const id = resolveAnnouncementId(ctx, args.id)
     const {announcement, approvals, findings} = approveAnnouncement(ctx, id)
     for (const finding of findings) this.say(`Policy ${finding.level}: ${finding.message}`)

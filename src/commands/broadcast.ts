@@ -30,7 +30,7 @@ export default class Broadcast extends CrierCommand {
 
   async run() {
     const {args, flags} = await this.parse(Broadcast)
-    const ctx = this.context()
+    const ctx = await this.context()
     const dryRun = flags['dry-run']
     let result
     if (args.id === '-') {

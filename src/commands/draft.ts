@@ -19,7 +19,7 @@ export default class Draft extends CrierCommand {
   async run() {
     const {args, flags} = await this.parse(Draft)
     const text = announcementText(args.text, flags.file)
-    const ctx = this.context()
+    const ctx = await this.context()
     const announcement = createDraft(ctx, {...flags, text, channels: splitChannelList(flags.channel ?? [])})
     this.say(`Draft ${shortId(announcement.id)} created (${announcement.severity}). Next: crier preview ${shortId(announcement.id)}`)
     return announcementJson(announcement)

@@ -26,7 +26,7 @@ export default class Edit extends CrierCommand {
 
   async run() {
     const {args, flags} = await this.parse(Edit)
-    const ctx = this.context()
+    const ctx = await this.context()
     const id = resolveAnnouncementId(ctx, args.id)
     const {file, channel, text: textFlag, ...fields} = flags
     const input: EditInput = {...fields}

@@ -20,7 +20,7 @@ export default class List extends CrierCommand {
     for (const state of states) {
       if (!lifecycleStates.includes(state as LifecycleState)) throw new UsageError(`--status "${state}" is not a state — use one of ${lifecycleStates.join(', ')}`)
     }
-    const ctx = this.context()
+    const ctx = await this.context({config: false})
     const announcements = ctx.store.announcements.list({
       states: states as LifecycleState[],
       since: flags.since ? parseSince(flags.since, ctx.now()) : undefined,

@@ -16,7 +16,7 @@ export default class Preview extends CrierCommand {
 
   async run() {
     const {args, flags} = await this.parse(Preview)
-    const ctx = this.context()
+    const ctx = await this.context()
     const announcement = mustGet(ctx, resolveAnnouncementId(ctx, args.id))
     if (flags.channel && !announcement.channels.includes(flags.channel)) {
       throw new UsageError(`${flags.channel} is not one of this announcement's channels (${announcement.channels.join(', ')})`)

@@ -13,7 +13,7 @@ export default class Reject extends CrierCommand {
 
   async run() {
     const {args, flags} = await this.parse(Reject)
-    const ctx = this.context()
+    const ctx = await this.context()
     const id = resolveAnnouncementId(ctx, args.id)
     const announcement = rejectAnnouncement(ctx, id, flags.reason)
     this.say(`Rejected ${shortId(id)}: back to draft.`)

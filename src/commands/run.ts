@@ -22,7 +22,7 @@ export default class Run extends CrierCommand {
       if (ms === undefined || ms <= 0) throw new UsageError(`--max-time "${flags['max-time']}" is not a duration — use e.g. 50s or 5m`)
       deadline = Date.now() + ms
     }
-    const ctx = this.context()
+    const ctx = await this.context()
     const signals = stopSignals()
     let summary
     try {

@@ -13,7 +13,7 @@ export default class Show extends CrierCommand {
 
   async run() {
     const {args} = await this.parse(Show)
-    const ctx = this.context()
+    const ctx = await this.context()
     const id = resolveAnnouncementId(ctx, args.id)
     const a = mustGet(ctx, id)
     const approvals = ctx.store.announcements.approvals(id)

@@ -14,7 +14,7 @@ export default class Status extends CrierCommand {
 
   async run() {
     const {args} = await this.parse(Status)
-    const ctx = this.context()
+    const ctx = await this.context()
     if (args.id) {
       const status = announcementStatus(ctx, resolveAnnouncementId(ctx, args.id))
       if (!this.jsonEnabled()) {

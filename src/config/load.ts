@@ -1,5 +1,5 @@
 import {existsSync, readFileSync} from 'node:fs'
-import {hostname, userInfo} from 'node:os'
+import {hostname} from 'node:os'
 import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {parseDocument} from 'yaml'
 import type {z} from 'zod'
@@ -9,6 +9,7 @@ import type {ChannelConfig} from '../channels/driver.js'
 import {driverFor, driverTypes} from '../channels/registry.js'
 import {channelCommonSchema, configFileSchema, type Policy} from './schema.js'
 import {resolveSecrets} from './secrets.js'
+import {osUserName} from './user.js'
 import type {CrierPaths} from './paths.js'
 
 /** The loaded, validated configuration, secrets resolved. Never print it whole. */
@@ -129,17 +130,10 @@ function article(type: string): string {
 
 function defaultSender(): string {
   // CAP forbids spaces, commas and < & in sender.
-  const user = safeUserName().replace(/[\s,<&]/g, '')
+  const user = osUserName().replace(/[\s,<&]/g, '')
   return `${user}@${hostname().replace(/[\s,<&]/g, '')}`
 }
 
-export function safeUserName(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return 'crier'
-  }
-}
 
 function systemTimezone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'

@@ -1,6 +1,7 @@
 import {existsSync} from 'node:fs'
 import Database from 'better-sqlite3'
 import {RuntimeFailure, UsageError} from '../core/errors.js'
+import {translateSqliteError} from './sqlite-errors.js'
 import {makePrivate} from '../config/paths.js'
 import {latestVersion, migrations} from './migrations.js'
 
@@ -56,19 +57,4 @@ function migrate(db: Db, target: number): void {
       db.pragma(`user_version = ${version}`)
     }).immediate()
   }
-}
-
-/** Turns SQLite's busy and not-a-database errors into one clear line. */
-export function translateSqliteError(error: unknown, path = 'crier.db'): unknown {
-  const code = (error as {code?: string}).code
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED') {
-    return new RuntimeFailure(`the database is locked: another crier process holds ${path} — wait for it to finish, then try again`)
-  }
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new RuntimeFailure(`${path} is not a readable crier database — restore it from a backup or point CRIER_HOME elsewhere`)
-  }
-  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR') {
-    return new RuntimeFailure(`cannot write ${path} (${code}) — check that CRIER_HOME is writable`)
-  }
-  return error
 }

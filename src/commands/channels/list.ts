@@ -9,7 +9,7 @@ export default class ChannelsList extends CrierCommand {
 
   async run() {
     await this.parse(ChannelsList)
-    const config = this.crierConfig()
+    const config = await this.crierConfig()
     const channels = Object.values(config.channels).map((channel) => {
       const driver = driverFor(channel.type)!
       const limits = channelLimits(channel)
