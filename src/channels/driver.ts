@@ -89,7 +89,10 @@ export interface Driver<Settings = Record<string, unknown>, Payload = unknown> {
   capabilities: Capabilities
   /** Pure: no I/O. Used by preview and by send, so what the officer previews is what goes out. */
   render(announcement: Announcement, variant: Variant, context: RenderContext<Settings>): Rendered<Payload>
-  /** Returns a receipt, or throws TransientSendError / RateLimitedError / PermanentSendError. */
+  /**
+   * Returns a receipt, or throws TransientSendError / RateLimitedError / PermanentSendError.
+   * Must give up within the channel's `timeout` (a timeout is transient) and honour `signal`.
+   */
   send(payload: Payload, context: SendContext<Settings>): Promise<Receipt>
   /** For `channels test`: credentials and reachability, without posting. */
   check(channel: ChannelConfig<Settings>, context: {http: HttpClient; signal: AbortSignal}): Promise<CheckResult>

@@ -9,8 +9,8 @@ export function finishAnnouncementsIfDone(store: Store, announcementIds: Iterabl
   for (const id of announcementIds) {
     const announcement = store.announcements.get(id)
     if (!announcement || announcement.state !== 'sending') continue
-    if (store.deliveries.pendingCount(id) > 0) continue
-    const event = store.deliveries.troubleCount(id) > 0 ? 'finish-with-failures' : 'finish'
+    if (store.deliveries.hasPending(id)) continue
+    const event = store.deliveries.hasTrouble(id) ? 'finish-with-failures' : 'finish'
     store.announcements.setState(id, transition('sending', event), now)
   }
 }

@@ -119,8 +119,10 @@ export function deliveryStore(db: Db) {
   const pauses = db.prepare(`SELECT channel, paused_until AS pausedUntil FROM channel_pause WHERE paused_until > @now`)
   const sentOn = db.prepare(`SELECT DISTINCT announcement_id FROM delivery WHERE channel = ? AND state IN ('sent', 'sending')`).pluck()
   const nextLeaseExpiry = db.prepare(`SELECT min(lease_until) FROM delivery WHERE state = 'sending'`).pluck()
-  const pendingCount = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed', 'sending')`).pluck()
-  const troubleCount = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired')`).pluck()
+  // EXISTS stops at the first row: checked on every group commit, a count(*) here made the
+  // cost of a broadcast grow with the square of its audience (bench: 4.6k → 10.9k/s).
+  const hasPending = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed', 'sending'))`).pluck()
+  const hasTrouble = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired'))`).pluck()
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
   const retriesFor = db.prepare(`SELECT d.channel AS channel, count(*) AS n FROM attempt a JOIN delivery d ON d.id = a.delivery_id
     WHERE d.announcement_id = ? AND a.outcome != 'sent' GROUP BY d.channel`)
@@ -216,11 +218,11 @@ export function deliveryStore(db: Db) {
     nextLeaseExpiry(): number | null {
       return nextLeaseExpiry.get() as number | null
     },
-    pendingCount(announcementId: string): number {
-      return pendingCount.get(announcementId) as number
+    hasPending(announcementId: string): boolean {
+      return hasPending.get(announcementId) === 1
     },
-    troubleCount(announcementId: string): number {
-      return troubleCount.get(announcementId) as number
+    hasTrouble(announcementId: string): boolean {
+      return hasTrouble.get(announcementId) === 1
     },
     countsByChannel(announcementId: string): ChannelCounts[] {
       const byChannel = new Map<string, ChannelCounts>()

@@ -66,7 +66,8 @@ export const migrations: string[] = [
   ) STRICT;
   CREATE INDEX delivery_due ON delivery(channel, priority, due_at) WHERE state IN ('queued', 'failed');
   CREATE INDEX delivery_leased ON delivery(lease_until) WHERE state = 'sending';
-  CREATE INDEX delivery_by_announcement ON delivery(announcement_id, channel, state);
+  CREATE INDEX delivery_by_announcement ON delivery(announcement_id, state, channel);
+  CREATE INDEX delivery_expiry ON delivery(expires_at) WHERE state IN ('queued', 'failed') AND expires_at IS NOT NULL;
 
   CREATE TABLE attempt (
     id INTEGER PRIMARY KEY,

@@ -1,0 +1,49 @@
+// Plain statistics and formatting for the bench: medians with their spread, never means
+// (one slow run from a noisy neighbour must not move the figure).
+
+/** A figure measured several times: the median, the spread and how many runs. */
+export interface Summary {
+  median: number
+  min: number
+  max: number
+  runs: number
+}
+
+export function summarise(samples: number[]): Summary {
+  if (samples.length === 0) throw new Error('no samples to summarise')
+  const sorted = [...samples].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+  return {median, min: sorted[0]!, max: sorted[sorted.length - 1]!, runs: sorted.length}
+}
+
+export function formatMs(ms: number): string {
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`
+}
+
+export function formatRate(perSecond: number, unit: string): string {
+  return `${Math.round(perSecond).toLocaleString('en-GB')} ${unit}`
+}
+
+export function formatRatio(ratio: number): string {
+  return `${ratio.toFixed(2)}×`
+}
+
+/** "12,345 deliveries/s (min 12,000, max 12,500, 3 runs)" */
+export function describeRate(summary: Summary, unit: string): string {
+  const n = (value: number) => Math.round(value).toLocaleString('en-GB')
+  return `${formatRate(summary.median, unit)} (min ${n(summary.min)}, max ${n(summary.max)}, ${summary.runs} runs)`
+}
+
+/** Left-aligned text columns, two spaces apart; numbers are already formatted by the caller. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)))
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+}
+
+/** Runs the collector between measured runs when node was started with --expose-gc. */
+export function collectGarbage(): void {
+  const gc = (globalThis as {gc?: () => void}).gc
+  if (gc) gc()
+}
