@@ -79,7 +79,10 @@ export abstract class CrierCommand extends Command {
       process.exitCode = exitCode
       return
     }
-    const lines = translated instanceof CrierError || translated.oclif ? translated.message.split('\n') : [`unexpected: ${translated.message} — run with CRIER_DEBUG=1 for details and report it`]
+    let lines: string[]
+    if (translated instanceof CrierError) lines = translated.message.split('\n')
+    else if (translated.oclif) lines = [usageLine(translated.message, this.id)]
+    else lines = [`unexpected: ${translated.message} — run with CRIER_DEBUG=1 for details and report it`]
     for (const line of lines) if (line.trim()) process.stderr.write(`Error: ${oneLine(redact(line), 1000)}\n`)
     if (process.env.CRIER_DEBUG === '1' && translated.stack) process.stderr.write(redact(translated.stack) + '\n')
     process.exitCode = exitCode
@@ -90,4 +93,14 @@ export abstract class CrierCommand extends Command {
     this.store = undefined
     await super.finally(error)
   }
+}
+
+/** oclif's parse errors span several lines ("The following error occurred:" …): make them one. */
+function usageLine(message: string, commandId: string | undefined): string {
+  const what = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !/^The following errors? occurred:?$/.test(line) && !/^See more help with/.test(line))
+    .join('; ')
+  return `${what} — see crier ${commandId ? commandId.replace(/:/g, ' ') + ' ' : ''}--help`
 }

@@ -2,11 +2,11 @@ import {fstatSync, openSync, readSync, closeSync} from 'node:fs'
 import {checkAnnouncementText, maxTextBytes} from '../core/text-input.js'
 import {UsageError} from '../core/errors.js'
 
-/** True when stdin is a pipe or a redirected file (not a terminal, not left open by a daemon). */
+/** True when stdin is a pipe, a socket (Node's child_process pipes are) or a redirected file: not a terminal, not /dev/null. */
 export function stdinIsPiped(): boolean {
   try {
     const stat = fstatSync(0)
-    return stat.isFIFO() || stat.isFile()
+    return stat.isFIFO() || stat.isFile() || stat.isSocket()
   } catch {
     return false
   }

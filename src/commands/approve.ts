@@ -16,7 +16,9 @@ export default class Approve extends CrierCommand {
     const {announcement, approvals, findings} = approveAnnouncement(ctx, id)
     for (const finding of findings) this.say(`Policy ${finding.level}: ${finding.message}`)
     this.say(
-      approvals.satisfied
+      approvals.required === 0
+        ? `Approved ${shortId(id)} by ${ctx.user} (policy needs no approval for ${announcement.severity}). Next: crier broadcast ${shortId(id)}`
+        : approvals.satisfied
         ? `Approved ${shortId(id)} by ${ctx.user} (${approvals.valid.length}/${approvals.required}). Next: crier broadcast ${shortId(id)}`
         : `Approval by ${ctx.user} recorded (${approvals.valid.length}/${approvals.required}); ${shortId(id)} needs ${approvals.required - approvals.valid.length} more.`,
     )

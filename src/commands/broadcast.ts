@@ -21,7 +21,7 @@ export default class Broadcast extends CrierCommand {
     'echo "Water supply restored in Llandudno." | <%= config.bin %> broadcast - --severity Minor --channel website',
     '<%= config.bin %> broadcast 01JD5X --no-wait   # queue only; crier run or a worker sends',
   ]
-  static override args = {id: Args.string({description: 'Announcement id (any unique prefix), or - to draft from stdin.', required: true})}
+  static override args = {id: Args.string({description: 'Announcement id (any unique prefix), or - to draft from stdin.', required: true, ignoreStdin: true})}
   static override flags = {
     ...announcementFlags,
     'dry-run': Flags.boolean({description: 'Render and check everything; write and send nothing.'}),

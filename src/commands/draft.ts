@@ -13,7 +13,7 @@ export default class Draft extends CrierCommand {
     'echo "The A55 is closed westbound." | <%= config.bin %> draft - --severity Moderate --channel website --expires +6h',
     '<%= config.bin %> draft "Water supply restored in Llandudno." --severity Minor --area Llandudno',
   ]
-  static override args = {text: Args.string({description: 'The text, or - to read stdin.'})}
+  static override args = {text: Args.string({description: 'The text, or - to read stdin.', ignoreStdin: true})}
   static override flags = announcementFlags
 
   async run() {

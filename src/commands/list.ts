@@ -7,11 +7,12 @@ import {announcementJson, announcementLine} from '../views/format.js'
 
 export default class List extends CrierCommand {
   static override description = 'List announcements, newest first.'
-  static override examples = ['<%= config.bin %> list --status pending_approval', '<%= config.bin %> list --since 24h --json']
+  static override examples = ['<%= config.bin %> list --status pending_approval', '<%= config.bin %> list --since 24h --json', '<%= config.bin %> list --all --json']
   static override flags = {
     status: Flags.string({description: `Only these lifecycle states (comma list): ${lifecycleStates.join(', ')}.`, multiple: true}),
     since: Flags.string({description: 'Only those created since: ISO 8601 or a duration back from now (24h, 7d).'}),
-    limit: Flags.integer({description: 'At most this many.', min: 1}),
+    limit: Flags.integer({description: 'At most this many (default 50).', min: 1, default: 50}),
+    all: Flags.boolean({description: 'All of them, however many.', exclusive: ['limit']}),
   }
 
   async run() {
@@ -23,12 +24,14 @@ export default class List extends CrierCommand {
     const ctx = await this.context({config: false})
     const announcements = ctx.store.announcements.list({
       states: states as LifecycleState[],
-      since: flags.since ? parseSince(flags.since, ctx.now()) : undefined,
-      limit: flags.limit,
+      // list reads no config: a date without an offset is in this machine's zone.
+      since: flags.since ? parseSince(flags.since, ctx.now(), Intl.DateTimeFormat().resolvedOptions().timeZone) : undefined,
+      limit: flags.all ? undefined : flags.limit,
     })
     if (!this.jsonEnabled()) {
       if (announcements.length === 0) this.log('No announcements.')
-      for (const a of announcements) this.log(announcementLine(a))
+      else this.log(announcements.map(announcementLine).join('\n'))
+      if (!flags.all && announcements.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
     }
     return announcements.map(announcementJson)
   }

@@ -10,7 +10,7 @@ import {broadcastSummaryLines} from '../views/broadcast-lines.js'
 export default class Status extends CrierCommand {
   static override description = 'Delivery state per channel of one announcement, or of everything sending now.'
   static override examples = ['<%= config.bin %> status 01JD5X', '<%= config.bin %> status --json']
-  static override args = {id: Args.string({description: 'Announcement id (any unique prefix).'})}
+  static override args = {id: Args.string({description: 'Announcement id (any unique prefix).', ignoreStdin: true})}
 
   async run() {
     const {args} = await this.parse(Status)

@@ -59,27 +59,34 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   const document = parseDocument(text, {prettyErrors: true, uniqueKeys: true})
   if (document.errors.length) {
     throw new ConfigError(
-      document.errors.map((e) => `${label}: ${e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')} — fix the YAML`),
+      document.errors.slice(0, 1).map((e) => `${label}: ${e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')} — fix the YAML`),
     )
   }
   const raw = document.toJS() ?? {}
   const {value, problems: secretProblems} = resolveSecrets(raw, env)
   const problems = secretProblems.map((p) => `${label}: ${p.path}: environment variable ${p.variable} is not set — export it before running crier`)
+  // A key whose variable is missing is reported once, as missing, not again as invalid.
+  const secretPaths = new Set(secretProblems.map((p) => p.path))
+  const report = (problem: string) => {
+    if (![...secretPaths].some((path) => problem.startsWith(`${path}:`))) problems.push(`${label}: ${problem}`)
+  }
 
   const parsed = configFileSchema.safeParse(value)
-  if (!parsed.success) {
-    problems.push(...parsed.error.issues.map((issue) => `${label}: ${describeIssue(issue)}`))
-    throw new ConfigError(problems)
-  }
-  const file = parsed.data
+  if (!parsed.success) for (const issue of parsed.error.issues) report(describeIssue(issue))
+  // Channels are checked even when the top level has problems, so all are reported at once.
+  const rawChannels = parsed.success ? parsed.data.channels : (value as {channels?: unknown} | null)?.channels
   const channels: Record<string, ChannelConfig> = {}
-  for (const [name, settings] of Object.entries(file.channels)) {
-    const result = validateChannel(name, settings, dirname(paths.configFile))
-    if (typeof result === 'string') problems.push(`${label}: ${result}`)
-    else if (Array.isArray(result)) problems.push(...result.map((p) => `${label}: ${p}`))
-    else channels[name] = result
+  if (rawChannels && typeof rawChannels === 'object' && !Array.isArray(rawChannels)) {
+    for (const [name, settings] of Object.entries(rawChannels as Record<string, unknown>)) {
+      if (!settings || typeof settings !== 'object' || Array.isArray(settings)) continue // reported by the top-level schema
+      const result = validateChannel(name, settings as Record<string, unknown>, dirname(paths.configFile))
+      if (typeof result === 'string') report(result)
+      else if (Array.isArray(result)) result.forEach(report)
+      else channels[name] = result
+    }
   }
-  if (problems.length) throw new ConfigError(problems)
+  if (problems.length || !parsed.success) throw new ConfigError(problems)
+  const file = parsed.data
   return {
     source: paths.configFile,
     sender: file.sender ?? defaultSender(),
@@ -124,7 +131,7 @@ export function describeIssue(issue: z.core.$ZodIssue, prefix: string[] = []): s
 }
 
 function article(type: string): string {
-  const words: Record<string, string> = {string: 'a string', number: 'a number', boolean: 'true or false', object: 'a mapping', array: 'a list'}
+  const words: Record<string, string> = {string: 'a string', number: 'a number', boolean: 'true or false', object: 'a mapping', record: 'a mapping', map: 'a mapping', array: 'a list'}
   return words[type] ?? type
 }
 

@@ -35,7 +35,7 @@ export function createDraft(ctx: CoreContext, input: DraftInput): Announcement {
   const certainty: Certainty = input.certainty ? parseCertainty(input.certainty) : 'Unknown'
   const category: Category = input.category ? parseCategory(input.category) : 'Other'
   const channels = chooseChannels(ctx, input.channels)
-  const expiresAt = input.expires ? parseExpiry(input.expires, at) : undefined
+  const expiresAt = input.expires ? parseExpiry(input.expires, at, config.timezone) : undefined
   const web = input.web ? parseWebLink(input.web) : undefined
   const headline = input.headline?.trim() || headlineFrom(input.text)
   const id = newId(at)
@@ -107,7 +107,7 @@ export function editAnnouncement(ctx: CoreContext, id: string, input: EditInput)
       event: input.event?.trim() || current.event,
       web: input.web !== undefined ? parseWebLink(input.web) : current.web,
       area: input.area !== undefined ? {description: input.area.trim(), polygons: [], circles: [], geocodes: []} : current.area,
-      expiresAt: input.expires !== undefined ? parseExpiry(input.expires, at) : current.expiresAt,
+      expiresAt: input.expires !== undefined ? parseExpiry(input.expires, at, ctx.config.timezone) : current.expiresAt,
       channels: input.channels?.length ? (input.channels.forEach((name) => channelConfig(ctx.config, name)), input.channels) : current.channels,
       variants: [variant, ...current.variants.slice(1)],
       updatedAt: at,

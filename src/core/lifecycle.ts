@@ -18,7 +18,7 @@ export type LifecycleEvent =
   | 'expire'
 
 const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, LifecycleState>>> = {
-  draft: {edit: 'draft', approve: 'approved', 'approve-partially': 'pending_approval', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
+  draft: {edit: 'draft', reject: 'draft', approve: 'approved', 'approve-partially': 'pending_approval', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
   // start-sending from draft or pending_approval is allowed only when policy needs no (more)
   // approvals; the caller checks that.
   pending_approval: {edit: 'pending_approval', approve: 'approved', 'approve-partially': 'pending_approval', reject: 'draft', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},

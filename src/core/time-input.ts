@@ -1,19 +1,39 @@
 import {UsageError} from './errors.js'
 import {parseDuration} from './duration.js'
+import {wallTimeToInstant} from './time-zone.js'
+
+const isoPattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/
 
 /**
- * An expiry as officers type it: ISO 8601 ("2026-11-25T18:00", "2026-11-25T18:00:00Z") or
- * relative to now ("+6h", "+2d", "+90m"). A time in the past is refused.
+ * An ISO 8601 time; without an offset it is wall time in `timeZone` (a date alone is its
+ * midnight). Undefined when it is not one.
  */
-export function parseExpiry(text: string, now: number): number {
+export function parseIsoTime(text: string, timeZone: string): number | undefined {
+  const match = isoPattern.exec(text.trim())
+  if (!match) return undefined
+  const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '0', offset] = match
+  if (offset) {
+    const parsed = Date.parse(text.trim().replace(' ', 'T'))
+    return Number.isNaN(parsed) ? undefined : parsed
+  }
+  const wall = {year: +year!, month: +month!, day: +day!, hour: +hour, minute: +minute, second: +second, ms: Number(fraction.padEnd(3, '0'))}
+  const check = new Date(Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second))
+  if (check.getUTCMonth() !== wall.month - 1 || check.getUTCDate() !== wall.day || wall.hour > 23) return undefined
+  return wallTimeToInstant(wall, timeZone)
+}
+
+/**
+ * An expiry as officers type it: ISO 8601 ("2026-11-25T18:00" in the configured zone,
+ * "2026-11-25T18:00:00Z") or relative to now ("+6h", "+2d", "+90m"). The past is refused.
+ */
+export function parseExpiry(text: string, now: number, timeZone = 'UTC'): number {
   const trimmed = text.trim()
   let at: number | undefined
   if (trimmed.startsWith('+')) {
     const ms = parseDuration(trimmed.slice(1))
     if (ms !== undefined && ms > 0) at = now + ms
-  } else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(trimmed)) {
-    const parsed = Date.parse(trimmed.replace(' ', 'T'))
-    if (!Number.isNaN(parsed)) at = parsed
+  } else {
+    at = parseIsoTime(trimmed, timeZone)
   }
   if (at === undefined) {
     throw new UsageError(`--expires "${text}" is not a time — use ISO 8601 (2026-11-25T18:00Z) or a relative time (+6h, +2d)`)
@@ -23,10 +43,10 @@ export function parseExpiry(text: string, now: number): number {
 }
 
 /** A --since value: ISO 8601, or a duration back from now ("24h", "7d"). */
-export function parseSince(text: string, now: number): number {
+export function parseSince(text: string, now: number, timeZone = 'UTC'): number {
   const ms = parseDuration(text)
   if (ms !== undefined) return now - ms
-  const parsed = Date.parse(text)
-  if (!Number.isNaN(parsed) && /^\d{4}-\d{2}-\d{2}/.test(text.trim())) return parsed
+  const parsed = parseIsoTime(text, timeZone)
+  if (parsed !== undefined) return parsed
   throw new UsageError(`--since "${text}" is not a time — use ISO 8601 (2026-11-25) or a duration (24h, 7d)`)
 }

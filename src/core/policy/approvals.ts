@@ -51,7 +51,9 @@ export function approvalStatus(announcement: Announcement, approvals: Approval[]
 
 /** Refuses an approval policy does not allow: the author's own, or a second one by one person. */
 export function assertMayApprove(announcement: Announcement, approver: string, approvals: Approval[], policy: Policy): void {
-  if (!policy.approvals.authorMayApprove && approver === announcement.author) {
+  // Where no approval is needed, the author's own is harmless: it only marks it approved.
+  const required = requiredApprovals(policy, announcement.severity)
+  if (required > 0 && !policy.approvals.authorMayApprove && approver === announcement.author) {
     throw new PolicyRefusal(`${approver} wrote this announcement and policy needs someone else to approve it — ask another officer (CRIER_USER names who is approving)`)
   }
   if (approvals.some((approval) => approval.approver === approver)) {

@@ -1,0 +1,79 @@
+import {describe, expect, it} from 'vitest'
+import {ExitCode, UsageError} from '../../src/core/errors.js'
+import {parseExpiry, parseSince} from '../../src/core/time-input.js'
+
+const minute = 60_000
+const hour = 60 * minute
+const day = 24 * hour
+/** 25 Nov 2026 13:00:00.250 UTC: a fraction of a second, so no test relies on whole seconds. */
+const now = Date.UTC(2026, 10, 25, 13, 0, 0, 250)
+
+function refused(text: string, at = now): UsageError {
+  try {
+    parseExpiry(text, at)
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).exitCode).toBe(ExitCode.usage)
+    return error as UsageError
+  }
+  throw new Error(`--expires "${text}" was accepted`)
+}
+
+describe('parseExpiry: relative times', () => {
+  it('+6h is six hours from now', () => expect(parseExpiry('+6h', now)).toBe(now + 6 * hour))
+  it('+2d is two days from now', () => expect(parseExpiry('+2d', now)).toBe(now + 2 * day))
+  it('+90m is ninety minutes from now', () => expect(parseExpiry('+90m', now)).toBe(now + 90 * minute))
+  it('+30s and +1.5h work too', () => {
+    expect(parseExpiry('+30s', now)).toBe(now + 30_000)
+    expect(parseExpiry('+1.5h', now)).toBe(now + 90 * minute)
+  })
+  it('ignores surrounding spaces', () => expect(parseExpiry('  +6h ', now)).toBe(now + 6 * hour))
+})
+
+describe('parseExpiry: ISO 8601', () => {
+  it('with Z', () => expect(parseExpiry('2026-11-25T18:00:00Z', now)).toBe(Date.UTC(2026, 10, 25, 18, 0, 0)))
+  it('with Z and no seconds', () => expect(parseExpiry('2026-11-25T18:00Z', now)).toBe(Date.UTC(2026, 10, 25, 18, 0, 0)))
+  it('with a fraction of a second', () => expect(parseExpiry('2026-11-25T18:00:00.500Z', now)).toBe(Date.UTC(2026, 10, 25, 18, 0, 0, 500)))
+  it('with an offset', () => expect(parseExpiry('2026-11-25T18:00:00+02:00', now)).toBe(Date.UTC(2026, 10, 25, 16, 0, 0)))
+  it('with a negative offset', () => expect(parseExpiry('2026-11-25T18:00:00-05:00', now)).toBe(Date.UTC(2026, 10, 25, 23, 0, 0)))
+  it('with a space instead of T', () => expect(parseExpiry('2026-11-25 18:00Z', now)).toBe(Date.UTC(2026, 10, 25, 18, 0, 0)))
+  it('date only: midnight UTC of that day', () => expect(parseExpiry('2026-11-27', now)).toBe(Date.UTC(2026, 10, 27)))
+})
+
+describe('parseExpiry: refused', () => {
+  it('a time in the past, saying so', () => {
+    const error = refused('2020-01-01T00:00:00Z')
+    expect(error.message).toMatch(/in the past/)
+    expect(error.message).toContain('2020-01-01T00:00:00.000Z')
+  })
+
+  it('a date in the past', () => expect(refused('2026-11-24').message).toMatch(/in the past/))
+
+  it('exactly now', () => expect(refused(new Date(now).toISOString()).message).toMatch(/in the past/))
+
+  it('a moment ago', () => expect(refused(new Date(now - 1000).toISOString()).message).toMatch(/in the past/))
+
+  for (const garbage of ['', '   ', 'tomorrow', 'soon', '6h', '-6h', '+6', '+6x', '+h', '+0h', '+-6h', '2026-13-45', '2026-11-25T25:00Z', '25/11/2026', '2026-11-25T18:00+2', 'NaN', '+Infinityh', '2026-11-25T18:00Zjunk']) {
+    it(`garbage: ${JSON.stringify(garbage)}, with the forms it accepts`, () => {
+      const error = refused(garbage)
+      expect(error.message).toContain(`"${garbage}" is not a time`)
+      expect(error.message).toMatch(/ISO 8601/)
+      expect(error.message).toMatch(/\+6h/)
+    })
+  }
+})
+
+describe('parseSince', () => {
+  it('a duration back from now', () => {
+    expect(parseSince('24h', now)).toBe(now - day)
+    expect(parseSince('7d', now)).toBe(now - 7 * day)
+  })
+  it('an ISO date or time', () => {
+    expect(parseSince('2026-11-20', now)).toBe(Date.UTC(2026, 10, 20))
+    expect(parseSince('2026-11-20T06:00:00Z', now)).toBe(Date.UTC(2026, 10, 20, 6))
+  })
+  it('refuses garbage with exit 2', () => {
+    expect(() => parseSince('last week', now)).toThrow(UsageError)
+    expect(() => parseSince('Tuesday 2026-11-20', now)).toThrow(/is not a time/)
+  })
+})
