@@ -7,6 +7,11 @@ import type {HttpClient} from './http.js'
 // never opens the database, never reads the environment, and gets everything external
 // through the contexts below.
 
+/**
+ * `broadcast` drivers post once per announcement; `per-recipient` drivers (email, SMS) send to
+ * each subscriber of the channel's `audience` (a subscriber list; their config schema must have
+ * `audience: z.string()`), and declare which contact they need.
+ */
 export type DriverKind = 'broadcast' | 'per-recipient'
 
 /** How a driver's limit is counted, so preview can say "212/280 (weighted)". */
@@ -21,15 +26,23 @@ export interface Capabilities {
   idempotent: boolean
   /** The driver can look up whether an in-doubt send actually went out. */
   reconcile: boolean
+  /** Per-recipient drivers: the contact a subscriber needs to be sent to. */
+  contact?: 'email' | 'phone'
 }
 
 /** A configured channel: its name, the engine settings and the driver's own settings. */
 export type ChannelConfig<Settings = Record<string, unknown>> = ChannelCommon & Settings & {name: string}
 
+/** One subscriber, as a per-recipient driver sees them (never the whole audience). */
 export interface Recipient {
+  /** The subscriber's id in the store, as text. */
   id: string
+  name?: string
+  /** Lower-cased, syntax-checked. */
   email?: string
+  /** E.164, e.g. +447700900123. */
   phone?: string
+  /** Preferred language (BCP 47), when known. */
   language?: string
 }
 

@@ -28,3 +28,14 @@ export class PermanentSendError extends Error {
     this.name = 'PermanentSendError'
   }
 }
+
+/**
+ * The provider says this recipient has unsubscribed (e.g. Twilio 21610, an SMS STOP): the
+ * delivery is `skipped` and the contact is opted out for the future.
+ */
+export class RecipientOptedOutError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'RecipientOptedOutError'
+  }
+}

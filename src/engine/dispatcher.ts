@@ -2,8 +2,8 @@ import {setTimeout as sleepFor} from 'node:timers/promises'
 import type {Config} from '../config/load.js'
 import {channelLimits} from '../config/load.js'
 import {redact} from '../config/secrets.js'
-import type {ChannelConfig, Driver, Rendered, SendContext} from '../channels/driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from '../channels/errors.js'
+import type {ChannelConfig, Driver, Recipient, Rendered, SendContext} from '../channels/driver.js'
+import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
 import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {primaryVariant, type Announcement} from '../core/announcement.js'
@@ -15,7 +15,6 @@ import {retryDelayMs} from './backoff.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {resolveAbandonedLeases} from './in-doubt.js'
 import {newLeaseOwner} from './lease-owner.js'
-import {TokenBucket} from './rate-limit.js'
 
 // The dispatcher: claims due deliveries under a lease (committed before any network call),
 // sends them with per-channel concurrency and rate, classifies what drivers throw, and writes
@@ -71,7 +70,8 @@ interface ChannelState {
   timeoutMs: number
   retryBaseMs: number
   retryCapMs: number
-  bucket?: TokenBucket
+  /** Sends per second from config, shared with every process through the store. */
+  ratePerSecond?: number
   leaseMs: number
   /** Claimed, not yet started. */
   waiting: ClaimedDelivery[]
@@ -101,6 +101,8 @@ export class Dispatcher {
   private readonly onEvent?: (event: DispatchEvent) => void
   private readonly channels = new Map<string, ChannelState>()
   private readonly announcements = new Map<string, Announcement>()
+  /** Contacts a provider reported as unsubscribed, written with the next group commit. */
+  private optOuts: Array<{contact: string; how: string}> = []
   private readonly renders = new Map<string, Rendered>()
   private results: AttemptResult[] = []
   /** Announcements with a delivery that reached a final state since the last flush. */
@@ -130,7 +132,7 @@ export class Dispatcher {
         timeoutMs: limits.timeoutMs,
         retryBaseMs: limits.retryBaseMs,
         retryCapMs: limits.retryCapMs,
-        bucket: limits.ratePerSecond ? new TokenBucket(limits.ratePerSecond, this.now()) : undefined,
+        ratePerSecond: limits.ratePerSecond,
         // Long enough to cover the wait in the local queue, the send and the group commit.
         leaseMs: Math.max(60_000, limits.timeoutMs * 3),
         waiting: [],
@@ -215,8 +217,7 @@ export class Dispatcher {
     const wanted: Array<[ChannelState, number]> = []
     for (const channel of this.channels.values()) {
       if (channel.pausedUntil > now || channel.drainedUntil > now) continue
-      let want = channel.concurrency * 2 - channel.waiting.length - channel.inFlight
-      if (channel.bucket) want = Math.min(want, channel.bucket.available(now) - channel.waiting.length)
+      const want = channel.concurrency * 2 - channel.waiting.length - channel.inFlight
       // Top up in batches, not one row per finished send: each claim is a committed write
       // (bench: 4,938 claims of 2 rows for 10,000 sends before this).
       if (want <= 0 || (channel.waiting.length > 0 && want < channel.concurrency)) continue
@@ -224,10 +225,21 @@ export class Dispatcher {
     }
     if (wanted.length === 0) return
     this.store.transaction(() => {
-      for (const [channel, want] of wanted) {
-        const claimed = this.store.deliveries.claimDue({channel: channel.config.name, owner: this.owner, now, leaseUntil: now + channel.leaseMs, limit: want})
+      for (const [channel, asked] of wanted) {
+        let want = asked
+        let tokenWaitMs = 0
+        if (channel.ratePerSecond) {
+          // Tokens are taken at claim time, in the claim's transaction: two processes together
+          // keep the configured rate. Tokens not used by the claim go back.
+          const taken = this.store.deliveries.takeRateTokens(channel.config.name, channel.ratePerSecond, want, now)
+          want = taken.granted
+          tokenWaitMs = taken.waitMs
+        }
+        const claimed = want > 0 ? this.store.deliveries.claimDue({channel: channel.config.name, owner: this.owner, now, leaseUntil: now + channel.leaseMs, limit: want}) : []
+        if (channel.ratePerSecond && claimed.length < want) this.store.deliveries.returnRateTokens(channel.config.name, want - claimed.length)
         channel.waiting.push(...claimed)
         if (claimed.length < want) channel.drainedUntil = now + recheckDrainedMs
+        else if (tokenWaitMs > 0) channel.drainedUntil = now + tokenWaitMs
       }
     })
   }
@@ -236,10 +248,6 @@ export class Dispatcher {
     const now = this.now()
     for (const channel of this.channels.values()) {
       while (channel.waiting.length > 0 && channel.inFlight < channel.concurrency && channel.pausedUntil <= now) {
-        if (channel.bucket) {
-          if (channel.bucket.available(now) < 1) break
-          channel.bucket.take()
-        }
         const delivery = channel.waiting.shift()!
         channel.inFlight++
         void this.sendOne(channel, delivery, abort).finally(() => {
@@ -259,16 +267,27 @@ export class Dispatcher {
     }
     let announcement: Announcement
     let rendered: Rendered
+    let recipient: Recipient | undefined
     try {
       announcement = this.announcementFor(delivery.announcementId)
-      rendered = this.renderFor(announcement, channel)
+      if (delivery.recipient !== null) {
+        recipient = this.store.subscribers.recipient(delivery.recipient)
+        const contact = channel.driver.capabilities.contact
+        const address = recipient && contact ? recipient[contact] : undefined
+        if (!recipient || !address || this.store.subscribers.isOptedOut(address)) {
+          // Removed, changed or opted out since the fan-out: never send to them now.
+          this.addResult(channel, delivery, {...base, durationMs: 0, outcome: 'opted-out', nextState: 'skipped', error: recipient ? (address ? 'opted out since the broadcast was queued' : `no ${contact} for this subscriber`) : 'subscriber removed since the broadcast was queued'})
+          return
+        }
+      }
+      rendered = this.renderFor(announcement, channel, recipient)
     } catch (error) {
       this.addResult(channel, delivery, {...base, durationMs: 0, outcome: 'permanent', nextState: 'dead', error: `cannot render: ${describe(error)}`})
       return
     }
     // Drivers enforce the channel's timeout themselves (driver contract); the signal here is the
     // run's hard abort, shared, because a fresh timeout signal per send cost ~10 µs each.
-    const context = this.sendContext(channel, delivery, announcement, abort ?? neverAborted)
+    const context = this.sendContext(channel, delivery, announcement, abort ?? neverAborted, recipient)
     try {
       const receipt = await channel.driver.send(rendered.payload, context)
       this.addResult(channel, delivery, {...base, durationMs: this.now() - startedAt, outcome: 'sent', nextState: 'sent', receiptId: receipt.providerId, receiptUrl: receipt.url})
@@ -292,6 +311,12 @@ export class Dispatcher {
       return {outcome: 'rate-limited', nextState: 'queued', dueAt: until, error: message, refundAttempt: true}
     }
     if (error instanceof PermanentSendError) return {outcome: 'permanent', nextState: 'dead', error: message}
+    if (error instanceof RecipientOptedOutError) {
+      const contact = channel.driver.capabilities.contact
+      const address = contact ? this.recipientAddress(delivery, contact) : undefined
+      if (address) this.optOuts.push({contact: address, how: `${channel.config.name}: ${message}`})
+      return {outcome: 'opted-out', nextState: 'skipped', error: `recipient opted out: ${message}`}
+    }
     if (!(error instanceof TransientSendError)) {
       // A driver bug or an unexpected throw: treat as transient so it is retried, never lost.
       return this.retryOrGiveUp(channel, delivery, `unexpected error: ${message}`, undefined, now)
@@ -348,10 +373,17 @@ export class Dispatcher {
     const now = this.now()
     const touched = this.finishedAnnouncements
     this.finishedAnnouncements = new Set()
+    const optOuts = this.optOuts
+    this.optOuts = []
     this.store.transaction(() => {
       this.store.deliveries.recordResults(batch, now)
+      for (const optOut of optOuts) this.store.subscribers.optOut(optOut.contact, optOut.how, now)
       finishAnnouncementsIfDone(this.store, touched, now)
     })
+  }
+
+  private recipientAddress(delivery: ClaimedDelivery, contact: 'email' | 'phone'): string | undefined {
+    return delivery.recipient === null ? undefined : this.store.subscribers.recipient(delivery.recipient)?.[contact]
   }
 
   private announcementFor(id: string): Announcement {
@@ -364,18 +396,20 @@ export class Dispatcher {
     return announcement
   }
 
-  private renderFor(announcement: Announcement, channel: ChannelState): Rendered {
+  /** Broadcast renders are cached per announcement × channel; per-recipient ones are made per send. */
+  private renderFor(announcement: Announcement, channel: ChannelState, recipient?: Recipient): Rendered {
     const key = `${announcement.id}\u0000${channel.config.name}`
-    let rendered = this.renders.get(key)
+    let rendered = recipient ? undefined : this.renders.get(key)
     if (!rendered) {
       const referenced = referencedBy(announcement, (id) => this.store.announcements.get(id))
-      rendered = channel.driver.render(announcement, primaryVariant(announcement), {channel: channel.config, capUrl: capUrlFor(announcement, this.config), referenced})
-      this.renders.set(key, rendered)
+      const variant = recipient?.language ? (announcement.variants.find((v) => v.language === recipient.language) ?? primaryVariant(announcement)) : primaryVariant(announcement)
+      rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), referenced, recipient})
+      if (!recipient) this.renders.set(key, rendered)
     }
     return rendered
   }
 
-  private sendContext(channel: ChannelState, delivery: ClaimedDelivery, announcement: Announcement, signal: AbortSignal): SendContext<Record<string, unknown>> {
+  private sendContext(channel: ChannelState, delivery: ClaimedDelivery, announcement: Announcement, signal: AbortSignal, recipient?: Recipient): SendContext<Record<string, unknown>> {
     const store = this.store
     const now = this.now
     const context = {
@@ -386,6 +420,7 @@ export class Dispatcher {
       signal,
       http: this.http,
       now,
+      recipient,
     } as SendContext<Record<string, unknown>>
     // Only collection-publishing drivers (the feed) read this; it costs a query, so it is lazy.
     Object.defineProperty(context, 'collection', {
@@ -438,7 +473,7 @@ export class Dispatcher {
     if (due !== null) {
       candidates.push(due)
       for (const channel of this.channels.values()) if (channel.pausedUntil > now) candidates.push(channel.pausedUntil)
-      for (const channel of this.channels.values()) if (channel.bucket) candidates.push(now + channel.bucket.waitMs(now))
+      for (const channel of this.channels.values()) if (channel.drainedUntil > now) candidates.push(channel.drainedUntil)
     }
     const leaseExpiry = this.store.deliveries.nextLeaseExpiry()
     if (leaseExpiry !== null) candidates.push(leaseExpiry)

@@ -1,14 +1,15 @@
 import type {Announcement} from '../core/announcement.js'
 import type {CoreContext} from '../core/context.js'
-import {PolicyRefusal} from '../core/errors.js'
+import {PolicyRefusal, UsageError} from '../core/errors.js'
 import {newId, shortId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
 import {approvalStatus} from '../core/policy/approvals.js'
 import {blockingFindings, checkPolicy, type Finding} from '../core/policy/check.js'
-import {referencedBy, renderForAllChannels} from '../core/render.js'
+import {driverOf, referencedBy, renderForAllChannels} from '../core/render.js'
 import {mustGet} from '../core/approval.js'
 import {channelLimits} from '../config/load.js'
 import {deliveryPriority} from './priority.js'
+import {finishAnnouncementsIfDone} from './finish.js'
 
 export interface FanOutResult {
   announcement: Announcement
@@ -19,9 +20,10 @@ export interface FanOutResult {
 }
 
 /**
- * Checks lifecycle, approvals and policy, then creates every delivery (announcement × channel)
- * and marks the announcement `sending`, all in one transaction: either all of it is queued or
- * nothing is. A dry run does every check and render and writes nothing.
+ * Checks lifecycle, approvals and policy, then creates every delivery (announcement × channel,
+ * × subscriber for email and SMS) and marks the announcement `sending`, all in one transaction:
+ * either all of it is queued or nothing is. A dry run does every check and render and writes
+ * nothing.
  */
 export function fanOut(ctx: CoreContext, id: string, options: {dryRun?: boolean} = {}): FanOutResult {
   const run = () => {
@@ -40,8 +42,28 @@ export function fanOut(ctx: CoreContext, id: string, options: {dryRun?: boolean}
     if (options.dryRun) return {announcement, findings, queued: 0, dryRun: true}
 
     const priority = deliveryPriority(announcement)
+    let queued = 0
     for (const name of announcement.channels) {
       const channel = ctx.config.channels[name]!
+      const driver = driverOf(channel)
+      if (driver.kind === 'per-recipient') {
+        const list = String(channel.audience)
+        if (ctx.store.subscribers.audienceSize(list) === 0) {
+          throw new UsageError(`channel ${name}: audience "${list}" has no subscribers — import them with crier subscribers import FILE --list ${list}`)
+        }
+        queued += ctx.store.deliveries.fanOutAudience({
+          announcementId: id,
+          channel: name,
+          list,
+          contact: driver.capabilities.contact ?? 'email',
+          priority,
+          expiresAt: announcement.expiresAt ?? null,
+          maxAttempts: channelLimits(channel).maxAttempts,
+          now,
+        }).queued
+        continue
+      }
+      queued++
       ctx.store.deliveries.insert(
         {
           id: newId(now),
@@ -57,7 +79,9 @@ export function fanOut(ctx: CoreContext, id: string, options: {dryRun?: boolean}
       )
     }
     ctx.store.announcements.setState(id, next, now)
-    return {announcement: {...announcement, state: next}, findings, queued: announcement.channels.length, dryRun: false}
+    // Everyone opted out or unreachable: nothing will be sent, so it is finished now.
+    finishAnnouncementsIfDone(ctx.store, [id], now)
+    return {announcement: ctx.store.announcements.get(id)!, findings, queued, dryRun: false}
   }
   return options.dryRun ? run() : ctx.store.transaction(run)
 }

@@ -20,8 +20,7 @@ export function announcementStatus(ctx: CoreContext, id: string): AnnouncementSt
   const trouble = channels.reduce((n, c) => n + c.dead + c.unknown + c.expired, 0)
   // Broadcast channels have one delivery each: their receipt is worth showing (URL, file).
   const receipts = ctx.store.deliveries
-    .listFor(id)
-    .filter((d) => d.recipient === null)
+    .broadcastDeliveries(id)
     .map((d) => ({channel: d.channel, state: d.state, receiptId: d.receiptId, receiptUrl: d.receiptUrl, lastError: d.lastError}))
   return {announcement, channels, pending, trouble, receipts}
 }

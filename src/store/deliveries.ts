@@ -40,8 +40,8 @@ export interface AttemptResult {
   owner: string
   startedAt: number
   durationMs: number
-  outcome: 'sent' | 'transient' | 'rate-limited' | 'permanent' | 'expired' | 'aborted' | 'reconciled' | 'not-found'
-  nextState: 'sent' | 'failed' | 'queued' | 'dead' | 'expired' | 'unknown'
+  outcome: 'sent' | 'transient' | 'rate-limited' | 'permanent' | 'expired' | 'aborted' | 'reconciled' | 'not-found' | 'opted-out'
+  nextState: 'sent' | 'failed' | 'queued' | 'dead' | 'expired' | 'unknown' | 'skipped'
   /** When a failed or requeued delivery may be tried again. */
   dueAt?: number
   error?: string
@@ -73,7 +73,39 @@ export interface LeaseHolder {
   count: number
 }
 
+export interface AudienceFanOut {
+  announcementId: string
+  channel: string
+  list: string
+  contact: 'email' | 'phone'
+  priority: number
+  expiresAt: number | null
+  maxAttempts: number
+  now: number
+}
+
+/** Rows for one subscriber per delivery, straight from SQL: memory does not grow with the audience. */
+function audienceInsert(db: Db, contact: 'email' | 'phone') {
+  // Deterministic ids (announcement.channel.subscriber): fanning out twice cannot duplicate, and
+  // the id is the delivery's Message-ID / idempotency key. Opted-out contacts get no row at all;
+  // subscribers without this channel's contact get a `skipped` row saying why.
+  return db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at, expires_at,
+      max_attempts, last_error, created_at, updated_at, finished_at)
+    SELECT @announcementId || '.' || @channel || '.' || s.id, @announcementId, @channel, CAST(s.id AS TEXT),
+      CASE WHEN s.${contact} IS NULL THEN 'skipped' ELSE 'queued' END, @priority, @now, @expiresAt, @maxAttempts,
+      CASE WHEN s.${contact} IS NULL THEN 'no ${contact === 'email' ? 'e-mail address' : 'phone number'} for this subscriber' END,
+      @now, @now, CASE WHEN s.${contact} IS NULL THEN @now END
+    FROM subscriber s
+    WHERE s.list = @list AND (s.${contact} IS NULL OR NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.${contact}))`)
+}
+
 export function deliveryStore(db: Db) {
+  const audience = {email: audienceInsert(db, 'email'), phone: audienceInsert(db, 'phone')}
+  const countQueued = db.prepare(`SELECT state, count(*) AS n FROM delivery WHERE announcement_id = ? AND channel = ? GROUP BY state`)
+  const rateRow = db.prepare(`SELECT tokens, refilled_at AS refilledAt FROM channel_rate WHERE channel = ?`)
+  const saveRate = db.prepare(`INSERT INTO channel_rate (channel, tokens, refilled_at) VALUES (@channel, @tokens, @now)
+    ON CONFLICT (channel) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at`)
+  const returnRate = db.prepare(`UPDATE channel_rate SET tokens = tokens + @count WHERE channel = @channel`)
   const insert = db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at,
       expires_at, max_attempts, created_at, updated_at)
     VALUES (@id, @announcementId, @channel, @recipient, 'queued', @priority, @dueAt, @expiresAt, @maxAttempts, @now, @now)`)
@@ -88,7 +120,7 @@ export function deliveryStore(db: Db) {
   const recordResult = db.prepare(`UPDATE delivery SET state = @nextState, due_at = COALESCE(@dueAt, due_at),
       last_error = @error, receipt_id = COALESCE(@receiptId, receipt_id), receipt_url = COALESCE(@receiptUrl, receipt_url),
       lease_owner = NULL, lease_until = NULL, attempts = attempts - @refund, updated_at = @now,
-      finished_at = CASE WHEN @nextState IN ('sent', 'dead', 'expired', 'unknown') THEN @now ELSE NULL END
+      finished_at = CASE WHEN @nextState IN ('sent', 'dead', 'expired', 'unknown', 'skipped') THEN @now ELSE NULL END
     WHERE id = @id AND state = 'sending' AND lease_owner = @owner`)
   // A send that succeeded after its lease was given up still happened: that beats doubt.
   const recordLateSuccess = db.prepare(`UPDATE delivery SET state = 'sent', last_error = NULL,
@@ -134,12 +166,39 @@ export function deliveryStore(db: Db) {
       UNION ALL
       SELECT channel, last_error, 1, updated_at FROM delivery WHERE announcement_id = @id AND last_error IS NOT NULL AND state != 'sent')
     ORDER BY standing, seq`)
-  const byId = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, state, attempts,
-      last_error AS lastError, receipt_id AS receiptId, receipt_url AS receiptUrl FROM delivery WHERE announcement_id = ? ORDER BY channel, id`)
+  const broadcastOnes = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, state, attempts,
+      last_error AS lastError, receipt_id AS receiptId, receipt_url AS receiptUrl FROM delivery
+    WHERE announcement_id = ? AND recipient IS NULL ORDER BY channel, id`)
 
   return {
     insert(delivery: NewDelivery, now: number): void {
       insert.run({...delivery, now})
+    },
+    /** One delivery per subscriber of the list; returns how many were queued and skipped. */
+    fanOutAudience(params: AudienceFanOut): {queued: number; skipped: number} {
+      const {contact, ...values} = params
+      audience[contact].run(values)
+      const counts = Object.fromEntries((countQueued.all(params.announcementId, params.channel) as Array<{state: string; n: number}>).map((r) => [r.state, r.n]))
+      return {queued: counts.queued ?? 0, skipped: counts.skipped ?? 0}
+    },
+    /**
+     * Takes up to `want` send tokens from the channel's bucket (capacity: one second's worth),
+     * shared through the database so that two processes together keep the configured rate.
+     * Call inside the claim's BEGIN IMMEDIATE. Returns the tokens granted and, when none are
+     * left, how long until the next one.
+     */
+    takeRateTokens(channel: string, perSecond: number, want: number, now: number): {granted: number; waitMs: number} {
+      const capacity = Math.max(1, Math.ceil(perSecond))
+      const row = rateRow.get(channel) as {tokens: number; refilledAt: number} | undefined
+      const tokens = row ? Math.min(capacity, row.tokens + (Math.max(0, now - row.refilledAt) * perSecond) / 1000) : capacity
+      const granted = Math.max(0, Math.min(want, Math.floor(tokens)))
+      const left = tokens - granted
+      saveRate.run({channel, tokens: left, now})
+      return {granted, waitMs: left >= 1 ? 0 : Math.ceil(((1 - left) * 1000) / perSecond)}
+    },
+    /** Gives back tokens a claim did not use (fewer deliveries were due than tokens taken). */
+    returnRateTokens(channel: string, count: number): void {
+      returnRate.run({channel, count})
     },
     /** Leases up to `limit` due deliveries of one channel, most urgent first. Call inside BEGIN IMMEDIATE. */
     claimDue(params: {channel: string; owner: string; now: number; leaseUntil: number; limit: number}): ClaimedDelivery[] {
@@ -243,8 +302,9 @@ export function deliveryStore(db: Db) {
       for (const row of lastErrorFor.all({id: announcementId}) as Array<{channel: string; lastError: string}>) entry(row.channel).lastError = row.lastError
       return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel))
     },
-    listFor(announcementId: string) {
-      return byId.all(announcementId) as Array<{id: string; announcementId: string; channel: string; recipient: string | null; state: DeliveryState; attempts: number; lastError: string | null; receiptId: string | null; receiptUrl: string | null}>
+    /** The deliveries of broadcast channels (one per channel), never the whole audience. */
+    broadcastDeliveries(announcementId: string) {
+      return broadcastOnes.all(announcementId) as Array<{id: string; announcementId: string; channel: string; recipient: string | null; state: DeliveryState; attempts: number; lastError: string | null; receiptId: string | null; receiptUrl: string | null}>
     },
   }
 }

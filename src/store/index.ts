@@ -1,12 +1,14 @@
 import {announcementStore} from './announcements.js'
 import {deliveryStore} from './deliveries.js'
 import {openDatabase, type Db, type OpenOptions} from './open.js'
+import {subscriberStore} from './subscribers.js'
 
 /** Everything crier keeps, one module per table family over one connection. */
 export interface Store {
   db: Db
   announcements: ReturnType<typeof announcementStore>
   deliveries: ReturnType<typeof deliveryStore>
+  subscribers: ReturnType<typeof subscriberStore>
   /** Runs fn in one BEGIN IMMEDIATE transaction: the write lock is taken up front. */
   transaction<T>(fn: () => T): T
   close(): void
@@ -18,6 +20,7 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
     db,
     announcements: announcementStore(db),
     deliveries: deliveryStore(db),
+    subscribers: subscriberStore(db),
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   }

@@ -86,6 +86,39 @@ export const migrations: string[] = [
     reason TEXT
   ) STRICT;
   `,
+  // 3: the audience: subscribers in lists, opt-outs by contact, and per-channel rate buckets
+  // shared by every process working the queue.
+  `
+  CREATE TABLE subscriber (
+    id INTEGER PRIMARY KEY,
+    list TEXT NOT NULL,
+    name TEXT,
+    email TEXT,
+    phone TEXT,
+    language TEXT,
+    lat REAL,
+    lon REAL,
+    zone TEXT,
+    tags_json TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX subscriber_by_email ON subscriber(list, email) WHERE email IS NOT NULL;
+  CREATE UNIQUE INDEX subscriber_by_phone ON subscriber(list, phone) WHERE phone IS NOT NULL;
+
+  -- An opt-out belongs to the contact, not to a list row: it survives re-imports.
+  CREATE TABLE optout (
+    contact TEXT PRIMARY KEY,
+    opted_out_at INTEGER NOT NULL,
+    how TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE channel_rate (
+    channel TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    refilled_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ]
 
 export const latestVersion = migrations.length

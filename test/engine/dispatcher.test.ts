@@ -91,7 +91,7 @@ describe('dispatcher', () => {
     const summary = await new Dispatcher({store: world.store, config: world.config}).run()
     expect(summary.dead).toBe(1)
     expect(fake.requests.length).toBe(3)
-    const delivery = world.store.deliveries.listFor(id!)[0]!
+    const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('dead')
     expect(delivery.lastError).toMatch(/gave up after 3 attempts: HTTP 503/)
     expect(world.store.announcements.get(id!)!.state).toBe('sent_with_failures')
@@ -103,7 +103,7 @@ describe('dispatcher', () => {
     const [id] = world.queue(1)
     await new Dispatcher({store: world.store, config: world.config}).run()
     expect(fake.requests.length).toBe(1)
-    const delivery = world.store.deliveries.listFor(id!)[0]!
+    const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('dead')
     expect(delivery.lastError).toBe('HTTP 400: headline too long')
   })
@@ -143,7 +143,7 @@ describe('dispatcher', () => {
     const [id] = world.queue(1, {expires: '+1s'})
     const summary = await new Dispatcher({store: world.store, config: world.config}).run()
     expect(summary.expired).toBe(1)
-    const delivery = world.store.deliveries.listFor(id!)[0]!
+    const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('expired')
     expect(world.store.announcements.get(id!)!.state).toBe('sent_with_failures')
     const expiresAt = world.store.announcements.get(id!)!.expiresAt!
@@ -219,7 +219,7 @@ describe('deliveries in doubt', () => {
     const summary = await new Dispatcher({store: world.store, config: world.config}).run()
     expect(summary.unknown).toBe(1)
     expect(scripted.sends).toEqual([])
-    const delivery = world.store.deliveries.listFor(id!)[0]!
+    const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('unknown')
     expect(delivery.lastError).toMatch(/may or may not have gone out/)
     expect(world.store.announcements.get(id!)!.state).toBe('sent_with_failures')

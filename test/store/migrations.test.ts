@@ -28,6 +28,7 @@ const tables = (db: Db) => db.prepare(`SELECT name FROM sqlite_master WHERE type
 const tablesSince: Record<number, string[]> = {
   1: ['announcement', 'approval'],
   2: ['attempt', 'channel_pause', 'delivery'],
+  3: ['channel_rate', 'optout', 'subscriber'],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
@@ -36,8 +37,8 @@ const createdAt = Date.UTC(2026, 0, 1, 9, 30)
  * Rows that are valid at `version`, written with the columns that version has (never the
  * store modules, which speak the latest schema). Returns what to look for after upgrading.
  */
-function seedAt(db: Db, version: number): {announcementId?: string; deliveryId?: string} {
-  const seeded: {announcementId?: string; deliveryId?: string} = {}
+function seedAt(db: Db, version: number): {announcementId?: string; deliveryId?: string; subscriberList?: string} {
+  const seeded: {announcementId?: string; deliveryId?: string; subscriberList?: string} = {}
   if (version >= 1) {
     const id = `01JGZ${String(version).padStart(2, '0')}00000000000000000001`.slice(0, 26)
     db.prepare(
@@ -66,6 +67,12 @@ function seedAt(db: Db, version: number): {announcementId?: string; deliveryId?:
     db.prepare(`INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, error) VALUES (?, ?, 12, 'transient', 'disk full')`).run(deliveryId, createdAt)
     db.prepare(`INSERT INTO channel_pause (channel, paused_until, reason) VALUES ('website', ?, 'rate limited')`).run(createdAt + 1000)
     seeded.deliveryId = deliveryId
+  }
+  if (version >= 3) {
+    db.prepare(`INSERT INTO subscriber (list, name, email, phone, language, tags_json, created_at, updated_at)
+      VALUES ('residents', 'Ceri', 'ceri@example.org', '+447700900123', 'cy-GB', '["responders"]', ?, ?)`).run(createdAt, createdAt)
+    db.prepare(`INSERT INTO optout (contact, opted_out_at, how) VALUES ('+447700900123', ?, 'command')`).run(createdAt)
+    seeded.subscriberList = 'residents'
   }
   return seeded
 }
@@ -158,9 +165,13 @@ describe('migrations', () => {
           expect(store.announcements.count()).toBe(0)
         }
         if (seeded.deliveryId) {
-          const [delivery] = store.deliveries.listFor(seeded.announcementId!)
+          const [delivery] = store.deliveries.broadcastDeliveries(seeded.announcementId!)
           expect(delivery).toMatchObject({id: seeded.deliveryId, channel: 'website', state: 'failed', attempts: 1, lastError: 'disk full'})
           expect(store.deliveries.countsByChannel(seeded.announcementId!)[0]).toMatchObject({channel: 'website', failed: 1, retries: 1})
+        }
+        if (seeded.subscriberList) {
+          expect(store.subscribers.listCounts()).toEqual([{list: 'residents', subscribers: 1, optedOut: 1}])
+          expect([...store.subscribers.iterateList('residents')][0]).toMatchObject({name: 'Ceri', email: 'ceri@example.org', tags: ['responders'], optedOut: true})
         }
       } finally {
         store.close()

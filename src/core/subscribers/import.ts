@@ -1,0 +1,177 @@
+import {createReadStream, createWriteStream, rmSync, type WriteStream} from 'node:fs'
+import {Transform, pipeline, type TransformCallback} from 'node:stream'
+import {finished} from 'node:stream/promises'
+import {parse} from 'csv-parse'
+import {stringify} from 'csv-stringify'
+import type {CoreContext} from '../context.js'
+import {UsageError} from '../errors.js'
+import type {SubscriberInput} from '../../store/subscribers.js'
+import {normaliseEmail, normalisePhone} from './contacts.js'
+
+// `crier subscribers import FILE --list L`: a CSV streamed row by row (never the whole file in
+// memory), each row checked, accepted rows upserted by contact in one transaction (a fatal
+// problem rolls all of it back), rejected rows written beside the file with the reason.
+
+export const subscriberColumns = ['name', 'email', 'phone', 'language', 'lat', 'lon', 'zone', 'tags'] as const
+type Column = (typeof subscriberColumns)[number]
+
+export interface ImportResult {
+  list: string
+  /** Rows accepted: inserted + updated. */
+  imported: number
+  inserted: number
+  updated: number
+  rejected: number
+  /** Where the rejected rows and their reasons were written, when there were any. */
+  rejectedFile?: string
+}
+
+export function rejectedFileFor(file: string): string {
+  return /\.csv$/i.test(file) ? file.replace(/\.csv$/i, '.rejected.csv') : `${file}.rejected.csv`
+}
+
+/** Decodes strictly: invalid UTF-8 or a NUL byte (a binary file) stops the import. */
+class StrictUtf8 extends Transform {
+  private readonly decoder = new TextDecoder('utf-8', {fatal: true})
+  private offset = 0
+  constructor(private readonly file: string) {
+    super({readableObjectMode: false, decodeStrings: true, encoding: 'utf8'})
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const nul = chunk.indexOf(0)
+    if (nul >= 0) return callback(new UsageError(`${this.file} looks binary (a NUL byte at offset ${this.offset + nul}) — give a CSV file`))
+    this.offset += chunk.length
+    try {
+      callback(null, this.decoder.decode(chunk, {stream: true}))
+    } catch {
+      callback(new UsageError(`${this.file} is not valid UTF-8 (near byte ${this.offset}) — save it as UTF-8 CSV`))
+    }
+  }
+  override _flush(callback: TransformCallback): void {
+    try {
+      callback(null, this.decoder.decode())
+    } catch {
+      callback(new UsageError(`${this.file} ends in the middle of a UTF-8 character — save it as UTF-8 CSV`))
+    }
+  }
+}
+
+function headerFor(file: string) {
+  return (header: string[]): string[] => {
+    const names = header.map((name) => name.replace(/^\uFEFF/, '').trim().toLowerCase())
+    if (!names.includes('email') && !names.includes('phone')) {
+      throw new UsageError(`${file} has no header row naming its columns — the first line must be like ${subscriberColumns.join(',')}`)
+    }
+    const unknown = names.filter((name) => name && !subscriberColumns.includes(name as Column))
+    if (unknown.length) throw new UsageError(`${file}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} — the columns are ${subscriberColumns.join(', ')}`)
+    const seen = new Set<string>()
+    for (const name of names) {
+      if (seen.has(name)) throw new UsageError(`${file}: column ${name} appears twice — keep one`)
+      seen.add(name)
+    }
+    return names
+  }
+}
+
+/** One row checked: the subscriber to upsert, or the reason it is rejected. */
+export function checkRow(row: Partial<Record<Column, string>>, list: string, defaultRegion?: string): SubscriberInput | string {
+  const field = (name: Column) => row[name]?.trim() || null
+  const email = field('email')
+  const phone = field('phone')
+  if (!email && !phone) return 'no e-mail address or phone number'
+  const normalisedEmail = email ? normaliseEmail(email) : null
+  if (email && !normalisedEmail) return `invalid e-mail address "${email}"`
+  const normalisedPhone = phone ? normalisePhone(phone, defaultRegion) : null
+  if (phone && !normalisedPhone) return `invalid phone number "${phone}"${defaultRegion ? '' : ' (numbers without +country need defaultRegion in config)'}`
+  const language = field('language')
+  if (language && !/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(language)) return `invalid language "${language}" (expected e.g. en-GB, cy)`
+  const lat = field('lat')
+  const lon = field('lon')
+  if ((lat === null) !== (lon === null)) return 'lat and lon must be given together'
+  const latitude = lat === null ? null : Number(lat)
+  const longitude = lon === null ? null : Number(lon)
+  if (latitude !== null && (!Number.isFinite(latitude) || Math.abs(latitude) > 90)) return `invalid latitude "${lat}"`
+  if (longitude !== null && (!Number.isFinite(longitude) || Math.abs(longitude) > 180)) return `invalid longitude "${lon}"`
+  const tags = (field('tags') ?? '')
+    .split(/[;|,]/)
+    .map((tag) => tag.trim())
+    .filter(Boolean)
+  return {list, name: field('name'), email: normalisedEmail ?? null, phone: normalisedPhone ?? null, language, lat: latitude, lon: longitude, zone: field('zone'), tags}
+}
+
+export async function importSubscribers(ctx: CoreContext, file: string, list: string): Promise<ImportResult> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(list)) throw new UsageError(`--list "${list}" is not a list name — use letters, digits, - and _`)
+  const defaultRegion = ctx.config.defaultRegion
+  const input = createReadStream(file)
+  const opened = new Promise<void>((resolve, reject) => {
+    input.once('open', () => resolve())
+    input.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot read ${file} (${error.code}) — check the path`)))
+  })
+  await opened
+  const parser = parse({columns: headerFor(file), bom: true, skip_empty_lines: true, relax_column_count: true, info: true, trim: false})
+  // pipeline destroys every stage on an error in any of them; iterating the parser surfaces it.
+  pipeline(input, new StrictUtf8(file), parser, (error) => {
+    if (error) parser.destroy(error)
+  })
+  const rows = parser
+
+  const result: ImportResult = {list, imported: 0, inserted: 0, updated: 0, rejected: 0}
+  const rejectedFile = rejectedFileFor(file)
+  let rejects: {csv: ReturnType<typeof stringify>; out: WriteStream} | undefined
+  const reject = (line: number, reason: string, record: Record<string, string>) => {
+    if (!rejects) {
+      const out = createWriteStream(rejectedFile, {mode: 0o600})
+      const csv = stringify({header: true, columns: ['line', 'reason', ...subscriberColumns]})
+      csv.pipe(out)
+      rejects = {csv, out}
+    }
+    rejects.csv.write({line, reason, ...record})
+    result.rejected++
+  }
+
+  const store = ctx.store.subscribers
+  store.beginImport()
+  try {
+    const now = ctx.now()
+    // csv-parse counts rows with the wrong number of fields cumulatively: a rise marks this one.
+    let invalidSoFar = 0
+    for await (const {record, info} of rows as AsyncIterable<{record: Record<string, string>; info: {lines: number; invalid_field_length: number}}>) {
+      if (info.invalid_field_length > invalidSoFar) {
+        invalidSoFar = info.invalid_field_length
+        reject(info.lines, 'wrong number of fields for the header', record)
+        continue
+      }
+      const checked = checkRow(record, list, defaultRegion)
+      if (typeof checked === 'string') {
+        reject(info.lines, checked, record)
+        continue
+      }
+      const outcome = store.upsert(checked, now)
+      if (outcome === 'conflict') reject(info.lines, 'its e-mail and phone belong to two different subscribers', record)
+      else {
+        result.imported++
+        result[outcome]++
+      }
+    }
+    store.commitImport()
+  } catch (error) {
+    store.rollbackImport()
+    if (rejects) {
+      rejects.csv.end()
+      await finished(rejects.out).catch(() => undefined)
+      rmSync(rejectedFile, {force: true})
+    }
+    const code = (error as {code?: string}).code
+    if (typeof code === 'string' && code.startsWith('CSV_')) {
+      throw new UsageError(`${file}: ${(error as Error).message} — fix the CSV; nothing was imported`)
+    }
+    if (error instanceof UsageError) throw new UsageError(`${error.message.replace(/ — /, ' — nothing was imported; ')}`)
+    throw error
+  }
+  if (rejects) {
+    rejects.csv.end()
+    await finished(rejects.out)
+    result.rejectedFile = rejectedFile
+  }
+  return result
+}

@@ -1,0 +1,139 @@
+import type {Recipient} from '../channels/driver.js'
+import type {Db} from './open.js'
+
+// Subscribers (the audience), their lists and opt-outs: one table family, the only SQL that
+// touches them. Contacts are stored normalised: e-mail lower-cased, phones in E.164.
+
+export interface SubscriberInput {
+  list: string
+  name: string | null
+  email: string | null
+  phone: string | null
+  language: string | null
+  lat: number | null
+  lon: number | null
+  zone: string | null
+  tags: string[]
+}
+
+export interface Subscriber extends SubscriberInput {
+  id: number
+  optedOut: boolean
+  createdAt: number
+  updatedAt: number
+}
+
+export interface ListCount {
+  list: string
+  subscribers: number
+  optedOut: number
+}
+
+interface SubscriberRow {
+  id: number
+  list: string
+  name: string | null
+  email: string | null
+  phone: string | null
+  language: string | null
+  lat: number | null
+  lon: number | null
+  zone: string | null
+  tags_json: string
+  created_at: number
+  updated_at: number
+  opted_out: number
+}
+
+function toSubscriber(row: SubscriberRow): Subscriber {
+  return {
+    id: row.id,
+    list: row.list,
+    name: row.name,
+    email: row.email,
+    phone: row.phone,
+    language: row.language,
+    lat: row.lat,
+    lon: row.lon,
+    zone: row.zone,
+    tags: JSON.parse(row.tags_json) as string[],
+    optedOut: row.opted_out === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+export type UpsertOutcome = 'inserted' | 'updated' | 'conflict'
+
+export function subscriberStore(db: Db) {
+  const byEmail = db.prepare(`SELECT id FROM subscriber WHERE list = ? AND email = ?`).pluck()
+  const byPhone = db.prepare(`SELECT id FROM subscriber WHERE list = ? AND phone = ?`).pluck()
+  const insert = db.prepare(`INSERT INTO subscriber (list, name, email, phone, language, lat, lon, zone, tags_json, created_at, updated_at)
+    VALUES (@list, @name, @email, @phone, @language, @lat, @lon, @zone, @tags, @now, @now)`)
+  // An update keeps what the new row leaves empty: a file with only phones does not erase e-mails.
+  const update = db.prepare(`UPDATE subscriber SET name = coalesce(@name, name), email = coalesce(@email, email),
+      phone = coalesce(@phone, phone), language = coalesce(@language, language), lat = coalesce(@lat, lat),
+      lon = coalesce(@lon, lon), zone = coalesce(@zone, zone), tags_json = CASE WHEN @tags = '[]' THEN tags_json ELSE @tags END,
+      updated_at = @now
+    WHERE id = @id`)
+  const optOut = db.prepare(`INSERT INTO optout (contact, opted_out_at, how) VALUES (?, ?, ?) ON CONFLICT (contact) DO NOTHING`)
+  const contactCount = db.prepare(`SELECT count(*) FROM subscriber WHERE email = @contact OR phone = @contact`).pluck()
+  const isOptedOut = db.prepare(`SELECT EXISTS (SELECT 1 FROM optout WHERE contact = ?)`).pluck()
+  const listCounts = db.prepare(`SELECT s.list AS list, count(*) AS subscribers,
+      sum(EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email OR o.contact = s.phone)) AS optedOut
+    FROM subscriber s GROUP BY s.list ORDER BY s.list`)
+  const inList = db.prepare(`SELECT s.*, EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email OR o.contact = s.phone) AS opted_out
+    FROM subscriber s WHERE s.list = @list ORDER BY s.id LIMIT @limit`)
+  const recipient = db.prepare(`SELECT id, name, email, phone, language FROM subscriber WHERE id = ?`)
+  const audienceSize = db.prepare(`SELECT count(*) FROM subscriber WHERE list = ?`).pluck()
+
+  return {
+    /** Inserts or updates by contact within a list; a row whose e-mail and phone belong to two different subscribers is a conflict. */
+    upsert(input: SubscriberInput, now: number): UpsertOutcome {
+      const emailId = input.email ? (byEmail.get(input.list, input.email) as number | undefined) : undefined
+      const phoneId = input.phone ? (byPhone.get(input.list, input.phone) as number | undefined) : undefined
+      if (emailId !== undefined && phoneId !== undefined && emailId !== phoneId) return 'conflict'
+      const params = {...input, tags: JSON.stringify(input.tags), now}
+      const id = emailId ?? phoneId
+      if (id === undefined) {
+        insert.run(params)
+        return 'inserted'
+      }
+      update.run({...params, id})
+      return 'updated'
+    },
+    /** Records an opt-out for a normalised contact; returns how many subscribers (any list) have it. */
+    optOut(contact: string, how: string, now: number): number {
+      optOut.run(contact, now, how)
+      return contactCount.get({contact}) as number
+    },
+    isOptedOut(contact: string): boolean {
+      return isOptedOut.get(contact) === 1
+    },
+    listCounts(): ListCount[] {
+      return listCounts.all() as ListCount[]
+    },
+    audienceSize(list: string): number {
+      return audienceSize.get(list) as number
+    },
+    /** Subscribers of a list in id order, read lazily so a million rows never sit in memory. */
+    *iterateList(list: string, limit = -1): Generator<Subscriber> {
+      for (const row of inList.iterate({list, limit}) as IterableIterator<SubscriberRow>) yield toSubscriber(row)
+    },
+    recipient(id: string): Recipient | undefined {
+      const row = recipient.get(Number(id)) as {id: number; name: string | null; email: string | null; phone: string | null; language: string | null} | undefined
+      if (!row) return undefined
+      return {id: String(row.id), name: row.name ?? undefined, email: row.email ?? undefined, phone: row.phone ?? undefined, language: row.language ?? undefined}
+    },
+    /** Import is all or nothing: the caller streams rows between begin and commit (or rollback). */
+    beginImport(): void {
+      db.exec('BEGIN IMMEDIATE')
+    },
+    commitImport(): void {
+      db.exec('COMMIT')
+    },
+    rollbackImport(): void {
+      if (db.inTransaction) db.exec('ROLLBACK')
+    },
+  }
+}
