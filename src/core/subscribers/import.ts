@@ -108,7 +108,8 @@ export async function importSubscribers(ctx: CoreContext, file: string, list: st
     input.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot read ${file} (${error.code}) — check the path`)))
   })
   await opened
-  const parser = parse({columns: headerFor(file), bom: true, skip_empty_lines: true, relax_column_count: true, info: true, trim: false})
+  // Any line ending, even mixed: files pass through Excel, Notepad and scripts.
+  const parser = parse({columns: headerFor(file), bom: true, record_delimiter: ['\r\n', '\n', '\r'], skip_empty_lines: true, relax_column_count: true, info: true, trim: false})
   // pipeline destroys every stage on an error in any of them; iterating the parser surfaces it.
   pipeline(input, new StrictUtf8(file), parser, (error) => {
     if (error) parser.destroy(error)

@@ -1,0 +1,121 @@
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {checkRow, importSubscribers} from '../../../src/core/subscribers/import.js'
+import {normaliseContact} from '../../../src/core/subscribers/contacts.js'
+import {makeWorld, removeWorld, type World} from '../../helpers/world.js'
+
+let world: World | undefined
+afterEach(() => {
+  if (world) removeWorld(world)
+  world = undefined
+})
+
+function csvWorld(): World {
+  world = makeWorld('defaultRegion: GB\nchannels:\n  website: {type: feed, dir: ./public}\n')
+  return world
+}
+
+function writeCsv(w: World, name: string, content: string | Buffer): string {
+  const file = join(w.home, name)
+  writeFileSync(file, content)
+  return file
+}
+
+const header = 'name,email,phone,language,lat,lon,zone,tags\r\n'
+
+describe('subscriber import', () => {
+  it('imports a CSV with a BOM, CRLF and quoted commas, normalising contacts', async () => {
+    const w = csvWorld()
+    const file = writeCsv(w, 'residents.csv', '\uFEFF' + header + '"Jones, Ceri",Ceri@Example.ORG,07700 900123,cy-GB,53.2274,-4.1293,Bangor,"responders;volunteers"\r\nBob,,+44 7700 900456,,,,,\r\n')
+    const result = await importSubscribers(w.ctx, file, 'residents')
+    expect(result).toMatchObject({imported: 2, inserted: 2, updated: 0, rejected: 0})
+    const rows = [...w.store.subscribers.iterateList('residents')]
+    expect(rows[0]).toMatchObject({name: 'Jones, Ceri', email: 'ceri@example.org', phone: '+447700900123', language: 'cy-GB', lat: 53.2274, lon: -4.1293, zone: 'Bangor', tags: ['responders', 'volunteers']})
+    expect(rows[1]).toMatchObject({name: 'Bob', email: null, phone: '+447700900456'})
+    expect(existsSync(join(w.home, 'residents.rejected.csv'))).toBe(false)
+  })
+
+  it('upserts by contact: re-importing updates, never duplicates, and keeps opt-outs', async () => {
+    const w = csvWorld()
+    const file = writeCsv(w, 'a.csv', header + 'Ceri,ceri@example.org,,,,,,\nDai,,+447700900789,,,,,\n')
+    await importSubscribers(w.ctx, file, 'residents')
+    w.store.subscribers.optOut('+447700900789', 'test', Date.now())
+    const again = writeCsv(w, 'b.csv', header + 'Ceri Jones,ceri@example.org,+447700900123,,,,,\nDai,,+447700900789,,,,,\nCeri dup,CERI@example.org,,,,,,\n')
+    const result = await importSubscribers(w.ctx, again, 'residents')
+    expect(result).toMatchObject({imported: 3, inserted: 0, updated: 3, rejected: 0})
+    const rows = [...w.store.subscribers.iterateList('residents')]
+    expect(rows).toHaveLength(2)
+    expect(rows[0]).toMatchObject({name: 'Ceri dup', email: 'ceri@example.org', phone: '+447700900123'})
+    expect(rows[1]).toMatchObject({phone: '+447700900789', optedOut: true})
+  })
+
+  it('writes rejected rows beside the file with the line and reason', async () => {
+    const w = csvWorld()
+    const file = writeCsv(w, 'mixed.csv', header + 'Good,good@example.org,,,,,,\nBadMail,not-an-email,,,,,,\nBadPhone,,12,,,,,\nNobody,,,,,,,\nFar,far@example.org,,,95,0,,\nShort,short@example.org\n')
+    const result = await importSubscribers(w.ctx, file, 'residents')
+    expect(result).toMatchObject({imported: 1, rejected: 5, rejectedFile: join(w.home, 'mixed.rejected.csv')})
+    const rejected = readFileSync(join(w.home, 'mixed.rejected.csv'), 'utf8').trim().split('\n')
+    expect(rejected[0]).toBe('line,reason,name,email,phone,language,lat,lon,zone,tags')
+    expect(rejected.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual([
+      '3,"invalid e-mail address ""not-an-email"""',
+      '4,"invalid phone number ""12"""',
+      '5,no e-mail address or phone number',
+      '6,"invalid latitude ""95"""',
+      '7,wrong number of fields for the header',
+    ])
+  })
+
+  it('refuses a row whose e-mail and phone belong to two different subscribers', async () => {
+    const w = csvWorld()
+    await importSubscribers(w.ctx, writeCsv(w, 'a.csv', header + 'A,a@example.org,,,,,,\nB,,+447700900111,,,,,\n'), 'residents')
+    const result = await importSubscribers(w.ctx, writeCsv(w, 'b.csv', header + 'AB,a@example.org,+447700900111,,,,,\n'), 'residents')
+    expect(result).toMatchObject({imported: 0, rejected: 1})
+  })
+
+  const fatal: Array<[string, string | Buffer, RegExp]> = [
+    ['a missing header', 'Ceri,ceri@example.org\n', /has no header row/],
+    ['an unknown column', 'name,email,postcode\nA,a@example.org,LL57\n', /unknown column postcode/],
+    ['a binary file', Buffer.from([0x65, 0x6d, 0x61, 0x69, 0x6c, 0x0a, 0x00, 0x01, 0x02]), /looks binary/],
+    ['invalid UTF-8', Buffer.concat([Buffer.from(header + 'Caf'), Buffer.from([0xe9]), Buffer.from(',a@example.org,,,,,,\n')]), /not valid UTF-8/],
+    ['an unclosed quote', header + '"Unclosed,a@example.org,,,,,,\n', /Quote Not Closed/],
+  ]
+  for (const [what, content, message] of fatal) {
+    it(`imports nothing from a file with ${what}`, async () => {
+      const w = csvWorld()
+      await importSubscribers(w.ctx, writeCsv(w, 'ok.csv', header + 'Kept,kept@example.org,,,,,,\n'), 'residents')
+      // Good rows before the fatal problem must be rolled back with it.
+      const body = typeof content === 'string' && what === 'an unclosed quote' ? header + 'Early,early@example.org,,,,,,\nBad,bad@example.org,,,,,,\n' + content.slice(header.length) : content
+      await expect(importSubscribers(w.ctx, writeCsv(w, 'bad.csv', body), 'residents')).rejects.toThrow(message)
+      expect([...w.store.subscribers.iterateList('residents')].map((s) => s.email)).toEqual(['kept@example.org'])
+      expect(existsSync(join(w.home, 'bad.rejected.csv'))).toBe(false)
+      expect(w.store.db.inTransaction).toBe(false)
+    })
+  }
+
+  it('streams a large file without holding it (100,000 rows)', async () => {
+    const w = csvWorld()
+    const lines = [header]
+    for (let i = 0; i < 100_000; i++) lines.push(`Resident ${i},r${i}@example.org,,,,,,\n`)
+    const file = writeCsv(w, 'big.csv', lines.join(''))
+    const result = await importSubscribers(w.ctx, file, 'county')
+    expect(result).toMatchObject({imported: 100_000, rejected: 0})
+    expect(w.store.subscribers.listCounts()).toEqual([{list: 'county', subscribers: 100_000, optedOut: 0}])
+  })
+})
+
+describe('checkRow and contacts', () => {
+  it('normalises phones with the default region and lower-cases e-mail', () => {
+    expect(normaliseContact('07700 900123', 'GB')).toBe('+447700900123')
+    expect(normaliseContact('+1 (415) 555-0123')).toBe('+14155550123')
+    expect(normaliseContact('Ceri@Example.Org')).toBe('ceri@example.org')
+    expect(normaliseContact('12')).toBeUndefined()
+    expect(normaliseContact('call me')).toBeUndefined()
+  })
+
+  it('refuses rows a person would have to fix', () => {
+    expect(checkRow({email: 'a@example.org', lat: '53'}, 'l')).toBe('lat and lon must be given together')
+    expect(checkRow({email: 'a@example.org', language: 'english please'}, 'l')).toMatch(/invalid language/)
+    expect(checkRow({phone: '7700900123'}, 'l')).toMatch(/need defaultRegion/)
+  })
+})

@@ -1,0 +1,112 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {z} from 'zod'
+import type {Driver} from '../../src/channels/driver.js'
+import {RecipientOptedOutError} from '../../src/channels/errors.js'
+import {driverFor, registerDriver} from '../../src/channels/registry.js'
+import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {openStore} from '../../src/store/index.js'
+import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
+
+// Per-recipient fan-out and sending, with a scripted phone driver: what it is given and when.
+const sent: Array<{deliveryId: string; phone?: string; text: string; at: number}> = []
+let optedOutPhones = new Set<string>()
+const textDriver: Driver = {
+  type: 'test-text',
+  kind: 'per-recipient',
+  config: z.object({audience: z.string()}),
+  capabilities: {counts: 'characters', threads: false, media: false, idempotent: true, reconcile: false, contact: 'phone'},
+  render: (announcement, variant, {recipient}) => ({parts: [{label: 'text', text: variant.description}], payload: {text: `${variant.language}: ${variant.description}`, to: recipient?.phone}}),
+  send: async (payload, ctx) => {
+    const {text} = payload as {text: string}
+    if (ctx.recipient?.phone && optedOutPhones.has(ctx.recipient.phone)) throw new RecipientOptedOutError('Twilio 21610: unsubscribed recipient')
+    sent.push({deliveryId: ctx.deliveryId, phone: ctx.recipient?.phone, text, at: Date.now()})
+    return {providerId: `SM${sent.length}`}
+  },
+  check: async () => ({ok: true, detail: ''}),
+}
+if (!driverFor('test-text')) registerDriver(textDriver)
+
+let world: World | undefined
+afterEach(() => {
+  if (world) removeWorld(world)
+  world = undefined
+  sent.length = 0
+  optedOutPhones = new Set()
+})
+
+function residents(w: World, count: number, extra: (i: number) => {email?: string | null; phone?: string | null; language?: string} = () => ({})): void {
+  w.store.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      w.store.subscribers.upsert({list: 'residents', name: `R${i}`, email: null, phone: `+4477009${String(i).padStart(5, '0')}`, language: null, lat: null, lon: null, zone: null, tags: [], ...extra(i)}, Date.now())
+    }
+  })
+}
+
+describe('per-recipient channels', () => {
+  it('fan out one delivery per subscriber, skip those without a phone, leave out the opted-out', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
+    residents(world, 10, (i) => (i === 3 ? {phone: null, email: 'no-phone@example.org'} : {}))
+    world.store.subscribers.optOut('+447700900005', 'test', Date.now())
+    const [id] = world.queue(1)
+    expect(deliveryStateCounts(world.store)).toEqual({queued: 8, skipped: 1})
+    const skipped = world.store.db.prepare(`SELECT last_error FROM delivery WHERE state = 'skipped'`).pluck().get()
+    expect(skipped).toBe('no phone number for this subscriber')
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.sent).toBe(8)
+    expect(sent.map((s) => s.phone).sort()).toEqual(['+447700900000', '+447700900001', '+447700900002', '+447700900004', '+447700900006', '+447700900007', '+447700900008', '+447700900009'])
+    expect(world.store.announcements.get(id!)!.state).toBe('sent')
+    // Delivery ids are deterministic: announcement.channel.subscriber.
+    expect(sent[0]!.deliveryId).toMatch(new RegExp(`^${id}\\.residents-text\\.\\d+$`))
+  })
+
+  it('sends each subscriber the variant in their language when there is one', async () => {
+    world = makeWorld('languages: [en-GB]\nchannels:\n  residents-text: {type: test-text, audience: residents}\n')
+    residents(world, 2, (i) => ({language: i === 0 ? 'cy-GB' : 'fr-FR'}))
+    const [id] = world.queue(1, {text: 'Road closed.'})
+    const a = world.store.announcements.get(id!)!
+    world.store.db.prepare('UPDATE announcement SET variants_json = ? WHERE id = ?').run(JSON.stringify([...a.variants, {language: 'cy-GB', headline: 'Ffordd ar gau', description: 'Ffordd ar gau.'}]), id)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(sent.map((s) => s.text).sort()).toEqual(['cy-GB: Ffordd ar gau.', 'en-GB: Road closed.'])
+  })
+
+  it('a provider unsubscribed answer skips the delivery and opts the contact out for good', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
+    residents(world, 3)
+    optedOutPhones.add('+447700900001')
+    world.queue(1)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 2, skipped: 1})
+    expect(world.store.subscribers.isOptedOut('+447700900001')).toBe(true)
+    sent.length = 0
+    world.queue(1)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(sent.map((s) => s.phone)).not.toContain('+447700900001')
+  })
+
+  it('refuses a broadcast to an audience with no subscribers, queueing nothing', () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
+    expect(() => world!.queue(1)).toThrow(/audience "residents" has no subscribers/)
+    expect(deliveryStateCounts(world.store)).toEqual({})
+    expect(world.store.announcements.count()).toBe(0)
+  })
+
+  it('two dispatchers in two connections together keep the configured rate', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents, rate: 20/s, concurrency: 8}\n')
+    residents(world, 60)
+    world.queue(1)
+    const other = openStore(`${world.home}/crier.db`)
+    try {
+      const started = Date.now()
+      await Promise.all([new Dispatcher({store: world.store, config: world.config}).run(), new Dispatcher({store: other, config: world.config}).run()])
+      expect(sent).toHaveLength(60)
+      // A bucket of one second (20) to start, then 20/s: the last 40 need two seconds at least.
+      expect(sent.at(-1)!.at - started).toBeGreaterThanOrEqual(1900)
+      for (const window of sent) {
+        const inSecond = sent.filter((s) => s.at >= window.at && s.at < window.at + 1000).length
+        expect(inSecond).toBeLessThanOrEqual(41)
+      }
+    } finally {
+      other.close()
+    }
+  })
+})
