@@ -110,4 +110,6 @@ export interface Driver<Settings = Record<string, unknown>, Payload = unknown> {
   /** For `channels test`: credentials and reachability, without posting. */
   check(channel: ChannelConfig<Settings>, context: {http: HttpClient; signal: AbortSignal}): Promise<CheckResult>
   reconcile?(deliveryId: string, context: SendContext<Settings>): Promise<Receipt | undefined>
+  /** Releases what sends kept open (an SMTP pool), so a finished run can exit. */
+  close?(): Promise<void>
 }

@@ -1,5 +1,6 @@
 import type {Driver} from './driver.js'
 import {feed} from './feed.js'
+import {sms} from './sms.js'
 import {webhook} from './webhook.js'
 
 // Maps a channel's `type` to its driver. Drivers keep their heavy dependencies (HTTP client,
@@ -8,6 +9,7 @@ import {webhook} from './webhook.js'
 const drivers = new Map<string, Driver<any, any>>([
   [feed.type, feed],
   [webhook.type, webhook],
+  [sms.type, sms],
 ])
 
 export function driverFor(type: string): Driver<any, any> | undefined {

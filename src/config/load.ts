@@ -104,7 +104,8 @@ function validateChannel(name: string, settings: Record<string, unknown>, baseDi
   if (typeof type !== 'string') return `channels.${name}.type: expected one of ${driverTypes().join(', ')}`
   const driver = driverFor(type)
   if (!driver) return `channels.${name}.type: unknown driver "${type}" — expected one of ${driverTypes().join(', ')}`
-  const schema = channelCommonSchema.extend(driver.config.shape).strict()
+  // safeExtend keeps the driver's own whole-object checks (e.g. fields required per provider).
+  const schema = driver.config.safeExtend(channelCommonSchema.shape).strict()
   const result = schema.safeParse(settings)
   if (!result.success) return result.error.issues.map((issue) => describeIssue(issue, ['channels', name]))
   const channel = {...result.data, name} as ChannelConfig

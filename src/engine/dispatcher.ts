@@ -205,6 +205,8 @@ export class Dispatcher {
 
   async close(): Promise<void> {
     if (this.ownsHttp) await this.http.close()
+    const drivers = new Set([...this.channels.values()].map((channel) => channel.driver))
+    await Promise.all([...drivers].map((driver) => driver.close?.()))
   }
 
   private isQuiet(): boolean {

@@ -1,0 +1,581 @@
+import {createRequire} from 'node:module'
+import {z} from 'zod'
+import type {Announcement, Variant} from '../core/announcement.js'
+import {parseDuration} from '../core/duration.js'
+import {redact} from '../config/secrets.js'
+import type {ChannelConfig, CheckResult, Driver, Receipt, SendContext} from './driver.js'
+import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
+import type {HttpClient, HttpResponse} from './http.js'
+import {parseRetryAfter} from './webhook.js'
+
+// Text messages to each subscriber of the channel's audience, through the Twilio Messages API
+// (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource) or
+// any gateway that speaks it (`baseUrl`: SignalWire's LaML API, a regional host, a proxy), or
+// a `generic` gateway that takes one JSON POST per message. One send is one recipient; the
+// engine calls send once per delivery with `context.recipient`.
+//
+// Twilio has no idempotency key for Messages: a send whose answer was lost may have gone out,
+// so the driver is not idempotent and the engine marks such a delivery `unknown`, never resends.
+
+const providers = ['twilio', 'generic'] as const
+export type SmsProvider = (typeof providers)[number]
+
+const e164Number = /^\+[1-9]\d{6,14}$/
+/** Twilio sends from a Messaging Service's pool when From is replaced by MessagingServiceSid. */
+const messagingServiceSid = /^MG[0-9a-f]{32}$/i
+/** https://help.twilio.com/articles/223181348: up to 11 of A-Z a-z 0-9 and space, at least one letter. */
+const alphanumericSender = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/
+const shortCode = /^\d{3,8}$/
+
+const httpUrl = z.string().refine(isHttpUrl, 'expected an http(s) URL')
+const sender = z
+  .string()
+  .refine(
+    (text) => e164Number.test(text) || messagingServiceSid.test(text) || alphanumericSender.test(text) || shortCode.test(text),
+    'expected an E.164 number such as +447700900123, a messaging service SID (MG…), a short code or an alphanumeric sender ID of up to 11 characters',
+  )
+
+// One flat object rather than a discriminated union: the config loader merges `.shape` into the
+// common channel settings, and a union has no shape. The provider-specific rules are the
+// object-level check below (providerProblems); the loader keeps them only if it carries the
+// driver's checks over, so send and check enforce the same rules with a clear error as well.
+const smsSettings = z
+  .object({
+    /** Which API shape the gateway speaks; Twilio's unless said otherwise. */
+    provider: z.enum(providers).default('twilio'),
+    /** The subscriber list this channel sends to. */
+    audience: z.string().min(1),
+    /** More segments than this is a policy error at preview, approve and broadcast. */
+    maxSegments: z.number().int().min(1).max(10).default(3),
+    /** Twilio: an E.164 number, short code, alphanumeric sender ID or messaging service SID (MG…). */
+    from: sender.optional(),
+    /** Twilio account SID (or a compatible gateway's project id); written `${ENV}` in config. */
+    accountSid: z.string().min(1).optional(),
+    /** Twilio auth token; written `${ENV}` in config. */
+    authToken: z.string().min(1).optional(),
+    /** Twilio API host; a compatible gateway's may carry a path prefix (…/api/laml). */
+    baseUrl: httpUrl.default('https://api.twilio.com'),
+    /** Twilio posts delivery status updates here. */
+    statusCallback: httpUrl.optional(),
+    /** Generic: the gateway's endpoint, one POST per message. */
+    url: httpUrl.optional(),
+    /** Generic: sent as `Authorization: Bearer <token>`; written `${ENV}` in config. */
+    token: z.string().min(1).optional(),
+  })
+  .superRefine((settings, context) => {
+    for (const {key, message} of providerProblems(settings)) context.addIssue({code: 'custom', path: [key], message})
+  })
+export type SmsSettings = z.infer<typeof smsSettings>
+
+/** render() output and send() input. `to` is set when render was given a recipient; send prefers its context's. */
+export interface SmsPayload {
+  to?: string
+  from?: string
+  body: string
+}
+
+const defaultTimeoutMs = 10_000
+/** Twilio's 429 (error 20429: too many concurrent requests) clears within a second or so. */
+const twilioRateLimitMs = 1000
+/** Twilio 21611: the sender's queue is full (it holds about 4 hours of sends); let it drain. */
+const queueFullPauseMs = 60_000
+/** Generic gateways: as the webhook driver, when a 429 does not say how long. */
+const genericRateLimitMs = 30_000
+const maxReasonChars = 200
+const maxListedNonGsm = 3
+
+export const sms: Driver<SmsSettings, SmsPayload> = {
+  type: 'sms',
+  kind: 'per-recipient',
+  config: smsSettings,
+  capabilities: {counts: 'sms-segments', threads: false, media: false, idempotent: false, reconcile: false, contact: 'phone'},
+
+  render(announcement, variant, context) {
+    const body = composeSmsText(announcement, variant)
+    const counted = countSmsSegments(body)
+    const plural = counted.segments === 1 ? 'segment' : 'segments'
+    const encoding = counted.encoding === 'UCS-2' && counted.nonGsm.length ? `UCS-2 (because of ${listNonGsm(counted.nonGsm)})` : counted.encoding
+    return {
+      parts: [
+        {
+          label: `SMS — ${encoding}, ${counted.segments} ${plural} (${counted.characters} chars)`,
+          text: body,
+          // Over the limit is reported, not thrown: the policy check turns it into an error.
+          length: {count: counted.segments, limit: context.channel.maxSegments, unit: 'sms-segments'},
+        },
+      ],
+      payload: {to: context.recipient?.phone, from: context.channel.from, body},
+    }
+  },
+
+  async send(payload, context) {
+    const {channel} = context
+    const problems = providerProblems(channel)
+    if (problems.length) throw new PermanentSendError(misconfigured(channel, problems))
+    // The engine renders once per announcement and sends once per recipient.
+    const to = context.recipient?.phone ?? payload.to
+    if (!to) throw new PermanentSendError('the recipient has no phone number')
+    return channel.provider === 'generic' ? sendGeneric(payload, to, context) : sendTwilio(payload, to, context)
+  },
+
+  async check(channel, context) {
+    const problems = providerProblems(channel)
+    if (problems.length) return {ok: false, detail: misconfigured(channel, problems)}
+    return channel.provider === 'generic' ? checkGeneric(channel, context) : checkTwilio(channel, context)
+  },
+}
+
+/**
+ * The settings a provider needs and the ones it would silently ignore, as `{key, message}`.
+ * The schema's object-level check and send/check share it, so both say the same thing.
+ */
+export function providerProblems(settings: Partial<SmsSettings>): Array<{key: string; message: string}> {
+  const provider = settings.provider ?? 'twilio'
+  const problems: Array<{key: string; message: string}> = []
+  const required = provider === 'twilio' ? (['accountSid', 'authToken', 'from'] as const) : (['url'] as const)
+  const foreign = provider === 'twilio' ? (['url', 'token'] as const) : (['accountSid', 'authToken', 'statusCallback'] as const)
+  const other = provider === 'twilio' ? 'generic' : 'twilio'
+  for (const key of required) if (!settings[key]) problems.push({key, message: `required when provider is ${provider}`})
+  for (const key of foreign) {
+    if (settings[key] !== undefined) problems.push({key, message: `only used when provider is ${other} — remove it, or set provider: ${other}`})
+  }
+  return problems
+}
+
+function misconfigured(channel: ChannelConfig<SmsSettings>, problems: Array<{key: string; message: string}>): string {
+  return `${problems.map(({key, message}) => `channels.${channel.name}.${key}: ${message}`).join('; ')} — fix the config`
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const {protocol} = new URL(text)
+    return protocol === 'http:' || protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+// Rendering.
+
+/**
+ * `[Severe] Update: River Conwy flood warning. Water is rising. Move to higher ground now. https://…`
+ * Exercises and tests say so first, so nobody takes a drill for the real thing; severity
+ * "Unknown" tells the public nothing and is left out.
+ */
+function composeSmsText(announcement: Announcement, variant: Variant): string {
+  const tags: string[] = []
+  if (announcement.status === 'Exercise' || announcement.status === 'Test') tags.push(announcement.status.toUpperCase())
+  if (announcement.severity !== 'Unknown') tags.push(announcement.severity)
+  const lead = announcement.msgType === 'Update' ? 'Update: ' : announcement.msgType === 'Cancel' ? 'Cancelled: ' : ''
+  const headline = tidy(variant.headline)
+  const description = tidy(variant.description)
+  const instruction = tidy(variant.instruction ?? '')
+  const pieces = [tags.map((tag) => `[${tag}]`).join(' '), headline ? asSentence(lead + headline) : lead.trim()]
+  // A description that only repeats the headline costs a segment and says nothing.
+  if (description && description !== headline && description !== asSentence(headline)) pieces.push(asSentence(description))
+  if (instruction) pieces.push(asSentence(instruction))
+  if (announcement.web) pieces.push(announcement.web.trim())
+  return pieces.filter((piece) => piece.length > 0).join(' ')
+}
+
+/**
+ * Typographic punctuation is not in the GSM-7 alphabet: one curly apostrophe would switch the
+ * whole message to UCS-2 and halve what fits in a segment. Plain equivalents keep GSM-7 (what
+ * Twilio's Smart Encoding does), and preview shows the result, so what is previewed goes out.
+ */
+const plainPunctuation: Array<[RegExp, string]> = [
+  [/[\u2018\u2019\u201a\u201b\u2032]/g, "'"],
+  [/[\u201c\u201d\u201e\u201f\u2033]/g, '"'],
+  [/[\u2012\u2013\u2014\u2015\u2212]/g, '-'],
+  [/\u2026/g, '...'],
+]
+
+/** One line of plain text: NFC, plain punctuation, no control characters, single spaces. */
+function tidy(text: string): string {
+  let result = text.normalize('NFC')
+  for (const [pattern, replacement] of plainPunctuation) result = result.replace(pattern, replacement)
+  return result
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+}
+
+/** Ends text that stops on a letter or digit with a full stop, so pieces read as sentences. */
+function asSentence(text: string): string {
+  return /[\p{L}\p{N}]$/u.test(text) ? `${text}.` : text
+}
+
+function listNonGsm(characters: string[]): string {
+  const distinct = [...new Set(characters)]
+  const listed = distinct.slice(0, maxListedNonGsm).join(' ')
+  return distinct.length > maxListedNonGsm ? `${listed} …` : listed
+}
+
+export interface SmsCount {
+  encoding: 'GSM-7' | 'UCS-2'
+  segments: number
+  /** What a person counts: user-perceived characters (an emoji with modifiers is one). */
+  characters: number
+  /** The characters that forced UCS-2, in order of appearance. */
+  nonGsm: string[]
+}
+
+type SegmentCalculator = typeof import('sms-segments-calculator')
+let calculator: SegmentCalculator | undefined
+
+/**
+ * Segments and encoding as the network counts them: GSM-7 holds 160 septets in one segment and
+ * 153 per segment once concatenated, the extension table (€ [ ] { } ^ ~ \ |) taking two
+ * septets; any other character switches to UCS-2, 70 / 67 UTF-16 code units per segment.
+ * Counted by Twilio's own sms-segments-calculator, loaded on first use (~30 ms, with its
+ * grapheme splitter) rather than when the driver registry loads.
+ */
+export function countSmsSegments(text: string): SmsCount {
+  calculator ??= createRequire(import.meta.url)('sms-segments-calculator') as SegmentCalculator
+  const message = new calculator.SegmentedMessage(text)
+  return {
+    encoding: message.encodingName,
+    segments: message.segmentsCount,
+    characters: message.graphemes.length,
+    nonGsm: message.encodingName === 'UCS-2' ? message.getNonGsmCharacters() : [],
+  }
+}
+
+// Twilio.
+
+async function sendTwilio(payload: SmsPayload, to: string, context: SendContext<SmsSettings>): Promise<Receipt> {
+  const {channel} = context
+  const accountSid = channel.accountSid!
+  const from = payload.from ?? channel.from!
+  const form = new URLSearchParams({To: to})
+  if (messagingServiceSid.test(from)) form.set('MessagingServiceSid', from)
+  else form.set('From', from)
+  form.set('Body', payload.body)
+  if (channel.statusCallback) form.set('StatusCallback', channel.statusCallback)
+  const headers = {
+    ...twilioAuthHeaders(channel),
+    'Content-Type': 'application/x-www-form-urlencoded',
+  }
+  let response: HttpResponse
+  try {
+    response = await requestWithDeadline(context.http, twilioUrl(channel, `/Accounts/${encodeURIComponent(accountSid)}/Messages.json`), channel, context.signal, {
+      method: 'POST',
+      headers,
+      body: form.toString(),
+    })
+  } catch (error) {
+    throw networkError(error, channel)
+  }
+  return classifyTwilioResponse(response, to, context)
+}
+
+function twilioUrl(channel: ChannelConfig<SmsSettings>, path: string): string {
+  return `${channel.baseUrl.replace(/\/+$/, '')}/2010-04-01${path}`
+}
+
+function twilioAuthHeaders(channel: ChannelConfig<SmsSettings>): Record<string, string> {
+  return {Authorization: `Basic ${basicCredentials(channel)}`, Accept: 'application/json', 'User-Agent': 'crier'}
+}
+
+function basicCredentials(channel: ChannelConfig<SmsSettings>): string {
+  return Buffer.from(`${channel.accountSid ?? ''}:${channel.authToken ?? ''}`).toString('base64')
+}
+
+/** Twilio's error document, https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions */
+interface TwilioError {
+  code?: number
+  message?: string
+}
+
+/** Twilio error codes (https://www.twilio.com/docs/api/errors) that no retry can change. */
+const twilioPermanentCodes = new Set([
+  21211, // invalid 'To' phone number
+  21614, // 'To' is not a mobile number
+  21612, // cannot route to this number
+  21408, // sending to this region is not enabled on the account
+  21606, // 'From' cannot send SMS
+  21217, // phone number does not appear to be valid
+])
+
+function classifyTwilioResponse(response: HttpResponse, to: string, context: SendContext<SmsSettings>): Receipt {
+  const {status} = response
+  const {channel} = context
+  if (status >= 200 && status < 300) {
+    const sid = jsonField(response.body, 'sid')
+    return sid ? {providerId: sid} : {}
+  }
+  const error = parseTwilioError(response.body)
+  const reason = twilioReason(response, error, to, channel)
+  const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), context.now())
+  if (status === 429 || error.code === 20429) throw new RateLimitedError(reason, retryAfterMs ?? twilioRateLimitMs)
+  if (error.code === 21611) throw new RateLimitedError(reason, retryAfterMs ?? queueFullPauseMs)
+  if (error.code === 21610) throw new RecipientOptedOutError(reason)
+  if (status === 401 || error.code === 20003) throw new PermanentSendError(credentialsRefused(error))
+  if (error.code !== undefined && twilioPermanentCodes.has(error.code)) throw new PermanentSendError(reason)
+  if (status === 408 || status === 425 || status >= 500) throw new TransientSendError(reason, retryAfterMs)
+  // Other 4xx (and redirects, which undici does not follow): the same request cannot succeed.
+  throw new PermanentSendError(reason)
+}
+
+/** Says which settings to check; never the token, nor what the gateway said about it. */
+function credentialsRefused(error: TwilioError): string {
+  return `${error.code ? `Twilio ${error.code}` : 'HTTP 401'}: credentials refused — check the channel's accountSid and authToken`
+}
+
+function parseTwilioError(body: string): TwilioError {
+  const parsed = parseJsonObject(body)
+  if (!parsed) return {}
+  const code = typeof parsed.code === 'number' ? parsed.code : typeof parsed.code === 'string' && /^\d+$/.test(parsed.code) ? Number(parsed.code) : undefined
+  const message = typeof parsed.message === 'string' ? parsed.message : undefined
+  return {code, message}
+}
+
+/** "Twilio 21211: Invalid 'To' Phone Number: +44…0123", safe to store and to print on a terminal. */
+function twilioReason(response: HttpResponse, error: TwilioError, to: string, channel: ChannelConfig<SmsSettings>): string {
+  const text = error.message ?? firstLine(response.body)
+  const said = text ? truncate(maskPhone(scrub(stripControl(text).trim(), channel), to)) : ''
+  if (error.code !== undefined) return said ? `Twilio ${error.code}: ${said}` : `Twilio ${error.code} (HTTP ${response.status})`
+  return said ? `HTTP ${response.status}: ${said}` : `HTTP ${response.status}`
+}
+
+async function checkTwilio(channel: ChannelConfig<SmsSettings>, context: {http: HttpClient; signal: AbortSignal}): Promise<CheckResult> {
+  // Fetching the account proves the credentials and sends nothing.
+  const url = twilioUrl(channel, `/Accounts/${encodeURIComponent(channel.accountSid!)}.json`)
+  const sendsAs = messagingServiceSid.test(channel.from!) ? 'sends through a messaging service' : `sends as ${channel.from}`
+  let response: HttpResponse
+  try {
+    response = await requestWithDeadline(context.http, url, channel, context.signal, {method: 'GET', headers: twilioAuthHeaders(channel)})
+  } catch (error) {
+    return {ok: false, detail: `unreachable: ${truncate(scrub(networkReason(error), channel))}`}
+  }
+  const error = parseTwilioError(response.body)
+  if (response.status === 401 || error.code === 20003) return {ok: false, detail: credentialsRefused(error)}
+  if (response.status !== 200) return {ok: false, detail: `unexpected answer: ${twilioReason(response, error, '', channel)}`}
+  const account = parseJsonObject(response.body) ?? {}
+  const name = typeof account.friendly_name === 'string' ? truncate(scrub(stripControl(account.friendly_name), channel)) : undefined
+  const state = typeof account.status === 'string' ? stripControl(account.status) : 'active'
+  const described = name ? `account "${name}" is ${state}` : `account is ${state}`
+  // A suspended or closed account accepts the credentials and refuses every message.
+  if (state !== 'active') return {ok: false, detail: `credentials accepted, but the ${described} — see the Twilio console`}
+  return {ok: true, detail: `credentials accepted; ${described}; ${sendsAs}`}
+}
+
+// Generic JSON gateway.
+
+async function sendGeneric(payload: SmsPayload, to: string, context: SendContext<SmsSettings>): Promise<Receipt> {
+  const {channel} = context
+  const body = JSON.stringify({to, from: payload.from ?? channel.from, body: payload.body, reference: context.idempotencyKey})
+  const headers: Record<string, string> = {
+    ...genericAuthHeaders(channel),
+    'Content-Type': 'application/json',
+    Accept: 'application/json',
+    'Idempotency-Key': context.idempotencyKey,
+  }
+  let response: HttpResponse
+  try {
+    response = await requestWithDeadline(context.http, channel.url!, channel, context.signal, {method: 'POST', headers, body})
+  } catch (error) {
+    throw networkError(error, channel)
+  }
+  return classifyGenericResponse(response, to, context)
+}
+
+function genericAuthHeaders(channel: ChannelConfig<SmsSettings>): Record<string, string> {
+  const headers: Record<string, string> = {'User-Agent': 'crier'}
+  if (channel.token) headers.Authorization = `Bearer ${channel.token}`
+  return headers
+}
+
+/** As the webhook driver: 2xx sent, 429 rate-limited, 408/425/5xx transient, the rest permanent. */
+function classifyGenericResponse(response: HttpResponse, to: string, context: SendContext<SmsSettings>): Receipt {
+  const {status} = response
+  if (status >= 200 && status < 300) return {providerId: jsonField(response.body, 'id') ?? context.idempotencyKey}
+  const line = firstLine(response.body)
+  const said = line ? truncate(maskPhone(scrub(line, context.channel), to)) : ''
+  const reason = said ? `HTTP ${status}: ${said}` : `HTTP ${status}`
+  const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), context.now())
+  if (status === 429) throw new RateLimitedError(reason, retryAfterMs ?? genericRateLimitMs)
+  if (status === 408 || status === 425 || status >= 500) throw new TransientSendError(reason, retryAfterMs)
+  throw new PermanentSendError(reason)
+}
+
+async function checkGeneric(channel: ChannelConfig<SmsSettings>, context: {http: HttpClient; signal: AbortSignal}): Promise<CheckResult> {
+  const tokenState = `token: ${channel.token ? 'set' : 'not set'}`
+  // HEAD posts nothing; any status at all proves the gateway is there and answering.
+  try {
+    const response = await requestWithDeadline(context.http, channel.url!, channel, context.signal, {method: 'HEAD', headers: genericAuthHeaders(channel)})
+    return {ok: true, detail: `reachable (HTTP ${response.status}); ${tokenState}`}
+  } catch (error) {
+    return {ok: false, detail: `unreachable: ${truncate(scrub(networkReason(error), channel))}; ${tokenState}`}
+  }
+}
+
+// HTTP plumbing, as in webhook.ts.
+
+/**
+ * One request bounded by the channel's timeout as a whole (undici's own timeouts are per idle
+ * period, and its connect timeout is the pool's), and by the caller's signal.
+ */
+async function requestWithDeadline(
+  http: HttpClient,
+  url: string,
+  channel: ChannelConfig<SmsSettings>,
+  signal: AbortSignal,
+  request: {method: string; headers: Record<string, string>; body?: string},
+): Promise<HttpResponse> {
+  const timeoutMs = parseDuration(channel.timeout) ?? defaultTimeoutMs
+  const controller = new AbortController()
+  // Listeners are removed afterwards rather than using AbortSignal.any: the caller's signal
+  // lives as long as the worker, and every send would otherwise stay attached to it.
+  const abortFromCaller = () => controller.abort(new CancelledError())
+  if (signal.aborted) abortFromCaller()
+  else signal.addEventListener('abort', abortFromCaller, {once: true})
+  const deadline = setTimeout(() => controller.abort(new DeadlineError(timeoutMs)), timeoutMs)
+  try {
+    return await http.request(url, {...request, timeoutMs, signal: controller.signal})
+  } catch (error) {
+    // Whatever undici reports after our own abort, the reason is the abort.
+    if (controller.signal.aborted) throw controller.signal.reason
+    if (isUndiciTimeout(error)) throw new DeadlineError(timeoutMs)
+    throw error
+  } finally {
+    clearTimeout(deadline)
+    signal.removeEventListener('abort', abortFromCaller)
+  }
+}
+
+class DeadlineError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`)
+  }
+}
+
+class CancelledError extends Error {
+  constructor() {
+    super('request aborted')
+  }
+}
+
+/** No HTTP answer: retry later, unless undici refused the request itself (no retry can fix that). */
+function networkError(error: unknown, channel: ChannelConfig<SmsSettings>): Error {
+  const reason = truncate(scrub(networkReason(error), channel))
+  return errorCode(error) === 'UND_ERR_INVALID_ARG' ? new PermanentSendError(reason) : new TransientSendError(reason)
+}
+
+function isUndiciTimeout(error: unknown): boolean {
+  const code = errorCode(error)
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+}
+
+const networkReasons: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_DESTROYED: 'connection closed',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  ETIMEDOUT: 'connect timed out',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_ABORTED: 'request aborted',
+  ABORT_ERR: 'request aborted',
+}
+
+/** A short reason for a request that got no HTTP answer, e.g. "connection reset". */
+function networkReason(error: unknown): string {
+  if (error instanceof DeadlineError || error instanceof CancelledError) return error.message
+  const code = errorCode(error)
+  if (code && networkReasons[code]) return networkReasons[code]
+  if (error instanceof Error && error.name === 'AbortError') return 'request aborted'
+  const message = error instanceof Error ? error.message : String(error)
+  return code ? `${code}: ${message}` : message
+}
+
+/** The error's code, looking through `cause` and AggregateError (happy eyeballs tries every address). */
+function errorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    const {code} = current as {code?: unknown}
+    if (typeof code === 'string') return code
+    const errors = (current as {errors?: unknown}).errors
+    current = Array.isArray(errors) && errors.length ? errors[0] : (current as {cause?: unknown}).cause
+  }
+  return undefined
+}
+
+function headerValue(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+function parseJsonObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function jsonField(body: string, name: string): string | undefined {
+  const value = parseJsonObject(body)?.[name]
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined
+}
+
+/** The first non-empty line of a body, control characters stripped. */
+function firstLine(body: string): string | undefined {
+  return body
+    .split(/\r?\n/)
+    .map((line) => stripControl(line).trim())
+    .find((line) => line.length > 0)
+}
+
+function stripControl(text: string): string {
+  // ANSI sequences first, so their printable tails ("[31m") go with them.
+  return text.replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+}
+
+/**
+ * Removes this channel's credentials from text that may echo them (a gateway's error body, an
+ * undici message): the account SID and auth token, the Basic credentials they make, the bearer
+ * token, the URL's password and query string, plus every `${ENV}` value crier knows.
+ */
+function scrub(text: string, channel: ChannelConfig<SmsSettings>): string {
+  const secrets: string[] = []
+  for (const value of [channel.authToken, channel.token, channel.accountSid]) if (value) secrets.push(value)
+  if (channel.accountSid || channel.authToken) secrets.push(basicCredentials(channel), `${channel.accountSid ?? ''}:${channel.authToken ?? ''}`)
+  if (channel.url) {
+    try {
+      const url = new URL(channel.url)
+      if (url.search.length > 1) secrets.push(url.search.slice(1), ...url.searchParams.values())
+      if (url.password) secrets.push(url.password, decodeURIComponent(url.password))
+    } catch {
+      // The schema admitted only valid URLs.
+    }
+  }
+  let result = redact(text)
+  // Longest first, so a value that contains another is replaced whole.
+  for (const secret of secrets.filter((each) => each.length >= 4).sort((a, b) => b.length - a.length)) {
+    result = result.split(secret).join('***')
+  }
+  return result
+}
+
+/**
+ * Providers quote the number back ("Invalid 'To' Phone Number: +447700900123"); the reason is
+ * stored with the attempt and shown on the officer's screen, where the last digits are enough.
+ */
+function maskPhone(text: string, phone: string): string {
+  const digits = phone.replace(/\D/g, '')
+  if (digits.length < 7) return text
+  const masked = `+${digits.slice(0, 2)}…${digits.slice(-4)}`
+  return text.split(phone).join(masked).split(digits).join(masked)
+}
+
+/** Cut after scrubbing, so no secret is half-kept. */
+function truncate(text: string): string {
+  const chars = Array.from(text)
+  return chars.length > maxReasonChars ? `${chars.slice(0, maxReasonChars).join('')}…` : text
+}
