@@ -1,4 +1,5 @@
 import type {Driver} from './driver.js'
+import {email} from './email.js'
 import {feed} from './feed.js'
 import {sms} from './sms.js'
 import {webhook} from './webhook.js'
@@ -10,6 +11,7 @@ const drivers = new Map<string, Driver<any, any>>([
   [feed.type, feed],
   [webhook.type, webhook],
   [sms.type, sms],
+  [email.type, email],
 ])
 
 export function driverFor(type: string): Driver<any, any> | undefined {

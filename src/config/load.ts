@@ -28,7 +28,8 @@ export interface Config {
 /** Engine settings of a channel in the units the engine uses. */
 export function channelLimits(channel: ChannelConfig) {
   return {
-    concurrency: channel.concurrency ?? 8,
+    // An SMTP pool sends on at most maxConnections at once: more in flight would only queue.
+    concurrency: channel.concurrency ?? (typeof channel.maxConnections === 'number' ? channel.maxConnections : 8),
     timeoutMs: parseDuration(channel.timeout) ?? 10_000,
     retryBaseMs: parseDuration(channel.retryBase) ?? 1000,
     retryCapMs: parseDuration(channel.retryCap) ?? 300_000,

@@ -1,0 +1,77 @@
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {startSmtpFake, type SmtpFake} from '../fakes/smtp-server.js'
+import {acceptedMessages, twilioFaults, twilioPlan} from '../fakes/twilio-plan.js'
+import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+
+// E-mail and SMS to an imported audience through the built CLI: a real SMTP server and a
+// Twilio-shaped API on loopback, and what each received, person by person.
+
+const accountSid = 'AC' + '0'.repeat(32)
+const authToken = 'twilio-token-for-tests-93c1'
+const smtpPassword = 'smtp-password-for-tests-7d2e'
+
+let home: CrierHome | undefined
+let twilio: ProviderFake | undefined
+let smtp: SmtpFake | undefined
+afterEach(async () => {
+  home?.cleanup()
+  home = undefined
+  await twilio?.close()
+  twilio = undefined
+  await smtp?.close()
+  smtp = undefined
+})
+
+describe('broadcast to an audience', () => {
+  it('sends one e-mail and one SMS per subscriber, none to the opted-out, and skips those without the contact', async () => {
+    smtp = await startSmtpFake({users: {alerts: smtpPassword}})
+    twilio = await startProviderFake({plan: twilioPlan({accountSid, authToken, cueTo: {'+447700900333': twilioFaults.unsubscribed()}})})
+    home = makeCrierHome()
+    Object.assign(home.env, {SMTP_PASSWORD: smtpPassword, TWILIO_AUTH_TOKEN: authToken})
+    home.writeConfig(`defaultRegion: GB
+channels:
+  residents-email: {type: email, smtp: "smtp://alerts:\${SMTP_PASSWORD}@127.0.0.1:${smtp.port}", from: "North Wales Police <alerts@northwales.example>", audience: residents}
+  residents-sms: {type: sms, accountSid: "${accountSid}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "+447700900999", baseUrl: "${twilio.url}", audience: residents}
+`)
+    const csv = join(home.home, 'residents.csv')
+    writeFileSync(csv, [
+      'name,email,phone,language,lat,lon,zone,tags',
+      'Ceri,ceri@example.org,07700 900111,cy-GB,,,,',
+      'Bob,bob@example.org,,en-GB,,,,',
+      'Dai,,07700 900222,,,,,',
+      'Eve,eve@example.org,07700 900333,,,,,',
+      'Opted,opted@example.org,07700 900444,,,,,',
+    ].join('\n') + '\n')
+    expect(home.run(['subscribers', 'import', csv, '--list', 'residents']).status).toBe(0)
+    expect(home.run(['subscribers', 'optout', 'opted@example.org']).status).toBe(0)
+    expect(home.run(['subscribers', 'optout', '+447700900444']).status).toBe(0)
+
+    const draft = jsonOf(home.run(['draft', 'Water supply restored in Llandudno. Run taps for two minutes.', '--severity', 'Minor', '--channel', 'residents-email,residents-sms', '--json']))
+    const preview = home.run(['preview', draft.id, '--channel', 'residents-sms'])
+    expect(preview.stdout).toMatch(/SMS — GSM-7, 1 segment \(\d+ chars\)/)
+
+    const result = await home.runAsync(['broadcast', draft.id, '--json'])
+    expect(result.status, result.stderr).toBe(0)
+    const status = JSON.parse(result.stdout)
+    const byChannel = Object.fromEntries(status.channels.map((c: {channel: string}) => [c.channel, c]))
+    expect(byChannel['residents-email']).toMatchObject({total: 4, sent: 3, skipped: 1})
+    expect(byChannel['residents-sms']).toMatchObject({total: 4, sent: 2, skipped: 2})
+    expect(status.announcement.state).toBe('sent')
+
+    expect(smtp.messages.map((m) => m.to[0]).sort()).toEqual(['bob@example.org', 'ceri@example.org', 'eve@example.org'])
+    for (const message of smtp.messages) {
+      expect(message.header('subject')).toBe('[Minor] Water supply restored in Llandudno.')
+      expect(message.text).toContain('Run taps for two minutes.')
+      expect(message.header('list-unsubscribe')).toBeTruthy()
+    }
+    expect(acceptedMessages(twilio.requests).map((m) => m.To).sort()).toEqual(['+447700900111', '+447700900222'])
+    // Eve's number answered 21610: skipped, and opted out for next time.
+    const counts = jsonOf(home.run(['subscribers', 'list', '--json']))
+    expect(counts).toEqual([{list: 'residents', subscribers: 5, optedOut: 2}])
+    expect(result.stdout + result.stderr).not.toContain(smtpPassword)
+    expect(result.stdout + result.stderr).not.toContain(authToken)
+  })
+})
