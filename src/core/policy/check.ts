@@ -53,7 +53,7 @@ export function checkPolicy(announcement: Announcement, config: Config, renderin
           level: 'error',
           rule: 'channel-limit',
           channel: channel.name,
-          message: `${channel.name}: ${part.label} is ${part.length.count} ${part.length.unit}, over the limit of ${part.length.limit}${driver.capabilities.threads ? '' : ' (this channel cannot thread)'}`,
+          message: `${channel.name}: ${part.label} is ${part.length.count} ${part.length.unit}, over the limit of ${part.length.limit}`,
         })
       }
     }

@@ -12,6 +12,10 @@ import {normaliseEmail, normalisePhone} from './contacts.js'
 // memory), each row checked, accepted rows upserted by contact in one transaction (a fatal
 // problem rolls all of it back), rejected rows written beside the file with the reason.
 
+// No subscriber row is anywhere near this; a file that has one is not a subscriber list (and
+// csv-parse would otherwise buffer a 200 MB "field" whole).
+const maxRecordBytes = 64 * 1024
+
 export const subscriberColumns = ['name', 'email', 'phone', 'language', 'lat', 'lon', 'zone', 'tags'] as const
 type Column = (typeof subscriberColumns)[number]
 
@@ -109,7 +113,7 @@ export async function importSubscribers(ctx: CoreContext, file: string, list: st
   })
   await opened
   // Any line ending, even mixed: files pass through Excel, Notepad and scripts.
-  const parser = parse({columns: headerFor(file), bom: true, record_delimiter: ['\r\n', '\n', '\r'], skip_empty_lines: true, relax_column_count: true, info: true, trim: false})
+  const parser = parse({columns: headerFor(file), bom: true, record_delimiter: ['\r\n', '\n', '\r'], max_record_size: maxRecordBytes, skip_empty_lines: true, relax_column_count: true, info: true, trim: false})
   // pipeline destroys every stage on an error in any of them; iterating the parser surfaces it.
   pipeline(input, new StrictUtf8(file), parser, (error) => {
     if (error) parser.destroy(error)

@@ -1,0 +1,35 @@
+import type {Config} from '../config/load.js'
+import {createHttpClient} from '../channels/http.js'
+import {redact} from '../config/secrets.js'
+import {oneLine} from './terminal-text.js'
+import {channelConfig, driverOf} from './render.js'
+
+export interface ChannelCheck {
+  channel: string
+  type: string
+  ok: boolean
+  detail: string
+}
+
+/** `channels test`: each driver's check() — credentials and reachability, never a post. */
+export async function checkChannels(config: Config, names: string[], timeoutMs = 15_000): Promise<ChannelCheck[]> {
+  const http = createHttpClient({connectionsPerOrigin: 2})
+  try {
+    return await Promise.all(
+      names.map(async (name) => {
+        const channel = channelConfig(config, name)
+        const driver = driverOf(channel)
+        try {
+          const result = await driver.check(channel, {http, signal: AbortSignal.timeout(timeoutMs)})
+          return {channel: name, type: channel.type, ok: result.ok, detail: oneLine(redact(result.detail), 300)}
+        } catch (error) {
+          return {channel: name, type: channel.type, ok: false, detail: oneLine(redact(error instanceof Error ? error.message : String(error)), 300)}
+        } finally {
+          await driver.close?.()
+        }
+      }),
+    )
+  } finally {
+    await http.close()
+  }
+}

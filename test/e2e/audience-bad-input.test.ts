@@ -1,0 +1,75 @@
+import {closeSync, openSync, writeSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {startSmtpFake, type SmtpFake} from '../fakes/smtp-server.js'
+import {twilioPlan} from '../fakes/twilio-plan.js'
+import {jsonOf, makeCrierHome, storeFacts, type CrierHome} from '../helpers/cli.js'
+
+const smtpPassword = 'smtp-password-for-tests-7d2e'
+let home: CrierHome | undefined
+let smtp: SmtpFake | undefined
+let twilio: ProviderFake | undefined
+afterEach(async () => {
+  home?.cleanup()
+  home = undefined
+  await smtp?.close()
+  smtp = undefined
+  await twilio?.close()
+  twilio = undefined
+})
+
+describe('audience channels refuse bad input', () => {
+  it('wrong SMTP credentials: channels test exits 1 with the server reply and no password', async () => {
+    smtp = await startSmtpFake({users: {alerts: 'the-right-one'}, authFailureText: (_user, password) => `Invalid login: ${password} is wrong`})
+    home = makeCrierHome()
+    Object.assign(home.env, {SMTP_PASSWORD: smtpPassword})
+    home.writeConfig(`channels:\n  residents-email: {type: email, smtp: "smtp://alerts:\${SMTP_PASSWORD}@127.0.0.1:${smtp.port}", from: "Alerts <alerts@example.org>", audience: residents}\n`)
+    const result = await home.runAsync(['channels', 'test', 'residents-email'])
+    expect(result.status).toBe(1)
+    expect(result.stdout).toMatch(/residents-email\s+FAILED\s+SMTP 127\.0\.0\.1:\d+: .*credentials/i)
+    expect(result.stdout + result.stderr).not.toContain(smtpPassword)
+    const json = await home.runAsync(['channels', 'test', '--json'])
+    expect(JSON.parse(json.stdout)[0]).toMatchObject({channel: 'residents-email', ok: false})
+    expect(json.stdout).not.toContain(smtpPassword)
+    expect(smtp.messages).toHaveLength(0)
+  })
+
+  it('an SMS over maxSegments is a policy error in preview and broadcast, nothing queued', async () => {
+    twilio = await startProviderFake({plan: twilioPlan({accountSid: 'AC' + '1'.repeat(32), authToken: 'tok-xyz-123456'})})
+    home = makeCrierHome()
+    Object.assign(home.env, {TWILIO_AUTH_TOKEN: 'tok-xyz-123456'})
+    home.writeConfig(`channels:\n  residents-sms: {type: sms, accountSid: "AC${'1'.repeat(32)}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "+447700900999", baseUrl: "${twilio.url}", audience: residents, maxSegments: 2}\n`)
+    const db = (() => {
+      home.run(['list'])
+      return home.db()
+    })()
+    db.prepare(`INSERT INTO subscriber (list, phone, created_at, updated_at) VALUES ('residents', '+447700900111', 0, 0)`).run()
+    db.close()
+    const long = 'The water main on the High Street has burst. '.repeat(12)
+    const draft = jsonOf(home.run(['draft', long, '--severity', 'Minor', '--channel', 'residents-sms', '--json']))
+    const preview = jsonOf(home.run(['preview', draft.id, '--json']))
+    expect(preview.findings).toEqual([expect.objectContaining({level: 'error', rule: 'channel-limit', channel: 'residents-sms'})])
+    const before = storeFacts(home)
+    const result = home.run(['broadcast', draft.id])
+    expect(result.status).toBe(3)
+    expect(result.stderr).toMatch(/^Error: refused by policy — residents-sms: SMS .* over the limit of 2/)
+    expect(storeFacts(home)).toEqual(before)
+    expect(twilio.requests).toHaveLength(0)
+  })
+
+  it('a 200 MB file that is one endless line: refused quickly, nothing imported', () => {
+    home = makeCrierHome()
+    const file = join(home.home, 'huge.csv')
+    const fd = openSync(file, 'w')
+    writeSync(fd, 'name,email\n"')
+    const block = Buffer.alloc(1024 * 1024, 'a')
+    for (let i = 0; i < 200; i++) writeSync(fd, block)
+    closeSync(fd)
+    const result = home.run(['subscribers', 'import', file, '--list', 'residents'])
+    expect(result.status).toBe(2)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(result.stderr).toMatch(/nothing was imported/)
+    expect(storeFacts(home).integrity).toBe('ok')
+  })
+})
