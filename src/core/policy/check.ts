@@ -43,7 +43,7 @@ export function checkPolicy(announcement: Announcement, config: Config, renderin
     findings.push({level: 'error', rule: 'expired', message: `the announcement expired at ${new Date(announcement.expiresAt).toISOString()} — set a later --expires`})
   }
 
-  for (const {channel, driver, rendered} of renderings) {
+  for (const {channel, rendered} of renderings) {
     if ((announcement.status === 'Exercise' || announcement.status === 'Test') && !channel.allowTest) {
       findings.push({level: 'error', rule: 'test-channel', channel: channel.name, message: `${announcement.status} announcements may not go to ${channel.name} — it is not marked allowTest`})
     }
