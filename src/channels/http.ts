@@ -1,4 +1,5 @@
 import type {Pool} from 'undici'
+import {CancelledError, DeadlineError, isUndiciTimeout} from './http-failures.js'
 
 // One keep-alive connection pool per origin per process, shared by every HTTP driver. undici
 // is loaded on the first request, so commands that never send (list, show, preview) never pay
@@ -59,12 +60,39 @@ export function createHttpClient(options: {connectionsPerOrigin?: number} = {}):
     return {status: response.statusCode, headers: response.headers, body}
   }
 
+  const dispatch = (target: string, request: HttpRequest): Promise<HttpResponse> => {
+    const url = new URL(target)
+    if (PoolConstructor) return send(poolFor(url.origin, PoolConstructor), url, request)
+    loading ??= import('undici').then((undici) => (PoolConstructor = undici.Pool))
+    return loading.then((Constructor) => send(poolFor(url.origin, Constructor), url, request))
+  }
+
   return {
-    request(target, request) {
-      const url = new URL(target)
-      if (PoolConstructor) return send(poolFor(url.origin, PoolConstructor), url, request)
-      loading ??= import('undici').then((undici) => (PoolConstructor = undici.Pool))
-      return loading.then((Constructor) => send(poolFor(url.origin, Constructor), url, request))
+    /**
+     * One request bounded by `timeoutMs` as a whole (undici's own timeouts are per idle period,
+     * and its connect timeout is the pool's) and by the caller's signal: DeadlineError or
+     * CancelledError when either ends it.
+     */
+    async request(target, request) {
+      const {timeoutMs, signal} = request
+      const controller = new AbortController()
+      // Listeners are removed afterwards rather than using AbortSignal.any: the caller's signal
+      // lives as long as the worker, and every send would otherwise stay attached to it.
+      const abortFromCaller = () => controller.abort(new CancelledError())
+      if (signal?.aborted) abortFromCaller()
+      else signal?.addEventListener('abort', abortFromCaller, {once: true})
+      const deadline = setTimeout(() => controller.abort(new DeadlineError(timeoutMs)), timeoutMs)
+      try {
+        return await dispatch(target, {...request, signal: controller.signal})
+      } catch (error) {
+        // Whatever undici reports after our own abort, the reason is the abort.
+        if (controller.signal.aborted) throw controller.signal.reason
+        if (isUndiciTimeout(error)) throw new DeadlineError(timeoutMs)
+        throw error
+      } finally {
+        clearTimeout(deadline)
+        signal?.removeEventListener('abort', abortFromCaller)
+      }
     },
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close()))

@@ -1,12 +1,12 @@
 import {createRequire} from 'node:module'
 import {z} from 'zod'
 import type {Announcement, Variant} from '../core/announcement.js'
-import {parseDuration} from '../core/duration.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, CheckResult, Driver, Receipt, SendContext} from './driver.js'
 import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {parseRetryAfter} from './webhook.js'
+import {stripTerminalControls} from '../core/terminal-text.js'
+import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
 
 // Text messages to each subscriber of the channel's audience, through the Twilio Messages API
 // (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource) or
@@ -74,7 +74,6 @@ export interface SmsPayload {
   body: string
 }
 
-const defaultTimeoutMs = 10_000
 /** Twilio's 429 (error 20429: too many concurrent requests) clears within a second or so. */
 const twilioRateLimitMs = 1000
 /** Twilio 21611: the sender's queue is full (it holds about 4 hours of sends); let it drain. */
@@ -258,7 +257,7 @@ async function sendTwilio(payload: SmsPayload, to: string, context: SendContext<
   }
   let response: HttpResponse
   try {
-    response = await requestWithDeadline(context.http, twilioUrl(channel, `/Accounts/${encodeURIComponent(accountSid)}/Messages.json`), channel, context.signal, {
+    response = await context.http.request(twilioUrl(channel, `/Accounts/${encodeURIComponent(accountSid)}/Messages.json`), {timeoutMs: channelTimeoutMs(channel), signal: context.signal, 
       method: 'POST',
       headers,
       body: form.toString(),
@@ -332,8 +331,8 @@ function parseTwilioError(body: string): TwilioError {
 
 /** "Twilio 21211: Invalid 'To' Phone Number: +44…0123", safe to store and to print on a terminal. */
 function twilioReason(response: HttpResponse, error: TwilioError, to: string, channel: ChannelConfig<SmsSettings>): string {
-  const text = error.message ?? firstLine(response.body)
-  const said = text ? truncate(maskPhone(scrub(stripControl(text).trim(), channel), to)) : ''
+  const text = error.message ?? firstBodyLine(response.body)
+  const said = text ? truncate(maskPhone(scrub(stripTerminalControls(text).trim(), channel), to)) : ''
   if (error.code !== undefined) return said ? `Twilio ${error.code}: ${said}` : `Twilio ${error.code} (HTTP ${response.status})`
   return said ? `HTTP ${response.status}: ${said}` : `HTTP ${response.status}`
 }
@@ -344,7 +343,7 @@ async function checkTwilio(channel: ChannelConfig<SmsSettings>, context: {http: 
   const sendsAs = messagingServiceSid.test(channel.from!) ? 'sends through a messaging service' : `sends as ${channel.from}`
   let response: HttpResponse
   try {
-    response = await requestWithDeadline(context.http, url, channel, context.signal, {method: 'GET', headers: twilioAuthHeaders(channel)})
+    response = await context.http.request(url, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'GET', headers: twilioAuthHeaders(channel)})
   } catch (error) {
     return {ok: false, detail: `unreachable: ${truncate(scrub(networkReason(error), channel))}`}
   }
@@ -352,8 +351,8 @@ async function checkTwilio(channel: ChannelConfig<SmsSettings>, context: {http: 
   if (response.status === 401 || error.code === 20003) return {ok: false, detail: credentialsRefused(error)}
   if (response.status !== 200) return {ok: false, detail: `unexpected answer: ${twilioReason(response, error, '', channel)}`}
   const account = parseJsonObject(response.body) ?? {}
-  const name = typeof account.friendly_name === 'string' ? truncate(scrub(stripControl(account.friendly_name), channel)) : undefined
-  const state = typeof account.status === 'string' ? stripControl(account.status) : 'active'
+  const name = typeof account.friendly_name === 'string' ? truncate(scrub(stripTerminalControls(account.friendly_name), channel)) : undefined
+  const state = typeof account.status === 'string' ? stripTerminalControls(account.status) : 'active'
   const described = name ? `account "${name}" is ${state}` : `account is ${state}`
   // A suspended or closed account accepts the credentials and refuses every message.
   if (state !== 'active') return {ok: false, detail: `credentials accepted, but the ${described} — see the Twilio console`}
@@ -373,7 +372,7 @@ async function sendGeneric(payload: SmsPayload, to: string, context: SendContext
   }
   let response: HttpResponse
   try {
-    response = await requestWithDeadline(context.http, channel.url!, channel, context.signal, {method: 'POST', headers, body})
+    response = await context.http.request(channel.url!, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'POST', headers, body})
   } catch (error) {
     throw networkError(error, channel)
   }
@@ -390,7 +389,7 @@ function genericAuthHeaders(channel: ChannelConfig<SmsSettings>): Record<string,
 function classifyGenericResponse(response: HttpResponse, to: string, context: SendContext<SmsSettings>): Receipt {
   const {status} = response
   if (status >= 200 && status < 300) return {providerId: jsonField(response.body, 'id') ?? context.idempotencyKey}
-  const line = firstLine(response.body)
+  const line = firstBodyLine(response.body)
   const said = line ? truncate(maskPhone(scrub(line, context.channel), to)) : ''
   const reason = said ? `HTTP ${status}: ${said}` : `HTTP ${status}`
   const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), context.now())
@@ -403,111 +402,17 @@ async function checkGeneric(channel: ChannelConfig<SmsSettings>, context: {http:
   const tokenState = `token: ${channel.token ? 'set' : 'not set'}`
   // HEAD posts nothing; any status at all proves the gateway is there and answering.
   try {
-    const response = await requestWithDeadline(context.http, channel.url!, channel, context.signal, {method: 'HEAD', headers: genericAuthHeaders(channel)})
+    const response = await context.http.request(channel.url!, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'HEAD', headers: genericAuthHeaders(channel)})
     return {ok: true, detail: `reachable (HTTP ${response.status}); ${tokenState}`}
   } catch (error) {
     return {ok: false, detail: `unreachable: ${truncate(scrub(networkReason(error), channel))}; ${tokenState}`}
   }
 }
 
-// HTTP plumbing, as in webhook.ts.
-
-/**
- * One request bounded by the channel's timeout as a whole (undici's own timeouts are per idle
- * period, and its connect timeout is the pool's), and by the caller's signal.
- */
-async function requestWithDeadline(
-  http: HttpClient,
-  url: string,
-  channel: ChannelConfig<SmsSettings>,
-  signal: AbortSignal,
-  request: {method: string; headers: Record<string, string>; body?: string},
-): Promise<HttpResponse> {
-  const timeoutMs = parseDuration(channel.timeout) ?? defaultTimeoutMs
-  const controller = new AbortController()
-  // Listeners are removed afterwards rather than using AbortSignal.any: the caller's signal
-  // lives as long as the worker, and every send would otherwise stay attached to it.
-  const abortFromCaller = () => controller.abort(new CancelledError())
-  if (signal.aborted) abortFromCaller()
-  else signal.addEventListener('abort', abortFromCaller, {once: true})
-  const deadline = setTimeout(() => controller.abort(new DeadlineError(timeoutMs)), timeoutMs)
-  try {
-    return await http.request(url, {...request, timeoutMs, signal: controller.signal})
-  } catch (error) {
-    // Whatever undici reports after our own abort, the reason is the abort.
-    if (controller.signal.aborted) throw controller.signal.reason
-    if (isUndiciTimeout(error)) throw new DeadlineError(timeoutMs)
-    throw error
-  } finally {
-    clearTimeout(deadline)
-    signal.removeEventListener('abort', abortFromCaller)
-  }
-}
-
-class DeadlineError extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`timed out after ${timeoutMs} ms`)
-  }
-}
-
-class CancelledError extends Error {
-  constructor() {
-    super('request aborted')
-  }
-}
-
 /** No HTTP answer: retry later, unless undici refused the request itself (no retry can fix that). */
 function networkError(error: unknown, channel: ChannelConfig<SmsSettings>): Error {
   const reason = truncate(scrub(networkReason(error), channel))
-  return errorCode(error) === 'UND_ERR_INVALID_ARG' ? new PermanentSendError(reason) : new TransientSendError(reason)
-}
-
-function isUndiciTimeout(error: unknown): boolean {
-  const code = errorCode(error)
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-}
-
-const networkReasons: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection closed',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CLOSED: 'connection closed',
-  UND_ERR_DESTROYED: 'connection closed',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  ETIMEDOUT: 'connect timed out',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_ABORTED: 'request aborted',
-  ABORT_ERR: 'request aborted',
-}
-
-/** A short reason for a request that got no HTTP answer, e.g. "connection reset". */
-function networkReason(error: unknown): string {
-  if (error instanceof DeadlineError || error instanceof CancelledError) return error.message
-  const code = errorCode(error)
-  if (code && networkReasons[code]) return networkReasons[code]
-  if (error instanceof Error && error.name === 'AbortError') return 'request aborted'
-  const message = error instanceof Error ? error.message : String(error)
-  return code ? `${code}: ${message}` : message
-}
-
-/** The error's code, looking through `cause` and AggregateError (happy eyeballs tries every address). */
-function errorCode(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
-    const {code} = current as {code?: unknown}
-    if (typeof code === 'string') return code
-    const errors = (current as {errors?: unknown}).errors
-    current = Array.isArray(errors) && errors.length ? errors[0] : (current as {cause?: unknown}).cause
-  }
-  return undefined
-}
-
-function headerValue(response: HttpResponse, name: string): string | undefined {
-  const value = response.headers[name]
-  return Array.isArray(value) ? value[0] : value
+  return isRefusedRequest(error) ? new PermanentSendError(reason) : new TransientSendError(reason)
 }
 
 function parseJsonObject(body: string): Record<string, unknown> | undefined {
@@ -522,19 +427,6 @@ function parseJsonObject(body: string): Record<string, unknown> | undefined {
 function jsonField(body: string, name: string): string | undefined {
   const value = parseJsonObject(body)?.[name]
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined
-}
-
-/** The first non-empty line of a body, control characters stripped. */
-function firstLine(body: string): string | undefined {
-  return body
-    .split(/\r?\n/)
-    .map((line) => stripControl(line).trim())
-    .find((line) => line.length > 0)
-}
-
-function stripControl(text: string): string {
-  // ANSI sequences first, so their printable tails ("[31m") go with them.
-  return text.replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
 }
 
 /**

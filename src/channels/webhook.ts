@@ -1,11 +1,11 @@
 import {createHmac} from 'node:crypto'
 import {z} from 'zod'
 import type {Announcement, Variant} from '../core/announcement.js'
-import {parseDuration} from '../core/duration.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
-import type {HttpClient, HttpResponse} from './http.js'
+import type {HttpResponse} from './http.js'
+import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
 
 // A partner's HTTPS endpoint that receives each announcement as JSON, signed with a shared
 // secret (X-Crier-Signature: sha256=<hex HMAC of the exact body>) so the partner can tell it
@@ -27,7 +27,6 @@ export interface WebhookPayload {
 
 /** Partners' gateways commonly refuse bodies above 1 MiB; preview shows the body against it. */
 const maxBodyBytes = 1_048_576
-const defaultTimeoutMs = 10_000
 /** When a 429 does not say how long to wait. */
 const defaultRateLimitMs = 30_000
 const maxReasonChars = 200
@@ -64,11 +63,11 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
     if (channel.secret) headers['X-Crier-Signature'] = `sha256=${sign(payload.body, channel.secret)}`
     let response: HttpResponse
     try {
-      response = await requestWithDeadline(context.http, payload.url, channel, context.signal, {method: 'POST', headers, body: payload.body})
+      response = await context.http.request(payload.url, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'POST', headers, body: payload.body})
     } catch (error) {
       const reason = truncate(scrub(networkReason(error), channel))
       // undici refuses the request itself (a configured header with a newline, say): no retry can fix that.
-      if (errorCode(error) === 'UND_ERR_INVALID_ARG') throw new PermanentSendError(reason)
+      if (isRefusedRequest(error)) throw new PermanentSendError(reason)
       throw new TransientSendError(reason)
     }
     return classifyResponse(response, context.idempotencyKey, context.now, channel)
@@ -78,7 +77,7 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
     const secretState = `secret: ${channel.secret ? 'set' : 'not set'}`
     // HEAD posts nothing; any status at all proves the endpoint is there and answering.
     try {
-      const response = await requestWithDeadline(context.http, channel.url, channel, context.signal, {method: 'HEAD', headers: {...extraHeaders(channel), 'User-Agent': 'crier'}})
+      const response = await context.http.request(channel.url, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'HEAD', headers: {...extraHeaders(channel), 'User-Agent': 'crier'}})
       return {ok: true, detail: `reachable (HTTP ${response.status}); ${secretState}`}
     } catch (error) {
       return {ok: false, detail: `unreachable: ${truncate(scrub(networkReason(error), channel))}; ${secretState}`}
@@ -150,93 +149,6 @@ function extraHeaders(channel: ChannelConfig<WebhookSettings>): Record<string, s
   return extra
 }
 
-/**
- * One request bounded by the channel's timeout as a whole (undici's own timeouts are per idle
- * period, and its connect timeout is the pool's), and by the caller's signal.
- */
-async function requestWithDeadline(
-  http: HttpClient,
-  url: string,
-  channel: ChannelConfig<WebhookSettings>,
-  signal: AbortSignal,
-  request: {method: string; headers: Record<string, string>; body?: string},
-): Promise<HttpResponse> {
-  const timeoutMs = parseDuration(channel.timeout) ?? defaultTimeoutMs
-  const controller = new AbortController()
-  // Listeners are removed afterwards rather than using AbortSignal.any: the caller's signal
-  // lives as long as the worker, and every send would otherwise stay attached to it.
-  const abortFromCaller = () => controller.abort(new CancelledError())
-  if (signal.aborted) abortFromCaller()
-  else signal.addEventListener('abort', abortFromCaller, {once: true})
-  const deadline = setTimeout(() => controller.abort(new DeadlineError(timeoutMs)), timeoutMs)
-  try {
-    return await http.request(url, {...request, timeoutMs, signal: controller.signal})
-  } catch (error) {
-    // Whatever undici reports after our own abort, the reason is the abort.
-    if (controller.signal.aborted) throw controller.signal.reason
-    if (isUndiciTimeout(error)) throw new DeadlineError(timeoutMs)
-    throw error
-  } finally {
-    clearTimeout(deadline)
-    signal.removeEventListener('abort', abortFromCaller)
-  }
-}
-
-class DeadlineError extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`timed out after ${timeoutMs} ms`)
-  }
-}
-
-class CancelledError extends Error {
-  constructor() {
-    super('request aborted')
-  }
-}
-
-function isUndiciTimeout(error: unknown): boolean {
-  const code = errorCode(error)
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-}
-
-const networkReasons: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection closed',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CLOSED: 'connection closed',
-  UND_ERR_DESTROYED: 'connection closed',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  ETIMEDOUT: 'connect timed out',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_ABORTED: 'request aborted',
-  ABORT_ERR: 'request aborted',
-}
-
-/** A short reason for a request that got no HTTP answer, e.g. "connection reset". */
-function networkReason(error: unknown): string {
-  if (error instanceof DeadlineError || error instanceof CancelledError) return error.message
-  const code = errorCode(error)
-  if (code && networkReasons[code]) return networkReasons[code]
-  if (error instanceof Error && error.name === 'AbortError') return 'request aborted'
-  const message = error instanceof Error ? error.message : String(error)
-  return code ? `${code}: ${message}` : message
-}
-
-/** The error's code, looking through `cause` and AggregateError (happy eyeballs tries every address). */
-function errorCode(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
-    const {code} = current as {code?: unknown}
-    if (typeof code === 'string') return code
-    const errors = (current as {errors?: unknown}).errors
-    current = Array.isArray(errors) && errors.length ? errors[0] : (current as {cause?: unknown}).cause
-  }
-  return undefined
-}
-
 function classifyResponse(response: HttpResponse, idempotencyKey: string, now: () => number, channel: ChannelConfig<WebhookSettings>): Receipt {
   const {status} = response
   if (status >= 200 && status < 300) return {providerId: providerIdOf(response.body) ?? idempotencyKey}
@@ -258,33 +170,10 @@ function providerIdOf(body: string): string | undefined {
   }
 }
 
-function headerValue(response: HttpResponse, name: string): string | undefined {
-  const value = response.headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
-
-/** Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from now. */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined) return undefined
-  const text = value.trim()
-  if (/^\d+$/.test(text)) return Number(text) * 1000
-  const date = Date.parse(text)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
-}
-
 /** "HTTP 400: <first line of the body>", safe to store and to print on a terminal. */
 function responseReason(response: HttpResponse, channel: ChannelConfig<WebhookSettings>): string {
-  const firstLine = response.body
-    .split(/\r?\n/)
-    .map((line) => stripControl(line).trim())
-    .find((line) => line.length > 0)
+  const firstLine = firstBodyLine(response.body)
   return firstLine ? `HTTP ${response.status}: ${truncate(scrub(firstLine, channel))}` : `HTTP ${response.status}`
-}
-
-function stripControl(text: string): string {
-  // ANSI sequences first, so their printable tails ("[31m") go with them.
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
 }
 
 const credentialHeader = /auth|token|key|secret|cookie|password|signature/i

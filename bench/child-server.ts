@@ -1,0 +1,62 @@
+import {fork, type ChildProcess} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+
+// The parent's side of a bench server running in its own process (child_process.fork), so that
+// the server never shares an event loop (or a core's time slice in the same process) with the
+// client being measured. The children (smtp-sink.ts, twilio-fake.ts) speak this protocol:
+//
+//   child → parent on start: {type: 'listening', port}
+//   parent → child {type: 'count'} → {type: 'count', count, bytes, refused}
+//   parent → child {type: 'reset'} → {type: 'reset', count: 0, bytes: 0, refused: 0}
+//   parent → child {type: 'close'}: ends every connection and exits.
+//
+// `count` is what the server accepted, `bytes` the request bodies (SMTP: DATA) it read for
+// them, `refused` what it turned away (wrong credentials, unknown path).
+
+export type ServerCounts = {count: number; bytes: number; refused: number}
+export type ChildServerMessage = {type: 'listening'; port: number} | ({type: 'count' | 'reset'} & ServerCounts)
+
+export interface ChildServer {
+  port: number
+  count(): Promise<ServerCounts>
+  reset(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Forks `module` (a sibling of this file in dist/bench) with `args`; resolves once it listens. */
+export async function startChildServer(module: string, args: string[] = []): Promise<ChildServer> {
+  const child: ChildProcess = fork(fileURLToPath(new URL(module, import.meta.url)), args, {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+  const next = (type: ChildServerMessage['type']) =>
+    new Promise<ChildServerMessage>((resolve, reject) => {
+      const onMessage = (message: ChildServerMessage) => {
+        if (message.type !== type) return
+        child.off('message', onMessage)
+        child.off('exit', onExit)
+        resolve(message)
+      }
+      const onExit = (code: number | null) => reject(new Error(`${module} exited (${code}) while waiting for ${type}`))
+      child.on('message', onMessage)
+      child.once('exit', onExit)
+    })
+  const listening = await next('listening')
+  return {
+    port: listening.type === 'listening' ? listening.port : 0,
+    async count() {
+      const reply = next('count')
+      child.send({type: 'count'})
+      const {count, bytes, refused} = (await reply) as ServerCounts
+      return {count, bytes, refused}
+    },
+    async reset() {
+      const reply = next('reset')
+      child.send({type: 'reset'})
+      await reply
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.send({type: 'close'})
+      }),
+  }
+}

@@ -1,0 +1,97 @@
+import {parseDuration} from '../core/duration.js'
+import {stripTerminalControls} from '../core/terminal-text.js'
+import type {HttpResponse} from './http.js'
+
+// What an HTTP driver needs to say why a request failed, shared by every HTTP driver: short
+// reasons for requests that got no answer, Retry-After, and a response's first line.
+
+const defaultTimeoutMs = 10_000
+
+/** The channel's `timeout` in ms: the whole request, connect to last byte. */
+export function channelTimeoutMs(channel: {timeout?: string}): number {
+  return (channel.timeout ? parseDuration(channel.timeout) : undefined) ?? defaultTimeoutMs
+}
+
+/** The request ran past the channel's timeout. */
+export class DeadlineError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`)
+  }
+}
+
+/** The caller aborted the request (a second Ctrl-C, a shutdown). */
+export class CancelledError extends Error {
+  constructor() {
+    super('request aborted')
+  }
+}
+
+const networkReasons: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_DESTROYED: 'connection closed',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  ETIMEDOUT: 'connect timed out',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_ABORTED: 'request aborted',
+  ABORT_ERR: 'request aborted',
+}
+
+/** A short reason for a request that got no HTTP answer, e.g. "connection reset". */
+export function networkReason(error: unknown): string {
+  if (error instanceof DeadlineError || error instanceof CancelledError) return error.message
+  const code = errorCode(error)
+  if (code && networkReasons[code]) return networkReasons[code]
+  if (error instanceof Error && error.name === 'AbortError') return 'request aborted'
+  const message = error instanceof Error ? error.message : String(error)
+  return code ? `${code}: ${message}` : message
+}
+
+/** undici refused to send the request at all (a header with a newline): no retry can fix it. */
+export function isRefusedRequest(error: unknown): boolean {
+  return errorCode(error) === 'UND_ERR_INVALID_ARG'
+}
+
+export function isUndiciTimeout(error: unknown): boolean {
+  const code = errorCode(error)
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+}
+
+/** The error's code, looking through `cause` and AggregateError (happy eyeballs tries every address). */
+export function errorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    const {code} = current as {code?: unknown}
+    if (typeof code === 'string') return code
+    const errors = (current as {errors?: unknown}).errors
+    current = Array.isArray(errors) && errors.length ? errors[0] : (current as {cause?: unknown}).cause
+  }
+  return undefined
+}
+
+export function headerValue(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from now. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const date = Date.parse(text)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
+}
+
+/** The first non-empty line of a response body, terminal control sequences stripped. */
+export function firstBodyLine(body: string): string | undefined {
+  return body
+    .split(/\r?\n/)
+    .map((line) => stripTerminalControls(line).replace(/[\t]/g, ' ').trim())
+    .find((line) => line.length > 0)
+}
