@@ -1,5 +1,6 @@
 import {parseDuration} from '../core/duration.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
+import {redact} from '../config/secrets.js'
 import type {HttpResponse} from './http.js'
 
 // What an HTTP driver needs to say why a request failed, shared by every HTTP driver: short
@@ -94,4 +95,33 @@ export function firstBodyLine(body: string): string | undefined {
     .split(/\r?\n/)
     .map((line) => stripTerminalControls(line).replace(/[\t]/g, ' ').trim())
     .find((line) => line.length > 0)
+}
+
+/** Credentials a URL carries: its query (tokens) and password, as written and decoded. */
+export function urlSecrets(address: string | undefined): string[] {
+  if (!address) return []
+  try {
+    const url = new URL(address)
+    const secrets: string[] = []
+    if (url.search.length > 1) secrets.push(url.search.slice(1), ...url.searchParams.values())
+    if (url.password) secrets.push(url.password, decodeURIComponent(url.password))
+    return secrets
+  } catch {
+    return []
+  }
+}
+
+const maxReasonChars = 200
+
+/**
+ * A provider's reason made safe to store and show: every known `${ENV}` secret and this
+ * channel's own credentials replaced (longest first, so a value containing another goes
+ * whole), then cut to 200 characters — after scrubbing, so no secret is half-kept.
+ */
+export function safeReason(text: string, channelSecrets: Array<string | undefined>): string {
+  let result = redact(text)
+  const secrets = channelSecrets.filter((each): each is string => typeof each === 'string' && each.length >= 4).sort((a, b) => b.length - a.length)
+  for (const secret of secrets) result = result.split(secret).join('***')
+  const chars = Array.from(result)
+  return chars.length > maxReasonChars ? `${chars.slice(0, maxReasonChars).join('')}…` : result
 }

@@ -1,12 +1,11 @@
 import {createRequire} from 'node:module'
 import {z} from 'zod'
 import type {Announcement, Variant} from '../core/announcement.js'
-import {redact} from '../config/secrets.js'
 import type {ChannelConfig, CheckResult, Driver, Receipt, SendContext} from './driver.js'
 import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
 
 // Text messages to each subscriber of the channel's audience, through the Twilio Messages API
 // (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource) or
@@ -80,7 +79,6 @@ const twilioRateLimitMs = 1000
 const queueFullPauseMs = 60_000
 /** Generic gateways: as the webhook driver, when a 429 does not say how long. */
 const genericRateLimitMs = 30_000
-const maxReasonChars = 200
 const maxListedNonGsm = 3
 
 export const sms: Driver<SmsSettings, SmsPayload> = {
@@ -332,7 +330,7 @@ function parseTwilioError(body: string): TwilioError {
 /** "Twilio 21211: Invalid 'To' Phone Number: +44…0123", safe to store and to print on a terminal. */
 function twilioReason(response: HttpResponse, error: TwilioError, to: string, channel: ChannelConfig<SmsSettings>): string {
   const text = error.message ?? firstBodyLine(response.body)
-  const said = text ? truncate(maskPhone(scrub(stripTerminalControls(text).trim(), channel), to)) : ''
+  const said = text ? safeReason(maskPhone(stripTerminalControls(text).trim(), to), channelSecrets(channel)) : ''
   if (error.code !== undefined) return said ? `Twilio ${error.code}: ${said}` : `Twilio ${error.code} (HTTP ${response.status})`
   return said ? `HTTP ${response.status}: ${said}` : `HTTP ${response.status}`
 }
@@ -345,13 +343,13 @@ async function checkTwilio(channel: ChannelConfig<SmsSettings>, context: {http: 
   try {
     response = await context.http.request(url, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'GET', headers: twilioAuthHeaders(channel)})
   } catch (error) {
-    return {ok: false, detail: `unreachable: ${truncate(scrub(networkReason(error), channel))}`}
+    return {ok: false, detail: `unreachable: ${safeReason(networkReason(error), channelSecrets(channel))}`}
   }
   const error = parseTwilioError(response.body)
   if (response.status === 401 || error.code === 20003) return {ok: false, detail: credentialsRefused(error)}
   if (response.status !== 200) return {ok: false, detail: `unexpected answer: ${twilioReason(response, error, '', channel)}`}
   const account = parseJsonObject(response.body) ?? {}
-  const name = typeof account.friendly_name === 'string' ? truncate(scrub(stripTerminalControls(account.friendly_name), channel)) : undefined
+  const name = typeof account.friendly_name === 'string' ? safeReason(stripTerminalControls(account.friendly_name), channelSecrets(channel)) : undefined
   const state = typeof account.status === 'string' ? stripTerminalControls(account.status) : 'active'
   const described = name ? `account "${name}" is ${state}` : `account is ${state}`
   // A suspended or closed account accepts the credentials and refuses every message.
@@ -390,7 +388,7 @@ function classifyGenericResponse(response: HttpResponse, to: string, context: Se
   const {status} = response
   if (status >= 200 && status < 300) return {providerId: jsonField(response.body, 'id') ?? context.idempotencyKey}
   const line = firstBodyLine(response.body)
-  const said = line ? truncate(maskPhone(scrub(line, context.channel), to)) : ''
+  const said = line ? safeReason(maskPhone(line, to), channelSecrets(context.channel)) : ''
   const reason = said ? `HTTP ${status}: ${said}` : `HTTP ${status}`
   const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), context.now())
   if (status === 429) throw new RateLimitedError(reason, retryAfterMs ?? genericRateLimitMs)
@@ -405,13 +403,13 @@ async function checkGeneric(channel: ChannelConfig<SmsSettings>, context: {http:
     const response = await context.http.request(channel.url!, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'HEAD', headers: genericAuthHeaders(channel)})
     return {ok: true, detail: `reachable (HTTP ${response.status}); ${tokenState}`}
   } catch (error) {
-    return {ok: false, detail: `unreachable: ${truncate(scrub(networkReason(error), channel))}; ${tokenState}`}
+    return {ok: false, detail: `unreachable: ${safeReason(networkReason(error), channelSecrets(channel))}; ${tokenState}`}
   }
 }
 
 /** No HTTP answer: retry later, unless undici refused the request itself (no retry can fix that). */
 function networkError(error: unknown, channel: ChannelConfig<SmsSettings>): Error {
-  const reason = truncate(scrub(networkReason(error), channel))
+  const reason = safeReason(networkReason(error), channelSecrets(channel))
   return isRefusedRequest(error) ? new PermanentSendError(reason) : new TransientSendError(reason)
 }
 
@@ -434,25 +432,11 @@ function jsonField(body: string, name: string): string | undefined {
  * undici message): the account SID and auth token, the Basic credentials they make, the bearer
  * token, the URL's password and query string, plus every `${ENV}` value crier knows.
  */
-function scrub(text: string, channel: ChannelConfig<SmsSettings>): string {
+function channelSecrets(channel: ChannelConfig<SmsSettings>): string[] {
   const secrets: string[] = []
   for (const value of [channel.authToken, channel.token, channel.accountSid]) if (value) secrets.push(value)
   if (channel.accountSid || channel.authToken) secrets.push(basicCredentials(channel), `${channel.accountSid ?? ''}:${channel.authToken ?? ''}`)
-  if (channel.url) {
-    try {
-      const url = new URL(channel.url)
-      if (url.search.length > 1) secrets.push(url.search.slice(1), ...url.searchParams.values())
-      if (url.password) secrets.push(url.password, decodeURIComponent(url.password))
-    } catch {
-      // The schema admitted only valid URLs.
-    }
-  }
-  let result = redact(text)
-  // Longest first, so a value that contains another is replaced whole.
-  for (const secret of secrets.filter((each) => each.length >= 4).sort((a, b) => b.length - a.length)) {
-    result = result.split(secret).join('***')
-  }
-  return result
+  return [...secrets, ...urlSecrets(channel.url)]
 }
 
 /**
@@ -466,8 +450,3 @@ function maskPhone(text: string, phone: string): string {
   return text.split(phone).join(masked).split(digits).join(masked)
 }
 
-/** Cut after scrubbing, so no secret is half-kept. */
-function truncate(text: string): string {
-  const chars = Array.from(text)
-  return chars.length > maxReasonChars ? `${chars.slice(0, maxReasonChars).join('')}…` : text
-}

@@ -5,7 +5,7 @@ import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
 
 // A partner's HTTPS endpoint that receives each announcement as JSON, signed with a shared
 // secret (X-Crier-Signature: sha256=<hex HMAC of the exact body>) so the partner can tell it
@@ -29,7 +29,6 @@ export interface WebhookPayload {
 const maxBodyBytes = 1_048_576
 /** When a 429 does not say how long to wait. */
 const defaultRateLimitMs = 30_000
-const maxReasonChars = 200
 
 export const webhook: Driver<WebhookSettings, WebhookPayload> = {
   type: 'webhook',
@@ -65,7 +64,7 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
     try {
       response = await context.http.request(payload.url, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'POST', headers, body: payload.body})
     } catch (error) {
-      const reason = truncate(scrub(networkReason(error), channel))
+      const reason = safeReason(networkReason(error), channelSecrets(channel))
       // undici refuses the request itself (a configured header with a newline, say): no retry can fix that.
       if (isRefusedRequest(error)) throw new PermanentSendError(reason)
       throw new TransientSendError(reason)
@@ -80,7 +79,7 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
       const response = await context.http.request(channel.url, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'HEAD', headers: {...extraHeaders(channel), 'User-Agent': 'crier'}})
       return {ok: true, detail: `reachable (HTTP ${response.status}); ${secretState}`}
     } catch (error) {
-      return {ok: false, detail: `unreachable: ${truncate(scrub(networkReason(error), channel))}; ${secretState}`}
+      return {ok: false, detail: `unreachable: ${safeReason(networkReason(error), channelSecrets(channel))}; ${secretState}`}
     }
   },
 }
@@ -173,7 +172,7 @@ function providerIdOf(body: string): string | undefined {
 /** "HTTP 400: <first line of the body>", safe to store and to print on a terminal. */
 function responseReason(response: HttpResponse, channel: ChannelConfig<WebhookSettings>): string {
   const firstLine = firstBodyLine(response.body)
-  return firstLine ? `HTTP ${response.status}: ${truncate(scrub(firstLine, channel))}` : `HTTP ${response.status}`
+  return firstLine ? `HTTP ${response.status}: ${safeReason(firstLine, channelSecrets(channel))}` : `HTTP ${response.status}`
 }
 
 const credentialHeader = /auth|token|key|secret|cookie|password|signature/i
@@ -183,32 +182,16 @@ const credentialHeader = /auth|token|key|secret|cookie|password|signature/i
  * undici message): the HMAC key, credential-like headers, the URL's password and query string,
  * plus every `${ENV}` value crier knows.
  */
-function scrub(text: string, channel: ChannelConfig<WebhookSettings>): string {
+function channelSecrets(channel: ChannelConfig<WebhookSettings>): string[] {
   const secrets: string[] = []
   if (channel.secret) secrets.push(channel.secret)
   for (const [name, value] of Object.entries(channel.headers ?? {})) {
     if (credentialHeader.test(name)) secrets.push(value, ...value.split(/\s+/).filter((word) => word.length >= 8))
   }
-  try {
-    const url = new URL(channel.url)
-    if (url.search.length > 1) secrets.push(url.search.slice(1), ...url.searchParams.values())
-    if (url.password) secrets.push(url.password, decodeURIComponent(url.password))
-  } catch {
-    // The schema admitted only valid URLs.
-  }
-  let result = redact(text)
-  // Longest first, so a value that contains another is replaced whole.
-  for (const secret of secrets.filter((each) => each.length >= 4).sort((a, b) => b.length - a.length)) {
-    result = result.split(secret).join('***')
-  }
-  return result
+  return [...secrets, ...urlSecrets(channel.url)]
 }
 
-/** Cut after scrubbing, so no secret is half-kept. */
-function truncate(text: string): string {
-  const chars = Array.from(text)
-  return chars.length > maxReasonChars ? `${chars.slice(0, maxReasonChars).join('')}…` : text
-}
+
 
 /** The URL as preview shows it: no userinfo, no query string (either may hold a token). */
 function displayUrl(text: string): string {
