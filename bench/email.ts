@@ -143,7 +143,8 @@ async function rawRun(server: ChildServer, template: EmailPayload, count: number
         text: template.text,
         html: template.html,
         headers: template.headers,
-        messageId: `<01JBENCH${String(i).padStart(18, '0')}@crier.northwales.example>`,
+        // Shaped as crier's: <announcement.channel.subscriber@crier.domain>.
+        messageId: `<${'0'.repeat(26)}.${channelName}.${i + 1}@crier.northwales.example>`,
         date: new Date(),
         envelope: {from: template.from.address, to: [address]},
       })

@@ -32,6 +32,8 @@ export default class List extends CrierCommand {
       if (announcements.length === 0) this.log('No announcements.')
       else this.log(announcements.map(announcementLine).join('\n'))
       if (!flags.all && announcements.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
+      const missed = ctx.store.schedules.missedSince(ctx.now() - 24 * 3600_000)
+      if (missed.length) this.logToStderr(`${missed.length} scheduled occurrence${missed.length === 1 ? '' : 's'} missed in the last 24 h — see crier status`)
     }
     return announcements.map(announcementJson)
   }

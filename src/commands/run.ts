@@ -5,9 +5,10 @@ import {parseDuration} from '../core/duration.js'
 import {ExitCode, UsageError} from '../core/errors.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {oneLine} from '../core/terminal-text.js'
+import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
 
 export default class Run extends CrierCommand {
-  static override description = 'One unattended pass: deliver queued work until idle or --max-time, then exit. Safe to overlap.'
+  static override description = 'One unattended pass: fire due schedules, deliver queued work until idle or --max-time, then exit. Safe to overlap.'
   static override examples = ['* * * * * <%= config.bin %> run --max-time 50s', '<%= config.bin %> run --verbose']
   static override flags = {
     'max-time': Flags.string({description: 'Stop claiming after this long (e.g. 50s, 5m); in-flight sends finish.'}),
@@ -24,9 +25,16 @@ export default class Run extends CrierCommand {
     }
     const ctx = await this.context()
     const signals = stopSignals()
+    const occurrences: SchedulerEvent[] = []
+    const onOccurrence = (event: SchedulerEvent) => {
+      occurrences.push(event)
+      if (event.kind === 'missed') process.stderr.write(`crier: schedule ${event.scheduleId} (${event.templateId}) occurrence due ${new Date(event.dueAt).toISOString()} ${oneLine(event.reason ?? 'missed', 200)}\n`)
+    }
+    // Due schedules fire first, then delivery; a schedule coming due during the run fires too.
+    fireDueSchedules(ctx, onOccurrence)
     let summary
     try {
-      summary = await deliverQueued(ctx, {deadline, stop: signals.stop, abort: signals.abort}, (event) => {
+      summary = await deliverQueued(ctx, {deadline, stop: signals.stop, abort: signals.abort, tick: () => void fireDueSchedules(ctx, onOccurrence)}, (event) => {
         // Cron mails stderr: one line per delivery that needs a person.
         if (event.nextState === 'dead' || event.nextState === 'unknown' || event.nextState === 'expired') {
           process.stderr.write(`crier: ${event.channel} delivery ${event.deliveryId} ${event.nextState}: ${oneLine(event.error ?? '', 200)}\n`)
@@ -37,10 +45,11 @@ export default class Run extends CrierCommand {
     }
     const trouble = summary.dead + summary.unknown + summary.expired
     if (flags.verbose && !this.jsonEnabled()) {
-      this.log(`sent ${summary.sent}, retrying ${summary.retrying}, requeued ${summary.requeued}, dead ${summary.dead}, unknown ${summary.unknown}, expired ${summary.expired} (stopped: ${summary.stoppedBy})`)
+      this.log(`fired ${occurrences.filter((o) => o.kind === 'fired').length}, missed ${occurrences.filter((o) => o.kind === 'missed').length}; sent ${summary.sent}, retrying ${summary.retrying}, requeued ${summary.requeued}, dead ${summary.dead}, unknown ${summary.unknown}, expired ${summary.expired} (stopped: ${summary.stoppedBy})`)
     }
     if (signals.exitCode()) process.exitCode = signals.exitCode()
-    else if (trouble > 0) process.exitCode = ExitCode.incomplete
-    return summary
+    // A missed occurrence did not go: as much a problem for the officer as a dead delivery.
+    else if (trouble > 0 || occurrences.some((o) => o.kind === 'missed')) process.exitCode = ExitCode.incomplete
+    return {...summary, fired: occurrences.filter((o) => o.kind === 'fired').length, missed: occurrences.filter((o) => o.kind === 'missed').length}
   }
 }

@@ -6,6 +6,7 @@ import {shortId} from '../core/ids.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson, announcementLine} from '../views/format.js'
 import {broadcastSummaryLines} from '../views/broadcast-lines.js'
+import {oneLine} from '../core/terminal-text.js'
 
 export default class Status extends CrierCommand {
   static override description = 'Delivery state per channel of one announcement, or of everything sending now.'
@@ -29,13 +30,15 @@ export default class Status extends CrierCommand {
     const active = ctx.store.announcements.list({states: ['sending']})
     const recent = ctx.store.announcements.list({states: ['sent_with_failures'], since})
     const rows = [...active, ...recent].map((a) => announcementStatus(ctx, a.id))
+    const missed = ctx.store.schedules.missedSince(since)
     if (!this.jsonEnabled()) {
-      if (rows.length === 0) this.log('Nothing sending, and no failures in the last 24 h.')
+      for (const m of missed) this.log(`MISSED ${shortId(m.templateId)} occurrence due ${new Date(m.dueAt).toISOString()}: ${oneLine(m.reason ?? '', 200)}`)
+      if (rows.length === 0 && missed.length === 0) this.log('Nothing sending, and no failures in the last 24 h.')
       for (const status of rows) {
         this.log(announcementLine(status.announcement))
         for (const line of broadcastSummaryLines(status, ctx.config)) this.log('  ' + line)
       }
     }
-    return rows.map((status) => ({...status, announcement: announcementJson(status.announcement)}))
+    return {sending: rows.map((status) => ({...status, announcement: announcementJson(status.announcement)})), missedOccurrences: missed}
   }
 }

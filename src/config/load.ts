@@ -23,6 +23,7 @@ export interface Config {
   languages: string[]
   channels: Record<string, ChannelConfig>
   policy: Policy
+  scheduling?: {grace: string}
 }
 
 /** Engine settings of a channel in the units the engine uses. */
@@ -97,6 +98,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     languages: file.languages ?? ['en'],
     channels,
     policy: file.policy,
+    scheduling: file.scheduling,
   }
 }
 

@@ -74,5 +74,6 @@ export const configFileSchema = z
     languages: z.array(z.string().min(2)).min(1).optional(),
     channels: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'channel names are letters, digits, - and _'), z.record(z.string(), z.unknown())).default({}),
     policy: policySchema.default(policySchema.parse({})),
+    scheduling: z.object({grace: duration.default('15m')}).strict().optional(),
   })
   .strict()

@@ -16,6 +16,7 @@ export type LifecycleEvent =
   | 'finish-with-failures'
   | 'cancel'
   | 'expire'
+  | 'complete-schedule'
 
 const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, LifecycleState>>> = {
   draft: {edit: 'draft', reject: 'draft', approve: 'approved', 'approve-partially': 'pending_approval', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
@@ -24,7 +25,8 @@ const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, Lifecyc
   pending_approval: {edit: 'pending_approval', approve: 'approved', 'approve-partially': 'pending_approval', reject: 'draft', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
   // Editing approved text withdraws the approvals: the approvers approved that text.
   approved: {edit: 'pending_approval', reject: 'draft', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
-  scheduled: {unschedule: 'approved', 'start-sending': 'sending', cancel: 'cancelled', expire: 'expired'},
+  // complete-schedule: a recurring announcement's last occurrence has fired.
+  scheduled: {unschedule: 'approved', 'start-sending': 'sending', 'complete-schedule': 'sent', cancel: 'cancelled', expire: 'expired'},
   sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled'},
   sent: {},
   sent_with_failures: {},
@@ -53,6 +55,7 @@ const verbs: Record<LifecycleEvent, string> = {
   'finish-with-failures': 'finish',
   cancel: 'cancel',
   expire: 'expire',
+  'complete-schedule': 'complete the schedule of',
 }
 
 export function canTransition(from: LifecycleState, event: LifecycleEvent): boolean {

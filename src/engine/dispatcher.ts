@@ -51,6 +51,12 @@ export interface RunLimits {
   abort?: AbortSignal
   /** Return as soon as this announcement has nothing pending. */
   announcementId?: string
+  /** Called about four times a second (the worker fires due schedules here). */
+  tick?: () => void
+  /** Another time the loop must be awake for (the next schedule due). */
+  nextWake?: () => number | null
+  /** Do not return when idle: sleep until there is work (crier worker). */
+  keepRunning?: boolean
 }
 
 export interface RunSummary {
@@ -168,6 +174,7 @@ export class Dispatcher {
         }
         if (now - lastPauseCheck >= recheckDrainedMs) {
           lastPauseCheck = now
+          limits.tick?.()
           this.refreshPauses(now)
           this.expireOverdue(now)
         }
@@ -179,18 +186,17 @@ export class Dispatcher {
             this.summary.stoppedBy = 'done'
             break
           }
-          const wakeAt = this.nextWakeAt(now)
+          const wakeAt = earliest(this.nextWakeAt(now), limits.nextWake?.() ?? null, limits.keepRunning ? now + maxIdleSleepMs : null)
           if (wakeAt === null) break
           if (limits.deadline !== undefined && wakeAt >= limits.deadline) {
             this.summary.stoppedBy = 'deadline'
             break
           }
-          if (wakeAt > now) {
-            await this.sleep(Math.min(wakeAt - now, maxIdleSleepMs), limits.stop)
-            // Work may have arrived from another process, or a pause ended: look again now.
-            lastPauseCheck = -Infinity
-            for (const channel of this.channels.values()) channel.drainedUntil = 0
-          }
+          // A few ms at least, so a due time already reached cannot spin the loop.
+          await this.sleep(Math.max(5, Math.min(wakeAt - now, maxIdleSleepMs)), limits.stop)
+          // Work may have arrived from another process, a schedule come due, a pause ended: look again now.
+          lastPauseCheck = -Infinity
+          for (const channel of this.channels.values()) channel.drainedUntil = 0
           continue
         }
         await this.waitForProgress()
@@ -523,4 +529,9 @@ export class Dispatcher {
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return oneLine(redact(message), 500)
+}
+
+function earliest(...times: Array<number | null>): number | null {
+  const known = times.filter((time): time is number => time !== null)
+  return known.length ? Math.min(...known) : null
 }

@@ -25,12 +25,19 @@ export interface FanOutResult {
  * either all of it is queued or nothing is. A dry run does every check and render and writes
  * nothing.
  */
-export function fanOut(ctx: CoreContext, id: string, options: {dryRun?: boolean} = {}): FanOutResult {
+export interface FanOutOptions {
+  dryRun?: boolean
+  /** An occurrence of a recurring schedule: the approvals that count are its template's. */
+  approvedAs?: string
+}
+
+export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}): FanOutResult {
   const run = () => {
     const announcement = mustGet(ctx, id)
     const now = ctx.now()
     const next = transition(announcement.state, 'start-sending', shortId(id))
-    const approvals = approvalStatus(announcement, ctx.store.announcements.approvals(id), ctx.config.policy)
+    const approvedAnnouncement = options.approvedAs ? mustGet(ctx, options.approvedAs) : announcement
+    const approvals = approvalStatus(approvedAnnouncement, ctx.store.announcements.approvals(approvedAnnouncement.id), ctx.config.policy)
     if (!approvals.satisfied) {
       throw new PolicyRefusal(
         `${shortId(id)} (${announcement.severity}) needs ${approvals.required} approval${approvals.required === 1 ? '' : 's'} by someone other than its author and has ${approvals.valid.length} — ask another officer to run crier approve ${shortId(id)}`,

@@ -119,6 +119,36 @@ export const migrations: string[] = [
     refilled_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 4: schedules and their occurrences. An occurrence is unique per (schedule, due time): two
+  // processes that both see it due cannot both fire it.
+  `
+  CREATE TABLE schedule (
+    id TEXT PRIMARY KEY,
+    announcement_id TEXT NOT NULL REFERENCES announcement(id),
+    kind TEXT NOT NULL,
+    cron TEXT,
+    time_zone TEXT NOT NULL,
+    until_at INTEGER,
+    next_due_at INTEGER,
+    grace_ms INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    end_reason TEXT
+  ) STRICT;
+  CREATE INDEX schedule_due ON schedule(next_due_at) WHERE next_due_at IS NOT NULL;
+  CREATE INDEX schedule_by_announcement ON schedule(announcement_id);
+
+  CREATE TABLE occurrence (
+    schedule_id TEXT NOT NULL REFERENCES schedule(id),
+    due_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    announcement_id TEXT REFERENCES announcement(id),
+    recorded_at INTEGER NOT NULL,
+    reason TEXT,
+    PRIMARY KEY (schedule_id, due_at)
+  ) STRICT;
+  `,
 ]
 
 export const latestVersion = migrations.length

@@ -29,6 +29,7 @@ const tablesSince: Record<number, string[]> = {
   1: ['announcement', 'approval'],
   2: ['attempt', 'channel_pause', 'delivery'],
   3: ['channel_rate', 'optout', 'subscriber'],
+  4: ['occurrence', 'schedule'],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)

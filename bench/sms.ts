@@ -1,0 +1,118 @@
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {Pool} from 'undici'
+import {loadConfig, type Config} from '../src/config/load.js'
+import {resolvePaths} from '../src/config/paths.js'
+import {primaryVariant} from '../src/core/announcement.js'
+import {sms} from '../src/channels/sms.js'
+import type {ChannelConfig} from '../src/channels/driver.js'
+import {Dispatcher} from '../src/engine/dispatcher.js'
+import {fanOut} from '../src/engine/fan-out.js'
+import {openStore} from '../src/store/index.js'
+import {accountSid, authToken, insertSubscribers, phoneFor, smsConfigYaml, smsFrom} from './audience.js'
+import {startChildServer, type ChildServer} from './child-server.js'
+import {benchAnnouncement, countQueueCalls, deliveryStates, tempDir, type QueueShape} from './fixtures.js'
+import {collectGarbage, summarise, type Summary} from './stats.js'
+
+// SMS to an audience through the Twilio Messages API shape: crier (fan-out from the subscriber
+// table, Dispatcher.run(), the sms driver over the shared undici pool) against a bare undici
+// keep-alive Pool POSTing the same form body with the same Basic credentials, with as many
+// connections and requests in flight as the channel's concurrency. The API is twilio-fake.ts,
+// a node:http server in a forked child answering 201 at once.
+
+export interface SmsResult {
+  recipients: number
+  concurrency: number
+  bodyBytes: number
+  /** messages per second */
+  crier: Summary
+  blaster: Summary
+  shape: QueueShape
+}
+
+const concurrency = 64
+const list = 'residents'
+const channelName = 'residents-sms'
+
+export async function benchSms(recipients: number, runs: number): Promise<SmsResult> {
+  const server = await startChildServer('./twilio-fake.js', [accountSid, authToken])
+  try {
+    const baseUrl = `http://127.0.0.1:${server.port}`
+    const home = tempDir('sms')
+    writeFileSync(join(home, 'config.yaml'), smsConfigYaml(baseUrl, concurrency, list))
+    const config = loadConfig(resolvePaths({CRIER_HOME: home}))
+    const sample = benchAnnouncement({now: Date.now(), channels: [channelName], state: 'draft'})
+    const text = sms.render(sample, primaryVariant(sample), {channel: config.channels[channelName] as ChannelConfig<never>}).payload.body
+
+    await crierRun(config, server, Math.min(2000, recipients))
+    await blasterRun(server, baseUrl, text, Math.min(2000, recipients))
+    const crier: Array<{rate: number; shape: QueueShape}> = []
+    const blaster: Array<{rate: number; bytes: number}> = []
+    for (let run = 0; run < runs; run++) {
+      crier.push(await crierRun(config, server, recipients))
+      blaster.push(await blasterRun(server, baseUrl, text, recipients))
+    }
+    const crierSummary = summarise(crier.map((run) => run.rate))
+    const shape = (crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!).shape
+    return {recipients, concurrency, bodyBytes: Math.round(blaster[0]!.bytes), crier: crierSummary, blaster: summarise(blaster.map((run) => run.rate)), shape}
+  } finally {
+    await server.close()
+  }
+}
+
+async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; shape: QueueShape}> {
+  const store = openStore(join(tempDir('sms-store'), 'crier.db'))
+  insertSubscribers(store, list, count, {phone: true})
+  const announcement = benchAnnouncement({now: Date.now(), channels: [channelName], state: 'draft'})
+  store.transaction(() => store.announcements.insert(announcement))
+  const fanned = fanOut({config, store, now: Date.now, user: 'bench'}, announcement.id)
+  if (fanned.queued !== count) throw new Error(`sms: fan-out queued ${fanned.queued}, expected ${count}`)
+  const shape = countQueueCalls(store)
+  await server.reset()
+  collectGarbage()
+  const dispatcher = new Dispatcher({store, config})
+  const started = performance.now()
+  const summary = await dispatcher.run()
+  const ms = performance.now() - started
+  await dispatcher.close()
+  const received = await server.count()
+  const states = deliveryStates(store, announcement.id)
+  store.close()
+  if (states.sent !== count || received.count !== count || received.refused !== 0) {
+    throw new Error(`sms: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received.count} (refused ${received.refused}), the dispatcher ${JSON.stringify(summary)}`)
+  }
+  return {rate: (count / ms) * 1000, shape}
+}
+
+/** A bare undici keep-alive Pool: `concurrency` loops POSTing Twilio's form body until `count` are done. */
+async function blasterRun(server: ChildServer, baseUrl: string, text: string, count: number): Promise<{rate: number; bytes: number}> {
+  await server.reset()
+  collectGarbage()
+  const pool = new Pool(baseUrl, {connections: concurrency})
+  const path = `/2010-04-01/Accounts/${accountSid}/Messages.json`
+  const headers = {
+    Authorization: `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`,
+    Accept: 'application/json',
+    'User-Agent': 'crier',
+    'Content-Type': 'application/x-www-form-urlencoded',
+  }
+  // The same fields in the same order as the driver's form; only To changes.
+  const rest = `&From=${encodeURIComponent(smsFrom)}&Body=${new URLSearchParams({Body: text}).toString().slice('Body='.length)}`
+  let next = 0
+  let failed = 0
+  const loop = async () => {
+    while (next < count) {
+      const i = next++
+      const response = await pool.request({path, method: 'POST', headers, body: `To=${encodeURIComponent(phoneFor(i))}${rest}`})
+      await response.body.text()
+      if (response.statusCode !== 201) failed++
+    }
+  }
+  const begun = performance.now()
+  await Promise.all(Array.from({length: concurrency}, loop))
+  const ms = performance.now() - begun
+  await pool.close()
+  const received = await server.count()
+  if (failed > 0 || received.count !== count) throw new Error(`blaster: ${failed} failed; the server got ${received.count} of ${count}`)
+  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count}
+}

@@ -1,0 +1,108 @@
+import type {Announcement} from './announcement.js'
+import type {CoreContext} from './context.js'
+import {mustGet} from './approval.js'
+import {checkCron, cronOccurrences, isTimeZone} from './cron.js'
+import {PolicyRefusal, UsageError} from './errors.js'
+import {newId, shortId} from './ids.js'
+import {transition} from './lifecycle.js'
+import {approvalStatus} from './policy/approvals.js'
+import {blockingFindings, checkPolicy} from './policy/check.js'
+import {referencedBy, renderForAllChannels} from './render.js'
+import {parseWhen} from './when.js'
+import {parseDuration} from './duration.js'
+import type {Schedule} from '../store/schedules.js'
+
+export interface ScheduleRequest {
+  at?: string
+  cron?: string
+  tz?: string
+  until?: string
+}
+
+export interface ScheduleResult {
+  announcement: Announcement
+  schedule: Schedule
+  /** The next occurrences (one for --at), for the echo. */
+  next: number[]
+  /** What the words were understood as (for --at). */
+  understood?: string
+}
+
+export const defaultGraceMs = 15 * 60_000
+
+/** A missed occurrence still fires when it is at most this late (config scheduling.grace). */
+export function graceMs(ctx: CoreContext): number {
+  const text = ctx.config.scheduling?.grace
+  return (text ? parseDuration(text) : undefined) ?? defaultGraceMs
+}
+
+/**
+ * Schedules an announcement once (--at) or on a cron (--cron, --tz, --until). Scheduling needs
+ * exactly what broadcasting needs: the lifecycle, the approvals and the policy check.
+ */
+export function scheduleAnnouncement(ctx: CoreContext, id: string, request: ScheduleRequest): ScheduleResult {
+  if (request.at && request.cron) throw new UsageError('give --at or --cron, not both')
+  if (!request.at && !request.cron) throw new UsageError('give --at WHEN (once) or --cron EXPR (recurring)')
+  if (request.at && request.until) throw new UsageError('--until is for --cron schedules')
+  const timeZone = request.tz ?? ctx.config.timezone
+  if (!isTimeZone(timeZone)) throw new UsageError(`--tz "${timeZone}" is not a time zone — use an IANA name such as Europe/London`)
+  const now = ctx.now()
+  let next: number[]
+  let understood: string | undefined
+  let untilAt: number | null = null
+  if (request.at) {
+    const when = parseWhen(request.at, now, timeZone)
+    next = [when.at]
+    understood = when.understood
+  } else {
+    checkCron(request.cron!, timeZone)
+    if (request.until) {
+      untilAt = parseWhen(request.until.trim().match(/^\d{4}-\d{2}-\d{2}$/) ? `${request.until.trim()}T23:59:59` : request.until, now, timeZone).at
+    }
+    next = cronOccurrences(request.cron!, timeZone, now, 3, untilAt)
+    if (next.length === 0) throw new UsageError(`--until ${request.until} is before the first occurrence of "${request.cron}" — nothing would fire`)
+  }
+
+  return ctx.store.transaction(() => {
+    const announcement = mustGet(ctx, id)
+    const state = transition(announcement.state, 'schedule', shortId(id))
+    const approvals = approvalStatus(announcement, ctx.store.announcements.approvals(id), ctx.config.policy)
+    if (!approvals.satisfied) {
+      throw new PolicyRefusal(`${shortId(id)} (${announcement.severity}) needs ${approvals.required} approval${approvals.required === 1 ? '' : 's'} before it can be scheduled and has ${approvals.valid.length} — ask another officer to run crier approve ${shortId(id)}`)
+    }
+    const findings = checkPolicy(announcement, ctx.config, renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)}), now)
+    const blocking = blockingFindings(findings)
+    if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
+    if (request.at && announcement.expiresAt !== undefined && announcement.expiresAt <= next[0]!) {
+      throw new PolicyRefusal(`${shortId(id)} expires (${new Date(announcement.expiresAt).toISOString()}) before it is due — set a later --expires with crier edit`)
+    }
+    const schedule: Omit<Schedule, 'endedAt' | 'endReason'> = {
+      id: newId(now),
+      announcementId: id,
+      kind: request.at ? 'once' : 'cron',
+      cron: request.cron ?? null,
+      timeZone,
+      untilAt,
+      nextDueAt: next[0]!,
+      graceMs: graceMs(ctx),
+      createdBy: ctx.user,
+      createdAt: now,
+    }
+    ctx.store.schedules.insert(schedule)
+    ctx.store.announcements.setState(id, state, now)
+    return {announcement: {...announcement, state}, schedule: {...schedule, endedAt: null, endReason: null}, next, understood}
+  })
+}
+
+export function unscheduleAnnouncement(ctx: CoreContext, id: string): Announcement {
+  return ctx.store.transaction(() => {
+    const announcement = mustGet(ctx, id)
+    const schedule = ctx.store.schedules.activeFor(id)
+    if (!schedule) throw new PolicyRefusal(`${shortId(id)} is not scheduled (it is ${announcement.state.replace('_', ' ')})`)
+    const now = ctx.now()
+    const state = transition(announcement.state, 'unschedule', shortId(id))
+    ctx.store.schedules.end(schedule.id, now, `unscheduled by ${ctx.user}`)
+    ctx.store.announcements.setState(id, state, now)
+    return {...announcement, state}
+  })
+}

@@ -1,0 +1,126 @@
+import type {Announcement} from '../core/announcement.js'
+import type {CoreContext} from '../core/context.js'
+import {cronOccurrences} from '../core/cron.js'
+import {CrierError} from '../core/errors.js'
+import {newId} from '../core/ids.js'
+import {transition} from '../core/lifecycle.js'
+import type {Schedule} from '../store/schedules.js'
+import {fanOut} from './fan-out.js'
+
+// Firing schedules. Each due schedule is handled in one transaction that moves its
+// next_due_at on only if it still holds the value read (so of two overlapping `crier run`s
+// exactly one fires it), records the occurrence (unique per schedule and due time) and fans
+// the announcement out. After downtime, the latest missed occurrence fires if it is within the
+// grace period; every other one is recorded as `missed` — never dropped, never a backlog.
+
+export interface SchedulerEvent {
+  kind: 'fired' | 'missed'
+  scheduleId: string
+  templateId: string
+  dueAt: number
+  /** The announcement sent for this occurrence. */
+  announcementId?: string
+  reason?: string
+}
+
+const maxOccurrencesPerPass = 1000
+
+export function fireDueSchedules(ctx: CoreContext, onEvent?: (event: SchedulerEvent) => void): SchedulerEvent[] {
+  const events: SchedulerEvent[] = []
+  const now = ctx.now()
+  for (const schedule of ctx.store.schedules.dueAt(now)) {
+    const fired = ctx.store.transaction(() => fireOne(ctx, schedule, now))
+    for (const event of fired) {
+      events.push(event)
+      onEvent?.(event)
+    }
+  }
+  return events
+}
+
+function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEvent[] {
+  const first = schedule.nextDueAt!
+  // Every occurrence due by now, and the first one after.
+  const due = [first]
+  let next: number | null = null
+  if (schedule.kind === 'cron') {
+    const after = cronOccurrences(schedule.cron!, schedule.timeZone, first, maxOccurrencesPerPass, schedule.untilAt)
+    for (const at of after) {
+      if (at <= now) due.push(at)
+      else {
+        next = at
+        break
+      }
+    }
+    if (next === null && after.length === maxOccurrencesPerPass) next = cronOccurrences(schedule.cron!, schedule.timeZone, now, 1, schedule.untilAt)[0] ?? null
+  }
+  if (!ctx.store.schedules.advance(schedule.id, first, next, now, next === null ? 'last occurrence' : null)) return [] // another process has it
+
+  const template = ctx.store.announcements.get(schedule.announcementId)!
+  const events: SchedulerEvent[] = []
+  const latest = due.at(-1)!
+  const base = {scheduleId: schedule.id, templateId: template.id}
+  for (const dueAt of due.slice(0, -1)) {
+    const reason = `missed: crier was not running (a later occurrence, ${new Date(latest).toISOString()}, was due too)`
+    ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'missed', announcementId: null, recordedAt: now, reason})
+    events.push({kind: 'missed', ...base, dueAt, reason})
+  }
+  const lateBy = now - latest
+  if (lateBy > schedule.graceMs) {
+    const reason = `missed: due ${Math.round(lateBy / 60_000)} min ago, beyond the ${Math.round(schedule.graceMs / 60_000)} min grace period`
+    ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt: latest, state: 'missed', announcementId: null, recordedAt: now, reason})
+    events.push({kind: 'missed', ...base, dueAt: latest, reason})
+  } else {
+    events.push(fireOccurrence(ctx, schedule, template, latest, now))
+  }
+  // A recurring announcement is done when its last occurrence has passed; a one-off became its own send.
+  if (schedule.kind === 'cron' && next === null && template.state === 'scheduled') {
+    ctx.store.announcements.setState(template.id, transition('scheduled', 'complete-schedule'), now)
+  }
+  if (schedule.kind === 'once' && events.at(-1)?.kind === 'missed' && ctx.store.announcements.get(template.id)?.state === 'scheduled') {
+    // It did not go: back to approved, where the officer sees it and can broadcast or reschedule.
+    ctx.store.announcements.setState(template.id, transition('scheduled', 'unschedule'), now)
+  }
+  return events
+}
+
+function fireOccurrence(ctx: CoreContext, schedule: Schedule, template: Announcement, dueAt: number, now: number): SchedulerEvent {
+  const base = {scheduleId: schedule.id, templateId: template.id, dueAt}
+  // One-off: the announcement itself goes. Recurring: each occurrence is its own announcement
+  // (own id and CAP identifier), so every week's bulletin is a separate, auditable send.
+  let announcementId: string
+  try {
+    // A savepoint: a refusal undoes the clone and the fan-out, not the advanced schedule.
+    announcementId = ctx.store.transaction(() => {
+      const id = schedule.kind === 'once' ? template.id : cloneForOccurrence(ctx, schedule, template, dueAt, now)
+      fanOut(ctx, id, {approvedAs: schedule.kind === 'cron' ? template.id : undefined})
+      return id
+    })
+  } catch (error) {
+    if (!(error instanceof CrierError)) throw error
+    const reason = `missed: ${error.message}`
+    ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'missed', announcementId: null, recordedAt: now, reason})
+    return {kind: 'missed', ...base, reason}
+  }
+  ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'fired', announcementId, recordedAt: now, reason: null})
+  return {kind: 'fired', ...base, announcementId}
+}
+
+function cloneForOccurrence(ctx: CoreContext, schedule: Schedule, template: Announcement, dueAt: number, now: number): string {
+  const id = newId(now)
+  // The template's expiry, kept as a span: expiring 6 h after scheduling means 6 h after each firing.
+  const expiresAt = template.expiresAt === undefined ? undefined : dueAt + Math.max(0, template.expiresAt - schedule.createdAt)
+  ctx.store.announcements.insert({
+    ...template,
+    id,
+    identifier: `crier-${id}`,
+    state: 'approved',
+    expiresAt,
+    effectiveAt: dueAt,
+    createdAt: now,
+    updatedAt: now,
+    sentAt: undefined,
+    rejectReason: undefined,
+  })
+  return id
+}
