@@ -33,3 +33,20 @@ export function isTimeZone(zone: string): boolean {
     return false
   }
 }
+
+/**
+ * Occurrences after `first` up to `now` (at most `cap`: a minute cron after a week's downtime
+ * need not list ten thousand), and the first one after `now`. Steps one occurrence at a time:
+ * computing far ahead is slow (a yearly job, 1000 occurrences: seconds, under the write lock).
+ */
+export function cronDueSince(expression: string, timeZone: string, first: number, now: number, until: number | null, cap: number): {due: number[]; next: number | null} {
+  const iterator = CronExpressionParser.parse(expression, {tz: timeZone, currentDate: new Date(first), endDate: until ? new Date(until) : undefined})
+  const due: number[] = []
+  while (iterator.hasNext()) {
+    const at = iterator.next().getTime()
+    if (at > now) return {due, next: at}
+    if (due.length === cap) return {due, next: cronOccurrences(expression, timeZone, now, 1, until)[0] ?? null}
+    due.push(at)
+  }
+  return {due, next: null}
+}

@@ -28,11 +28,36 @@ export function zoneOffsetMs(instant: number, timeZone: string): number {
   return asUtc - Math.floor(instant / 1000) * 1000
 }
 
-/** The instant at which the zone's clocks show this wall time (the earlier one in a fall-back hour). */
-export function wallTimeToInstant(wall: {year: number; month: number; day: number; hour: number; minute: number; second: number; ms?: number}, timeZone: string): number {
+export interface WallTime {
+  year: number
+  month: number
+  day: number
+  hour: number
+  minute: number
+  second: number
+  ms?: number
+}
+
+/**
+ * Every instant at which the zone's clocks show this wall time: one normally, two in a
+ * fall-back hour (earlier first), none in a spring-forward gap.
+ */
+export function wallTimeInstants(wall: WallTime, timeZone: string): number[] {
   const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms ?? 0)
-  // Two passes settle DST edges: the offset at the first guess may differ from the answer's.
-  let instant = asUtc - zoneOffsetMs(asUtc, timeZone)
-  instant = asUtc - zoneOffsetMs(instant, timeZone)
-  return instant
+  // The offsets a day either side cover both sides of any DST change near this time.
+  const candidates = [...new Set([asUtc - zoneOffsetMs(asUtc - 86_400_000, timeZone), asUtc - zoneOffsetMs(asUtc + 86_400_000, timeZone)])]
+  const wholeSeconds = (ms: number) => Math.floor(ms / 1000)
+  return candidates.filter((instant) => wholeSeconds(instant + zoneOffsetMs(instant, timeZone)) === wholeSeconds(asUtc)).sort((a, b) => a - b)
+}
+
+/**
+ * The instant at which the zone's clocks show this wall time: the earlier one in a fall-back
+ * hour, and in a spring-forward gap the moment the clocks jump to (02:30 → 03:30), never
+ * earlier than what was typed.
+ */
+export function wallTimeToInstant(wall: WallTime, timeZone: string): number {
+  const instants = wallTimeInstants(wall, timeZone)
+  if (instants.length) return instants[0]!
+  const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms ?? 0)
+  return Math.max(asUtc - zoneOffsetMs(asUtc - 86_400_000, timeZone), asUtc - zoneOffsetMs(asUtc + 86_400_000, timeZone))
 }

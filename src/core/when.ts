@@ -1,7 +1,7 @@
 import * as chrono from 'chrono-node'
 import {UsageError} from './errors.js'
 import {parseIsoTime} from './time-input.js'
-import {wallTimeToInstant, zoneOffsetMs} from './time-zone.js'
+import {wallTimeInstants, wallTimeToInstant, zoneOffsetMs, type WallTime} from './time-zone.js'
 
 // WHEN for `crier schedule --at`: ISO 8601, or plain words ("tomorrow 07:30", "in 2 hours",
 // "next Monday 9am") read in the configured time zone. chrono-node reads the words; it knows
@@ -14,30 +14,54 @@ export interface ResolvedWhen {
   understood: string
 }
 
+const relativePattern = /^in\s+(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w)$/i
+const unitMs: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
+
 export function parseWhen(text: string, now: number, timeZone: string): ResolvedWhen {
   const trimmed = text.trim()
+  // "in 2 hours" is elapsed time, not wall-clock arithmetic: no DST of any zone moves it.
+  const relative = relativePattern.exec(trimmed)
+  if (relative) return checked({at: now + Math.round(Number(relative[1]) * unitMs[relative[2]![0]!.toLowerCase()]!), understood: trimmed}, now, text)
   const iso = parseIsoTime(trimmed, timeZone)
-  if (iso !== undefined) return checked({at: iso, understood: trimmed}, now, text)
+  if (iso !== undefined) {
+    if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(trimmed)) refuseAmbiguous(wallOf(iso, timeZone), timeZone, text)
+    return checked({at: iso, understood: trimmed}, now, text)
+  }
 
-  // The zone's wall clock "now", expressed in this process's local time for chrono.
-  const wallNow = now + zoneOffsetMs(now, timeZone)
-  const asLocal = new Date(wallNow + new Date(wallNow).getTimezoneOffset() * 60_000)
+  // The zone's wall clock now, as a local Date with the same components, for chrono.
+  const wall = wallOf(now, timeZone)
+  const asLocal = new Date(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second)
   const [result] = chrono.parse(trimmed, asLocal, {forwardDate: true})
   if (!result || result.index !== 0 || result.text.trim().length !== trimmed.length) {
     throw new UsageError(`--at "${text}" is not a time crier understands — use ISO 8601 (2026-11-26T07:30) or words like "tomorrow 07:30", "in 2 hours", "next Monday 9am"`)
   }
   const start = result.start
-  const relative = /^\s*in\s/i.test(trimmed)
-  if (!relative && !start.isCertain('hour')) {
+  if (!start.isCertain('hour')) {
     throw new UsageError(`--at "${text}" has no time of day — say it, e.g. "${trimmed} 07:30"`)
   }
-  const at = relative
-    ? now + (start.date().getTime() - asLocal.getTime())
-    : wallTimeToInstant(
-        {year: start.get('year')!, month: start.get('month')!, day: start.get('day')!, hour: start.get('hour')!, minute: start.get('minute') ?? 0, second: start.get('second') ?? 0},
-        timeZone,
-      )
-  return checked({at, understood: result.text}, now, text)
+  const when = {year: start.get('year')!, month: start.get('month')!, day: start.get('day')!, hour: start.get('hour')!, minute: start.get('minute') ?? 0, second: start.get('second') ?? 0}
+  refuseAmbiguous(when, timeZone, text)
+  return checked({at: wallTimeToInstant(when, timeZone), understood: result.text}, now, text)
+}
+
+/** The zone's wall-clock components at an instant. */
+function wallOf(instant: number, timeZone: string): WallTime {
+  const shifted = new Date(instant + zoneOffsetMs(instant, timeZone))
+  return {year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate(), hour: shifted.getUTCHours(), minute: shifted.getUTCMinutes(), second: shifted.getUTCSeconds()}
+}
+
+/** 01:30 on a fall-back night happens twice: an officer must say which. */
+function refuseAmbiguous(wall: WallTime, timeZone: string, text: string): void {
+  const instants = wallTimeInstants(wall, timeZone)
+  if (instants.length > 1) {
+    const pad = (n: number) => String(n).padStart(2, '0')
+    const local = `${wall.year}-${pad(wall.month)}-${pad(wall.day)}T${pad(wall.hour)}:${pad(wall.minute)}`
+    const options = instants.map((instant) => {
+      const minutes = zoneOffsetMs(instant, timeZone) / 60_000
+      return `${local}${minutes < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`
+    })
+    throw new UsageError(`--at "${text}" happens twice in ${timeZone} (the clocks go back that night) — give the offset: ${options.join(' or ')}`)
+  }
 }
 
 function checked(resolved: ResolvedWhen, now: number, text: string): ResolvedWhen {

@@ -1,6 +1,6 @@
 import type {Announcement} from '../core/announcement.js'
 import type {CoreContext} from '../core/context.js'
-import {cronOccurrences} from '../core/cron.js'
+import {cronDueSince} from '../core/cron.js'
 import {CrierError} from '../core/errors.js'
 import {newId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
@@ -44,15 +44,9 @@ function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEv
   const due = [first]
   let next: number | null = null
   if (schedule.kind === 'cron') {
-    const after = cronOccurrences(schedule.cron!, schedule.timeZone, first, maxOccurrencesPerPass, schedule.untilAt)
-    for (const at of after) {
-      if (at <= now) due.push(at)
-      else {
-        next = at
-        break
-      }
-    }
-    if (next === null && after.length === maxOccurrencesPerPass) next = cronOccurrences(schedule.cron!, schedule.timeZone, now, 1, schedule.untilAt)[0] ?? null
+    const since = cronDueSince(schedule.cron!, schedule.timeZone, first, now, schedule.untilAt, maxOccurrencesPerPass)
+    due.push(...since.due)
+    next = since.next
   }
   if (!ctx.store.schedules.advance(schedule.id, first, next, now, next === null ? 'last occurrence' : null)) return [] // another process has it
 

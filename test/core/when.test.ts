@@ -1,0 +1,205 @@
+import {spawnSync} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {describe, expect, it} from 'vitest'
+import {ExitCode, UsageError} from '../../src/core/errors.js'
+import {formatInZone, parseWhen} from '../../src/core/when.js'
+import {repoRoot} from '../helpers/cli.js'
+
+// `crier schedule --at WHEN` read with a fixed clock: every "now" here is a constant, and the
+// zone is an argument, so nothing depends on when or where the tests run.
+
+const hour = 3_600_000
+/** Wed 25 Nov 2026 13:00:00.250 UTC: winter in both zones (GMT, EST); a fraction of a second on purpose. */
+const winter = Date.UTC(2026, 10, 25, 13, 0, 0, 250)
+/** Wed 15 Jul 2026 12:00:00.250 UTC: summer in both zones (BST, EDT). */
+const summer = Date.UTC(2026, 6, 15, 12, 0, 0, 250)
+
+function refused(text: string, now: number, timeZone: string): UsageError {
+  try {
+    parseWhen(text, now, timeZone)
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).exitCode).toBe(ExitCode.usage)
+    expect((error as UsageError).message).not.toContain('\n')
+    return error as UsageError
+  }
+  throw new Error(`--at "${text}" was accepted`)
+}
+
+describe('parseWhen: ISO 8601', () => {
+  it('without an offset is wall time in Europe/London, winter (GMT) and summer (BST)', () => {
+    expect(parseWhen('2026-12-01T07:30', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 1, 7, 30))
+    expect(parseWhen('2026-07-20T07:30', summer, 'Europe/London').at).toBe(Date.UTC(2026, 6, 20, 6, 30))
+  })
+
+  it('without an offset is wall time in America/New_York, winter (EST) and summer (EDT)', () => {
+    expect(parseWhen('2026-12-01T07:30', winter, 'America/New_York').at).toBe(Date.UTC(2026, 11, 1, 12, 30))
+    expect(parseWhen('2026-07-20T07:30', summer, 'America/New_York').at).toBe(Date.UTC(2026, 6, 20, 11, 30))
+  })
+
+  it('uses the offset in force on the day given, not today’s', () => {
+    // Typed in winter for a summer morning: 07:30 BST, 07:30 EDT.
+    expect(parseWhen('2027-07-01T07:30', winter, 'Europe/London').at).toBe(Date.UTC(2027, 6, 1, 6, 30))
+    expect(parseWhen('2027-07-01T07:30', winter, 'America/New_York').at).toBe(Date.UTC(2027, 6, 1, 11, 30))
+  })
+
+  it('with an offset or Z is that instant whatever the zone', () => {
+    for (const zone of ['Europe/London', 'America/New_York', 'Asia/Tokyo']) {
+      expect(parseWhen('2026-12-01T07:30:00+02:00', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 5, 30))
+      expect(parseWhen('2026-12-01T07:30:00-05:00', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 12, 30))
+      expect(parseWhen('2026-12-01T07:30Z', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 7, 30))
+      expect(parseWhen('2026-07-20T07:30:00+01:00', summer, zone).at).toBe(Date.UTC(2026, 6, 20, 6, 30))
+    }
+  })
+
+  it('echoes the ISO text as what was understood', () => {
+    expect(parseWhen(' 2026-12-01T07:30 ', winter, 'Europe/London').understood).toBe('2026-12-01T07:30')
+  })
+
+  it('a date that does not exist is refused', () => {
+    expect(refused('2026-02-30T10:00', winter, 'Europe/London').message).toMatch(/is not a time crier understands/)
+    expect(refused('2026-11-26T25:00', winter, 'Europe/London').message).toMatch(/is not a time crier understands/)
+  })
+})
+
+describe('parseWhen: words, read in the configured zone', () => {
+  it('"tomorrow 07:30" in Europe/London, winter and summer', () => {
+    const inWinter = parseWhen('tomorrow 07:30', winter, 'Europe/London')
+    expect(inWinter.at).toBe(Date.UTC(2026, 10, 26, 7, 30))
+    expect(inWinter.understood).toBe('tomorrow 07:30')
+    expect(parseWhen('tomorrow 07:30', summer, 'Europe/London').at).toBe(Date.UTC(2026, 6, 16, 6, 30))
+  })
+
+  it('"tomorrow 07:30" in America/New_York, winter and summer', () => {
+    expect(parseWhen('tomorrow 07:30', winter, 'America/New_York').at).toBe(Date.UTC(2026, 10, 26, 12, 30))
+    expect(parseWhen('tomorrow 07:30', summer, 'America/New_York').at).toBe(Date.UTC(2026, 6, 16, 11, 30))
+  })
+
+  it('"tomorrow" is the zone’s tomorrow, not UTC’s', () => {
+    // 16:00 UTC on the 25th is already 01:00 on the 26th in Tokyo: tomorrow there is the 27th.
+    expect(parseWhen('tomorrow 07:30', Date.UTC(2026, 10, 25, 16, 0), 'Asia/Tokyo').at).toBe(Date.UTC(2026, 10, 26, 22, 30))
+    // 03:00 UTC on the 26th is still 22:00 on the 25th in New York: tomorrow there is the 26th.
+    expect(parseWhen('tomorrow 07:30', Date.UTC(2026, 10, 26, 3, 0), 'America/New_York').at).toBe(Date.UTC(2026, 10, 26, 12, 30))
+  })
+
+  it('"in 2 hours" is exactly two hours from now, in any zone and season', () => {
+    for (const now of [winter, summer]) {
+      for (const zone of ['Europe/London', 'America/New_York', 'Asia/Tokyo']) {
+        const resolved = parseWhen('in 2 hours', now, zone)
+        expect(resolved.at).toBe(now + 2 * hour)
+        expect(resolved.understood).toBe('in 2 hours')
+      }
+    }
+  })
+
+  it('"next Monday 9am" is the coming Monday at 09:00 in the zone', () => {
+    // From Wednesday 25 November: Monday 30 November.
+    expect(parseWhen('next Monday 9am', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 30, 9, 0))
+    expect(parseWhen('next Monday 9am', winter, 'America/New_York').at).toBe(Date.UTC(2026, 10, 30, 14, 0))
+    // From Wednesday 15 July: Monday 20 July, in summer time.
+    expect(parseWhen('next Monday 9am', summer, 'Europe/London').at).toBe(Date.UTC(2026, 6, 20, 8, 0))
+    expect(parseWhen('next Monday 9am', summer, 'America/New_York').at).toBe(Date.UTC(2026, 6, 20, 13, 0))
+  })
+
+  it('case and surrounding spaces do not matter', () => {
+    expect(parseWhen('  Tomorrow 7:30  ', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 26, 7, 30))
+  })
+
+  it('"tomorrow 00:30" just before midnight is 40 minutes away; just after, it is the next night', () => {
+    const beforeMidnight = parseWhen('tomorrow 00:30', Date.UTC(2026, 10, 25, 23, 50), 'Europe/London')
+    expect(beforeMidnight.at).toBe(Date.UTC(2026, 10, 26, 0, 30))
+    expect(beforeMidnight.understood).toBe('tomorrow 00:30')
+    expect(parseWhen('tomorrow 00:30', Date.UTC(2026, 10, 26, 0, 10), 'Europe/London').at).toBe(Date.UTC(2026, 10, 27, 0, 30))
+    // A time of day alone is the next one to come.
+    expect(parseWhen('00:30', Date.UTC(2026, 10, 26, 0, 10), 'Europe/London').at).toBe(Date.UTC(2026, 10, 26, 0, 30))
+  })
+})
+
+describe('parseWhen refuses', () => {
+  it('"tomorrow" with no time of day', () => {
+    for (const zone of ['Europe/London', 'America/New_York']) {
+      expect(refused('tomorrow', winter, zone).message).toBe('--at "tomorrow" has no time of day — say it, e.g. "tomorrow 07:30"')
+    }
+    expect(refused('next Monday', winter, 'Europe/London').message).toMatch(/has no time of day/)
+  })
+
+  it('a time in the past', () => {
+    expect(refused('yesterday 07:30', winter, 'Europe/London').message).toMatch(/^--at "yesterday 07:30" is in the past \(2026-11-24T07:30:00\.000Z\) — give a later time$/)
+    expect(refused('today 07:30', winter, 'Europe/London').message).toMatch(/is in the past/)
+    expect(refused('2026-11-25T12:59', winter, 'Europe/London').message).toMatch(/is in the past/)
+    // 12:59 in New York is still ahead: the past is judged in the zone given.
+    expect(parseWhen('2026-11-25T12:59', winter, 'America/New_York').at).toBe(Date.UTC(2026, 10, 25, 17, 59))
+  })
+
+  it('now itself', () => {
+    expect(refused(new Date(winter).toISOString(), winter, 'UTC').message).toMatch(/is in the past/)
+    expect(parseWhen(new Date(winter + 1).toISOString(), winter, 'UTC').at).toBe(winter + 1)
+  })
+
+  it('nonsense, and words with something left over', () => {
+    for (const text of ['blah blah', 'at some point', 'next blursday 9am', 'tomorrow 07:30 or so', '']) {
+      expect(refused(text, winter, 'Europe/London').message).toMatch(/is not a time crier understands — use ISO 8601/)
+    }
+  })
+})
+
+describe('parseWhen does not depend on the process time zone', () => {
+  it('gives the same instant for the same words whatever the process TZ (a Tokyo child through dist/)', () => {
+    const built = join(repoRoot, 'dist', 'src', 'core', 'when.js')
+    expect(existsSync(built), 'build first: npx tsc -p tsconfig.build.json').toBe(true)
+    const script = `import(${JSON.stringify(pathToFileURL(built).href)}).then(({parseWhen}) => {
+      const now = ${winter}
+      const out = ['tomorrow 07:30', 'next Monday 9am', 'in 2 hours', '2026-12-01T07:30'].map((text) => parseWhen(text, now, 'Europe/London').at)
+      process.stdout.write(JSON.stringify({zone: Intl.DateTimeFormat().resolvedOptions().timeZone, offset: new Date(now).getTimezoneOffset(), out}))
+    })`
+    const child = spawnSync(process.execPath, ['-e', script], {env: {PATH: process.env.PATH, TZ: 'Asia/Tokyo'}, encoding: 'utf8', timeout: 30_000})
+    expect(child.stderr).toBe('')
+    const result = JSON.parse(child.stdout) as {zone: string; offset: number; out: number[]}
+    // The child really ran nine hours ahead of UTC.
+    expect(result.zone).toBe('Asia/Tokyo')
+    expect(result.offset).toBe(-540)
+    expect(result.out).toEqual([Date.UTC(2026, 10, 26, 7, 30), Date.UTC(2026, 10, 30, 9, 0), winter + 2 * hour, Date.UTC(2026, 11, 1, 7, 30)])
+    // And the same as this process, whatever its TZ.
+    expect(result.out).toEqual(['tomorrow 07:30', 'next Monday 9am', 'in 2 hours', '2026-12-01T07:30'].map((text) => parseWhen(text, winter, 'Europe/London').at))
+  })
+})
+
+describe('formatInZone', () => {
+  it('echoes a time as the zone’s wall clock with its abbreviation', () => {
+    expect(formatInZone(Date.UTC(2026, 10, 26, 7, 30), 'Europe/London')).toBe('Thu 26 Nov 2026 07:30 GMT')
+    expect(formatInZone(Date.UTC(2026, 6, 16, 6, 30), 'Europe/London')).toBe('Thu 16 Jul 2026 07:30 BST')
+    expect(formatInZone(Date.UTC(2026, 10, 26, 12, 30), 'America/New_York')).toMatch(/^Thu 26 Nov 2026 07:30 \S+$/)
+  })
+
+  it('leaves the year out when asked (the later items of a list)', () => {
+    expect(formatInZone(Date.UTC(2026, 11, 8, 8, 0), 'Europe/London', false)).toBe('Tue 8 Dec 08:00 GMT')
+  })
+
+  it('round-trips with parseWhen: what is echoed is what was scheduled', () => {
+    const at = parseWhen('tomorrow 07:30', summer, 'America/New_York').at
+    expect(formatInZone(at, 'America/New_York')).toMatch(/^Thu 16 Jul 2026 07:30 /)
+  })
+})
+
+describe('parseWhen across DST changes', () => {
+  it('relative words do not depend on the process zone’s DST (a London server)', () => {
+    const built = pathToFileURL(join(repoRoot, 'dist', 'src', 'core', 'when.js')).href
+    const a = Date.UTC(2027, 2, 28, 0, 30)
+    const b = Date.UTC(2027, 2, 27, 23, 0)
+    const script = `import(${JSON.stringify(built)}).then(({parseWhen}) => process.stdout.write(JSON.stringify([parseWhen('in 30 minutes', ${a}, 'Europe/London').at, parseWhen('in 2 hours', ${b}, 'Europe/London').at])))`
+    const child = spawnSync(process.execPath, ['-e', script], {env: {PATH: process.env.PATH, TZ: 'Europe/London'}, encoding: 'utf8'})
+    expect(JSON.parse(child.stdout)).toEqual([a + 30 * 60_000, b + 2 * 3_600_000])
+  })
+
+  it('a wall time that happens twice (fall-back night) is refused, naming both offsets', () => {
+    expect(() => parseWhen('2027-10-31T01:30', winter, 'Europe/London')).toThrow(/happens twice in Europe\/London .* 2027-10-31T01:30\+01:00 or 2027-10-31T01:30\+00:00/)
+    expect(parseWhen('2027-10-31T01:30+01:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 9, 31, 0, 30))
+  })
+
+  it('a time in the spring-forward gap moves forward with the clocks, never before what was typed', () => {
+    expect(parseWhen('2027-03-14T02:30', winter, 'America/New_York').at).toBe(Date.UTC(2027, 2, 14, 7, 30))
+    expect(parseWhen('2027-03-28T01:30', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 28, 1, 30))
+  })
+})

@@ -1,0 +1,355 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {approveAnnouncement} from '../../src/core/approval.js'
+import type {CoreContext} from '../../src/core/context.js'
+import {createDraft, type DraftInput} from '../../src/core/drafting.js'
+import {ExitCode, PolicyRefusal} from '../../src/core/errors.js'
+import {scheduleAnnouncement, unscheduleAnnouncement} from '../../src/core/scheduling.js'
+import {fireDueSchedules} from '../../src/engine/scheduler.js'
+import {makeWorld, removeWorld, type World} from '../helpers/world.js'
+
+// Firing schedules against a real SQLite store with a clock the test moves: no sleeping. The
+// channel is a webhook nobody answers; nothing is delivered here, only fanned out (rows).
+
+const minute = 60_000
+const hour = 60 * minute
+/** Wed 25 Nov 2026 13:00 UTC (= GMT in Europe/London, the configured zone). */
+const start = Date.UTC(2026, 10, 25, 13, 0)
+/** The Tuesdays 08:00 GMT of a weekly "0 8 * * TUE" made at `start`. */
+const tuesday1 = Date.UTC(2026, 11, 1, 8)
+const tuesday2 = Date.UTC(2026, 11, 8, 8)
+const tuesday3 = Date.UTC(2026, 11, 15, 8)
+const tuesday4 = Date.UTC(2026, 11, 22, 8)
+
+let world: World | undefined
+let clock = start
+afterEach(() => {
+  if (world) removeWorld(world)
+  world = undefined
+  clock = start
+})
+
+/** A world in Europe/London with one webhook channel, and a context whose clock is `clock`. */
+function setUp(extraYaml = ''): {ctx: CoreContext; w: World} {
+  world = makeWorld(`timezone: Europe/London\nchannels:\n  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}\n${extraYaml}`)
+  return {ctx: {...world.ctx, now: () => clock}, w: world}
+}
+
+function draft(ctx: CoreContext, input: Partial<DraftInput> = {}): string {
+  return createDraft(ctx, {text: 'Bins are collected on Tuesday this week.', severity: 'Minor', channels: ['partners'], ...input}).id
+}
+
+function stateOf(w: World, id: string): string | undefined {
+  return w.store.announcements.get(id)?.state
+}
+
+function deliveriesOf(w: World, id: string): number {
+  return w.store.db.prepare('SELECT count(*) FROM delivery WHERE announcement_id = ?').pluck().get(id) as number
+}
+
+function count(w: World, table: 'announcement' | 'delivery' | 'schedule' | 'occurrence'): number {
+  return w.store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number
+}
+
+function scheduleRow(w: World, id: string) {
+  const schedule = w.store.schedules.latestFor(id)
+  if (!schedule) throw new Error(`no schedule for ${id}`)
+  return schedule
+}
+
+describe('a one-off schedule', () => {
+  it('fires once when due and never again', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    const result = scheduleAnnouncement(ctx, id, {at: '2026-11-25T14:00'})
+    expect(result.next).toEqual([Date.UTC(2026, 10, 25, 14)])
+    expect(result.understood).toBe('2026-11-25T14:00')
+    expect(stateOf(w, id)).toBe('scheduled')
+
+    clock = Date.UTC(2026, 10, 25, 14) - 1
+    expect(fireDueSchedules(ctx)).toEqual([])
+    expect(deliveriesOf(w, id)).toBe(0)
+
+    clock = Date.UTC(2026, 10, 25, 14)
+    const seen: unknown[] = []
+    const events = fireDueSchedules(ctx, (event) => seen.push(event))
+    expect(events).toEqual([{kind: 'fired', scheduleId: result.schedule.id, templateId: id, dueAt: Date.UTC(2026, 10, 25, 14), announcementId: id}])
+    expect(seen).toEqual(events)
+    // A one-off sends the announcement itself.
+    expect(stateOf(w, id)).toBe('sending')
+    expect(deliveriesOf(w, id)).toBe(1)
+    expect(count(w, 'announcement')).toBe(1)
+    expect(w.store.schedules.occurrencesOf(id)).toEqual([
+      {scheduleId: result.schedule.id, dueAt: Date.UTC(2026, 10, 25, 14), state: 'fired', announcementId: id, recordedAt: clock, reason: null},
+    ])
+
+    expect(fireDueSchedules(ctx)).toEqual([])
+    clock += 7 * 24 * hour
+    expect(fireDueSchedules(ctx)).toEqual([])
+    expect(deliveriesOf(w, id)).toBe(1)
+    expect(w.store.schedules.occurrencesOf(id)).toHaveLength(1)
+    expect(w.store.schedules.activeFor(id)).toBeUndefined()
+    expect(scheduleRow(w, id)).toMatchObject({nextDueAt: null, endedAt: Date.UTC(2026, 10, 25, 14), endReason: 'last occurrence'})
+  })
+
+  it('reads --at in --tz when given, else in the configured zone', () => {
+    const {ctx} = setUp()
+    expect(scheduleAnnouncement(ctx, draft(ctx), {at: '2026-12-01T07:30', tz: 'America/New_York'}).schedule).toMatchObject({timeZone: 'America/New_York', nextDueAt: Date.UTC(2026, 11, 1, 12, 30)})
+    expect(scheduleAnnouncement(ctx, draft(ctx), {at: '2026-12-01T07:30'}).schedule).toMatchObject({timeZone: 'Europe/London', nextDueAt: Date.UTC(2026, 11, 1, 7, 30)})
+  })
+
+  it('fires when a run comes a little late, within the grace period', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {at: '2026-11-25T14:00'})
+    clock = Date.UTC(2026, 10, 25, 14, 14)
+    expect(fireDueSchedules(ctx).map((event) => event.kind)).toEqual(['fired'])
+    expect(deliveriesOf(w, id)).toBe(1)
+  })
+
+  it('is recorded missed beyond the grace period and goes back to approved, unsent', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {at: '2026-11-25T14:00'})
+    clock = Date.UTC(2026, 10, 25, 14, 16)
+    const events = fireDueSchedules(ctx)
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({kind: 'missed', templateId: id, dueAt: Date.UTC(2026, 10, 25, 14)})
+    expect(events[0]!.reason).toBe('missed: due 16 min ago, beyond the 15 min grace period')
+    expect(deliveriesOf(w, id)).toBe(0)
+    expect(stateOf(w, id)).toBe('approved')
+    expect(w.store.schedules.occurrencesOf(id)).toEqual([expect.objectContaining({state: 'missed', announcementId: null, reason: events[0]!.reason})])
+    // It shows where status and list look for missed occurrences.
+    expect(w.store.schedules.missedSince(start)).toEqual([expect.objectContaining({templateId: id, state: 'missed'})])
+    expect(fireDueSchedules(ctx)).toEqual([])
+  })
+
+  it('uses the configured grace period', () => {
+    const {ctx, w} = setUp('scheduling: {grace: 1h}\n')
+    const id = draft(ctx)
+    expect(scheduleAnnouncement(ctx, id, {at: '2026-11-25T14:00'}).schedule.graceMs).toBe(hour)
+    clock = Date.UTC(2026, 10, 25, 14, 45)
+    expect(fireDueSchedules(ctx).map((event) => event.kind)).toEqual(['fired'])
+    expect(deliveriesOf(w, id)).toBe(1)
+  })
+
+  it('whose announcement expired before the run came is recorded missed, with the reason', () => {
+    const {ctx, w} = setUp()
+    // Expires 14:05; due 14:00; the run comes at 14:06, inside the grace period.
+    const id = draft(ctx, {expires: '2026-11-25T14:05Z'})
+    scheduleAnnouncement(ctx, id, {at: '2026-11-25T14:00'})
+    clock = Date.UTC(2026, 10, 25, 14, 6)
+    const events = fireDueSchedules(ctx)
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({kind: 'missed', dueAt: Date.UTC(2026, 10, 25, 14)})
+    expect(events[0]!.reason).toMatch(/^missed: .*expired at 2026-11-25T14:05:00\.000Z/)
+    expect(deliveriesOf(w, id)).toBe(0)
+    expect(w.store.schedules.occurrencesOf(id)).toEqual([expect.objectContaining({state: 'missed', announcementId: null, reason: events[0]!.reason})])
+    expect(fireDueSchedules(ctx)).toEqual([])
+  })
+})
+
+describe('a recurring schedule', () => {
+  it('fires each due occurrence exactly once, each as its own announcement; the template is sent after the last', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    const template = w.store.announcements.get(id)!
+    const result = scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE', until: '2026-12-15'})
+    expect(result.next).toEqual([tuesday1, tuesday2, tuesday3])
+    expect(result.schedule).toMatchObject({kind: 'cron', cron: '0 8 * * TUE', timeZone: 'Europe/London', untilAt: Date.UTC(2026, 11, 15, 23, 59, 59), nextDueAt: tuesday1})
+
+    const sent: string[] = []
+    for (const due of [tuesday1, tuesday2, tuesday3]) {
+      clock = due - 1
+      expect(fireDueSchedules(ctx)).toEqual([])
+      clock = due + 20_000
+      const events = fireDueSchedules(ctx)
+      expect(events).toHaveLength(1)
+      const [event] = events
+      expect(event).toMatchObject({kind: 'fired', scheduleId: result.schedule.id, templateId: id, dueAt: due})
+      const occurrence = w.store.announcements.get(event!.announcementId!)!
+      // Its own id and CAP identifier, the template's text and fields.
+      expect(occurrence.id).not.toBe(id)
+      expect(occurrence.identifier).toBe(`crier-${occurrence.id}`)
+      expect(occurrence.identifier).not.toBe(template.identifier)
+      expect(occurrence.variants).toEqual(template.variants)
+      expect(occurrence.severity).toBe(template.severity)
+      expect(occurrence.channels).toEqual(template.channels)
+      expect(occurrence.effectiveAt).toBe(due)
+      expect(occurrence.state).toBe('sending')
+      expect(deliveriesOf(w, occurrence.id)).toBe(1)
+      sent.push(occurrence.id)
+      // Running again at the same moment fires nothing.
+      expect(fireDueSchedules(ctx)).toEqual([])
+      expect(stateOf(w, id)).toBe(due === tuesday3 ? 'sent' : 'scheduled')
+    }
+    expect(new Set(sent).size).toBe(3)
+    expect(deliveriesOf(w, id)).toBe(0)
+    expect(count(w, 'announcement')).toBe(4)
+    expect(w.store.schedules.occurrencesOf(id).map((o) => [o.dueAt, o.state, o.announcementId])).toEqual([
+      [tuesday1, 'fired', sent[0]],
+      [tuesday2, 'fired', sent[1]],
+      [tuesday3, 'fired', sent[2]],
+    ])
+    // --until 2026-12-15: nothing on the 22nd or after.
+    expect(scheduleRow(w, id)).toMatchObject({nextDueAt: null, endReason: 'last occurrence'})
+    clock = tuesday4 + minute
+    expect(fireDueSchedules(ctx)).toEqual([])
+    clock = tuesday4 + 30 * 24 * hour
+    expect(fireDueSchedules(ctx)).toEqual([])
+    expect(count(w, 'announcement')).toBe(4)
+  })
+
+  it('after three weeks of downtime fires only the latest occurrence (within grace) and records the others missed', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    const {schedule} = scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    clock = tuesday3 + 5 * minute
+    const events = fireDueSchedules(ctx)
+    expect(events.map((event) => [event.kind, event.dueAt])).toEqual([
+      ['missed', tuesday1],
+      ['missed', tuesday2],
+      ['fired', tuesday3],
+    ])
+    expect(events[0]!.reason).toBe('missed: crier was not running (a later occurrence, 2026-12-15T08:00:00.000Z, was due too)')
+    expect(events[1]!.reason).toBe(events[0]!.reason)
+    // Exactly one new announcement, one delivery.
+    expect(count(w, 'announcement')).toBe(2)
+    expect(count(w, 'delivery')).toBe(1)
+    expect(w.store.schedules.occurrencesOf(id).map((o) => [o.dueAt, o.state])).toEqual([
+      [tuesday1, 'missed'],
+      [tuesday2, 'missed'],
+      [tuesday3, 'fired'],
+    ])
+    expect(stateOf(w, id)).toBe('scheduled')
+    expect(w.store.schedules.latestFor(id)).toMatchObject({id: schedule.id, nextDueAt: tuesday4})
+    expect(fireDueSchedules(ctx)).toEqual([])
+  })
+
+  it('after downtime beyond the grace period records every occurrence missed and fires none, then carries on', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    clock = tuesday3 + hour
+    const events = fireDueSchedules(ctx)
+    expect(events.map((event) => [event.kind, event.dueAt])).toEqual([
+      ['missed', tuesday1],
+      ['missed', tuesday2],
+      ['missed', tuesday3],
+    ])
+    expect(events[2]!.reason).toBe('missed: due 60 min ago, beyond the 15 min grace period')
+    expect(count(w, 'announcement')).toBe(1)
+    expect(count(w, 'delivery')).toBe(0)
+    expect(w.store.schedules.occurrencesOf(id).map((o) => o.state)).toEqual(['missed', 'missed', 'missed'])
+    expect(w.store.schedules.missedSince(start)).toHaveLength(3)
+    expect(stateOf(w, id)).toBe('scheduled')
+
+    // The schedule is alive: next week fires as usual.
+    clock = tuesday4
+    expect(fireDueSchedules(ctx).map((event) => [event.kind, event.dueAt])).toEqual([['fired', tuesday4]])
+    expect(count(w, 'announcement')).toBe(2)
+    expect(w.store.schedules.occurrencesOf(id)).toHaveLength(4)
+  })
+
+  it('records an occurrence whose announcement has already expired as missed, with the reason, and keeps nothing of it', () => {
+    const {ctx, w} = setUp()
+    // Expires 5 minutes after scheduling: each occurrence expires 5 minutes after it is due.
+    const id = draft(ctx, {expires: '+5m'})
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    clock = tuesday1 + 10 * minute // inside the grace period, past the occurrence's expiry
+    const events = fireDueSchedules(ctx)
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({kind: 'missed', templateId: id, dueAt: tuesday1})
+    expect(events[0]!.announcementId).toBeUndefined()
+    expect(events[0]!.reason).toMatch(/^missed: .*expired at 2026-12-01T08:05:00\.000Z/)
+    expect(w.store.schedules.occurrencesOf(id)).toEqual([expect.objectContaining({dueAt: tuesday1, state: 'missed', announcementId: null, reason: events[0]!.reason})])
+    // The clone and its fan-out were undone; the schedule moved on.
+    expect(count(w, 'announcement')).toBe(1)
+    expect(count(w, 'delivery')).toBe(0)
+    expect(scheduleRow(w, id).nextDueAt).toBe(tuesday2)
+    // Next week, on time, it goes (and expires 5 minutes later).
+    clock = tuesday2 + minute
+    const next = fireDueSchedules(ctx)
+    expect(next.map((event) => event.kind)).toEqual(['fired'])
+    expect(w.store.announcements.get(next[0]!.announcementId!)!.expiresAt).toBe(tuesday2 + 5 * minute)
+  })
+
+  it('fires DST days once: a 01:30 London job on the fall-back day', () => {
+    const {ctx, w} = setUp()
+    clock = Date.UTC(2026, 9, 24, 12) // Sat 24 Oct 2026, BST
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '30 1 * * *'})
+    const fired: number[] = []
+    // Walk the clock through the night minute by minute, as a `* * * * * crier run` would.
+    for (clock = Date.UTC(2026, 9, 24, 22); clock <= Date.UTC(2026, 9, 25, 4); clock += minute) {
+      for (const event of fireDueSchedules(ctx)) {
+        expect(event.kind).toBe('fired')
+        fired.push(event.dueAt)
+      }
+    }
+    expect(fired).toEqual([Date.UTC(2026, 9, 25, 0, 30)])
+    expect(w.store.schedules.occurrencesOf(id)).toHaveLength(1)
+  })
+})
+
+describe('approval and unscheduling', () => {
+  it('refuses to schedule a Severe draft without approval (exit 3), scheduling nothing', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx, {severity: 'Severe'})
+    for (const request of [{at: 'tomorrow 07:30'}, {cron: '0 8 * * TUE'}]) {
+      let refusal: unknown
+      try {
+        scheduleAnnouncement(ctx, id, request)
+      } catch (error) {
+        refusal = error
+      }
+      expect(refusal).toBeInstanceOf(PolicyRefusal)
+      expect((refusal as PolicyRefusal).exitCode).toBe(ExitCode.refused)
+      expect((refusal as PolicyRefusal).message).toMatch(/\(Severe\) needs 1 approval before it can be scheduled and has 0 — ask another officer to run crier approve/)
+    }
+    expect(count(w, 'schedule')).toBe(0)
+    expect(stateOf(w, id)).toBe('draft')
+  })
+
+  it('schedules a Severe announcement once another officer approved it; its occurrences go on that approval', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx, {severity: 'Severe'})
+    approveAnnouncement({...ctx, user: 'officer.approver'}, id)
+    expect(stateOf(w, id)).toBe('approved')
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    clock = tuesday1
+    const events = fireDueSchedules(ctx)
+    expect(events.map((event) => event.kind)).toEqual(['fired'])
+    expect(deliveriesOf(w, events[0]!.announcementId!)).toBe(1)
+  })
+
+  it('unschedule returns a one-off to approved and it never fires', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    const {schedule} = scheduleAnnouncement(ctx, id, {at: '2026-11-25T14:00'})
+    clock = Date.UTC(2026, 10, 25, 13, 30)
+    const after = unscheduleAnnouncement(ctx, id)
+    expect(after.state).toBe('approved')
+    expect(stateOf(w, id)).toBe('approved')
+    expect(w.store.schedules.latestFor(id)).toMatchObject({id: schedule.id, nextDueAt: null, endedAt: clock, endReason: 'unscheduled by officer.author'})
+    for (clock = Date.UTC(2026, 10, 25, 14); clock < Date.UTC(2026, 10, 25, 15); clock += 5 * minute) expect(fireDueSchedules(ctx)).toEqual([])
+    expect(count(w, 'delivery')).toBe(0)
+    expect(count(w, 'occurrence')).toBe(0)
+    expect(() => unscheduleAnnouncement(ctx, id)).toThrow(/is not scheduled \(it is approved\)/)
+  })
+
+  it('unschedule stops a recurring schedule between occurrences', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    clock = tuesday1
+    expect(fireDueSchedules(ctx)).toHaveLength(1)
+    clock = tuesday1 + hour
+    expect(unscheduleAnnouncement(ctx, id).state).toBe('approved')
+    clock = tuesday2
+    expect(fireDueSchedules(ctx)).toEqual([])
+    clock = tuesday4
+    expect(fireDueSchedules(ctx)).toEqual([])
+    expect(w.store.schedules.occurrencesOf(id)).toHaveLength(1)
+    expect(count(w, 'announcement')).toBe(2)
+  })
+})
