@@ -18,6 +18,7 @@ export type ChildServerMessage = {type: 'listening'; port: number} | ({type: 'co
 
 export interface ChildServer {
   port: number
+  pid: number
   count(): Promise<ServerCounts>
   reset(): Promise<void>
   close(): Promise<void>
@@ -41,6 +42,7 @@ export async function startChildServer(module: string, args: string[] = []): Pro
   const listening = await next('listening')
   return {
     port: listening.type === 'listening' ? listening.port : 0,
+    pid: child.pid ?? 0,
     async count() {
       const reply = next('count')
       child.send({type: 'count'})

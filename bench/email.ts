@@ -35,6 +35,9 @@ export interface EmailResult {
   rawBytes: number
   /** messages per second */
   crier: Summary
+  /** This process's CPU time per message (µs), median run of each side: the client is the bottleneck here. */
+  crierCpuUs: number
+  rawCpuUs: number
   /** The raw script with TCP_NODELAY, as crier's driver connects: the baseline. */
   raw: Summary
   /** The raw script with nodemailer's defaults (Nagle on). */
@@ -67,8 +70,8 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
     await crierRun(config, server, Math.min(500, recipients))
     await rawRun(server, template, Math.min(500, recipients), true)
     await rawRun(server, template, Math.min(50, defaultRecipients), false)
-    const crier: Array<{rate: number; bytes: number; shape: QueueShape}> = []
-    const raw: Array<{rate: number; bytes: number}> = []
+    const crier: Array<{rate: number; bytes: number; cpuUs: number; shape: QueueShape}> = []
+    const raw: Array<{rate: number; bytes: number; cpuUs: number}> = []
     const rawDefault: number[] = []
     for (let run = 0; run < runs; run++) {
       crier.push(await crierRun(config, server, recipients))
@@ -77,13 +80,17 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
     }
     const crierSummary = summarise(crier.map((run) => run.rate))
     const median = crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!
+    const rawSummary = summarise(raw.map((run) => run.rate))
+    const rawMedian = raw.find((run) => run.rate === rawSummary.median) ?? raw[0]!
     return {
       recipients,
       maxConnections,
       crierBytes: median.bytes,
       rawBytes: raw[0]!.bytes,
       crier: crierSummary,
-      raw: summarise(raw.map((run) => run.rate)),
+      crierCpuUs: median.cpuUs,
+      rawCpuUs: rawMedian.cpuUs,
+      raw: rawSummary,
       rawDefault: summarise(rawDefault),
       rawDefaultRecipients: defaultRecipients,
       shape: median.shape,
@@ -94,7 +101,7 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
 }
 
 /** `count` subscribers, one announcement fanned out by crier's fanOut, Dispatcher.run() until idle. */
-async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; bytes: number; shape: QueueShape}> {
+async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; bytes: number; cpuUs: number; shape: QueueShape}> {
   const store = openStore(join(tempDir('email-store'), 'crier.db'))
   insertSubscribers(store, list, count, {email: true})
   const announcement = benchAnnouncement({now: Date.now(), channels: [channelName], state: 'draft'})
@@ -105,9 +112,11 @@ async function crierRun(config: Config, server: ChildServer, count: number): Pro
   await server.reset()
   collectGarbage()
   const dispatcher = new Dispatcher({store, config})
+  const cpu = process.cpuUsage()
   const started = performance.now()
   const summary = await dispatcher.run()
   const ms = performance.now() - started
+  const {user, system} = process.cpuUsage(cpu)
   await dispatcher.close()
   const received = await server.count()
   const states = deliveryStates(store, announcement.id)
@@ -115,14 +124,14 @@ async function crierRun(config: Config, server: ChildServer, count: number): Pro
   if (states.sent !== count || received.count !== count) {
     throw new Error(`email: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received.count}, the dispatcher ${JSON.stringify(summary)}`)
   }
-  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, shape}
+  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpuUs: (user + system) / count, shape}
 }
 
 /**
  * The bare script: one pooled nodemailer transport (maxConnections as crier's), as many send
  * loops as connections, each sending crier's rendered message to the next recipient.
  */
-async function rawRun(server: ChildServer, template: EmailPayload, count: number, noDelay: boolean): Promise<{rate: number; bytes: number}> {
+async function rawRun(server: ChildServer, template: EmailPayload, count: number, noDelay: boolean): Promise<{rate: number; bytes: number; cpuUs: number}> {
   await server.reset()
   collectGarbage()
   const options: SMTPPool.Options = {pool: true, maxConnections, host: '127.0.0.1', port: server.port, secure: false, logger: false}
@@ -150,11 +159,13 @@ async function rawRun(server: ChildServer, template: EmailPayload, count: number
       })
     }
   }
+  const cpu = process.cpuUsage()
   const begun = performance.now()
   await Promise.all(Array.from({length: maxConnections}, loop))
   const ms = performance.now() - begun
+  const {user, system} = process.cpuUsage(cpu)
   transport.close()
   const received = await server.count()
   if (received.count !== count) throw new Error(`raw nodemailer: the server got ${received.count} of ${count}`)
-  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count}
+  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpuUs: (user + system) / count}
 }

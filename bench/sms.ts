@@ -27,6 +27,9 @@ export interface SmsResult {
   /** messages per second */
   crier: Summary
   blaster: Summary
+  /** This process's CPU time per message (µs), median run of each side. */
+  crierCpuUs: number
+  blasterCpuUs: number
   shape: QueueShape
 }
 
@@ -46,21 +49,32 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
 
     await crierRun(config, server, Math.min(2000, recipients))
     await blasterRun(server, baseUrl, text, Math.min(2000, recipients))
-    const crier: Array<{rate: number; shape: QueueShape}> = []
-    const blaster: Array<{rate: number; bytes: number}> = []
+    const crier: Array<{rate: number; cpuUs: number; shape: QueueShape}> = []
+    const blaster: Array<{rate: number; bytes: number; cpuUs: number}> = []
     for (let run = 0; run < runs; run++) {
       crier.push(await crierRun(config, server, recipients))
       blaster.push(await blasterRun(server, baseUrl, text, recipients))
     }
     const crierSummary = summarise(crier.map((run) => run.rate))
-    const shape = (crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!).shape
-    return {recipients, concurrency, bodyBytes: Math.round(blaster[0]!.bytes), crier: crierSummary, blaster: summarise(blaster.map((run) => run.rate)), shape}
+    const median = crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!
+    const blasterSummary = summarise(blaster.map((run) => run.rate))
+    const blasterMedian = blaster.find((run) => run.rate === blasterSummary.median) ?? blaster[0]!
+    return {
+      recipients,
+      concurrency,
+      bodyBytes: Math.round(blaster[0]!.bytes),
+      crier: crierSummary,
+      blaster: blasterSummary,
+      crierCpuUs: median.cpuUs,
+      blasterCpuUs: blasterMedian.cpuUs,
+      shape: median.shape,
+    }
   } finally {
     await server.close()
   }
 }
 
-async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; shape: QueueShape}> {
+async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; cpuUs: number; shape: QueueShape}> {
   const store = openStore(join(tempDir('sms-store'), 'crier.db'))
   insertSubscribers(store, list, count, {phone: true})
   const announcement = benchAnnouncement({now: Date.now(), channels: [channelName], state: 'draft'})
@@ -71,9 +85,11 @@ async function crierRun(config: Config, server: ChildServer, count: number): Pro
   await server.reset()
   collectGarbage()
   const dispatcher = new Dispatcher({store, config})
+  const cpu = process.cpuUsage()
   const started = performance.now()
   const summary = await dispatcher.run()
   const ms = performance.now() - started
+  const {user, system} = process.cpuUsage(cpu)
   await dispatcher.close()
   const received = await server.count()
   const states = deliveryStates(store, announcement.id)
@@ -81,11 +97,11 @@ async function crierRun(config: Config, server: ChildServer, count: number): Pro
   if (states.sent !== count || received.count !== count || received.refused !== 0) {
     throw new Error(`sms: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received.count} (refused ${received.refused}), the dispatcher ${JSON.stringify(summary)}`)
   }
-  return {rate: (count / ms) * 1000, shape}
+  return {rate: (count / ms) * 1000, cpuUs: (user + system) / count, shape}
 }
 
 /** A bare undici keep-alive Pool: `concurrency` loops POSTing Twilio's form body until `count` are done. */
-async function blasterRun(server: ChildServer, baseUrl: string, text: string, count: number): Promise<{rate: number; bytes: number}> {
+async function blasterRun(server: ChildServer, baseUrl: string, text: string, count: number): Promise<{rate: number; bytes: number; cpuUs: number}> {
   await server.reset()
   collectGarbage()
   const pool = new Pool(baseUrl, {connections: concurrency})
@@ -108,11 +124,13 @@ async function blasterRun(server: ChildServer, baseUrl: string, text: string, co
       if (response.statusCode !== 201) failed++
     }
   }
+  const cpu = process.cpuUsage()
   const begun = performance.now()
   await Promise.all(Array.from({length: concurrency}, loop))
   const ms = performance.now() - begun
+  const {user, system} = process.cpuUsage(cpu)
   await pool.close()
   const received = await server.count()
   if (failed > 0 || received.count !== count) throw new Error(`blaster: ${failed} failed; the server got ${received.count} of ${count}`)
-  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count}
+  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpuUs: (user + system) / count}
 }

@@ -1,3 +1,5 @@
+import {setMaxListeners} from 'node:events'
+
 /**
  * SIGINT/SIGTERM handling for commands that send: the first signal stops claiming and lets
  * in-flight sends finish (nothing is left `sending`); a second aborts what is in flight.
@@ -5,6 +7,8 @@
 export function stopSignals(onFirst?: (signal: NodeJS.Signals) => void) {
   const stop = new AbortController()
   const abort = new AbortController()
+  // Every send in flight listens on abort: dozens at once is normal, not a leak.
+  setMaxListeners(0, stop.signal, abort.signal)
   let received: NodeJS.Signals | undefined
   const handler = (signal: NodeJS.Signals) => {
     if (!received) {

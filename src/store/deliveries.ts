@@ -49,6 +49,8 @@ export interface AttemptResult {
   receiptUrl?: string
   /** A rate-limited attempt does not use up one of the delivery's attempts. */
   refundAttempt?: boolean
+  /** Nothing was sent (expired before its turn, handed back unstarted): no attempt row. */
+  notAttempted?: boolean
 }
 
 export interface ChannelCounts {
@@ -209,7 +211,7 @@ export function deliveryStore(db: Db) {
     /** Writes attempts and outcomes; returns the ids whose lease this owner no longer held. */
     recordResults(results: AttemptResult[], now: number): void {
       for (const result of results) {
-        recordAttempt.run({
+        if (!result.notAttempted) recordAttempt.run({
           id: result.id,
           startedAt: result.startedAt,
           durationMs: result.durationMs,
@@ -251,9 +253,10 @@ export function deliveryStore(db: Db) {
     takeOverLease(id: string, previousOwner: string | null, owner: string, leaseUntil: number, now: number): boolean {
       return takeOverLease.run({id, previousOwner, owner, leaseUntil, now}).changes === 1
     },
-    /** Marks every not-yet-sent delivery of an expired announcement `expired`; returns the announcements touched. */
-    expireOverdue(now: number): string[] {
-      return [...new Set((expireOverdue.all({now}) as Array<{announcementId: string}>).map((row) => row.announcementId))]
+    /** Marks every not-yet-sent delivery of an expired announcement `expired`; returns how many, and the announcements touched. */
+    expireOverdue(now: number): {expired: number; announcementIds: string[]} {
+      const rows = expireOverdue.all({now}) as Array<{announcementId: string}>
+      return {expired: rows.length, announcementIds: [...new Set(rows.map((row) => row.announcementId))]}
     },
     pauseChannel(channel: string, until: number, reason: string): void {
       pause.run({channel, until, reason})
