@@ -1,7 +1,8 @@
 import {mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {jsonOf, makeCrierHome, repoRoot, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
+import {jsonOf, makeCrierHome, repoRoot, storeFacts, type CrierHome} from '../helpers/cli.js'
+import {draft, ok, refused, show} from '../helpers/cli-assertions.js'
 
 // Every foundation command through the built CLI (bin/run.js), as a child process with its own
 // CRIER_HOME, the way officers, scripts and cron run it; edit, preview, approve and reject are in
@@ -10,36 +11,6 @@ import {jsonOf, makeCrierHome, repoRoot, storeFacts, type CliResult, type CrierH
 
 const hour = 3_600_000
 const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {version: string}).version
-
-/** The status, stdout and stderr of a run, for failure messages. */
-function explain(result: CliResult): string {
-  return `exit ${result.status}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
-}
-
-function ok(result: CliResult): CliResult {
-  expect(result.status, explain(result)).toBe(0)
-  return result
-}
-
-/** A refusal: the exit code, one `Error: …` line on stderr, no stack trace, nothing on stdout. */
-function refused(result: CliResult, exitCode: number, message: RegExp): void {
-  expect(result.status, explain(result)).toBe(exitCode)
-  expect(result.stdout).toBe('')
-  const lines = result.stderr.split('\n').filter((line) => line !== '')
-  expect(lines, explain(result)).toHaveLength(1)
-  expect(lines[0]).toMatch(/^Error: /)
-  expect(lines[0]).toMatch(message)
-  expect(result.stderr).not.toMatch(/^ {4}at /m)
-}
-
-/** Drafts with --json and returns the created announcement. */
-function draft(home: CrierHome, args: string[], options?: {input?: string; env?: NodeJS.ProcessEnv}): any {
-  return jsonOf(ok(home.run(['draft', ...args, '--json'], options)))
-}
-
-function show(home: CrierHome, id: string, env?: NodeJS.ProcessEnv): any {
-  return jsonOf(ok(home.run(['show', id, '--json'], {env})))
-}
 
 /**
  * Inserts a copy of an existing announcement row under another id (for ids that share a prefix,

@@ -1,43 +1,14 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {jsonOf, makeCrierHome, type CliResult, type CrierHome} from '../helpers/cli.js'
+import {jsonOf, makeCrierHome} from '../helpers/cli.js'
+import {draft, ok, refused, show} from '../helpers/cli-assertions.js'
 import {capSchemaErrors} from '../helpers/validate-cap.js'
 
 // The review commands (edit, preview, approve, reject) through the built CLI (bin/run.js), as a
 // child process with its own CRIER_HOME; the other foundation commands are in
 // foundation-commands.test.ts (split in two so the files run in parallel). Build first:
 //   npx tsc -p tsconfig.build.json && node scripts/write-manifest.js
-
-/** The status, stdout and stderr of a run, for failure messages. */
-function explain(result: CliResult): string {
-  return `exit ${result.status}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
-}
-
-function ok(result: CliResult): CliResult {
-  expect(result.status, explain(result)).toBe(0)
-  return result
-}
-
-/** A refusal: the exit code, one `Error: …` line on stderr, no stack trace, nothing on stdout. */
-function refused(result: CliResult, exitCode: number, message: RegExp): void {
-  expect(result.status, explain(result)).toBe(exitCode)
-  expect(result.stdout).toBe('')
-  const lines = result.stderr.split('\n').filter((line) => line !== '')
-  expect(lines, explain(result)).toHaveLength(1)
-  expect(lines[0]).toMatch(/^Error: /)
-  expect(lines[0]).toMatch(message)
-  expect(result.stderr).not.toMatch(/^ {4}at /m)
-}
-
-/** Drafts with --json and returns the created announcement. */
-function draft(home: CrierHome, args: string[], options?: {input?: string; env?: NodeJS.ProcessEnv}): any {
-  return jsonOf(ok(home.run(['draft', ...args, '--json'], options)))
-}
-
-function show(home: CrierHome, id: string, env?: NodeJS.ProcessEnv): any {
-  return jsonOf(ok(home.run(['show', id, '--json'], {env})))
-}
 
 /** Two feed channels, so --channel has something to choose from. */
 const twoChannelConfig = `

@@ -1,0 +1,34 @@
+import {expect} from 'vitest'
+import {jsonOf, type CliResult, type CrierHome} from './cli.js'
+
+// Assertions the end-to-end tests share: a command succeeded, or was refused the documented way.
+
+/** The status, stdout and stderr of a run, for failure messages. */
+export function explain(result: CliResult): string {
+  return `exit ${result.status}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+}
+
+export function ok(result: CliResult): CliResult {
+  expect(result.status, explain(result)).toBe(0)
+  return result
+}
+
+/** A refusal: the exit code, one `Error: …` line on stderr, no stack trace, nothing on stdout. */
+export function refused(result: CliResult, exitCode: number, message: RegExp): void {
+  expect(result.status, explain(result)).toBe(exitCode)
+  expect(result.stdout).toBe('')
+  const lines = result.stderr.split('\n').filter((line) => line !== '')
+  expect(lines, explain(result)).toHaveLength(1)
+  expect(lines[0]).toMatch(/^Error: /)
+  expect(lines[0]).toMatch(message)
+  expect(result.stderr).not.toMatch(/^ {4}at /m)
+}
+
+/** Drafts with --json and returns the created announcement. */
+export function draft(home: CrierHome, args: string[], options?: {input?: string; env?: NodeJS.ProcessEnv}): any {
+  return jsonOf(ok(home.run(['draft', ...args, '--json'], options)))
+}
+
+export function show(home: CrierHome, id: string, env?: NodeJS.ProcessEnv): any {
+  return jsonOf(ok(home.run(['show', id, '--json'], {env})))
+}
