@@ -1,12 +1,20 @@
 import {spawn} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import type {Store} from '../src/store/index.js'
-import {packageRoot, tempDir} from './fixtures.js'
+import type {Config} from '../src/config/load.js'
+import {Dispatcher} from '../src/engine/dispatcher.js'
+import {fanOut} from '../src/engine/fan-out.js'
+import {openStore, type Store} from '../src/store/index.js'
+import type {ChildServer, ServerCounts} from './child-server.js'
+import {benchAnnouncement, countQueueCalls, deliveryStates, packageRoot, tempDir, type QueueShape} from './fixtures.js'
+import {collectGarbage} from './stats.js'
 
 // Shared bits of the audience scenarios (e-mail, SMS, memory, import): subscribers as a county
 // has them, put straight into the store, and the built CLI run as a child process with its
 // wall time and peak resident memory.
+
+/** The subscriber list the audience sections fan out to. */
+export const listName = 'residents'
 
 export const accountSid = 'AC' + 'b'.repeat(32)
 export const authToken = 'bench-twilio-token-5f3a'
@@ -129,4 +137,41 @@ export function formatMB(bytes: number): string {
 /** "12.3 s" */
 export function formatSeconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`
+}
+
+/**
+ * crier's side of an audience figure: `count` subscribers, one announcement fanned out with
+ * fanOut(), Dispatcher.run() until idle; fails unless every delivery was sent and received.
+ */
+export async function crierAudienceRun(
+  label: string,
+  config: Config,
+  server: ChildServer,
+  channel: string,
+  count: number,
+  contacts: {email?: boolean; phone?: boolean},
+): Promise<{rate: number; cpuUs: number; shape: QueueShape; received: ServerCounts}> {
+  const store = openStore(join(tempDir(`${label}-store`), 'crier.db'))
+  insertSubscribers(store, listName, count, contacts)
+  const announcement = benchAnnouncement({now: Date.now(), channels: [channel], state: 'draft'})
+  store.transaction(() => store.announcements.insert(announcement))
+  const fanned = fanOut({config, store, now: Date.now, user: 'bench'}, announcement.id)
+  if (fanned.queued !== count) throw new Error(`${label}: fan-out queued ${fanned.queued}, expected ${count}`)
+  const shape = countQueueCalls(store)
+  await server.reset()
+  collectGarbage()
+  const dispatcher = new Dispatcher({store, config})
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  const summary = await dispatcher.run()
+  const ms = performance.now() - started
+  const {user, system} = process.cpuUsage(cpu)
+  await dispatcher.close()
+  const received = await server.count()
+  const states = deliveryStates(store, announcement.id)
+  store.close()
+  if (states.sent !== count || received.count !== count || received.refused !== 0) {
+    throw new Error(`${label}: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received.count} (refused ${received.refused}), the dispatcher ${JSON.stringify(summary)}`)
+  }
+  return {rate: (count / ms) * 1000, cpuUs: (user + system) / count, shape, received}
 }

@@ -8,12 +8,9 @@ import type {ChannelConfig} from '../src/channels/driver.js'
 import {loadConfig, type Config} from '../src/config/load.js'
 import {resolvePaths} from '../src/config/paths.js'
 import {primaryVariant} from '../src/core/announcement.js'
-import {Dispatcher} from '../src/engine/dispatcher.js'
-import {fanOut} from '../src/engine/fan-out.js'
-import {openStore} from '../src/store/index.js'
-import {emailFor, insertSubscribers} from './audience.js'
+import {crierAudienceRun, emailFor, listName} from './audience.js'
 import {startChildServer, type ChildServer} from './child-server.js'
-import {benchAnnouncement, countQueueCalls, deliveryStates, tempDir, type QueueShape} from './fixtures.js'
+import {benchAnnouncement, tempDir, type QueueShape} from './fixtures.js'
 import {collectGarbage, summarise, type Summary} from './stats.js'
 
 // E-mail to an audience: crier (fan-out from the subscriber table, Dispatcher.run(), the email
@@ -47,7 +44,6 @@ export interface EmailResult {
 }
 
 const maxConnections = 5
-const list = 'residents'
 const channelName = 'residents-email'
 const fromMailbox = 'North Wales Police <alerts@northwales.example>'
 
@@ -58,7 +54,7 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
     // Through loadConfig, so the channel is validated and defaulted exactly as a user's would be.
     writeFileSync(
       join(home, 'config.yaml'),
-      `sender: alerts@northwales.example\ntimezone: Europe/London\nchannels:\n  ${channelName}: {type: email, smtp: "smtp://127.0.0.1:${server.port}", from: "${fromMailbox}", audience: ${list}, maxConnections: ${maxConnections}}\n`,
+      `sender: alerts@northwales.example\ntimezone: Europe/London\nchannels:\n  ${channelName}: {type: email, smtp: "smtp://127.0.0.1:${server.port}", from: "${fromMailbox}", audience: ${listName}, maxConnections: ${maxConnections}}\n`,
     )
     const config = loadConfig(resolvePaths({CRIER_HOME: home}))
     const channel = config.channels[channelName] as ChannelConfig<EmailSettings>
@@ -102,29 +98,8 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
 
 /** `count` subscribers, one announcement fanned out by crier's fanOut, Dispatcher.run() until idle. */
 async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; bytes: number; cpuUs: number; shape: QueueShape}> {
-  const store = openStore(join(tempDir('email-store'), 'crier.db'))
-  insertSubscribers(store, list, count, {email: true})
-  const announcement = benchAnnouncement({now: Date.now(), channels: [channelName], state: 'draft'})
-  store.transaction(() => store.announcements.insert(announcement))
-  const fanned = fanOut({config, store, now: Date.now, user: 'bench'}, announcement.id)
-  if (fanned.queued !== count) throw new Error(`email: fan-out queued ${fanned.queued}, expected ${count}`)
-  const shape = countQueueCalls(store)
-  await server.reset()
-  collectGarbage()
-  const dispatcher = new Dispatcher({store, config})
-  const cpu = process.cpuUsage()
-  const started = performance.now()
-  const summary = await dispatcher.run()
-  const ms = performance.now() - started
-  const {user, system} = process.cpuUsage(cpu)
-  await dispatcher.close()
-  const received = await server.count()
-  const states = deliveryStates(store, announcement.id)
-  store.close()
-  if (states.sent !== count || received.count !== count) {
-    throw new Error(`email: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received.count}, the dispatcher ${JSON.stringify(summary)}`)
-  }
-  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpuUs: (user + system) / count, shape}
+  const run = await crierAudienceRun('email', config, server, channelName, count, {email: true})
+  return {rate: run.rate, bytes: run.received.bytes / run.received.count, cpuUs: run.cpuUs, shape: run.shape}
 }
 
 /**

@@ -6,12 +6,9 @@ import {resolvePaths} from '../src/config/paths.js'
 import {primaryVariant} from '../src/core/announcement.js'
 import {sms} from '../src/channels/sms.js'
 import type {ChannelConfig} from '../src/channels/driver.js'
-import {Dispatcher} from '../src/engine/dispatcher.js'
-import {fanOut} from '../src/engine/fan-out.js'
-import {openStore} from '../src/store/index.js'
-import {accountSid, authToken, insertSubscribers, phoneFor, smsConfigYaml, smsFrom} from './audience.js'
+import {accountSid, authToken, crierAudienceRun, listName, phoneFor, smsConfigYaml, smsFrom} from './audience.js'
 import {startChildServer, type ChildServer} from './child-server.js'
-import {benchAnnouncement, countQueueCalls, deliveryStates, tempDir, type QueueShape} from './fixtures.js'
+import {benchAnnouncement, tempDir, type QueueShape} from './fixtures.js'
 import {collectGarbage, summarise, type Summary} from './stats.js'
 
 // SMS to an audience through the Twilio Messages API shape: crier (fan-out from the subscriber
@@ -34,7 +31,6 @@ export interface SmsResult {
 }
 
 const concurrency = 64
-const list = 'residents'
 const channelName = 'residents-sms'
 
 export async function benchSms(recipients: number, runs: number): Promise<SmsResult> {
@@ -42,7 +38,7 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
   try {
     const baseUrl = `http://127.0.0.1:${server.port}`
     const home = tempDir('sms')
-    writeFileSync(join(home, 'config.yaml'), smsConfigYaml(baseUrl, concurrency, list))
+    writeFileSync(join(home, 'config.yaml'), smsConfigYaml(baseUrl, concurrency, listName))
     const config = loadConfig(resolvePaths({CRIER_HOME: home}))
     const sample = benchAnnouncement({now: Date.now(), channels: [channelName], state: 'draft'})
     const text = sms.render(sample, primaryVariant(sample), {channel: config.channels[channelName] as ChannelConfig<never>}).payload.body
@@ -75,29 +71,8 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
 }
 
 async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; cpuUs: number; shape: QueueShape}> {
-  const store = openStore(join(tempDir('sms-store'), 'crier.db'))
-  insertSubscribers(store, list, count, {phone: true})
-  const announcement = benchAnnouncement({now: Date.now(), channels: [channelName], state: 'draft'})
-  store.transaction(() => store.announcements.insert(announcement))
-  const fanned = fanOut({config, store, now: Date.now, user: 'bench'}, announcement.id)
-  if (fanned.queued !== count) throw new Error(`sms: fan-out queued ${fanned.queued}, expected ${count}`)
-  const shape = countQueueCalls(store)
-  await server.reset()
-  collectGarbage()
-  const dispatcher = new Dispatcher({store, config})
-  const cpu = process.cpuUsage()
-  const started = performance.now()
-  const summary = await dispatcher.run()
-  const ms = performance.now() - started
-  const {user, system} = process.cpuUsage(cpu)
-  await dispatcher.close()
-  const received = await server.count()
-  const states = deliveryStates(store, announcement.id)
-  store.close()
-  if (states.sent !== count || received.count !== count || received.refused !== 0) {
-    throw new Error(`sms: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received.count} (refused ${received.refused}), the dispatcher ${JSON.stringify(summary)}`)
-  }
-  return {rate: (count / ms) * 1000, cpuUs: (user + system) / count, shape}
+  const run = await crierAudienceRun('sms', config, server, channelName, count, {phone: true})
+  return {rate: run.rate, cpuUs: run.cpuUs, shape: run.shape}
 }
 
 /** A bare undici keep-alive Pool: `concurrency` loops POSTing Twilio's form body until `count` are done. */

@@ -2,7 +2,7 @@ import {mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {jsonOf, makeCrierHome, repoRoot, storeFacts, type CrierHome} from '../helpers/cli.js'
-import {draft, ok, refused, show} from '../helpers/cli-assertions.js'
+import {draft, ok, refused, show, twoChannelConfig} from '../helpers/cli-assertions.js'
 
 // Every foundation command through the built CLI (bin/run.js), as a child process with its own
 // CRIER_HOME, the way officers, scripts and cron run it; edit, preview, approve and reject are in
@@ -33,16 +33,6 @@ function insertCopy(home: CrierHome, fromId: string, changes: {id: string; creat
     db.close()
   }
 }
-
-/** Two feed channels, so --channel has something to choose from. */
-const twoChannelConfig = `
-sender: alerts@northwales.example
-senderName: North Wales Police
-languages: [en-GB, cy-GB]
-channels:
-  website:  { type: feed, dir: ./public/website, baseUrl: https://northwales.example/alerts }
-  intranet: { type: feed, dir: ./public/intranet }
-`
 
 describe('crier --version and --help', () => {
   const home = makeCrierHome()

@@ -2,23 +2,13 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {jsonOf, makeCrierHome} from '../helpers/cli.js'
-import {draft, ok, refused, show} from '../helpers/cli-assertions.js'
+import {draft, ok, refused, show, twoChannelConfig} from '../helpers/cli-assertions.js'
 import {capSchemaErrors} from '../helpers/validate-cap.js'
 
 // The review commands (edit, preview, approve, reject) through the built CLI (bin/run.js), as a
 // child process with its own CRIER_HOME; the other foundation commands are in
 // foundation-commands.test.ts (split in two so the files run in parallel). Build first:
 //   npx tsc -p tsconfig.build.json && node scripts/write-manifest.js
-
-/** Two feed channels, so --channel has something to choose from. */
-const twoChannelConfig = `
-sender: alerts@northwales.example
-senderName: North Wales Police
-languages: [en-GB, cy-GB]
-channels:
-  website:  { type: feed, dir: ./public/website, baseUrl: https://northwales.example/alerts }
-  intranet: { type: feed, dir: ./public/intranet }
-`
 
 describe('crier edit', () => {
   const home = makeCrierHome()

@@ -32,3 +32,13 @@ export function draft(home: CrierHome, args: string[], options?: {input?: string
 export function show(home: CrierHome, id: string, env?: NodeJS.ProcessEnv): any {
   return jsonOf(ok(home.run(['show', id, '--json'], {env})))
 }
+
+/** Two feed channels, so --channel has something to choose from. */
+export const twoChannelConfig = `
+sender: alerts@northwales.example
+senderName: North Wales Police
+languages: [en-GB, cy-GB]
+channels:
+  website:  { type: feed, dir: ./public/website, baseUrl: https://northwales.example/alerts }
+  intranet: { type: feed, dir: ./public/intranet }
+`
