@@ -68,6 +68,19 @@ export interface Rendered<Payload = unknown> {
   payload: Payload
 }
 
+/**
+ * One post of a thread that went out. The engine keeps these across attempts (and processes),
+ * so a thread whose third post failed is resumed from the third post, never reposted.
+ */
+export interface PostedPart {
+  /** 0-based position in the thread. */
+  index: number
+  providerId: string
+  url?: string
+  /** What a reply needs beyond the id, where the platform wants more (Bluesky: the record's cid). */
+  ref?: string
+}
+
 export interface SendContext<Settings> {
   channel: ChannelConfig<Settings>
   deliveryId: string
@@ -80,6 +93,10 @@ export interface SendContext<Settings> {
   /** For drivers that publish a collection (the feed): current announcements on this channel. */
   collection?: Announcement[]
   recipient?: Recipient
+  /** Thread drivers: the parts earlier attempts already posted, in order. Empty on a first try. */
+  postedParts: PostedPart[]
+  /** Thread drivers: records a posted part durably before the next one is sent. */
+  recordPart(part: PostedPart): void
 }
 
 export interface Receipt {

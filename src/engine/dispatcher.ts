@@ -14,6 +14,7 @@ import type {Store} from '../store/index.js'
 import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
 import {retryDelayMs} from './backoff.js'
 import {finishAnnouncementsIfDone} from './finish.js'
+import {withThreadParts} from './thread-parts.js'
 import {resolveAbandonedLeases} from './in-doubt.js'
 import {newLeaseOwner} from './lease-owner.js'
 
@@ -448,7 +449,7 @@ export class Dispatcher {
           .filter((a): a is Announcement => a !== undefined && (a.expiresAt === undefined || a.expiresAt > at))
       },
     })
-    return context
+    return withThreadParts(context, store, now)
   }
 
   private async resolveInDoubt(abort?: AbortSignal): Promise<void> {

@@ -8,6 +8,7 @@ import type {Store} from '../store/index.js'
 import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {isAbandonedOwner} from './lease-owner.js'
+import {withThreadParts} from './thread-parts.js'
 
 // A delivery left `sending` by a process that died (its lease ran out, or its pid is gone) may
 // or may not have gone out. Never re-send blindly: requeue it only when the driver's sends are
@@ -75,15 +76,11 @@ async function reconcile(options: InDoubtOptions, rows: Abandoned[], summary: In
     const driver = driverFor(channel.type)!
     const announcement = store.announcements.get(row.announcementId)!
     const startedAt = now()
-    const context: SendContext<Record<string, unknown>> = {
-      channel,
-      deliveryId: row.id,
-      idempotencyKey: row.id,
-      announcement,
-      signal: options.signal,
-      http: options.http,
+    const context: SendContext<Record<string, unknown>> = withThreadParts(
+      {channel, deliveryId: row.id, idempotencyKey: row.id, announcement, signal: options.signal, http: options.http, now},
+      store,
       now,
-    }
+    )
     try {
       const receipt = await driver.reconcile!(row.id, context)
       if (receipt) {

@@ -1,3 +1,4 @@
+import type {PostedPart} from '../channels/driver.js'
 import type {Db} from './open.js'
 
 // The delivery queue: deliveries, their attempts and channel pauses. The claim is one atomic
@@ -172,6 +173,11 @@ export function deliveryStore(db: Db) {
       last_error AS lastError, receipt_id AS receiptId, receipt_url AS receiptUrl FROM delivery
     WHERE announcement_id = ? AND recipient IS NULL ORDER BY channel, id`)
 
+  const partsOf = db.prepare(`SELECT part_index AS "index", provider_id AS providerId, url, ref FROM delivery_part
+    WHERE delivery_id = ? ORDER BY part_index`)
+  const savePart = db.prepare(`INSERT OR REPLACE INTO delivery_part (delivery_id, part_index, provider_id, url, ref, posted_at)
+    VALUES (@deliveryId, @index, @providerId, @url, @ref, @now)`)
+
   return {
     insert(delivery: NewDelivery, now: number): void {
       insert.run({...delivery, now})
@@ -304,6 +310,18 @@ export function deliveryStore(db: Db) {
       for (const row of retriesFor.all(announcementId) as Array<{channel: string; n: number}>) entry(row.channel).retries = row.n
       for (const row of lastErrorFor.all({id: announcementId}) as Array<{channel: string; lastError: string}>) entry(row.channel).lastError = row.lastError
       return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel))
+    },
+    /** The thread posts earlier attempts of this delivery published, in order. */
+    postedParts(deliveryId: string): PostedPart[] {
+      return (partsOf.all(deliveryId) as Array<{index: number; providerId: string; url: string | null; ref: string | null}>).map((row) => ({
+        index: row.index,
+        providerId: row.providerId,
+        ...(row.url !== null && {url: row.url}),
+        ...(row.ref !== null && {ref: row.ref}),
+      }))
+    },
+    recordPart(deliveryId: string, part: PostedPart, now: number): void {
+      savePart.run({deliveryId, index: part.index, providerId: part.providerId, url: part.url ?? null, ref: part.ref ?? null, now})
     },
     /** The deliveries of broadcast channels (one per channel), never the whole audience. */
     broadcastDeliveries(announcementId: string) {

@@ -149,6 +149,18 @@ export const migrations: string[] = [
     PRIMARY KEY (schedule_id, due_at)
   ) STRICT;
   `,
+  // 5: the posts of a thread that went out, so a retry resumes where the last attempt stopped.
+  `
+  CREATE TABLE delivery_part (
+    delivery_id TEXT NOT NULL REFERENCES delivery(id),
+    part_index INTEGER NOT NULL,
+    provider_id TEXT NOT NULL,
+    url TEXT,
+    ref TEXT,
+    posted_at INTEGER NOT NULL,
+    PRIMARY KEY (delivery_id, part_index)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ]
 
 export const latestVersion = migrations.length

@@ -9,6 +9,7 @@ import {PermanentSendError, TransientSendError} from '../../src/channels/errors.
 import type {HttpClient} from '../../src/channels/http.js'
 import {makeAnnouncement, makeFullAnnouncement} from '../helpers/announcement.js'
 import {closedSmtpUrl, startSmtpFake, type SmtpFake} from '../fakes/smtp-server.js'
+import {partsInMemory} from '../helpers/thread-parts.js'
 
 // The email driver against a real SMTP server (smtp-server) on loopback, through nodemailer's pool.
 
@@ -44,6 +45,7 @@ function makeContext(channel: ChannelConfig<EmailSettings>, announcement: Announ
     idempotencyKey: '01HXDELIVERY0000000000000A',
     announcement,
     signal: new AbortController().signal,
+    ...partsInMemory(),
     http: noHttp,
     now: () => fixedNow,
     recipient: jane,

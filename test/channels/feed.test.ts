@@ -13,6 +13,7 @@ import {channelCommonSchema} from '../../src/config/schema.js'
 import {primaryVariant, type Announcement} from '../../src/core/announcement.js'
 import {baseTime, makeAnnouncement, makeFullAnnouncement} from '../helpers/announcement.js'
 import {capSchemaErrors} from '../helpers/validate-cap.js'
+import {partsInMemory} from '../helpers/thread-parts.js'
 
 const hour = 3_600_000
 const now = baseTime + 2 * hour
@@ -51,6 +52,7 @@ function sendContext(config: ChannelConfig<FeedSettings>, announcement: Announce
     idempotencyKey: `key-${announcement.id}`,
     announcement,
     signal: new AbortController().signal,
+    ...partsInMemory(),
     http: noHttp,
     now: () => now,
     collection,

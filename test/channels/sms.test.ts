@@ -14,6 +14,7 @@ import {sms, type SmsSettings} from '../../src/channels/sms.js'
 import {makeAnnouncement} from '../helpers/announcement.js'
 import {closedPortUrl, startProviderFake, type Answer, type IncomingRequest, type ProviderFake} from '../fakes/provider-server.js'
 import {acceptedMessages, basicCredentialsOf, messageSid, receivedMessages, twilioError, twilioFaults, twilioPlan} from '../fakes/twilio-plan.js'
+import {partsInMemory} from '../helpers/thread-parts.js'
 
 // The sms driver against a real HTTP server on loopback that answers as Twilio (or a generic
 // JSON gateway) does, through the shared undici client.
@@ -59,6 +60,7 @@ function makeContext(channel: ChannelConfig<SmsSettings>, overrides: Partial<Sen
     idempotencyKey: 'idem-key-1',
     announcement: makeAnnouncement(),
     signal: new AbortController().signal,
+    ...partsInMemory(),
     http,
     now: () => fixedNow,
     recipient: resident,

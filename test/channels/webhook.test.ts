@@ -7,6 +7,7 @@ import {PermanentSendError, RateLimitedError, TransientSendError} from '../../sr
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {webhook, type WebhookSettings} from '../../src/channels/webhook.js'
 import {closedPortUrl, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {partsInMemory} from '../helpers/thread-parts.js'
 
 // The webhook driver against a real HTTP server on loopback, through the shared undici client.
 
@@ -72,6 +73,7 @@ function makeContext(channel: ChannelConfig<WebhookSettings>, overrides: Partial
     idempotencyKey: 'idem-key-1',
     announcement: makeAnnouncement(),
     signal: new AbortController().signal,
+    ...partsInMemory(),
     http,
     now: () => fixedNow,
     ...overrides,

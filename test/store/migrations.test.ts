@@ -30,6 +30,7 @@ const tablesSince: Record<number, string[]> = {
   2: ['attempt', 'channel_pause', 'delivery'],
   3: ['channel_rate', 'optout', 'subscriber'],
   4: ['occurrence', 'schedule'],
+  5: ['delivery_part'],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
