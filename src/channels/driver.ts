@@ -107,6 +107,12 @@ export interface Receipt {
 export interface CheckResult {
   ok: boolean
   detail: string
+  /**
+   * Facts about the account or instance that render needs and may not guess (Mastodon's
+   * `max_characters`). `channels test` keeps them in CRIER_HOME, and config load gives them
+   * back to the channel as settings (an explicit setting in config.yaml wins).
+   */
+  learned?: Record<string, string | number | boolean>
 }
 
 export interface Driver<Settings = Record<string, unknown>, Payload = unknown> {

@@ -8,6 +8,7 @@ import {parseDuration, parseRate} from '../core/duration.js'
 import type {ChannelConfig} from '../channels/driver.js'
 import {driverFor, driverTypes} from '../channels/registry.js'
 import {channelCommonSchema, configFileSchema, type Policy} from './schema.js'
+import {readChannelFacts} from './channel-facts.js'
 import {resolveSecrets} from './secrets.js'
 import {osUserName} from './user.js'
 import type {CrierPaths} from './paths.js'
@@ -78,10 +79,11 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   // Channels are checked even when the top level has problems, so all are reported at once.
   const rawChannels = parsed.success ? parsed.data.channels : (value as {channels?: unknown} | null)?.channels
   const channels: Record<string, ChannelConfig> = {}
+  const facts = readChannelFacts(paths.home)
   if (rawChannels && typeof rawChannels === 'object' && !Array.isArray(rawChannels)) {
     for (const [name, settings] of Object.entries(rawChannels as Record<string, unknown>)) {
       if (!settings || typeof settings !== 'object' || Array.isArray(settings)) continue // reported by the top-level schema
-      const result = validateChannel(name, settings as Record<string, unknown>, dirname(paths.configFile))
+      const result = validateChannel(name, {...learnedFacts(facts[name], settings as Record<string, unknown>), ...(settings as Record<string, unknown>)}, dirname(paths.configFile))
       if (typeof result === 'string') report(result)
       else if (Array.isArray(result)) result.forEach(report)
       else channels[name] = result
@@ -100,6 +102,13 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     policy: file.policy,
     scheduling: file.scheduling,
   }
+}
+
+/** Only facts the channel's driver declares as settings: a stale cache must not break config. */
+function learnedFacts(facts: Record<string, unknown> | undefined, settings: Record<string, unknown>): Record<string, unknown> {
+  if (!facts || typeof settings.type !== 'string') return {}
+  const shape = driverFor(settings.type)?.config.shape ?? {}
+  return Object.fromEntries(Object.entries(facts).filter(([key]) => key in shape))
 }
 
 function validateChannel(name: string, settings: Record<string, unknown>, baseDir: string): ChannelConfig | string | string[] {

@@ -9,6 +9,8 @@ export interface ChannelCheck {
   type: string
   ok: boolean
   detail: string
+  /** What the check learned for render (kept in CRIER_HOME by `channels test`). */
+  learned?: Record<string, string | number | boolean>
 }
 
 /** `channels test`: each driver's check() — credentials and reachability, never a post. */
@@ -21,7 +23,7 @@ export async function checkChannels(config: Config, names: string[], timeoutMs =
         const driver = driverOf(channel)
         try {
           const result = await driver.check(channel, {http, signal: AbortSignal.timeout(timeoutMs)})
-          return {channel: name, type: channel.type, ok: result.ok, detail: oneLine(redact(result.detail), 300)}
+          return {channel: name, type: channel.type, ok: result.ok, detail: oneLine(redact(result.detail), 300), ...(result.learned && {learned: result.learned})}
         } catch (error) {
           return {channel: name, type: channel.type, ok: false, detail: oneLine(redact(error instanceof Error ? error.message : String(error)), 300)}
         } finally {

@@ -56,7 +56,7 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
         } else if (driver.reconcile) {
           if (store.deliveries.takeOverLease(row.id, row.owner, owner, at + 60_000, at)) toReconcile.push(row)
         } else {
-          if (store.deliveries.markUnknown(row.id, row.owner, `its sender stopped mid-send: it may or may not have gone out — check ${row.channel} before sending again`, at)) summary.unknown++
+          if (store.deliveries.markUnknown(row.id, row.owner, inDoubtReason(store, row), at)) summary.unknown++
           touched.add(row.announcementId)
         }
       }
@@ -103,4 +103,11 @@ async function reconcile(options: InDoubtOptions, rows: Abandoned[], summary: In
     store.deliveries.recordResults(results, now())
     finishAnnouncementsIfDone(store, touched, now())
   })
+}
+
+/** Where a thread was half posted, says how far it got, so the officer checks the right post. */
+function inDoubtReason(store: Store, row: Abandoned): string {
+  const posted = store.deliveries.postedParts(row.id).length
+  const what = posted ? `posts 1–${posted} of the thread went out; post ${posted + 1} may or may not have` : 'it may or may not have gone out'
+  return `its sender stopped mid-send: ${what} — check ${row.channel} before sending again`
 }
