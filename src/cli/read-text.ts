@@ -53,12 +53,19 @@ export function readFileText(path: string): string {
   }
 }
 
-/** The announcement text from an argument, `-` (stdin), --file, or piped stdin; exit 2 when there is none. */
-export function announcementText(arg: string | undefined, file: string | undefined): string {
+/** The announcement text from an argument, `-` (stdin), --file, or piped stdin; undefined when none was given. */
+export function givenAnnouncementText(arg: string | undefined, file: string | undefined): string | undefined {
   if (arg !== undefined && file !== undefined) throw new UsageError('give the text as an argument or with --file, not both')
   if (file !== undefined) return readFileText(file)
   if (arg === '-') return readStdinText()
   if (arg !== undefined) return checkAnnouncementText(Buffer.from(arg, 'utf8'), 'the text')
   if (stdinIsPiped()) return readStdinText()
-  throw new UsageError('no announcement text — give it as an argument, with --file, or on stdin (-)')
+  return undefined
+}
+
+/** As givenAnnouncementText, but exit 2 when there is none: the non-interactive contract. */
+export function announcementText(arg: string | undefined, file: string | undefined): string {
+  const text = givenAnnouncementText(arg, file)
+  if (text === undefined) throw new UsageError('no announcement text — give it as an argument, with --file, or on stdin (-)')
+  return text
 }

@@ -1,26 +1,53 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {announcementFlags} from '../cli/draft-flags.js'
-import {announcementText} from '../cli/read-text.js'
-import {createDraft} from '../core/drafting.js'
+import {canPrompt} from '../cli/prompts/can-prompt.js'
+import {DraftCancelled} from '../cli/prompts/draft-cancelled.js'
+import {draftQuestions} from '../cli/prompts/draft-questions.js'
+import {announcementText, givenAnnouncementText} from '../cli/read-text.js'
+import {createDraft, type DraftInput} from '../core/drafting.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {announcementJson} from '../views/format.js'
 
 export default class Draft extends CrierCommand {
-  static override description = 'Create a draft announcement from an argument, --file or stdin.'
+  static override description = 'Create a draft announcement from an argument, --file or stdin; on a terminal, asks for what is missing.'
   static override examples = [
     'echo "The A55 is closed westbound." | <%= config.bin %> draft - --severity Moderate --channel website --expires +6h',
     '<%= config.bin %> draft "Water supply restored in Llandudno." --severity Minor --area Llandudno',
+    '<%= config.bin %> draft   # on a terminal: $EDITOR (or typed lines), then questions and a summary',
   ]
   static override args = {text: Args.string({description: 'The text, or - to read stdin.', ignoreStdin: true})}
-  static override flags = announcementFlags
+  static override flags = {
+    ...announcementFlags,
+    'no-input': Flags.boolean({description: 'Never ask: missing input is an error (exit 2), as off a terminal. Also CRIER_NO_PROMPT=1.'}),
+  }
 
   async run() {
     const {args, flags} = await this.parse(Draft)
-    const text = announcementText(args.text, flags.file)
+    const {file, channel, 'no-input': noInput, ...fields} = flags
+    const prompting = canPrompt({stdinIsTTY: Boolean(process.stdin.isTTY), stdoutIsTTY: Boolean(process.stdout.isTTY), json: this.jsonEnabled(), noInput, env: process.env})
+    // Off a terminal a missing text is exit 2 before anything is opened, as it always was.
+    const text = prompting ? givenAnnouncementText(args.text, file) : announcementText(args.text, file)
     const ctx = await this.context()
-    const announcement = createDraft(ctx, {...flags, text, channels: splitChannelList(flags.channel ?? [])})
+    const given = {...fields, text, channels: splitChannelList(channel ?? [])}
+    const questions = prompting ? draftQuestions(given, ctx.config) : []
+    let input: DraftInput | undefined = {...given, text: text!}
+    if (questions.length > 0) {
+      const {completeDraftInteractively} = await import('../cli/prompts/guided-draft.js')
+      try {
+        input = await completeDraftInteractively(ctx, given, questions)
+      } catch (error) {
+        if (!(error instanceof DraftCancelled)) throw error
+        process.stderr.write('Cancelled — no draft was created.\n')
+        this.exit(130)
+      }
+      if (!input) {
+        this.log('Nothing created.')
+        return {created: false}
+      }
+    }
+    const announcement = createDraft(ctx, input)
     this.say(`Draft ${shortId(announcement.id)} created (${announcement.severity}). Next: crier preview ${shortId(announcement.id)}`)
     return announcementJson(announcement)
   }
