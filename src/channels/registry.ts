@@ -1,6 +1,7 @@
 import type {Driver} from './driver.js'
 import {email} from './email.js'
 import {feed} from './feed.js'
+import {mastodon} from './mastodon.js'
 import {sms} from './sms.js'
 import {webhook} from './webhook.js'
 
@@ -12,6 +13,7 @@ const drivers = new Map<string, Driver<any, any>>([
   [webhook.type, webhook],
   [sms.type, sms],
   [email.type, email],
+  [mastodon.type, mastodon],
 ])
 
 export function driverFor(type: string): Driver<any, any> | undefined {
