@@ -1,4 +1,5 @@
 import type {Driver} from './driver.js'
+import {bluesky} from './bluesky.js'
 import {email} from './email.js'
 import {feed} from './feed.js'
 import {mastodon} from './mastodon.js'
@@ -14,6 +15,7 @@ const drivers = new Map<string, Driver<any, any>>([
   [sms.type, sms],
   [email.type, email],
   [mastodon.type, mastodon],
+  [bluesky.type, bluesky],
 ])
 
 export function driverFor(type: string): Driver<any, any> | undefined {
