@@ -1,0 +1,49 @@
+import {getEventListeners} from 'node:events'
+import {afterEach, describe, expect, it} from 'vitest'
+import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
+import {CancelledError, DeadlineError} from '../../src/channels/http-failures.js'
+import {alwaysOk, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+
+let fake: ProviderFake | undefined
+let client: HttpClient | undefined
+afterEach(async () => {
+  await client?.close()
+  await fake?.close()
+  client = undefined
+  fake = undefined
+})
+
+describe('the shared HTTP client', () => {
+  it('answers many concurrent requests and leaves no listener on the caller signal', async () => {
+    fake = await startProviderFake({plan: alwaysOk()})
+    client = createHttpClient()
+    const controller = new AbortController()
+    const answers = await Promise.all(Array.from({length: 50}, (_, i) => client!.request(`${fake!.url}/post?n=${i}`, {method: 'POST', body: `{"n":${i}}`, timeoutMs: 5000, signal: controller.signal})))
+    expect(answers.every((answer) => answer.status === 200)).toBe(true)
+    expect(fake.requests.map((request) => request.path).sort()).toEqual(Array.from({length: 50}, (_, i) => `/post?n=${i}`).sort())
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('a request over its whole deadline ends with DeadlineError, even while the server stalls', async () => {
+    fake = await startProviderFake({plan: () => ({stallMs: Infinity})})
+    client = createHttpClient()
+    const error = await client.request(`${fake.url}/slow`, {timeoutMs: 200}).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(DeadlineError)
+    expect((error as DeadlineError).timeoutMs).toBe(200)
+  })
+
+  it('the caller aborting ends every request it started with CancelledError, and none of the others', async () => {
+    fake = await startProviderFake({plan: (request) => (request.path.startsWith('/stall') ? {stallMs: Infinity} : {status: 200, body: 'ok', delayMs: 300})})
+    client = createHttpClient()
+    const shutdown = new AbortController()
+    const stalled = Array.from({length: 10}, (_, i) => client!.request(`${fake!.url}/stall/${i}`, {timeoutMs: 30_000, signal: shutdown.signal}).catch((caught: unknown) => caught))
+    const other = client.request(`${fake.url}/other`, {timeoutMs: 30_000, signal: new AbortController().signal})
+    setTimeout(() => shutdown.abort(), 100)
+    for (const outcome of await Promise.all(stalled)) expect(outcome).toBeInstanceOf(CancelledError)
+    expect((await other).status).toBe(200)
+    // A signal already aborted never starts a request.
+    const before = fake.requests.length
+    await expect(client.request(`${fake.url}/late`, {timeoutMs: 1000, signal: shutdown.signal})).rejects.toBeInstanceOf(CancelledError)
+    expect(fake.requests.length).toBe(before)
+  })
+})
