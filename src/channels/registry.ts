@@ -1,9 +1,11 @@
 import type {Driver} from './driver.js'
 import {bluesky} from './bluesky.js'
 import {email} from './email.js'
+import {facebook} from './facebook.js'
 import {feed} from './feed.js'
 import {mastodon} from './mastodon.js'
 import {sms} from './sms.js'
+import {telegram} from './telegram.js'
 import {webhook} from './webhook.js'
 
 // Maps a channel's `type` to its driver. Drivers keep their heavy dependencies (HTTP client,
@@ -16,6 +18,8 @@ const drivers = new Map<string, Driver<any, any>>([
   [email.type, email],
   [mastodon.type, mastodon],
   [bluesky.type, bluesky],
+  [telegram.type, telegram],
+  [facebook.type, facebook],
 ])
 
 export function driverFor(type: string): Driver<any, any> | undefined {
