@@ -14,7 +14,8 @@ export default class Approve extends CrierCommand {
     const ctx = await this.context()
     const id = resolveAnnouncementId(ctx, args.id)
     const {announcement, approvals, findings} = approveAnnouncement(ctx, id)
-    for (const finding of findings) this.say(`Policy ${finding.level}: ${finding.message}`)
+    // Only timing errors (quiet hours) let an approval through: they block sending now, not approving.
+    for (const finding of findings) this.say(`Policy ${finding.level}${finding.level === 'error' ? ' if sent now' : ''}: ${finding.message}`)
     this.say(
       approvals.required === 0
         ? `Approved ${shortId(id)} by ${ctx.user} (policy needs no approval for ${announcement.severity}). Next: crier broadcast ${shortId(id)}`
@@ -22,6 +23,6 @@ export default class Approve extends CrierCommand {
         ? `Approved ${shortId(id)} by ${ctx.user} (${approvals.valid.length}/${approvals.required}). Next: crier broadcast ${shortId(id)}`
         : `Approval by ${ctx.user} recorded (${approvals.valid.length}/${approvals.required}); ${shortId(id)} needs ${approvals.required - approvals.valid.length} more.`,
     )
-    return {...announcementJson(announcement), approvals: {required: approvals.required, valid: approvals.valid.length, satisfied: approvals.satisfied}}
+    return {...announcementJson(announcement), approvals: {required: approvals.required, valid: approvals.valid.length, satisfied: approvals.satisfied}, findings}
   }
 }

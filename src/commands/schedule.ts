@@ -25,6 +25,7 @@ export default class Schedule extends CrierCommand {
     const ctx = await this.context()
     const id = resolveAnnouncementId(ctx, args.id)
     const result = scheduleAnnouncement(ctx, id, {at: flags.at, cron: flags.cron, tz: flags.tz, until: flags.until})
+    for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
     const zone = result.schedule.timeZone
     const now = ctx.now()
     if (result.schedule.kind === 'once') {
@@ -33,6 +34,6 @@ export default class Schedule extends CrierCommand {
       const [first, ...rest] = result.next
       this.say(`Next: ${formatInZone(first!, zone)}${rest.map((at) => ', ' + formatInZone(at, zone, false)).join('')}${result.schedule.untilAt ? ` (until ${formatInZone(result.schedule.untilAt, zone)})` : ''}`)
     }
-    return {announcement: announcementJson(result.announcement), schedule: result.schedule, next: result.next.map((at) => new Date(at).toISOString())}
+    return {announcement: announcementJson(result.announcement), schedule: result.schedule, next: result.next.map((at) => new Date(at).toISOString()), findings: result.findings}
   }
 }

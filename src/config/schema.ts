@@ -1,10 +1,10 @@
 import {z} from 'zod'
-import {severities} from '../core/announcement.js'
+import {severities, type Severity} from '../core/announcement.js'
 import {parseDuration, parseRate} from '../core/duration.js'
+import {foldText} from '../core/policy/words.js'
 
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 500ms, 10s, 2m')
 const rate = z.string().refine((text) => parseRate(text) !== undefined, 'expected a rate such as 10/s or 600/m')
-const severity = z.enum(severities)
 
 /** Settings every channel has, whatever its driver: how the engine treats it. */
 export const channelCommonSchema = z.object({
@@ -21,12 +21,70 @@ export const channelCommonSchema = z.object({
 })
 export type ChannelCommon = z.infer<typeof channelCommonSchema>
 
+// Policy: what an announcement must pass before it may go (DESIGN.md "Policy, approval, audit").
+// Contradictions are refused at load, one line per key, rather than resolved by guessing.
+
+const severityList = severities.join(', ')
+/** Approvals needed: a whole number of people, 0 (none) to 10. */
+const approvalCount = z
+  .number()
+  .min(0, 'must be 0 or more (0 means no approval is needed)')
+  .max(10, 'must be at most 10')
+  .refine(Number.isInteger, 'expected a whole number of approvals')
+
+/** bySeverity: keys are CAP severities; an unknown one is named, with the known ones. */
+const approvalsBySeverity = z
+  .record(z.string(), approvalCount)
+  .superRefine((counts, context) => {
+    for (const key of Object.keys(counts)) {
+      if (!(severities as readonly string[]).includes(key)) context.addIssue({code: 'custom', path: [key], message: `"${key}" is not a severity — expected one of ${severityList}`})
+    }
+  })
+  .transform((counts) => counts as Partial<Record<Severity, number>>)
+
+const severityName = z.string().refine((name) => (severities as readonly string[]).includes(name), {
+  error: (issue) => `"${String(issue.input)}" is not a severity — expected one of ${severityList}`,
+}) as unknown as z.ZodType<Severity>
+
+/** "22:00": a time of day, 00:00–23:59. "10pm" and "25:00" are refused, each with its own reason. */
+const timeOfDay = z.string().superRefine((text, context) => {
+  const match = /^(\d{2}):(\d{2})$/.exec(text)
+  if (!match) context.addIssue({code: 'custom', message: 'expected HH:MM'})
+  else if (Number(match[1]) > 23 || Number(match[2]) > 59) context.addIssue({code: 'custom', message: `${text} is not a time of day — expected HH:MM from 00:00 to 23:59`})
+})
+
+/** A banned or warned word or phrase: at least one letter or digit, so it can match a whole word. */
+const policyWord = z.string().refine((word) => /[\p{L}\p{N}]/u.test(word), 'must contain a letter or digit — remove the empty entry')
+
+/**
+ * A phone number someone may publish (the service's own hotline). Written in quotes: YAML reads
+ * a bare 0300… as the number 300… and the leading zero is lost.
+ */
+const allowedNumber = z.unknown().superRefine((value, context) => {
+  if (typeof value !== 'string') {
+    context.addIssue({code: 'custom', message: 'write the number in quotes, e.g. "0300 123 4567" — YAML drops the leading zero of a bare number'})
+  } else if (!/^\+?[\d\s().-]+$/.test(value.trim()) || !/^\d{3,15}$/.test(value.replace(/\D/g, ''))) {
+    context.addIssue({code: 'custom', message: `"${value}" is not a phone number — expected digits, optionally +country, e.g. "+44 300 123 4567"`})
+  }
+}) as unknown as z.ZodType<string>
+
+/** An e-mail address the service publishes itself, or "@domain" for every address at that domain. */
+const allowedEmail = z
+  .string()
+  .refine((text) => /^[^\s@]*@[^\s@]+\.[^\s@]+$/.test(text.trim()), 'expected an e-mail address (alerts@example.org) or a domain written @example.org')
+
+/** What happens when a rule finds something: block (an error), warn (a warning) or off. */
+const findingLevel = z.enum(['block', 'warn'])
+const detectorLevel = z.enum(['block', 'warn', 'off'])
+export const personalDataDetectors = ['phone', 'email', 'nationalInsurance', 'vehicleRegistration'] as const
+export type PersonalDataDetector = (typeof personalDataDetectors)[number]
+
 export const policySchema = z
   .object({
     approvals: z
       .object({
-        default: z.number().int().min(0).max(10).default(0),
-        bySeverity: z.partialRecord(severity, z.number().int().min(0).max(10)).default({}),
+        default: approvalCount.default(0),
+        bySeverity: approvalsBySeverity.default({}),
         authorMayApprove: z.boolean().default(false),
       })
       .strict()
@@ -38,18 +96,43 @@ export const policySchema = z
     content: z
       .object({
         requireFields: z.array(z.enum(['headline', 'area', 'expires', 'instruction', 'web', 'event'])).default([]),
-        bannedWords: z.array(z.string()).default([]),
-        personalData: z.enum(['block', 'warn', 'off']).default('warn'),
+        /** Whole words or phrases, case- and accent-insensitive: a finding blocks. */
+        bannedWords: z.array(policyWord).default([]),
+        /** As bannedWords, but a finding is a warning. */
+        warnWords: z.array(policyWord).default([]),
+        /** The level for every personal-data detector not set in personalDataDetectors. */
+        personalData: detectorLevel.default('warn'),
+        personalDataDetectors: z.partialRecord(z.enum(personalDataDetectors), detectorLevel).default({}),
+        /** Phone numbers that may be published: the service's own lines. 999, 112, 911, 101, 111 always may. */
+        allowedNumbers: z.array(allowedNumber).default([]),
+        /** E-mail addresses (or @domains) that may be published; the config's sender always may. */
+        allowedEmails: z.array(allowedEmail).default([]),
+        /** An expiry further out than this many days is a warning. */
+        maxExpiryDays: z.number({error: 'expected a number of days'}).positive('must be more than 0').max(3660, 'must be at most 3660 (ten years)').default(7),
       })
       .strict()
-      .default({requireFields: [], bannedWords: [], personalData: 'warn'}),
+      .superRefine((content, context) => {
+        const banned = new Set(content.bannedWords.map((word) => foldText(word).trim()))
+        content.warnWords.forEach((word, index) => {
+          if (banned.has(foldText(word).trim())) context.addIssue({code: 'custom', path: ['warnWords', index], message: `"${word}" is also in bannedWords — keep it in one list`})
+        })
+      })
+      .prefault({}),
     quietHours: z
       .object({
-        from: z.string().regex(/^\d{2}:\d{2}$/, 'expected HH:MM'),
-        to: z.string().regex(/^\d{2}:\d{2}$/, 'expected HH:MM'),
-        except: z.array(severity).default([]),
+        from: timeOfDay,
+        to: timeOfDay,
+        /** Severities that may go out in quiet hours. */
+        except: z.array(severityName).default([]),
+        /** block: sending in quiet hours is an error; warn: a warning. */
+        level: findingLevel.default('block'),
+        /** Only these channels keep quiet hours (default: every channel). */
+        channels: z.array(z.string().min(1)).min(1, 'list at least one channel, or leave channels out for all').optional(),
       })
       .strict()
+      .superRefine((quiet, context) => {
+        if (quiet.from === quiet.to) context.addIssue({code: 'custom', path: ['to'], message: `is the same as from (${quiet.from}) — quiet hours need a start and a different end`})
+      })
       .optional(),
   })
   .strict()
@@ -77,3 +160,12 @@ export const configFileSchema = z
     scheduling: z.object({grace: duration.default('15m')}).strict().optional(),
   })
   .strict()
+  .superRefine((file, context) => {
+    // Quiet hours kept by a channel that does not exist would silently never apply.
+    file.policy.quietHours?.channels?.forEach((name, index) => {
+      if (!(name in file.channels)) {
+        const known = Object.keys(file.channels)
+        context.addIssue({code: 'custom', path: ['policy', 'quietHours', 'channels', index], message: `no channel "${name}" is configured — expected one of ${known.join(', ') || '(none)'}`})
+      }
+    })
+  })

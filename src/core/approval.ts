@@ -1,10 +1,12 @@
 import type {Announcement} from './announcement.js'
 import type {CoreContext} from './context.js'
+import type {Approval} from '../store/announcements.js'
 import {PolicyRefusal, UsageError} from './errors.js'
 import {transition} from './lifecycle.js'
 import {approvalStatus, assertMayApprove, contentHash, type ApprovalStatus} from './policy/approvals.js'
-import {blockingFindings, checkPolicy, type Finding} from './policy/check.js'
+import {checkPolicy, findingsBlockingApproval, type Finding} from './policy/check.js'
 import {referencedBy, renderForAllChannels} from './render.js'
+import {oneLine} from './terminal-text.js'
 
 export interface ApproveResult {
   announcement: Announcement
@@ -20,10 +22,11 @@ export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult
     const findings = checkPolicy(current, ctx.config, renderForAllChannels(current, ctx.config, {referenced: referencedBy(current, ctx.store.announcements.get)}), at)
     // Refuse an illegal transition before anything else, so "cannot approve — it has been sent" wins.
     transition(current.state, 'approve', id.slice(0, 12))
-    const blocking = blockingFindings(findings)
+    const blocking = findingsBlockingApproval(findings)
     if (blocking.length) throw new PolicyRefusal(`cannot approve — ${blocking.map((f) => f.message).join('; ')}`)
     const approvals = ctx.store.announcements.approvals(id)
     assertMayApprove(current, ctx.user, approvals, ctx.config.policy)
+    withdrawStaleApprovals(ctx, current, approvals)
     ctx.store.announcements.addApproval({announcementId: id, approver: ctx.user, contentHash: contentHash(current), approvedAt: at})
     const status = approvalStatus(current, ctx.store.announcements.approvals(id), ctx.config.policy)
     const next: Announcement = {...current, state: transition(current.state, status.satisfied ? 'approve' : 'approve-partially'), updatedAt: at}
@@ -34,14 +37,27 @@ export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult
 
 /** Sends an announcement back to its author as a draft, with the reason; approvals are withdrawn. */
 export function rejectAnnouncement(ctx: CoreContext, id: string, reason: string): Announcement {
-  if (!reason.trim()) throw new UsageError('--reason is required — say what must change')
+  // Shown later by show and list on someone's terminal: one line, no control sequences.
+  const said = oneLine(reason, 2000)
+  if (!said) throw new UsageError('--reason is required — say what must change')
   return ctx.store.transaction(() => {
     const current = mustGet(ctx, id)
-    const next: Announcement = {...current, state: transition(current.state, 'reject', id.slice(0, 12)), rejectReason: reason.trim(), updatedAt: ctx.now()}
+    const next: Announcement = {...current, state: transition(current.state, 'reject', id.slice(0, 12)), rejectReason: said, updatedAt: ctx.now()}
     ctx.store.announcements.clearApprovals(id)
     ctx.store.announcements.update(next)
     return next
   })
+}
+
+/**
+ * Approvals of an earlier text count for nothing; they are removed before a new approval is
+ * recorded, so their approvers may approve the current text (one row per person).
+ */
+function withdrawStaleApprovals(ctx: CoreContext, announcement: Announcement, approvals: Approval[]): void {
+  const hash = contentHash(announcement)
+  if (approvals.every((approval) => approval.contentHash === hash)) return
+  ctx.store.announcements.clearApprovals(announcement.id)
+  for (const approval of approvals) if (approval.contentHash === hash) ctx.store.announcements.addApproval(approval)
 }
 
 export function mustGet(ctx: CoreContext, id: string): Announcement {

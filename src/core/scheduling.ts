@@ -5,8 +5,8 @@ import {checkCron, cronOccurrences, isTimeZone} from './cron.js'
 import {PolicyRefusal, UsageError} from './errors.js'
 import {newId, shortId} from './ids.js'
 import {transition} from './lifecycle.js'
-import {approvalStatus} from './policy/approvals.js'
-import {blockingFindings, checkPolicy} from './policy/check.js'
+import {approvalShortfall, approvalStatus} from './policy/approvals.js'
+import {blockingFindings, checkPolicy, type Finding} from './policy/check.js'
 import {referencedBy, renderForAllChannels} from './render.js'
 import {parseWhen} from './when.js'
 import {parseDuration} from './duration.js'
@@ -26,6 +26,8 @@ export interface ScheduleResult {
   next: number[]
   /** What the words were understood as (for --at). */
   understood?: string
+  /** Policy warnings (errors refuse the schedule). */
+  findings: Finding[]
 }
 
 export const defaultGraceMs = 15 * 60_000
@@ -68,9 +70,10 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     const state = transition(announcement.state, 'schedule', shortId(id))
     const approvals = approvalStatus(announcement, ctx.store.announcements.approvals(id), ctx.config.policy)
     if (!approvals.satisfied) {
-      throw new PolicyRefusal(`${shortId(id)} (${announcement.severity}) needs ${approvals.required} approval${approvals.required === 1 ? '' : 's'} before it can be scheduled and has ${approvals.valid.length} — ask another officer to run crier approve ${shortId(id)}`)
+      throw new PolicyRefusal(approvalShortfall(announcement, approvals, 'be scheduled'))
     }
-    const findings = checkPolicy(announcement, ctx.config, renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)}), now)
+    // Judged at the time(s) it will go out: quiet hours at 07:30 tomorrow, not now.
+    const findings = checkPolicy(announcement, ctx.config, renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)}), now, {sendAt: next})
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
     if (request.at && announcement.expiresAt !== undefined && announcement.expiresAt <= next[0]!) {
@@ -90,7 +93,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     }
     ctx.store.schedules.insert(schedule)
     ctx.store.announcements.setState(id, state, now)
-    return {announcement: {...announcement, state}, schedule: {...schedule, endedAt: null, endReason: null}, next, understood}
+    return {announcement: {...announcement, state}, schedule: {...schedule, endedAt: null, endReason: null}, next, understood, findings}
   })
 }
 

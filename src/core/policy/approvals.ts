@@ -3,6 +3,7 @@ import type {Announcement} from '../announcement.js'
 import type {Policy} from '../../config/schema.js'
 import type {Approval} from '../../store/announcements.js'
 import {PolicyRefusal} from '../errors.js'
+import {shortId} from '../ids.js'
 
 /** How many approvals an announcement of this severity needs before it may go. */
 export function requiredApprovals(policy: Policy, severity: Announcement['severity']): number {
@@ -37,16 +38,31 @@ export interface ApprovalStatus {
   required: number
   /** Approvals that still match the text and come from someone policy lets approve. */
   valid: Approval[]
+  /** Approvals given to an earlier text: they no longer count (the approver approved that text). */
+  stale: Approval[]
   satisfied: boolean
 }
 
 export function approvalStatus(announcement: Announcement, approvals: Approval[], policy: Policy): ApprovalStatus {
   const required = requiredApprovals(policy, announcement.severity)
   const hash = contentHash(announcement)
-  const valid = approvals.filter(
-    (approval) => approval.contentHash === hash && (policy.approvals.authorMayApprove || approval.approver !== announcement.author),
-  )
-  return {required, valid, satisfied: valid.length >= required}
+  const stale = approvals.filter((approval) => approval.contentHash !== hash)
+  const valid = approvals.filter((approval) => approval.contentHash === hash && (policy.approvals.authorMayApprove || approval.approver !== announcement.author))
+  return {required, valid, stale, satisfied: valid.length >= required}
+}
+
+/**
+ * Why an announcement may not go yet, in one line: how many approvals it needs and has, whose
+ * approvals no longer match the text, and what to do. `action` is "be sent", "be scheduled".
+ */
+export function approvalShortfall(announcement: Announcement, status: ApprovalStatus, action: string): string {
+  const id = shortId(announcement.id)
+  const needs = `${status.required} approval${status.required === 1 ? '' : 's'}`
+  const has = status.valid.length ? `${status.valid.length} (${status.valid.map((approval) => approval.approver).join(', ')})` : '0'
+  const stale = status.stale.length
+    ? `; the approval${status.stale.length === 1 ? '' : 's'} by ${status.stale.map((approval) => approval.approver).join(', ')} no longer match${status.stale.length === 1 ? 'es' : ''} the text, which changed after approval`
+    : ''
+  return `${id} (${announcement.severity}) needs ${needs} before it can ${action} and has ${has}${stale} — ask another officer to run crier approve ${id}`
 }
 
 /** Refuses an approval policy does not allow: the author's own, or a second one by one person. */
@@ -56,7 +72,9 @@ export function assertMayApprove(announcement: Announcement, approver: string, a
   if (required > 0 && !policy.approvals.authorMayApprove && approver === announcement.author) {
     throw new PolicyRefusal(`${approver} wrote this announcement and policy needs someone else to approve it — ask another officer (CRIER_USER names who is approving)`)
   }
-  if (approvals.some((approval) => approval.approver === approver)) {
+  // An approval of an earlier text does not count, so its approver may approve this one.
+  const hash = contentHash(announcement)
+  if (approvals.some((approval) => approval.approver === approver && approval.contentHash === hash)) {
     throw new PolicyRefusal(`${approver} has already approved this announcement — policy counts one approval per person`)
   }
 }

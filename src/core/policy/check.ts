@@ -1,10 +1,16 @@
 import type {Config} from '../../config/load.js'
+import {personalDataDetectors, type PersonalDataDetector} from '../../config/schema.js'
 import type {Announcement} from '../announcement.js'
-import {primaryVariant} from '../announcement.js'
+import {shortId} from '../ids.js'
 import type {ChannelRendering} from '../render.js'
+import {findPersonalData, type PersonalDataOptions} from './personal-data.js'
+import {inQuietHours, localIsoMinute, quietHoursEnd} from './quiet-hours.js'
+import {foldText, wordMatchers, type WordMatcher} from './words.js'
 
-// The one policy check that preview, approve and broadcast all run. A finding with level
-// "error" blocks sending; a "warning" is shown.
+// The one policy check that preview, approve, schedule and broadcast all run, with the same
+// inputs: the announcement, the config, what each channel would publish, and the time. A
+// finding with level "error" blocks sending; a "warning" is shown. Each message is one line:
+// what, where (field, language, channel) and what to do. Personal data is named masked.
 
 export interface Finding {
   level: 'error' | 'warning'
@@ -13,54 +19,248 @@ export interface Finding {
   channel?: string
 }
 
+export interface CheckOptions {
+  /**
+   * When it would go out: `schedule` passes the scheduled time(s); everyone else sends now.
+   * Quiet hours and the expiry horizon are judged at these times.
+   */
+  sendAt?: number[]
+}
+
 // CAP 1.2 §3.2.2: headline "SHOULD be less than 160 characters".
 const capHeadlineAdvice = 160
+const dayMs = 86_400_000
 
-export function checkPolicy(announcement: Announcement, config: Config, renderings: ChannelRendering[], now: number): Finding[] {
+const flagFor = {headline: '--headline', area: '--area', expires: '--expires', instruction: '--instruction', web: '--web', event: '--event'} as const
+
+export function checkPolicy(announcement: Announcement, config: Config, renderings: ChannelRendering[], now: number, options: CheckOptions = {}): Finding[] {
+  const sendAt = options.sendAt?.length ? options.sendAt : [now]
+  const id = shortId(announcement.id)
+  return [
+    ...requiredFields(announcement, config, id),
+    ...headlineLengths(announcement),
+    ...expiry(announcement, config, now, sendAt[0]!, id),
+    ...words(announcement, config),
+    ...personalData(announcement, config),
+    ...quietHours(announcement, config, sendAt, id),
+    ...channels(announcement, renderings, id),
+  ]
+}
+
+/** Findings that block sending. */
+export function blockingFindings(findings: Finding[]): Finding[] {
+  return findings.filter((finding) => finding.level === 'error')
+}
+
+/**
+ * Findings that block approving. Quiet hours are about when it goes, not what it says: an
+ * officer may approve at 23:00 what will be scheduled for 07:30.
+ */
+export function findingsBlockingApproval(findings: Finding[]): Finding[] {
+  return blockingFindings(findings).filter((finding) => finding.rule !== 'quiet-hours')
+}
+
+function requiredFields(announcement: Announcement, config: Config, id: string): Finding[] {
   const findings: Finding[] = []
-  const variant = primaryVariant(announcement)
-
+  const bilingual = announcement.variants.length > 1
   for (const field of config.policy.content.requireFields) {
-    const present = {
-      headline: variant.headline.trim() !== '',
-      area: Boolean(announcement.area?.description),
-      expires: announcement.expiresAt !== undefined,
-      instruction: Boolean(variant.instruction),
-      web: Boolean(announcement.web),
-      event: announcement.event.trim() !== '',
-    }[field]
-    if (!present) findings.push({level: 'error', rule: 'required-field', message: `policy requires ${field} — add --${field}`})
-  }
-
-  for (const v of announcement.variants) {
-    const length = [...v.headline].length
-    if (length > capHeadlineAdvice) {
-      findings.push({level: 'warning', rule: 'headline-length', message: `headline (${v.language}) is ${length} characters; CAP advises under ${capHeadlineAdvice}`})
+    const require = (missing: boolean, language?: string) => {
+      if (missing) findings.push({level: 'error', rule: 'required-field', message: `policy requires ${field}${language && bilingual ? ` (${language})` : ''} — add it: crier edit ${id} ${flagFor[field]} …`})
     }
-  }
-
-  if (announcement.expiresAt !== undefined && announcement.expiresAt <= now) {
-    findings.push({level: 'error', rule: 'expired', message: `the announcement expired at ${new Date(announcement.expiresAt).toISOString()} — set a later --expires`})
-  }
-
-  for (const {channel, rendered} of renderings) {
-    if ((announcement.status === 'Exercise' || announcement.status === 'Test') && !channel.allowTest) {
-      findings.push({level: 'error', rule: 'test-channel', channel: channel.name, message: `${announcement.status} announcements may not go to ${channel.name} — it is not marked allowTest`})
-    }
-    for (const part of rendered.parts) {
-      if (part.length && part.length.count > part.length.limit) {
-        findings.push({
-          level: 'error',
-          rule: 'channel-limit',
-          channel: channel.name,
-          message: `${channel.name}: ${part.label} is ${part.length.count} ${part.length.unit}, over the limit of ${part.length.limit}`,
-        })
-      }
+    if (field === 'headline' || field === 'instruction') {
+      // Text the public reads is needed in every language.
+      for (const variant of announcement.variants) require(!(variant[field] ?? '').trim(), variant.language)
+    } else {
+      require({area: !announcement.area?.description.trim(), expires: announcement.expiresAt === undefined, web: !announcement.web, event: !announcement.event.trim()}[field])
     }
   }
   return findings
 }
 
-export function blockingFindings(findings: Finding[]): Finding[] {
-  return findings.filter((finding) => finding.level === 'error')
+function headlineLengths(announcement: Announcement): Finding[] {
+  return announcement.variants.flatMap((variant) => {
+    const length = [...variant.headline].length
+    return length > capHeadlineAdvice
+      ? [{level: 'warning' as const, rule: 'headline-length', message: `headline (${variant.language}) is ${length} characters; CAP advises under ${capHeadlineAdvice} — shorten it`}]
+      : []
+  })
+}
+
+function expiry(announcement: Announcement, config: Config, now: number, goesAt: number, id: string): Finding[] {
+  if (announcement.expiresAt === undefined) return []
+  const expires = new Date(announcement.expiresAt).toISOString()
+  if (announcement.expiresAt <= now) {
+    return [{level: 'error', rule: 'expired', message: `the announcement expired at ${expires} — set a later --expires`}]
+  }
+  const maxDays = config.policy.content.maxExpiryDays
+  const days = (announcement.expiresAt - goesAt) / dayMs
+  if (days <= maxDays) return []
+  return [
+    {
+      level: 'warning',
+      rule: 'expires-far',
+      message: `expires ${expires}, ${Number(days.toFixed(1))} days after it goes out (policy.content.maxExpiryDays is ${maxDays}) — check the date, or set an earlier one: crier edit ${id} --expires …`,
+    },
+  ]
+}
+
+// Text the public reads: the headline, description and instruction of every language.
+const textFields = ['headline', 'description', 'instruction'] as const
+type TextField = (typeof textFields)[number]
+
+interface Place {
+  field: TextField
+  language: string
+}
+
+function eachText(announcement: Announcement, visit: (text: string, place: Place) => void): void {
+  for (const variant of announcement.variants) {
+    for (const field of textFields) {
+      const text = variant[field]
+      if (text) visit(text, {field, language: variant.language})
+    }
+  }
+}
+
+/** "the headline and description (en-GB), instruction (cy-GB)". */
+function describePlaces(places: Place[]): string {
+  const byLanguage = new Map<string, TextField[]>()
+  for (const {field, language} of places) {
+    const fields = byLanguage.get(language) ?? []
+    if (!fields.includes(field)) fields.push(field)
+    byLanguage.set(language, fields)
+  }
+  return 'the ' + [...byLanguage].map(([language, fields]) => `${fields.join(' and ')} (${language})`).join(', ')
+}
+
+const matcherCache = new WeakMap<readonly string[], WordMatcher[]>()
+
+function matchersFor(words: readonly string[]): WordMatcher[] {
+  let matchers = matcherCache.get(words)
+  if (!matchers) matcherCache.set(words, (matchers = wordMatchers(words)))
+  return matchers
+}
+
+function words(announcement: Announcement, config: Config): Finding[] {
+  const {bannedWords, warnWords} = config.policy.content
+  const lists = [
+    {level: 'error' as const, matchers: matchersFor(bannedWords), key: 'bannedWords'},
+    {level: 'warning' as const, matchers: matchersFor(warnWords), key: 'warnWords'},
+  ]
+  if (!lists.some((list) => list.matchers.length)) return []
+  const folded: Array<{text: string; place: Place}> = []
+  eachText(announcement, (text, place) => folded.push({text: foldText(text), place}))
+  const findings: Finding[] = []
+  for (const {level, matchers, key} of lists) {
+    for (const matcher of matchers) {
+      const places = folded.filter(({text}) => matcher.matches(text)).map(({place}) => place)
+      if (!places.length) continue
+      findings.push({
+        level,
+        rule: 'banned-word',
+        message:
+          level === 'error'
+            ? `banned word "${matcher.word}" in ${describePlaces(places)} — reword it (policy.content.${key})`
+            : `"${matcher.word}" in ${describePlaces(places)} is on policy.content.${key} — check the wording`,
+      })
+    }
+  }
+  return findings
+}
+
+const detectorNames: Record<PersonalDataDetector, string> = {
+  phone: 'a phone number',
+  email: 'an e-mail address',
+  nationalInsurance: 'a National Insurance number',
+  vehicleRegistration: 'a vehicle registration',
+}
+
+const detectorAdvice: Record<PersonalDataDetector, string> = {
+  phone: 'remove it, or add it to policy.content.allowedNumbers if it is a public number',
+  email: "remove it, or add it to policy.content.allowedEmails if it is the service's own",
+  nationalInsurance: 'remove it',
+  vehicleRegistration: 'remove it, or set policy.content.personalDataDetectors.vehicleRegistration: warn if plates may be published (vehicle appeals)',
+}
+
+function personalData(announcement: Announcement, config: Config): Finding[] {
+  const content = config.policy.content
+  const levels = new Map(personalDataDetectors.map((detector) => [detector, content.personalDataDetectors[detector] ?? content.personalData]))
+  const detectors = new Set(personalDataDetectors.filter((detector) => levels.get(detector) !== 'off'))
+  if (detectors.size === 0) return []
+  const options: PersonalDataOptions = {
+    detectors,
+    // Without defaultRegion, national numbers are read as UK and US numbers (crier's users).
+    regions: config.defaultRegion ? [config.defaultRegion.toUpperCase()] : ['GB', 'US'],
+    allowedNumbers: content.allowedNumbers,
+    // The service's own sending address is public by definition.
+    allowedEmails: config.sender.includes('@') ? [...content.allowedEmails, config.sender] : content.allowedEmails,
+  }
+  const found = new Map<string, {detector: PersonalDataDetector; masked: string; places: Place[]}>()
+  eachText(announcement, (text, place) => {
+    for (const item of findPersonalData(text, options)) {
+      const key = `${item.detector}:${item.key}`
+      const entry = found.get(key) ?? {detector: item.detector, masked: item.masked, places: []}
+      entry.places.push(place)
+      found.set(key, entry)
+    }
+  })
+  return [...found.values()].map(({detector, masked, places}) => {
+    const level = levels.get(detector) === 'block' ? ('error' as const) : ('warning' as const)
+    const advice = level === 'error' ? detectorAdvice[detector] : 'check that it may be published'
+    return {level, rule: 'personal-data', message: `personal data: ${detectorNames[detector]} (${masked}) in ${describePlaces(places)} — ${advice}`}
+  })
+}
+
+function quietHours(announcement: Announcement, config: Config, sendAt: number[], id: string): Finding[] {
+  const quiet = config.policy.quietHours
+  if (!quiet || quiet.except.includes(announcement.severity)) return []
+  const at = sendAt.find((instant) => inQuietHours(instant, quiet, config.timezone))
+  if (at === undefined) return []
+  const keeping = quiet.channels ? announcement.channels.filter((name) => quiet.channels!.includes(name)) : [undefined]
+  const zone = config.timezone
+  const when = `${localIsoMinute(at, zone).replace('T', ' ')} ${zone}`
+  const range = `quiet hours ${quiet.from}–${quiet.to}`
+  const end = localIsoMinute(quietHoursEnd(at, quiet, zone), zone)
+  return keeping.map((channel) => {
+    const where = channel ? ` to ${channel}` : ''
+    return quiet.level === 'block'
+      ? {
+          level: 'error' as const,
+          rule: 'quiet-hours',
+          ...(channel ? {channel} : {}),
+          message: `${announcement.severity} announcements may not go out${where} in ${range}, and this one would at ${when} — send it from ${quiet.to}: crier schedule ${id} --at ${end}`,
+        }
+      : {
+          level: 'warning' as const,
+          rule: 'quiet-hours',
+          ...(channel ? {channel} : {}),
+          message: `this ${announcement.severity} announcement would go out${where} at ${when}, in ${range} — consider waiting until ${quiet.to}: crier schedule ${id} --at ${end}`,
+        }
+  })
+}
+
+function channels(announcement: Announcement, renderings: ChannelRendering[], id: string): Finding[] {
+  const findings: Finding[] = []
+  for (const {channel, rendered} of renderings) {
+    if ((announcement.status === 'Exercise' || announcement.status === 'Test') && !channel.allowTest) {
+      findings.push({
+        level: 'error',
+        rule: 'test-channel',
+        channel: channel.name,
+        message: `${announcement.status} announcements may not go to ${channel.name} — it is not marked allowTest: choose other channels (crier edit ${id} --channel …) or set channels.${channel.name}.allowTest: true`,
+      })
+    }
+    for (const part of rendered.parts) {
+      if (part.length && part.length.count > part.length.limit) {
+        const advice = part.length.unit === 'sms-segments' ? `shorten the text, or raise channels.${channel.name}.maxSegments` : 'shorten the text'
+        findings.push({
+          level: 'error',
+          rule: 'channel-limit',
+          channel: channel.name,
+          message: `${channel.name}: ${part.label} is ${part.length.count} ${part.length.unit}, over the limit of ${part.length.limit} — ${advice}`,
+        })
+      }
+    }
+  }
+  return findings
 }

@@ -1,0 +1,95 @@
+import {existsSync} from 'node:fs'
+import {userInfo} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {jsonOf, makeCrierHome, storeFacts} from '../helpers/cli.js'
+import {draft, explain, ok, refused, show} from '../helpers/cli-assertions.js'
+
+// The two-person rule through the built CLI (bin/run.js), each officer a CRIER_USER, as on a
+// shared duty-room terminal. Build first: npx tsc -p tsconfig.build.json && node scripts/write-manifest.js
+
+const config = `channels:
+  website: { type: feed, dir: ./public }
+policy:
+  approvals: { default: 0, bySeverity: { Extreme: 2, Severe: 1 }, authorMayApprove: false }
+`
+const author = {CRIER_USER: 'pc.davies'}
+const jones = {CRIER_USER: 'sgt.jones'}
+const hughes = {CRIER_USER: 'insp.hughes'}
+
+describe('two-person approval through the CLI', () => {
+  const home = makeCrierHome()
+  home.writeConfig(config)
+  afterAll(() => home.cleanup())
+
+  it('Extreme needs two officers other than the author; self-approval and a second approval by one person are refused', () => {
+    const created = draft(home, ['Evacuate Pentre now: the river defences have failed.', '--severity', 'Extreme', '--area', 'Pentre', '--expires', '+6h'], {env: author})
+    expect(created.author).toBe('pc.davies')
+
+    refused(home.run(['approve', created.id], {env: author}), 3, /^Error: pc\.davies wrote this announcement and policy needs someone else to approve it — ask another officer \(CRIER_USER names who is approving\)$/)
+    refused(home.run(['broadcast', created.id], {env: author}), 3, new RegExp(`${created.shortId} \\(Extreme\\) needs 2 approvals .*has 0 — ask another officer`))
+
+    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toBe(`Approval by sgt.jones recorded (1/2); ${created.shortId} needs 1 more.\n`)
+    expect(show(home, created.id)).toMatchObject({state: 'pending_approval', approvals: {required: 2, valid: 1, by: [{approver: 'sgt.jones', current: true}]}})
+    refused(home.run(['approve', created.id], {env: jones}), 3, /sgt\.jones has already approved this announcement — policy counts one approval per person/)
+    refused(home.run(['broadcast', created.id], {env: jones}), 3, /needs 2 approvals .*has 1/)
+    expect(storeFacts(home).deliveries).toBe(0)
+
+    expect(ok(home.run(['approve', created.id], {env: hughes})).stdout).toBe(`Approved ${created.shortId} by insp.hughes (2/2). Next: crier broadcast ${created.shortId}\n`)
+    expect(show(home, created.id)).toMatchObject({state: 'approved', approvals: {required: 2, valid: 2}})
+    const sent = home.run(['broadcast', created.id, '--json'], {env: author})
+    expect(sent.status, explain(sent)).toBe(0)
+    expect(show(home, created.id).state).toBe('sent')
+    expect(existsSync(join(home.home, 'public', 'cap', `${created.id}.xml`))).toBe(true)
+  })
+
+  it('editing after approval withdraws it: broadcast is refused (exit 3) and nothing is sent', () => {
+    const created = draft(home, ['Evacuate the caravan park.', '--severity', 'Severe', '--area', 'Towyn', '--expires', '+6h'], {env: author})
+    ok(home.run(['approve', created.id], {env: jones}))
+    expect(ok(home.run(['edit', created.id, '--area', 'Towyn and Kinmel Bay'], {env: author})).stdout).toBe(`Edited ${created.shortId}; 1 approval withdrawn — it needs approving again.\n`)
+    const before = storeFacts(home)
+    refused(home.run(['broadcast', created.id], {env: author}), 3, new RegExp(`${created.shortId} \\(Severe\\) needs 1 approval .*has 0`))
+    expect(storeFacts(home)).toEqual(before)
+    expect(existsSync(join(home.home, 'public', 'cap', `${created.id}.xml`))).toBe(false)
+    // approved again, it goes
+    ok(home.run(['approve', created.id], {env: jones}))
+    ok(home.run(['broadcast', created.id], {env: author}))
+    expect(show(home, created.id).state).toBe('sent')
+  })
+
+  it('text changed behind crier’s back after approval: the stored hash no longer matches, so schedule and broadcast refuse (exit 3)', () => {
+    const created = draft(home, ['Boil water before drinking in Llandudno.', '--severity', 'Severe', '--area', 'Llandudno', '--expires', '+6h'], {env: author})
+    ok(home.run(['approve', created.id], {env: jones}))
+    const db = home.db()
+    try {
+      db.prepare('UPDATE announcement SET variants_json = ? WHERE id = ?').run(JSON.stringify([{language: 'en', headline: 'Water is safe to drink', description: 'Water is safe to drink in Llandudno.'}]), created.id)
+    } finally {
+      db.close()
+    }
+    const stored = show(home, created.id)
+    expect(stored).toMatchObject({state: 'approved', approvals: {required: 1, valid: 0, by: [{approver: 'sgt.jones', current: false}]}})
+    const before = storeFacts(home)
+    refused(home.run(['schedule', created.id, '--at', 'in 2 hours'], {env: author}), 3, /needs 1 approval before it can be scheduled and has 0; the approval by sgt\.jones no longer matches the text, which changed after approval/)
+    refused(home.run(['broadcast', created.id], {env: author}), 3, new RegExp(`${created.shortId} \\(Severe\\) needs 1 approval .*has 0`))
+    expect(storeFacts(home)).toEqual(before)
+    expect(existsSync(join(home.home, 'public', 'cap', `${created.id}.xml`))).toBe(false)
+  })
+
+  it('reject --reason returns it to draft with the reason (control characters stripped) and withdraws approvals', () => {
+    const created = draft(home, ['Evacuate Glan Conwy.', '--severity', 'Extreme', '--area', 'Glan Conwy', '--expires', '+6h'], {env: author})
+    ok(home.run(['approve', created.id], {env: jones}))
+    expect(ok(home.run(['reject', created.id, '--reason', 'Wrong \u001b[31mvillage\u001b[0m — it is Glan Conwy Road'], {env: hughes})).stdout).toBe(`Rejected ${created.shortId}: back to draft.\n`)
+    const stored = show(home, created.id)
+    expect(stored).toMatchObject({state: 'draft', rejectReason: 'Wrong village — it is Glan Conwy Road', approvals: {valid: 0, by: []}})
+    expect(ok(home.run(['show', created.id])).stdout).toMatch(/^Rejected: +Wrong village — it is Glan Conwy Road$/m)
+    refused(home.run(['reject', created.id]), 2, /reason/)
+    refused(home.run(['reject', created.id, '--reason', '  ']), 2, /--reason is required — say what must change/)
+  })
+
+  it('without CRIER_USER the approver is the OS user', () => {
+    const created = draft(home, ['Evacuate Rhyl seafront.', '--severity', 'Severe', '--expires', '+6h'], {env: author})
+    const approved = jsonOf(ok(home.run(['approve', created.id, '--json'], {env: {CRIER_USER: ''}})))
+    expect(approved.approvals).toMatchObject({required: 1, valid: 1})
+    expect(show(home, created.id).approvals.by[0].approver).toBe(userInfo().username)
+  })
+})
