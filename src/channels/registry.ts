@@ -7,6 +7,7 @@ import {mastodon} from './mastodon.js'
 import {sms} from './sms.js'
 import {telegram} from './telegram.js'
 import {webhook} from './webhook.js'
+import {x} from './x.js'
 
 // Maps a channel's `type` to its driver. Drivers keep their heavy dependencies (HTTP client,
 // XML builders, SDKs) behind dynamic imports, so loading the registry stays cheap.
@@ -20,6 +21,7 @@ const drivers = new Map<string, Driver<any, any>>([
   [bluesky.type, bluesky],
   [telegram.type, telegram],
   [facebook.type, facebook],
+  [x.type, x],
 ])
 
 export function driverFor(type: string): Driver<any, any> | undefined {

@@ -1,0 +1,153 @@
+import {spawn} from 'node:child_process'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterEach, describe, expect, it} from 'vitest'
+import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {defaultXAccount, oauthParameters, postRequests, xChannelConfig, xCredentials, xEnv, xFaults, xPlan, type XFake, type XPlanOptions} from '../fakes/x-plan.js'
+import {crierBin, jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+
+// The x channel through the built CLI, against an X-shaped v2 API on loopback that checks
+// every OAuth 1.0a signature: what X received, post by post, what `channels test` says, and an
+// in-doubt thread after kill -9 settled by looking at the account's posts.
+
+let home: CrierHome | undefined
+let fake: ProviderFake | undefined
+afterEach(async () => {
+  home?.cleanup()
+  home = undefined
+  await fake?.close()
+  fake = undefined
+})
+
+async function setUp(settings: Record<string, unknown> = {}, plan: XPlanOptions = {}): Promise<{home: CrierHome; fake: ProviderFake; x: XFake}> {
+  const x = xPlan(plan)
+  fake = await startProviderFake({plan: x.plan})
+  home = makeCrierHome()
+  Object.assign(home.env, xEnv)
+  // JSON is YAML: the channel as the shared helper writes it.
+  home.writeConfig(`channels:\n  force-x: ${JSON.stringify(xChannelConfig(fake.url, settings))}\n`)
+  return {home, fake, x}
+}
+
+function deliveryOf(home: CrierHome): {id: string; state: string; receipt_id: string | null; receipt_url: string | null; last_error: string | null} {
+  const db = home.db()
+  try {
+    return db.prepare(`SELECT id, state, receipt_id, receipt_url, last_error FROM delivery WHERE channel = 'force-x'`).get() as never
+  } finally {
+    db.close()
+  }
+}
+
+/** What `crier preview` shows for the channel: the exact text of each post. */
+function previewedPosts(home: CrierHome, id: string): string[] {
+  const preview = jsonOf<{channels: Array<{channel: string; parts: Array<{text: string}>}>}>(home.run(['preview', id, '--channel', 'force-x', '--json']))
+  return preview.channels.find((channel) => channel.channel === 'force-x')!.parts.map((part) => part.text)
+}
+
+const statusUrl = (id: string) => `https://x.com/i/web/status/${id}`
+const sentence = (i: number) => `Sentence ${i} tells residents of Llanrwst what they need to know about the flooding.`
+const longText = Array.from({length: 11}, (_, i) => sentence(i + 1)).join(' ')
+const secrets = Object.values(xCredentials)
+
+describe('x end to end', () => {
+  it('broadcast - posts exactly what preview shows, signed with OAuth 1.0a, and keeps the post id and address', async () => {
+    const {home, fake, x} = await setUp()
+    const result = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'force-x', '--area', 'Llandudno', '--json'], {input: 'Water supply restored in Llandudno.'})
+    expect(result.status, result.stderr).toBe(0)
+    const {announcement} = jsonOf(result)
+    expect(announcement.state).toBe('sent')
+
+    expect(x.posts).toHaveLength(1)
+    const [post] = x.posts
+    expect(post!.text).toMatch(/^🟢 MINOR: .*Water supply restored in Llandudno\./s)
+    expect(post!.replyTo).toBeUndefined()
+    expect([post!.text]).toEqual(previewedPosts(home, announcement.id))
+    expect(deliveryOf(home)).toMatchObject({state: 'sent', receipt_id: post!.id, receipt_url: statusUrl(post!.id)})
+
+    const [request] = fake.requests
+    expect(request).toMatchObject({method: 'POST', path: '/2/tweets', status: 201})
+    expect(JSON.parse(request!.body)).toEqual({text: post!.text})
+    expect(oauthParameters(request!)).toMatchObject({oauth_consumer_key: xCredentials.apiKey, oauth_token: xCredentials.accessToken, oauth_signature_method: 'HMAC-SHA1'})
+    expect(x.refusals).toEqual([])
+    for (const secret of secrets) expect(result.stdout + result.stderr).not.toContain(secret)
+  })
+
+  it('posts a long announcement as a thread of replies and, after the third post failed, resumes at the third', async () => {
+    const {home, fake, x} = await setUp({retryBase: '50ms'}, {cueAt: {2: xFaults.serviceUnavailable()}})
+    const result = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'force-x', '--headline', 'Flood warning for Llanrwst', '--json'], {input: longText})
+    expect(result.status, result.stderr).toBe(0)
+    const {announcement} = jsonOf(result)
+
+    const previewed = previewedPosts(home, announcement.id)
+    expect(previewed.length).toBeGreaterThanOrEqual(3)
+    expect(x.posts.map((post) => post.text)).toEqual(previewed)
+    x.posts.forEach((post, i) => {
+      expect(post.replyTo).toBe(i === 0 ? undefined : x.posts[i - 1]!.id)
+      expect(post.text.endsWith(`\n${i + 1}/${previewed.length}`)).toBe(true)
+    })
+    expect(deliveryOf(home)).toMatchObject({state: 'sent', receipt_id: x.posts[0]!.id})
+    // Parts 1 and 2 once each; part 3 refused (503) and sent again, replying to part 2.
+    const requests = postRequests(fake.requests)
+    expect(requests.map((request) => request.text)).toEqual([previewed[0], previewed[1], previewed[2], ...previewed.slice(2)])
+    expect(fake.requests.filter((request) => request.path === '/2/tweets').map((request) => request.status)).toEqual([201, 201, 503, ...previewed.slice(2).map(() => 201)])
+    const posted = x.posts.map((post) => post.text).join('\n')
+    for (let i = 1; i <= 11; i++) expect(posted.split(sentence(i)).length).toBe(2)
+  })
+
+  it('after kill -9 mid-thread, crier run finds the in-doubt post on the account and posts only the rest', async () => {
+    const {home, fake, x} = await setUp({retryBase: '50ms'}, {cueAt: {1: 'post-then-stall'}})
+    // Part 2 goes out but its answer never comes; the sender is killed while it waits.
+    const child = spawn(process.execPath, [crierBin, 'broadcast', '-', '--severity', 'Minor', '--channel', 'force-x', '--headline', 'Flood warning for Llanrwst'], {env: home.env, stdio: ['pipe', 'ignore', 'ignore']})
+    child.stdin.end(longText)
+    for (let i = 0; i < 3000 && x.posts.length < 2; i++) await sleep(10)
+    expect(x.posts).toHaveLength(2)
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.on('close', resolve))
+    expect(deliveryOf(home).state).toBe('sending')
+
+    const result = await home.runAsync(['run'])
+    expect(result.status, result.stderr).toBe(0)
+    const db = home.db()
+    const announcementId = db.prepare('SELECT id FROM announcement').pluck().get() as string
+    db.close()
+    const previewed = previewedPosts(home, announcementId)
+    expect(previewed.length).toBeGreaterThanOrEqual(3)
+    // Every part once, in order, each replying to the one before: part 2 was not posted again.
+    expect(x.posts.map((post) => post.text)).toEqual(previewed)
+    x.posts.slice(1).forEach((post, i) => expect(post.replyTo).toBe(x.posts[i]!.id))
+    expect(postRequests(fake.requests).map((request) => request.text)).toEqual(previewed)
+    expect(fake.requests.some((request) => request.path.startsWith(`/2/users/${defaultXAccount.id}/tweets?`))).toBe(true)
+    expect(deliveryOf(home)).toMatchObject({state: 'sent', receipt_id: x.posts[0]!.id})
+    expect(x.refusals).toEqual([])
+  })
+
+  it('refuses, by policy, a post over 280 weighted when threads are off: nothing posted', async () => {
+    const {home, fake} = await setUp({threads: false})
+    const result = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'force-x'], {input: longText})
+    expect(result.status).toBe(3)
+    expect(result.stderr).toMatch(/^Error: refused by policy — force-x: post is \d+ x-weighted, over the limit of 280/)
+    expect(fake.requests).toHaveLength(0)
+  })
+
+  it('channels test names the account, posting nothing', async () => {
+    const {home, fake} = await setUp()
+    const result = await home.runAsync(['channels', 'test', 'force-x'])
+    expect(result.status, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(new RegExp(`^force-x\\s+ok\\s+authenticated as @${defaultXAccount.username} \\(read-write\\)$`, 'm'))
+    const json = await home.runAsync(['channels', 'test', '--json'])
+    expect(JSON.parse(json.stdout)).toEqual([{channel: 'force-x', type: 'x', ok: true, detail: `authenticated as @${defaultXAccount.username} (read-write)`}])
+    expect(fake.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['GET /2/users/me', 'GET /2/users/me'])
+  })
+
+  it("channels test with a wrong secret exits 1 with X's reason and no secret", async () => {
+    const {home, x} = await setUp()
+    const wrongSecret = 'revoked-access-secret-Zx81Lm0Qa7'
+    const result = await home.runAsync(['channels', 'test', 'force-x'], {env: {X_ACCESS_SECRET: wrongSecret}})
+    expect(result.status).toBe(1)
+    expect(result.stdout).toMatch(/^force-x\s+FAILED\s+X 401: Unauthorized — check the channel's apiKey, apiSecret, accessToken and accessSecret$/m)
+    expect(x.refusals).toEqual(['signature mismatch'])
+    const json = await home.runAsync(['channels', 'test', '--json'], {env: {X_ACCESS_SECRET: wrongSecret}})
+    expect(json.status).toBe(1)
+    expect(JSON.parse(json.stdout)[0]).toMatchObject({channel: 'force-x', ok: false, detail: expect.stringContaining('X 401: Unauthorized')})
+    for (const secret of [wrongSecret, ...secrets]) expect(result.stdout + result.stderr + json.stdout + json.stderr).not.toContain(secret)
+  })
+})
