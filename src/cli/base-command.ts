@@ -51,7 +51,9 @@ export abstract class CrierCommand extends Command {
       ensurePrivateDir(paths.home)
       const {openStore} = await import('../store/index.js')
       const busy = Number(process.env.CRIER_BUSY_TIMEOUT_MS)
-      this.store = openStore(paths.database, {busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000})
+      this.store = openStore(paths.database, {busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000, actor: actingUser()})
+      // The audit trail notes each config whose text differs from the last one recorded.
+      if (config) (await import('../core/config-fingerprint.js')).recordConfigLoad(this.store, config)
     }
     const context = {store: this.store, now: Date.now, user: actingUser()} as CoreContext
     Object.defineProperty(context, 'config', {

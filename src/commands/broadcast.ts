@@ -26,22 +26,26 @@ export default class Broadcast extends CrierCommand {
     ...announcementFlags,
     'dry-run': Flags.boolean({description: 'Render and check everything; write and send nothing.'}),
     wait: Flags.boolean({description: 'Wait for delivery (--no-wait: queue and return).', default: true, allowNo: true}),
+    override: Flags.boolean({description: 'Emergency override: send an Extreme announcement without its remaining approvals, where policy allows. Recorded and flagged until another officer runs crier review.'}),
+    reason: Flags.string({description: 'Why the override cannot wait for approval (required unless policy says otherwise).', dependsOn: ['override']}),
   }
 
   async run() {
     const {args, flags} = await this.parse(Broadcast)
     const ctx = await this.context()
     const dryRun = flags['dry-run']
+    const override = flags.override ? {reason: flags.reason} : undefined
     let result
     if (args.id === '-') {
-      const {file, channel, 'dry-run': _dry, wait: _wait, ...fields} = flags
+      const {file, channel, 'dry-run': _dry, wait: _wait, override: _override, reason: _reason, ...fields} = flags
       if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
-      result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun})
+      result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun, override})
     } else {
-      result = fanOut(ctx, resolveAnnouncementId(ctx, args.id), {dryRun})
+      result = fanOut(ctx, resolveAnnouncementId(ctx, args.id), {dryRun, override})
     }
     const id = result.announcement.id
     for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
+    if (override) this.logToStderr(overrideNotice(result.overridden === true, dryRun, ctx.user, id))
     if (dryRun) {
       this.say(`Dry run: ${shortId(id)} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
       return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels}
@@ -66,4 +70,10 @@ export default class Broadcast extends CrierCommand {
     else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
     return {...status, announcement: announcementJson(status.announcement)}
   }
+}
+
+function overrideNotice(isOverridden: boolean, dryRun: boolean, user: string, id: string): string {
+  if (!isOverridden) return `Override not needed: ${shortId(id)} has its approvals, so it goes the ordinary way.`
+  if (dryRun) return `Emergency override by ${user} would be recorded; flagged until another officer runs crier review ${shortId(id)}.`
+  return `Emergency override by ${user} recorded; ${shortId(id)} is flagged until another officer runs crier review ${shortId(id)}.`
 }

@@ -34,6 +34,8 @@ export default class List extends CrierCommand {
       if (!flags.all && announcements.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
       const missed = ctx.store.schedules.missedSince(ctx.now() - 24 * 3600_000)
       if (missed.length) this.logToStderr(`${missed.length} scheduled occurrence${missed.length === 1 ? '' : 's'} missed in the last 24 h — see crier status`)
+      const unreviewed = ctx.store.announcements.unreviewedOverrides()
+      if (unreviewed.length) this.logToStderr(`${unreviewed.length} emergency override${unreviewed.length === 1 ? '' : 's'} not yet reviewed — another officer runs crier review ID`)
     }
     return announcements.map(announcementJson)
   }

@@ -3,7 +3,8 @@ import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {mustGet} from '../core/approval.js'
 import {approvalStatus} from '../core/policy/approvals.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
-import {announcementJson, formatTime} from '../views/format.js'
+import {shortId} from '../core/ids.js'
+import {announcementJson, formatTime, overrideFlag} from '../views/format.js'
 import {channelCountsLine} from '../views/status-lines.js'
 
 export default class Show extends CrierCommand {
@@ -21,7 +22,7 @@ export default class Show extends CrierCommand {
     const channels = ctx.store.deliveries.countsByChannel(id)
     if (!this.jsonEnabled()) {
       const clean = stripTerminalControls
-      this.log(`${a.id}  ${a.state}`)
+      this.log(`${a.id}  ${a.state}${a.override ? '  ' + overrideFlag(a).trim() : ''}`)
       this.log(`${a.severity} / ${a.urgency} / ${a.certainty}  ${a.category}: ${clean(a.event)}  (${a.status} ${a.msgType})`)
       for (const v of a.variants) {
         this.log(`\n[${v.language}] ${clean(v.headline)}\n${clean(v.description)}`)
@@ -34,6 +35,11 @@ export default class Show extends CrierCommand {
       this.log(`Author:    ${a.author}, created ${formatTime(a.createdAt)}`)
       this.log(`Approvals: ${status.valid.length}/${status.required}${approvals.length ? ' (' + approvals.map((x) => x.approver).join(', ') + ')' : ''}`)
       if (a.rejectReason) this.log(`Rejected:  ${clean(a.rejectReason)}`)
+      if (a.override) {
+        const o = a.override
+        this.log(`Override:  by ${o.by}, ${formatTime(o.at)} — ${clean(o.reason) || '(no reason given)'}`)
+        this.log(o.reviewedBy ? `Reviewed:  by ${o.reviewedBy}, ${formatTime(o.reviewedAt)}${o.reviewNote ? ' — ' + clean(o.reviewNote) : ''}` : `Reviewed:  not yet — another officer runs crier review ${shortId(a.id)}`)
+      }
       this.log(`Channels:  ${a.channels.join(', ')}`)
       for (const counts of channels) this.log('  ' + channelCountsLine(counts))
     }

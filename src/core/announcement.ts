@@ -81,6 +81,20 @@ export interface Announcement {
   createdAt: number
   updatedAt: number
   sentAt?: number
+  /** Present when it was sent by emergency override. */
+  override?: Override
+}
+
+/** An emergency override: sent without its remaining approvals, flagged until another officer reviews it. */
+export interface Override {
+  by: string
+  reason: string
+  at: number
+  /** contentHash of the text that went out under the override. */
+  contentHash: string
+  reviewedBy?: string
+  reviewedAt?: number
+  reviewNote?: string
 }
 
 /** The first variant is the announcement's primary language. */

@@ -1,7 +1,7 @@
 import type {CoreContext} from '../core/context.js'
 import {PolicyRefusal} from '../core/errors.js'
 import {createDraft, type DraftInput} from '../core/drafting.js'
-import {fanOut, type FanOutResult} from './fan-out.js'
+import {fanOut, type FanOutOptions, type FanOutResult} from './fan-out.js'
 
 class RollBack extends Error {
   constructor(readonly result: FanOutResult) {
@@ -13,11 +13,11 @@ class RollBack extends Error {
  * `broadcast -`: drafts from the given text and queues it in one transaction, so a refusal by
  * policy leaves nothing behind. A dry run does both and rolls back.
  */
-export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: {dryRun?: boolean} = {}): FanOutResult {
+export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pick<FanOutOptions, 'dryRun' | 'override'> = {}): FanOutResult {
   try {
     return ctx.store.transaction(() => {
       const draft = createDraft(ctx, input)
-      const result = fanOut(ctx, draft.id)
+      const result = fanOut(ctx, draft.id, {override: options.override})
       if (options.dryRun) throw new RollBack({...result, dryRun: true, queued: 0})
       return result
     })

@@ -3,7 +3,8 @@ import type {CoreContext} from '../core/context.js'
 import {PolicyRefusal, UsageError} from '../core/errors.js'
 import {newId, shortId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
-import {approvalStatus} from '../core/policy/approvals.js'
+import {approvalShortfall, approvalStatus, contentHash} from '../core/policy/approvals.js'
+import {checkOverride, type OverrideRequest} from '../core/policy/override.js'
 import {blockingFindings, checkPolicy, type Finding} from '../core/policy/check.js'
 import {driverOf, referencedBy, renderForAllChannels} from '../core/render.js'
 import {mustGet} from '../core/approval.js'
@@ -17,6 +18,8 @@ export interface FanOutResult {
   /** Deliveries created (0 on a dry run). */
   queued: number
   dryRun: boolean
+  /** It went (or, on a dry run, would go) by emergency override, without its remaining approvals. */
+  overridden?: boolean
 }
 
 /**
@@ -29,6 +32,8 @@ export interface FanOutOptions {
   dryRun?: boolean
   /** An occurrence of a recurring schedule: the approvals that count are its template's. */
   approvedAs?: string
+  /** Emergency override: send without the remaining approvals where policy allows; recorded, flagged until reviewed. */
+  override?: OverrideRequest
 }
 
 export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}): FanOutResult {
@@ -38,15 +43,19 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     const next = transition(announcement.state, 'start-sending', shortId(id))
     const approvedAnnouncement = options.approvedAs ? mustGet(ctx, options.approvedAs) : announcement
     const approvals = approvalStatus(approvedAnnouncement, ctx.store.announcements.approvals(approvedAnnouncement.id), ctx.config.policy)
-    if (!approvals.satisfied) {
-      throw new PolicyRefusal(
-        `${shortId(id)} (${announcement.severity}) needs ${approvals.required} approval${approvals.required === 1 ? '' : 's'} by someone other than its author and has ${approvals.valid.length} — ask another officer to run crier approve ${shortId(id)}`,
-      )
+    // Checked even when the approvals are there: an override policy forbids is refused, not quietly ignored.
+    const overrideReason = options.override ? checkOverride(announcement, ctx.config.policy, options.override) : undefined
+    const overridden = overrideReason !== undefined && !approvals.satisfied
+    if (!approvals.satisfied && !overridden) {
+      throw new PolicyRefusal(`${approvalShortfall(announcement, approvals, 'be sent')}${overrideHint(announcement, ctx)}`)
     }
     const findings = checkPolicy(announcement, ctx.config, renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)}), now)
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
-    if (options.dryRun) return {announcement, findings, queued: 0, dryRun: true}
+    if (options.dryRun) return {announcement, findings, queued: 0, dryRun: true, overridden}
+    if (overridden) {
+      ctx.store.announcements.recordOverride(id, {by: ctx.user, reason: overrideReason, at: now, contentHash: contentHash(announcement)}, {approvalsRequired: approvals.required, approvalsValid: approvals.valid.length})
+    }
 
     const priority = deliveryPriority(announcement)
     let queued = 0
@@ -88,7 +97,13 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     ctx.store.announcements.setState(id, next, now)
     // Everyone opted out or unreachable: nothing will be sent, so it is finished now.
     finishAnnouncementsIfDone(ctx.store, [id], now)
-    return {announcement: ctx.store.announcements.get(id)!, findings, queued, dryRun: false}
+    return {announcement: ctx.store.announcements.get(id)!, findings, queued, dryRun: false, overridden}
   }
   return options.dryRun ? run() : ctx.store.transaction(run)
+}
+
+/** Where policy allows an override for this announcement, the refusal says how. */
+function overrideHint(announcement: Announcement, ctx: CoreContext): string {
+  if (announcement.severity !== 'Extreme' || !ctx.config.policy.emergencyOverride.allowed) return ''
+  return `, or if it cannot wait: crier broadcast ${shortId(announcement.id)} --override --reason "…"`
 }

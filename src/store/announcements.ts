@@ -1,4 +1,8 @@
-import type {Announcement, Area, LifecycleState, Variant} from '../core/announcement.js'
+import type {Announcement, Area, LifecycleState, Override, Variant} from '../core/announcement.js'
+import {primaryVariant} from '../core/announcement.js'
+import {contentHash} from '../core/policy/approvals.js'
+import {oneLine} from '../core/terminal-text.js'
+import {atomically, type AuditTrail} from './audit.js'
 import type {Db} from './open.js'
 
 // Announcements and their approvals: one table family, the only SQL that touches them.
@@ -29,6 +33,26 @@ interface AnnouncementRow {
   created_at: number
   updated_at: number
   sent_at: number | null
+  // Migration 6; read, never written by insert or update.
+  override_by?: string | null
+  override_reason?: string | null
+  override_at?: number | null
+  override_content_hash?: string | null
+  reviewed_by?: string | null
+  reviewed_at?: number | null
+  review_note?: string | null
+}
+
+function toOverride(row: AnnouncementRow): Override | undefined {
+  if (!row.override_by) return undefined
+  return {
+    by: row.override_by,
+    reason: row.override_reason ?? '',
+    at: row.override_at!,
+    contentHash: row.override_content_hash ?? '',
+    ...(row.reviewed_by ? {reviewedBy: row.reviewed_by, reviewedAt: row.reviewed_at!} : {}),
+    ...(row.review_note ? {reviewNote: row.review_note} : {}),
+  }
 }
 
 function toAnnouncement(row: AnnouncementRow): Announcement {
@@ -58,6 +82,7 @@ function toAnnouncement(row: AnnouncementRow): Announcement {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     sentAt: row.sent_at ?? undefined,
+    ...(row.override_by ? {override: toOverride(row)} : {}),
   }
 }
 
@@ -106,7 +131,12 @@ export interface ListFilter {
 
 export type AnnouncementStore = ReturnType<typeof announcementStore>
 
-export function announcementStore(db: Db) {
+/** What an audit row says about an announcement's text: enough to recognise it, never all of it. */
+function described(a: Announcement) {
+  return {severity: a.severity, status: a.status, msgType: a.msgType, channels: a.channels, headline: oneLine(primaryVariant(a).headline, 160), contentHash: contentHash(a)}
+}
+
+export function announcementStore(db: Db, audit: AuditTrail) {
   const columns = `id, identifier, sender, sender_name, cap_status, msg_type, scope, references_id, category, event,
     urgency, severity, certainty, web, area_json, variants_json, channels_json, effective_at, expires_at, state,
     author, reject_reason, created_at, updated_at, sent_at`
@@ -130,14 +160,51 @@ export function announcementStore(db: Db) {
   const approvalsOf = db.prepare(`SELECT announcement_id AS announcementId, approver, content_hash AS contentHash,
     approved_at AS approvedAt FROM approval WHERE announcement_id = ? ORDER BY approved_at`)
   const clearApprovals = db.prepare(`DELETE FROM approval WHERE announcement_id = ?`)
+  const stateOf = db.prepare(`SELECT state FROM announcement WHERE id = ?`).pluck()
+  const deliveryCounts = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state ORDER BY channel, state`)
+  const setOverride = db.prepare(`UPDATE announcement SET override_by = @by, override_reason = @reason, override_at = @at,
+      override_content_hash = @contentHash
+    WHERE id = @id AND override_by IS NULL`)
+  const setReview = db.prepare(`UPDATE announcement SET reviewed_by = @by, reviewed_at = @at, review_note = @note
+    WHERE id = @id AND override_by IS NOT NULL AND reviewed_by IS NULL`)
+  const unreviewed = db.prepare(`SELECT * FROM announcement WHERE override_by IS NOT NULL AND reviewed_by IS NULL ORDER BY override_at`)
+
+  /** Deliveries per channel and state: the send result an audit row keeps (counts, never recipients). */
+  function sendResult(id: string): Record<string, Record<string, number>> {
+    const result: Record<string, Record<string, number>> = {}
+    for (const row of deliveryCounts.all(id) as Array<{channel: string; state: string; n: number}>) (result[row.channel] ??= {})[row.state] = row.n
+    return result
+  }
 
   return {
     insert(announcement: Announcement): void {
-      insert.run(toRow(announcement))
+      atomically(db, () => {
+        insert.run(toRow(announcement))
+        audit.append({action: 'created', subject: announcement.id, at: announcement.createdAt, details: {state: announcement.state, author: announcement.author, ...described(announcement)}})
+      })
     },
-    /** Writes every editable field and the lifecycle state; identity and authorship never change. */
+    /**
+     * Writes every editable field and the lifecycle state; identity and authorship never change.
+     * The audit row says what changed: a rejection (with its reason), the text, or the state.
+     */
     update(announcement: Announcement): void {
-      update.run(toRow(announcement))
+      atomically(db, () => {
+        const before = byId.get(announcement.id) as AnnouncementRow | undefined
+        update.run(toRow(announcement))
+        if (!before) return
+        const previous = toAnnouncement(before)
+        const states = {from: previous.state, to: announcement.state}
+        const at = announcement.updatedAt
+        const subject = announcement.id
+        const isRejection = announcement.state === 'draft' && Boolean(announcement.rejectReason) && (announcement.rejectReason !== previous.rejectReason || previous.state !== 'draft')
+        if (isRejection) {
+          audit.append({action: 'rejected', subject, at, details: {...states, reason: announcement.rejectReason}})
+        } else if (contentHash(previous) !== contentHash(announcement)) {
+          audit.append({action: 'edited', subject, at, details: {...states, ...described(announcement), previousContentHash: contentHash(previous)}})
+        } else if (previous.state !== announcement.state) {
+          audit.append({action: 'state-changed', subject, at, details: states})
+        }
+      })
     },
     get(id: string): Announcement | undefined {
       const row = byId.get(id) as AnnouncementRow | undefined
@@ -163,8 +230,18 @@ export function announcementStore(db: Db) {
       const sql = `SELECT * FROM announcement ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`
       return (db.prepare(sql).all(params) as AnnouncementRow[]).map(toAnnouncement)
     },
+    /** Moves the lifecycle state; a send that finished records its result per channel. */
     setState(id: string, state: LifecycleState, now: number): void {
-      setState.run({id, state, now})
+      atomically(db, () => {
+        const from = stateOf.get(id) as LifecycleState | undefined
+        setState.run({id, state, now})
+        if (from === undefined || from === state) return
+        if (from === 'sending' && (state === 'sent' || state === 'sent_with_failures')) {
+          audit.append({action: 'send-result', subject: id, at: now, details: {from, to: state, channels: sendResult(id)}})
+        } else {
+          audit.append({action: 'state-changed', subject: id, at: now, details: {from, to: state}})
+        }
+      })
     },
     count(): number {
       return count.get() as number
@@ -173,10 +250,38 @@ export function announcementStore(db: Db) {
       return approvalsOf.all(id) as Approval[]
     },
     addApproval(approval: Approval): void {
-      addApproval.run(approval)
+      atomically(db, () => {
+        addApproval.run(approval)
+        audit.append({action: 'approved', subject: approval.announcementId, actor: approval.approver, at: approval.approvedAt, details: {contentHash: approval.contentHash}})
+      })
     },
     clearApprovals(id: string): number {
-      return clearApprovals.run(id).changes
+      return atomically(db, () => {
+        const withdrawn = clearApprovals.run(id).changes
+        if (withdrawn > 0) audit.append({action: 'approvals-withdrawn', subject: id, details: {count: withdrawn}})
+        return withdrawn
+      })
+    },
+    /** Records an emergency override once; false when the announcement already has one. */
+    recordOverride(id: string, override: Pick<Override, 'by' | 'reason' | 'at' | 'contentHash'>, context: {approvalsRequired: number; approvalsValid: number}): boolean {
+      return atomically(db, () => {
+        if (setOverride.run({id, ...override}).changes === 0) return false
+        audit.append({action: 'override', subject: id, actor: override.by, at: override.at, details: {reason: override.reason, contentHash: override.contentHash, ...context}})
+        return true
+      })
+    },
+    /** Records the review of an override once; false when there is none or it was already reviewed. */
+    recordReview(id: string, review: {by: string; at: number; note?: string}): boolean {
+      return atomically(db, () => {
+        const overrideBy = (byId.get(id) as AnnouncementRow | undefined)?.override_by
+        if (setReview.run({id, by: review.by, at: review.at, note: review.note ?? null}).changes === 0) return false
+        audit.append({action: 'reviewed', subject: id, actor: review.by, at: review.at, details: {overrideBy, ...(review.note ? {note: review.note} : {})}})
+        return true
+      })
+    },
+    /** Announcements sent by override that nobody has reviewed yet, oldest first. */
+    unreviewedOverrides(): Announcement[] {
+      return (unreviewed.all() as AnnouncementRow[]).map(toAnnouncement)
     },
   }
 }

@@ -1,4 +1,5 @@
 import {announcementStore} from './announcements.js'
+import {auditTrail, type AuditTrail} from './audit.js'
 import {deliveryStore} from './deliveries.js'
 import {openDatabase, type Db, type OpenOptions} from './open.js'
 import {scheduleStore} from './schedules.js'
@@ -11,19 +12,35 @@ export interface Store {
   deliveries: ReturnType<typeof deliveryStore>
   subscribers: ReturnType<typeof subscriberStore>
   schedules: ReturnType<typeof scheduleStore>
+  /** The hash-chained audit trail; the other modules append to it as they change things. */
+  audit: AuditTrail
   /** Runs fn in one BEGIN IMMEDIATE transaction: the write lock is taken up front. */
   transaction<T>(fn: () => T): T
   close(): void
 }
 
-export function openStore(path: string, options: OpenOptions = {}): Store {
+export interface StoreOptions extends OpenOptions {
+  /**
+   * Who the audit trail records as acting. The CLI passes the acting user (CRIER_USER or the OS
+   * user); code that opens the store itself (tests, benches) is recorded as "in-process".
+   */
+  actor?: string
+}
+
+export function openStore(path: string, options: StoreOptions = {}): Store {
   const db = openDatabase(path, options)
+  return assembleStore(db, auditTrail(db, options.actor ?? 'in-process'))
+}
+
+/** The store's modules over one connection, all appending to `audit` (benches pass a silent one to measure its cost). */
+export function assembleStore(db: Db, audit: AuditTrail): Store {
   return {
     db,
-    announcements: announcementStore(db),
+    announcements: announcementStore(db, audit),
     deliveries: deliveryStore(db),
-    subscribers: subscriberStore(db),
-    schedules: scheduleStore(db),
+    subscribers: subscriberStore(db, audit),
+    schedules: scheduleStore(db, audit),
+    audit,
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   }

@@ -161,6 +161,57 @@ export const migrations: string[] = [
     PRIMARY KEY (delivery_id, part_index)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 6: the audit trail and emergency overrides. audit_event is append-only and hash-chained
+  // (src/store/audit.ts): each row's hash is SHA-256(prev_hash ‖ canonical row). Triggers refuse
+  // UPDATE and DELETE, and an INSERT that does not follow the last row. audit_head keeps the
+  // last seq and hash, moved only by that INSERT, so a tail cut off the chain (with the
+  // triggers dropped) is noticed by audit verify. An override is recorded on its announcement
+  // and stays flagged until someone else reviews it.
+  `
+  CREATE TABLE audit_event (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT,
+    details TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_event_by_subject ON audit_event(subject, seq) WHERE subject IS NOT NULL;
+  CREATE INDEX audit_event_config_loads ON audit_event(seq) WHERE action = 'config-loaded';
+
+  CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+  CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
+  BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: its rows cannot be changed'); END;
+  CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+  BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: its rows cannot be deleted'); END;
+  CREATE TRIGGER audit_event_follows_head BEFORE INSERT ON audit_event
+  WHEN NEW.seq IS NOT (SELECT seq + 1 FROM audit_head) OR NEW.prev_hash IS NOT (SELECT hash FROM audit_head)
+  BEGIN SELECT RAISE(ABORT, 'audit_event: a new row must follow the last one (seq and prev_hash)'); END;
+  CREATE TRIGGER audit_event_moves_head AFTER INSERT ON audit_event
+  BEGIN UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1; END;
+  CREATE TRIGGER audit_head_only_forward BEFORE UPDATE ON audit_head
+  WHEN NEW.seq IS NOT OLD.seq + 1 OR NEW.hash IS NOT (SELECT hash FROM audit_event WHERE seq = NEW.seq)
+  BEGIN SELECT RAISE(ABORT, 'audit_head moves only with a new audit_event row'); END;
+  CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+  BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;
+
+  ALTER TABLE announcement ADD COLUMN override_by TEXT;
+  ALTER TABLE announcement ADD COLUMN override_reason TEXT;
+  ALTER TABLE announcement ADD COLUMN override_at INTEGER;
+  ALTER TABLE announcement ADD COLUMN override_content_hash TEXT;
+  ALTER TABLE announcement ADD COLUMN reviewed_by TEXT;
+  ALTER TABLE announcement ADD COLUMN reviewed_at INTEGER;
+  ALTER TABLE announcement ADD COLUMN review_note TEXT;
+  CREATE INDEX announcement_unreviewed_override ON announcement(override_at) WHERE override_by IS NOT NULL AND reviewed_by IS NULL;
+  `,
 ]
 
 export const latestVersion = migrations.length

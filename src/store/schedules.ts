@@ -1,3 +1,4 @@
+import {atomically, type AuditTrail} from './audit.js'
 import type {Db} from './open.js'
 
 // Schedules and occurrences: one table family. Times are epoch ms; a schedule whose
@@ -31,7 +32,9 @@ const columns = `id, announcement_id AS announcementId, kind, cron, time_zone AS
   next_due_at AS nextDueAt, grace_ms AS graceMs, created_by AS createdBy, created_at AS createdAt,
   ended_at AS endedAt, end_reason AS endReason`
 
-export function scheduleStore(db: Db) {
+const isoTime = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+export function scheduleStore(db: Db, audit: AuditTrail) {
   const insert = db.prepare(`INSERT INTO schedule (id, announcement_id, kind, cron, time_zone, until_at, next_due_at, grace_ms, created_by, created_at)
     VALUES (@id, @announcementId, @kind, @cron, @timeZone, @untilAt, @nextDueAt, @graceMs, @createdBy, @createdAt)`)
   const due = db.prepare(`SELECT ${columns} FROM schedule WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT 100`)
@@ -43,6 +46,7 @@ export function scheduleStore(db: Db) {
       end_reason = CASE WHEN @next IS NULL THEN @reason ELSE NULL END
     WHERE id = @id AND next_due_at = @from`)
   const end = db.prepare(`UPDATE schedule SET next_due_at = NULL, ended_at = @now, end_reason = @reason WHERE id = @id AND next_due_at IS NOT NULL`)
+  const announcementOf = db.prepare(`SELECT announcement_id FROM schedule WHERE id = ?`).pluck()
   const record = db.prepare(`INSERT INTO occurrence (schedule_id, due_at, state, announcement_id, recorded_at, reason)
     VALUES (@scheduleId, @dueAt, @state, @announcementId, @recordedAt, @reason) ON CONFLICT DO NOTHING`)
   const occurrencesOf = db.prepare(`SELECT o.schedule_id AS scheduleId, o.due_at AS dueAt, o.state, o.announcement_id AS announcementId,
@@ -54,7 +58,16 @@ export function scheduleStore(db: Db) {
 
   return {
     insert(schedule: Omit<Schedule, 'endedAt' | 'endReason'>): void {
-      insert.run(schedule)
+      atomically(db, () => {
+        insert.run(schedule)
+        audit.append({
+          action: 'scheduled',
+          subject: schedule.announcementId,
+          actor: schedule.createdBy,
+          at: schedule.createdAt,
+          details: {scheduleId: schedule.id, kind: schedule.kind, cron: schedule.cron, timeZone: schedule.timeZone, nextDueAt: isoTime(schedule.nextDueAt), until: isoTime(schedule.untilAt)},
+        })
+      })
     },
     dueAt(now: number): Schedule[] {
       return due.all(now) as Schedule[]
@@ -73,11 +86,24 @@ export function scheduleStore(db: Db) {
       return advance.run({id, from, next, now, reason}).changes === 1
     },
     end(id: string, now: number, reason: string): boolean {
-      return end.run({id, now, reason}).changes === 1
+      return atomically(db, () => {
+        if (end.run({id, now, reason}).changes !== 1) return false
+        audit.append({action: 'schedule-ended', subject: announcementOf.get(id) as string, at: now, details: {scheduleId: id, reason}})
+        return true
+      })
     },
     /** Records an occurrence once; false when it was already recorded. */
     recordOccurrence(row: OccurrenceRow): boolean {
-      return record.run(row).changes === 1
+      return atomically(db, () => {
+        if (record.run(row).changes !== 1) return false
+        audit.append({
+          action: row.state === 'fired' ? 'occurrence-fired' : 'occurrence-missed',
+          subject: announcementOf.get(row.scheduleId) as string,
+          at: row.recordedAt,
+          details: {scheduleId: row.scheduleId, dueAt: isoTime(row.dueAt), ...(row.announcementId ? {sent: row.announcementId} : {}), ...(row.reason ? {reason: row.reason} : {})},
+        })
+        return true
+      })
     },
     occurrencesOf(announcementId: string): OccurrenceRow[] {
       return occurrencesOf.all(announcementId) as OccurrenceRow[]

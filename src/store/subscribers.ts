@@ -1,4 +1,7 @@
 import type {Recipient} from '../channels/driver.js'
+import {createHash} from 'node:crypto'
+import {oneLine} from '../core/terminal-text.js'
+import {atomically, type AuditTrail} from './audit.js'
 import type {Db} from './open.js'
 
 // Subscribers (the audience), their lists and opt-outs: one table family, the only SQL that
@@ -65,7 +68,28 @@ function toSubscriber(row: SubscriberRow): Subscriber {
 
 export type UpsertOutcome = 'inserted' | 'updated' | 'conflict'
 
-export function subscriberStore(db: Db) {
+/** What an import did, for its audit row. */
+export interface ImportSummary {
+  list: string
+  inserted: number
+  updated: number
+  rejected: number
+  file?: string
+}
+
+/**
+ * A contact as the audit trail keeps it: recognisable to whoever knows it ("c***@example.org",
+ * "+447700…23"), with a SHA-256 to match it exactly; the append-only table never holds the
+ * whole address or number.
+ */
+export function maskedContact(contact: string): {subject: string; sha256: string} {
+  const sha256 = createHash('sha256').update(contact).digest('hex')
+  const at = contact.lastIndexOf('@')
+  if (at > 0) return {subject: `${contact[0]}***${contact.slice(at)}`, sha256}
+  return {subject: contact.length > 8 ? `${contact.slice(0, 6)}…${contact.slice(-2)}` : '***', sha256}
+}
+
+export function subscriberStore(db: Db, audit: AuditTrail) {
   const byEmail = db.prepare(`SELECT id FROM subscriber WHERE list = ? AND email = ?`).pluck()
   const byPhone = db.prepare(`SELECT id FROM subscriber WHERE list = ? AND phone = ?`).pluck()
   const insert = db.prepare(`INSERT INTO subscriber (list, name, email, phone, language, lat, lon, zone, tags_json, created_at, updated_at)
@@ -104,8 +128,15 @@ export function subscriberStore(db: Db) {
     },
     /** Records an opt-out for a normalised contact; returns how many subscribers (any list) have it. */
     optOut(contact: string, how: string, now: number): number {
-      optOut.run(contact, now, how)
-      return contactCount.get({contact}) as number
+      return atomically(db, () => {
+        const isNew = optOut.run(contact, now, how).changes === 1
+        const subscribers = contactCount.get({contact}) as number
+        if (isNew) {
+          const {subject, sha256} = maskedContact(contact)
+          audit.append({action: 'subscriber-opted-out', subject, at: now, details: {how: oneLine(how, 300), contactSha256: sha256, subscribers}})
+        }
+        return subscribers
+      })
     },
     isOptedOut(contact: string): boolean {
       return isOptedOut.get(contact) === 1
@@ -129,7 +160,9 @@ export function subscriberStore(db: Db) {
     beginImport(): void {
       db.exec('BEGIN IMMEDIATE')
     },
-    commitImport(): void {
+    /** Commits the import with its audit row (list and counts) in the same transaction. */
+    commitImport(summary: ImportSummary): void {
+      audit.append({action: 'subscribers-imported', subject: summary.list, details: {...summary}})
       db.exec('COMMIT')
     },
     rollbackImport(): void {

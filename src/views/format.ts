@@ -11,7 +11,13 @@ export function formatTime(ms: number | undefined): string {
 
 export function announcementLine(a: Announcement): string {
   const headline = stripTerminalControls(primaryVariant(a).headline)
-  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${headline}`
+  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${overrideFlag(a)}${headline}`
+}
+
+/** "OVERRIDE — not yet reviewed" until another officer runs crier review; then a quieter mark. */
+export function overrideFlag(a: Announcement): string {
+  if (!a.override) return ''
+  return a.override.reviewedBy ? '[override, reviewed] ' : '[OVERRIDE — not yet reviewed] '
 }
 
 /** The JSON shape of an announcement in every --json output. */

@@ -31,6 +31,7 @@ const tablesSince: Record<number, string[]> = {
   3: ['channel_rate', 'optout', 'subscriber'],
   4: ['occurrence', 'schedule'],
   5: ['delivery_part'],
+  6: ['audit_event', 'audit_head'],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)

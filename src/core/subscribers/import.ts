@@ -1,4 +1,5 @@
 import {createReadStream, createWriteStream, rmSync, type WriteStream} from 'node:fs'
+import {basename} from 'node:path'
 import {Transform, pipeline, type TransformCallback} from 'node:stream'
 import {finished} from 'node:stream/promises'
 import {parse} from 'csv-parse'
@@ -158,7 +159,7 @@ export async function importSubscribers(ctx: CoreContext, file: string, list: st
         result[outcome]++
       }
     }
-    store.commitImport()
+    store.commitImport({list, inserted: result.inserted, updated: result.updated, rejected: result.rejected, file: basename(file)})
   } catch (error) {
     store.rollbackImport()
     if (rejects) {

@@ -1,0 +1,38 @@
+import {Flags} from '@oclif/core'
+import {CrierCommand} from '../../cli/base-command.js'
+import {resolveAnnouncementId} from '../../cli/args.js'
+import {parseSince} from '../../core/time-input.js'
+import {auditEventJson, auditLine} from '../../views/audit-lines.js'
+
+export default class Audit extends CrierCommand {
+  static override description = 'The audit trail: who did what, when, on what — oldest first; see also audit verify and audit export.'
+  static override examples = [
+    '<%= config.bin %> audit --since 24h',
+    '<%= config.bin %> audit --id 01JD5X',
+    '<%= config.bin %> audit --all --json | jq \'.events[] | select(.action == "override")\'',
+  ]
+  static override flags = {
+    since: Flags.string({description: 'Only events since: ISO 8601 or a duration back from now (24h, 7d).'}),
+    id: Flags.string({description: 'Only events about this announcement (any unique prefix).'}),
+    limit: Flags.integer({description: 'The newest this many (default 50).', min: 1, default: 50}),
+    all: Flags.boolean({description: 'All of them, however many.', exclusive: ['limit']}),
+  }
+
+  async run() {
+    const {flags} = await this.parse(Audit)
+    const ctx = await this.context({config: false})
+    const subject = flags.id ? resolveAnnouncementId(ctx, flags.id) : undefined
+    // audit reads no config: a date without an offset is in this machine's zone.
+    const since = flags.since ? parseSince(flags.since, ctx.now(), Intl.DateTimeFormat().resolvedOptions().timeZone) : undefined
+    const events = ctx.store.audit.list({since, subject, limit: flags.all ? undefined : flags.limit})
+    const unreviewed = ctx.store.announcements.unreviewedOverrides().map((a) => a.id)
+    if (!this.jsonEnabled()) {
+      const flagged = new Set(unreviewed)
+      if (events.length === 0) this.log('No audit events.')
+      for (const event of events) this.log(auditLine(event, flagged))
+      if (!flags.all && events.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
+      if (unreviewed.length) this.logToStderr(`${unreviewed.length} emergency override${unreviewed.length === 1 ? '' : 's'} not yet reviewed — another officer runs crier review ID`)
+    }
+    return {events: events.map(auditEventJson), unreviewedOverrides: unreviewed}
+  }
+}

@@ -1,0 +1,28 @@
+import type {Announcement} from './announcement.js'
+import {mustGet} from './approval.js'
+import type {CoreContext} from './context.js'
+import {PolicyRefusal} from './errors.js'
+import {shortId} from './ids.js'
+import {cleanReason} from './policy/override.js'
+
+/**
+ * Records that another officer has looked at an announcement sent by emergency override: who,
+ * when and an optional note. The officer who made the override cannot review it.
+ */
+export function reviewOverride(ctx: CoreContext, id: string, note?: string): Announcement {
+  return ctx.store.transaction(() => {
+    const announcement = mustGet(ctx, id)
+    const override = announcement.override
+    const short = shortId(id)
+    if (!override) throw new PolicyRefusal(`${short} was not sent by emergency override — there is nothing to review`)
+    if (override.reviewedBy) {
+      throw new PolicyRefusal(`${short}'s override was already reviewed by ${override.reviewedBy} at ${new Date(override.reviewedAt!).toISOString()}`)
+    }
+    if (override.by === ctx.user) {
+      throw new PolicyRefusal(`${ctx.user} made this override and cannot review it — another officer must (CRIER_USER names who is reviewing)`)
+    }
+    const cleanNote = cleanReason(note)
+    ctx.store.announcements.recordReview(id, {by: ctx.user, at: ctx.now(), ...(cleanNote ? {note: cleanNote} : {})})
+    return mustGet(ctx, id)
+  })
+}

@@ -1,0 +1,232 @@
+import {hash as digest} from 'node:crypto'
+import {redact} from '../config/secrets.js'
+import {RuntimeFailure} from '../core/errors.js'
+import {oneLine} from '../core/terminal-text.js'
+import type {Db} from './open.js'
+
+// The audit trail: an append-only, hash-chained table of who did what, when, on what. Every
+// row carries hash = SHA-256(prev_hash ‖ canonical row), so changing, deleting, reordering or
+// cutting off rows breaks the chain where it happened. Events are appended by the store
+// functions that make the change, in the same transaction: the change and its event commit
+// together or not at all. Details never hold config values; strings are redacted of every
+// secret this process has read, as a second line of defence.
+
+/** prev_hash of the first row. */
+export const genesisHash = '0'.repeat(64)
+
+export type AuditAction =
+  | 'created'
+  | 'edited'
+  | 'approved'
+  | 'approvals-withdrawn'
+  | 'rejected'
+  | 'state-changed'
+  | 'send-result'
+  | 'override'
+  | 'reviewed'
+  | 'scheduled'
+  | 'schedule-ended'
+  | 'occurrence-fired'
+  | 'occurrence-missed'
+  | 'subscribers-imported'
+  | 'subscriber-opted-out'
+  | 'config-loaded'
+
+/** What a store function records; the actor defaults to the one the store was opened for. */
+export interface AuditEventInput {
+  action: AuditAction
+  /** On what: an announcement id, a list name, a masked contact. */
+  subject?: string | null
+  details?: Record<string, unknown>
+  actor?: string
+  at?: number
+}
+
+/** One stored row, `details` exactly as stored (JSON text): the hash covers that text. */
+export interface AuditEvent {
+  seq: number
+  at: number
+  actor: string
+  action: string
+  subject: string | null
+  details: string
+  prevHash: string
+  hash: string
+}
+
+export interface AuditFilter {
+  since?: number
+  subject?: string
+  /** The newest `limit` events (returned oldest first); all when absent. */
+  limit?: number
+}
+
+export type AuditVerdict =
+  | {ok: true; events: number; headHash: string}
+  | {ok: false; events: number; row: number; problem: string}
+
+/**
+ * The canonical row the hash covers: the JSON array [seq, at, actor, action, subject] with no
+ * whitespace (JSON.stringify in JavaScript; json.dumps(…, ensure_ascii=False,
+ * separators=(',', ':')) in Python), a line feed, then `details` exactly as stored. The array
+ * never contains a raw line feed, so the split is unambiguous; details is not escaped a second
+ * time, which verify would otherwise pay on every row.
+ */
+export function canonicalRow(seq: number, at: number, actor: string, action: string, subject: string | null, details: string): string {
+  return JSON.stringify([seq, at, actor, action, subject]) + '\n' + details
+}
+
+/**
+ * Text as SQLite will hand it back: a lone UTF-16 surrogate is stored as U+FFFD, so it is hashed
+ * as U+FFFD, or the row would not match its own hash when read.
+ */
+function asStored(text: string): string {
+  return /[\uD800-\uDFFF]/.test(text) ? Buffer.from(text, 'utf8').toString('utf8') : text
+}
+
+/** SHA-256 over the previous row's hash (64 hex characters) followed by the canonical row, UTF-8; lower-case hex. */
+export function chainHash(prevHash: string, canonical: string): string {
+  // One-shot crypto.hash: cheaper per row than createHash().update().digest(), which verify
+  // runs a million times.
+  return digest('sha256', prevHash + canonical, 'hex')
+}
+
+/**
+ * One line of `crier audit export`: every stored column, `details` as its stored text, so that
+ * the chain can be checked elsewhere with canonicalRow and chainHash alone.
+ */
+export function exportLine(event: AuditEvent): string {
+  const {seq, at, actor, action, subject, details, prevHash, hash} = event
+  return JSON.stringify({seq, at, actor, action, subject, details, prevHash, hash})
+}
+
+/** Runs fn in the caller's transaction, or in its own BEGIN IMMEDIATE: an append reads the head, then writes after it. */
+export function atomically<T>(db: Db, fn: () => T): T {
+  return db.inTransaction ? fn() : db.transaction(fn).immediate()
+}
+
+/** JSON.stringify replacer: every string value redacted of known secrets, at any depth. */
+function redacted(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? redact(value) : value
+}
+
+export type AuditTrail = ReturnType<typeof auditTrail>
+
+export function auditTrail(db: Db, storeActor: string) {
+  const defaultActor = asStored(oneLine(storeActor, 200)) || 'unknown'
+  const head = db.prepare(`SELECT seq, hash FROM audit_head WHERE id = 1`)
+  const insert = db.prepare(`INSERT INTO audit_event (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+  const columns = `seq, at, actor, action, subject, details, prev_hash AS prevHash, hash`
+  const newest = db.prepare(`SELECT * FROM (SELECT ${columns} FROM audit_event WHERE at >= @since ORDER BY seq DESC LIMIT @limit) ORDER BY seq`)
+  const newestOf = db.prepare(`SELECT * FROM (SELECT ${columns} FROM audit_event WHERE subject = @subject AND at >= @since ORDER BY seq DESC LIMIT @limit) ORDER BY seq`)
+  const everyRow = db.prepare(`SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_event ORDER BY seq`).raw(true)
+  // Verify reads no prev_hash: each row must hash from the previous row's hash, which says the
+  // same with one column less per row; prev_hash is read only to explain a break.
+  const check = db.prepare(`SELECT seq, at, actor, action, subject, details, hash FROM audit_event ORDER BY seq`).raw(true)
+  const prevHashOf = db.prepare(`SELECT prev_hash FROM audit_event WHERE seq = ?`).pluck()
+  const byHash = db.prepare(`SELECT seq FROM audit_event WHERE hash = ?`).pluck()
+  const lastConfigLoad = db.prepare(`SELECT details FROM audit_event WHERE action = 'config-loaded' ORDER BY seq DESC LIMIT 1`).pluck()
+
+  function readHead(): {seq: number; hash: string} {
+    const row = head.get() as {seq: number; hash: string} | undefined
+    if (!row) throw new RuntimeFailure('the audit trail has lost its head record (audit_head) — the database was changed outside crier; keep a copy and run crier audit verify')
+    return row
+  }
+
+  function append(event: AuditEventInput): AuditEvent {
+    return atomically(db, () => {
+      const last = readHead()
+      const row = {
+        seq: last.seq + 1,
+        at: event.at ?? Date.now(),
+        actor: event.actor === undefined ? defaultActor : asStored(oneLine(event.actor, 200)) || defaultActor,
+        action: event.action,
+        subject: event.subject == null ? null : asStored(event.subject),
+        details: JSON.stringify(event.details ?? {}, redacted),
+        prevHash: last.hash,
+        hash: '',
+      }
+      row.hash = chainHash(last.hash, canonicalRow(row.seq, row.at, row.actor, row.action, row.subject, row.details))
+      insert.run(row.seq, row.at, row.actor, row.action, row.subject, row.details, row.prevHash, row.hash)
+      return row
+    })
+  }
+
+  /** Walks the chain from the first row and names the first one that is out of place. */
+  function verify(): AuditVerdict {
+    return db.transaction((): AuditVerdict => {
+      // One read snapshot: the head and the rows are seen as of the same moment.
+      const recorded = head.get() as {seq: number; hash: string} | undefined
+      let expected = 1
+      let prevHash = genesisHash
+      let broken: {row: number; problem?: string} | undefined
+      for (const [seq, at, actor, action, subject, details, hash] of check.iterate() as IterableIterator<[number, number, string, string, string | null, string, string]>) {
+        if (seq !== expected) {
+          const missing = seq === expected + 1 ? `row ${expected} is missing (deleted)` : `rows ${expected}–${seq - 1} are missing (deleted)`
+          broken = {row: expected, problem: `${missing}: ${expected === 1 ? 'the chain starts at' : `row ${expected - 1} is followed by`} row ${seq}`}
+          break
+        }
+        if (chainHash(prevHash, canonicalRow(seq, at, actor, action, subject, details)) !== hash) {
+          broken = {row: seq}
+          break
+        }
+        prevHash = hash
+        expected++
+      }
+      const events = expected - 1
+      if (broken) {
+        // The iteration has ended: now the row's own prev_hash can say which kind of break it is.
+        const prev = prevHashOf.get(broken.row) as string | undefined
+        const problem = broken.problem ?? (prev === prevHash ? `row ${broken.row} does not match its hash (changed after it was written)` : outOfPlace(broken.row, prev ?? ''))
+        return {ok: false, events, row: broken.row, problem}
+      }
+      if (!recorded) return {ok: false, events, row: events, problem: `the record of the chain's last row (audit_head) was deleted; the ${events} rows present chain correctly`}
+      if (recorded.seq > events) {
+        return {ok: false, events, row: events + 1, problem: `the chain ends at row ${events} but ${recorded.seq} events were written: ${recorded.seq - events === 1 ? `row ${recorded.seq} is` : `rows ${events + 1}–${recorded.seq} are`} missing (truncated)`}
+      }
+      if (recorded.seq < events) return {ok: false, events, row: recorded.seq + 1, problem: `rows ${recorded.seq + 1}–${events} were added outside crier (the head records ${recorded.seq} events)`}
+      if (recorded.hash !== prevHash) return {ok: false, events, row: events, problem: `row ${events} is not the row written last (its hash differs from the head's: the tail was replaced)`}
+      return {ok: true, events, headHash: prevHash}
+    })()
+  }
+
+  /** Why row `seq` does not follow its predecessor: which row its prev_hash belongs to, if any. */
+  function outOfPlace(seq: number, prev: string): string {
+    const owner = byHash.get(prev) as number | undefined
+    if (owner === seq + 1) return `rows ${seq} and ${seq + 1} are swapped: row ${seq} carries the link of the row after row ${seq + 1}`
+    if (owner !== undefined) return `row ${seq} is out of place: it was written after row ${owner}, not after row ${seq - 1} (rows reordered)`
+    return `row ${seq} does not follow row ${seq - 1}: its prev_hash matches no row (row ${seq - 1} was rewritten with a new hash, or rows were inserted)`
+  }
+
+  return {
+    append,
+    verify,
+    head: readHead,
+    list(filter: AuditFilter = {}): AuditEvent[] {
+      const params = {since: filter.since ?? Number.MIN_SAFE_INTEGER, limit: filter.limit ?? -1, subject: filter.subject}
+      return (filter.subject === undefined ? newest.all(params) : newestOf.all(params)) as AuditEvent[]
+    },
+    /** Every row in chain order, read lazily (a million rows never sit in memory). */
+    *rows(): Generator<AuditEvent> {
+      for (const [seq, at, actor, action, subject, details, prevHash, hash] of everyRow.iterate() as IterableIterator<[number, number, string, string, string | null, string, string, string]>) {
+        yield {seq, at, actor, action, subject, details, prevHash, hash}
+      }
+    },
+    /**
+     * Appends `config-loaded` when the config's fingerprint differs from the last one recorded.
+     * The first look is a plain read, so an unchanged config costs no write lock.
+     */
+    recordConfigLoad(fingerprint: {source: string; sha256: string}, at = Date.now()): boolean {
+      const lastHash = () => {
+        const text = lastConfigLoad.get() as string | undefined
+        return text ? (JSON.parse(text) as {sha256?: string}).sha256 : undefined
+      }
+      if (lastHash() === fingerprint.sha256) return false
+      return atomically(db, () => {
+        if (lastHash() === fingerprint.sha256) return false
+        append({action: 'config-loaded', details: {source: fingerprint.source, sha256: fingerprint.sha256}, at})
+        return true
+      })
+    },
+  }
+}

@@ -1,0 +1,186 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import Database from 'better-sqlite3'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {rememberSecret} from '../../src/config/secrets.js'
+import {canonicalRow, chainHash, genesisHash, type AuditEvent} from '../../src/store/audit.js'
+import {openStore, type Store} from '../../src/store/index.js'
+import {makeAnnouncement} from '../helpers/announcement.js'
+
+let dir: string
+let path: string
+let store: Store
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'crier-audit-'))
+  path = join(dir, 'crier.db')
+  store = openStore(path, {actor: 'pc.jones'})
+})
+
+afterEach(() => {
+  store.close()
+  rmSync(dir, {recursive: true, force: true})
+})
+
+const allRows = (s: Store): AuditEvent[] => [...s.audit.rows()]
+
+/** `count` filler events in one transaction. */
+function appendMany(s: Store, count: number): void {
+  s.transaction(() => {
+    for (let i = 0; i < count; i++) s.audit.append({action: 'subscriber-opted-out', subject: `c${i % 97}`, at: 1_700_000_000_000 + i, details: {how: `test ${i}`, n: i}})
+  })
+}
+
+/** Changes the file the way someone with sqlite3 and write access could: triggers dropped first. */
+function tamper(sql: string): void {
+  store.close()
+  const raw = new Database(path)
+  try {
+    raw.exec(`DROP TRIGGER audit_event_no_update; DROP TRIGGER audit_event_no_delete; DROP TRIGGER audit_event_follows_head;
+      DROP TRIGGER audit_event_moves_head; DROP TRIGGER audit_head_only_forward; DROP TRIGGER audit_head_no_delete;`)
+    raw.exec(sql)
+  } finally {
+    raw.close()
+  }
+  store = openStore(path, {actor: 'pc.jones'})
+}
+
+describe('the audit trail', () => {
+  it('chains each row to the one before: hash = SHA-256(prev_hash ‖ canonical row)', () => {
+    const announcement = makeAnnouncement({state: 'pending_approval', severity: 'Severe'})
+    store.transaction(() => store.announcements.insert(announcement))
+    store.transaction(() => store.announcements.addApproval({announcementId: announcement.id, approver: 'sgt.evans', contentHash: 'c0ffee', approvedAt: 1_700_000_000_000}))
+    store.transaction(() => store.announcements.setState(announcement.id, 'approved', 1_700_000_001_000))
+
+    const rows = allRows(store)
+    expect(rows.map((row) => [row.seq, row.actor, row.action, row.subject])).toEqual([
+      [1, 'pc.jones', 'created', announcement.id],
+      [2, 'sgt.evans', 'approved', announcement.id],
+      [3, 'pc.jones', 'state-changed', announcement.id],
+    ])
+    expect(JSON.parse(rows[2]!.details)).toEqual({from: 'pending_approval', to: 'approved'})
+    let prev = genesisHash
+    for (const row of rows) {
+      expect(row.prevHash).toBe(prev)
+      expect(row.hash).toBe(chainHash(prev, canonicalRow(row.seq, row.at, row.actor, row.action, row.subject, row.details)))
+      prev = row.hash
+    }
+    expect(store.audit.head()).toEqual({seq: 3, hash: prev})
+    expect(store.audit.verify()).toEqual({ok: true, events: 3, headHash: prev})
+  })
+
+  it('hashes text as SQLite stores it, so odd Unicode (a lone surrogate, emoji, Welsh) still verifies', () => {
+    const odd = openStore(path, {actor: 'sgt.\uD800evans 🚓'})
+    try {
+      odd.audit.append({action: 'rejected', subject: 'Llanfair\uDC00pwll 🌊', details: {reason: 'Dŵr \uD83D only half an emoji'}})
+    } finally {
+      odd.close()
+    }
+    const [row] = allRows(store)
+    expect(row!.actor).toBe('sgt.\uFFFDevans 🚓')
+    expect(store.audit.verify()).toMatchObject({ok: true, events: 1})
+  })
+
+  it('records nothing for a change that rolls back: the change and its event commit together', () => {
+    store.transaction(() => store.announcements.insert(makeAnnouncement()))
+    expect(() =>
+      store.transaction(() => {
+        store.announcements.insert(makeAnnouncement())
+        throw new Error('refused half-way')
+      }),
+    ).toThrow('refused half-way')
+    expect(allRows(store).map((row) => row.seq)).toEqual([1])
+    expect(store.announcements.count()).toBe(1)
+    expect(store.audit.verify()).toMatchObject({ok: true, events: 1})
+  })
+
+  it('refuses UPDATE and DELETE of its rows, an out-of-order INSERT, and moving the head by hand', () => {
+    appendMany(store, 3)
+    expect(() => store.db.prepare(`UPDATE audit_event SET actor = 'someone.else' WHERE seq = 2`).run()).toThrow(/append-only/)
+    expect(() => store.db.prepare(`DELETE FROM audit_event WHERE seq = 3`).run()).toThrow(/append-only/)
+    expect(() => store.db.prepare(`DELETE FROM audit_event`).run()).toThrow(/append-only/)
+    expect(() =>
+      store.db.prepare(`INSERT INTO audit_event (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (9, 0, 'x', 'x', NULL, '{}', 'x', 'x')`).run(),
+    ).toThrow(/must follow the last one/)
+    expect(() => store.db.prepare(`UPDATE audit_head SET seq = 2`).run()).toThrow(/moves only with a new audit_event row/)
+    expect(() => store.db.prepare(`DELETE FROM audit_head`).run()).toThrow(/cannot be deleted/)
+    expect(store.audit.verify()).toMatchObject({ok: true, events: 3})
+  })
+
+  it('verify names a row whose field was changed after it was written', () => {
+    appendMany(store, 10)
+    tamper(`UPDATE audit_event SET details = replace(details, 'test 4', 'test 44') WHERE seq = 5`)
+    expect(store.audit.verify()).toEqual({ok: false, events: 4, row: 5, problem: 'row 5 does not match its hash (changed after it was written)'})
+  })
+
+  it('verify names a deleted row', () => {
+    appendMany(store, 10)
+    tamper(`DELETE FROM audit_event WHERE seq = 3`)
+    expect(store.audit.verify()).toMatchObject({ok: false, row: 3, problem: 'row 3 is missing (deleted): row 2 is followed by row 4'})
+  })
+
+  it('verify names a swapped pair of rows', () => {
+    appendMany(store, 10)
+    tamper(`UPDATE audit_event SET seq = -1 WHERE seq = 6; UPDATE audit_event SET seq = 6 WHERE seq = 7; UPDATE audit_event SET seq = 7 WHERE seq = -1;`)
+    const verdict = store.audit.verify()
+    expect(verdict).toMatchObject({ok: false, row: 6})
+    expect(verdict.ok === false && verdict.problem).toMatch(/^rows 6 and 7 are swapped/)
+  })
+
+  it('verify notices a truncated tail through the head the triggers keep', () => {
+    appendMany(store, 10)
+    tamper(`DELETE FROM audit_event WHERE seq > 7`)
+    expect(store.audit.verify()).toEqual({ok: false, events: 7, row: 8, problem: 'the chain ends at row 7 but 10 events were written: rows 8–10 are missing (truncated)'})
+  })
+
+  it('verify names the row after one that was rewritten with a fresh hash', () => {
+    appendMany(store, 6)
+    const row = allRows(store)[2]!
+    const details = row.details.replace('test 2', 'forged')
+    const forged = chainHash(row.prevHash, canonicalRow(row.seq, row.at, row.actor, row.action, row.subject, details))
+    tamper(`UPDATE audit_event SET details = '${details}', hash = '${forged}' WHERE seq = 3`)
+    const verdict = store.audit.verify()
+    expect(verdict).toMatchObject({ok: false, row: 4})
+    expect(verdict.ok === false && verdict.problem).toMatch(/^row 4 does not follow row 3: its prev_hash matches no row/)
+  })
+
+  it('passes on an untouched chain of 100,000 events', () => {
+    appendMany(store, 100_000)
+    const verdict = store.audit.verify()
+    expect(verdict).toEqual({ok: true, events: 100_000, headHash: store.audit.head().hash})
+  })
+
+  it('lists the newest events oldest first, by subject and since a time', () => {
+    appendMany(store, 200)
+    expect(store.audit.list({limit: 3}).map((row) => row.seq)).toEqual([198, 199, 200])
+    expect(store.audit.list({subject: 'c5', limit: 2}).map((row) => row.seq)).toEqual([103, 200])
+    expect(store.audit.list({since: 1_700_000_000_000 + 197}).map((row) => row.seq)).toEqual([198, 199, 200])
+  })
+
+  it('records a config only when its fingerprint differs from the last one recorded', () => {
+    expect(store.audit.recordConfigLoad({source: '/etc/crier.yaml', sha256: 'a'.repeat(64)})).toBe(true)
+    expect(store.audit.recordConfigLoad({source: '/etc/crier.yaml', sha256: 'a'.repeat(64)})).toBe(false)
+    appendMany(store, 2)
+    expect(store.audit.recordConfigLoad({source: '/etc/crier.yaml', sha256: 'a'.repeat(64)})).toBe(false)
+    expect(store.audit.recordConfigLoad({source: '/etc/crier.yaml', sha256: 'b'.repeat(64)})).toBe(true)
+    expect(allRows(store).filter((row) => row.action === 'config-loaded')).toHaveLength(2)
+  })
+
+  it('redacts every secret this process has read from the details it stores', () => {
+    rememberSecret('hunter2-webhook-secret')
+    store.audit.append({action: 'rejected', subject: 'x', details: {reason: 'pasted hunter2-webhook-secret by mistake', nested: ['hunter2-webhook-secret']}})
+    const [row] = allRows(store)
+    expect(row!.details).not.toContain('hunter2')
+    expect(JSON.parse(row!.details)).toEqual({reason: 'pasted *** by mistake', nested: ['***']})
+  })
+
+  it('keeps opted-out contacts masked, with a hash to match them', () => {
+    store.transaction(() => store.subscribers.optOut('ceri@example.org', 'command', 1_700_000_000_000))
+    store.transaction(() => store.subscribers.optOut('ceri@example.org', 'command', 1_700_000_000_001))
+    const rows = allRows(store)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({action: 'subscriber-opted-out', subject: 'c***@example.org'})
+    expect(rows[0]!.details).not.toContain('ceri@')
+  })
+})
