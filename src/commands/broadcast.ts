@@ -12,7 +12,13 @@ import {deliverQueued} from '../engine/deliver.js'
 import {fanOut} from '../engine/fan-out.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson} from '../views/format.js'
-import {broadcastSummaryLines, progressLine} from '../views/broadcast-lines.js'
+import {broadcastSummaryLines} from '../views/broadcast-lines.js'
+import {liveSnapshotReader} from '../engine/live-snapshot.js'
+import {retryDeadDeliveries} from '../engine/retry-dead.js'
+import {startProgressLines} from '../views/live/progress-lines.js'
+import type {LiveViewSession} from '../views/live/session.js'
+import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
+import {oneLine} from '../core/terminal-text.js'
 
 export default class Broadcast extends CrierCommand {
   static override description = 'Send an approved announcement to its channels now, or draft one from stdin (-) and send it.'
@@ -26,6 +32,8 @@ export default class Broadcast extends CrierCommand {
     ...announcementFlags,
     'dry-run': Flags.boolean({description: 'Render and check everything; write and send nothing.'}),
     wait: Flags.boolean({description: 'Wait for delivery (--no-wait: queue and return).', default: true, allowNo: true}),
+    quiet: Flags.boolean({description: 'Off a terminal (or with --json): no progress lines on stderr while waiting.'}),
+    color: Flags.boolean({description: 'Colour in the live view (--no-color, or NO_COLOR set, turns it off).', default: true, allowNo: true}),
     override: Flags.boolean({description: 'Emergency override: send an Extreme announcement without its remaining approvals, where policy allows. Recorded and flagged until another officer runs crier review.'}),
     reason: Flags.string({description: 'Why the override cannot wait for approval (required unless policy says otherwise).', dependsOn: ['override']}),
   }
@@ -37,7 +45,7 @@ export default class Broadcast extends CrierCommand {
     const override = flags.override ? {reason: flags.reason} : undefined
     let result
     if (args.id === '-') {
-      const {file, channel, 'dry-run': _dry, wait: _wait, override: _override, reason: _reason, ...fields} = flags
+      const {file, channel, 'dry-run': _dry, wait: _wait, quiet: _quiet, color: _color, override: _override, reason: _reason, ...fields} = flags
       if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
       result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun, override})
     } else {
@@ -55,14 +63,44 @@ export default class Broadcast extends CrierCommand {
       return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued}
     }
 
-    const signals = stopSignals(() => process.stderr.write('Stopping: finishing sends in flight; the rest stays queued for crier run. Press Ctrl-C again to abort.\n'))
-    const showProgress = process.stderr.isTTY && !this.jsonEnabled()
-    const ticker = showProgress ? setInterval(() => process.stderr.write(progressLine(announcementStatus(ctx, id)) + '\n'), 1000) : undefined
+    // Live view on a terminal (Ink, imported only here); otherwise a progress line a second on
+    // stderr, or none with --quiet. Either way the summary below goes to stdout.
+    const reader = liveSnapshotReader(ctx.store, id)
+    const detach = new AbortController()
+    let session: LiveViewSession | undefined
+    const stopping = 'Stopping: finishing sends in flight; the rest stays queued for crier run. Press Ctrl-C again to abort.'
+    const signals = stopSignals(() => (session ? session.stopping(stopping) : process.stderr.write(stopping + '\n')))
+    const isLive = canShowLiveView(this.jsonEnabled())
+    let progress = isLive || flags.quiet ? undefined : startProgressLines(reader.read, (line) => process.stderr.write(line + '\n'))
+    // Sending starts now; the view (Ink takes a moment to load) catches up with it.
+    const delivering = deliverQueued(ctx, {announcementId: id, stop: AbortSignal.any([signals.stop, detach.signal]), abort: signals.abort})
     try {
-      await deliverQueued(ctx, {announcementId: id, stop: signals.stop, abort: signals.abort})
+      if (isLive) {
+        try {
+          const {startLiveView} = await import('../views/live/session.js')
+          session = await startLiveView({
+            role: 'sender',
+            read: reader.read,
+            retry: () => retryDeadDeliveries(ctx, id),
+            // q, confirmed: stop claiming; what is in flight finishes, what was claimed goes back.
+            detach: () => detach.abort(),
+            // Raw mode turns Ctrl-C into a key: hand it to the same handler as the signal.
+            interrupt: () => process.kill(process.pid, 'SIGINT'),
+            colour: wantsColour(flags.color),
+          })
+        } catch (error) {
+          process.stderr.write(`Live view unavailable (${oneLine(error instanceof Error ? error.message : String(error), 200)}); plain progress lines instead.\n`)
+          progress = flags.quiet ? undefined : startProgressLines(reader.read, (line) => process.stderr.write(line + '\n'))
+        }
+      }
     } finally {
-      if (ticker) clearInterval(ticker)
-      signals.dispose()
+      try {
+        await delivering
+      } finally {
+        progress?.stop()
+        await session?.close(signals.exitCode() ? 'stopped' : detach.signal.aborted ? 'detached' : 'done')
+        signals.dispose()
+      }
     }
     const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)

@@ -1,44 +1,124 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {resolveAnnouncementId} from '../cli/args.js'
-import {ExitCode} from '../core/errors.js'
+import {stopSignals} from '../cli/stop-signals.js'
+import {ExitCode, UsageError} from '../core/errors.js'
 import {shortId} from '../core/ids.js'
-import {announcementStatus} from '../engine/status.js'
+import {liveSnapshotReader, type LiveSnapshotReader} from '../engine/live-snapshot.js'
+import {retryDeadDeliveries} from '../engine/retry-dead.js'
+import type {CoreContext} from '../core/context.js'
 import {announcementJson, announcementLine} from '../views/format.js'
-import {broadcastSummaryLines} from '../views/broadcast-lines.js'
+import {pollSnapshots} from '../views/live/poll.js'
+import {startProgressLines} from '../views/live/progress-lines.js'
+import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
 import {oneLine} from '../core/terminal-text.js'
 
 export default class Status extends CrierCommand {
-  static override description = 'Delivery state per channel of one announcement, or of everything sending now.'
-  static override examples = ['<%= config.bin %> status 01JD5X', '<%= config.bin %> status --json']
+  static override description = 'Delivery state per channel of one announcement (--watch follows it until every delivery is final); without an ID, the shift-start dashboard: what is sending, scheduled next, waiting for approval, and what went wrong in the last 24 h.'
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status 01JD5X',
+    '<%= config.bin %> status 01JD5X --watch   # live view of a broadcast crier run or a worker is sending',
+    '<%= config.bin %> status --json',
+  ]
   static override args = {id: Args.string({description: 'Announcement id (any unique prefix).', ignoreStdin: true})}
+  static override flags = {
+    watch: Flags.boolean({char: 'w', description: 'Follow delivery until every delivery is final: the live view on a terminal, a progress line a second on stderr otherwise.'}),
+    quiet: Flags.boolean({description: 'With --watch off a terminal (or with --json): no progress lines on stderr.'}),
+    color: Flags.boolean({description: 'Colour in the live view (--no-color, or NO_COLOR set, turns it off).', default: true, allowNo: true}),
+  }
 
   async run() {
-    const {args} = await this.parse(Status)
+    const {args, flags} = await this.parse(Status)
+    if (!args.id) {
+      if (flags.watch) throw new UsageError('--watch follows one announcement — crier status ID --watch')
+      return this.dashboard()
+    }
+    const isLive = flags.watch && canShowLiveView(this.jsonEnabled())
+    // Ink takes longer to import than everything else here: start it before opening the store.
+    const view = isLive ? import('../views/live/session.js').then((module) => (void module.preloadLiveView().catch(() => {}), module)) : undefined
+    // The watch reads only the store; the config is loaded for the summary at the end.
+    const readCtx = await this.context({config: false})
+    const id = resolveAnnouncementId(readCtx, args.id)
+    let interrupted = false
+    if (flags.watch) {
+      const reader = liveSnapshotReader(readCtx.store, id)
+      // Nothing to follow before the broadcast: say where it stands, as without --watch.
+      if (reader.read().startedAt !== null) {
+        interrupted = view ? await this.watchLive(readCtx, id, reader, view, flags.color, flags.quiet) : await this.watchPlain(reader, flags.quiet)
+      }
+    }
+    // Imported here, not at the top: they load the channel drivers and policy, which the first
+    // frame of --watch does not need.
+    const [{announcementStatus}, {broadcastSummaryLines}] = await Promise.all([import('../engine/status.js'), import('../views/broadcast-lines.js')])
     const ctx = await this.context()
-    if (args.id) {
-      const status = announcementStatus(ctx, resolveAnnouncementId(ctx, args.id))
-      if (!this.jsonEnabled()) {
-        this.log(announcementLine(status.announcement))
-        if (status.channels.length === 0) this.log(`Not sent yet. Next: crier broadcast ${shortId(status.announcement.id)}`)
-        for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)
-      }
-      if (status.trouble > 0) process.exitCode = ExitCode.incomplete
-      return {...status, announcement: announcementJson(status.announcement)}
-    }
-    const since = ctx.now() - 24 * 3600_000
-    const active = ctx.store.announcements.list({states: ['sending']})
-    const recent = ctx.store.announcements.list({states: ['sent_with_failures'], since})
-    const rows = [...active, ...recent].map((a) => announcementStatus(ctx, a.id))
-    const missed = ctx.store.schedules.missedSince(since)
+    const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) {
-      for (const m of missed) this.log(`MISSED ${shortId(m.templateId)} occurrence due ${new Date(m.dueAt).toISOString()}: ${oneLine(m.reason ?? '', 200)}`)
-      if (rows.length === 0 && missed.length === 0) this.log('Nothing sending, and no failures in the last 24 h.')
-      for (const status of rows) {
-        this.log(announcementLine(status.announcement))
-        for (const line of broadcastSummaryLines(status, ctx.config)) this.log('  ' + line)
-      }
+      this.log(announcementLine(status.announcement))
+      if (status.channels.length === 0) this.log(`Not sent yet. Next: crier broadcast ${shortId(status.announcement.id)}`)
+      for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)
     }
-    return {sending: rows.map((status) => ({...status, announcement: announcementJson(status.announcement)})), missedOccurrences: missed}
+    if (interrupted) process.exitCode = 130
+    else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
+    return {...status, announcement: announcementJson(status.announcement)}
+  }
+
+  /** The live view until every delivery is final, q, or Ctrl-C (true). */
+  private async watchLive(ctx: CoreContext, id: string, reader: LiveSnapshotReader, view: Promise<typeof import('../views/live/session.js')>, colourFlag: boolean, quiet: boolean): Promise<boolean> {
+    let session
+    try {
+      const {startLiveView} = await view
+      session = await startLiveView({role: 'watcher', read: reader.read, retry: () => retryDeadDeliveries(ctx, id), interrupt: () => {}, colour: wantsColour(colourFlag)})
+    } catch (error) {
+      process.stderr.write(`Live view unavailable (${oneLine(error instanceof Error ? error.message : String(error), 200)}); plain progress lines instead.\n`)
+      return this.watchPlain(reader, quiet)
+    }
+    const signals = stopSignals()
+    try {
+      // Ctrl-C is a key while the view reads keys; a signal still ends the watch.
+      const signalled = new Promise<'interrupted'>((resolve) => signals.stop.addEventListener('abort', () => resolve('interrupted')))
+      const end = await Promise.race([session.ended, signalled])
+      await session.close(end === 'final' ? 'done' : 'quit')
+      return end === 'interrupted'
+    } finally {
+      signals.dispose()
+    }
+  }
+
+  /** Off a terminal: a progress line a second on stderr (none with --quiet) until every delivery is final, or a signal (true). */
+  private async watchPlain(reader: LiveSnapshotReader, quiet: boolean): Promise<boolean> {
+    const signals = stopSignals()
+    const progress = quiet ? undefined : startProgressLines(reader.read, (line) => process.stderr.write(line + '\n'))
+    try {
+      return await new Promise<boolean>((resolve, reject) => {
+        const poller = pollSnapshots(
+          reader.read,
+          (snapshot) => {
+            if (!snapshot.isFinal) return
+            poller.stop()
+            resolve(false)
+          },
+          reject,
+        )
+        signals.stop.addEventListener('abort', () => {
+          poller.stop()
+          resolve(true)
+        })
+      })
+    } finally {
+      progress?.stop()
+      signals.dispose()
+    }
+  }
+
+  private async dashboard() {
+    const [{shiftDashboard}, {dashboardLines}] = await Promise.all([import('../engine/dashboard.js'), import('../views/dashboard-lines.js')])
+    const ctx = await this.context()
+    const board = shiftDashboard(ctx)
+    if (!this.jsonEnabled()) for (const line of dashboardLines(board, ctx.config)) this.log(line)
+    return {
+      ...board,
+      sending: board.sending.map((status) => ({...status, announcement: announcementJson(status.announcement)})),
+    }
   }
 }

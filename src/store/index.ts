@@ -1,5 +1,6 @@
 import {announcementStore} from './announcements.js'
 import {auditTrail, type AuditTrail} from './audit.js'
+import {dashboardStore} from './dashboard.js'
 import {deliveryStore} from './deliveries.js'
 import {openDatabase, type Db, type OpenOptions} from './open.js'
 import {scheduleStore} from './schedules.js'
@@ -12,6 +13,8 @@ export interface Store {
   deliveries: ReturnType<typeof deliveryStore>
   subscribers: ReturnType<typeof subscriberStore>
   schedules: ReturnType<typeof scheduleStore>
+  /** Cheap reads for the live view and the shift-start dashboard, and the view's retry. */
+  dashboard: ReturnType<typeof dashboardStore>
   /** The hash-chained audit trail; the other modules append to it as they change things. */
   audit: AuditTrail
   /** Runs fn in one BEGIN IMMEDIATE transaction: the write lock is taken up front. */
@@ -40,6 +43,7 @@ export function assembleStore(db: Db, audit: AuditTrail): Store {
     deliveries: deliveryStore(db),
     subscribers: subscriberStore(db, audit),
     schedules: scheduleStore(db, audit),
+    dashboard: dashboardStore(db, audit),
     audit,
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),

@@ -18,7 +18,3 @@ export function broadcastSummaryLines(status: AnnouncementStatus, config: Config
   if (status.trouble > 0) lines.push(`${status.trouble} deliveries need attention (dead, unknown or expired): crier status ${shortId(status.announcement.id)}.`)
   return lines
 }
-
-export function progressLine(status: AnnouncementStatus): string {
-  return status.channels.map((c) => `${c.channel} ${c.sent}/${c.total}`).join('  ')
-}

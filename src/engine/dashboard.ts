@@ -1,0 +1,101 @@
+import {primaryVariant, type Announcement} from '../core/announcement.js'
+import type {CoreContext} from '../core/context.js'
+import {cronOccurrences} from '../core/cron.js'
+import {approvalStatus} from '../core/policy/approvals.js'
+import type {OccurrenceRow} from '../store/schedules.js'
+import {announcementStatus, type AnnouncementStatus} from './status.js'
+
+// `crier status` without an ID: the duty officer's first look at the start of a shift. What is
+// going out now, what goes out next, what waits for someone's approval, and what went wrong in
+// the last 24 hours (dead or unknown deliveries, missed occurrences).
+
+/** An announcement as the dashboard names it. */
+export interface AnnouncementRef {
+  id: string
+  headline: string
+  severity: Announcement['severity']
+  state: Announcement['state']
+}
+
+export interface UpcomingOccurrence {
+  at: number
+  scheduleId: string
+  kind: 'once' | 'cron'
+  cron: string | null
+  timeZone: string
+  announcement: AnnouncementRef
+}
+
+export interface AwaitingApproval {
+  announcement: AnnouncementRef
+  author: string
+  required: number
+  approvedBy: string[]
+}
+
+export interface TroubleItem {
+  announcement: AnnouncementRef
+  channel: string
+  state: 'dead' | 'unknown'
+  count: number
+  lastAt: number
+  /** One of their errors, as stored: strip before display. */
+  error: string | null
+}
+
+export interface ShiftDashboard {
+  sending: AnnouncementStatus[]
+  scheduled: UpcomingOccurrence[]
+  awaitingApproval: AwaitingApproval[]
+  trouble: TroubleItem[]
+  missedOccurrences: Array<OccurrenceRow & {templateId: string}>
+}
+
+const dayMs = 24 * 3600_000
+/** Drafts older than this are not shown as waiting for approval. */
+const draftWindowMs = 7 * dayMs
+/** The next few occurrences, across every schedule. */
+const upcomingCount = 5
+
+export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
+  const now = ctx.now()
+  const since = now - dayMs
+  const {store} = ctx
+  const refs = new Map<string, AnnouncementRef | undefined>()
+  const ref = (id: string): AnnouncementRef | undefined => {
+    if (!refs.has(id)) {
+      const announcement = store.announcements.get(id)
+      refs.set(id, announcement && {id, headline: primaryVariant(announcement).headline, severity: announcement.severity, state: announcement.state})
+    }
+    return refs.get(id)
+  }
+
+  const sending = store.announcements.list({states: ['sending']}).map((a) => announcementStatus(ctx, a.id))
+
+  const scheduled: UpcomingOccurrence[] = []
+  for (const schedule of store.dashboard.upcomingSchedules(upcomingCount)) {
+    const announcement = ref(schedule.announcementId)
+    if (!announcement || schedule.nextDueAt === null) continue
+    const times = [schedule.nextDueAt]
+    if (schedule.kind === 'cron' && schedule.cron) times.push(...cronOccurrences(schedule.cron, schedule.timeZone, schedule.nextDueAt, upcomingCount - 1, schedule.untilAt))
+    for (const at of times) scheduled.push({at, scheduleId: schedule.id, kind: schedule.kind, cron: schedule.cron, timeZone: schedule.timeZone, announcement})
+  }
+  scheduled.sort((a, b) => a.at - b.at)
+  scheduled.splice(upcomingCount)
+
+  // Partly approved ones, and drafts of the last week that cannot go without an approval they
+  // do not have yet: both wait for a second pair of eyes. Older drafts are left to crier list.
+  const candidates = [...store.announcements.list({states: ['pending_approval']}), ...store.announcements.list({states: ['draft'], since: now - draftWindowMs})]
+  const awaitingApproval = candidates.flatMap((a) => {
+    const approvals = approvalStatus(a, store.announcements.approvals(a.id), ctx.config.policy)
+    if (approvals.satisfied) return []
+    return [{announcement: ref(a.id)!, author: a.author, required: approvals.required, approvedBy: approvals.valid.map((approval) => approval.approver)}]
+  })
+
+  const trouble = store.dashboard.troubleSince(since).flatMap((group) => {
+    const announcement = ref(group.announcementId)
+    return announcement ? [{announcement, channel: group.channel, state: group.state, count: group.count, lastAt: group.lastAt, error: group.sampleError}] : []
+  })
+
+  return {sending, scheduled, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since)}
+}
