@@ -11,16 +11,23 @@ import {describeShape, removeTempDirs} from './fixtures.js'
 import {describeRate, formatMs, formatRate, formatRatio, table, type Summary} from './stats.js'
 import {benchScheduling} from './scheduling.js'
 import {benchWebhook} from './webhook.js'
+import {liveViewSection} from './live-view.js'
+import {auditSection} from './audit.js'
+import {socialSection} from './social.js'
 
 // `npm run bench`: crier's figures beside their baselines, measured in one run on the machine
 // it names. Medians with min/max and the number of runs; ratios against the named baseline.
 // Goals are the issues': start-up ≤ 2.5× `node -e ''`, the no-op queue ≥ 0.5× the raw SQLite
 // floor, webhook fan-out ≥ 0.8× a bare undici blaster; e-mail ≥ 0.8× a bare pooled nodemailer
 // script, SMS ≥ 0.8× a bare undici blaster, and peak RSS ≤ 250 MB at 1,000,000 recipients
-// and ≤ 1.5× that at 100,000. Nothing here fails on a missed goal: it reports.
+// and ≤ 1.5× that at 100,000; `audit verify` ≥ 200k events/s and the audit trail costing ≤ 5%
+// on the no-op queue; the live view's first frame ≤ 7× `node -e ''` and < 10% of a core while
+// watching 100k; each social driver ≤ 1.5× a bare request per post. Nothing here fails on a
+// missed goal: it reports.
 //
-// `node --expose-gc dist/bench/index.js [SECTION…]` runs only the sections named (scheduling, startup,
-// queue, webhook, email, sms, memory, import; `audience` is the last four); none: all of them.
+// `node --expose-gc dist/bench/index.js [SECTION…]` runs only the sections named (startup, queue,
+// webhook, email, sms, memory, import, scheduling, audit, live, social; `audience` is email, sms,
+// memory and import); none: all of them.
 
 const startupRuns = 15
 const importRuns = 5
@@ -42,8 +49,10 @@ const importRows = 1_000_000
 const subscriberImportRuns = 3
 /** The memory and import sections stop repeating runs past this (the issue: "~4 minutes"). */
 const sectionBudgetMs = 4 * 60_000
+const liveFirstFrameRuns = 11
+const liveWatchRecipients = 100_000
 
-const sections = ['startup', 'queue', 'webhook', 'email', 'sms', 'memory', 'import', 'scheduling'] as const
+const sections = ['startup', 'queue', 'webhook', 'email', 'sms', 'memory', 'import', 'scheduling', 'audit', 'live', 'social'] as const
 type Section = (typeof sections)[number]
 const groups: Record<string, Section[]> = {audience: ['email', 'sms', 'memory', 'import'], all: [...sections]}
 
@@ -87,6 +96,9 @@ async function main(): Promise<void> {
     memory: () => memorySection(verdicts),
     import: () => importSection(verdicts),
     scheduling: () => schedulingSection(verdicts),
+    live: async () => void verdicts.push(...(await liveViewSection(liveFirstFrameRuns, liveWatchRecipients))),
+    audit: () => auditSection(verdicts),
+    social: () => socialSection(verdicts),
   }
   for (const section of chosen) await run[section]()
 
