@@ -5,9 +5,10 @@ import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, PostedPart} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, parseJsonObject} from './http-failures.js'
 import {socialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
+import {httpUrl, isHttpUrl} from './http-url.js'
 
 // Posts to a Bluesky account (or any atproto PDS) as app.bsky.feed.post records, long
 // announcements as a thread of replies.
@@ -32,7 +33,6 @@ const maxTextBytes = 3000
 /** When a 429 says neither ratelimit-reset nor Retry-After. */
 const defaultRateLimitMs = 60_000
 
-const httpUrl = z.string().refine(isHttpUrl, 'expected an http(s) URL')
 /** `@police.bsky.social` and `police.bsky.social` are the same handle. */
 const account = z
   .string()
@@ -552,20 +552,3 @@ function trimmedBase(channel: ChannelConfig<BlueskySettings>): string {
   return channel.baseUrl.replace(/\/+$/, '')
 }
 
-function parseJsonObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body)
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const {protocol} = new URL(text)
-    return protocol === 'http:' || protocol === 'https:'
-  } catch {
-    return false
-  }
-}

@@ -4,8 +4,9 @@ import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, urlSecrets} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject} from './http-failures.js'
 import {socialText} from './social-text.js'
+import {httpUrl} from './http-url.js'
 
 // A Facebook Page's feed, through the Graph API over plain HTTP
 // (https://developers.facebook.com/docs/pages-api/posts): one post per announcement, as the
@@ -21,8 +22,6 @@ import {socialText} from './social-text.js'
 const maxMessageLength = 63_206
 /** When a rate limit says neither Retry-After nor an estimated time to regain access. */
 const defaultRateLimitMs = 5 * 60_000
-
-const httpUrl = z.string().refine(isHttpUrl, 'expected an http(s) URL')
 
 const facebookSettings = z.object({
   /** The page's numeric id (Page → About → Page transparency, or Meta Business Suite). */
@@ -247,20 +246,3 @@ function channelSecrets(channel: ChannelConfig<FacebookSettings>): string[] {
   return [...secrets, ...urlSecrets(channel.baseUrl)]
 }
 
-function parseJsonObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body)
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const {protocol} = new URL(text)
-    return protocol === 'http:' || protocol === 'https:'
-  } catch {
-    return false
-  }
-}

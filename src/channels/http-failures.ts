@@ -125,3 +125,13 @@ export function safeReason(text: string, channelSecrets: Array<string | undefine
   const chars = Array.from(result)
   return chars.length > maxReasonChars ? `${chars.slice(0, maxReasonChars).join('')}…` : result
 }
+
+/** A provider's JSON answer as an object, or undefined when it is not one (an HTML error page). */
+export function parseJsonObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}

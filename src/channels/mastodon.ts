@@ -8,6 +8,7 @@ import type {HttpClient, HttpResponse} from './http.js'
 import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason} from './http-failures.js'
 import {socialText, type SocialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
+import {isHttpUrl} from './http-url.js'
 
 // Posts on a Mastodon instance (or any server speaking its API: GoToSocial, Pleroma, Akkoma)
 // through the REST API directly, https://docs.joinmastodon.org/methods/statuses/#create.
@@ -101,15 +102,6 @@ export const mastodon: Driver<MastodonSettings, MastodonPayload> = {
   async check(channel, context) {
     return checkAccount(channel, context)
   },
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const {protocol} = new URL(text)
-    return protocol === 'http:' || protocol === 'https:'
-  } catch {
-    return false
-  }
 }
 
 // Rendering.

@@ -5,7 +5,8 @@ import type {ChannelConfig, CheckResult, Driver, Receipt, SendContext} from './d
 import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
-import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter, parseJsonObject} from './http-failures.js'
+import {httpUrl} from './http-url.js'
 
 // Text messages to each subscriber of the channel's audience, through the Twilio Messages API
 // (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource) or
@@ -26,7 +27,6 @@ const messagingServiceSid = /^MG[0-9a-f]{32}$/i
 const alphanumericSender = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/
 const shortCode = /^\d{3,8}$/
 
-const httpUrl = z.string().refine(isHttpUrl, 'expected an http(s) URL')
 const sender = z
   .string()
   .refine(
@@ -141,15 +141,6 @@ export function providerProblems(settings: Partial<SmsSettings>): Array<{key: st
 
 function misconfigured(channel: ChannelConfig<SmsSettings>, problems: Array<{key: string; message: string}>): string {
   return `${problems.map(({key, message}) => `channels.${channel.name}.${key}: ${message}`).join('; ')} — fix the config`
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const {protocol} = new URL(text)
-    return protocol === 'http:' || protocol === 'https:'
-  } catch {
-    return false
-  }
 }
 
 // Rendering.
@@ -422,15 +413,6 @@ async function checkGeneric(channel: ChannelConfig<SmsSettings>, context: {http:
 function networkError(error: unknown, channel: ChannelConfig<SmsSettings>): Error {
   const reason = safeReason(networkReason(error), channelSecrets(channel))
   return isRefusedRequest(error) ? new PermanentSendError(reason) : new TransientSendError(reason)
-}
-
-function parseJsonObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body)
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
 }
 
 function jsonField(body: string, name: string): string | undefined {

@@ -4,9 +4,10 @@ import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, PostedPart, SendContext} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, urlSecrets} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject} from './http-failures.js'
 import {socialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
+import {httpUrl} from './http-url.js'
 
 // A Telegram channel or group, through the Bot API over plain HTTP
 // (https://core.telegram.org/bots/api#sendmessage): the bot posts as the channel, the headline
@@ -26,8 +27,6 @@ const defaultRateLimitMs = 30_000
 const botTokenPattern = /^\d+:[A-Za-z0-9_-]+$/
 /** A public channel's or group's @username (https://core.telegram.org/method/account.checkUsername), or a numeric chat id. */
 const chatIdPattern = /^(@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d{1,20})$/
-
-const httpUrl = z.string().refine(isHttpUrl, 'expected an http(s) URL')
 
 const telegramSettings = z.object({
   /** From @BotFather; written `${ENV}` in config. */
@@ -277,24 +276,7 @@ function channelSecrets(channel: ChannelConfig<TelegramSettings>): string[] {
   return [`bot${token}`, token, encodeURIComponent(token), secretHalf, ...urlSecrets(channel.baseUrl)]
 }
 
-function parseJsonObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body)
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
-
 function objectOf(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 }
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const {protocol} = new URL(text)
-    return protocol === 'http:' || protocol === 'https:'
-  } catch {
-    return false
-  }
-}

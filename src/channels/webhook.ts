@@ -6,6 +6,7 @@ import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpResponse} from './http.js'
 import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
+import {isHttpUrl} from './http-url.js'
 
 // A partner's HTTPS endpoint that receives each announcement as JSON, signed with a shared
 // secret (X-Crier-Signature: sha256=<hex HMAC of the exact body>) so the partner can tell it
@@ -82,15 +83,6 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
       return {ok: false, detail: `unreachable: ${safeReason(networkReason(error), channelSecrets(channel))}; ${secretState}`}
     }
   },
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const {protocol} = new URL(text)
-    return protocol === 'http:' || protocol === 'https:'
-  } catch {
-    return false
-  }
 }
 
 /** The CAP fields a partner needs, in a fixed key order so the same announcement signs the same. */
@@ -190,8 +182,6 @@ function channelSecrets(channel: ChannelConfig<WebhookSettings>): string[] {
   }
   return [...secrets, ...urlSecrets(channel.url)]
 }
-
-
 
 /** The URL as preview shows it: no userinfo, no query string (either may hold a token). */
 function displayUrl(text: string): string {

@@ -6,9 +6,10 @@ import {oneLine} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, PostedPart, Receipt, SendContext} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, parseJsonObject} from './http-failures.js'
 import {socialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
+import {httpUrl} from './http-url.js'
 
 // Posts on X through the v2 API (https://docs.x.com/x-api/posts/create-post) as the account
 // whose OAuth 1.0a user-context tokens the channel holds. A long announcement becomes a thread,
@@ -54,8 +55,6 @@ const postUrlPrefix = 'https://x.com/i/web/status/'
  * compared as "a link here", not by address.
  */
 const unknownLinkPlaceholder = 'https://example.com/cap.xml'
-
-const httpUrl = z.string().refine(isHttpUrl, 'expected an http(s) URL')
 
 const xSettings = z.object({
   /** The app's API key (OAuth consumer key); written `${ENV}` in config. */
@@ -554,24 +553,6 @@ function describeAccount(response: HttpResponse): CheckResult {
 }
 
 // Helpers.
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const {protocol} = new URL(text)
-    return protocol === 'http:' || protocol === 'https:'
-  } catch {
-    return false
-  }
-}
-
-function parseJsonObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body)
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /** The channel's four credentials, scrubbed from anything X or the network says back. */
 function channelSecrets(channel: ChannelConfig<XSettings>): string[] {
