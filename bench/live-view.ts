@@ -168,7 +168,7 @@ export async function benchWatchCpu(recipients: number, log: (line: string) => v
 
 /** The section for bench/index.ts: prints its figures and returns the summary rows. */
 export async function liveViewSection(firstFrameRuns: number, recipients: number): Promise<LiveViewVerdict[]> {
-  console.log(`\n9. Live view: under a pseudo-terminal (node-pty, ${columns}×${rows}); time to first frame, ${firstFrameRuns} runs each, round-robin; CPU of a watcher\n`)
+  console.log(`\n10. Live view: under a pseudo-terminal (node-pty, ${columns}×${rows}); time to first frame, ${firstFrameRuns} runs each, round-robin; CPU of a watcher\n`)
   const frame = await benchFirstFrame(firstFrameRuns)
   console.log(
     table(

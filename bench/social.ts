@@ -70,7 +70,7 @@ const postBatch = 500
 const watchedPackages = ['twitter-text', '@atproto/', 'twitter-api-v2', 'masto', 'undici']
 
 export async function socialSection(verdicts: SocialVerdict[]): Promise<void> {
-  console.log(`\n10. Social channels: preview of a 2,000-character announcement; per-post overhead of each driver against a local fake (own process) vs a bare undici Pool; lazy SDK loading\n`)
+  console.log(`\n11. Social channels: preview of a 2,000-character announcement; per-post overhead of each driver against a local fake (own process) vs a bare undici Pool; lazy SDK loading\n`)
   const server = await startChildServer('./social-fake-server.js', [credentials.mastodonToken, credentials.botToken, credentials.pageId, credentials.pageToken, credentials.blueskyPassword])
   try {
     const home = tempDir('social')
