@@ -24,6 +24,8 @@ export interface Capabilities {
   media: boolean
   /** Sending twice with the same idempotency key cannot publish twice. */
   idempotent: boolean
+  /** How long the provider remembers an idempotency key, where it forgets (Mastodon: 1 h). */
+  idempotencyWindowMs?: number
   /** The driver can look up whether an in-doubt send actually went out. */
   reconcile: boolean
   /** Per-recipient drivers: the contact a subscriber needs to be sent to. */

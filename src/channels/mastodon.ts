@@ -74,7 +74,8 @@ export const mastodon: Driver<MastodonSettings, MastodonPayload> = {
   type: 'mastodon',
   kind: 'broadcast',
   config: mastodonSettings,
-  capabilities: {maxLength: defaultMaxCharacters, counts: 'characters', threads: true, media: false, idempotent: true, reconcile: false},
+  // Mastodon keeps an Idempotency-Key for an hour: a send left in doubt longer than this is not re-sent blindly.
+  capabilities: {maxLength: defaultMaxCharacters, counts: 'characters', threads: true, media: false, idempotent: true, idempotencyWindowMs: 50 * 60_000, reconcile: false},
 
   render(announcement, variant, context) {
     const {channel} = context

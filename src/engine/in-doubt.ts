@@ -5,7 +5,7 @@ import type {HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
-import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
+import type {AttemptResult, LeasedDelivery} from '../store/deliveries.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {isAbandonedOwner} from './lease-owner.js'
 import {withThreadParts} from './thread-parts.js'
@@ -30,7 +30,7 @@ export interface InDoubtSummary {
   sent: number
 }
 
-type Abandoned = ClaimedDelivery & {owner: string | null}
+type Abandoned = LeasedDelivery
 
 export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<InDoubtSummary> {
   const {store, config, owner, now} = options
@@ -51,7 +51,7 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
         if (!channel || !driver) {
           if (store.deliveries.markUnknown(row.id, row.owner, `its sender stopped mid-send and channel ${row.channel} is no longer configured`, at)) summary.unknown++
           touched.add(row.announcementId)
-        } else if (driver.capabilities.idempotent) {
+        } else if (driver.capabilities.idempotent && withinIdempotencyWindow(driver.capabilities.idempotencyWindowMs, row, at)) {
           if (store.deliveries.requeue(row.id, row.owner, 'its sender stopped mid-send; requeued (the provider deduplicates by idempotency key)', at)) summary.requeued++
         } else if (driver.reconcile) {
           if (store.deliveries.takeOverLease(row.id, row.owner, owner, at + 60_000, at)) toReconcile.push(row)
@@ -110,4 +110,12 @@ function inDoubtReason(store: Store, row: Abandoned): string {
   const posted = store.deliveries.postedParts(row.id).length
   const what = posted ? `posts 1–${posted} of the thread went out; post ${posted + 1} may or may not have` : 'it may or may not have gone out'
   return `its sender stopped mid-send: ${what} — check ${row.channel} before sending again`
+}
+
+/**
+ * A provider forgets an idempotency key after a while (Mastodon: an hour). A send that began
+ * longer ago than that may not be re-sent blindly: it is looked up, or left `unknown`.
+ */
+function withinIdempotencyWindow(windowMs: number | undefined, row: Abandoned, at: number): boolean {
+  return windowMs === undefined || at - row.claimedAt < windowMs
 }

@@ -35,6 +35,9 @@ export interface ClaimedDelivery {
   expiresAt: number | null
 }
 
+/** A delivery left `sending`: whose lease it was, and when it was claimed (the send began after). */
+export type LeasedDelivery = ClaimedDelivery & {owner: string | null; claimedAt: number}
+
 /** The outcome of one attempt, and the state the delivery moves to. */
 export interface AttemptResult {
   id: string
@@ -130,12 +133,12 @@ export function deliveryStore(db: Db) {
       receipt_id = @receiptId, receipt_url = @receiptUrl, lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
     WHERE id = @id AND state IN ('unknown', 'queued', 'failed')`)
   const expiredLeases = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
-      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner
+      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt
     FROM delivery WHERE state = 'sending' AND lease_until <= @now LIMIT @limit`)
   const leaseHolders = db.prepare(`SELECT lease_owner AS owner, count(*) AS count FROM delivery
     WHERE state = 'sending' GROUP BY lease_owner`)
   const leasedBy = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
-      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner
+      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt
     FROM delivery WHERE state = 'sending' AND lease_owner = @owner LIMIT @limit`)
   const requeue = db.prepare(`UPDATE delivery SET state = 'queued', lease_owner = NULL, lease_until = NULL,
       due_at = @now, last_error = @reason, updated_at = @now
@@ -241,14 +244,14 @@ export function deliveryStore(db: Db) {
         }
       }
     },
-    expiredLeases(now: number, limit = 500): Array<ClaimedDelivery & {owner: string | null}> {
-      return expiredLeases.all({now, limit}) as Array<ClaimedDelivery & {owner: string | null}>
+    expiredLeases(now: number, limit = 500): LeasedDelivery[] {
+      return expiredLeases.all({now, limit}) as LeasedDelivery[]
     },
     leaseHolders(): LeaseHolder[] {
       return leaseHolders.all() as LeaseHolder[]
     },
-    leasedBy(owner: string, limit = 500): Array<ClaimedDelivery & {owner: string | null}> {
-      return leasedBy.all({owner, limit}) as Array<ClaimedDelivery & {owner: string | null}>
+    leasedBy(owner: string, limit = 500): LeasedDelivery[] {
+      return leasedBy.all({owner, limit}) as LeasedDelivery[]
     },
     requeue(id: string, owner: string | null, reason: string, now: number): boolean {
       return requeue.run({id, owner, reason, now}).changes === 1

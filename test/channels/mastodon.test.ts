@@ -107,7 +107,7 @@ const onePost = (text = 'Road closed.'): MastodonPayload => ({statuses: [{status
 describe('mastodon settings', () => {
   it('is registered, idempotent, threads, and counts characters', () => {
     expect(driverFor('mastodon')).toBe(mastodon)
-    expect(mastodon.capabilities).toEqual({maxLength: 500, counts: 'characters', threads: true, media: false, idempotent: true, reconcile: false})
+    expect(mastodon.capabilities).toEqual({maxLength: 500, counts: 'characters', threads: true, media: false, idempotent: true, idempotencyWindowMs: 50 * 60_000, reconcile: false})
   })
 
   it('needs the instance and a token, and has the documented defaults', () => {

@@ -39,6 +39,7 @@ function scriptedDriver(type: string, capabilities: Partial<Driver['capabilities
 if (!driverFor('test-plain')) {
   registerDriver(scriptedDriver('test-plain', {}))
   registerDriver(scriptedDriver('test-idempotent', {idempotent: true}))
+  registerDriver(scriptedDriver('test-forgetful', {idempotent: true, idempotencyWindowMs: 3_600_000}))
   registerDriver(scriptedDriver('test-reconciling', {reconcile: true}))
 }
 
@@ -210,6 +211,22 @@ describe('deliveries in doubt', () => {
     expect(summary.requeued).toBe(2)
     expect(deliveryStateCounts(world.store)).toEqual({sent: 2})
     expect(scripted.sends.length).toBe(2)
+  })
+
+  it('does not resend blindly once the provider may have forgotten the idempotency key', async () => {
+    world = makeWorld(`channels:\n  forgetful: {type: test-forgetful}\n`)
+    world.queue(2)
+    abandon(world, 'elsewhere:1:dead')
+    // One was claimed two minutes ago, the other two hours ago (the machine was down since).
+    const [recent, old] = world.store.db.prepare('SELECT id FROM delivery ORDER BY id').pluck().all() as string[]
+    world.store.db.prepare('UPDATE delivery SET updated_at = ? WHERE id = ?').run(Date.now() - 120_000, recent)
+    world.store.db.prepare('UPDATE delivery SET updated_at = ? WHERE id = ?').run(Date.now() - 7_200_000, old)
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.requeued).toBe(1)
+    expect(summary.unknown).toBe(1)
+    expect(scripted.sends).toEqual([recent])
+    const states = Object.fromEntries((world.store.db.prepare('SELECT id, state FROM delivery').all() as Array<{id: string; state: string}>).map((row) => [row.id, row.state]))
+    expect(states).toEqual({[recent!]: 'sent', [old!]: 'unknown'})
   })
 
   it('marks a non-idempotent delivery unknown instead of resending it', async () => {
