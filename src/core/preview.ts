@@ -21,7 +21,9 @@ export interface Preview {
 /** Exactly what each channel will publish, the policy findings and where approval stands. */
 export function previewAnnouncement(ctx: CoreContext, announcement: Announcement, onlyChannel?: string): Preview {
   const renderings = renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)})
-  const findings = checkPolicy(announcement, ctx.config, renderings, ctx.now())
+  // A scheduled announcement is judged (quiet hours, expiry horizon) when it will go out, as schedule judged it.
+  const nextDue = ctx.store.schedules.activeFor(announcement.id)?.nextDueAt
+  const findings = checkPolicy(announcement, ctx.config, renderings, ctx.now(), nextDue ? {sendAt: [nextDue]} : {})
   const shown = renderings.filter((r) => !onlyChannel || r.channel.name === onlyChannel)
   return {
     announcement,
