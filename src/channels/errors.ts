@@ -11,6 +11,18 @@ export class TransientSendError extends Error {
   }
 }
 
+/**
+ * The request may have reached the provider, but no answer came back (a timeout, a dropped
+ * connection). A driver whose sends are idempotent retries it like any transient failure; for
+ * one without idempotency a retry could publish twice, so the engine marks it `unknown`.
+ */
+export class InDoubtSendError extends TransientSendError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InDoubtSendError'
+  }
+}
+
 /** The provider is rate-limiting the account: pause the whole channel for `retryAfterMs`. */
 export class RateLimitedError extends Error {
   readonly retryAfterMs: number

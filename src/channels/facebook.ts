@@ -4,7 +4,7 @@ import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, headerValue, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject, unansweredSend} from './http-failures.js'
 import {socialText} from './social-text.js'
 import {httpUrl} from './http-url.js'
 
@@ -85,8 +85,7 @@ export const facebook: Driver<FacebookSettings, FacebookPayload> = {
         body: form.toString(),
       })
     } catch (error) {
-      const reason = safeReason(networkReason(error), channelSecrets(channel))
-      throw isRefusedRequest(error) ? new PermanentSendError(reason) : new TransientSendError(reason)
+      throw unansweredSend(error, channelSecrets(channel))
     }
     if (response.status >= 200 && response.status < 300) return receiptOf(response)
     throw classifyFailure(response, channel, context.now())

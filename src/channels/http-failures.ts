@@ -1,6 +1,7 @@
 import {parseDuration} from '../core/duration.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {redact} from '../config/secrets.js'
+import {InDoubtSendError, PermanentSendError, TransientSendError} from './errors.js'
 import type {HttpResponse} from './http.js'
 
 // What an HTTP driver needs to say why a request failed, shared by every HTTP driver: short
@@ -134,4 +135,19 @@ export function parseJsonObject(body: string): Record<string, unknown> | undefin
   } catch {
     return undefined
   }
+}
+
+/** Failures that happen before a request is on the wire: the provider cannot have acted on it. */
+const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+
+/**
+ * What a send that got no answer throws: permanent when undici refused the request, transient
+ * when it never left (connection refused, no DNS), and otherwise in doubt — a timeout or a
+ * dropped connection after the request was written may still have published it.
+ */
+export function unansweredSend(error: unknown, secrets: string[]): Error {
+  const reason = safeReason(networkReason(error), secrets)
+  if (isRefusedRequest(error)) return new PermanentSendError(reason)
+  const code = errorCode(error)
+  return code !== undefined && notSentCodes.has(code) ? new TransientSendError(reason) : new InDoubtSendError(reason)
 }

@@ -4,7 +4,7 @@ import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, PostedPart, SendContext} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, headerValue, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject, unansweredSend} from './http-failures.js'
 import {socialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
 import {httpUrl} from './http-url.js'
@@ -174,8 +174,7 @@ async function callOrThrow(channel: ChannelConfig<TelegramSettings>, method: str
   try {
     answer = await callBotApi(channel, method, parameters, context)
   } catch (error) {
-    const reason = safeReason(networkReason(error), channelSecrets(channel))
-    throw isRefusedRequest(error) ? new PermanentSendError(reason) : new TransientSendError(reason)
+    throw unansweredSend(error, channelSecrets(channel))
   }
   if (answer.ok) return answer.result
   throw classifyFailure(answer, channel, context.now())

@@ -4,7 +4,7 @@ import type {Config} from '../config/load.js'
 import {channelLimits} from '../config/load.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Recipient, Rendered, SendContext} from '../channels/driver.js'
-import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
+import {InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
 import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {primaryVariant, type Announcement} from '../core/announcement.js'
@@ -331,6 +331,10 @@ export class Dispatcher {
       const address = contact ? this.recipientAddress(delivery, contact) : undefined
       if (address) this.optOuts.push({contact: address, how: `${channel.config.name}: ${message}`})
       return {outcome: 'opted-out', nextState: 'skipped', error: `recipient opted out: ${message}`}
+    }
+    if (error instanceof InDoubtSendError && !channel.driver.capabilities.idempotent) {
+      // No answer, and the provider has no idempotency: sending again could publish twice.
+      return {outcome: 'transient', nextState: 'unknown', error: `no answer, so it may or may not have gone out (${message}) — check ${channel.config.name} before sending again`}
     }
     if (!(error instanceof TransientSendError)) {
       // A driver bug or an unexpected throw: treat as transient so it is retried, never lost.

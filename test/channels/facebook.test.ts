@@ -8,7 +8,7 @@ import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {channelCommonSchema, policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, SendContext} from '../../src/channels/driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {facebook, type FacebookSettings} from '../../src/channels/facebook.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor} from '../../src/channels/registry.js'
@@ -227,21 +227,22 @@ describe('facebook send: errors', () => {
     expect(error.message).toMatch(/^Facebook 100\/33: Unsupported post request\. Object with ID '999000111' does not exist/)
   })
 
-  it('gives up on a stalled request at the channel timeout, as transient', async () => {
+  it('gives up on a stalled request at the channel timeout: in doubt, since the post may have gone out', async () => {
     useGraph({cueAt: {0: {stallMs: Infinity}}})
     const error = await sendExpectingError(makeChannel({timeout: '300ms'}))
-    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).toBeInstanceOf(InDoubtSendError)
     expect(error.message).toBe('timed out after 300 ms')
     await vi.waitFor(() => expect(fake.requests[0]!.outcome).toBe('abandoned'))
   })
 
-  it('treats a reset connection and a refused one as transient', async () => {
+  it('treats a reset connection as in doubt and a refused one as transient (it never left)', async () => {
     useGraph({cueAt: {0: {reset: true}}})
     const reset = await sendExpectingError()
-    expect(reset).toBeInstanceOf(TransientSendError)
+    expect(reset).toBeInstanceOf(InDoubtSendError)
     expect(reset.message).toMatch(/^connection (reset|closed)/)
     const refused = await sendExpectingError(makeChannel({baseUrl: `${await closedPortUrl()}/v21.0`}))
     expect(refused).toBeInstanceOf(TransientSendError)
+    expect(refused).not.toBeInstanceOf(InDoubtSendError)
     expect(refused.message).toBe('connection refused')
   })
 

@@ -1,7 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 import {registerDriver, driverFor} from '../../src/channels/registry.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import type {Driver} from '../../src/channels/driver.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
 import {alwaysOk, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
@@ -227,6 +227,20 @@ describe('deliveries in doubt', () => {
     expect(scripted.sends).toEqual([recent])
     const states = Object.fromEntries((world.store.db.prepare('SELECT id, state FROM delivery').all() as Array<{id: string; state: string}>).map((row) => [row.id, row.state]))
     expect(states).toEqual({[recent!]: 'sent', [old!]: 'unknown'})
+  })
+
+  it('an unanswered send is unknown where a resend could duplicate, and retried where the provider deduplicates', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain, ${fastRetries}}\n  idem: {type: test-idempotent, ${fastRetries}}\n`)
+    world.queue(1)
+    scripted.script = async (_id, attempt) => {
+      if (attempt === 1) throw new InDoubtSendError('timed out after 10000 ms')
+      return {providerId: 'ok'}
+    }
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.unknown).toBe(1)
+    const rows = world.store.db.prepare('SELECT channel, state, attempts, last_error AS lastError FROM delivery ORDER BY channel').all() as Array<{channel: string; state: string; attempts: number; lastError: string | null}>
+    expect(rows.map((row) => [row.channel, row.state, row.attempts])).toEqual([['idem', 'sent', 2], ['plain', 'unknown', 1]])
+    expect(rows[1]!.lastError).toBe('no answer, so it may or may not have gone out (timed out after 10000 ms) — check plain before sending again')
   })
 
   it('marks a non-idempotent delivery unknown instead of resending it', async () => {
