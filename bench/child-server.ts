@@ -1,9 +1,12 @@
 import {fork, type ChildProcess} from 'node:child_process'
+import type {Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {fileURLToPath} from 'node:url'
 
 // The parent's side of a bench server running in its own process (child_process.fork), so that
 // the server never shares an event loop (or a core's time slice in the same process) with the
-// client being measured. The children (smtp-sink.ts, twilio-fake.ts) speak this protocol:
+// client being measured. The children (smtp-sink.ts, twilio-fake.ts, social-fake-server.ts)
+// speak this protocol (HTTP fakes through serveAsChild below):
 //
 //   child → parent on start: {type: 'listening', port}
 //   parent → child {type: 'count'} → {type: 'count', count, bytes, refused}
@@ -61,4 +64,30 @@ export async function startChildServer(module: string, args: string[] = []): Pro
         child.send({type: 'close'})
       }),
   }
+}
+
+/**
+ * The child's side of the protocol for an HTTP fake: keep-alive longer than any client's, the
+ * count / reset / close messages, and listening on loopback. The fake adds to the counts it
+ * returns as it answers.
+ */
+export function serveAsChild(server: Server): ServerCounts {
+  const counts: ServerCounts = {count: 0, bytes: 0, refused: 0}
+  // Clients keep connections alive between runs; never be the side that drops them first.
+  server.keepAliveTimeout = 120_000
+  server.headersTimeout = 125_000
+  const send = (message: ChildServerMessage) => process.send?.(message)
+  process.on('message', (message: {type: string}) => {
+    if (message.type === 'count') send({type: 'count', ...counts})
+    else if (message.type === 'reset') {
+      Object.assign(counts, {count: 0, bytes: 0, refused: 0})
+      send({type: 'reset', ...counts})
+    } else if (message.type === 'close') {
+      server.closeAllConnections()
+      server.close(() => process.exit(0))
+    }
+  })
+  process.on('disconnect', () => process.exit(0))
+  server.listen(0, '127.0.0.1', () => send({type: 'listening', port: (server.address() as AddressInfo).port}))
+  return counts
 }

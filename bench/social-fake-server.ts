@@ -1,6 +1,5 @@
 import {createServer, type IncomingMessage} from 'node:http'
-import type {AddressInfo} from 'node:net'
-import type {ChildServerMessage} from './child-server.js'
+import {serveAsChild} from './child-server.js'
 
 // X, Mastodon, Bluesky, Telegram and a Facebook page at their fastest, on one port: each post is
 // answered with its platform's success shape as soon as the body has arrived. Credentials are
@@ -15,9 +14,6 @@ const did = 'did:plc:benchbenchbenchbenchbench'
 const handle = 'police.bench.example'
 const accessJwt = `bench-access.${Buffer.from(blueskyPassword).toString('base64url')}`
 
-let count = 0
-let bytes = 0
-let refused = 0
 let sequence = 0
 
 type Answer = {status: number; body: string}
@@ -91,32 +87,13 @@ const server = createServer((request, response) => {
       answer = {status: 400, body: JSON.stringify({error: 'Malformed JSON'})}
     }
     if (isPost) {
-      count++
-      bytes += body.length
-    } else if (answer.status >= 400) refused++
+      counts.count++
+      counts.bytes += body.length
+    } else if (answer.status >= 400) counts.refused++
     const payload = Buffer.from(answer.body)
     response.writeHead(answer.status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': payload.length})
     response.end(payload)
   })
 })
-// Clients keep connections alive between runs; never be the side that drops them first.
-server.keepAliveTimeout = 120_000
-server.headersTimeout = 125_000
 
-const send = (message: ChildServerMessage) => process.send?.(message)
-
-process.on('message', (message: {type: string}) => {
-  if (message.type === 'count') send({type: 'count', count, bytes, refused})
-  else if (message.type === 'reset') {
-    count = 0
-    bytes = 0
-    refused = 0
-    send({type: 'reset', count, bytes, refused})
-  } else if (message.type === 'close') {
-    server.closeAllConnections()
-    server.close(() => process.exit(0))
-  }
-})
-process.on('disconnect', () => process.exit(0))
-
-server.listen(0, '127.0.0.1', () => send({type: 'listening', port: (server.address() as AddressInfo).port}))
+const counts = serveAsChild(server)

@@ -1,6 +1,5 @@
 import {createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
-import type {ChildServerMessage} from './child-server.js'
+import {serveAsChild} from './child-server.js'
 
 // The Twilio Messages API at its fastest: `POST /2010-04-01/Accounts/{Sid}/Messages.json` with
 // the right Basic credentials is answered 201 `{"sid":"SM…","status":"queued"}` as soon as the
@@ -13,9 +12,6 @@ const messagesPath = `/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Mes
 const unauthorised = Buffer.from(JSON.stringify({code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401}))
 const notFound = Buffer.from(JSON.stringify({code: 20404, message: 'The requested resource was not found', more_info: 'https://www.twilio.com/docs/errors/20404', status: 404}))
 
-let count = 0
-let bytes = 0
-let refused = 0
 let sequence = 0
 
 const server = createServer((request, response) => {
@@ -36,31 +32,12 @@ const server = createServer((request, response) => {
       body = Buffer.from(`{"sid":"SM${(sequence++).toString(16).padStart(32, '0')}","status":"queued"}`)
     }
     if (status === 201) {
-      count++
-      bytes += size
-    } else refused++
+      counts.count++
+      counts.bytes += size
+    } else counts.refused++
     response.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': body.length})
     response.end(body)
   })
 })
-// Clients keep connections alive between runs; never be the side that drops them first.
-server.keepAliveTimeout = 120_000
-server.headersTimeout = 125_000
 
-const send = (message: ChildServerMessage) => process.send?.(message)
-
-process.on('message', (message: {type: string}) => {
-  if (message.type === 'count') send({type: 'count', count, bytes, refused})
-  else if (message.type === 'reset') {
-    count = 0
-    bytes = 0
-    refused = 0
-    send({type: 'reset', count, bytes, refused})
-  } else if (message.type === 'close') {
-    server.closeAllConnections()
-    server.close(() => process.exit(0))
-  }
-})
-process.on('disconnect', () => process.exit(0))
-
-server.listen(0, '127.0.0.1', () => send({type: 'listening', port: (server.address() as AddressInfo).port}))
+const counts = serveAsChild(server)
