@@ -1,14 +1,10 @@
 import {join} from 'node:path'
-import {z} from 'zod'
-import type {ChannelConfig, Driver} from '../src/channels/driver.js'
-import {registerDriver} from '../src/channels/registry.js'
-import type {Config} from '../src/config/load.js'
-import {policySchema} from '../src/config/schema.js'
 import {Dispatcher} from '../src/engine/dispatcher.js'
 import {auditTrail, canonicalRow, chainHash, type AuditTrail} from '../src/store/audit.js'
 import {assembleStore, openStore} from '../src/store/index.js'
 import {openDatabase} from '../src/store/open.js'
 import {benchAnnouncement, insertDeliveries, tempDir} from './fixtures.js'
+import {maxAttempts, noopConfig} from './queue.js'
 import {collectGarbage, describeRate, formatRate, summarise, type Summary} from './stats.js'
 
 // The audit trail's two figures: `audit verify` over a chain of 1,000,000 events (the walk,
@@ -37,27 +33,8 @@ export interface AuditBenchResult {
   single: {announcements: number; withAudit: Summary; withoutAudit: Summary}
 }
 
-const concurrency = 64
-const maxAttempts = 8
 const appendEvents = 20_000
 const buildBatch = 50_000
-
-const noopDriver: Driver = {
-  type: 'bench-audit-noop',
-  kind: 'broadcast',
-  config: z.object({}),
-  capabilities: {counts: 'characters', threads: false, media: false, idempotent: true, reconcile: false},
-  render: () => ({parts: [], payload: null}),
-  send: async () => ({providerId: 'ok'}),
-  check: async () => ({ok: true, detail: ''}),
-}
-let isRegistered = false
-
-function noopConfig(names: string[]): Config {
-  const channels: Record<string, ChannelConfig> = {}
-  for (const name of names) channels[name] = {name, type: noopDriver.type, concurrency, maxAttempts, timeout: '10s', retryBase: '1s', retryCap: '5m', allowTest: false}
-  return {source: 'bench (built in code)', sender: 'alerts@northwales.example', timezone: 'Europe/London', languages: ['en-GB'], channels, policy: policySchema.parse({})}
-}
 
 /** The same trail with append doing nothing: the store as it was before the audit trail. */
 function silent(trail: AuditTrail): AuditTrail {
@@ -65,10 +42,6 @@ function silent(trail: AuditTrail): AuditTrail {
 }
 
 export async function benchAudit(options: {events: number; verifyRuns: number; deliveries: number; channels: number; queueRuns: number; singles: number}): Promise<AuditBenchResult> {
-  if (!isRegistered) {
-    registerDriver(noopDriver)
-    isRegistered = true
-  }
   const chain = buildChain(options.events)
   const verify: number[] = []
   for (let run = 0; run < options.verifyRuns; run++) {

@@ -34,7 +34,7 @@ const concurrency = 64
 /** The dispatcher's claim target per channel (concurrency × 2) and its groupCommitSize. */
 const claimBatch = concurrency * 2
 const groupCommitSize = 128
-const maxAttempts = 8
+export const maxAttempts = 8
 /** deliveryPriority() of the bench announcement (Moderate, Expected), written out: the floor runs no crier code. */
 const moderateExpected = 21
 
@@ -49,7 +49,12 @@ const noopDriver: Driver = {
 }
 let isRegistered = false
 
-function noopConfig(channelNames: string[]): Config {
+/** A config of `channelNames` no-op channels (the driver answers at once), registering the driver on first use. */
+export function noopConfig(channelNames: string[]): Config {
+  if (!isRegistered) {
+    registerDriver(noopDriver)
+    isRegistered = true
+  }
   const channels: Record<string, ChannelConfig> = {}
   for (const name of channelNames) {
     channels[name] = {name, type: 'bench-noop', concurrency, maxAttempts, timeout: '10s', retryBase: '1s', retryCap: '5m', allowTest: false}
@@ -58,10 +63,6 @@ function noopConfig(channelNames: string[]): Config {
 }
 
 export async function benchQueue(deliveries: number, channelCount: number, runs: number): Promise<QueueResult> {
-  if (!isRegistered) {
-    registerDriver(noopDriver)
-    isRegistered = true
-  }
   const names = Array.from({length: channelCount}, (_, i) => `noop-${String(i + 1).padStart(2, '0')}`)
   const crier: number[] = []
   const floor: number[] = []
