@@ -237,17 +237,33 @@ const partsPerGroup = 64
 /**
  * The record key of part `partIndex` of a delivery: a TID (13 characters of sortable base32,
  * 64 bits: a zero bit, 53 bits of microseconds, 10 bits of clock id) that is the same on every
- * attempt. The time is the delivery id's ULID timestamp to the second; the microseconds within
- * that second and the clock id's top 4 bits come from a hash of the delivery id, so two
- * deliveries created in the same second collide with a chance of 1 in 16 million; the clock
- * id's low 6 bits are the part's index.
+ * attempt. The time is the delivery id's ULID timestamp to the millisecond. Within that
+ * millisecond, the first 512 microseconds and the clock id's top 4 bits carry the low 13 bits
+ * of the ULID's random part, which a monotonic factory counts up within a millisecond — so up
+ * to 8,192 deliveries made in one millisecond by one process get different keys, and two
+ * processes' deliveries collide only in the same millisecond, with a chance of 1 in 8,192.
+ * The clock id's low 6 bits are the part's index, so a thread's first 64 parts sort in order;
+ * later parts take a hashed microsecond from 512 up, never a first part's key.
  */
 export function recordKey(deliveryId: string, partIndex: number): string {
-  const digest = createHash('sha256').update(`${deliveryId}\n${Math.floor(partIndex / partsPerGroup)}`).digest()
-  const seconds = ulid.test(deliveryId) ? Math.floor(ulidTime(deliveryId) / 1000) : digest.readUInt32BE(8) % 2 ** 31
-  // Under 2^53, so a Number holds it exactly; it fills the first 11 characters, the clock id the last 2.
-  const micros = seconds * 1_000_000 + (digest.readUInt32BE(0) % 1_000_000)
-  const clockId = ((digest[4]! & 0x0f) << 6) | partIndex % partsPerGroup
+  const group = Math.floor(partIndex / partsPerGroup)
+  const part = partIndex % partsPerGroup
+  if (!ulid.test(deliveryId)) {
+    const digest = createHash('sha256').update(`${deliveryId}\n${group}`).digest()
+    const micros = (digest.readUInt32BE(8) % 2 ** 31) * 1_000_000 + (digest.readUInt32BE(0) % 1_000_000)
+    return tid(micros, ((digest[4]! & 0x0f) << 6) | part)
+  }
+  const millisecond = ulidTime(deliveryId) * 1000
+  if (group === 0) {
+    const counter = crockfordValue(deliveryId.slice(-3)) & 0x1fff
+    return tid(millisecond + (counter >> 4), ((counter & 0x0f) << 6) | part)
+  }
+  const digest = createHash('sha256').update(`${deliveryId}\n${group}`).digest()
+  return tid(millisecond + 512 + (digest.readUInt32BE(0) % 488), ((digest[4]! & 0x0f) << 6) | part)
+}
+
+/** Microseconds since the epoch (under 2^53, so a Number holds them exactly) fill 11 characters, the clock id the last 2. */
+function tid(micros: number, clockId: number): string {
   return sortableBase32(micros, 11) + sortableBase32(clockId, 2)
 }
 
@@ -259,9 +275,13 @@ function sortableBase32(value: number, digits: number): string {
 
 /** A ULID's first 10 characters: milliseconds since the epoch in Crockford base32. */
 function ulidTime(id: string): number {
-  let ms = 0
-  for (const character of id.slice(0, 10).toUpperCase()) ms = ms * 32 + crockford.indexOf(character)
-  return ms
+  return crockfordValue(id.slice(0, 10))
+}
+
+function crockfordValue(text: string): number {
+  let value = 0
+  for (const character of text.toUpperCase()) value = value * 32 + crockford.indexOf(character)
+  return value
 }
 
 // Sessions.

@@ -309,9 +309,12 @@ describe('bluesky record keys', () => {
     expect([0, 1, 2, 63, 64, 65].map((index) => recordKey(deliveryId, index))).toEqual(keys)
   })
 
-  it('differ between deliveries created in the same millisecond', () => {
-    const ids = Array.from({length: 1000}, () => newId(fixedNow))
-    expect(new Set(ids.map((id) => recordKey(id, 0))).size).toBe(1000)
+  it('differ between the 8,192 deliveries one process can make in one millisecond, and no later part takes a first part\'s key', () => {
+    const ids = Array.from({length: 8192}, () => newId(fixedNow))
+    const firstParts = new Set(ids.map((id) => recordKey(id, 0)))
+    expect(firstParts.size).toBe(8192)
+    expect(ids.map((id) => recordKey(id, 64)).filter((key) => firstParts.has(key))).toEqual([])
+    for (const id of ids.slice(0, 50)) expect(Math.floor(TID.fromStr(recordKey(id, 0)).timestamp() / 1000)).toBe(fixedNow)
   })
 
   it('are valid TIDs for delivery ids that are not ULIDs', () => {
