@@ -5,7 +5,7 @@ import type {ChannelConfig, CheckResult, Driver, Receipt, SendContext} from './d
 import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
-import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter, parseJsonObject} from './http-failures.js'
+import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, networkReason, parseRetryAfter, parseJsonObject, unansweredSend} from './http-failures.js'
 import {httpUrl} from './http-url.js'
 
 // Text messages to each subscriber of the channel's audience, through the Twilio Messages API
@@ -263,7 +263,7 @@ async function sendTwilio(payload: SmsPayload, to: string, context: SendContext<
       body: form.toString(),
     })
   } catch (error) {
-    throw networkError(error, channel)
+    throw unansweredSend(error, channelSecrets(channel))
   }
   return classifyTwilioResponse(response, to, context)
 }
@@ -374,7 +374,7 @@ async function sendGeneric(payload: SmsPayload, to: string, context: SendContext
   try {
     response = await context.http.request(channel.url!, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'POST', headers, body})
   } catch (error) {
-    throw networkError(error, channel)
+    throw unansweredSend(error, channelSecrets(channel))
   }
   return classifyGenericResponse(response, to, context)
 }
@@ -407,12 +407,6 @@ async function checkGeneric(channel: ChannelConfig<SmsSettings>, context: {http:
   } catch (error) {
     return {ok: false, detail: `unreachable: ${safeReason(networkReason(error), channelSecrets(channel))}; ${tokenState}`}
   }
-}
-
-/** No HTTP answer: retry later, unless undici refused the request itself (no retry can fix that). */
-function networkError(error: unknown, channel: ChannelConfig<SmsSettings>): Error {
-  const reason = safeReason(networkReason(error), channelSecrets(channel))
-  return isRefusedRequest(error) ? new PermanentSendError(reason) : new TransientSendError(reason)
 }
 
 function jsonField(body: string, name: string): string | undefined {

@@ -7,7 +7,7 @@ import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {channelCommonSchema, policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, Recipient, SendContext} from '../../src/channels/driver.js'
-import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../../src/channels/errors.js'
+import {InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {sms, type SmsSettings} from '../../src/channels/sms.js'
@@ -271,34 +271,35 @@ describe('sms send through Twilio: errors', () => {
     expect(fake.requests[0]!.status).toBe(401)
   })
 
-  it('gives up on a stalled request at the channel timeout, as transient', async () => {
+  it('gives up on a stalled request at the channel timeout, in doubt: Twilio may have sent the text', async () => {
     answerAlways({stallMs: Infinity})
     const error = await sendExpectingError(makeChannel({timeout: '300ms'}))
-    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).toBeInstanceOf(InDoubtSendError)
     expect(error.message).toBe('timed out after 300 ms')
     await vi.waitFor(() => expect(fake.requests[0]!.outcome).toBe('abandoned'))
   })
 
-  it('treats a reset connection as transient', async () => {
+  it('treats a connection reset after the request as in doubt, never to be resent blindly', async () => {
     fake.respondWith(twilioPlan({accountSid, authToken, cueAt: {0: {reset: true}}}))
     const error = await sendExpectingError()
-    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).toBeInstanceOf(InDoubtSendError)
     expect(error.message).toMatch(/^connection (reset|closed)/)
     expect(fake.requests[0]!.outcome).toBe('reset')
   })
 
-  it('treats a refused connection as transient', async () => {
+  it('treats a refused connection as transient: nothing left, so a retry cannot duplicate', async () => {
     const error = await sendExpectingError(makeChannel({baseUrl: await closedPortUrl()}))
     expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).not.toBeInstanceOf(InDoubtSendError)
     expect(error.message).toBe('connection refused')
   })
 
-  it('treats an abort from the engine as transient', async () => {
+  it('treats an abort from the engine while the request is out as in doubt', async () => {
     answerAlways({stallMs: Infinity})
     const controller = new AbortController()
     setTimeout(() => controller.abort(), 100)
     const error = await sendExpectingError(makeChannel(), {signal: controller.signal})
-    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).toBeInstanceOf(InDoubtSendError)
     expect(error.message).toBe('request aborted')
   })
 })
@@ -416,10 +417,10 @@ describe('sms send through a generic gateway', () => {
     expect((error as {retryAfterMs?: number}).retryAfterMs).toBe(retryAfterMs)
   })
 
-  it('treats a stalled gateway as transient at the channel timeout', async () => {
+  it('treats a stalled gateway as in doubt at the channel timeout', async () => {
     answerAlways({stallMs: Infinity})
     const error = await sendExpectingError(makeGenericChannel({timeout: '300ms'}))
-    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).toBeInstanceOf(InDoubtSendError)
     expect(error.message).toBe('timed out after 300 ms')
   })
 })

@@ -74,4 +74,29 @@ channels:
     expect(result.stdout + result.stderr).not.toContain(smtpPassword)
     expect(result.stdout + result.stderr).not.toContain(authToken)
   })
+
+  it('an SMS whose connection dropped after the request went out ends unknown, and is never sent a second time', async () => {
+    twilio = await startProviderFake({plan: twilioPlan({accountSid, authToken, cueTo: {'+447700900222': {reset: true}}})})
+    home = makeCrierHome()
+    home.env.TWILIO_AUTH_TOKEN = authToken
+    home.writeConfig(`defaultRegion: GB
+channels:
+  residents-sms: {type: sms, accountSid: "${accountSid}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "+447700900999", baseUrl: "${twilio.url}", audience: residents}
+`)
+    const csv = join(home.home, 'residents.csv')
+    writeFileSync(csv, 'name,email,phone\nCeri,,07700 900111\nDai,,07700 900222\nEve,,07700 900333\n')
+    expect(home.run(['subscribers', 'import', csv, '--list', 'residents']).status).toBe(0)
+    const draft = jsonOf(home.run(['draft', 'Boil water notice lifted in Conwy.', '--severity', 'Minor', '--channel', 'residents-sms', '--json']))
+
+    const result = await home.runAsync(['broadcast', draft.id, '--json'])
+    expect(result.status, result.stderr).toBe(4)
+    const sms = JSON.parse(result.stdout).channels[0]
+    expect(sms).toMatchObject({total: 3, sent: 2, unknown: 1})
+    const toDai = twilio.requests.filter((request) => new URLSearchParams(request.body).get('To') === '+447700900222')
+    expect(toDai.map((request) => request.outcome)).toEqual(['reset'])
+    expect(acceptedMessages(twilio.requests).map((m) => m.To).sort()).toEqual(['+447700900111', '+447700900333'])
+    // A second run leaves it alone: in doubt is for a person to settle, not for a retry.
+    expect(home.run(['run']).status).toBe(0)
+    expect(twilio.requests.filter((request) => new URLSearchParams(request.body).get('To') === '+447700900222')).toHaveLength(1)
+  })
 })
