@@ -15,10 +15,10 @@ import {announcementJson} from '../views/format.js'
 import {broadcastSummaryLines} from '../views/broadcast-lines.js'
 import {liveSnapshotReader} from '../engine/live-snapshot.js'
 import {retryDeadDeliveries} from '../engine/retry-dead.js'
-import {startProgressLines} from '../views/live/progress-lines.js'
+import {openLiveView} from '../views/live/open-live-view.js'
+import {progressOnStderr} from '../views/live/progress-lines.js'
 import type {LiveViewSession} from '../views/live/session.js'
 import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
-import {oneLine} from '../core/terminal-text.js'
 
 export default class Broadcast extends CrierCommand {
   static override description = 'Send an approved announcement to its channels now, or draft one from stdin (-) and send it.'
@@ -71,27 +71,22 @@ export default class Broadcast extends CrierCommand {
     const stopping = 'Stopping: finishing sends in flight; the rest stays queued for crier run. Press Ctrl-C again to abort.'
     const signals = stopSignals(() => (session ? session.stopping(stopping) : process.stderr.write(stopping + '\n')))
     const isLive = canShowLiveView(this.jsonEnabled())
-    let progress = isLive || flags.quiet ? undefined : startProgressLines(reader.read, (line) => process.stderr.write(line + '\n'))
+    let progress = isLive ? undefined : progressOnStderr(reader.read, flags.quiet)
     // Sending starts now; the view (Ink takes a moment to load) catches up with it.
     const delivering = deliverQueued(ctx, {announcementId: id, stop: AbortSignal.any([signals.stop, detach.signal]), abort: signals.abort})
     try {
       if (isLive) {
-        try {
-          const {startLiveView} = await import('../views/live/session.js')
-          session = await startLiveView({
-            role: 'sender',
-            read: reader.read,
-            retry: () => retryDeadDeliveries(ctx, id),
-            // q, confirmed: stop claiming; what is in flight finishes, what was claimed goes back.
-            detach: () => detach.abort(),
-            // Raw mode turns Ctrl-C into a key: hand it to the same handler as the signal.
-            interrupt: () => process.kill(process.pid, 'SIGINT'),
-            colour: wantsColour(flags.color),
-          })
-        } catch (error) {
-          process.stderr.write(`Live view unavailable (${oneLine(error instanceof Error ? error.message : String(error), 200)}); plain progress lines instead.\n`)
-          progress = flags.quiet ? undefined : startProgressLines(reader.read, (line) => process.stderr.write(line + '\n'))
-        }
+        session = await openLiveView(import('../views/live/session.js'), {
+          role: 'sender',
+          read: reader.read,
+          retry: () => retryDeadDeliveries(ctx, id),
+          // q, confirmed: stop claiming; what is in flight finishes, what was claimed goes back.
+          detach: () => detach.abort(),
+          // Raw mode turns Ctrl-C into a key: hand it to the same handler as the signal.
+          interrupt: () => process.kill(process.pid, 'SIGINT'),
+          colour: wantsColour(flags.color),
+        })
+        if (!session) progress = progressOnStderr(reader.read, flags.quiet)
       }
     } finally {
       try {

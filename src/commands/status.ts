@@ -9,9 +9,9 @@ import {retryDeadDeliveries} from '../engine/retry-dead.js'
 import type {CoreContext} from '../core/context.js'
 import {announcementJson, announcementLine} from '../views/format.js'
 import {pollSnapshots} from '../views/live/poll.js'
-import {startProgressLines} from '../views/live/progress-lines.js'
+import {openLiveView} from '../views/live/open-live-view.js'
+import {progressOnStderr} from '../views/live/progress-lines.js'
 import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
-import {oneLine} from '../core/terminal-text.js'
 
 export default class Status extends CrierCommand {
   static override description = 'Delivery state per channel of one announcement (--watch follows it until every delivery is final); without an ID, the shift-start dashboard: what is sending, scheduled next, waiting for approval, and what went wrong in the last 24 h.'
@@ -65,14 +65,8 @@ export default class Status extends CrierCommand {
 
   /** The live view until every delivery is final, q, or Ctrl-C (true). */
   private async watchLive(ctx: CoreContext, id: string, reader: LiveSnapshotReader, view: Promise<typeof import('../views/live/session.js')>, colourFlag: boolean, quiet: boolean): Promise<boolean> {
-    let session
-    try {
-      const {startLiveView} = await view
-      session = await startLiveView({role: 'watcher', read: reader.read, retry: () => retryDeadDeliveries(ctx, id), interrupt: () => {}, colour: wantsColour(colourFlag)})
-    } catch (error) {
-      process.stderr.write(`Live view unavailable (${oneLine(error instanceof Error ? error.message : String(error), 200)}); plain progress lines instead.\n`)
-      return this.watchPlain(reader, quiet)
-    }
+    const session = await openLiveView(view, {role: 'watcher', read: reader.read, retry: () => retryDeadDeliveries(ctx, id), interrupt: () => {}, colour: wantsColour(colourFlag)})
+    if (!session) return this.watchPlain(reader, quiet)
     const signals = stopSignals()
     try {
       // Ctrl-C is a key while the view reads keys; a signal still ends the watch.
@@ -88,7 +82,7 @@ export default class Status extends CrierCommand {
   /** Off a terminal: a progress line a second on stderr (none with --quiet) until every delivery is final, or a signal (true). */
   private async watchPlain(reader: LiveSnapshotReader, quiet: boolean): Promise<boolean> {
     const signals = stopSignals()
-    const progress = quiet ? undefined : startProgressLines(reader.read, (line) => process.stderr.write(line + '\n'))
+    const progress = progressOnStderr(reader.read, quiet)
     try {
       return await new Promise<boolean>((resolve, reject) => {
         const poller = pollSnapshots(

@@ -43,3 +43,8 @@ export function startProgressLines(read: () => LiveSnapshot, write: (line: strin
     {intervalMs: everyMs},
   )
 }
+
+/** Progress lines on stderr, or none with --quiet. */
+export function progressOnStderr(read: () => LiveSnapshot, quiet: boolean): Poller | undefined {
+  return quiet ? undefined : startProgressLines(read, (line) => process.stderr.write(line + '\n'))
+}
