@@ -3,7 +3,7 @@ import {setTimeout as sleepFor} from 'node:timers/promises'
 import type {Config} from '../config/load.js'
 import {channelLimits} from '../config/load.js'
 import {redact} from '../config/secrets.js'
-import type {ChannelConfig, Driver, Recipient, Rendered, SendContext} from '../channels/driver.js'
+import type {ChannelConfig, Driver, Recipient, Rendered} from '../channels/driver.js'
 import {InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
 import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
@@ -14,7 +14,7 @@ import type {Store} from '../store/index.js'
 import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
 import {retryDelayMs} from './backoff.js'
 import {finishAnnouncementsIfDone} from './finish.js'
-import {withThreadParts} from './thread-parts.js'
+import {DeliveryContext} from './send-context.js'
 import {resolveAbandonedLeases} from './in-doubt.js'
 import {newLeaseOwner} from './lease-owner.js'
 
@@ -87,6 +87,13 @@ interface ChannelState {
   pausedUntil: number
   /** The last claim came back short: nothing more is due now; look again after this time. */
   drainedUntil: number
+}
+
+/** Results buffered for the next group commit. */
+interface PendingWrites {
+  results: AttemptResult[]
+  finished: Set<string>
+  optOuts: Array<{contact: string; how: string}>
 }
 
 const groupCommitSize = 128
@@ -239,7 +246,13 @@ export class Dispatcher {
       wanted.push([channel, want])
     }
     if (wanted.length === 0) return
-    this.store.transaction(() => {
+    // Results waiting for their group commit ride along: one commit (one fsync) instead of two.
+    const pending = this.takePending()
+    // Claimed rows are handed to the senders only once the claim has committed: a claim rolled
+    // back (busy, disk full) must not be sent, since another process may claim it next.
+    const claims: Array<{channel: ChannelState; claimed: ClaimedDelivery[]; drainedUntil: number}> = []
+    this.writeAtomically(pending, () => {
+      claims.length = 0
       for (const [channel, asked] of wanted) {
         let want = asked
         let tokenWaitMs = 0
@@ -252,11 +265,13 @@ export class Dispatcher {
         }
         const claimed = want > 0 ? this.store.deliveries.claimDue({channel: channel.config.name, owner: this.owner, now, leaseUntil: now + channel.leaseMs, limit: want}) : []
         if (channel.ratePerSecond && claimed.length < want) this.store.deliveries.returnRateTokens(channel.config.name, want - claimed.length)
-        channel.waiting.push(...claimed)
-        if (claimed.length < want) channel.drainedUntil = now + recheckDrainedMs
-        else if (tokenWaitMs > 0) channel.drainedUntil = now + tokenWaitMs
+        claims.push({channel, claimed, drainedUntil: claimed.length < want ? now + recheckDrainedMs : tokenWaitMs > 0 ? now + tokenWaitMs : channel.drainedUntil})
       }
     })
+    for (const {channel, claimed, drainedUntil} of claims) {
+      channel.waiting.push(...claimed)
+      channel.drainedUntil = drainedUntil
+    }
   }
 
   private startSends(abort?: AbortSignal): void {
@@ -302,7 +317,7 @@ export class Dispatcher {
     }
     // Drivers enforce the channel's timeout themselves (driver contract); the signal here is the
     // run's hard abort, shared, because a fresh timeout signal per send cost ~10 µs each.
-    const context = this.sendContext(channel, delivery, announcement, abort ?? neverAborted, recipient)
+    const context = new DeliveryContext({store: this.store, channel: channel.config, deliveryId: delivery.id, announcement, signal: abort ?? neverAborted, http: this.http, now: this.now, recipient})
     try {
       const receipt = await channel.driver.send(rendered.payload, context)
       this.addResult(channel, delivery, {...base, durationMs: this.now() - startedAt, outcome: 'sent', nextState: 'sent', receiptId: receipt.providerId, receiptUrl: receipt.url})
@@ -384,21 +399,49 @@ export class Dispatcher {
 
   /** Writes buffered results in one transaction and finishes announcements that are done. */
   private flush(): void {
+    const pending = this.takePending()
+    if (pending) this.writeAtomically(pending)
+  }
+
+  /**
+   * Writes the pending results and whatever `also` writes in one transaction. When it fails
+   * (the database busy past its timeout), the results go back to the buffer for the next
+   * commit: a send that happened is never forgotten, nor left to look in doubt.
+   */
+  private writeAtomically(pending: PendingWrites | undefined, also?: () => void): void {
+    try {
+      this.store.transaction(() => {
+        if (pending) this.writePending(pending)
+        also?.()
+      })
+    } catch (error) {
+      if (pending) {
+        this.results.unshift(...pending.results)
+        for (const id of pending.finished) this.finishedAnnouncements.add(id)
+        this.optOuts.unshift(...pending.optOuts)
+      }
+      throw error
+    }
+  }
+
+  /** Hands over the buffered results (none: undefined) and stops the group-commit timer. */
+  private takePending(): PendingWrites | undefined {
     if (this.flushTimer) clearTimeout(this.flushTimer)
     this.flushTimer = undefined
-    if (this.results.length === 0) return
-    const batch = this.results
+    if (this.results.length === 0) return undefined
+    const pending = {results: this.results, finished: this.finishedAnnouncements, optOuts: this.optOuts}
     this.results = []
-    const now = this.now()
-    const touched = this.finishedAnnouncements
     this.finishedAnnouncements = new Set()
-    const optOuts = this.optOuts
     this.optOuts = []
-    this.store.transaction(() => {
-      this.store.deliveries.recordResults(batch, now)
-      for (const optOut of optOuts) this.store.subscribers.optOut(optOut.contact, optOut.how, now)
-      finishAnnouncementsIfDone(this.store, touched, now)
-    })
+    return pending
+  }
+
+  /** Call inside a transaction. */
+  private writePending({results, finished, optOuts}: PendingWrites): void {
+    const now = this.now()
+    this.store.deliveries.recordResults(results, now)
+    for (const optOut of optOuts) this.store.subscribers.optOut(optOut.contact, optOut.how, now)
+    finishAnnouncementsIfDone(this.store, finished, now)
   }
 
   private recipientAddress(delivery: ClaimedDelivery, contact: 'email' | 'phone'): string | undefined {
@@ -426,34 +469,6 @@ export class Dispatcher {
       if (!recipient) this.renders.set(key, rendered)
     }
     return rendered
-  }
-
-  private sendContext(channel: ChannelState, delivery: ClaimedDelivery, announcement: Announcement, signal: AbortSignal, recipient?: Recipient): SendContext<Record<string, unknown>> {
-    const store = this.store
-    const now = this.now
-    const context = {
-      channel: channel.config,
-      deliveryId: delivery.id,
-      idempotencyKey: delivery.id,
-      announcement,
-      signal,
-      http: this.http,
-      now,
-      recipient,
-    } as SendContext<Record<string, unknown>>
-    // Only collection-publishing drivers (the feed) read this; it costs a query, so it is lazy.
-    Object.defineProperty(context, 'collection', {
-      enumerable: true,
-      get: () => {
-        const ids = new Set(store.deliveries.announcementIdsSentOn(channel.config.name))
-        ids.add(announcement.id)
-        const at = now()
-        return [...ids]
-          .map((id) => (id === announcement.id ? announcement : store.announcements.get(id)))
-          .filter((a): a is Announcement => a !== undefined && (a.expiresAt === undefined || a.expiresAt > at))
-      },
-    })
-    return withThreadParts(context, store, now)
   }
 
   private async resolveInDoubt(abort?: AbortSignal): Promise<void> {

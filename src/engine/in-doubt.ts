@@ -1,6 +1,5 @@
 import type {Config} from '../config/load.js'
 import {redact} from '../config/secrets.js'
-import type {SendContext} from '../channels/driver.js'
 import type {HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {oneLine} from '../core/terminal-text.js'
@@ -8,7 +7,7 @@ import type {Store} from '../store/index.js'
 import type {AttemptResult, LeasedDelivery} from '../store/deliveries.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {isAbandonedOwner} from './lease-owner.js'
-import {withThreadParts} from './thread-parts.js'
+import {DeliveryContext} from './send-context.js'
 
 // A delivery left `sending` by a process that died (its lease ran out, or its pid is gone) may
 // or may not have gone out. Never re-send blindly: requeue it only when the driver's sends are
@@ -76,11 +75,7 @@ async function reconcile(options: InDoubtOptions, rows: Abandoned[], summary: In
     const driver = driverFor(channel.type)!
     const announcement = store.announcements.get(row.announcementId)!
     const startedAt = now()
-    const context: SendContext<Record<string, unknown>> = withThreadParts(
-      {channel, deliveryId: row.id, idempotencyKey: row.id, announcement, signal: options.signal, http: options.http, now},
-      store,
-      now,
-    )
+    const context = new DeliveryContext({store, channel, deliveryId: row.id, announcement, signal: options.signal, http: options.http, now})
     try {
       const receipt = await driver.reconcile!(row.id, context)
       if (receipt) {

@@ -1,0 +1,67 @@
+import type {ChannelConfig, PostedPart, Recipient, SendContext} from '../channels/driver.js'
+import type {HttpClient} from '../channels/http.js'
+import type {Announcement} from '../core/announcement.js'
+import type {Store} from '../store/index.js'
+
+export interface DeliveryContextOptions {
+  store: Store
+  channel: ChannelConfig<Record<string, unknown>>
+  deliveryId: string
+  announcement: Announcement
+  signal: AbortSignal
+  http: HttpClient
+  now: () => number
+  recipient?: Recipient
+}
+
+/**
+ * What a driver's send and reconcile get for one delivery. What costs a query — the channel's
+ * published collection (the feed), the thread parts earlier attempts posted — is read only when
+ * a driver asks, through getters on the class: one object per send, no per-send property
+ * definitions (bench: those cost ~6 µs a send).
+ */
+export class DeliveryContext implements SendContext<Record<string, unknown>> {
+  readonly channel: ChannelConfig<Record<string, unknown>>
+  readonly deliveryId: string
+  /** Stable across retries: the delivery id. */
+  readonly idempotencyKey: string
+  readonly announcement: Announcement
+  readonly signal: AbortSignal
+  readonly http: HttpClient
+  readonly now: () => number
+  readonly recipient?: Recipient
+  readonly #store: Store
+
+  constructor(options: DeliveryContextOptions) {
+    this.#store = options.store
+    this.channel = options.channel
+    this.deliveryId = options.deliveryId
+    this.idempotencyKey = options.deliveryId
+    this.announcement = options.announcement
+    this.signal = options.signal
+    this.http = options.http
+    this.now = options.now
+    this.recipient = options.recipient
+  }
+
+  /** Current announcements on this channel, this one included: what a feed publishes. */
+  get collection(): Announcement[] {
+    const store = this.#store
+    const ids = new Set(store.deliveries.announcementIdsSentOn(this.channel.name))
+    ids.add(this.announcement.id)
+    const at = this.now()
+    return [...ids]
+      .map((id) => (id === this.announcement.id ? this.announcement : store.announcements.get(id)))
+      .filter((a): a is Announcement => a !== undefined && (a.expiresAt === undefined || a.expiresAt > at))
+  }
+
+  /** The parts of a thread earlier attempts posted, in order. */
+  get postedParts(): PostedPart[] {
+    return this.#store.deliveries.postedParts(this.deliveryId)
+  }
+
+  /** Commits a posted part at once, so a crash or failure after part 2 resumes at part 3. */
+  recordPart(part: PostedPart): void {
+    this.#store.transaction(() => this.#store.deliveries.recordPart(this.deliveryId, part, this.now()))
+  }
+}

@@ -1,0 +1,96 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {z} from 'zod'
+import {driverFor, registerDriver} from '../../src/channels/registry.js'
+import {Dispatcher} from '../../src/engine/dispatcher.js'
+import type {Store} from '../../src/store/index.js'
+import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
+
+// A commit that fails (the database busy past its timeout, a full disk) rolls back what the
+// dispatcher meant to write. A claim rolled back must not be sent; results rolled back must
+// be written by the next commit, not forgotten (a forgotten result leaves a sent delivery
+// looking in doubt, and a non-idempotent one then ends `unknown`).
+
+const sends: string[] = []
+if (!driverFor('test-counting')) {
+  registerDriver({
+    type: 'test-counting',
+    kind: 'broadcast',
+    config: z.object({}),
+    capabilities: {counts: 'characters', threads: false, media: false, idempotent: false, reconcile: false},
+    render: (announcement) => ({parts: [{label: 'text', text: announcement.variants[0]!.description}], payload: null}),
+    send: async (_payload, context) => {
+      sends.push(context.deliveryId)
+      return {providerId: `sent-${context.deliveryId}`}
+    },
+    check: async () => ({ok: true, detail: 'counting'}),
+  })
+}
+
+let world: World | undefined
+afterEach(() => {
+  if (world) removeWorld(world)
+  world = undefined
+  sends.length = 0
+})
+
+/**
+ * The world's store, whose first transaction that claims (or records results) fails after doing
+ * its writes, so that they roll back.
+ */
+function failingOnce(store: Store, what: 'claimDue' | 'recordResults'): Store {
+  const deliveries = Object.create(store.deliveries) as Store['deliveries']
+  let touched = false
+  let failed = false
+  deliveries[what] = ((...args: never[]) => {
+    touched = true
+    return (store.deliveries[what] as (...args: never[]) => unknown)(...args)
+  }) as never
+  const wrapped = Object.create(store) as Store
+  Object.defineProperty(wrapped, 'deliveries', {value: deliveries})
+  wrapped.transaction = <T>(fn: () => T): T =>
+    store.transaction(() => {
+      touched = false
+      const value = fn()
+      if (touched && !failed) {
+        failed = true
+        throw new Error('SQLITE_BUSY: database is locked')
+      }
+      return value
+    })
+  return wrapped
+}
+
+describe('dispatcher when a commit fails', () => {
+  it('sends nothing from a claim that rolled back, and sends everything once on the next run', async () => {
+    world = makeWorld('channels:\n  board: {type: test-counting, concurrency: 4}\n')
+    world.queue(6)
+    const store = failingOnce(world.store, 'claimDue')
+    const dispatcher = new Dispatcher({store, config: world.config})
+    await expect(dispatcher.run()).rejects.toThrow('SQLITE_BUSY')
+    expect(sends).toEqual([])
+    expect(deliveryStateCounts(world.store)).toEqual({queued: 6})
+
+    await dispatcher.run()
+    expect(sends).toHaveLength(6)
+    expect(new Set(sends).size).toBe(6)
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 6})
+  })
+
+  it('keeps the results of sends whose commit rolled back, writes them with the next commit, and sends nothing twice', async () => {
+    world = makeWorld('channels:\n  board: {type: test-counting, concurrency: 4}\n')
+    world.queue(6)
+    const store = failingOnce(world.store, 'recordResults')
+    const dispatcher = new Dispatcher({store, config: world.config})
+    await expect(dispatcher.run()).rejects.toThrow('SQLITE_BUSY')
+    // The run ends with the error, but its last commit wrote the results the failed one lost.
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 6})
+
+    await dispatcher.run()
+    expect(sends).toHaveLength(6)
+    expect(new Set(sends).size).toBe(6)
+    const receipts = world.store.db.prepare(`SELECT count(*) FROM delivery WHERE receipt_id = 'sent-' || id`).pluck().get()
+    expect(receipts).toBe(6)
+    const attempts = world.store.db.prepare('SELECT count(*) FROM attempt').pluck().get()
+    expect(attempts).toBe(6)
+  })
+})
