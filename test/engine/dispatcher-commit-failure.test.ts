@@ -60,37 +60,38 @@ function failingOnce(store: Store, what: 'claimDue' | 'recordResults'): Store {
   return wrapped
 }
 
+/** Six deliveries on a non-idempotent channel, and a first run that ends with the failed commit. */
+async function firstRunFailing(what: 'claimDue' | 'recordResults'): Promise<{dispatcher: Dispatcher; store: Store}> {
+  world = makeWorld('channels:\n  board: {type: test-counting, concurrency: 4}\n')
+  world.queue(6)
+  const dispatcher = new Dispatcher({store: failingOnce(world.store, what), config: world.config})
+  await expect(dispatcher.run()).rejects.toThrow('SQLITE_BUSY')
+  return {dispatcher, store: world.store}
+}
+
 describe('dispatcher when a commit fails', () => {
   it('sends nothing from a claim that rolled back, and sends everything once on the next run', async () => {
-    world = makeWorld('channels:\n  board: {type: test-counting, concurrency: 4}\n')
-    world.queue(6)
-    const store = failingOnce(world.store, 'claimDue')
-    const dispatcher = new Dispatcher({store, config: world.config})
-    await expect(dispatcher.run()).rejects.toThrow('SQLITE_BUSY')
+    const {dispatcher, store} = await firstRunFailing('claimDue')
     expect(sends).toEqual([])
-    expect(deliveryStateCounts(world.store)).toEqual({queued: 6})
+    expect(deliveryStateCounts(store)).toEqual({queued: 6})
 
     await dispatcher.run()
     expect(sends).toHaveLength(6)
     expect(new Set(sends).size).toBe(6)
-    expect(deliveryStateCounts(world.store)).toEqual({sent: 6})
+    expect(deliveryStateCounts(store)).toEqual({sent: 6})
   })
 
   it('keeps the results of sends whose commit rolled back, writes them with the next commit, and sends nothing twice', async () => {
-    world = makeWorld('channels:\n  board: {type: test-counting, concurrency: 4}\n')
-    world.queue(6)
-    const store = failingOnce(world.store, 'recordResults')
-    const dispatcher = new Dispatcher({store, config: world.config})
-    await expect(dispatcher.run()).rejects.toThrow('SQLITE_BUSY')
+    const {dispatcher, store} = await firstRunFailing('recordResults')
     // The run ends with the error, but its last commit wrote the results the failed one lost.
-    expect(deliveryStateCounts(world.store)).toEqual({sent: 6})
+    expect(deliveryStateCounts(store)).toEqual({sent: 6})
 
     await dispatcher.run()
     expect(sends).toHaveLength(6)
     expect(new Set(sends).size).toBe(6)
-    const receipts = world.store.db.prepare(`SELECT count(*) FROM delivery WHERE receipt_id = 'sent-' || id`).pluck().get()
+    const receipts = store.db.prepare(`SELECT count(*) FROM delivery WHERE receipt_id = 'sent-' || id`).pluck().get()
     expect(receipts).toBe(6)
-    const attempts = world.store.db.prepare('SELECT count(*) FROM attempt').pluck().get()
+    const attempts = store.db.prepare('SELECT count(*) FROM attempt').pluck().get()
     expect(attempts).toBe(6)
   })
 })
