@@ -406,7 +406,7 @@ async function prepareTarget(config: Config, type: SocialType): Promise<PostTarg
 }
 
 function sendContext(channel: ChannelConfig, announcement: Announcement, http: HttpClient, signal: AbortSignal, deliveryId: string): SendContext<Record<string, unknown>> {
-  // As the engine keeps a delivery's thread progress (thread-parts.ts), in memory.
+  // As the engine keeps a delivery's thread progress (DeliveryContext in send-context.ts), in memory.
   const postedParts: PostedPart[] = []
   return {
     channel,
