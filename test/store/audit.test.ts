@@ -162,6 +162,42 @@ describe('the audit trail', () => {
     expect(store.audit.verify()).toEqual({ok: false, events: 0, row: 1, problem: 'row 1 does not match its hash (changed after it was written)'})
   })
 
+  /** Rows written straight through the table's INSERT, hashed by the documented canonical form alone. */
+  function insertRaw(s: Store, rows: Array<{at: number | bigint; actor: string; action: string; subject: string | null; details: string; atAsRead?: number}>): void {
+    const insert = s.db.prepare(`INSERT INTO audit_event (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    s.transaction(() => {
+      let {seq, hash: prev} = s.audit.head()
+      for (const row of rows) {
+        seq++
+        const hash = chainHash(prev, canonicalRow(seq, row.atAsRead ?? Number(row.at), row.actor, row.action, row.subject, row.details))
+        insert.run(seq, row.at, row.actor, row.action, row.subject, row.details, prev, hash)
+        prev = hash
+      }
+    })
+  }
+
+  it('verifies rows holding every ASCII character and odd Unicode in their fields, as canonicalRow writes them', () => {
+    const odd = ['é', '–', '\u2028', '\u2029', '\u0085', '\u00a0', '\ufeff', '\ufffd', '🚓', "'", '\u007f', '']
+    const texts = [...Array.from({length: 128}, (_, code) => String.fromCharCode(code)), ...odd]
+    insertRaw(store, texts.map((text, i) => ({
+      at: [0, -1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1_700_000_000_000 + i][i % 5]!,
+      actor: `pc.${text}jones`,
+      action: `${text}`,
+      subject: i % 3 === 0 ? null : `s${text}${text}`,
+      details: JSON.stringify({text}),
+    })))
+    expect(store.audit.verify()).toEqual({ok: true, events: texts.length, headHash: store.audit.head().hash})
+  })
+
+  it('checks a row whose time JavaScript cannot read exactly from its fields as JavaScript reads them', () => {
+    appendMany(store, 3)
+    insertRaw(store, [{at: 2n ** 60n + 1n, atAsRead: 2 ** 60, actor: 'pc.jones', action: 'rejected', subject: 'x', details: '{}'}])
+    appendMany(store, 2)
+    expect(store.audit.verify()).toMatchObject({ok: true, events: 6})
+    tamper(`UPDATE audit_event SET at = at + 4096 WHERE seq = 4`)
+    expect(store.audit.verify()).toEqual({ok: false, events: 3, row: 4, problem: 'row 4 does not match its hash (changed after it was written)'})
+  })
+
   describe('verify reads the chain in pages: a break at a page boundary is named as anywhere else', () => {
     const page = verifyPageRows
     const events = 2 * page + page / 2
