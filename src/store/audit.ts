@@ -61,6 +61,12 @@ export interface AuditFilter {
   limit?: number
 }
 
+/** Rows verify reads per query. */
+export const verifyPageRows = 1000
+
+/** What verify reads of a row: seq, the canonical row (null: build it in JavaScript), hash. */
+type CheckedRow = [number, string | null, string]
+
 export type AuditVerdict =
   | {ok: true; events: number; headHash: string}
   | {ok: false; events: number; row: number; problem: string}
@@ -121,8 +127,24 @@ export function auditTrail(db: Db, storeActor: string) {
   const newestOf = db.prepare(`SELECT * FROM (SELECT ${columns} FROM audit_event WHERE subject = @subject AND at >= @since ORDER BY seq DESC LIMIT @limit) ORDER BY seq`)
   const everyRow = db.prepare(`SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_event ORDER BY seq`).raw(true)
   // Verify reads no prev_hash: each row must hash from the previous row's hash, which says the
-  // same with one column less per row; prev_hash is read only to explain a break.
-  const check = db.prepare(`SELECT seq, at, actor, action, subject, details, hash FROM audit_event ORDER BY seq`).raw(true)
+  // same with one column less per row; prev_hash is read only to explain a break. It reads in
+  // pages (one .all() per page costs less than a native iterator step per row); the first page
+  // has no lower bound, so a row below seq 1 is seen as before.
+  //
+  // SQLite writes the canonical row itself: one string per row reaches JavaScript instead of
+  // four, and no JSON.stringify. json_array() escapes text exactly as JSON.stringify does (" and
+  // \ with a backslash; \b \t \n \f \r; other characters below U+0020 as lower-case \u00xx;
+  // everything else as it is — the lone surrogates JSON.stringify would also escape never come
+  // out of SQLite) and prints an integer as its digits. That holds for those types only, and
+  // JavaScript reads an integer exactly only within ±2^53, so any other row (a rebuilt table, a
+  // time past 2^53) gets a null canonical and is built by canonicalRow from its fields as
+  // before. The store tests hash every ASCII character both ways, should SQLite ever change.
+  const checkColumns = `SELECT seq, CASE WHEN typeof(at) = 'integer' AND at BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER}
+      AND typeof(actor) = 'text' AND typeof(action) = 'text' AND typeof(subject) IN ('text', 'null') AND typeof(details) = 'text'
+    THEN json_array(seq, at, actor, action, subject) || char(10) || details END, hash FROM audit_event`
+  const fieldsOf = db.prepare(`SELECT seq, at, actor, action, subject, details FROM audit_event WHERE seq = ?`).raw(true)
+  const firstPage = db.prepare(`${checkColumns} ORDER BY seq LIMIT ${verifyPageRows}`).raw(true)
+  const nextPage = db.prepare(`${checkColumns} WHERE seq > ? ORDER BY seq LIMIT ${verifyPageRows}`).raw(true)
   const prevHashOf = db.prepare(`SELECT prev_hash FROM audit_event WHERE seq = ?`).pluck()
   const byHash = db.prepare(`SELECT seq FROM audit_event WHERE hash = ?`).pluck()
   const lastConfigLoad = db.prepare(`SELECT details FROM audit_event WHERE action = 'config-loaded' ORDER BY seq DESC LIMIT 1`).pluck()
@@ -160,18 +182,24 @@ export function auditTrail(db: Db, storeActor: string) {
       let expected = 1
       let prevHash = genesisHash
       let broken: {row: number; problem?: string} | undefined
-      for (const [seq, at, actor, action, subject, details, hash] of check.iterate() as IterableIterator<[number, number, string, string, string | null, string, string]>) {
-        if (seq !== expected) {
-          const missing = seq === expected + 1 ? `row ${expected} is missing (deleted)` : `rows ${expected}–${seq - 1} are missing (deleted)`
-          broken = {row: expected, problem: `${missing}: ${expected === 1 ? 'the chain starts at' : `row ${expected - 1} is followed by`} row ${seq}`}
-          break
+      let rows = firstPage.all() as CheckedRow[]
+      while (rows.length > 0) {
+        for (const [seq, canonical, hash] of rows) {
+          if (seq !== expected) {
+            const missing = seq === expected + 1 ? `row ${expected} is missing (deleted)` : `rows ${expected}–${seq - 1} are missing (deleted)`
+            broken = {row: expected, problem: `${missing}: ${expected === 1 ? 'the chain starts at' : `row ${expected - 1} is followed by`} row ${seq}`}
+            break
+          }
+          if (chainHash(prevHash, canonical ?? canonicalOf(seq)) !== hash) {
+            broken = {row: seq}
+            break
+          }
+          prevHash = hash
+          expected++
         }
-        if (chainHash(prevHash, canonicalRow(seq, at, actor, action, subject, details)) !== hash) {
-          broken = {row: seq}
-          break
-        }
-        prevHash = hash
-        expected++
+        if (broken || rows.length < verifyPageRows) break
+        // Every row of the page checked out, so the last one was row expected − 1.
+        rows = nextPage.all(expected - 1) as CheckedRow[]
       }
       const events = expected - 1
       if (broken) {
@@ -188,6 +216,12 @@ export function auditTrail(db: Db, storeActor: string) {
       if (recorded.hash !== prevHash) return {ok: false, events, row: events, problem: `row ${events} is not the row written last (its hash differs from the head's: the tail was replaced)`}
       return {ok: true, events, headHash: prevHash}
     })()
+  }
+
+  /** The canonical row built from the row's fields as JavaScript reads them. */
+  function canonicalOf(seq: number): string {
+    const [, at, actor, action, subject, details] = fieldsOf.get(seq) as [number, number, string, string, string | null, string]
+    return canonicalRow(seq, at, actor, action, subject, details)
   }
 
   /** Why row `seq` does not follow its predecessor: which row its prev_hash belongs to, if any. */

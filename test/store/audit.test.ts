@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {rememberSecret} from '../../src/config/secrets.js'
-import {canonicalRow, chainHash, genesisHash, type AuditEvent} from '../../src/store/audit.js'
+import {canonicalRow, chainHash, genesisHash, verifyPageRows, type AuditEvent} from '../../src/store/audit.js'
 import {openStore, type Store} from '../../src/store/index.js'
 import {makeAnnouncement} from '../helpers/announcement.js'
 
@@ -149,6 +149,93 @@ describe('the audit trail', () => {
     appendMany(store, 100_000)
     const verdict = store.audit.verify()
     expect(verdict).toEqual({ok: true, events: 100_000, headHash: store.audit.head().hash})
+  })
+
+  it('keeps the canonical row of text JSON escapes: quotes, backslashes, control characters; U+2028 as it is', () => {
+    const subject = 'a "quoted" \\ path\n\u0001\u2028end'
+    expect(canonicalRow(7, 1_700_000_000_000, 'pc.jones', 'rejected', subject, '{"x":"\\n"}')).toBe(
+      '[7,1700000000000,"pc.jones","rejected","a \\"quoted\\" \\\\ path\\n\\u0001\u2028end"]\n{"x":"\\n"}',
+    )
+    store.audit.append({action: 'rejected', subject, details: {reason: `tab\there, "quote", back\\slash, \u001f`}})
+    expect(store.audit.verify()).toMatchObject({ok: true, events: 1})
+    tamper(`UPDATE audit_event SET details = replace(details, 'quote', 'quota') WHERE seq = 1`)
+    expect(store.audit.verify()).toEqual({ok: false, events: 0, row: 1, problem: 'row 1 does not match its hash (changed after it was written)'})
+  })
+
+  /** Rows written straight through the table's INSERT, hashed by the documented canonical form alone. */
+  function insertRaw(s: Store, rows: Array<{at: number | bigint; actor: string; action: string; subject: string | null; details: string; atAsRead?: number}>): void {
+    const insert = s.db.prepare(`INSERT INTO audit_event (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    s.transaction(() => {
+      let {seq, hash: prev} = s.audit.head()
+      for (const row of rows) {
+        seq++
+        const hash = chainHash(prev, canonicalRow(seq, row.atAsRead ?? Number(row.at), row.actor, row.action, row.subject, row.details))
+        insert.run(seq, row.at, row.actor, row.action, row.subject, row.details, prev, hash)
+        prev = hash
+      }
+    })
+  }
+
+  it('verifies rows holding every ASCII character and odd Unicode in their fields, as canonicalRow writes them', () => {
+    const odd = ['é', '–', '\u2028', '\u2029', '\u0085', '\u00a0', '\ufeff', '\ufffd', '🚓', "'", '\u007f', '']
+    const texts = [...Array.from({length: 128}, (_, code) => String.fromCharCode(code)), ...odd]
+    insertRaw(store, texts.map((text, i) => ({
+      at: [0, -1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1_700_000_000_000 + i][i % 5]!,
+      actor: `pc.${text}jones`,
+      action: `${text}`,
+      subject: i % 3 === 0 ? null : `s${text}${text}`,
+      details: JSON.stringify({text}),
+    })))
+    expect(store.audit.verify()).toEqual({ok: true, events: texts.length, headHash: store.audit.head().hash})
+  })
+
+  it('checks a row whose time JavaScript cannot read exactly from its fields as JavaScript reads them', () => {
+    appendMany(store, 3)
+    insertRaw(store, [{at: 2n ** 60n + 1n, atAsRead: 2 ** 60, actor: 'pc.jones', action: 'rejected', subject: 'x', details: '{}'}])
+    appendMany(store, 2)
+    expect(store.audit.verify()).toMatchObject({ok: true, events: 6})
+    tamper(`UPDATE audit_event SET at = at + 4096 WHERE seq = 4`)
+    expect(store.audit.verify()).toEqual({ok: false, events: 3, row: 4, problem: 'row 4 does not match its hash (changed after it was written)'})
+  })
+
+  describe('verify reads the chain in pages: a break at a page boundary is named as anywhere else', () => {
+    const page = verifyPageRows
+    const events = 2 * page + page / 2
+
+    it.each([page, page + 1, 2 * page])('a changed row %i', (row) => {
+      appendMany(store, events)
+      tamper(`UPDATE audit_event SET details = replace(details, 'test', 'TEST') WHERE seq = ${row}`)
+      expect(store.audit.verify()).toEqual({ok: false, events: row - 1, row, problem: `row ${row} does not match its hash (changed after it was written)`})
+    })
+
+    it.each([
+      [page, page, `row ${page} is missing (deleted): row ${page - 1} is followed by row ${page + 1}`],
+      [page + 1, page + 1, `row ${page + 1} is missing (deleted): row ${page} is followed by row ${page + 2}`],
+      [page, page + 1, `rows ${page}–${page + 1} are missing (deleted): row ${page - 1} is followed by row ${page + 2}`],
+    ])('deleted rows %i–%i', (from, to, problem) => {
+      appendMany(store, events)
+      tamper(`DELETE FROM audit_event WHERE seq BETWEEN ${from} AND ${to}`)
+      expect(store.audit.verify()).toEqual({ok: false, events: from - 1, row: from, problem})
+    })
+
+    it('a tail cut off right after a full page', () => {
+      appendMany(store, events)
+      tamper(`DELETE FROM audit_event WHERE seq > ${2 * page}`)
+      expect(store.audit.verify()).toEqual({ok: false, events: 2 * page, row: 2 * page + 1, problem: `the chain ends at row ${2 * page} but ${events} events were written: rows ${2 * page + 1}–${events} are missing (truncated)`})
+    })
+
+    it('a row slipped in before row 1 (the first page has no lower bound)', () => {
+      appendMany(store, events)
+      tamper(`INSERT INTO audit_event (seq, at, actor, action, subject, details, prev_hash, hash) SELECT 0, at, actor, action, subject, details, prev_hash, hash FROM audit_event WHERE seq = 1`)
+      expect(store.audit.verify()).toMatchObject({ok: false, events: 0, row: 1})
+    })
+
+    it('passes on a chain that ends mid-page and on one that fills its last page', () => {
+      appendMany(store, events)
+      expect(store.audit.verify()).toEqual({ok: true, events, headHash: store.audit.head().hash})
+      appendMany(store, page / 2)
+      expect(store.audit.verify()).toEqual({ok: true, events: 3 * page, headHash: store.audit.head().hash})
+    })
   })
 
   it('lists the newest events oldest first, by subject and since a time', () => {
