@@ -187,7 +187,8 @@ export function auditTrail(db: Db, storeActor: string) {
         for (const [seq, canonical, hash] of rows) {
           if (seq !== expected) {
             const missing = seq === expected + 1 ? `row ${expected} is missing (deleted)` : `rows ${expected}–${seq - 1} are missing (deleted)`
-            broken = {row: expected, problem: `${missing}: ${expected === 1 ? 'the chain starts at' : `row ${expected - 1} is followed by`} row ${seq}`}
+            const follows = `${expected === 1 ? 'the chain starts at' : `row ${expected - 1} is followed by`} row ${seq}`
+            broken = {row: expected, problem: seq < expected ? `row ${seq} is out of place: ${follows}` : `${missing}: ${follows}`}
             break
           }
           if (chainHash(prevHash, canonical ?? canonicalOf(seq)) !== hash) {
