@@ -71,7 +71,35 @@ const result = await build({
     // Loaded only by the guided draft (itself behind an import()), when there is something to ask.
     '@inquirer/prompts',
   ],
+  // oclif checks the Node version against its own package.json's engines, which it looks for
+  // beside its files: bundled, it finds none and so checks nothing, after loading semver to do it.
+  // crier's engines (package.json) asks more of Node than oclif's does.
+  define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"true"'},
   plugins: [
+    {
+      // oclif requires these on start-up; here they load when first used, to the same effect.
+      name: 'oclif-on-first-use',
+      setup(builder) {
+        const inOclif = (importer, file) => importer.endsWith(`/@oclif/core/lib/config/${file}`)
+        builder.onResolve({filter: /^(tinyglobby|minimatch)$/}, (args) => {
+          if (args.path === 'tinyglobby' && inOclif(args.importer, 'plugin.js')) return {path: 'tinyglobby', namespace: 'on-first-use', pluginData: args.resolveDir}
+          if (args.path === 'minimatch' && inOclif(args.importer, 'plugin-loader.js')) return {path: 'minimatch', namespace: 'on-first-use', pluginData: args.resolveDir}
+          return undefined
+        })
+        const shims = {
+          // Globs the commands directory only when a plugin has no oclif.manifest.json.
+          tinyglobby: `export function glob(...args) { return require('tinyglobby').glob(...args) }`,
+          // Matches package.json's dependencies against oclif.plugins: a plain package name matches
+          // only itself, so only a pattern needs minimatch (and its compiled regular expressions).
+          minimatch: `const packageName = /^(@[a-z0-9~-][a-z0-9._~-]*\\/)?[a-z0-9~-][a-z0-9._~-]*$/
+export function minimatch(name, pattern, options) {
+  if (options === undefined && packageName.test(name) && packageName.test(pattern)) return name === pattern
+  return require('minimatch').minimatch(name, pattern, options)
+}`,
+        }
+        builder.onLoad({filter: /.*/, namespace: 'on-first-use'}, (args) => ({contents: shims[args.path], resolveDir: args.pluginData, loader: 'js'}))
+      },
+    },
     {
       // A package crier imports with import() loads as Node loads it, from node_modules: it is off
       // the start-up path anyway, and esbuild would give a CommonJS one (undici, nodemailer) only
