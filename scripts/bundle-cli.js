@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Bundles the command modules, and the @oclif/core that runs them, in place after tsc:
+// dist/src/commands/**.js, dist/src/cli/execute.js (what bin/run.js imports) and
+// dist/src/views/live/session.js become entry points of one esbuild build; what they share goes
+// to dist/src/chunks/. Loaded module by module, oclif's ~160 CommonJS files and crier's ~100
+// modules cost most of a command's start-up (resolving, reading package.json scopes, compiling).
+// Paths stay as tsc wrote them, so oclif.manifest.json and package.json's oclif.commands hold.
+// The rest of dist/src (what the bench and some tests import directly) is left as tsc wrote it.
+//
+// Still lazy: crier's own modules behind an import() become chunks of their own, loaded only when
+// reached; a package behind an import() (undici, nodemailer, @inquirer/prompts) is not bundled.
+// The live view (ink-app.js, bundled by scripts/bundle-live-view.js) stays a separate file that
+// session.js imports. oclif's plugins (help, not-found, autocomplete) load their own @oclif/core
+// from node_modules, as they would beside any other oclif CLI.
+import {existsSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {dirname, join, relative} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {build} from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const src = join(root, 'dist', 'src')
+const session = join(src, 'views', 'live', 'session.js')
+const execute = join(src, 'cli', 'execute.js')
+for (const file of [join(src, 'commands'), session, execute]) {
+  if (!existsSync(file)) {
+    console.error(`Error: ${file} is missing — run tsc -p tsconfig.build.json first`)
+    process.exit(1)
+  }
+}
+
+/** Every .js file under dir. */
+function jsFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) return jsFiles(path)
+    return name.endsWith('.js') ? [path] : []
+  })
+}
+
+// Bundling the bundle would read commands whose chunks it is about to replace.
+if (readFileSync(execute, 'utf8').includes('crierCreateRequire')) {
+  console.log('dist/src: already bundled (npm run build starts again from tsc)')
+  process.exit(0)
+}
+
+const chunks = join(src, 'chunks')
+rmSync(chunks, {recursive: true, force: true})
+const commands = jsFiles(join(src, 'commands'))
+const result = await build({
+  entryPoints: [...commands, execute, session],
+  outdir: src,
+  outbase: src,
+  entryNames: '[dir]/[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  allowOverwrite: true,
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // oclif and other CommonJS inside call require, and read __filename and __dirname.
+  banner: {
+    js: "import {createRequire as crierCreateRequire} from 'node:module'; import {fileURLToPath as crierFileURLToPath} from 'node:url'; const require = crierCreateRequire(import.meta.url); const __filename = crierFileURLToPath(import.meta.url); const __dirname = crierFileURLToPath(new URL('.', import.meta.url));",
+  },
+  external: [
+    // A native addon: it finds its .node file from its own directory.
+    'better-sqlite3',
+    // oclif requires these only to run TypeScript sources (bin/dev.js), inside try/catch.
+    'typescript',
+    'ts-node',
+    // Loaded only by the guided draft (itself behind an import()), when there is something to ask.
+    '@inquirer/prompts',
+  ],
+  // oclif checks the Node version against its own package.json's engines, which it looks for
+  // beside its files: bundled, it finds none and so checks nothing, after loading semver to do it.
+  // crier's engines (package.json) asks more of Node than oclif's does.
+  define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"true"'},
+  plugins: [
+    {
+      // oclif requires these on start-up; here they load when first used, to the same effect.
+      name: 'oclif-on-first-use',
+      setup(builder) {
+        const inOclif = (importer, file) => importer.endsWith(`/@oclif/core/lib/config/${file}`)
+        builder.onResolve({filter: /^(tinyglobby|minimatch)$/}, (args) => {
+          if (args.path === 'tinyglobby' && inOclif(args.importer, 'plugin.js')) return {path: 'tinyglobby', namespace: 'on-first-use', pluginData: args.resolveDir}
+          if (args.path === 'minimatch' && inOclif(args.importer, 'plugin-loader.js')) return {path: 'minimatch', namespace: 'on-first-use', pluginData: args.resolveDir}
+          return undefined
+        })
+        const shims = {
+          // Globs the commands directory only when a plugin has no oclif.manifest.json.
+          tinyglobby: `export function glob(...args) { return require('tinyglobby').glob(...args) }`,
+          // Matches package.json's dependencies against oclif.plugins: a plain package name matches
+          // only itself, so only a pattern needs minimatch (and its compiled regular expressions).
+          minimatch: `const packageName = /^(@[a-z0-9~-][a-z0-9._~-]*\\/)?[a-z0-9~-][a-z0-9._~-]*$/
+export function minimatch(name, pattern, options) {
+  if (options === undefined && packageName.test(name) && packageName.test(pattern)) return name === pattern
+  return require('minimatch').minimatch(name, pattern, options)
+}`,
+        }
+        builder.onLoad({filter: /.*/, namespace: 'on-first-use'}, (args) => ({contents: shims[args.path], resolveDir: args.pluginData, loader: 'js'}))
+      },
+    },
+    {
+      // A package crier imports with import() loads as Node loads it, from node_modules: it is off
+      // the start-up path anyway, and esbuild would give a CommonJS one (undici, nodemailer) only
+      // a default export there, not the named ones Node's import() finds.
+      name: 'lazy-packages-apart',
+      setup(builder) {
+        builder.onResolve({filter: /^[^./]/}, async (args) => {
+          if (args.kind !== 'dynamic-import' || args.pluginData === 'as-node-would') return undefined
+          if (args.path.startsWith('node:')) return {path: args.path, external: true}
+          // Left as it is, the import resolves from the bundle's directory: it must find the same file.
+          const [here, there] = await Promise.all(
+            [args.resolveDir, src].map((resolveDir) => builder.resolve(args.path, {kind: 'dynamic-import', resolveDir, pluginData: 'as-node-would'})),
+          )
+          if (here.errors.length > 0 || here.path !== there.path) return {errors: [{text: `import('${args.path}') in ${args.importer} would load ${there.path || 'nothing'} from dist/src, not ${here.path}`}]}
+          return {path: args.path, external: true}
+        })
+      },
+    },
+    {
+      // session.js imports the live view lazily, as a file of its own beside it.
+      name: 'live-view-apart',
+      setup(builder) {
+        builder.onResolve({filter: /\/ink-app\.js$/}, (args) => {
+          if (args.importer !== session || args.path !== './ink-app.js') return {errors: [{text: `only session.js may import the live view (${args.importer} imports ${args.path})`}]}
+          return {path: './ink-app.js', external: true}
+        })
+      },
+    },
+  ],
+  metafile: true,
+  logLevel: 'warning',
+})
+
+// session.js must stay where ink-app.js's relative import finds it.
+if (!readFileSync(session, 'utf8').includes('import("./ink-app.js")')) {
+  console.error(`Error: ${relative(root, session)} no longer imports ./ink-app.js`)
+  process.exit(1)
+}
+// Ink and React belong to the live view alone: bundled into a chunk, a command would load them
+// without an import anyone could see (test/e2e/live-view-plain.test.ts watches imports).
+const viewOnly = Object.keys(result.metafile.inputs).filter((input) => /node_modules\/(ink|react|react-reconciler|yoga-layout)\//.test(input))
+if (viewOnly.length > 0) {
+  console.error(`Error: the live view's packages were bundled into the commands: ${viewOnly.slice(0, 3).join(', ')}`)
+  process.exit(1)
+}
+const outputs = Object.keys(result.metafile.outputs)
+const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0)
+console.log(`dist/src: ${commands.length} commands, oclif and crier bundled into ${outputs.length} files (${Math.round(bytes / 1024)} KiB)`)
