@@ -16,6 +16,7 @@ import {makeAnnouncement} from '../helpers/announcement.js'
 import {partsInMemory} from '../helpers/thread-parts.js'
 import {closedPortUrl, startProviderFake, type Answer, type ProviderFake} from '../fakes/provider-server.js'
 import {blueskyFaults, blueskyPlan, blueskyTestAccount, facetSpans, type BlueskyFake, type BlueskyPlanOptions} from '../fakes/bluesky-plan.js'
+import {channelFor, fixedNow, sendContextFor} from '../helpers/driver-context.js'
 
 // The bluesky driver against a real HTTP server on loopback that answers as a PDS does, through
 // the shared undici client. @atproto/api itself is the reference for what Bluesky counts and
@@ -27,7 +28,6 @@ const {TID} = require('@atproto/common-web') as typeof import('@atproto/common-w
 const {isValidTid} = require('@atproto/syntax') as typeof import('@atproto/syntax')
 
 const {handle, did, appPassword} = blueskyTestAccount
-const fixedNow = Date.parse('2025-03-01T12:00:00Z')
 
 let http: HttpClient
 let server: ProviderFake
@@ -57,23 +57,11 @@ function usePds(options: BlueskyPlanOptions): BlueskyFake {
 
 /** Validated exactly as the config loader does: the driver's schema with the common settings. */
 function makeChannel(settings: Record<string, unknown> = {}): ChannelConfig<BlueskySettings> {
-  const parsed = bluesky.config.safeExtend(channelCommonSchema.shape).strict().parse({type: 'bluesky', baseUrl: server.url, identifier: handle, appPassword, ...settings})
-  return {...parsed, name: 'bluesky'} as ChannelConfig<BlueskySettings>
+  return channelFor<BlueskySettings>(bluesky, 'bluesky', {baseUrl: server.url, identifier: handle, appPassword, ...settings})
 }
 
 function makeContext(channel: ChannelConfig<BlueskySettings>, overrides: Partial<SendContext<BlueskySettings>> = {}): SendContext<BlueskySettings> {
-  const deliveryId = overrides.deliveryId ?? newId(fixedNow)
-  return {
-    channel,
-    deliveryId,
-    idempotencyKey: deliveryId,
-    announcement: makeAnnouncement(),
-    signal: new AbortController().signal,
-    ...partsInMemory(),
-    http,
-    now: () => fixedNow,
-    ...overrides,
-  }
+  return sendContextFor(channel, http, {deliveryId: newId(fixedNow), ...overrides})
 }
 
 function render(announcement: Announcement, channel = makeChannel(), capUrl?: string) {

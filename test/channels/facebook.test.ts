@@ -6,22 +6,21 @@ import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi} fr
 import type {Announcement} from '../../src/core/announcement.js'
 import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
-import {channelCommonSchema, policySchema} from '../../src/config/schema.js'
+import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, SendContext} from '../../src/channels/driver.js'
 import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {facebook, type FacebookSettings} from '../../src/channels/facebook.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor} from '../../src/channels/registry.js'
 import {makeAnnouncement, makeFullAnnouncement} from '../helpers/announcement.js'
-import {partsInMemory} from '../helpers/thread-parts.js'
 import {facebookFaults, facebookPlan, graphError, testPageId, testPageName, testPageToken, type FacebookFake} from '../fakes/facebook-plan.js'
 import {closedPortUrl, startProviderFake, type Answer, type IncomingRequest, type ProviderFake} from '../fakes/provider-server.js'
+import {channelFor, fixedNow, sendContextFor} from '../helpers/driver-context.js'
 
 // The facebook driver against a real HTTP server on loopback that answers as the Graph API
 // does for one page (token checks, error documents, usage headers), through the shared undici
 // client.
 
-const fixedNow = Date.parse('2025-03-01T12:00:00Z')
 const link = 'https://northwales.example/alerts/flood?area=conwy&lang=en'
 
 let http: HttpClient
@@ -44,23 +43,11 @@ afterEach(async () => {
 
 /** Validated exactly as the config loader does: the driver's settings plus the common ones. */
 function makeChannel(settings: Record<string, unknown> = {}): ChannelConfig<FacebookSettings> {
-  const schema = facebook.config.safeExtend(channelCommonSchema.shape).strict()
-  const parsed = schema.parse({type: 'facebook', pageId: testPageId, pageAccessToken: testPageToken, baseUrl: `${fake.url}/v21.0`, ...settings})
-  return {...parsed, name: 'facebook'} as ChannelConfig<FacebookSettings>
+  return channelFor<FacebookSettings>(facebook, 'facebook', {pageId: testPageId, pageAccessToken: testPageToken, baseUrl: `${fake.url}/v21.0`, ...settings})
 }
 
 function makeContext(channel: ChannelConfig<FacebookSettings>, overrides: Partial<SendContext<FacebookSettings>> = {}): SendContext<FacebookSettings> {
-  return {
-    channel,
-    deliveryId: 'delivery-1',
-    idempotencyKey: 'delivery-1',
-    announcement: makeAnnouncement(),
-    signal: new AbortController().signal,
-    ...partsInMemory(),
-    http,
-    now: () => fixedNow,
-    ...overrides,
-  }
+  return sendContextFor(channel, http, overrides)
 }
 
 function render(announcement: Announcement, channel = makeChannel()) {

@@ -4,7 +4,7 @@ import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from '
 import type {Announcement} from '../../src/core/announcement.js'
 import {checkPolicy} from '../../src/core/policy/check.js'
 import type {Config} from '../../src/config/load.js'
-import {channelCommonSchema, policySchema} from '../../src/config/schema.js'
+import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, PostedPart, SendContext} from '../../src/channels/driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
@@ -14,11 +14,11 @@ import {makeAnnouncement} from '../helpers/announcement.js'
 import {partsInMemory} from '../helpers/thread-parts.js'
 import {closedPortUrl, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {mastodonError, mastodonFaults, mastodonPlan, statusId, testAccessToken, testAcct, type MastodonFake, type MastodonPlanOptions} from '../fakes/mastodon-plan.js'
+import {channelFor, fixedNow, sendContextFor} from '../helpers/driver-context.js'
 
 // The mastodon driver against a real HTTP server on loopback that answers as a Mastodon
 // instance does (test/fakes/mastodon-plan.ts), through the shared undici client.
 
-const fixedNow = Date.parse('2025-03-01T12:00:00Z')
 const sentence = (i: number) => `Sentence ${i} tells residents of Llanrwst something they need to know about the flooding.`
 
 let http: HttpClient
@@ -46,22 +46,11 @@ async function startInstance(options: MastodonPlanOptions = {}): Promise<void> {
 
 /** Validated exactly as the config loader does: common settings plus the driver's own. */
 function makeChannel(settings: Record<string, unknown> = {}): ChannelConfig<MastodonSettings> {
-  const parsed = mastodon.config.safeExtend(channelCommonSchema.shape).strict().parse({type: 'mastodon', baseUrl: fake.url, accessToken: testAccessToken, ...settings})
-  return {...parsed, name: 'force-mastodon'} as ChannelConfig<MastodonSettings>
+  return channelFor<MastodonSettings>(mastodon, 'force-mastodon', {baseUrl: fake.url, accessToken: testAccessToken, ...settings})
 }
 
 function makeContext(channel: ChannelConfig<MastodonSettings>, overrides: Partial<SendContext<MastodonSettings>> = {}): SendContext<MastodonSettings> {
-  return {
-    channel,
-    deliveryId: 'delivery-1',
-    idempotencyKey: '01HXDELIVERY0000000000001',
-    announcement: makeAnnouncement(),
-    signal: new AbortController().signal,
-    ...partsInMemory(),
-    http,
-    now: () => fixedNow,
-    ...overrides,
-  }
+  return sendContextFor(channel, http, {idempotencyKey: '01HXDELIVERY0000000000001', ...overrides})
 }
 
 function render(announcement: Announcement, settings: Record<string, unknown> = {}, capUrl?: string) {

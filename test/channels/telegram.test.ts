@@ -5,7 +5,7 @@ import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi} fr
 import type {Announcement} from '../../src/core/announcement.js'
 import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
-import {channelCommonSchema, policySchema} from '../../src/config/schema.js'
+import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, SendContext} from '../../src/channels/driver.js'
 import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
@@ -15,12 +15,12 @@ import {makeAnnouncement, makeFullAnnouncement} from '../helpers/announcement.js
 import {partsInMemory} from '../helpers/thread-parts.js'
 import {closedPortUrl, startProviderFake, type Answer, type IncomingRequest, type ProviderFake} from '../fakes/provider-server.js'
 import {northWalesChannel, parseTelegramHtml, telegramError, telegramFaults, telegramPlan, testBotToken, testBotUsername, type FakeChat, type TelegramFake} from '../fakes/telegram-plan.js'
+import {channelFor, fixedNow, sendContextFor} from '../helpers/driver-context.js'
 
 // The telegram driver against a real HTTP server on loopback that answers as the Bot API
 // does (token in the path, HTML parsed and counted as Telegram does), through the shared
 // undici client.
 
-const fixedNow = Date.parse('2025-03-01T12:00:00Z')
 const secretHalf = testBotToken.slice(testBotToken.indexOf(':') + 1)
 const link = 'https://northwales.example/alerts/flood?area=conwy&lang=en'
 
@@ -44,23 +44,11 @@ afterEach(async () => {
 
 /** Validated exactly as the config loader does: the driver's settings plus the common ones. */
 function makeChannel(settings: Record<string, unknown> = {}): ChannelConfig<TelegramSettings> {
-  const schema = telegram.config.safeExtend(channelCommonSchema.shape).strict()
-  const parsed = schema.parse({type: 'telegram', botToken: testBotToken, chatId: '@northwalespolice', baseUrl: fake.url, ...settings})
-  return {...parsed, name: 'telegram'} as ChannelConfig<TelegramSettings>
+  return channelFor<TelegramSettings>(telegram, 'telegram', {botToken: testBotToken, chatId: '@northwalespolice', baseUrl: fake.url, ...settings})
 }
 
 function makeContext(channel: ChannelConfig<TelegramSettings>, overrides: Partial<SendContext<TelegramSettings>> = {}): SendContext<TelegramSettings> {
-  return {
-    channel,
-    deliveryId: 'delivery-1',
-    idempotencyKey: 'delivery-1',
-    announcement: makeAnnouncement(),
-    signal: new AbortController().signal,
-    ...partsInMemory(),
-    http,
-    now: () => fixedNow,
-    ...overrides,
-  }
+  return sendContextFor(channel, http, overrides)
 }
 
 function render(announcement: Announcement, channel = makeChannel()) {

@@ -1,19 +1,17 @@
 import {createHmac} from 'node:crypto'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi} from 'vitest'
 import type {Announcement} from '../../src/core/announcement.js'
-import {channelCommonSchema} from '../../src/config/schema.js'
 import type {ChannelConfig, SendContext} from '../../src/channels/driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {webhook, type WebhookSettings} from '../../src/channels/webhook.js'
 import {closedPortUrl, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
-import {partsInMemory} from '../helpers/thread-parts.js'
+import {channelFor, fixedNow, sendContextFor} from '../helpers/driver-context.js'
 
 // The webhook driver against a real HTTP server on loopback, through the shared undici client.
 
 const secret = 'whsec-9f8e7d6c5b4a'
 const queryToken = 'qtok-1234567890'
-const fixedNow = Date.parse('2025-03-01T12:00:00Z')
 
 let http: HttpClient
 let fake: ProviderFake
@@ -62,22 +60,11 @@ function makeAnnouncement(overrides: Partial<Announcement> = {}): Announcement {
 
 /** Validated exactly as the config loader does: common settings plus the driver's own. */
 function makeChannel(settings: Record<string, unknown>): ChannelConfig<WebhookSettings> {
-  const parsed = channelCommonSchema.extend(webhook.config.shape).strict().parse({type: 'webhook', ...settings})
-  return {...parsed, name: 'partners'} as ChannelConfig<WebhookSettings>
+  return channelFor<WebhookSettings>(webhook, 'partners', settings)
 }
 
 function makeContext(channel: ChannelConfig<WebhookSettings>, overrides: Partial<SendContext<WebhookSettings>> = {}): SendContext<WebhookSettings> {
-  return {
-    channel,
-    deliveryId: 'delivery-1',
-    idempotencyKey: 'idem-key-1',
-    announcement: makeAnnouncement(),
-    signal: new AbortController().signal,
-    ...partsInMemory(),
-    http,
-    now: () => fixedNow,
-    ...overrides,
-  }
+  return sendContextFor(channel, http, {idempotencyKey: 'idem-key-1', ...overrides})
 }
 
 /** Renders and sends as the engine does, returning the error the send threw. */

@@ -8,7 +8,7 @@ import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from '
 import type {Announcement} from '../../src/core/announcement.js'
 import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
-import {channelCommonSchema, policySchema} from '../../src/config/schema.js'
+import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, PostedPart, SendContext} from '../../src/channels/driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
@@ -18,6 +18,7 @@ import {makeAnnouncement} from '../helpers/announcement.js'
 import {partsInMemory} from '../helpers/thread-parts.js'
 import {closedPortUrl, startProviderFake, type Answer, type IncomingRequest, type ProviderFake} from '../fakes/provider-server.js'
 import {defaultXAccount, displayed, oauthParameters, postRequests, xCredentials, xFaults, xPlan, type XFake, type XPlanOptions} from '../fakes/x-plan.js'
+import {channelFor, sendContextFor} from '../helpers/driver-context.js'
 
 // The x driver against a real HTTP server on loopback that answers as X's v2 API does, OAuth
 // 1.0a signatures checked, through the shared undici client.
@@ -57,22 +58,11 @@ function useXPlan(options: XPlanOptions): XFake {
 
 /** Validated exactly as the config loader does: common settings plus the driver's own. */
 function makeChannel(settings: Record<string, unknown> = {}): ChannelConfig<XSettings> {
-  const parsed = x.config.safeExtend(channelCommonSchema.shape).strict().parse({type: 'x', ...xCredentials, baseUrl: fake.url, ...settings})
-  return {...parsed, name: 'force-x'} as ChannelConfig<XSettings>
+  return channelFor<XSettings>(x, 'force-x', {...xCredentials, baseUrl: fake.url, ...settings})
 }
 
 function makeContext(channel: ChannelConfig<XSettings>, announcement: Announcement, overrides: Partial<SendContext<XSettings>> = {}): SendContext<XSettings> {
-  return {
-    channel,
-    deliveryId: 'delivery-1',
-    idempotencyKey: 'delivery-1',
-    announcement,
-    signal: new AbortController().signal,
-    ...partsInMemory(),
-    http,
-    now: Date.now,
-    ...overrides,
-  }
+  return sendContextFor(channel, http, {announcement, now: Date.now, ...overrides})
 }
 
 function render(announcement: Announcement, channel = makeChannel(), options: {capUrl?: string} = {}) {
