@@ -81,7 +81,8 @@ const result = await build({
       name: 'oclif-on-first-use',
       setup(builder) {
         const inOclif = (importer, file) => importer.endsWith(`/@oclif/core/lib/config/${file}`)
-        builder.onResolve({filter: /^(tinyglobby|minimatch)$/}, (args) => {
+        builder.onResolve({filter: /^(tinyglobby|minimatch|debug)$/}, (args) => {
+          if (args.path === 'debug' && args.importer.endsWith('/@oclif/core/lib/logger.js')) return {path: 'debug', namespace: 'on-first-use', pluginData: args.resolveDir}
           if (args.path === 'tinyglobby' && inOclif(args.importer, 'plugin.js')) return {path: 'tinyglobby', namespace: 'on-first-use', pluginData: args.resolveDir}
           if (args.path === 'minimatch' && inOclif(args.importer, 'plugin-loader.js')) return {path: 'minimatch', namespace: 'on-first-use', pluginData: args.resolveDir}
           return undefined
@@ -91,6 +92,10 @@ const result = await build({
           tinyglobby: `export function glob(...args) { return require('tinyglobby').glob(...args) }`,
           // Matches package.json's dependencies against oclif.plugins: a plain package name matches
           // only itself, so only a pattern needs minimatch (and its compiled regular expressions).
+          // oclif's logger writes only where DEBUG names its namespace: without DEBUG set, the
+          // debug package (and its terminal checks) is never loaded and the logger does nothing.
+          debug: `function silent() { return () => {} }
+export default function createDebug(namespace) { return process.env.DEBUG ? require('debug')(namespace) : silent() }`,
           minimatch: `const packageName = /^(@[a-z0-9~-][a-z0-9._~-]*\\/)?[a-z0-9~-][a-z0-9._~-]*$/
 export function minimatch(name, pattern, options) {
   if (options === undefined && packageName.test(name) && packageName.test(pattern)) return name === pattern
