@@ -8,7 +8,7 @@ import {benchSms} from './sms.js'
 import {benchStartup} from './startup.js'
 import {benchImport} from './subscriber-import.js'
 import {describeShape, removeTempDirs} from './fixtures.js'
-import {describeRate, formatMs, formatRate, formatRatio, table, type Summary} from './stats.js'
+import {describeRate, formatMs, formatRate, formatRatio, table, type Summary, type Verdict} from './stats.js'
 import {benchScheduling} from './scheduling.js'
 import {benchWebhook} from './webhook.js'
 import {liveViewSection} from './live-view.js'
@@ -55,16 +55,6 @@ const liveWatchRecipients = 100_000
 const sections = ['startup', 'queue', 'webhook', 'email', 'sms', 'memory', 'import', 'scheduling', 'audit', 'live', 'social'] as const
 type Section = (typeof sections)[number]
 const groups: Record<string, Section[]> = {audience: ['email', 'sms', 'memory', 'import'], all: [...sections]}
-
-interface Verdict {
-  figure: string
-  crier: string
-  baseline: string
-  /** Absent when there is no baseline. */
-  ratio?: number
-  goal: string
-  isMet: boolean | undefined
-}
 
 function chosenSections(args: string[]): Section[] {
   if (args.length === 0) return [...sections]

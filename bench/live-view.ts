@@ -7,21 +7,12 @@ import {openStore} from '../src/store/index.js'
 import {accountSid, authToken, formatSeconds, insertSubscribers, listName, runCli, smsConfigYaml} from './audience.js'
 import {startChildServer} from './child-server.js'
 import {packageRoot, tempDir} from './fixtures.js'
-import {formatMs, formatRatio, summarise, table, type Summary} from './stats.js'
+import {formatMs, formatRatio, summarise, table, type Summary, type Verdict} from './stats.js'
 
 // The live view, as an officer meets it: under a real pseudo-terminal (node-pty), the built
 // CLI's `crier status ID --watch` from spawn to the first frame's headline on the screen,
 // against `node -e ''` spawned the same way; and the CPU the watcher uses while another
 // process (`crier run`) sends a 100,000-recipient SMS broadcast, from /proc/PID/stat.
-
-export interface LiveViewVerdict {
-  figure: string
-  crier: string
-  baseline: string
-  ratio?: number
-  goal: string
-  isMet: boolean | undefined
-}
 
 const bin = join(packageRoot, 'bin', 'run.js')
 const headline = 'A55 closed westbound J11 to J12'
@@ -167,7 +158,7 @@ export async function benchWatchCpu(recipients: number, log: (line: string) => v
 }
 
 /** The section for bench/index.ts: prints its figures and returns the summary rows. */
-export async function liveViewSection(firstFrameRuns: number, recipients: number): Promise<LiveViewVerdict[]> {
+export async function liveViewSection(firstFrameRuns: number, recipients: number): Promise<Verdict[]> {
   console.log(`\n10. Live view: under a pseudo-terminal (node-pty, ${columns}×${rows}); time to first frame, ${firstFrameRuns} runs each, round-robin; CPU of a watcher\n`)
   const frame = await benchFirstFrame(firstFrameRuns)
   console.log(

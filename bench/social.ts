@@ -16,7 +16,7 @@ import {openStore} from '../src/store/index.js'
 import {previewText} from '../src/views/preview-text.js'
 import {startChildServer, type ChildServer} from './child-server.js'
 import {benchAnnouncement, packageRoot, tempDir} from './fixtures.js'
-import {collectGarbage, formatMs, formatRate, formatRatio, summarise, table, type Summary} from './stats.js'
+import {collectGarbage, formatMs, formatRate, formatRatio, summarise, table, type Summary, type Verdict} from './stats.js'
 
 // The social drivers (issue 5's figures), three ways:
 //  a) preview of a 2,000-character announcement on one channel of each social type plus a feed
@@ -27,15 +27,6 @@ import {collectGarbage, formatMs, formatRate, formatRatio, summarise, table, typ
 //     the driver), same concurrency and count, alternating in batches within each run;
 //  c) that loading the driver registry imports none of the channel SDKs (or undici).
 // The fake is social-fake-server.ts, a node:http server in a forked child.
-
-export interface SocialVerdict {
-  figure: string
-  crier: string
-  baseline: string
-  ratio?: number
-  goal: string
-  isMet: boolean | undefined
-}
 
 const socialTypes = ['x', 'mastodon', 'bluesky', 'telegram', 'facebook'] as const
 type SocialType = (typeof socialTypes)[number]
@@ -69,7 +60,7 @@ const postBatch = 500
 /** SDKs (and the HTTP client) the registry must leave unloaded until a send or render needs them. */
 const watchedPackages = ['twitter-text', '@atproto/', 'twitter-api-v2', 'masto', 'undici']
 
-export async function socialSection(verdicts: SocialVerdict[]): Promise<void> {
+export async function socialSection(verdicts: Verdict[]): Promise<void> {
   console.log(`\n11. Social channels: preview of a 2,000-character announcement; per-post overhead of each driver against a local fake (own process) vs a bare undici Pool; lazy SDK loading\n`)
   const server = await startChildServer('./social-fake-server.js', [credentials.mastodonToken, credentials.botToken, credentials.pageId, credentials.pageToken, credentials.blueskyPassword])
   try {
@@ -142,7 +133,7 @@ interface ChannelTiming {
   warm: Summary
 }
 
-function previewFigures(home: string, config: Config, verdicts: SocialVerdict[]): void {
+function previewFigures(home: string, config: Config, verdicts: Verdict[]): void {
   const channels = Object.keys(config.channels)
   const announcement = longAnnouncement(channels)
   const characters = socialTextAsOne(socialText(announcement, primaryVariant(announcement))).length
@@ -300,7 +291,7 @@ interface PostResult {
   rawCpuUs: number
 }
 
-async function perPostFigures(config: Config, server: ChildServer, verdicts: SocialVerdict[]): Promise<void> {
+async function perPostFigures(config: Config, server: ChildServer, verdicts: Verdict[]): Promise<void> {
   const targets: PostTarget[] = []
   for (const type of socialTypes) targets.push(await prepareTarget(config, type))
   for (const target of targets) await pairedRun(target, server, postWarmUp)
@@ -486,7 +477,7 @@ async function checkReceived(server: ChildServer, count: number, label: string):
 
 // c) Lazy loading.
 
-function lazyLoadingFigure(verdicts: SocialVerdict[]): void {
+function lazyLoadingFigure(verdicts: Verdict[]): void {
   const log = join(tempDir('social-probe'), 'resolved.txt')
   writeFileSync(log, '')
   const registry = new URL('../src/channels/registry.js', import.meta.url).href

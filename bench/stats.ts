@@ -47,3 +47,14 @@ export function collectGarbage(): void {
   const gc = (globalThis as {gc?: () => void}).gc
   if (gc) gc()
 }
+
+/** One line of the bench's closing summary: a figure, its baseline, and whether it meets its goal. */
+export interface Verdict {
+  figure: string
+  crier: string
+  baseline: string
+  /** Absent when there is no baseline. */
+  ratio?: number
+  goal: string
+  isMet: boolean | undefined
+}

@@ -1,7 +1,7 @@
 import {primaryVariant, type LifecycleState, type Severity} from '../core/announcement.js'
 import {RuntimeFailure} from '../core/errors.js'
 import type {Store} from '../store/index.js'
-import {deliveryStates, type DeliveryState} from '../store/deliveries.js'
+import {deliveryStates, type ChannelCounts, type DeliveryState} from '../store/deliveries.js'
 
 // What the live view shows, read from the store as plain data: per channel, how many of the
 // announcement's deliveries are in each state, and the latest error. Read the same way whether
@@ -9,22 +9,8 @@ import {deliveryStates, type DeliveryState} from '../store/deliveries.js'
 // src/store/dashboard.ts): index range counts of the unsent states, and only the attempts
 // written since the previous read.
 
-/** One channel's deliveries of the announcement, by state. */
-export interface ChannelProgress {
-  channel: string
-  total: number
-  queued: number
-  sending: number
-  sent: number
-  failed: number
-  dead: number
-  unknown: number
-  skipped: number
-  expired: number
-  cancelled: number
-  /** The latest error seen on this channel, as stored: strip it before display. */
-  lastError: string | null
-}
+/** One channel's deliveries of the announcement, by state; lastError as stored: strip it before display. */
+export type ChannelProgress = Omit<ChannelCounts, 'retries'>
 
 /** The announcement's delivery, as of `at`. */
 export interface LiveSnapshot {
