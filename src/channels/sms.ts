@@ -284,8 +284,16 @@ function twilioUrl(channel: ChannelConfig<SmsSettings>, path: string): string {
   return `${channel.baseUrl.replace(/\/+$/, '')}/2010-04-01${path}`
 }
 
-function twilioAuthHeaders(channel: ChannelConfig<SmsSettings>): Record<string, string> {
-  return {Authorization: `Basic ${basicCredentials(channel)}`, Accept: 'application/json', 'User-Agent': 'crier'}
+const authHeaders = new WeakMap<ChannelConfig<SmsSettings>, Readonly<Record<string, string>>>()
+
+/** The same for every message on a channel, so made once per channel rather than per send. */
+function twilioAuthHeaders(channel: ChannelConfig<SmsSettings>): Readonly<Record<string, string>> {
+  let headers = authHeaders.get(channel)
+  if (!headers) {
+    headers = Object.freeze({Authorization: `Basic ${basicCredentials(channel)}`, Accept: 'application/json', 'User-Agent': 'crier'})
+    authHeaders.set(channel, headers)
+  }
+  return headers
 }
 
 function basicCredentials(channel: ChannelConfig<SmsSettings>): string {

@@ -12,6 +12,7 @@ import {capUrlFor, referencedBy} from '../core/render.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
+import type {AudienceMember} from '../store/subscribers.js'
 import {retryDelayMs} from './backoff.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {DeliveryContext} from './send-context.js'
@@ -82,12 +83,18 @@ interface ChannelState {
   ratePerSecond?: number
   leaseMs: number
   /** Claimed, not yet started. */
-  waiting: ClaimedDelivery[]
+  waiting: Claimed[]
   inFlight: number
   pausedUntil: number
   /** The last claim came back short: nothing more is due now; look again after this time. */
   drainedUntil: number
 }
+
+/**
+ * A claimed delivery; one for a subscriber carries them as they were at the claim (looked up in
+ * the claim's transaction), undefined when they have been removed since the fan-out.
+ */
+type Claimed = ClaimedDelivery & {audience?: AudienceMember}
 
 /** Results buffered for the next group commit. */
 interface PendingWrites {
@@ -250,7 +257,7 @@ export class Dispatcher {
     const pending = this.takePending()
     // Claimed rows are handed to the senders only once the claim has committed: a claim rolled
     // back (busy, disk full) must not be sent, since another process may claim it next.
-    const claims: Array<{channel: ChannelState; claimed: ClaimedDelivery[]; drainedUntil: number}> = []
+    const claims: Array<{channel: ChannelState; claimed: Claimed[]; drainedUntil: number}> = []
     this.writeAtomically(pending, () => {
       claims.length = 0
       for (const [channel, asked] of wanted) {
@@ -263,7 +270,8 @@ export class Dispatcher {
           want = taken.granted
           tokenWaitMs = taken.waitMs
         }
-        const claimed = want > 0 ? this.store.deliveries.claimDue({channel: channel.config.name, owner: this.owner, now, leaseUntil: now + channel.leaseMs, limit: want}) : []
+        const claimed: Claimed[] = want > 0 ? this.store.deliveries.claimDue({channel: channel.config.name, owner: this.owner, now, leaseUntil: now + channel.leaseMs, limit: want}) : []
+        this.attachAudience(claimed)
         if (channel.ratePerSecond && claimed.length < want) this.store.deliveries.returnRateTokens(channel.config.name, want - claimed.length)
         claims.push({channel, claimed, drainedUntil: claimed.length < want ? now + recheckDrainedMs : tokenWaitMs > 0 ? now + tokenWaitMs : channel.drainedUntil})
       }
@@ -272,6 +280,15 @@ export class Dispatcher {
       channel.waiting.push(...claimed)
       channel.drainedUntil = drainedUntil
     }
+  }
+
+  /** Looks up the subscribers of per-recipient deliveries, in one query per claim. */
+  private attachAudience(claimed: Claimed[]): void {
+    const ids: string[] = []
+    for (const delivery of claimed) if (delivery.recipient !== null) ids.push(delivery.recipient)
+    if (ids.length === 0) return
+    const members = this.store.subscribers.audience(ids)
+    for (const delivery of claimed) if (delivery.recipient !== null) delivery.audience = members.get(delivery.recipient)
   }
 
   private startSends(abort?: AbortSignal): void {
@@ -288,7 +305,7 @@ export class Dispatcher {
     }
   }
 
-  private async sendOne(channel: ChannelState, delivery: ClaimedDelivery, abort?: AbortSignal): Promise<void> {
+  private async sendOne(channel: ChannelState, delivery: Claimed, abort?: AbortSignal): Promise<void> {
     const startedAt = this.now()
     const base = {id: delivery.id, owner: this.owner, startedAt}
     if (delivery.expiresAt !== null && delivery.expiresAt <= startedAt) {
@@ -301,11 +318,12 @@ export class Dispatcher {
     try {
       announcement = this.announcementFor(delivery.announcementId)
       if (delivery.recipient !== null) {
-        recipient = this.store.subscribers.recipient(delivery.recipient)
+        recipient = delivery.audience?.recipient
         const contact = channel.driver.capabilities.contact
         const address = recipient && contact ? recipient[contact] : undefined
-        if (!recipient || !address || this.store.subscribers.isOptedOut(address)) {
-          // Removed, changed or opted out since the fan-out: never send to them now.
+        if (!recipient || !address || (contact && delivery.audience?.optedOut[contact])) {
+          // Removed, changed or opted out since the fan-out (as of the claim, moments before this
+          // send): never send to them now.
           this.addResult(channel, delivery, {...base, durationMs: 0, outcome: 'opted-out', nextState: 'skipped', error: recipient ? (address ? 'opted out since the broadcast was queued' : `no ${contact} for this subscriber`) : 'subscriber removed since the broadcast was queued', notAttempted: true})
           return
         }
@@ -326,7 +344,7 @@ export class Dispatcher {
     }
   }
 
-  private classify(channel: ChannelState, delivery: ClaimedDelivery, error: unknown, abort?: AbortSignal): Pick<AttemptResult, 'outcome' | 'nextState' | 'dueAt' | 'error' | 'refundAttempt'> {
+  private classify(channel: ChannelState, delivery: Claimed, error: unknown, abort?: AbortSignal): Pick<AttemptResult, 'outcome' | 'nextState' | 'dueAt' | 'error' | 'refundAttempt'> {
     const now = this.now()
     const message = describe(error)
     if (abort?.aborted) {
@@ -444,8 +462,8 @@ export class Dispatcher {
     finishAnnouncementsIfDone(this.store, finished, now)
   }
 
-  private recipientAddress(delivery: ClaimedDelivery, contact: 'email' | 'phone'): string | undefined {
-    return delivery.recipient === null ? undefined : this.store.subscribers.recipient(delivery.recipient)?.[contact]
+  private recipientAddress(delivery: Claimed, contact: 'email' | 'phone'): string | undefined {
+    return delivery.audience?.recipient[contact]
   }
 
   private announcementFor(id: string): Announcement {

@@ -66,6 +66,12 @@ function toSubscriber(row: SubscriberRow): Subscriber {
   }
 }
 
+/** A subscriber a claimed delivery is for, and whether each of their addresses has opted out. */
+export interface AudienceMember {
+  recipient: Recipient
+  optedOut: {email: boolean; phone: boolean}
+}
+
 export type UpsertOutcome = 'inserted' | 'updated' | 'conflict'
 
 /** What an import did, for its audit row. */
@@ -108,7 +114,10 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     FROM subscriber s GROUP BY s.list ORDER BY s.list`)
   const inList = db.prepare(`SELECT s.*, EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email OR o.contact = s.phone) AS opted_out
     FROM subscriber s WHERE s.list = @list ORDER BY s.id LIMIT @limit`)
-  const recipient = db.prepare(`SELECT id, name, email, phone, language FROM subscriber WHERE id = ?`)
+  const audience = db.prepare(`SELECT s.id, s.name, s.email, s.phone, s.language,
+      EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email) AS emailOptedOut,
+      EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone) AS phoneOptedOut
+    FROM json_each(?) AS wanted JOIN subscriber s ON s.id = wanted.value`)
   const audienceSize = db.prepare(`SELECT count(*) FROM subscriber WHERE list = ?`).pluck()
 
   return {
@@ -151,10 +160,18 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     *iterateList(list: string, limit = -1): Generator<Subscriber> {
       for (const row of inList.iterate({list, limit}) as IterableIterator<SubscriberRow>) yield toSubscriber(row)
     },
-    recipient(id: string): Recipient | undefined {
-      const row = recipient.get(Number(id)) as {id: number; name: string | null; email: string | null; phone: string | null; language: string | null} | undefined
-      if (!row) return undefined
-      return {id: String(row.id), name: row.name ?? undefined, email: row.email ?? undefined, phone: row.phone ?? undefined, language: row.language ?? undefined}
+    /**
+     * The subscribers behind a batch of claimed deliveries, by id, with their opt-outs: one query
+     * per claim instead of two point lookups per send (bench: a third of the SMS driver's time).
+     * A subscriber removed since the fan-out is absent from the map.
+     */
+    audience(ids: string[]): Map<string, AudienceMember> {
+      const members = new Map<string, AudienceMember>()
+      if (ids.length === 0) return members
+      for (const row of audience.all(JSON.stringify(ids.map(Number))) as Array<RecipientRow & {emailOptedOut: number; phoneOptedOut: number}>) {
+        members.set(String(row.id), {recipient: toRecipient(row), optedOut: {email: row.emailOptedOut === 1, phone: row.phoneOptedOut === 1}})
+      }
+      return members
     },
     /** Import is all or nothing: the caller streams rows between begin and commit (or rollback). */
     beginImport(): void {
@@ -169,4 +186,16 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
       if (db.inTransaction) db.exec('ROLLBACK')
     },
   }
+}
+
+interface RecipientRow {
+  id: number
+  name: string | null
+  email: string | null
+  phone: string | null
+  language: string | null
+}
+
+function toRecipient(row: RecipientRow): Recipient {
+  return {id: String(row.id), name: row.name ?? undefined, email: row.email ?? undefined, phone: row.phone ?? undefined, language: row.language ?? undefined}
 }

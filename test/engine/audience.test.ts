@@ -83,6 +83,21 @@ describe('per-recipient channels', () => {
     expect(sent.map((s) => s.phone)).not.toContain('+447700900001')
   })
 
+  it('never sends to a subscriber who opted out, lost their phone or was removed after the fan-out', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
+    residents(world, 5)
+    world.queue(1)
+    const now = Date.now()
+    world.store.subscribers.optOut('+447700900001', 'STOP reply', now)
+    world.store.db.prepare(`UPDATE subscriber SET phone = NULL, email = 'moved@example.org' WHERE phone = '+447700900002'`).run()
+    world.store.db.prepare(`UPDATE delivery SET recipient = '999999' WHERE recipient = (SELECT id FROM subscriber WHERE phone = '+447700900003')`).run()
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.sent).toBe(2)
+    expect(sent.map((s) => s.phone).sort()).toEqual(['+447700900000', '+447700900004'])
+    const skipped = world.store.db.prepare(`SELECT last_error FROM delivery WHERE state = 'skipped' ORDER BY last_error`).pluck().all()
+    expect(skipped).toEqual(['no phone for this subscriber', 'opted out since the broadcast was queued', 'subscriber removed since the broadcast was queued'])
+  })
+
   it('refuses a broadcast to an audience with no subscribers, queueing nothing', () => {
     world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
     expect(() => world!.queue(1)).toThrow(/audience "residents" has no subscribers/)
