@@ -108,11 +108,14 @@ export function minimatch(name, pattern, options) {
     {
       // A package crier imports with import() loads as Node loads it, from node_modules: it is off
       // the start-up path anyway, and esbuild would give a CommonJS one (undici, nodemailer) only
-      // a default export there, not the named ones Node's import() finds.
+      // a default export there, not the named ones Node's import() finds. The exception is on the
+      // start-up path: oclif's import() of wsl-utils (ESM, five small packages) to name the
+      // platform, bundled into one chunk rather than resolved file by file on every command.
       name: 'lazy-packages-apart',
       setup(builder) {
         builder.onResolve({filter: /^[^./]/}, async (args) => {
           if (args.kind !== 'dynamic-import' || args.pluginData === 'as-node-would') return undefined
+          if (args.path === 'wsl-utils' && args.importer.endsWith('/@oclif/core/lib/util/os.js')) return undefined
           if (args.path.startsWith('node:')) return {path: args.path, external: true}
           // Left as it is, the import resolves from the bundle's directory: it must find the same file.
           const [here, there] = await Promise.all(

@@ -3,6 +3,7 @@ import {auditTrail, type AuditTrail} from './audit.js'
 import {dashboardStore} from './dashboard.js'
 import {deliveryStore} from './deliveries.js'
 import {openDatabase, type Db, type OpenOptions} from './open.js'
+import {preparingOnFirstUse} from './prepare-on-first-use.js'
 import {scheduleStore} from './schedules.js'
 import {subscriberStore} from './subscribers.js'
 
@@ -32,18 +33,19 @@ export interface StoreOptions extends OpenOptions {
 
 export function openStore(path: string, options: StoreOptions = {}): Store {
   const db = openDatabase(path, options)
-  return assembleStore(db, auditTrail(db, options.actor ?? 'in-process'))
+  return assembleStore(db, auditTrail(preparingOnFirstUse(db), options.actor ?? 'in-process'))
 }
 
 /** The store's modules over one connection, all appending to `audit` (benches pass a silent one to measure its cost). */
 export function assembleStore(db: Db, audit: AuditTrail): Store {
+  const statements = preparingOnFirstUse(db)
   return {
     db,
-    announcements: announcementStore(db, audit),
-    deliveries: deliveryStore(db),
-    subscribers: subscriberStore(db, audit),
-    schedules: scheduleStore(db, audit),
-    dashboard: dashboardStore(db, audit),
+    announcements: announcementStore(statements, audit),
+    deliveries: deliveryStore(statements),
+    subscribers: subscriberStore(statements, audit),
+    schedules: scheduleStore(statements, audit),
+    dashboard: dashboardStore(statements, audit),
     audit,
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
