@@ -5,7 +5,7 @@ import type {Config} from '../src/config/load.js'
 import {Dispatcher} from '../src/engine/dispatcher.js'
 import {fanOut} from '../src/engine/fan-out.js'
 import {openStore, type Store} from '../src/store/index.js'
-import type {ChildServer, ServerCounts} from './child-server.js'
+import {measureCpu, type ChildServer, type ServerCounts, type SideCpu} from './child-server.js'
 import {benchAnnouncement, countQueueCalls, deliveryStates, packageRoot, tempDir, type QueueShape} from './fixtures.js'
 import {collectGarbage} from './stats.js'
 
@@ -150,7 +150,7 @@ export async function crierAudienceRun(
   channel: string,
   count: number,
   contacts: {email?: boolean; phone?: boolean},
-): Promise<{rate: number; cpuUs: number; shape: QueueShape; received: ServerCounts}> {
+): Promise<{rate: number; cpu: SideCpu; shape: QueueShape; received: ServerCounts}> {
   const store = openStore(join(tempDir(`${label}-store`), 'crier.db'))
   insertSubscribers(store, listName, count, contacts)
   const announcement = benchAnnouncement({now: Date.now(), channels: [channel], state: 'draft'})
@@ -161,11 +161,11 @@ export async function crierAudienceRun(
   await server.reset()
   collectGarbage()
   const dispatcher = new Dispatcher({store, config})
-  const cpu = process.cpuUsage()
+  const measure = measureCpu(server)
   const started = performance.now()
   const summary = await dispatcher.run()
   const ms = performance.now() - started
-  const {user, system} = process.cpuUsage(cpu)
+  const cpu = measure(count)
   await dispatcher.close()
   const received = await server.count()
   const states = deliveryStates(store, announcement.id)
@@ -173,5 +173,5 @@ export async function crierAudienceRun(
   if (states.sent !== count || received.count !== count || received.refused !== 0) {
     throw new Error(`${label}: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received.count} (refused ${received.refused}), the dispatcher ${JSON.stringify(summary)}`)
   }
-  return {rate: (count / ms) * 1000, cpuUs: (user + system) / count, shape, received}
+  return {rate: (count / ms) * 1000, cpu, shape, received}
 }

@@ -1,4 +1,5 @@
 import {fork, type ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {fileURLToPath} from 'node:url'
@@ -22,6 +23,8 @@ export type ChildServerMessage = {type: 'listening'; port: number} | ({type: 'co
 export interface ChildServer {
   port: number
   pid: number
+  /** The server process's CPU time so far (user + system, ms), or undefined off Linux. */
+  cpuMs(): number | undefined
   count(): Promise<ServerCounts>
   reset(): Promise<void>
   close(): Promise<void>
@@ -46,6 +49,7 @@ export async function startChildServer(module: string, args: string[] = []): Pro
   return {
     port: listening.type === 'listening' ? listening.port : 0,
     pid: child.pid ?? 0,
+    cpuMs: () => processCpuMs(child.pid),
     async count() {
       const reply = next('count')
       child.send({type: 'count'})
@@ -63,6 +67,36 @@ export async function startChildServer(module: string, args: string[] = []): Pro
         child.once('exit', () => resolve())
         child.send({type: 'close'})
       }),
+  }
+}
+
+/** CPU per request or message (µs) of one side of a figure: this process, and the server's. */
+export interface SideCpu {
+  client: number
+  /** Undefined where the server's CPU cannot be read (off Linux). */
+  server?: number
+}
+
+/** Starts counting this process's and the server's CPU; the function returned gives µs per item. */
+export function measureCpu(server: ChildServer): (items: number) => SideCpu {
+  const client = process.cpuUsage()
+  const serverMs = server.cpuMs()
+  return (items) => {
+    const {user, system} = process.cpuUsage(client)
+    const serverNow = server.cpuMs()
+    return {client: (user + system) / items, ...(serverMs !== undefined && serverNow !== undefined && {server: ((serverNow - serverMs) * 1000) / items})}
+  }
+}
+
+/** utime + stime of a process from /proc (in USER_HZ, 100 per second on Linux), as ms. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined || process.platform !== 'linux') return undefined
+  try {
+    // Fields after the command name, which sits in parentheses and may hold spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
   }
 }
 

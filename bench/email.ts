@@ -9,7 +9,7 @@ import {loadConfig, type Config} from '../src/config/load.js'
 import {resolvePaths} from '../src/config/paths.js'
 import {primaryVariant} from '../src/core/announcement.js'
 import {crierAudienceRun, emailFor, listName} from './audience.js'
-import {startChildServer, type ChildServer} from './child-server.js'
+import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, tempDir, type QueueShape} from './fixtures.js'
 import {collectGarbage, summarise, type Summary} from './stats.js'
 
@@ -32,9 +32,8 @@ export interface EmailResult {
   rawBytes: number
   /** messages per second */
   crier: Summary
-  /** This process's CPU time per message (µs), median run of each side: the client is the bottleneck here. */
-  crierCpuUs: number
-  rawCpuUs: number
+  /** CPU per message (µs), this process's and the server's, in the median run of each side. */
+  cpu: {crier: SideCpu; raw: SideCpu}
   /** The raw script with TCP_NODELAY, as crier's driver connects: the baseline. */
   raw: Summary
   /** The raw script with nodemailer's defaults (Nagle on). */
@@ -66,8 +65,8 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
     await crierRun(config, server, Math.min(500, recipients))
     await rawRun(server, template, Math.min(500, recipients), true)
     await rawRun(server, template, Math.min(50, defaultRecipients), false)
-    const crier: Array<{rate: number; bytes: number; cpuUs: number; shape: QueueShape}> = []
-    const raw: Array<{rate: number; bytes: number; cpuUs: number}> = []
+    const crier: Array<{rate: number; bytes: number; cpu: SideCpu; shape: QueueShape}> = []
+    const raw: Array<{rate: number; bytes: number; cpu: SideCpu}> = []
     const rawDefault: number[] = []
     for (let run = 0; run < runs; run++) {
       crier.push(await crierRun(config, server, recipients))
@@ -84,8 +83,7 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
       crierBytes: median.bytes,
       rawBytes: raw[0]!.bytes,
       crier: crierSummary,
-      crierCpuUs: median.cpuUs,
-      rawCpuUs: rawMedian.cpuUs,
+      cpu: {crier: median.cpu, raw: rawMedian.cpu},
       raw: rawSummary,
       rawDefault: summarise(rawDefault),
       rawDefaultRecipients: defaultRecipients,
@@ -97,16 +95,16 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
 }
 
 /** `count` subscribers, one announcement fanned out by crier's fanOut, Dispatcher.run() until idle. */
-async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; bytes: number; cpuUs: number; shape: QueueShape}> {
+async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; bytes: number; cpu: SideCpu; shape: QueueShape}> {
   const run = await crierAudienceRun('email', config, server, channelName, count, {email: true})
-  return {rate: run.rate, bytes: run.received.bytes / run.received.count, cpuUs: run.cpuUs, shape: run.shape}
+  return {rate: run.rate, bytes: run.received.bytes / run.received.count, cpu: run.cpu, shape: run.shape}
 }
 
 /**
  * The bare script: one pooled nodemailer transport (maxConnections as crier's), as many send
  * loops as connections, each sending crier's rendered message to the next recipient.
  */
-async function rawRun(server: ChildServer, template: EmailPayload, count: number, noDelay: boolean): Promise<{rate: number; bytes: number; cpuUs: number}> {
+async function rawRun(server: ChildServer, template: EmailPayload, count: number, noDelay: boolean): Promise<{rate: number; bytes: number; cpu: SideCpu}> {
   await server.reset()
   collectGarbage()
   const options: SMTPPool.Options = {pool: true, maxConnections, host: '127.0.0.1', port: server.port, secure: false, logger: false}
@@ -134,13 +132,13 @@ async function rawRun(server: ChildServer, template: EmailPayload, count: number
       })
     }
   }
-  const cpu = process.cpuUsage()
+  const measure = measureCpu(server)
   const begun = performance.now()
   await Promise.all(Array.from({length: maxConnections}, loop))
   const ms = performance.now() - begun
-  const {user, system} = process.cpuUsage(cpu)
+  const cpu = measure(count)
   transport.close()
   const received = await server.count()
   if (received.count !== count) throw new Error(`raw nodemailer: the server got ${received.count} of ${count}`)
-  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpuUs: (user + system) / count}
+  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpu}
 }

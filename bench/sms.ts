@@ -7,7 +7,7 @@ import {primaryVariant} from '../src/core/announcement.js'
 import {sms} from '../src/channels/sms.js'
 import type {ChannelConfig} from '../src/channels/driver.js'
 import {accountSid, authToken, crierAudienceRun, listName, phoneFor, smsConfigYaml, smsFrom} from './audience.js'
-import {startChildServer, type ChildServer} from './child-server.js'
+import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, tempDir, type QueueShape} from './fixtures.js'
 import {collectGarbage, summarise, type Summary} from './stats.js'
 
@@ -24,9 +24,8 @@ export interface SmsResult {
   /** messages per second */
   crier: Summary
   blaster: Summary
-  /** This process's CPU time per message (µs), median run of each side. */
-  crierCpuUs: number
-  blasterCpuUs: number
+  /** CPU per message (µs), this process's and the server's, in the median run of each side. */
+  cpu: {crier: SideCpu; blaster: SideCpu}
   shape: QueueShape
 }
 
@@ -45,8 +44,8 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
 
     await crierRun(config, server, Math.min(2000, recipients))
     await blasterRun(server, baseUrl, text, Math.min(2000, recipients))
-    const crier: Array<{rate: number; cpuUs: number; shape: QueueShape}> = []
-    const blaster: Array<{rate: number; bytes: number; cpuUs: number}> = []
+    const crier: Array<{rate: number; cpu: SideCpu; shape: QueueShape}> = []
+    const blaster: Array<{rate: number; bytes: number; cpu: SideCpu}> = []
     for (let run = 0; run < runs; run++) {
       crier.push(await crierRun(config, server, recipients))
       blaster.push(await blasterRun(server, baseUrl, text, recipients))
@@ -61,8 +60,7 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
       bodyBytes: Math.round(blaster[0]!.bytes),
       crier: crierSummary,
       blaster: blasterSummary,
-      crierCpuUs: median.cpuUs,
-      blasterCpuUs: blasterMedian.cpuUs,
+      cpu: {crier: median.cpu, blaster: blasterMedian.cpu},
       shape: median.shape,
     }
   } finally {
@@ -70,13 +68,13 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
   }
 }
 
-async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; cpuUs: number; shape: QueueShape}> {
+async function crierRun(config: Config, server: ChildServer, count: number): Promise<{rate: number; cpu: SideCpu; shape: QueueShape}> {
   const run = await crierAudienceRun('sms', config, server, channelName, count, {phone: true})
-  return {rate: run.rate, cpuUs: run.cpuUs, shape: run.shape}
+  return {rate: run.rate, cpu: run.cpu, shape: run.shape}
 }
 
 /** A bare undici keep-alive Pool: `concurrency` loops POSTing Twilio's form body until `count` are done. */
-async function blasterRun(server: ChildServer, baseUrl: string, text: string, count: number): Promise<{rate: number; bytes: number; cpuUs: number}> {
+async function blasterRun(server: ChildServer, baseUrl: string, text: string, count: number): Promise<{rate: number; bytes: number; cpu: SideCpu}> {
   await server.reset()
   collectGarbage()
   const pool = new Pool(baseUrl, {connections: concurrency})
@@ -99,13 +97,13 @@ async function blasterRun(server: ChildServer, baseUrl: string, text: string, co
       if (response.statusCode !== 201) failed++
     }
   }
-  const cpu = process.cpuUsage()
+  const measure = measureCpu(server)
   const begun = performance.now()
   await Promise.all(Array.from({length: concurrency}, loop))
   const ms = performance.now() - begun
-  const {user, system} = process.cpuUsage(cpu)
+  const cpu = measure(count)
   await pool.close()
   const received = await server.count()
   if (failed > 0 || received.count !== count) throw new Error(`blaster: ${failed} failed; the server got ${received.count} of ${count}`)
-  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpuUs: (user + system) / count}
+  return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpu}
 }

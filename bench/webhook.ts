@@ -1,7 +1,5 @@
-import {fork, type ChildProcess} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {Pool} from 'undici'
 import {webhook} from '../src/channels/webhook.js'
 import {loadConfig, type Config} from '../src/config/load.js'
@@ -9,13 +7,15 @@ import {resolvePaths} from '../src/config/paths.js'
 import {primaryVariant} from '../src/core/announcement.js'
 import {Dispatcher} from '../src/engine/dispatcher.js'
 import {openStore} from '../src/store/index.js'
-import type {FakeServerMessage} from './fake-server.js'
+import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, countQueueCalls, deliveryStates, insertDeliveries, tempDir, type QueueShape} from './fixtures.js'
 import {collectGarbage, summarise, type Summary} from './stats.js'
 
 // Webhook fan-out against a local endpoint that answers 200 at once: crier's dispatcher and
 // webhook driver (undici Agent underneath) against a bare undici keep-alive Pool doing the same
-// POSTs with the same concurrency. The endpoint is a node:http server in a forked child.
+// POSTs with the same concurrency. The endpoint is a node:http server in a forked child
+// (fake-server.ts). Each side's CPU per request, and the server's, show where the time goes on
+// a machine whose cores are shared by the client and the server.
 
 export interface WebhookResult {
   requests: number
@@ -24,64 +24,29 @@ export interface WebhookResult {
   /** requests per second */
   crier: Summary
   blaster: Summary
+  /** CPU per request (µs) in the median run of each side: this process and the server's. */
+  cpu: {crier: SideCpu; blaster: SideCpu}
   /** How crier's median run claimed and committed. */
   shape: QueueShape
+}
+
+interface Run {
+  rate: number
+  cpu: SideCpu
 }
 
 const concurrency = 64
 const path = '/hooks/alerts'
 
-interface FakeServer {
-  url: string
-  count(): Promise<number>
-  reset(): Promise<void>
-  close(): Promise<void>
-}
-
-async function startFakeServer(): Promise<FakeServer> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./fake-server.js', import.meta.url)), [], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
-  const next = (type: FakeServerMessage['type']) =>
-    new Promise<FakeServerMessage>((resolve, reject) => {
-      const onMessage = (message: FakeServerMessage) => {
-        if (message.type !== type) return
-        child.off('message', onMessage)
-        child.off('exit', onExit)
-        resolve(message)
-      }
-      const onExit = (code: number | null) => reject(new Error(`fake server exited (${code}) while waiting for ${type}`))
-      child.on('message', onMessage)
-      child.once('exit', onExit)
-    })
-  const listening = await next('listening')
-  const port = listening.type === 'listening' ? listening.port : 0
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async count() {
-      const reply = next('count')
-      child.send({type: 'count'})
-      return ((await reply) as {count: number}).count
-    },
-    async reset() {
-      const reply = next('reset')
-      child.send({type: 'reset'})
-      await reply
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve())
-        child.send({type: 'close'})
-      }),
-  }
-}
-
 export async function benchWebhook(requests: number, runs: number): Promise<WebhookResult> {
-  const server = await startFakeServer()
+  const server = await startChildServer('./fake-server.js')
+  const url = `http://127.0.0.1:${server.port}`
   try {
     const home = tempDir('webhook')
     // Through loadConfig, so the channel is validated and defaulted exactly as a user's would be.
     writeFileSync(
       join(home, 'config.yaml'),
-      `sender: alerts@northwales.example\ntimezone: Europe/London\nchannels:\n  partners: {type: webhook, url: "${server.url}${path}", concurrency: ${concurrency}, maxAttempts: 8}\n`,
+      `sender: alerts@northwales.example\ntimezone: Europe/London\nchannels:\n  partners: {type: webhook, url: "${url}${path}", concurrency: ${concurrency}, maxAttempts: 8}\n`,
     )
     const config = loadConfig(resolvePaths({CRIER_HOME: home}))
     const sample = benchAnnouncement({now: Date.now(), channels: ['partners'], state: 'sending'})
@@ -89,23 +54,33 @@ export async function benchWebhook(requests: number, runs: number): Promise<Webh
 
     // One small untimed round of each: JIT, undici's module load, the server's first sockets.
     await crierRun(config, server, Math.min(1000, requests))
-    await blasterRun(server, body, Math.min(1000, requests))
-    const crier: Array<{rate: number; shape: QueueShape}> = []
-    const blaster: number[] = []
+    await blasterRun(server, url, body, Math.min(1000, requests))
+    const crier: Array<Run & {shape: QueueShape}> = []
+    const blaster: Run[] = []
     for (let run = 0; run < runs; run++) {
       crier.push(await crierRun(config, server, requests))
-      blaster.push(await blasterRun(server, body, requests))
+      blaster.push(await blasterRun(server, url, body, requests))
     }
     const crierSummary = summarise(crier.map((run) => run.rate))
-    const shape = (crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!).shape
-    return {requests, concurrency, bodyBytes: Buffer.byteLength(body), crier: crierSummary, blaster: summarise(blaster), shape}
+    const blasterSummary = summarise(blaster.map((run) => run.rate))
+    const crierMedian = crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!
+    const blasterMedian = blaster.find((run) => run.rate === blasterSummary.median) ?? blaster[0]!
+    return {
+      requests,
+      concurrency,
+      bodyBytes: Buffer.byteLength(body),
+      crier: crierSummary,
+      blaster: blasterSummary,
+      cpu: {crier: crierMedian.cpu, blaster: blasterMedian.cpu},
+      shape: crierMedian.shape,
+    }
   } finally {
     await server.close()
   }
 }
 
 /** One announcement, `count` deliveries on the one webhook channel (inserted directly), run until idle. */
-async function crierRun(config: Config, server: FakeServer, count: number): Promise<{rate: number; shape: QueueShape}> {
+async function crierRun(config: Config, server: ChildServer, count: number): Promise<Run & {shape: QueueShape}> {
   const store = openStore(join(tempDir('webhook-store'), 'crier.db'))
   const announcement = benchAnnouncement({now: Date.now(), channels: ['partners'], state: 'sending'})
   store.transaction(() => store.announcements.insert(announcement))
@@ -114,24 +89,26 @@ async function crierRun(config: Config, server: FakeServer, count: number): Prom
   await server.reset()
   collectGarbage()
   const dispatcher = new Dispatcher({store, config})
+  const measure = measureCpu(server)
   const started = performance.now()
   const summary = await dispatcher.run()
   const ms = performance.now() - started
+  const cpu = measure(count)
   await dispatcher.close()
-  const received = await server.count()
+  const {count: received} = await server.count()
   const states = deliveryStates(store, announcement.id)
   store.close()
   if (states.sent !== count || received !== count) {
     throw new Error(`webhook: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received}, the dispatcher ${JSON.stringify(summary)}`)
   }
-  return {rate: (count / ms) * 1000, shape}
+  return {rate: (count / ms) * 1000, cpu, shape}
 }
 
 /** A bare undici keep-alive Pool: `concurrency` loops POSTing the same body until `count` are done. */
-async function blasterRun(server: FakeServer, body: string, count: number): Promise<number> {
+async function blasterRun(server: ChildServer, url: string, body: string, count: number): Promise<Run> {
   await server.reset()
   collectGarbage()
-  const pool = new Pool(server.url, {connections: concurrency})
+  const pool = new Pool(url, {connections: concurrency})
   let started = 0
   let failed = 0
   const loop = async () => {
@@ -147,11 +124,13 @@ async function blasterRun(server: FakeServer, body: string, count: number): Prom
       if (response.statusCode !== 200) failed++
     }
   }
+  const measure = measureCpu(server)
   const begun = performance.now()
   await Promise.all(Array.from({length: concurrency}, loop))
   const ms = performance.now() - begun
+  const cpu = measure(count)
   await pool.close()
-  const received = await server.count()
+  const {count: received} = await server.count()
   if (failed > 0 || received !== count) throw new Error(`blaster: ${failed} failed; the server got ${received} of ${count}`)
-  return (count / ms) * 1000
+  return {rate: (count / ms) * 1000, cpu}
 }
