@@ -20,7 +20,14 @@ export function shortId(id: string): string {
 export function resolveIdPrefix(typed: string, idsWithPrefix: (prefix: string) => string[], what = 'announcement'): string {
   const prefix = typed.trim().toUpperCase()
   if (!/^[0-9A-HJKMNP-TV-Z]{4,26}$/.test(prefix)) {
-    throw new UsageError(`"${typed}" is not ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} id — use at least 4 characters of an id from crier list`)
+    const an = `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`
+    const why =
+      prefix.length < 4
+        ? 'use at least 4 characters of an id from crier list'
+        : prefix.length > 26
+          ? 'ids are 26 characters long; copy one from crier list'
+          : 'ids are letters and digits (never I, L, O or U); copy one from crier list'
+    throw new UsageError(`"${typed}" is not ${an} id — ${why}`)
   }
   const matches = idsWithPrefix(prefix)
   if (matches.length === 0) throw new UsageError(`no ${what} with id ${typed} — see crier list`)

@@ -71,6 +71,12 @@ describe('resolveIdPrefix', () => {
     })
   }
 
+  it('says why what was typed cannot be an id', () => {
+    expect(refused('not-an-id').message).toMatch(/"not-an-id" is not an announcement id — ids are letters and digits \(never I, L, O or U\)/)
+    expect(refused('01JD5X0000ABCDEFGHJKMNPQRSX').message).toMatch(/ids are 26 characters long/)
+    expect(refused('01J').message).toMatch(/use at least 4 characters/)
+  })
+
   for (const notAnId of ['01JD-5X', '01JD5X0000ABCDEFGHJKMNPQRSX', '01JU', "01JD'; DROP TABLE announcement; --", '01JD5%']) {
     it(`refuses what cannot be an id without asking the store: ${JSON.stringify(notAnId)}`, () => {
       let asked = false

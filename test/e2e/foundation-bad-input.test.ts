@@ -125,7 +125,7 @@ describe('bad input: one Error line, exit 2, nothing written', () => {
       const [name, ...rest] = command
       refused([name!, '7ZZZZZZZZZZZ', ...rest], 2, /no announcement with id 7ZZZZZZZZZZZ — see crier list/)
     }
-    refused(['show', 'not-an-id'], 2, /"not-an-id" is not a\w* announcement id — use at least 4 characters/)
+    refused(['show', 'not-an-id'], 2, /"not-an-id" is not a\w* announcement id — ids are letters and digits/)
   })
 
   it('an ambiguous id', () => {
