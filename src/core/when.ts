@@ -21,11 +21,11 @@ export function parseWhen(text: string, now: number, timeZone: string): Resolved
   const trimmed = text.trim()
   // "in 2 hours" is elapsed time, not wall-clock arithmetic: no DST of any zone moves it.
   const relative = relativePattern.exec(trimmed)
-  if (relative) return checked({at: now + Math.round(Number(relative[1]) * unitMs[relative[2]![0]!.toLowerCase()]!), understood: trimmed}, now, text)
+  if (relative) return checked({at: now + Math.round(Number(relative[1]) * unitMs[relative[2]![0]!.toLowerCase()]!), understood: trimmed}, now, text, timeZone)
   const iso = parseIsoTime(trimmed, timeZone)
   if (iso !== undefined) {
     if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(trimmed)) refuseAmbiguous(wallOf(iso, timeZone), timeZone, text)
-    return checked({at: iso, understood: trimmed}, now, text)
+    return checked({at: iso, understood: trimmed}, now, text, timeZone)
   }
 
   // The zone's wall clock now, as a local Date with the same components, for chrono.
@@ -41,7 +41,7 @@ export function parseWhen(text: string, now: number, timeZone: string): Resolved
   }
   const when = {year: start.get('year')!, month: start.get('month')!, day: start.get('day')!, hour: start.get('hour')!, minute: start.get('minute') ?? 0, second: start.get('second') ?? 0}
   refuseAmbiguous(when, timeZone, text)
-  return checked({at: wallTimeToInstant(when, timeZone), understood: result.text}, now, text)
+  return checked({at: wallTimeToInstant(when, timeZone), understood: result.text}, now, text, timeZone)
 }
 
 /** The zone's wall-clock components at an instant. */
@@ -64,8 +64,8 @@ function refuseAmbiguous(wall: WallTime, timeZone: string, text: string): void {
   }
 }
 
-function checked(resolved: ResolvedWhen, now: number, text: string): ResolvedWhen {
-  if (resolved.at <= now) throw new UsageError(`--at "${text}" is in the past (${new Date(resolved.at).toISOString()}) — give a later time`)
+function checked(resolved: ResolvedWhen, now: number, text: string, timeZone: string): ResolvedWhen {
+  if (resolved.at <= now) throw new UsageError(`--at "${text}" is in the past (${formatInZone(resolved.at, timeZone)}) — give a later time`)
   return resolved
 }
 

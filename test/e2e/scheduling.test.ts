@@ -384,7 +384,7 @@ describe('crier schedule refuses bad input, scheduling nothing', () => {
 
   it('a time in the past, or a day with no time: exit 2', () => {
     const {h, id} = setUp()
-    refused(h, id, ['--at', '2020-01-01T10:00'], 2, /--at "2020-01-01T10:00" is in the past \(2020-01-01T10:00:00\.000Z\) — give a later time/)
+    refused(h, id, ['--at', '2020-01-01T10:00'], 2, /--at "2020-01-01T10:00" is in the past \(Wed 1 Jan 2020 10:00 GMT\) — give a later time/)
     refused(h, id, ['--at', 'yesterday 07:30'], 2, /--at "yesterday 07:30" is in the past/)
     refused(h, id, ['--at', 'tomorrow'], 2, /--at "tomorrow" has no time of day — say it, e\.g\. "tomorrow 07:30"/)
     refused(h, id, ['--at', 'when the cows come home'], 2, /is not a time crier understands/)
