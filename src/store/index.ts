@@ -3,7 +3,7 @@ import {auditTrail, type AuditTrail} from './audit.js'
 import {dashboardStore} from './dashboard.js'
 import {deliveryStore} from './deliveries.js'
 import {openDatabase, type Db, type OpenOptions} from './open.js'
-import {preparingOnFirstUse} from './prepare-on-first-use.js'
+import {buildPreparingOnFirstUse} from './prepare-on-first-use.js'
 import {scheduleStore} from './schedules.js'
 import {subscriberStore} from './subscribers.js'
 
@@ -33,21 +33,20 @@ export interface StoreOptions extends OpenOptions {
 
 export function openStore(path: string, options: StoreOptions = {}): Store {
   const db = openDatabase(path, options)
-  return assembleStore(db, auditTrail(preparingOnFirstUse(db), options.actor ?? 'in-process'))
+  return assembleStore(db, buildPreparingOnFirstUse(db, (connection) => auditTrail(connection, options.actor ?? 'in-process')))
 }
 
 /** The store's modules over one connection, all appending to `audit` (benches pass a silent one to measure its cost). */
 export function assembleStore(db: Db, audit: AuditTrail): Store {
-  const statements = preparingOnFirstUse(db)
-  return {
+  return buildPreparingOnFirstUse(db, (connection) => ({
     db,
-    announcements: announcementStore(statements, audit),
-    deliveries: deliveryStore(statements),
-    subscribers: subscriberStore(statements, audit),
-    schedules: scheduleStore(statements, audit),
-    dashboard: dashboardStore(statements, audit),
+    announcements: announcementStore(connection, audit),
+    deliveries: deliveryStore(connection),
+    subscribers: subscriberStore(connection, audit),
+    schedules: scheduleStore(connection, audit),
+    dashboard: dashboardStore(connection, audit),
     audit,
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
-  }
+  }))
 }

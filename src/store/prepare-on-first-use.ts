@@ -2,34 +2,43 @@ import type {Statement} from 'better-sqlite3'
 import type {Db} from './open.js'
 
 // A command uses a handful of the store's ~90 statements, and preparing every one of them when
-// the store opened cost each command ~4 ms of its start-up. The store modules are given a
-// connection whose prepare() returns a stand-in that prepares the statement when it is first
-// used; prepareEveryStatement (a test calls it) still checks that each one compiles.
+// the store opened cost each command ~4 ms of its start-up. While a store module is being built,
+// its connection's prepare() returns a stand-in that prepares the statement when it is first
+// used; prepareEveryStatement (a test calls it) still checks that each one compiles. SQL a
+// module prepares later, as it runs (a list filter, an IN over the configured channels), is
+// prepared at once as usual and never kept here: a worker makes such statements all day.
 
 /** The modes a store module sets on a statement when it makes it, replayed once it is prepared. */
 const modes = new Set<PropertyKey>(['pluck', 'raw', 'expand', 'safeIntegers'])
 
 const statementsOf = new WeakMap<Db, Array<() => Statement>>()
 
-/** `db`, but prepare() defers the work to the statement's first use. */
-export function preparingOnFirstUse(db: Db): Db {
+/** Runs `build` (a store module's constructor) over `db` with its statements prepared on first use. */
+export function buildPreparingOnFirstUse<T>(db: Db, build: (db: Db) => T): T {
   const statements = statementsOf.get(db) ?? []
   statementsOf.set(db, statements)
+  let building = true
   const prepare = (sql: string): Statement => {
+    if (!building) return db.prepare(sql)
     const {statement, prepareNow} = onFirstUse(db, sql)
     statements.push(prepareNow)
     return statement
   }
-  return new Proxy(db, {
+  const connection = new Proxy(db, {
     get(target, property) {
       if (property === 'prepare') return prepare
       const value: unknown = Reflect.get(target, property, target)
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
+  try {
+    return build(connection)
+  } finally {
+    building = false
+  }
 }
 
-/** Prepares every statement made so far through preparingOnFirstUse(db): throws on the first that does not compile. */
+/** Prepares every statement the store modules over `db` made when built: throws on the first that does not compile. */
 export function prepareEveryStatement(db: Db): number {
   const statements = statementsOf.get(db) ?? []
   for (const prepareNow of statements) prepareNow()
