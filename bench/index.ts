@@ -171,7 +171,7 @@ async function webhookSection(verdicts: Verdict[]): Promise<void> {
   console.log(`           ${describeRate(hook.blaster, 'requests/s')}`)
   console.log(`  ratio    crier / blaster: ${formatRatio(hookRatio)}`)
   console.log(`  CPU per request (median runs): crier ${describeCpu(hook.cpu.crier)}; blaster ${describeCpu(hook.cpu.blaster)}`)
-  console.log(`  (the server runs beside the client on this machine's ${cpus().length} cores; crier's CPU over the blaster's is its queue:`)
+  console.log(`  (the server runs beside the client on this machine's ${cpus().length} cores; crier's CPU over the blaster's is mostly its queue:`)
   console.log(`  each delivery claimed under a lease, its attempt row and result committed — see the no-op queue above)`)
   console.log(`  crier's median run: ${describeShape(hook.shape)}`)
   verdicts.push({

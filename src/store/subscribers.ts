@@ -48,6 +48,9 @@ interface SubscriberRow {
   opted_out: number
 }
 
+/** What a send needs of a subscriber. */
+type RecipientRow = Pick<SubscriberRow, 'id' | 'name' | 'email' | 'phone' | 'language'>
+
 function toSubscriber(row: SubscriberRow): Subscriber {
   return {
     id: row.id,
@@ -186,14 +189,6 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
       if (db.inTransaction) db.exec('ROLLBACK')
     },
   }
-}
-
-interface RecipientRow {
-  id: number
-  name: string | null
-  email: string | null
-  phone: string | null
-  language: string | null
 }
 
 function toRecipient(row: RecipientRow): Recipient {
