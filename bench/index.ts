@@ -113,6 +113,7 @@ function startupSection(verdicts: Verdict[]): void {
       [startup.baseline, ...startup.rows].map((row) => [row.label, formatMs(row.summary.median), row.summary.min.toFixed(1), row.summary.max.toFixed(1), String(row.summary.runs), formatRatio(row.ratio)]),
     ),
   )
+  console.log(`\n  oclif (dist/src/cli/oclif.cjs) loaded with the V8 code cache the build wrote: ${startup.codeCacheAccepted ? 'yes, V8 took it' : 'NO — V8 refused it, so every start compiled oclif (rebuild with this Node)'}`)
   console.log(`\n  For information: import() of a module start-up must not load, each in a fresh node (${importRuns} runs)\n`)
   console.log(
     table(

@@ -1,5 +1,6 @@
 import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {openStore} from '../src/store/index.js'
 import {benchAnnouncement, packageRoot, tempDir} from './fixtures.js'
 import {summarise, type Summary} from './stats.js'
@@ -23,6 +24,8 @@ export interface StartupResult {
   baseline: StartupRow
   rows: StartupRow[]
   imports: ImportCost[]
+  /** Whether V8 took the build's code cache for oclif.cjs in a fresh process (else every start compiles oclif). */
+  codeCacheAccepted: boolean
 }
 
 interface Scenario {
@@ -66,7 +69,17 @@ export function benchStartup(runs: number, importRuns: number): StartupResult {
   const summaries = samples.map(summarise)
   const baselineMedian = summaries[0]!.median
   const rows = scenarios.map((scenario, i) => ({label: scenario.label, summary: summaries[i]!, ratio: summaries[i]!.median / baselineMedian}))
-  return {baseline: rows[0]!, rows: rows.slice(1), imports: benchImports(importRuns)}
+  return {baseline: rows[0]!, rows: rows.slice(1), imports: benchImports(importRuns), codeCacheAccepted: isCodeCacheAccepted()}
+}
+
+/** Loads oclif.cjs in a fresh node as bin/run.js does, and asks whether V8 took its cache. */
+function isCodeCacheAccepted(): boolean {
+  const loader = pathToFileURL(join(packageRoot, 'dist', 'src', 'cli', 'code-cache.js')).href
+  const script = join(packageRoot, 'dist', 'src', 'cli', 'oclif.cjs')
+  const probe = `const {loadWithCodeCache} = await import(${JSON.stringify(loader)}); process.stdout.write(String(loadWithCodeCache(${JSON.stringify(script)}).cacheAccepted))`
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {cwd: packageRoot, encoding: 'utf8'})
+  if (result.status !== 0) throw new Error(`code cache probe failed: ${result.stderr}`)
+  return result.stdout === 'true'
 }
 
 function createStore(home: string, count: number): void {
