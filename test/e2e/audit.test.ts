@@ -110,7 +110,7 @@ describe('crier audit', () => {
     expect(verify.stdout).toMatch(/^audit verify: \d+ events, chain whole \(last hash [0-9a-f]{64}\)\n$/)
   })
 
-  it('lists the newest events oldest first, --since and --limit, and refuses an unknown --id (exit 2)', () => {
+  it('lists the newest events oldest first (also as audit list), --since and --limit, and refuses an unknown --id (exit 2)', () => {
     home = makeCrierHome()
     home.writeConfig(twoPersonConfig)
     for (let i = 0; i < 3; i++) draft(home, [`Announcement ${i}.`, '--severity', 'Minor'])
@@ -119,6 +119,8 @@ describe('crier audit', () => {
     const newest = jsonOf(ok(home.run(['audit', '--limit', '2', '--json']))).events as AuditJson[]
     expect(newest.map((event) => event.seq)).toEqual(all.slice(-2).map((event) => event.seq))
     expect(jsonOf(ok(home.run(['audit', '--since', '2999-01-01', '--json']))).events).toEqual([])
+    // `audit list`, as `channels list` and `subscribers list` are spelt, is the same listing.
+    expect(jsonOf(ok(home.run(['audit', 'list', '--limit', '2', '--json']))).events).toEqual(newest)
     const unknown = home.run(['audit', '--id', '01ZZZZZZZZZZ'])
     expect(unknown.status, explain(unknown)).toBe(2)
     expect(unknown.stderr).toMatch(/^Error: no announcement with id 01ZZZZZZZZZZ/)

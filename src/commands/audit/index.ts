@@ -6,6 +6,8 @@ import {auditEventJson, auditLine} from '../../views/audit-lines.js'
 
 export default class Audit extends CrierCommand {
   static override description = 'The audit trail: who did what, when, on what — oldest first; see also audit verify and audit export.'
+  // As `channels list` and `subscribers list`: an officer who types `audit list` gets the list.
+  static override aliases = ['audit:list']
   static override examples = [
     '<%= config.bin %> audit --since 24h',
     '<%= config.bin %> audit --id 01JD5X',
