@@ -83,7 +83,7 @@ export abstract class CrierCommand extends Command {
     }
     let lines: string[]
     if (translated instanceof CrierError) lines = translated.message.split('\n')
-    else if (translated.oclif) lines = [usageLine(translated.message, this.id)]
+    else if (translated.oclif) lines = [usageLine(translated.message, this.id, this.argv)]
     else lines = [`unexpected: ${translated.message} — run with CRIER_DEBUG=1 for details and report it`]
     for (const line of lines) if (line.trim()) process.stderr.write(`Error: ${oneLine(redact(line), 1000)}\n`)
     if (process.env.CRIER_DEBUG === '1' && translated.stack) process.stderr.write(redact(translated.stack) + '\n')
@@ -97,12 +97,43 @@ export abstract class CrierCommand extends Command {
   }
 }
 
-/** oclif's parse errors span several lines ("The following error occurred:" …): make them one. */
-function usageLine(message: string, commandId: string | undefined): string {
-  const what = message
+/**
+ * oclif's parse errors span several lines ("The following error occurred:" …): make them one.
+ * A missing argument names it and what it is; oclif's note that a flag taking several values
+ * swallows the arguments after it is kept only when that flag was given.
+ */
+export function usageLine(message: string, commandId: string | undefined, argv: readonly string[] = []): string {
+  const lines = message
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line && !/^The following errors? occurred:?$/.test(line) && !/^See more help with/.test(line))
-    .join('; ')
-  return `${what} — see crier ${commandId ? commandId.replace(/:/g, ' ') + ' ' : ''}--help`
+  const parts: string[] = []
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!
+    if (/^Missing \d+ required args?:$/.test(line)) {
+      const missing: string[] = []
+      while (i + 1 < lines.length && /^\S+ {2,}/.test(lines[i + 1]!)) {
+        const [name, ...description] = lines[++i]!.split(/ {2,}/)
+        missing.push(`${name!.toUpperCase()}: ${description.join(' ').replace(/\.$/, '')}`)
+      }
+      parts.push(missing.length ? `missing argument ${missing.join('; ')}` : line)
+      continue
+    }
+    const parsing = /^Parsing (--[\w-]+)$/.exec(line)
+    if (parsing && i + 1 < lines.length) {
+      const reason = lines[++i]!
+      parts.push(`${parsing[1]}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`)
+      continue
+    }
+    const note = /^Note: (--[\w-]+) allows multiple values/.exec(line)
+    if (note) {
+      const flag = note[1]!
+      if (argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`))) parts.push(`${flag} takes several values, so it took what followed it: give arguments before ${flag}, or after --`)
+      // oclif's second line of the note ("Alternatively, you can use "--" …") is said above.
+      if (lines[i + 1]?.startsWith('Alternatively, you can use')) i++
+      continue
+    }
+    parts.push(line)
+  }
+  return `${parts.join('; ')} — see crier ${commandId ? commandId.replace(/:/g, ' ') + ' ' : ''}--help`
 }
