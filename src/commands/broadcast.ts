@@ -19,6 +19,7 @@ import {openLiveView} from '../views/live/open-live-view.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
 import type {LiveViewSession} from '../views/live/session.js'
 import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
+import {counted} from '../core/counted.js'
 
 export default class Broadcast extends CrierCommand {
   static override description = 'Send an approved announcement to its channels now, or draft one from stdin (-) and send it.'
@@ -59,7 +60,7 @@ export default class Broadcast extends CrierCommand {
       return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels}
     }
     if (!flags.wait) {
-      this.say(`Queued ${shortId(id)}: ${result.queued} deliveries. crier run or a worker will send them.`)
+      this.say(`Queued ${shortId(id)}: ${counted(result.queued, 'delivery', 'deliveries')}. crier run or a worker will send them.`)
       return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued}
     }
 

@@ -14,6 +14,7 @@ import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {checkAnnouncementText} from '../core/text-input.js'
 import {announcementJson} from '../views/format.js'
+import {counted} from '../core/counted.js'
 
 export default class Edit extends CrierCommand {
   static override description = 'Change fields of a draft; editing approved text withdraws its approvals.'
@@ -40,7 +41,7 @@ export default class Edit extends CrierCommand {
       input.text = editInEditor(mustGet(ctx, id).variants[0]!.description)
     }
     const {announcement, withdrawnApprovals} = editAnnouncement(ctx, id, input)
-    this.say(`Edited ${shortId(id)}${withdrawnApprovals ? `; ${withdrawnApprovals} approval${withdrawnApprovals === 1 ? '' : 's'} withdrawn — it needs approving again` : ''}.`)
+    this.say(`Edited ${shortId(id)}${withdrawnApprovals ? `; ${counted(withdrawnApprovals, 'approval')} withdrawn — it needs approving again` : ''}.`)
     return {...announcementJson(announcement), withdrawnApprovals}
   }
 }

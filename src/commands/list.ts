@@ -4,6 +4,7 @@ import {lifecycleStates, type LifecycleState} from '../core/announcement.js'
 import {UsageError} from '../core/errors.js'
 import {parseSince} from '../core/time-input.js'
 import {announcementJson, announcementLine} from '../views/format.js'
+import {counted} from '../core/counted.js'
 
 export default class List extends CrierCommand {
   static override description = 'List announcements, newest first.'
@@ -33,9 +34,9 @@ export default class List extends CrierCommand {
       else this.log(announcements.map(announcementLine).join('\n'))
       if (!flags.all && announcements.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
       const missed = ctx.store.schedules.missedSince(ctx.now() - 24 * 3600_000)
-      if (missed.length) this.logToStderr(`${missed.length} scheduled occurrence${missed.length === 1 ? '' : 's'} missed in the last 24 h — see crier status`)
+      if (missed.length) this.logToStderr(`${counted(missed.length, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
       const unreviewed = ctx.store.announcements.unreviewedOverrides()
-      if (unreviewed.length) this.logToStderr(`${unreviewed.length} emergency override${unreviewed.length === 1 ? '' : 's'} not yet reviewed — another officer runs crier review ID`)
+      if (unreviewed.length) this.logToStderr(`${counted(unreviewed.length, 'emergency override')} not yet reviewed — another officer runs crier review ID`)
     }
     return announcements.map(announcementJson)
   }

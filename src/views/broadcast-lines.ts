@@ -3,6 +3,7 @@ import {shortId} from '../core/ids.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {AnnouncementStatus} from '../engine/status.js'
 import {channelCountsLine} from './status-lines.js'
+import {counted} from '../core/counted.js'
 
 /** After a broadcast: one line per channel, where a broadcast channel published, and what is left. */
 export function broadcastSummaryLines(status: AnnouncementStatus, config: Config): string[] {
@@ -14,7 +15,7 @@ export function broadcastSummaryLines(status: AnnouncementStatus, config: Config
     const where = receipt.receiptUrl ?? (channel?.type === 'feed' && typeof channel.dir === 'string' ? `${channel.dir}/${receipt.receiptId}` : receipt.receiptId)
     if (where) lines.push(`  ${receipt.channel} → ${oneLine(where, 200)}`)
   }
-  if (status.pending > 0) lines.push(`${status.pending} deliveries still pending: crier run or a worker will send them (crier status ${shortId(status.announcement.id)}).`)
-  if (status.trouble > 0) lines.push(`${status.trouble} deliveries need attention (dead, unknown or expired): crier status ${shortId(status.announcement.id)}.`)
+  if (status.pending > 0) lines.push(`${counted(status.pending, 'delivery', 'deliveries')} still pending: crier run or a worker will send them (crier status ${shortId(status.announcement.id)}).`)
+  if (status.trouble > 0) lines.push(`${counted(status.trouble, 'delivery', 'deliveries')} need${status.trouble === 1 ? 's' : ''} attention (dead, unknown or expired): crier status ${shortId(status.announcement.id)}.`)
   return lines
 }

@@ -13,6 +13,7 @@ import {DraftCancelled} from './draft-cancelled.js'
 import {defaultCertainty, defaultChannels, defaultExpiry, defaultHeadline, defaultUrgency, type DraftQuestion, type GivenDraft} from './draft-questions.js'
 import {draftSummary} from './draft-summary.js'
 import {chosenEditor, textFromEditor} from './editor-text.js'
+import {counted} from '../../core/counted.js'
 
 // Guided drafting: `crier draft` on a terminal asks for what the command line left out, shows
 // the per-channel summary and creates the draft only after "yes". This module is imported
@@ -97,7 +98,7 @@ async function ask(ctx: CoreContext, question: DraftQuestion, answers: GivenDraf
         message: 'Severity',
         choices: severities.map((value) => {
           const approvals = requiredApprovals(config.policy, value)
-          const needs = approvals ? ` — needs ${approvals} approval${approvals === 1 ? '' : 's'}` : ''
+          const needs = approvals ? ` — needs ${counted(approvals, 'approval')}` : ''
           return {value, short: value, name: `${value.padEnd(9)}${severityHelp[value]}${needs}`}
         }),
       })

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {CrierCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../core/errors.js'
 import {writeAuditExport} from '../../core/audit-export.js'
+import {counted} from '../../core/counted.js'
 
 export default class AuditExport extends CrierCommand {
   static override description = 'Write the audit trail as JSON lines with its hashes, so the chain can be checked elsewhere.'
@@ -15,7 +16,7 @@ export default class AuditExport extends CrierCommand {
     if (this.jsonEnabled() && !flags.output) throw new UsageError('audit export writes its JSON lines to stdout — give --output FILE to use --json')
     const ctx = await this.context({config: false})
     const written = await writeAuditExport(ctx.store, flags.output)
-    if (flags.output) this.say(`Wrote ${written.events.toLocaleString('en-GB')} audit event${written.events === 1 ? '' : 's'} to ${flags.output}`)
+    if (flags.output) this.say(`Wrote ${counted(written.events, 'audit event')} to ${flags.output}`)
     return {...written, file: flags.output}
   }
 }

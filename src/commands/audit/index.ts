@@ -3,6 +3,7 @@ import {CrierCommand} from '../../cli/base-command.js'
 import {resolveAnnouncementId} from '../../cli/args.js'
 import {parseSince} from '../../core/time-input.js'
 import {auditEventJson, auditLine} from '../../views/audit-lines.js'
+import {counted} from '../../core/counted.js'
 
 export default class Audit extends CrierCommand {
   static override description = 'The audit trail: who did what, when, on what — oldest first; see also audit verify and audit export.'
@@ -33,7 +34,7 @@ export default class Audit extends CrierCommand {
       if (events.length === 0) this.log('No audit events.')
       for (const event of events) this.log(auditLine(event, flagged))
       if (!flags.all && events.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
-      if (unreviewed.length) this.logToStderr(`${unreviewed.length} emergency override${unreviewed.length === 1 ? '' : 's'} not yet reviewed — another officer runs crier review ID`)
+      if (unreviewed.length) this.logToStderr(`${counted(unreviewed.length, 'emergency override')} not yet reviewed — another officer runs crier review ID`)
     }
     return {events: events.map(auditEventJson), unreviewedOverrides: unreviewed}
   }

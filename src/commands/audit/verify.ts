@@ -1,5 +1,6 @@
 import {CrierCommand} from '../../cli/base-command.js'
 import {ExitCode} from '../../core/errors.js'
+import {counted} from '../../core/counted.js'
 
 export default class AuditVerify extends CrierCommand {
   static override description = 'Walk the audit trail\'s hash chain and name the first row that was changed, deleted, moved or cut off (exit 1).'
@@ -10,7 +11,7 @@ export default class AuditVerify extends CrierCommand {
     const ctx = await this.context({config: false})
     const verdict = ctx.store.audit.verify()
     if (verdict.ok) {
-      this.say(`audit verify: ${verdict.events.toLocaleString('en-GB')} event${verdict.events === 1 ? '' : 's'}, chain whole (last hash ${verdict.headHash})`)
+      this.say(`audit verify: ${counted(verdict.events, 'event')}, chain whole (last hash ${verdict.headHash})`)
     } else {
       // Printed here rather than thrown, so that --json still gets its document on stdout.
       process.stderr.write(`Error: audit verify: ${verdict.problem} — keep a copy of crier.db as it is, and compare it with an earlier crier audit export\n`)

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {CrierCommand} from '../../cli/base-command.js'
 import {stripTerminalControls} from '../../core/terminal-text.js'
 import {pad} from '../../views/format.js'
+import {counted} from '../../core/counted.js'
 
 export default class SubscribersList extends CrierCommand {
   static override description = 'Subscriber counts per list, or the subscribers of one list.'
@@ -18,7 +19,7 @@ export default class SubscribersList extends CrierCommand {
       const counts = ctx.store.subscribers.listCounts()
       if (!this.jsonEnabled()) {
         if (counts.length === 0) this.log('No subscribers. Import some with crier subscribers import FILE --list NAME')
-        for (const c of counts) this.log(`${pad(c.list, 20)}${c.subscribers.toLocaleString('en-GB')} subscribers, ${c.optedOut.toLocaleString('en-GB')} opted out`)
+        for (const c of counts) this.log(`${pad(c.list, 20)}${counted(c.subscribers, 'subscriber')}, ${c.optedOut.toLocaleString('en-GB')} opted out`)
       }
       return counts
     }

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {CrierCommand} from '../../cli/base-command.js'
 import {normaliseContact} from '../../core/subscribers/contacts.js'
 import {UsageError} from '../../core/errors.js'
+import {counted} from '../../core/counted.js'
 
 export default class SubscribersOptout extends CrierCommand {
   static override description = 'Opt a contact (e-mail or phone) out of everything; it survives re-imports.'
@@ -14,7 +15,7 @@ export default class SubscribersOptout extends CrierCommand {
     const contact = normaliseContact(args.contact, ctx.config.defaultRegion)
     if (!contact) throw new UsageError(`"${args.contact}" is not an e-mail address or a valid phone number — write phones as +44…, or set defaultRegion in config`)
     const subscribers = ctx.store.transaction(() => ctx.store.subscribers.optOut(contact, `crier subscribers optout by ${ctx.user}`, ctx.now()))
-    this.say(subscribers ? `Opted out ${contact} (${subscribers} subscriber record${subscribers === 1 ? '' : 's'}).` : `Opted out ${contact}: not subscribed now, and will not be when imported later.`)
+    this.say(subscribers ? `Opted out ${contact} (${counted(subscribers, 'subscriber record')}).` : `Opted out ${contact}: not subscribed now, and will not be when imported later.`)
     return {contact, subscribers}
   }
 }

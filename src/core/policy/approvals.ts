@@ -4,6 +4,7 @@ import type {Policy} from '../../config/schema.js'
 import type {Approval} from '../../store/announcements.js'
 import {PolicyRefusal} from '../errors.js'
 import {shortId} from '../ids.js'
+import {counted} from '../counted.js'
 
 /** How many approvals an announcement of this severity needs before it may go. */
 export function requiredApprovals(policy: Policy, severity: Announcement['severity']): number {
@@ -57,7 +58,7 @@ export function approvalStatus(announcement: Announcement, approvals: Approval[]
  */
 export function approvalShortfall(announcement: Announcement, status: ApprovalStatus, action: string): string {
   const id = shortId(announcement.id)
-  const needs = `${status.required} approval${status.required === 1 ? '' : 's'}`
+  const needs = counted(status.required, 'approval')
   const has = status.valid.length ? `${status.valid.length} (${status.valid.map((approval) => approval.approver).join(', ')})` : '0'
   const stale = status.stale.length
     ? `; the approval${status.stale.length === 1 ? '' : 's'} by ${status.stale.map((approval) => approval.approver).join(', ')} no longer match${status.stale.length === 1 ? 'es' : ''} the text, which changed after approval`
