@@ -40,6 +40,8 @@ export default class Show extends CrierCommand {
         this.log(`Override:  by ${o.by}, ${formatTime(o.at)} — ${clean(o.reason) || '(no reason given)'}`)
         this.log(o.reviewedBy ? `Reviewed:  by ${o.reviewedBy}, ${formatTime(o.reviewedAt)}${o.reviewNote ? ' — ' + clean(o.reviewNote) : ''}` : `Reviewed:  not yet — another officer runs crier review ${shortId(a.id)}`)
       }
+      if (a.references) this.log(`${a.msgType === 'Cancel' ? 'Cancels' : 'Updates'}:   ${shortId(a.references)} (crier show ${shortId(a.references)})`)
+      for (const cancel of ctx.store.announcements.cancelsOf(id)) this.log(`Cancelled: by ${shortId(cancel)} (crier show ${shortId(cancel)})`)
       this.log(`Channels:  ${a.channels.join(', ')}`)
       for (const counts of channels) this.log('  ' + channelCountsLine(counts))
     }

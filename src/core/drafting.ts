@@ -25,36 +25,57 @@ export interface DraftInput {
   web?: string
 }
 
+/**
+ * What a follow-up (CAP Update or Cancel) is drafted from: the announcement it updates or
+ * cancels gives every field the officer does not give again.
+ */
+export interface FollowUpBasis {
+  msgType: 'Update' | 'Cancel'
+  original: Announcement
+}
+
 /** Creates a draft in one write; nothing is written when any field is refused. */
-export function createDraft(ctx: CoreContext, input: DraftInput): Announcement {
+export function createDraft(ctx: CoreContext, input: DraftInput, followUp?: FollowUpBasis): Announcement {
   const {config, now} = ctx
   const at = now()
-  if (!input.severity) throw new UsageError(`--severity is required — one of ${severities.join(', ')}`)
-  const severity: Severity = parseSeverity(input.severity)
-  const urgency: Urgency = input.urgency ? parseUrgency(input.urgency) : 'Unknown'
-  const certainty: Certainty = input.certainty ? parseCertainty(input.certainty) : 'Unknown'
-  const category: Category = input.category ? parseCategory(input.category) : 'Other'
-  const channels = chooseChannels(ctx, input.channels)
-  const expiresAt = input.expires ? parseExpiry(input.expires, at, config.timezone) : undefined
-  const web = input.web ? parseWebLink(input.web) : undefined
+  const original = followUp?.original
+  if (!input.severity && !original) throw new UsageError(`--severity is required — one of ${severities.join(', ')}`)
+  const severity: Severity = input.severity ? parseSeverity(input.severity) : original!.severity
+  const urgency: Urgency = input.urgency ? parseUrgency(input.urgency) : (original?.urgency ?? 'Unknown')
+  const certainty: Certainty = input.certainty ? parseCertainty(input.certainty) : (original?.certainty ?? 'Unknown')
+  const category: Category = input.category ? parseCategory(input.category) : (original?.category ?? 'Other')
+  const channels = original && input.channels.length === 0 ? original.channels.filter((name) => name in config.channels) : chooseChannels(ctx, input.channels)
+  // A follow-up lasts as long as what it follows up, unless told otherwise.
+  const expiresAt = input.expires ? parseExpiry(input.expires, at, config.timezone) : original?.expiresAt !== undefined && original.expiresAt > at ? original.expiresAt : undefined
+  const web = input.web ? parseWebLink(input.web) : original?.web
   const headline = input.headline?.trim() || headlineFrom(input.text)
+  const area = input.area?.trim() ? {description: input.area.trim(), polygons: [], circles: [], geocodes: []} : original?.area
   const id = newId(at)
   const announcement: Announcement = {
     id,
     identifier: `crier-${id}`,
-    sender: config.sender,
-    senderName: config.senderName,
-    status: 'Actual',
-    msgType: 'Alert',
-    scope: 'Public',
+    // CAP: an Update or Cancel comes from the sender of the message it refers to.
+    sender: original?.sender ?? config.sender,
+    senderName: original ? original.senderName : config.senderName,
+    status: original?.status ?? 'Actual',
+    msgType: followUp?.msgType ?? 'Alert',
+    scope: original?.scope ?? 'Public',
+    ...(original && {references: original.id}),
     category,
-    event: input.event?.trim() || defaultEvent[category],
+    event: input.event?.trim() || original?.event || defaultEvent[category],
     urgency,
     severity,
     certainty,
     web,
-    area: input.area?.trim() ? {description: input.area.trim(), polygons: [], circles: [], geocodes: []} : undefined,
-    variants: [{language: input.lang?.trim() || config.languages[0] || 'en', headline, description: input.text, instruction: input.instruction?.trim() || undefined}],
+    area,
+    variants: [
+      {
+        language: input.lang?.trim() || original?.variants[0]?.language || config.languages[0] || 'en',
+        headline,
+        description: input.text,
+        instruction: input.instruction?.trim() || (followUp?.msgType === 'Update' ? original?.variants[0]?.instruction : undefined) || undefined,
+      },
+    ],
     channels,
     expiresAt,
     state: 'draft',

@@ -35,7 +35,7 @@ const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, Lifecyc
 }
 
 const why: Partial<Record<LifecycleState, string>> = {
-  scheduled: 'it is scheduled — unschedule it first, or use crier update / crier cancel',
+  scheduled: 'it is scheduled — unschedule it first (crier unschedule), or crier cancel it',
   sending: 'it is being sent — use crier update or crier cancel',
   sent: 'it has been sent — use crier update or crier cancel',
   sent_with_failures: 'it has been sent — use crier update or crier cancel',

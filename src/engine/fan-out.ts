@@ -64,10 +64,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
       const driver = driverOf(channel)
       if (driver.kind === 'per-recipient') {
         const list = String(channel.audience)
-        if (ctx.store.subscribers.audienceSize(list) === 0) {
-          throw new UsageError(`channel ${name}: audience "${list}" has no subscribers — import them with crier subscribers import FILE --list ${list}`)
-        }
-        queued += ctx.store.deliveries.fanOutAudience({
+        const audience = {
           announcementId: id,
           channel: name,
           list,
@@ -76,7 +73,16 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
           expiresAt: announcement.expiresAt ?? null,
           maxAttempts: channelLimits(channel).maxAttempts,
           now,
-        }).queued
+        } as const
+        // A Cancel goes to those the cancelled message reached on this channel, not to everyone.
+        if (announcement.msgType === 'Cancel' && announcement.references) {
+          queued += ctx.store.deliveries.fanOutReached({...audience, references: announcement.references})
+          continue
+        }
+        if (ctx.store.subscribers.audienceSize(list) === 0) {
+          throw new UsageError(`channel ${name}: audience "${list}" has no subscribers — import them with crier subscribers import FILE --list ${list}`)
+        }
+        queued += ctx.store.deliveries.fanOutAudience(audience).queued
         continue
       }
       queued++

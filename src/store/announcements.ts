@@ -155,6 +155,10 @@ export function announcementStore(db: Db, audit: AuditTrail) {
       sent_at = CASE WHEN @state IN ('sent', 'sent_with_failures') THEN @now ELSE sent_at END
     WHERE id = @id`)
   const count = db.prepare(`SELECT count(*) AS n FROM announcement`).pluck()
+  const cancelsOf = db.prepare(`SELECT id FROM announcement WHERE references_id = ? AND msg_type = 'Cancel'
+    AND state NOT IN ('cancelled', 'expired') ORDER BY id`).pluck()
+  const sentUpdatesOf = db.prepare(`SELECT id FROM announcement WHERE references_id = ? AND msg_type = 'Update'
+    AND state IN ('sending', 'sent', 'sent_with_failures') ORDER BY id DESC`).pluck()
   const addApproval = db.prepare(`INSERT INTO approval (announcement_id, approver, content_hash, approved_at)
     VALUES (@announcementId, @approver, @contentHash, @approvedAt)`)
   const approvalsOf = db.prepare(`SELECT announcement_id AS announcementId, approver, content_hash AS contentHash,
@@ -242,6 +246,14 @@ export function announcementStore(db: Db, audit: AuditTrail) {
           audit.append({action: 'state-changed', subject: id, at: now, details: {from, to: state}})
         }
       })
+    },
+    /** Cancel messages drafted or sent for this announcement (not those themselves withdrawn). */
+    cancelsOf(id: string): string[] {
+      return cancelsOf.all(id) as string[]
+    },
+    /** Updates of this announcement that went out (or are going), newest first. */
+    sentUpdatesOf(id: string): string[] {
+      return sentUpdatesOf.all(id) as string[]
     },
     count(): number {
       return count.get() as number

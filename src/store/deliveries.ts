@@ -105,8 +105,30 @@ function audienceInsert(db: Db, contact: 'email' | 'phone') {
     WHERE s.list = @list AND (s.${contact} IS NULL OR NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.${contact}))`)
 }
 
+/**
+ * A Cancel's rows on a per-recipient channel: one for each subscriber the original reached (or
+ * may have: sending, unknown) on the same channel and still reachable, not the whole audience —
+ * people who never had the message are not told it is cancelled.
+ */
+function reachedInsert(db: Db, contact: 'email' | 'phone') {
+  return db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at, expires_at,
+      max_attempts, created_at, updated_at)
+    SELECT @announcementId || '.' || @channel || '.' || s.id, @announcementId, @channel, CAST(s.id AS TEXT),
+      'queued', @priority, @now, @expiresAt, @maxAttempts, @now, @now
+    FROM delivery d JOIN subscriber s ON s.id = CAST(d.recipient AS INTEGER)
+    WHERE d.announcement_id = @references AND d.channel = @channel AND d.state IN ('sent', 'sending', 'unknown')
+      AND s.${contact} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.${contact})`)
+}
+
 export function deliveryStore(db: Db) {
   const audience = {email: audienceInsert(db, 'email'), phone: audienceInsert(db, 'phone')}
+  const reached = {email: reachedInsert(db, 'email'), phone: reachedInsert(db, 'phone')}
+  const cancelUndelivered = db.prepare(`UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
+      lease_until = NULL, updated_at = @now, finished_at = @now
+    WHERE announcement_id = @id AND state IN ('queued', 'failed')`)
+  const publishedChannels = db.prepare(`SELECT DISTINCT channel FROM delivery
+    WHERE announcement_id = ? AND state IN ('sent', 'sending', 'unknown') ORDER BY channel`).pluck()
+  const sendingNow = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = 'sending'`).pluck()
   const countQueued = db.prepare(`SELECT state, count(*) AS n FROM delivery WHERE announcement_id = ? AND channel = ? GROUP BY state`)
   const rateRow = db.prepare(`SELECT tokens, refilled_at AS refilledAt FROM channel_rate WHERE channel = ?`)
   const saveRate = db.prepare(`INSERT INTO channel_rate (channel, tokens, refilled_at) VALUES (@channel, @tokens, @now)
@@ -191,6 +213,23 @@ export function deliveryStore(db: Db) {
       audience[contact].run(values)
       const counts = Object.fromEntries((countQueued.all(params.announcementId, params.channel) as Array<{state: string; n: number}>).map((r) => [r.state, r.n]))
       return {queued: counts.queued ?? 0, skipped: counts.skipped ?? 0}
+    },
+    /** A Cancel's deliveries on a per-recipient channel: the subscribers the original reached there. */
+    fanOutReached(params: AudienceFanOut & {references: string}): number {
+      const {contact, list: _list, ...values} = params
+      return reached[contact].run(values).changes
+    },
+    /** Stops every delivery of the announcement not yet sent (queued, or waiting to retry); returns how many. */
+    cancelUndelivered(announcementId: string, reason: string, now: number): number {
+      return cancelUndelivered.run({id: announcementId, reason, now}).changes
+    },
+    /** Channels on which the announcement reached the public, or may have (being sent, in doubt). */
+    publishedChannels(announcementId: string): string[] {
+      return publishedChannels.all(announcementId) as string[]
+    },
+    /** Deliveries being sent right now (leased): too late to stop. */
+    sendingNow(announcementId: string): number {
+      return sendingNow.get(announcementId) as number
     },
     /**
      * Takes up to `want` send tokens from the channel's bucket (capacity: one second's worth),

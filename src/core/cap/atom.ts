@@ -137,7 +137,8 @@ function appendCommon(entry: XMLBuilder, announcement: Announcement, variant: Va
 
 function entryTitle(announcement: Announcement, variant: Variant): string {
   const headline = variant.headline.trim() || announcement.event
-  return announcement.msgType === 'Cancel' ? `Cancelled: ${headline}` : headline
+  // crier cancel writes its headline so already; a Cancel from elsewhere may not say it.
+  return announcement.msgType === 'Cancel' && !/^cancell?ed\b/i.test(headline) ? `Cancelled: ${headline}` : headline
 }
 
 /** The CAP document's address as seen from the feed that links it. */

@@ -1,0 +1,79 @@
+import {Args, Flags} from '@oclif/core'
+import {CrierCommand} from '../cli/base-command.js'
+import {resolveAnnouncementId} from '../cli/args.js'
+import {givenAnnouncementText} from '../cli/read-text.js'
+import {stopSignals} from '../cli/stop-signals.js'
+import {counted} from '../core/counted.js'
+import {ExitCode, PolicyRefusal} from '../core/errors.js'
+import {shortId} from '../core/ids.js'
+import {cancelAnnouncement} from '../engine/cancel.js'
+import {deliverQueued} from '../engine/deliver.js'
+import {fanOut} from '../engine/fan-out.js'
+import {liveSnapshotReader} from '../engine/live-snapshot.js'
+import {announcementStatus} from '../engine/status.js'
+import {broadcastSummaryLines} from '../views/broadcast-lines.js'
+import {announcementJson} from '../views/format.js'
+import {progressOnStderr} from '../views/live/progress-lines.js'
+
+export default class Cancel extends CrierCommand {
+  static override description =
+    'Cancel an announcement: stop what has not been sent, end its schedule, and where it reached the public send a CAP Cancel to those channels (and recipients).'
+  static override examples = [
+    '<%= config.bin %> cancel 01JD5X "The road has reopened; the closure notice was sent in error."',
+    '<%= config.bin %> cancel 01JD5X --no-wait   # stop it and queue the Cancel for crier run',
+  ]
+  static override args = {
+    id: Args.string({description: 'Announcement id (any unique prefix).', required: true, ignoreStdin: true}),
+    text: Args.string({description: 'What the public is told (the Cancel message), or - to read stdin; default: a line saying the message is cancelled.', ignoreStdin: true}),
+  }
+  static override flags = {
+    wait: Flags.boolean({description: 'Wait for the Cancel message to be delivered (--no-wait: queue it and return).', default: true, allowNo: true}),
+    quiet: Flags.boolean({description: 'No progress lines on stderr while waiting.'}),
+  }
+
+  async run() {
+    const {args, flags} = await this.parse(Cancel)
+    // Only an argument or `-`: a cancel from a script with an idle stdin must not wait on it.
+    const text = args.text === undefined ? undefined : givenAnnouncementText(args.text, undefined)
+    const ctx = await this.context()
+    const id = resolveAnnouncementId(ctx, args.id)
+    const result = cancelAnnouncement(ctx, id, text)
+    const stopped = result.stopped ? `stopped ${counted(result.stopped, 'delivery', 'deliveries')} not yet sent` : 'nothing was waiting to be sent'
+    const inFlight = result.inFlight ? `; ${counted(result.inFlight, 'delivery', 'deliveries')} being sent now will finish` : ''
+    this.say(`Cancelled ${shortId(id)}: ${stopped}${inFlight}.`)
+    const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight}
+    const {followUp} = result
+    if (!followUp) {
+      this.say('It had not reached the public anywhere: no Cancel message is needed.')
+      return json
+    }
+    const follow = shortId(followUp.id)
+    try {
+      fanOut(ctx, followUp.id)
+    } catch (error) {
+      if (!(error instanceof PolicyRefusal)) throw error
+      // Stopping needed nobody else; telling the public goes the ordinary way.
+      this.logToStderr(`The Cancel message ${follow} for ${followUp.channels.join(', ')} is drafted but not sent: ${error.message}`)
+      this.logToStderr(`Next: crier preview ${follow}; once approved, crier broadcast ${follow}`)
+      return {...json, followUp: announcementJson(ctx.store.announcements.get(followUp.id)!)}
+    }
+    if (!flags.wait) {
+      this.say(`Queued the Cancel message ${follow} for ${followUp.channels.join(', ')}. crier run or a worker will send it.`)
+      return {...json, followUp: announcementStatus(ctx, followUp.id)}
+    }
+    this.say(`Sending the Cancel message ${follow} to ${followUp.channels.join(', ')}:`)
+    const signals = stopSignals(() => process.stderr.write('Stopping: finishing sends in flight; the rest stays queued for crier run.\n'))
+    const progress = progressOnStderr(liveSnapshotReader(ctx.store, followUp.id).read, flags.quiet || this.jsonEnabled())
+    try {
+      await deliverQueued(ctx, {announcementId: followUp.id, stop: signals.stop, abort: signals.abort})
+    } finally {
+      progress?.stop()
+      signals.dispose()
+    }
+    const status = announcementStatus(ctx, followUp.id)
+    if (!this.jsonEnabled()) for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)
+    if (signals.exitCode()) process.exitCode = signals.exitCode()
+    else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
+    return {...json, followUp: {...status, announcement: announcementJson(status.announcement)}}
+  }
+}

@@ -1,0 +1,153 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {closedPortUrl} from '../fakes/provider-server.js'
+import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {explain, ok, refused, show} from '../helpers/cli-assertions.js'
+import {capSchemaErrors} from '../helpers/validate-cap.js'
+
+// crier cancel and crier update through the built CLI: what is stopped, what the public is told
+// (CAP Cancel / Update referencing the original, in the feed in its place), and what is refused.
+
+let home: CrierHome | undefined
+afterEach(() => {
+  home?.cleanup()
+  home = undefined
+})
+
+const base = `sender: alerts@northwales.example
+senderName: North Wales Police
+timezone: Europe/London
+`
+
+/** A website feed that works and a partners webhook where nothing listens (its delivery keeps retrying). */
+async function homeWithDeadWebhook(): Promise<CrierHome> {
+  const h = makeCrierHome()
+  h.writeConfig(`${base}channels:
+  website: {type: feed, dir: ./public, baseUrl: "https://northwales.example/alerts"}
+  partners: {type: webhook, url: "${await closedPortUrl()}/hooks", retryBase: 10s, maxAttempts: 20}
+`)
+  return h
+}
+
+function broadcastNoWait(h: CrierHome, text: string, severity = 'Moderate'): string {
+  const queued = jsonOf(ok(h.run(['broadcast', '-', '--severity', severity, '--channel', 'website,partners', '--area', 'Conwy', '--expires', '+6h', '--no-wait', '--json'], {input: text})))
+  return queued.announcement.id as string
+}
+
+function deliveriesOf(h: CrierHome, id: string): Record<string, string> {
+  const db = h.db()
+  try {
+    const rows = db.prepare('SELECT channel, state FROM delivery WHERE announcement_id = ? AND recipient IS NULL').all(id) as Array<{channel: string; state: string}>
+    return Object.fromEntries(rows.map((row) => [row.channel, row.state]))
+  } finally {
+    db.close()
+  }
+}
+
+function feedTitles(h: CrierHome): string[] {
+  const atom = readFileSync(join(h.home, 'public', 'alerts.atom'), 'utf8')
+  return [...atom.matchAll(/<entry[\s\S]*?<title>([^<]*)<\/title>/g)].map((match) => match[1]!)
+}
+
+describe('crier cancel', () => {
+  it('stops what has not gone, and tells the channels it reached with a CAP Cancel that replaces it in the feed', async () => {
+    home = await homeWithDeadWebhook()
+    const id = broadcastNoWait(home, 'Evacuate the riverside streets of Llanrwst now.')
+    // The feed publishes; the webhook is refused and waits 10 s to retry.
+    ok(home.run(['run', '--max-time', '2s']))
+    expect(deliveriesOf(home, id)).toEqual({website: 'sent', partners: 'failed'})
+    expect(feedTitles(home)).toEqual(['Evacuate the riverside streets of Llanrwst now.'])
+
+    const result = ok(home.run(['cancel', id.slice(0, 8), 'Sent in error: there is no flood warning for Llanrwst.', '--json']))
+    const cancelled = jsonOf(result)
+    expect(cancelled.stopped).toBe(1)
+    expect(cancelled.announcement.state).toBe('cancelled')
+    expect(deliveriesOf(home, id)).toEqual({website: 'sent', partners: 'cancelled'})
+    // The Cancel goes where the original reached the public: the website, not the partners who never had it.
+    const followUp = cancelled.followUp.announcement
+    expect(followUp).toMatchObject({msgType: 'Cancel', references: id, channels: ['website'], severity: 'Moderate', state: 'sent'})
+    expect(followUp.variants[0]).toMatchObject({headline: 'Cancelled: Evacuate the riverside streets of Llanrwst now.', description: 'Sent in error: there is no flood warning for Llanrwst.'})
+    expect(feedTitles(home)).toEqual(['Cancelled: Evacuate the riverside streets of Llanrwst now.'])
+
+    const original = show(home, id)
+    const cap = readFileSync(join(home.home, 'public', 'cap', `${followUp.id}.xml`), 'utf8')
+    expect(cap).toContain('<msgType>Cancel</msgType>')
+    expect(cap).toContain(`<references>alerts@northwales.example,${original.identifier},${new Date(original.createdAt).toISOString().slice(0, 19)}+00:00</references>`)
+    expect(await capSchemaErrors(cap)).toEqual([])
+    // Nothing of the original is left to send.
+    ok(home.run(['run', '--max-time', '1s']))
+    expect(deliveriesOf(home, id)).toEqual({website: 'sent', partners: 'cancelled'})
+    expect(ok(home.run(['show', id])).stdout).toMatch(new RegExp(`^Cancelled: by ${followUp.id.slice(0, 12)}`, 'm'))
+  })
+
+  it('a scheduled announcement that never went: the schedule ends, no Cancel is needed', () => {
+    home = makeCrierHome()
+    const drafted = jsonOf(ok(home.run(['draft', 'Siren test at noon.', '--severity', 'Minor', '--json'])))
+    ok(home.run(['schedule', drafted.id, '--at', '+2h']))
+    const result = ok(home.run(['cancel', drafted.id]))
+    expect(result.stdout).toMatch(/^Cancelled \w+: nothing was waiting to be sent\.\nIt had not reached the public anywhere: no Cancel message is needed\.\n$/)
+    expect(show(home, drafted.id).state).toBe('cancelled')
+    expect(ok(home.run(['status'])).stdout).not.toMatch(/Scheduled/)
+    expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
+  })
+
+  it('refuses a second cancel, a cancel of a Cancel, and a cancel of what is already updated (exit 3, one line)', () => {
+    home = makeCrierHome()
+    const sent = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Minor', '--json'], {input: 'Water off in Conwy until 3pm.'}))).announcement.id as string
+    const cancel = jsonOf(ok(home.run(['cancel', sent, '--json']))).followUp.announcement.id as string
+    refused(home.run(['cancel', sent]), 3, new RegExp(`cancelled already by ${cancel.slice(0, 12)}`))
+    refused(home.run(['cancel', cancel]), 3, /it is itself a Cancel/)
+    refused(home.run(['update', sent, 'Back on.']), 3, new RegExp(`it was cancelled by ${cancel.slice(0, 12)}`))
+
+    const other = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Minor', '--json'], {input: 'Road closed in Bangor.'}))).announcement.id as string
+    const update = jsonOf(ok(home.run(['update', other, 'Road reopened in Bangor.', '--json']))).id as string
+    ok(home.run(['broadcast', update]))
+    refused(home.run(['cancel', other]), 3, new RegExp(`updated by ${update.slice(0, 12)}, the latest word: cancel that`))
+  })
+
+  it('where policy needs an approval, it stops at once and drafts the Cancel for another officer to approve', () => {
+    home = makeCrierHome()
+    const drafted = jsonOf(ok(home.run(['draft', 'Shelter in place in Rhyl.', '--severity', 'Severe', '--json'])))
+    ok(home.run(['approve', drafted.id], {env: {CRIER_USER: 'insp.hughes'}}))
+    ok(home.run(['broadcast', drafted.id]))
+    const result = home.run(['cancel', drafted.id, 'The shelter advice for Rhyl is withdrawn.'])
+    expect(result.status, explain(result)).toBe(0)
+    const followUpId = /The Cancel message (\w+) for website is drafted but not sent: .*needs 1 approval/.exec(result.stderr)?.[1]
+    expect(followUpId, explain(result)).toBeDefined()
+    expect(result.stderr).toMatch(new RegExp(`^Next: crier preview ${followUpId}; once approved, crier broadcast ${followUpId}$`, 'm'))
+    expect(show(home, followUpId!)).toMatchObject({msgType: 'Cancel', state: 'draft', severity: 'Severe'})
+    ok(home.run(['approve', followUpId!], {env: {CRIER_USER: 'insp.hughes'}}))
+    ok(home.run(['broadcast', followUpId!]))
+    expect(show(home, followUpId!).state).toBe('sent')
+    expect(feedTitles(home)).toEqual(['Cancelled: Shelter in place in Rhyl.'])
+  })
+})
+
+describe('crier update', () => {
+  it('drafts a CAP Update with the original as its default, which then goes the ordinary way and replaces it in the feed', async () => {
+    home = makeCrierHome()
+    const original = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Moderate', '--area', 'Conwy', '--expires', '+6h', '--instruction', 'Boil water before drinking.', '--json'], {input: 'Water off in Conwy until 3pm.'}))).announcement
+    const result = ok(home.run(['update', original.id.slice(0, 10), '-', '--severity', 'Minor'], {input: 'Water is back on in Conwy.'}))
+    const updateId = /^Update (\w+) of \w+ drafted \(Minor, website\)\. Next: crier preview \w+, then crier broadcast \w+$/m.exec(result.stdout)?.[1]
+    expect(updateId, explain(result)).toBeDefined()
+    const update = show(home, updateId!)
+    expect(update).toMatchObject({msgType: 'Update', references: original.id, state: 'draft', severity: 'Minor', channels: ['website'], expiresAt: original.expiresAt})
+    expect(update.area.description).toBe('Conwy')
+    expect(update.variants[0]).toMatchObject({description: 'Water is back on in Conwy.', instruction: 'Boil water before drinking.'})
+    expect(ok(home.run(['preview', updateId!])).stdout).toContain(`<references>${original.sender},${original.identifier},`)
+    ok(home.run(['broadcast', updateId!]))
+    expect(feedTitles(home)).toEqual(['Water is back on in Conwy.'])
+    const cap = readFileSync(join(home.home, 'public', 'cap', `${update.id}.xml`), 'utf8')
+    expect(cap).toContain('<msgType>Update</msgType>')
+    expect(await capSchemaErrors(cap)).toEqual([])
+    refused(home.run(['update', original.id, 'Again.']), 3, new RegExp(`updated already by ${updateId}: update that`))
+  })
+
+  it('refuses what has not gone out yet: it is edited instead (exit 3)', () => {
+    home = makeCrierHome()
+    const drafted = jsonOf(ok(home.run(['draft', 'Road closed in Bangor.', '--severity', 'Minor', '--json'])))
+    refused(home.run(['update', drafted.id, 'Road closed in Bangor until 6pm.']), 3, /nothing of it has been sent yet; change it instead: crier edit/)
+    expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
+  })
+})

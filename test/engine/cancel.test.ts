@@ -1,0 +1,64 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {z} from 'zod'
+import type {Driver} from '../../src/channels/driver.js'
+import {driverFor, registerDriver} from '../../src/channels/registry.js'
+import {cancelAnnouncement} from '../../src/engine/cancel.js'
+import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {fanOut} from '../../src/engine/fan-out.js'
+import {makeWorld, removeWorld, type World} from '../helpers/world.js'
+
+// A Cancel on a per-recipient channel (SMS, e-mail) goes to the people the original reached
+// there — sent, being sent, or in doubt — and who have not opted out since; not to the rest.
+
+const texts: Array<{phone?: string; text: string}> = []
+const textDriver: Driver = {
+  type: 'test-cancel-text',
+  kind: 'per-recipient',
+  config: z.object({audience: z.string()}),
+  capabilities: {counts: 'characters', threads: false, media: false, idempotent: true, reconcile: false, contact: 'phone'},
+  render: (_announcement, variant, {recipient}) => ({parts: [{label: 'text', text: variant.description}], payload: {text: `${variant.headline} — ${variant.description}`, to: recipient?.phone}}),
+  send: async (payload, ctx) => {
+    texts.push({phone: ctx.recipient?.phone, text: (payload as {text: string}).text})
+    return {providerId: `SM${texts.length}`}
+  },
+  check: async () => ({ok: true, detail: ''}),
+}
+if (!driverFor('test-cancel-text')) registerDriver(textDriver)
+
+let world: World | undefined
+afterEach(() => {
+  if (world) removeWorld(world)
+  world = undefined
+  texts.length = 0
+})
+
+const phone = (i: number) => `+4477009${String(i).padStart(5, '0')}`
+
+describe('cancelling on a per-recipient channel', () => {
+  it('stops the texts not yet sent and sends the Cancel only to those who had the message', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-cancel-text, audience: residents}\n')
+    const {store, ctx} = world
+    store.transaction(() => {
+      for (let i = 0; i < 6; i++) store.subscribers.upsert({list: 'residents', name: `R${i}`, email: null, phone: phone(i), language: null, lat: null, lon: null, zone: null, tags: []}, Date.now())
+    })
+    const [id] = world.queue(1, {text: 'Evacuate now.', headline: 'Evacuate Llanrwst'})
+    // Mid-broadcast: 0 and 1 had it, 2 is being sent, 3 is in doubt, 4 waits to retry, 5 is queued.
+    const states = ['sent', 'sent', 'sending', 'unknown', 'failed', 'queued']
+    const setState = store.db.prepare(`UPDATE delivery SET state = ? WHERE announcement_id = ? AND recipient = (SELECT CAST(id AS TEXT) FROM subscriber WHERE phone = ?)`)
+    states.forEach((state, i) => setState.run(state, id, phone(i)))
+    // 1 opted out after the original reached them: not texted again.
+    store.subscribers.optOut(phone(1), 'test', Date.now())
+
+    const result = cancelAnnouncement(ctx, id!, 'Sent in error: no evacuation.')
+    expect(result).toMatchObject({stopped: 2, inFlight: 1})
+    expect(result.announcement.state).toBe('cancelled')
+    expect(result.followUp).toMatchObject({msgType: 'Cancel', references: id, channels: ['residents-text']})
+    const stoppedStates = store.db.prepare(`SELECT state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY state ORDER BY state`).all(id) as Array<{state: string; n: number}>
+    expect(Object.fromEntries(stoppedStates.map((row) => [row.state, row.n]))).toEqual({cancelled: 2, sending: 1, sent: 2, unknown: 1})
+
+    expect(fanOut(ctx, result.followUp!.id).queued).toBe(3)
+    await new Dispatcher({store, config: world.config}).run({announcementId: result.followUp!.id})
+    expect(texts.map((t) => t.phone).sort()).toEqual([phone(0), phone(2), phone(3)])
+    expect(texts[0]!.text).toBe('Cancelled: Evacuate Llanrwst — Sent in error: no evacuation.')
+  })
+})
