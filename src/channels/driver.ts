@@ -99,6 +99,11 @@ export interface SendContext<Settings> {
   postedParts: PostedPart[]
   /** Thread drivers: records a posted part durably before the next one is sent. */
   recordPart(part: PostedPart): void
+  /**
+   * Thread drivers, for an Update or Cancel: the original's first and last posts on this
+   * channel. The follow-up replies to the last, in the original's thread (root: the first).
+   */
+  followUpOf?: {root: PostedPart; parent: PostedPart}
 }
 
 export interface Receipt {

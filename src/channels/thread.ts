@@ -76,17 +76,21 @@ function splitToFit(text: string, fits: (index: number, candidate: string) => bo
 /**
  * Posts the thread's parts in order, each replying to the one before, starting after the parts
  * earlier attempts already posted: a thread whose third post failed is resumed at the third.
- * `postOne` posts one part and returns its id (and whatever a reply to it needs).
+ * An Update or Cancel's first part replies to the original's last post (`followUpOf`), so the
+ * follow-up reads under what it corrects. `postOne` posts one part and returns its id (and
+ * whatever a reply to it needs).
  */
 export async function postThread<Post>(
   posts: Post[],
-  context: Pick<SendContext<unknown>, 'postedParts' | 'recordPart' | 'signal'>,
+  context: Pick<SendContext<unknown>, 'postedParts' | 'recordPart' | 'signal' | 'followUpOf'>,
   postOne: (post: Post, index: number, replyTo: PostedPart | undefined, root: PostedPart | undefined) => Promise<Omit<PostedPart, 'index'>>,
 ): Promise<Receipt> {
   const posted = context.postedParts.slice(0, posts.length)
+  const followUpOf = posted.length < posts.length ? context.followUpOf : undefined
   for (let index = posted.length; index < posts.length; index++) {
     context.signal.throwIfAborted()
-    const part: PostedPart = {index, ...(await postOne(posts[index]!, index, posted[index - 1], posted[0]))}
+    const replyTo = index > 0 ? posted[index - 1] : followUpOf?.parent
+    const part: PostedPart = {index, ...(await postOne(posts[index]!, index, replyTo, followUpOf?.root ?? posted[0]))}
     context.recordPart(part)
     posted.push(part)
   }

@@ -40,7 +40,8 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     if (schedule) ctx.store.schedules.end(schedule.id, now, `cancelled by ${ctx.user}`)
     const stopped = ctx.store.deliveries.cancelUndelivered(id, `cancelled by ${ctx.user} before it was sent`, now)
     const inFlight = ctx.store.deliveries.sendingNow(id)
-    const reached = ctx.store.deliveries.publishedChannels(id).filter((name) => name in ctx.config.channels)
+    const published = new Set(ctx.store.deliveries.publishedChannels(id))
+    const reached = original.channels.filter((name) => published.has(name) && name in ctx.config.channels)
     if (next !== original.state) ctx.store.announcements.setState(id, next, now)
     const headline = original.variants[0]?.headline ?? ''
     const followUp =

@@ -60,6 +60,20 @@ export class DeliveryContext implements SendContext<Record<string, unknown>> {
     return this.#store.deliveries.postedParts(this.deliveryId)
   }
 
+  /** For an Update or Cancel: the original's first and last posts on this channel, when it was sent there. */
+  get followUpOf(): {root: PostedPart; parent: PostedPart} | undefined {
+    const original = this.announcement.references
+    if (!original || this.recipient) return undefined
+    const store = this.#store
+    const sent = store.deliveries.broadcastDeliveries(original).find((delivery) => delivery.channel === this.channel.name && delivery.state === 'sent')
+    if (!sent) return undefined
+    const parts = store.deliveries.postedParts(sent.id)
+    if (parts.length > 0) return {root: parts[0]!, parent: parts.at(-1)!}
+    if (!sent.receiptId) return undefined
+    const only: PostedPart = {index: 0, providerId: sent.receiptId, ...(sent.receiptUrl && {url: sent.receiptUrl})}
+    return {root: only, parent: only}
+  }
+
   /** Commits a posted part at once, so a crash or failure after part 2 resumes at part 3. */
   recordPart(part: PostedPart): void {
     this.#store.transaction(() => this.#store.deliveries.recordPart(this.deliveryId, part, this.now()))

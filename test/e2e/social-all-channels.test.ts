@@ -425,6 +425,44 @@ describe('one Severe announcement to all five networks, the feed and a webhook',
     }
   })
 
+  it('crier cancel: the Cancel replies under the original thread on each network that threads, and replaces it in the feed', async () => {
+    const {home, x, mastodon, bluesky, telegram, facebook} = await setUp()
+    const id = draftSevere(home, 'Evacuate the riverside streets of Llanrwst now: the Conwy is over its banks.')
+    approve(home, id)
+    const broadcast = await runBounded(home, ['broadcast', id])
+    expect(broadcast.status, explain(broadcast)).toBe(0)
+    const before = {x: x.posts.length, mastodon: mastodon.statuses.length, bluesky: bluesky.posts.length, telegram: telegram.accepted().length, facebook: facebook.posts.length}
+
+    // Severe: the Cancel needs a second officer too; stopping needed nobody.
+    const cancel = await runBounded(home, ['cancel', id, 'Sent in error: there is no flooding in Llanrwst.'])
+    expect(cancel.status, explain(cancel)).toBe(0)
+    const followUp = /The Cancel message (\w+) for x, mastodon, bluesky, telegram, facebook, website, partners is drafted but not sent/.exec(cancel.stderr)?.[1]
+    expect(followUp, explain(cancel)).toBeDefined()
+    approve(home, followUp!)
+    const sent = await runBounded(home, ['broadcast', followUp!])
+    expect(sent.status, explain(sent)).toBe(0)
+
+    const lastX = x.posts.at(-1)!
+    expect(x.posts).toHaveLength(before.x + 1)
+    expect(lastX.text).toContain(`Cancelled: ${headline}`)
+    expect(lastX.text).toContain('Sent in error: there is no flooding in Llanrwst.')
+    expect(lastX.replyTo).toBe(x.posts[before.x - 1]!.id)
+    const lastStatus = mastodon.statuses.at(-1)!
+    expect(mastodon.statuses).toHaveLength(before.mastodon + 1)
+    expect(lastStatus.inReplyToId).toBe(mastodon.statuses[before.mastodon - 1]!.id)
+    const lastSkeet = bluesky.posts.at(-1)!
+    expect(bluesky.posts).toHaveLength(before.bluesky + 1)
+    expect(lastSkeet.reply).toEqual({root: {uri: bluesky.posts[0]!.uri, cid: bluesky.posts[0]!.cid}, parent: {uri: bluesky.posts[before.bluesky - 1]!.uri, cid: bluesky.posts[before.bluesky - 1]!.cid}})
+    const accepted = telegram.accepted()
+    expect(accepted).toHaveLength(before.telegram + 1)
+    expect(accepted.at(-1)!.reply_parameters).toMatchObject({message_id: accepted[before.telegram - 1]!.messageId})
+    // Facebook has no threads: a new post.
+    expect(facebook.posts).toHaveLength(before.facebook + 1)
+    const atom = readFileSync(join(home.home, 'public', 'alerts.atom'), 'utf8')
+    expect(atom).toContain('<title>Cancelled: A55 closed by flooding across Ynys Môn &amp; Gwynedd</title>')
+    expect(atom).not.toContain(`<title>${escapeHtml(headline)}</title>`)
+  })
+
   it('resumes each thread whose third post got a 503 at the third post: the first two posted once', async () => {
     // Long enough for Telegram to thread too (over 2 × 4,096 characters): numbered sections, so
     // no two posts of a thread say the same.
