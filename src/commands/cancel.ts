@@ -3,6 +3,7 @@ import {CrierCommand} from '../cli/base-command.js'
 import {resolveAnnouncementId} from '../cli/args.js'
 import {givenAnnouncementText} from '../cli/read-text.js'
 import {stopSignals} from '../cli/stop-signals.js'
+import type {CoreContext} from '../core/context.js'
 import {counted} from '../core/counted.js'
 import {ExitCode, PolicyRefusal} from '../core/errors.js'
 import {shortId} from '../core/ids.js'
@@ -55,11 +56,11 @@ export default class Cancel extends CrierCommand {
       // Stopping needed nobody else; telling the public goes the ordinary way.
       this.logToStderr(`The Cancel message ${follow} for ${followUp.channels.join(', ')} is drafted but not sent: ${error.message}`)
       this.logToStderr(`Next: crier preview ${follow}; once approved, crier broadcast ${follow}`)
-      return {...json, followUp: announcementJson(ctx.store.announcements.get(followUp.id)!)}
+      return {...json, followUp: followUpJson(ctx, followUp.id)}
     }
     if (!flags.wait) {
       this.say(`Queued the Cancel message ${follow} for ${followUp.channels.join(', ')}. crier run or a worker will send it.`)
-      return {...json, followUp: announcementStatus(ctx, followUp.id)}
+      return {...json, followUp: followUpJson(ctx, followUp.id)}
     }
     this.say(`Sending the Cancel message ${follow} to ${followUp.channels.join(', ')}:`)
     const signals = stopSignals(() => process.stderr.write('Stopping: finishing sends in flight; the rest stays queued for crier run.\n'))
@@ -74,6 +75,12 @@ export default class Cancel extends CrierCommand {
     if (!this.jsonEnabled()) for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)
     if (signals.exitCode()) process.exitCode = signals.exitCode()
     else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
-    return {...json, followUp: {...status, announcement: announcementJson(status.announcement)}}
+    return {...json, followUp: followUpJson(ctx, followUp.id)}
   }
+}
+
+/** The Cancel message in --json, the same shape whether it was sent, queued or awaits approval. */
+function followUpJson(ctx: CoreContext, id: string) {
+  const status = announcementStatus(ctx, id)
+  return {...status, announcement: announcementJson(status.announcement)}
 }

@@ -117,6 +117,8 @@ describe('crier cancel', () => {
     expect(followUpId, explain(result)).toBeDefined()
     expect(result.stderr).toMatch(new RegExp(`^Next: crier preview ${followUpId}; once approved, crier broadcast ${followUpId}$`, 'm'))
     expect(show(home, followUpId!)).toMatchObject({msgType: 'Cancel', state: 'draft', severity: 'Severe'})
+    // While that Cancel waits for approval, cancelling again is refused and names it.
+    refused(home.run(['cancel', drafted.id]), 3, new RegExp(`cancelled already by ${followUpId}`))
     ok(home.run(['approve', followUpId!], {env: {CRIER_USER: 'insp.hughes'}}))
     ok(home.run(['broadcast', followUpId!]))
     expect(show(home, followUpId!).state).toBe('sent')
