@@ -48,6 +48,7 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
       reached.length === 0
         ? undefined
         : createDraft(ctx, {text: text?.trim() || `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, channels: reached}, {msgType: 'Cancel', original})
+    ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id})}, now)
     return {announcement: mustGet(ctx, id), stopped, inFlight, followUp}
   })
 }

@@ -274,6 +274,10 @@ export function announcementStore(db: Db, audit: AuditTrail) {
         return withdrawn
       })
     },
+    /** Records `crier cancel`: what it stopped, what was too late to stop, the Cancel it drafted. */
+    recordCancel(id: string, details: {stopped: number; inFlight: number; followUp?: string}, now: number): void {
+      audit.append({action: 'cancelled', subject: id, at: now, details})
+    },
     /** Records an emergency override once; false when the announcement already has one. */
     recordOverride(id: string, override: Pick<Override, 'by' | 'reason' | 'at' | 'contentHash'>, context: {approvalsRequired: number; approvalsValid: number}): boolean {
       return atomically(db, () => {

@@ -21,6 +21,7 @@ export type AuditAction =
   | 'approvals-withdrawn'
   | 'rejected'
   | 'state-changed'
+  | 'cancelled'
   | 'send-result'
   | 'override'
   | 'reviewed'

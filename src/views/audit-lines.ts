@@ -39,6 +39,8 @@ function describeDetails(action: string, details: Record<string, unknown>): stri
       const counts = channels.map(([channel, states]) => `${channel} ${Object.entries(states).map(([state, n]) => `${state} ${n}`).join(', ')}`)
       return `${text(details.to)}: ${counts.join('; ') || 'no deliveries'}`
     }
+    case 'cancelled':
+      return `stopped ${text(details.stopped)} not yet sent, ${text(details.inFlight)} in flight; ${typeof details.followUp === 'string' ? `Cancel ${shortId(details.followUp)}` : 'no Cancel needed'}`
     case 'override':
       return `approvals ${text(details.approvalsValid)}/${text(details.approvalsRequired)}, content ${hash(details.contentHash)}: ${text(details.reason) || '(no reason given)'}`
     case 'reviewed':

@@ -79,6 +79,10 @@ describe('crier cancel', () => {
     ok(home.run(['run', '--max-time', '1s']))
     expect(deliveriesOf(home, id)).toEqual({website: 'sent', partners: 'cancelled'})
     expect(ok(home.run(['show', id])).stdout).toMatch(new RegExp(`^Cancelled: by ${followUp.id.slice(0, 12)}`, 'm'))
+    // The audit trail says who cancelled, what it stopped and which Cancel it drafted.
+    const events = jsonOf(ok(home.run(['audit', '--id', id, '--json']))).events as Array<{action: string; actor: string; details: Record<string, unknown>}>
+    expect(events.filter((event) => event.action === 'cancelled')).toEqual([expect.objectContaining({actor: 'officer.author', details: {stopped: 1, inFlight: 0, followUp: followUp.id}})])
+    expect(ok(home.run(['audit', '--id', id])).stdout).toMatch(new RegExp(`cancelled +\\w+ +stopped 1 not yet sent, 0 in flight; Cancel ${followUp.id.slice(0, 12)}$`, 'm'))
   })
 
   it('a scheduled announcement that never went: the schedule ends, no Cancel is needed', () => {
