@@ -3,8 +3,9 @@ import {CrierCommand} from '../cli/base-command.js'
 import {resolveAnnouncementId} from '../cli/args.js'
 import {announcementFlags} from '../cli/draft-flags.js'
 import {readStdinText} from '../cli/read-text.js'
+import {reportDelivery} from '../cli/delivery-report.js'
 import {stopSignals} from '../cli/stop-signals.js'
-import {ExitCode, UsageError} from '../core/errors.js'
+import {UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {draftAndFanOut} from '../engine/broadcast.js'
@@ -12,7 +13,6 @@ import {deliverQueued} from '../engine/deliver.js'
 import {fanOut} from '../engine/fan-out.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson} from '../views/format.js'
-import {broadcastSummaryLines} from '../views/broadcast-lines.js'
 import {liveSnapshotReader} from '../engine/live-snapshot.js'
 import {retryDeadDeliveries} from '../engine/retry-dead.js'
 import {openLiveView} from '../views/live/open-live-view.js'
@@ -98,11 +98,7 @@ export default class Broadcast extends CrierCommand {
         signals.dispose()
       }
     }
-    const status = announcementStatus(ctx, id)
-    if (!this.jsonEnabled()) for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)
-    if (signals.exitCode()) process.exitCode = signals.exitCode()
-    else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
-    return {...status, announcement: announcementJson(status.announcement)}
+    return reportDelivery(this, announcementStatus(ctx, id), ctx.config, signals.exitCode())
   }
 }
 

@@ -1,18 +1,17 @@
 import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
-import {resolveAnnouncementId} from '../cli/args.js'
+import {idArg, resolveAnnouncementId} from '../cli/args.js'
+import {reportDelivery, statusJson} from '../cli/delivery-report.js'
 import {givenAnnouncementText} from '../cli/read-text.js'
 import {stopSignals} from '../cli/stop-signals.js'
-import type {CoreContext} from '../core/context.js'
 import {counted} from '../core/counted.js'
-import {ExitCode, PolicyRefusal} from '../core/errors.js'
+import {PolicyRefusal} from '../core/errors.js'
+import {cancelAnnouncement} from '../core/follow-up.js'
 import {shortId} from '../core/ids.js'
-import {cancelAnnouncement} from '../engine/cancel.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {fanOut} from '../engine/fan-out.js'
 import {liveSnapshotReader} from '../engine/live-snapshot.js'
 import {announcementStatus} from '../engine/status.js'
-import {broadcastSummaryLines} from '../views/broadcast-lines.js'
 import {announcementJson} from '../views/format.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
 
@@ -24,7 +23,7 @@ export default class Cancel extends CrierCommand {
     '<%= config.bin %> cancel 01JD5X --no-wait   # stop it and queue the Cancel for crier run',
   ]
   static override args = {
-    id: Args.string({description: 'Announcement id (any unique prefix).', required: true, ignoreStdin: true}),
+    id: idArg,
     text: Args.string({description: 'What the public is told (the Cancel message), or - to read stdin; default: a line saying the message is cancelled.', ignoreStdin: true}),
   }
   static override flags = {
@@ -56,11 +55,11 @@ export default class Cancel extends CrierCommand {
       // Stopping needed nobody else; telling the public goes the ordinary way.
       this.logToStderr(`The Cancel message ${follow} for ${followUp.channels.join(', ')} is drafted but not sent: ${error.message}`)
       this.logToStderr(`Next: crier preview ${follow}; once approved, crier broadcast ${follow}`)
-      return {...json, followUp: followUpJson(ctx, followUp.id)}
+      return {...json, followUp: statusJson(announcementStatus(ctx, followUp.id))}
     }
     if (!flags.wait) {
       this.say(`Queued the Cancel message ${follow} for ${followUp.channels.join(', ')}. crier run or a worker will send it.`)
-      return {...json, followUp: followUpJson(ctx, followUp.id)}
+      return {...json, followUp: statusJson(announcementStatus(ctx, followUp.id))}
     }
     this.say(`Sending the Cancel message ${follow} to ${followUp.channels.join(', ')}:`)
     const signals = stopSignals(() => process.stderr.write('Stopping: finishing sends in flight; the rest stays queued for crier run.\n'))
@@ -71,16 +70,6 @@ export default class Cancel extends CrierCommand {
       progress?.stop()
       signals.dispose()
     }
-    const status = announcementStatus(ctx, followUp.id)
-    if (!this.jsonEnabled()) for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)
-    if (signals.exitCode()) process.exitCode = signals.exitCode()
-    else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
-    return {...json, followUp: followUpJson(ctx, followUp.id)}
+    return {...json, followUp: reportDelivery(this, announcementStatus(ctx, followUp.id), ctx.config, signals.exitCode())}
   }
-}
-
-/** The Cancel message in --json, the same shape whether it was sent, queued or awaits approval. */
-function followUpJson(ctx: CoreContext, id: string) {
-  const status = announcementStatus(ctx, id)
-  return {...status, announcement: announcementJson(status.announcement)}
 }

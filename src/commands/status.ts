@@ -2,12 +2,12 @@ import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {resolveAnnouncementId} from '../cli/args.js'
 import {stopSignals} from '../cli/stop-signals.js'
-import {ExitCode, UsageError} from '../core/errors.js'
+import {UsageError} from '../core/errors.js'
 import {shortId} from '../core/ids.js'
 import {liveSnapshotReader, type LiveSnapshotReader} from '../engine/live-snapshot.js'
 import {retryDeadDeliveries} from '../engine/retry-dead.js'
 import type {CoreContext} from '../core/context.js'
-import {announcementJson, announcementLine} from '../views/format.js'
+import {announcementLine} from '../views/format.js'
 import {pollSnapshots} from '../views/live/poll.js'
 import {openLiveView} from '../views/live/open-live-view.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
@@ -50,17 +50,14 @@ export default class Status extends CrierCommand {
     }
     // Imported here, not at the top: they load the channel drivers and policy, which the first
     // frame of --watch does not need.
-    const [{announcementStatus}, {broadcastSummaryLines}] = await Promise.all([import('../engine/status.js'), import('../views/broadcast-lines.js')])
+    const [{announcementStatus}, {reportDelivery}] = await Promise.all([import('../engine/status.js'), import('../cli/delivery-report.js')])
     const ctx = await this.context()
     const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) {
       this.log(announcementLine(status.announcement))
       if (status.channels.length === 0) this.log(`Not sent yet. Next: crier broadcast ${shortId(status.announcement.id)}`)
-      for (const line of broadcastSummaryLines(status, ctx.config)) this.log(line)
     }
-    if (interrupted) process.exitCode = 130
-    else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
-    return {...status, announcement: announcementJson(status.announcement)}
+    return reportDelivery(this, status, ctx.config, interrupted ? 130 : undefined)
   }
 
   /** The live view until every delivery is final, q, or Ctrl-C (true). */
@@ -106,13 +103,13 @@ export default class Status extends CrierCommand {
   }
 
   private async dashboard() {
-    const [{shiftDashboard}, {dashboardLines}] = await Promise.all([import('../engine/dashboard.js'), import('../views/dashboard-lines.js')])
+    const [{shiftDashboard}, {dashboardLines}, {statusJson}] = await Promise.all([import('../engine/dashboard.js'), import('../views/dashboard-lines.js'), import('../cli/delivery-report.js')])
     const ctx = await this.context()
     const board = shiftDashboard(ctx)
     if (!this.jsonEnabled()) for (const line of dashboardLines(board, ctx.config)) this.log(line)
     return {
       ...board,
-      sending: board.sending.map((status) => ({...status, announcement: announcementJson(status.announcement)})),
+      sending: board.sending.map(statusJson),
     }
   }
 }

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
-import {resolveAnnouncementId} from '../cli/args.js'
+import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {announcementFlags} from '../cli/draft-flags.js'
 import {announcementText} from '../cli/read-text.js'
 import {splitChannelList} from '../core/fields.js'
@@ -16,7 +16,7 @@ export default class Update extends CrierCommand {
     'echo "Water is safe to drink again in Llandudno." | <%= config.bin %> update 01JD5X - --expires +2h',
   ]
   static override args = {
-    id: Args.string({description: 'Announcement id (any unique prefix).', required: true, ignoreStdin: true}),
+    id: idArg,
     text: Args.string({description: 'The updated text, or - to read stdin.', ignoreStdin: true}),
   }
   static override flags = {...announcementFlags}

@@ -4,6 +4,10 @@ import type {CoreContext} from './context.js'
 import {createDraft, type DraftInput} from './drafting.js'
 import {PolicyRefusal} from './errors.js'
 import {shortId} from './ids.js'
+import {transition} from './lifecycle.js'
+
+// Follow-ups, as CAP has them: a message that went out is never changed; an Update or a Cancel
+// referencing it takes its place.
 
 /**
  * `crier update`: a draft CAP Update of an announcement that reached the public, referencing it;
@@ -26,5 +30,52 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
       throw new PolicyRefusal(`cannot update ${short} — nothing of it has been sent yet; change it instead: crier edit ${short} (crier unschedule ${short} first if it is scheduled)`)
     }
     return createDraft(ctx, input, {msgType: 'Update', original})
+  })
+}
+
+export interface CancelResult {
+  /** The cancelled announcement, as it is now. */
+  announcement: Announcement
+  /** Deliveries that had not gone yet (queued, or waiting to retry) and now never will. */
+  stopped: number
+  /** Deliveries being sent at this moment: too late to stop; they finish. */
+  inFlight: number
+  /** The CAP Cancel drafted for the channels where the announcement reached the public (or may have). */
+  followUp?: Announcement
+}
+
+/**
+ * `crier cancel`: in one transaction, ends the announcement's schedule, stops every delivery not
+ * yet sent, marks it cancelled (a sent one stays sent: what went out went out), and — where any
+ * of it reached the public, or may have — drafts a CAP Cancel referencing it, for the channels
+ * it reached, whose text is `text`. The Cancel is then sent as any announcement is, under the
+ * same policy (see the command). Stopping needs no approval: it sends nothing.
+ */
+export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | undefined): CancelResult {
+  return ctx.store.transaction(() => {
+    const original = mustGet(ctx, id)
+    if (original.msgType === 'Cancel') throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it is itself a Cancel; send a new announcement instead`)
+    const [earlier] = ctx.store.announcements.cancelsOf(id)
+    if (earlier) throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it was cancelled already by ${shortId(earlier)} (crier status ${shortId(earlier)})`)
+    const [latest] = ctx.store.announcements.sentUpdatesOf(id)
+    if (latest) throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it was updated by ${shortId(latest)}, the latest word: cancel that (crier cancel ${shortId(latest)})`)
+    const isFinal = original.state === 'sent' || original.state === 'sent_with_failures'
+    // Refuses what is already cancelled or expired, with the reason.
+    const next = isFinal ? original.state : transition(original.state, 'cancel', shortId(id))
+    const now = ctx.now()
+    const schedule = ctx.store.schedules.activeFor(id)
+    if (schedule) ctx.store.schedules.end(schedule.id, now, `cancelled by ${ctx.user}`)
+    const stopped = ctx.store.deliveries.cancelUndelivered(id, `cancelled by ${ctx.user} before it was sent`, now)
+    const inFlight = ctx.store.deliveries.sendingNow(id)
+    const published = new Set(ctx.store.deliveries.publishedChannels(id))
+    const reached = original.channels.filter((name) => published.has(name) && name in ctx.config.channels)
+    if (next !== original.state) ctx.store.announcements.setState(id, next, now)
+    const headline = original.variants[0]?.headline ?? ''
+    const followUp =
+      reached.length === 0
+        ? undefined
+        : createDraft(ctx, {text: text?.trim() || `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, channels: reached}, {msgType: 'Cancel', original})
+    ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id})}, now)
+    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp}
   })
 }
