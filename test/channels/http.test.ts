@@ -1,4 +1,6 @@
 import {getEventListeners} from 'node:events'
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {CancelledError, DeadlineError} from '../../src/channels/http-failures.js'
@@ -45,5 +47,32 @@ describe('the shared HTTP client', () => {
     const before = fake.requests.length
     await expect(client.request(`${fake.url}/late`, {timeoutMs: 1000, signal: shutdown.signal})).rejects.toBeInstanceOf(CancelledError)
     expect(fake.requests.length).toBe(before)
+  })
+
+  it('gives the answer whole: status, lower-cased headers (repeats as a list), a body sent in many chunks, after an early-hints 103', async () => {
+    const chunk = 'é'.repeat(16_384)
+    const server: Server = createServer((_request, response) => {
+      response.writeEarlyHints({link: '</style.css>; rel=preload'})
+      response.writeHead(429, [['Retry-After', '7'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['X-Note', 'Mixed Case']])
+      let sent = 0
+      const more = () => {
+        if (sent++ === 8) return response.end()
+        response.write(chunk, () => setImmediate(more))
+      }
+      more()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      client = createHttpClient()
+      const answer = await client.request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {timeoutMs: 5000})
+      expect(answer.status).toBe(429)
+      expect(answer.headers['retry-after']).toBe('7')
+      expect(answer.headers['set-cookie']).toEqual(['a=1', 'b=2'])
+      expect(answer.headers['x-note']).toBe('Mixed Case')
+      expect(answer.body).toBe(chunk.repeat(8))
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
