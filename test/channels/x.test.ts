@@ -584,6 +584,20 @@ describe('x reconcile', () => {
     expect(xFake.posts.map((post) => post.text)).toEqual(payload.posts)
   })
 
+  it("takes a follow-up's post only where it replies to the original's last post", async () => {
+    const announcement = sayingText('Cancelled: road closed. Please disregard it.')
+    const parent: PostedPart = {index: 0, providerId: '1800000000000000300', url: statusUrl('1800000000000000300')}
+    const followUpOf = {root: parent, parent}
+    const elsewhere = {text: announcement.variants[0]!.headline, createdAt: Date.now() - 1000, id: '1800000000000000400', replyTo: '1800000000000000999'}
+    useXPlan({existing: [elsewhere]})
+    const progress = partsInMemory()
+    expect(await x.reconcile!('delivery-1', makeContext(makeChannel(), announcement, {...progress, followUpOf}))).toBeUndefined()
+    expect(progress.postedParts).toEqual([])
+
+    useXPlan({existing: [elsewhere, {...elsewhere, id: '1800000000000000500', replyTo: parent.providerId}]})
+    expect(await x.reconcile!('delivery-1', makeContext(makeChannel(), announcement, {...progress, followUpOf}))).toEqual({providerId: '1800000000000000500', url: statusUrl('1800000000000000500')})
+  })
+
   it('reads further pages of the timeline', async () => {
     const announcement = sayingText('Road closed.', {web: webLink})
     const later = Array.from({length: 150}, (_, i) => ({text: `Unrelated post ${i}.`, createdAt: Date.now() - 1000 + i}))
