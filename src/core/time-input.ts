@@ -42,11 +42,11 @@ export function parseExpiry(text: string, now: number, timeZone = 'UTC'): number
   return at
 }
 
-/** A --since value: ISO 8601, or a duration back from now ("24h", "7d"). */
-export function parseSince(text: string, now: number, timeZone = 'UTC'): number {
+/** A --since (or --until) value: ISO 8601, or a duration back from now ("24h", "7d"). */
+export function parseSince(text: string, now: number, timeZone = 'UTC', flag = '--since'): number {
   const ms = parseDuration(text)
   if (ms !== undefined) return now - ms
   const parsed = parseIsoTime(text, timeZone)
   if (parsed !== undefined) return parsed
-  throw new UsageError(`--since "${text}" is not a time — use ISO 8601 (2026-11-25) or a duration (24h, 7d)`)
+  throw new UsageError(`${flag} "${text}" is not a time — use ISO 8601 (2026-11-25) or a duration (24h, 7d)`)
 }

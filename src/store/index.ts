@@ -4,6 +4,7 @@ import {dashboardStore} from './dashboard.js'
 import {deliveryStore} from './deliveries.js'
 import {openDatabase, type Db, type OpenOptions} from './open.js'
 import {buildPreparingOnFirstUse} from './prepare-on-first-use.js'
+import {reportStore} from './reports.js'
 import {scheduleStore} from './schedules.js'
 import {subscriberStore} from './subscribers.js'
 
@@ -16,6 +17,8 @@ export interface Store {
   schedules: ReturnType<typeof scheduleStore>
   /** Cheap reads for the live view and the shift-start dashboard, and the view's retry. */
   dashboard: ReturnType<typeof dashboardStore>
+  /** Delivery statistics over a window of time (crier report). */
+  reports: ReturnType<typeof reportStore>
   /** The hash-chained audit trail; the other modules append to it as they change things. */
   audit: AuditTrail
   /** Runs fn in one BEGIN IMMEDIATE transaction: the write lock is taken up front. */
@@ -45,6 +48,7 @@ export function assembleStore(db: Db, audit: AuditTrail): Store {
     subscribers: subscriberStore(connection, audit),
     schedules: scheduleStore(connection, audit),
     dashboard: dashboardStore(connection, audit),
+    reports: reportStore(connection),
     audit,
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),

@@ -1,0 +1,69 @@
+import type {ChannelReport, DeliveryReport} from '../engine/report.js'
+import {oneLine} from '../core/terminal-text.js'
+import {formatTime} from './format.js'
+import {formatCount, formatDuration} from './live/format.js'
+
+// crier report's three forms: a table for the terminal, CSV for a spreadsheet, JSON for scripts.
+
+type Row = Omit<ChannelReport, 'channel'> & {channel: string}
+
+/** The table, one line per channel and a total; columns only a few reports need (skipped, cancelled) appear when not all zero. */
+export function reportTable(report: DeliveryReport): string[] {
+  const heading = `Deliveries queued ${windowWords(report)}: ${formatCount(report.announcements)} announcement${report.announcements === 1 ? '' : 's'}, ${formatCount(report.total.deliveries)} deliveries.`
+  if (report.channels.length === 0) return [heading]
+  const rows: Row[] = [...report.channels, {...report.total, channel: 'total'}]
+  const columns: Array<{header: string; cell: (row: Row) => string; left?: boolean; when?: boolean}> = [
+    {header: 'channel', cell: (row) => oneLine(row.channel, 40), left: true},
+    {header: 'deliveries', cell: (row) => formatCount(row.deliveries)},
+    {header: 'sent', cell: (row) => formatCount(row.sent)},
+    {header: 'pending', cell: (row) => formatCount(row.pending)},
+    {header: 'dead', cell: (row) => formatCount(row.dead)},
+    {header: 'unknown', cell: (row) => formatCount(row.unknown)},
+    {header: 'expired', cell: (row) => formatCount(row.expired)},
+    {header: 'skipped', cell: (row) => formatCount(row.skipped), when: report.total.skipped > 0},
+    {header: 'cancelled', cell: (row) => formatCount(row.cancelled), when: report.total.cancelled > 0},
+    {header: 'failed tries', cell: (row) => formatCount(row.failedTries)},
+    {header: 'median', cell: (row) => latencyCell(row.latencyMs?.median)},
+    {header: 'p95', cell: (row) => latencyCell(row.latencyMs?.p95)},
+    {header: 'slowest', cell: (row) => latencyCell(row.latencyMs?.max)},
+  ]
+  const shown = columns.filter((column) => column.when !== false)
+  const cells = [shown.map((column) => column.header), ...rows.map((row) => shown.map((column) => column.cell(row)))]
+  const widths = shown.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)))
+  const lines = cells.map((line) => line.map((cell, i) => (shown[i]!.left ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd())
+  return [heading, '', ...lines, '', 'median, p95, slowest: time from queued to sent; failed tries: errors, timeouts and refusals, retried or not.']
+}
+
+const csvColumns = ['channel', 'announcements', 'deliveries', 'sent', 'pending', 'dead', 'unknown', 'expired', 'skipped', 'cancelled', 'tries', 'failed_tries', 'median_ms', 'p95_ms', 'slowest_ms'] as const
+
+/** RFC 4180: a header, one row per channel, then the total (channel `(all)`). */
+export function reportCsv(report: DeliveryReport): string {
+  const rows: Row[] = [...report.channels, {...report.total, channel: '(all)'}]
+  const lines = rows.map((row) =>
+    [row.channel, row.announcements, row.deliveries, row.sent, row.pending, row.dead, row.unknown, row.expired, row.skipped, row.cancelled, row.tries, row.failedTries, row.latencyMs?.median ?? '', row.latencyMs?.p95 ?? '', row.latencyMs?.max ?? '']
+      .map((value) => csvField(String(value)))
+      .join(','),
+  )
+  return [csvColumns.join(','), ...lines].join('\r\n') + '\r\n'
+}
+
+/** The JSON document: times as ISO 8601, latencies in ms. */
+export function reportJson(report: DeliveryReport) {
+  return {...report, since: report.since === null ? null : new Date(report.since).toISOString(), until: new Date(report.until).toISOString()}
+}
+
+function windowWords(report: DeliveryReport): string {
+  return report.since === null ? `up to ${formatTime(report.until)}` : `from ${formatTime(report.since)} until ${formatTime(report.until)}`
+}
+
+/** "350 ms", "4.2 s", then "1:05" (minutes) and "1:02:03". */
+function latencyCell(ms: number | undefined): string {
+  if (ms === undefined) return '—'
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  return formatDuration(ms)
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
+}
