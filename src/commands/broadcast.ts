@@ -11,6 +11,7 @@ import {shortId} from '../core/ids.js'
 import {draftAndFanOut} from '../engine/broadcast.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {fanOut} from '../engine/fan-out.js'
+import {areaReachLine} from '../views/area-reach-lines.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson} from '../views/format.js'
 import {liveSnapshotReader} from '../engine/live-snapshot.js'
@@ -54,14 +55,15 @@ export default class Broadcast extends CrierCommand {
     }
     const id = result.announcement.id
     for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
+    for (const reach of result.targeting) this.logToStderr(`Targeted: ${areaReachLine(reach)}`)
     if (override) this.logToStderr(overrideNotice(result.overridden === true, dryRun, ctx.user, id))
     if (dryRun) {
       this.say(`Dry run: ${shortId(id)} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
-      return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels}
+      return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
     }
     if (!flags.wait) {
       this.say(`Queued ${shortId(id)}: ${counted(result.queued, 'delivery', 'deliveries')}. crier run or a worker will send them.`)
-      return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued}
+      return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued, targeting: result.targeting}
     }
 
     // Live view on a terminal (Ink, imported only here); otherwise a progress line a second on

@@ -1,3 +1,5 @@
+import {isTargeted} from '../core/area-targeting.js'
+import {areaTargetsText} from '../views/area-reach-lines.js'
 import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {mustGet} from '../core/approval.js'
@@ -30,6 +32,7 @@ export default class Show extends CrierCommand {
       }
       this.log('')
       if (a.area) this.log(`Area:      ${clean(a.area.description)}`)
+      if (isTargeted(a.area)) this.log(`Targets:   ${areaTargetsText(a.area)} (e-mail and SMS go only to subscribers inside)`)
       if (a.web) this.log(`Web:       ${a.web}`)
       this.log(`Expires:   ${formatTime(a.expiresAt)}`)
       this.log(`Author:    ${a.author}, created ${formatTime(a.createdAt)}`)

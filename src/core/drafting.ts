@@ -4,6 +4,8 @@ import {UsageError} from './errors.js'
 import {defaultEvent, headlineFrom, parseCategory, parseCertainty, parseSeverity, parseUrgency, parseWebLink} from './fields.js'
 import {newId} from './ids.js'
 import {transition} from './lifecycle.js'
+import {areaFrom, hasShapeFlags} from './area-targeting.js'
+import type {Area} from './announcement.js'
 import {channelConfig} from './render.js'
 import {parseExpiry} from './time-input.js'
 import {severities} from './announcement.js'
@@ -19,6 +21,10 @@ export interface DraftInput {
   category?: string
   event?: string
   area?: string
+  /** Shapes and zones that target the area (see area-targeting.ts), as typed. */
+  circle?: string[]
+  polygon?: string[]
+  zone?: string[]
   expires?: string
   lang?: string
   instruction?: string
@@ -49,7 +55,7 @@ export function createDraft(ctx: CoreContext, input: DraftInput, followUp?: Foll
   const expiresAt = input.expires ? parseExpiry(input.expires, at, config.timezone) : original?.expiresAt !== undefined && original.expiresAt > at ? original.expiresAt : undefined
   const web = input.web ? parseWebLink(input.web) : original?.web
   const headline = input.headline?.trim() || headlineFrom(input.text)
-  const area = input.area?.trim() ? {description: input.area.trim(), polygons: [], circles: [], geocodes: []} : original?.area
+  const area = draftArea(input, original?.area)
   const id = newId(at)
   const announcement: Announcement = {
     id,
@@ -127,7 +133,7 @@ export function editAnnouncement(ctx: CoreContext, id: string, input: EditInput)
       category,
       event: input.event?.trim() || current.event,
       web: input.web !== undefined ? parseWebLink(input.web) : current.web,
-      area: input.area !== undefined ? {description: input.area.trim(), polygons: [], circles: [], geocodes: []} : current.area,
+      area: draftArea(input, current.area),
       expiresAt: input.expires !== undefined ? parseExpiry(input.expires, at, ctx.config.timezone) : current.expiresAt,
       channels: input.channels?.length ? (input.channels.forEach((name) => channelConfig(ctx.config, name)), input.channels) : current.channels,
       variants: [variant, ...current.variants.slice(1)],
@@ -139,4 +145,20 @@ export function editAnnouncement(ctx: CoreContext, id: string, input: EditInput)
     ctx.store.announcements.update(next)
     return {announcement: next, withdrawnApprovals}
   })
+}
+
+/**
+ * The area from --area and the targeting flags, over `basis` (what is being edited or followed
+ * up): a new description keeps the shapes; any targeting flag replaces them all.
+ */
+function draftArea(input: Pick<DraftInput, 'area' | 'circle' | 'polygon' | 'zone'>, basis: Area | undefined): Area | undefined {
+  const description = input.area?.trim() || undefined
+  if (hasShapeFlags(input)) {
+    const described = description ?? basis?.description
+    if (!described) throw new UsageError('--circle, --polygon and --zone need --area, the area\'s description — e.g. --area "Llanrwst riverside"')
+    return areaFrom(described, input)
+  }
+  if (input.area === undefined) return basis
+  if (!description) return undefined
+  return {description, polygons: basis?.polygons ?? [], circles: basis?.circles ?? [], geocodes: basis?.geocodes ?? []}
 }

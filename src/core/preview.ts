@@ -4,6 +4,7 @@ import type {CoreContext} from './context.js'
 import {approvalStatus, type ApprovalStatus} from './policy/approvals.js'
 import {checkPolicy, type Finding} from './policy/check.js'
 import {referencedBy, renderForAllChannels} from './render.js'
+import {areaReachOf, type AreaReach} from './area-reach.js'
 
 export interface ChannelPreview {
   channel: string
@@ -16,6 +17,8 @@ export interface Preview {
   channels: ChannelPreview[]
   findings: Finding[]
   approvals: ApprovalStatus
+  /** Geo-targeting: who the area takes in on each per-recipient channel. */
+  targeting: AreaReach[]
 }
 
 /** Exactly what each channel will publish, the policy findings and where approval stands. */
@@ -30,5 +33,6 @@ export function previewAnnouncement(ctx: CoreContext, announcement: Announcement
     channels: shown.map((r) => ({channel: r.channel.name, type: r.channel.type, parts: r.rendered.parts})),
     findings: onlyChannel ? findings.filter((f) => !f.channel || f.channel === onlyChannel) : findings,
     approvals: approvalStatus(announcement, ctx.store.announcements.approvals(announcement.id), ctx.config.policy),
+    targeting: areaReachOf(ctx, announcement).filter((reach) => !onlyChannel || reach.channel === onlyChannel),
   }
 }

@@ -11,6 +11,9 @@ import {mustGet} from '../core/approval.js'
 import {channelLimits} from '../config/load.js'
 import {deliveryPriority} from './priority.js'
 import {finishAnnouncementsIfDone} from './finish.js'
+import {isTargeted} from '../core/area-targeting.js'
+import {areaReachOf, type AreaReach} from '../core/area-reach.js'
+import {counted} from '../core/counted.js'
 
 export interface FanOutResult {
   announcement: Announcement
@@ -20,7 +23,10 @@ export interface FanOutResult {
   dryRun: boolean
   /** It went (or, on a dry run, would go) by emergency override, without its remaining approvals. */
   overridden?: boolean
+  /** Per-recipient channels narrowed to the announcement's area: who it takes in, who it cannot place. */
+  targeting: AreaReach[]
 }
+
 
 /**
  * Checks lifecycle, approvals and policy, then creates every delivery (announcement × channel,
@@ -52,7 +58,8 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     const findings = checkPolicy(announcement, ctx.config, renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)}), now)
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
-    if (options.dryRun) return {announcement, findings, queued: 0, dryRun: true, overridden}
+    const targeting = checkedAreaReach(ctx, announcement)
+    if (options.dryRun) return {announcement, findings, queued: 0, dryRun: true, overridden, targeting}
     if (overridden) {
       ctx.store.announcements.recordOverride(id, {by: ctx.user, reason: overrideReason, at: now, contentHash: contentHash(announcement)}, {approvalsRequired: approvals.required, approvalsValid: approvals.valid.length})
     }
@@ -73,6 +80,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
           expiresAt: announcement.expiresAt ?? null,
           maxAttempts: channelLimits(channel).maxAttempts,
           now,
+          area: isTargeted(announcement.area) ? JSON.stringify(announcement.area) : null,
         } as const
         // A Cancel goes to those the cancelled message reached on this channel, not to everyone.
         if (announcement.msgType === 'Cancel' && announcement.references) {
@@ -103,9 +111,20 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     ctx.store.announcements.setState(id, next, now)
     // Everyone opted out or unreachable: nothing will be sent, so it is finished now.
     finishAnnouncementsIfDone(ctx.store, [id], now)
-    return {announcement: ctx.store.announcements.get(id)!, findings, queued, dryRun: false, overridden}
+    return {announcement: ctx.store.announcements.get(id)!, findings, queued, dryRun: false, overridden, targeting}
   }
   return options.dryRun ? run() : ctx.store.transaction(run)
+}
+
+/** An area that takes in nobody on a channel is refused, rather than sent to no one there unnoticed. */
+function checkedAreaReach(ctx: CoreContext, announcement: Announcement): AreaReach[] {
+  const reach = areaReachOf(ctx, announcement)
+  for (const {channel, list, subscribers, inside, unplaced} of reach) {
+    if (subscribers === 0 || inside > 0) continue
+    const unplacedNote = unplaced ? ` (${counted(unplaced, 'subscriber')} cannot be placed: no location or zone)` : ''
+    throw new UsageError(`channel ${channel}: no subscriber of "${list}" is inside the area${unplacedNote} — check --circle, --polygon and --zone, or leave ${channel} out`)
+  }
+  return reach
 }
 
 /** Where policy allows an override for this announcement, the refusal says how. */

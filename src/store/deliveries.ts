@@ -83,6 +83,8 @@ export interface AudienceFanOut {
   announcementId: string
   channel: string
   list: string
+  /** The announcement's area as JSON when it targets (geo-targeting): only subscribers inside it; null: the whole list. */
+  area: string | null
   contact: 'email' | 'phone'
   priority: number
   expiresAt: number | null
@@ -102,7 +104,8 @@ function audienceInsert(db: Db, contact: 'email' | 'phone') {
       CASE WHEN s.${contact} IS NULL THEN 'no ${contact === 'email' ? 'e-mail address' : 'phone number'} for this subscriber' END,
       @now, @now, CASE WHEN s.${contact} IS NULL THEN @now END
     FROM subscriber s
-    WHERE s.list = @list AND (s.${contact} IS NULL OR NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.${contact}))`)
+    WHERE s.list = @list AND (s.${contact} IS NULL OR NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.${contact}))
+      AND (@area IS NULL OR crier_area_match(@area, s.lat, s.lon, s.zone) = 1)`)
 }
 
 /**
@@ -216,7 +219,7 @@ export function deliveryStore(db: Db) {
     },
     /** A Cancel's deliveries on a per-recipient channel: the subscribers the original reached there. */
     fanOutReached(params: AudienceFanOut & {references: string}): number {
-      const {contact, list: _list, ...values} = params
+      const {contact, list: _list, area: _area, ...values} = params
       return reached[contact].run(values).changes
     },
     /** Stops every delivery of the announcement not yet sent (queued, or waiting to retry); returns how many. */

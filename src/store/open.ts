@@ -4,6 +4,8 @@ import {RuntimeFailure, UsageError} from '../core/errors.js'
 import {translateSqliteError} from './sqlite-errors.js'
 import {makePrivate} from '../config/paths.js'
 import {latestVersion, migrations} from './migrations.js'
+import {placeInArea} from '../core/area-targeting.js'
+import type {Area} from '../core/announcement.js'
 
 export type Db = Database.Database
 
@@ -38,6 +40,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
     migrate(db, options.targetVersion ?? latestVersion)
+    defineFunctions(db)
   } catch (error) {
     db.close()
     throw translateSqliteError(error, path)
@@ -57,4 +60,22 @@ function migrate(db: Db, target: number): void {
       db.pragma(`user_version = ${version}`)
     }).immediate()
   }
+}
+
+/**
+ * SQL functions crier's queries call. crier_area_match(area JSON, lat, lon, zone): 1 when the
+ * subscriber is inside the announcement's area, 0 outside, NULL when the area cannot place
+ * them — so a targeted fan-out stays one INSERT … SELECT, however large the list.
+ */
+function defineFunctions(db: Db): void {
+  let lastJson: string | undefined
+  let lastArea: Area | undefined
+  db.function('crier_area_match', {deterministic: true}, (json, lat, lon, zone) => {
+    if (json !== lastJson) {
+      lastArea = JSON.parse(String(json)) as Area
+      lastJson = String(json)
+    }
+    const inside = placeInArea(lastArea!, {lat: typeof lat === 'number' ? lat : null, lon: typeof lon === 'number' ? lon : null, zone: typeof zone === 'string' ? zone : null})
+    return inside === undefined ? null : inside ? 1 : 0
+  })
 }

@@ -122,6 +122,8 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
       EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone) AS phoneOptedOut
     FROM json_each(?) AS wanted JOIN subscriber s ON s.id = wanted.value`)
   const audienceSize = db.prepare(`SELECT count(*) FROM subscriber WHERE list = ?`).pluck()
+  const reach = db.prepare(`SELECT count(*) AS subscribers, coalesce(sum(m = 1), 0) AS inside, coalesce(sum(m IS NULL), 0) AS unplaced
+    FROM (SELECT crier_area_match(@area, lat, lon, zone) AS m FROM subscriber WHERE list = @list)`)
 
   return {
     /** Inserts or updates by contact within a list; a row whose e-mail and phone belong to two different subscribers is a conflict. */
@@ -158,6 +160,10 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     },
     audienceSize(list: string): number {
       return audienceSize.get(list) as number
+    },
+    /** Of a list, how many an area (as JSON) takes in, and how many it cannot place (no location or zone it can judge). */
+    areaReach(list: string, area: string): {subscribers: number; inside: number; unplaced: number} {
+      return reach.get({list, area}) as {subscribers: number; inside: number; unplaced: number}
     },
     /** Subscribers of a list in id order, read lazily so a million rows never sit in memory. */
     *iterateList(list: string, limit = -1): Generator<Subscriber> {

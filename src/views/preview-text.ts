@@ -2,6 +2,7 @@ import type {Preview} from '../core/preview.js'
 import {shortId} from '../core/ids.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {redact} from '../config/secrets.js'
+import {areaReachLine} from './area-reach-lines.js'
 
 /** The preview as plain text: per channel, each part exactly, with its length against the limit. */
 export function previewText(preview: Preview): string {
@@ -16,6 +17,7 @@ export function previewText(preview: Preview): string {
     }
   }
   lines.push('')
+  for (const reach of preview.targeting) lines.push(`Targeted: ${areaReachLine(reach)}`)
   if (preview.findings.length === 0) lines.push('Policy: no findings.')
   for (const finding of preview.findings) lines.push(`Policy ${finding.level}: ${finding.message}`)
   const {required, valid} = preview.approvals

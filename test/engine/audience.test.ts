@@ -4,7 +4,11 @@ import type {Driver} from '../../src/channels/driver.js'
 import {RecipientOptedOutError} from '../../src/channels/errors.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {fanOut} from '../../src/engine/fan-out.js'
+import {createDraft} from '../../src/core/drafting.js'
+import {UsageError} from '../../src/core/errors.js'
 import {openStore} from '../../src/store/index.js'
+import type {SubscriberInput} from '../../src/store/subscribers.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // Per-recipient fan-out and sending, with a scripted phone driver: what it is given and when.
@@ -34,7 +38,7 @@ afterEach(() => {
   optedOutPhones = new Set()
 })
 
-function residents(w: World, count: number, extra: (i: number) => {email?: string | null; phone?: string | null; language?: string} = () => ({})): void {
+function residents(w: World, count: number, extra: (i: number) => Partial<SubscriberInput> = () => ({})): void {
   w.store.transaction(() => {
     for (let i = 0; i < count; i++) {
       w.store.subscribers.upsert({list: 'residents', name: `R${i}`, email: null, phone: `+4477009${String(i).padStart(5, '0')}`, language: null, lat: null, lon: null, zone: null, tags: [], ...extra(i)}, Date.now())
@@ -123,5 +127,39 @@ describe('per-recipient channels', () => {
     } finally {
       other.close()
     }
+  })
+
+  it('a targeted announcement goes only to the subscribers inside its area (shape or zone), never to the opted-out among them', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n  website: {type: feed, dir: ./public}\n')
+    const places = [
+      {lat: 53.138, lon: -3.795, zone: null}, // 0: Llanrwst, inside the circle
+      {lat: 53.093, lon: -3.801, zone: null}, // 1: Betws-y-Coed, 5 km away: outside
+      {lat: null, lon: null, zone: 'LL26-riverside'}, // 2: by zone
+      {lat: null, lon: null, zone: 'LL57-bangor'}, // 3: another zone: outside
+      {lat: null, lon: null, zone: null}, // 4: cannot be placed
+      {lat: 53.139, lon: -3.796, zone: null}, // 5: inside, but opted out
+    ]
+    residents(world, places.length, (i) => places[i]!)
+    world.store.subscribers.optOut('+447700900005', 'test', Date.now())
+    const ctx = world.ctx
+    const draft = createDraft(ctx, {text: 'Flood warning: leave the riverside now.', severity: 'Minor', channels: ['residents-text', 'website'], area: 'Llanrwst riverside', circle: ['53.138,-3.795 2'], zone: ['LL26-riverside']})
+    const result = fanOut(ctx, draft.id)
+    expect(result.targeting).toEqual([{channel: 'residents-text', list: 'residents', subscribers: 6, inside: 3, unplaced: 1}])
+    // The public channel is not narrowed: one delivery, as always.
+    expect(result.queued).toBe(3)
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(sent.map((s) => s.phone).sort()).toEqual(['+447700900000', '+447700900002'])
+  })
+
+  it('refuses an area that takes in no subscriber, queueing nothing; a dry run says the same', () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
+    residents(world, 3, (i) => ({lat: 51.5 + i / 100, lon: -0.12, zone: null}))
+    const draft = createDraft(world.ctx, {text: 'Flood warning.', severity: 'Minor', channels: ['residents-text'], area: 'Llanrwst', circle: ['53.138,-3.795 2']})
+    for (const dryRun of [true, false]) {
+      expect(() => fanOut(world!.ctx, draft.id, {dryRun})).toThrow(UsageError)
+      expect(() => fanOut(world!.ctx, draft.id, {dryRun})).toThrow('channel residents-text: no subscriber of "residents" is inside the area — check --circle, --polygon and --zone, or leave residents-text out')
+    }
+    expect(deliveryStateCounts(world.store)).toEqual({})
+    expect(world.store.announcements.get(draft.id)!.state).toBe('draft')
   })
 })

@@ -1,0 +1,32 @@
+import type {Announcement} from './announcement.js'
+import {isTargeted} from './area-targeting.js'
+import type {CoreContext} from './context.js'
+import {driverOf} from './render.js'
+
+/** Of a per-recipient channel's list, how many a targeted announcement's area takes in. */
+export interface AreaReach {
+  channel: string
+  list: string
+  subscribers: number
+  inside: number
+  /** Subscribers with no location or zone the area can judge: left out. */
+  unplaced: number
+}
+
+/**
+ * For a targeted announcement, each per-recipient channel's reach (preview shows it, broadcast
+ * says it); none when it does not target, or is a Cancel (which goes to those the original
+ * reached, not narrowed again).
+ */
+export function areaReachOf(ctx: CoreContext, announcement: Announcement): AreaReach[] {
+  if (!isTargeted(announcement.area) || announcement.msgType === 'Cancel') return []
+  const area = JSON.stringify(announcement.area)
+  const reach: AreaReach[] = []
+  for (const name of announcement.channels) {
+    const channel = ctx.config.channels[name]
+    if (!channel || driverOf(channel).kind !== 'per-recipient') continue
+    const list = String(channel.audience)
+    reach.push({channel: name, list, ...ctx.store.subscribers.areaReach(list, area)})
+  }
+  return reach
+}
