@@ -54,13 +54,17 @@ export function readFileText(path: string): string {
 }
 
 /** The announcement text from an argument, `-` (stdin), --file, or piped stdin; undefined when none was given. */
-export function givenAnnouncementText(arg: string | undefined, file: string | undefined): string | undefined {
+export function givenAnnouncementText(arg: string | undefined, file: string | undefined, options: {emptyPipeIsNone?: boolean} = {}): string | undefined {
   if (arg !== undefined && file !== undefined) throw new UsageError('give the text as an argument or with --file, not both')
   if (file !== undefined) return readFileText(file)
   if (arg === '-') return readStdinText()
   if (arg !== undefined) return checkAnnouncementText(Buffer.from(arg, 'utf8'), 'the text')
-  if (stdinIsPiped()) return readStdinText()
-  return undefined
+  if (!stdinIsPiped()) return undefined
+  if (!options.emptyPipeIsNone) return readStdinText()
+  // A cron job's or a script's stdin is often an empty pipe: with a template's text to fall back
+  // on, nothing piped means nothing given.
+  const bytes = readBounded(0)
+  return bytes.toString('utf8').trim() === '' ? undefined : checkAnnouncementText(bytes, 'stdin')
 }
 
 /** As givenAnnouncementText, but exit 2 when there is none: the non-interactive contract. */

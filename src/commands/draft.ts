@@ -8,6 +8,8 @@ import {announcementText, givenAnnouncementText} from '../cli/read-text.js'
 import {createDraft, type DraftInput} from '../core/drafting.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
+import {UsageError} from '../core/errors.js'
+import {fillTemplate} from '../core/templates.js'
 import {announcementJson} from '../views/format.js'
 
 export default class Draft extends CrierCommand {
@@ -16,21 +18,27 @@ export default class Draft extends CrierCommand {
     'echo "The A55 is closed westbound." | <%= config.bin %> draft - --severity Moderate --channel website --expires +6h',
     '<%= config.bin %> draft "Water supply restored in Llandudno." --severity Minor --area Llandudno',
     '<%= config.bin %> draft   # on a terminal: $EDITOR (or typed lines), then questions and a summary',
+    '<%= config.bin %> draft --template road-closure --var road=A55 --var junctions="J11–J12"',
   ]
   static override args = {text: Args.string({description: 'The text, or - to read stdin.', ignoreStdin: true})}
   static override flags = {
     ...announcementFlags,
     'no-input': Flags.boolean({description: 'Never ask: missing input is an error (exit 2), as off a terminal. Also CRIER_NO_PROMPT=1.'}),
+    template: Flags.string({char: 't', description: 'Start from this template (templates: in config); flags given here win over its fields.'}),
+    var: Flags.string({description: 'Fill a template placeholder: NAME=VALUE; repeatable.', multiple: true, multipleNonGreedy: true}),
   }
 
   async run() {
     const {args, flags} = await this.parse(Draft)
-    const {file, channel, 'no-input': noInput, ...fields} = flags
+    const {file, channel, 'no-input': noInput, template, var: vars, ...fields} = flags
+    if (vars?.length && !template) throw new UsageError('--var fills a template\'s placeholders — give --template NAME')
     const prompting = canPrompt({stdinIsTTY: Boolean(process.stdin.isTTY), stdoutIsTTY: Boolean(process.stdout.isTTY), json: this.jsonEnabled(), noInput, env: process.env})
+    const {text: templateText, channels: templateChannels, ...templateFields} = template ? fillTemplate(await this.crierConfig(), template, vars ?? []) : {}
     // Off a terminal a missing text is exit 2 before anything is opened, as it always was.
-    const text = prompting ? givenAnnouncementText(args.text, file) : announcementText(args.text, file)
+    const text = prompting || templateText !== undefined ? (givenAnnouncementText(args.text, file, {emptyPipeIsNone: templateText !== undefined}) ?? templateText) : announcementText(args.text, file)
     const ctx = await this.context()
-    const given = {...fields, text, channels: splitChannelList(channel ?? [])}
+    const typed = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))
+    const given = {...templateFields, ...typed, text, channels: channel?.length ? splitChannelList(channel) : (templateChannels ?? [])}
     const questions = prompting ? draftQuestions(given, ctx.config) : []
     let input: DraftInput | undefined = {...given, text: text!}
     if (questions.length > 0) {

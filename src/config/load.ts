@@ -7,7 +7,7 @@ import {UsageError} from '../core/errors.js'
 import {parseDuration, parseRate} from '../core/duration.js'
 import type {ChannelConfig} from '../channels/driver.js'
 import {driverFor, driverTypes} from '../channels/registry.js'
-import {channelCommonSchema, configFileSchema, type Policy} from './schema.js'
+import {channelCommonSchema, configFileSchema, type Policy, type Template} from './schema.js'
 import {readChannelFacts} from './channel-facts.js'
 import {resolveSecrets} from './secrets.js'
 import {osUserName} from './user.js'
@@ -25,6 +25,8 @@ export interface Config {
   channels: Record<string, ChannelConfig>
   policy: Policy
   scheduling?: {grace: string}
+  /** Prepared announcements for crier draft --template. */
+  templates?: Record<string, Template>
 }
 
 /** Engine settings of a channel in the units the engine uses. */
@@ -101,6 +103,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     channels,
     policy: file.policy,
     scheduling: file.scheduling,
+    templates: file.templates,
   }
 }
 

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {severities, type Severity} from '../core/announcement.js'
+import {categories, certainties, severities, urgencies, type Severity} from '../core/announcement.js'
 import {parseDuration, parseRate} from '../core/duration.js'
 import {foldText} from '../core/policy/words.js'
 
@@ -138,6 +138,36 @@ export const policySchema = z
   .strict()
 export type Policy = z.infer<typeof policySchema>
 
+/** One of a CAP enumeration, spelt as CAP spells it. */
+function capWord<T extends string>(words: readonly T[], what: string) {
+  return z.string().refine((word) => (words as readonly string[]).includes(word), {
+    error: (issue) => `"${String(issue.input)}" is not ${what} — expected one of ${words.join(', ')}`,
+  }) as unknown as z.ZodType<T>
+}
+
+/**
+ * A prepared announcement (crier draft --template NAME --var k=v): every field optional, text
+ * fields may hold {placeholders}; what the officer types on the command line wins.
+ */
+export const templateSchema = z
+  .object({
+    text: z.string().min(1).optional(),
+    headline: z.string().min(1).optional(),
+    instruction: z.string().optional(),
+    severity: capWord(severities, 'a severity').optional(),
+    urgency: capWord(urgencies, 'an urgency').optional(),
+    certainty: capWord(certainties, 'a certainty').optional(),
+    category: capWord(categories, 'a category').optional(),
+    event: z.string().optional(),
+    area: z.string().optional(),
+    expires: z.string().optional(),
+    web: z.string().optional(),
+    lang: z.string().optional(),
+    channels: z.array(z.string()).min(1).optional(),
+  })
+  .strict()
+export type Template = z.infer<typeof templateSchema>
+
 export const configFileSchema = z
   .object({
     sender: z.string().min(1).optional(),
@@ -158,9 +188,18 @@ export const configFileSchema = z
     channels: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'channel names are letters, digits, - and _'), z.record(z.string(), z.unknown())).default({}),
     policy: policySchema.default(policySchema.parse({})),
     scheduling: z.object({grace: duration.default('15m')}).strict().optional(),
+    templates: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'template names are letters, digits, - and _'), templateSchema).default({}),
   })
   .strict()
   .superRefine((file, context) => {
+    // A template naming a channel that does not exist would fail only when an officer needs it.
+    for (const [name, template] of Object.entries(file.templates)) {
+      template.channels?.forEach((channel, index) => {
+        if (!(channel in file.channels)) {
+          context.addIssue({code: 'custom', path: ['templates', name, 'channels', index], message: `no channel "${channel}" is configured — expected one of ${Object.keys(file.channels).join(', ') || '(none)'}`})
+        }
+      })
+    }
     // Quiet hours kept by a channel that does not exist would silently never apply.
     file.policy.quietHours?.channels?.forEach((name, index) => {
       if (!(name in file.channels)) {

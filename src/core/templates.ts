@@ -1,0 +1,56 @@
+import type {Config} from '../config/load.js'
+import type {Template} from '../config/schema.js'
+import type {DraftInput} from './drafting.js'
+import {UsageError} from './errors.js'
+
+// Templates: announcements prepared in config for what happens again and again (a road
+// closure, a boil-water notice), with {placeholders} the officer fills with --var NAME=VALUE.
+// Every placeholder must be given and every --var used, so a typo cannot publish "{road}".
+// {{ and }} stand for literal braces.
+
+const placeholder = /\{\{|\}\}|\{([A-Za-z][\w-]*)\}/g
+
+/** The template's fields as draft input, placeholders filled; the officer's own flags go over them. */
+export function fillTemplate(config: Config, name: string, vars: string[]): Partial<DraftInput> & {text?: string} {
+  const template = config.templates?.[name]
+  if (!template) {
+    const known = Object.keys(config.templates ?? {})
+    throw new UsageError(`no template "${name}" — ${known.length ? `configured: ${known.join(', ')}` : 'none are configured (templates: in config.yaml)'}`)
+  }
+  const values = parseVars(vars)
+  const wanted = placeholdersOf(template)
+  const missing = wanted.filter((key) => !values.has(key))
+  if (missing.length) throw new UsageError(`template ${name} needs ${missing.map((key) => `--var ${key}=…`).join(', ')}`)
+  const unused = [...values.keys()].filter((key) => !wanted.includes(key))
+  if (unused.length) {
+    throw new UsageError(`--var ${unused[0]}: template ${name} has no {${unused[0]}} — its placeholders: ${wanted.join(', ') || 'none'}`)
+  }
+  const fill = (text: string | undefined) => (text === undefined ? undefined : text.replace(placeholder, (whole, key: string | undefined) => (key === undefined ? whole[0]! : values.get(key)!)))
+  const {channels, ...fields} = template
+  const filled: Partial<DraftInput> = {}
+  for (const [field, value] of Object.entries(fields)) if (value !== undefined) (filled as Record<string, string>)[field] = fill(value)!
+  if (channels) filled.channels = channels
+  return filled
+}
+
+/** NAME=VALUE pairs; a name given twice is refused rather than one silently winning. */
+function parseVars(vars: string[]): Map<string, string> {
+  const values = new Map<string, string>()
+  for (const pair of vars) {
+    const match = /^([A-Za-z][\w-]*)=([\s\S]*)$/.exec(pair)
+    if (!match) throw new UsageError(`--var "${pair}" is not NAME=VALUE — e.g. --var road=A55`)
+    if (values.has(match[1]!)) throw new UsageError(`--var ${match[1]} is given twice — give it once`)
+    values.set(match[1]!, match[2]!)
+  }
+  return values
+}
+
+/** The placeholders of every text field, in order of first appearance. */
+function placeholdersOf(template: Template): string[] {
+  const names = new Set<string>()
+  for (const value of Object.values(template)) {
+    if (typeof value !== 'string') continue
+    for (const match of value.matchAll(placeholder)) if (match[1]) names.add(match[1])
+  }
+  return [...names]
+}

@@ -1,0 +1,94 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
+import {resolvePaths} from '../../src/config/paths.js'
+import {UsageError} from '../../src/core/errors.js'
+import {fillTemplate} from '../../src/core/templates.js'
+
+// Templates: checked when the config loads, filled with --var at draft time.
+
+let home: string | undefined
+afterEach(() => {
+  if (home) rmSync(home, {recursive: true, force: true})
+  home = undefined
+})
+
+function load(yaml: string): Config {
+  home = mkdtempSync(join(tmpdir(), 'crier-templates-'))
+  writeFileSync(join(home, 'config.yaml'), yaml)
+  return loadConfig(resolvePaths({CRIER_HOME: home}))
+}
+
+const config = `channels:
+  website: {type: feed, dir: ./public}
+  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}
+templates:
+  road-closure:
+    headline: "{road} closed {direction}"
+    text: "The {road} is closed {direction} between {junctions}. Expect delays until {until}. Literal {{braces}} stay."
+    instruction: Avoid the {road}.
+    severity: Moderate
+    urgency: Expected
+    category: Transport
+    event: Road closure
+    area: "{area}"
+    expires: +6h
+    channels: [website]
+  bins:
+    text: Bins are collected on Tuesday this week.
+    severity: Minor
+`
+
+function refusal(run: () => unknown): string {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError)
+    return (error as Error).message
+  }
+  throw new Error('accepted')
+}
+
+describe('templates', () => {
+  it("fills every placeholder in every field, keeps {{ }} as braces, and gives the template's channels", () => {
+    const filled = fillTemplate(load(config), 'road-closure', ['road=A55', 'direction=westbound', 'junctions=J11 and J12', 'until=18:00', 'area=Bangor, Gwynedd'])
+    expect(filled).toEqual({
+      headline: 'A55 closed westbound',
+      text: 'The A55 is closed westbound between J11 and J12. Expect delays until 18:00. Literal {braces} stay.',
+      instruction: 'Avoid the A55.',
+      severity: 'Moderate',
+      urgency: 'Expected',
+      category: 'Transport',
+      event: 'Road closure',
+      area: 'Bangor, Gwynedd',
+      expires: '+6h',
+      channels: ['website'],
+    })
+    expect(fillTemplate(load(config), 'bins', [])).toEqual({text: 'Bins are collected on Tuesday this week.', severity: 'Minor'})
+  })
+
+  it('refuses a missing placeholder, an unused or repeated --var, and an unknown template — naming what to do', () => {
+    const c = load(config)
+    expect(refusal(() => fillTemplate(c, 'road-closure', ['road=A55']))).toBe('template road-closure needs --var direction=…, --var junctions=…, --var until=…, --var area=…')
+    expect(refusal(() => fillTemplate(c, 'bins', ['day=Tuesday']))).toBe('--var day: template bins has no {day} — its placeholders: none')
+    expect(refusal(() => fillTemplate(c, 'road-closure', ['road=A55', 'road=A5']))).toBe('--var road is given twice — give it once')
+    expect(refusal(() => fillTemplate(c, 'road-closure', ['road']))).toBe('--var "road" is not NAME=VALUE — e.g. --var road=A55')
+    expect(refusal(() => fillTemplate(c, 'flood', []))).toBe('no template "flood" — configured: road-closure, bins')
+  })
+
+  it('refuses at load a template with a word CAP does not know, an unknown field or a channel that is not configured', () => {
+    let error: unknown
+    try {
+      load(`channels:\n  website: {type: feed, dir: ./public}\ntemplates:\n  t1: {severity: Severeish, channels: [website, sms]}\n  t2: {txt: hello}\n`)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    const problems = (error as ConfigError).problems.join('\n')
+    expect(problems).toContain('templates.t1.severity: "Severeish" is not a severity — expected one of')
+    expect(problems).toContain('templates.t1.channels.1: no channel "sms" is configured — expected one of website')
+    expect(problems).toContain("templates.t2.txt: unknown key")
+  })
+})
