@@ -46,12 +46,13 @@ export function deliveryReport(store: Store, options: {since?: number; until: nu
 
 function readReport(store: Store, options: {since?: number; until: number}): DeliveryReport {
   const window: ReportWindow = {since: options.since ?? 0, until: options.until}
-  const channels = store.reports.tallies(window).map((tally) => channelReport(tally, latencyOf(store, window, tally.channel, tally.states.sent ?? 0)))
-  const sent = channels.reduce((n, c) => n + c.sent, 0)
+  const tallies = store.reports.tallies(window)
+  const latencies = latenciesOf(store, window, tallies)
+  const channels = tallies.map((tally) => channelReport(tally, latencies.get(tally.channel) ?? null))
   const total: Omit<ChannelReport, 'channel'> = {
     announcements: store.reports.announcementCount(window),
     deliveries: sum(channels, 'deliveries'),
-    sent,
+    sent: sum(channels, 'sent'),
     pending: sum(channels, 'pending'),
     dead: sum(channels, 'dead'),
     unknown: sum(channels, 'unknown'),
@@ -60,7 +61,7 @@ function readReport(store: Store, options: {since?: number; until: number}): Del
     cancelled: sum(channels, 'cancelled'),
     tries: sum(channels, 'tries'),
     failedTries: sum(channels, 'failedTries'),
-    latencyMs: latencyOf(store, window, null, sent),
+    latencyMs: latencies.get(allChannels) ?? null,
   }
   return {since: options.since ?? null, until: options.until, announcements: total.announcements, channels, total}
 }
@@ -84,25 +85,34 @@ function channelReport(tally: ChannelTally, latencyMs: Latency | null): ChannelR
   }
 }
 
+const allChannels = Symbol('all channels')
+
 /**
- * Nearest-rank percentiles over the sorted times, read one at a time: a report over a million
- * deliveries never holds a million numbers.
+ * Nearest-rank percentiles per channel and over all, in one pass over the sent deliveries'
+ * times in order: a report over a million deliveries sorts once and never holds a million
+ * numbers.
  */
-function latencyOf(store: Store, window: ReportWindow, channel: string | null, count: number): Latency | null {
-  if (count === 0) return null
-  const rank = (fraction: number) => Math.max(1, Math.ceil(fraction * count))
-  const wanted = {median: rank(0.5), p95: rank(0.95)}
-  const latency: Latency = {median: 0, p95: 0, max: 0}
-  let position = 0
-  for (const ms of store.reports.sentLatencies(window, channel)) {
-    position++
-    if (position === wanted.median) latency.median = ms
-    if (position === wanted.p95) latency.p95 = ms
-    latency.max = ms
+function latenciesOf(store: Store, window: ReportWindow, tallies: ChannelTally[]): Map<string | typeof allChannels, Latency> {
+  const rank = (fraction: number, count: number) => Math.max(1, Math.ceil(fraction * count))
+  const trackers = new Map<string | typeof allChannels, {seen: number; median: number; p95: number; latency: Latency}>()
+  const track = (key: string | typeof allChannels, sent: number) => {
+    if (sent > 0) trackers.set(key, {seen: 0, median: rank(0.5, sent), p95: rank(0.95, sent), latency: {median: 0, p95: 0, max: 0}})
   }
-  return latency
+  for (const tally of tallies) track(tally.channel, tally.states.sent ?? 0)
+  track(allChannels, tallies.reduce((n, tally) => n + (tally.states.sent ?? 0), 0))
+  const total = trackers.get(allChannels)
+  for (const [channel, ms] of store.reports.sentLatencies(window)) {
+    for (const tracker of [trackers.get(channel), total]) {
+      if (!tracker) continue
+      tracker.seen++
+      if (tracker.seen === tracker.median) tracker.latency.median = ms
+      if (tracker.seen === tracker.p95) tracker.latency.p95 = ms
+      tracker.latency.max = ms
+    }
+  }
+  return new Map([...trackers].map(([key, tracker]) => [key, tracker.latency]))
 }
 
-function sum(channels: ChannelReport[], key: 'deliveries' | 'pending' | 'dead' | 'unknown' | 'expired' | 'skipped' | 'cancelled' | 'tries' | 'failedTries'): number {
+function sum(channels: ChannelReport[], key: 'deliveries' | 'sent' | 'pending' | 'dead' | 'unknown' | 'expired' | 'skipped' | 'cancelled' | 'tries' | 'failedTries'): number {
   return channels.reduce((n, c) => n + c[key], 0)
 }
