@@ -1,3 +1,4 @@
+import {stringify} from 'csv-stringify/sync'
 import type {ChannelReport, DeliveryReport} from '../engine/report.js'
 import {oneLine} from '../core/terminal-text.js'
 import {formatTime} from './format.js'
@@ -36,15 +37,11 @@ export function reportTable(report: DeliveryReport): string[] {
 
 const csvColumns = ['channel', 'announcements', 'deliveries', 'sent', 'pending', 'dead', 'unknown', 'expired', 'skipped', 'cancelled', 'tries', 'failed_tries', 'median_ms', 'p95_ms', 'slowest_ms'] as const
 
-/** RFC 4180: a header, one row per channel, then the total (channel `(all)`). */
+/** RFC 4180 (CRLF): a header, one row per channel, then the total (channel `(all)`). */
 export function reportCsv(report: DeliveryReport): string {
   const rows: Row[] = [...report.channels, {...report.total, channel: '(all)'}]
-  const lines = rows.map((row) =>
-    [row.channel, row.announcements, row.deliveries, row.sent, row.pending, row.dead, row.unknown, row.expired, row.skipped, row.cancelled, row.tries, row.failedTries, row.latencyMs?.median ?? '', row.latencyMs?.p95 ?? '', row.latencyMs?.max ?? '']
-      .map((value) => csvField(String(value)))
-      .join(','),
-  )
-  return [csvColumns.join(','), ...lines].join('\r\n') + '\r\n'
+  const records = rows.map((row) => [row.channel, row.announcements, row.deliveries, row.sent, row.pending, row.dead, row.unknown, row.expired, row.skipped, row.cancelled, row.tries, row.failedTries, row.latencyMs?.median ?? '', row.latencyMs?.p95 ?? '', row.latencyMs?.max ?? ''])
+  return stringify(records, {header: true, columns: [...csvColumns], record_delimiter: 'windows'})
 }
 
 /** The JSON document: times as ISO 8601, latencies in ms. */
@@ -62,8 +59,4 @@ function latencyCell(ms: number | undefined): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
   return formatDuration(ms)
-}
-
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
 }
