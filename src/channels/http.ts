@@ -7,7 +7,8 @@ import {CancelledError, DeadlineError, isUndiciTimeout} from './http-failures.js
 // POSTs/s, global fetch ~4.7k; going through a Pool per origin instead of an Agent, and not
 // awaiting the import on every request, roughly doubled the client's throughput (bench); and
 // undici's dispatch() with a handler that collects the answer, instead of request() and its
-// body stream, took ~10–20 µs off each request (tmp experiment: 56→50 µs CPU per POST).
+// body stream, took the per-post bench from 1.68× to ~1.25× a bare Pool for X (1.50→1.13×
+// for Bluesky).
 
 export interface HttpRequest {
   method?: string

@@ -498,8 +498,8 @@ function comparable(text: string, anyLink: boolean): string {
 /**
  * An in-doubt delivery: which of its posts are on the account? The parts earlier tries recorded
  * are known; the next ones are looked for in order, each replying to the one before (the first
- * of a follow-up: to the original's last post). Every part
- * found is recorded. All found: sent, and the receipt is the first post's. Otherwise `undefined`
+ * of a follow-up: to the original's last post). Every part found is recorded. All found: sent,
+ * and the receipt is the first post's. Otherwise `undefined`
  * — the engine requeues the delivery and the next send posts only the parts not found, after the
  * recorded ones. A failed lookup throws, and the engine marks the delivery `unknown`.
  */
@@ -519,12 +519,13 @@ async function reconcileThread(context: SendContext<XSettings>): Promise<Receipt
   // rendering: the engine's is one of these, and a shorter one proves nothing.)
   if (recorded.length > 0 && recorded.length >= Math.max(...renderings.map(({posts}) => posts.length))) return receiptOf(recorded[0]!)
   const timeline = await recentPosts(context, signerFor(channel))
+  // An Update's or Cancel's first post replies to the original's last one (read once: a lookup).
+  const followUpParent = context.followUpOf?.parent
   let best: {found: PostedPart[]; complete: boolean} = {found: [], complete: false}
   for (const {posts, anyLink} of renderings) {
     const found: PostedPart[] = []
     for (let index = recorded.length; index < posts.length; index++) {
-      // An Update's or Cancel's first post replies to the original's last one.
-      const previous = index === 0 ? context.followUpOf?.parent : (found.at(-1) ?? recorded[index - 1])
+      const previous = index === 0 ? followUpParent : (found.at(-1) ?? recorded[index - 1])
       const match = timeline.find((post) => matchesPost(post, posts[index]!, previous?.providerId, anyLink))
       if (!match) break
       found.push({index, ...postedAs(match.id)})

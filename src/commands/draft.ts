@@ -9,7 +9,7 @@ import {createDraft, type DraftInput} from '../core/drafting.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {UsageError} from '../core/errors.js'
-import {fillTemplate} from '../core/templates.js'
+import {fillTemplate, overTemplate} from '../core/templates.js'
 import {announcementJson} from '../views/format.js'
 
 export default class Draft extends CrierCommand {
@@ -33,12 +33,11 @@ export default class Draft extends CrierCommand {
     const {file, channel, 'no-input': noInput, template, var: vars, ...fields} = flags
     if (vars?.length && !template) throw new UsageError('--var fills a template\'s placeholders — give --template NAME')
     const prompting = canPrompt({stdinIsTTY: Boolean(process.stdin.isTTY), stdoutIsTTY: Boolean(process.stdout.isTTY), json: this.jsonEnabled(), noInput, env: process.env})
-    const {text: templateText, channels: templateChannels, ...templateFields} = template ? fillTemplate(await this.crierConfig(), template, vars ?? []) : {}
+    const {text: templateText, ...templateFields} = template ? fillTemplate(await this.crierConfig(), template, vars ?? []) : {}
     // Off a terminal a missing text is exit 2 before anything is opened, as it always was.
     const text = prompting || templateText !== undefined ? (givenAnnouncementText(args.text, file, {emptyPipeIsNone: templateText !== undefined}) ?? templateText) : announcementText(args.text, file)
     const ctx = await this.context()
-    const typed = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))
-    const given = {...templateFields, ...typed, text, channels: channel?.length ? splitChannelList(channel) : (templateChannels ?? [])}
+    const given = {...overTemplate(templateFields, {...fields, channels: splitChannelList(channel ?? [])}), text}
     const questions = prompting ? draftQuestions(given, ctx.config) : []
     let input: DraftInput | undefined = {...given, text: text!}
     if (questions.length > 0) {

@@ -3,6 +3,7 @@ import {CrierCommand} from '../cli/base-command.js'
 import {lifecycleStates, type LifecycleState} from '../core/announcement.js'
 import {UsageError} from '../core/errors.js'
 import {parseSince} from '../core/time-input.js'
+import {machineTimeZone} from '../core/time-zone.js'
 import {announcementJson, announcementLine} from '../views/format.js'
 import {counted} from '../core/counted.js'
 
@@ -26,7 +27,7 @@ export default class List extends CrierCommand {
     const announcements = ctx.store.announcements.list({
       states: states as LifecycleState[],
       // list reads no config: a date without an offset is in this machine's zone.
-      since: flags.since ? parseSince(flags.since, ctx.now(), Intl.DateTimeFormat().resolvedOptions().timeZone) : undefined,
+      since: flags.since ? parseSince(flags.since, ctx.now(), machineTimeZone()) : undefined,
       limit: flags.all ? undefined : flags.limit,
     })
     if (!this.jsonEnabled()) {

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {UsageError} from '../core/errors.js'
 import {parseSince} from '../core/time-input.js'
+import {machineTimeZone} from '../core/time-zone.js'
 import {deliveryReport} from '../engine/report.js'
 import {reportCsv, reportJson, reportTable} from '../views/report-lines.js'
 
@@ -23,7 +24,7 @@ export default class Report extends CrierCommand {
     if (this.jsonEnabled() && flags.format && flags.format !== 'json') throw new UsageError(`--json and --format ${flags.format} ask for two forms — give one`)
     // As audit: report reads no config, so a date without an offset is in this machine's zone.
     const ctx = await this.context({config: false})
-    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
+    const zone = machineTimeZone()
     const now = ctx.now()
     const since = flags.since === undefined ? undefined : parseSince(flags.since, now, zone)
     const until = flags.until === undefined ? now : parseSince(flags.until, now, zone, '--until')

@@ -5,6 +5,7 @@ import {parseDocument} from 'yaml'
 import type {z} from 'zod'
 import {UsageError} from '../core/errors.js'
 import {parseDuration, parseRate} from '../core/duration.js'
+import {machineTimeZone} from '../core/time-zone.js'
 import type {ChannelConfig} from '../channels/driver.js'
 import {driverFor, driverTypes} from '../channels/registry.js'
 import {channelCommonSchema, configFileSchema, type Policy, type Template} from './schema.js'
@@ -97,7 +98,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     source: paths.configFile,
     sender: file.sender ?? defaultSender(),
     senderName: file.senderName,
-    timezone: file.timezone ?? systemTimezone(),
+    timezone: file.timezone ?? machineTimeZone(),
     defaultRegion: file.defaultRegion,
     languages: file.languages ?? ['en'],
     channels,
@@ -158,9 +159,6 @@ function defaultSender(): string {
 }
 
 
-function systemTimezone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
-}
 
 /** No config file: one feed channel writing into CRIER_HOME/public, and the default policy. */
 function embeddedDefault(paths: CrierPaths): Config {
@@ -169,7 +167,7 @@ function embeddedDefault(paths: CrierPaths): Config {
   return {
     source: 'embedded default',
     sender: defaultSender(),
-    timezone: systemTimezone(),
+    timezone: machineTimeZone(),
     languages: ['en'],
     channels: {website},
     policy: configFileSchema.shape.policy.parse(undefined),

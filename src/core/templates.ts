@@ -25,12 +25,18 @@ export function fillTemplate(config: Config, name: string, vars: string[]): Part
   if (unused.length) {
     throw new UsageError(`--var ${unused[0]}: template ${name} has no {${unused[0]}} — its placeholders: ${wanted.join(', ') || 'none'}`)
   }
-  const fill = (text: string | undefined) => (text === undefined ? undefined : text.replace(placeholder, (whole, key: string | undefined) => (key === undefined ? whole[0]! : values.get(key)!)))
+  const fill = (text: string) => text.replace(placeholder, (whole, key: string | undefined) => (key === undefined ? whole[0]! : values.get(key)!))
   const {channels, ...fields} = template
   const filled: Partial<DraftInput> = {}
-  for (const [field, value] of Object.entries(fields)) if (value !== undefined) (filled as Record<string, string>)[field] = fill(value)!
+  for (const [field, value] of Object.entries(fields)) if (value !== undefined) (filled as Record<string, string>)[field] = fill(value)
   if (channels) filled.channels = channels
   return filled
+}
+
+/** What the officer typed over what the template gives: every field typed wins; the template's channels only when none were typed. */
+export function overTemplate(template: Partial<DraftInput>, typed: Partial<DraftInput> & {channels: string[]}): Partial<DraftInput> & {channels: string[]} {
+  const given = Object.fromEntries(Object.entries(typed).filter(([, value]) => value !== undefined))
+  return {...template, ...given, channels: typed.channels.length ? typed.channels : (template.channels ?? [])}
 }
 
 /** NAME=VALUE pairs; a name given twice is refused rather than one silently winning. */

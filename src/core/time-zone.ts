@@ -1,6 +1,11 @@
 // Wall-clock times typed without an offset mean the configured time zone (a duty officer in
 // Wales types 18:00 and means 18:00 in Europe/London, whatever the server's TZ).
 
+/** This machine's zone: for commands that read no config (list, audit, report) and the embedded default. */
+export function machineTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+}
+
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {

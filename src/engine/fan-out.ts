@@ -27,7 +27,6 @@ export interface FanOutResult {
   targeting: AreaReach[]
 }
 
-
 /**
  * Checks lifecycle, approvals and policy, then creates every delivery (announcement × channel,
  * × subscriber for email and SMS) and marks the announcement `sending`, all in one transaction:
@@ -65,6 +64,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     }
 
     const priority = deliveryPriority(announcement)
+    const targetArea = isTargeted(announcement.area) ? JSON.stringify(announcement.area) : null
     let queued = 0
     for (const name of announcement.channels) {
       const channel = ctx.config.channels[name]!
@@ -80,7 +80,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
           expiresAt: announcement.expiresAt ?? null,
           maxAttempts: channelLimits(channel).maxAttempts,
           now,
-          area: isTargeted(announcement.area) ? JSON.stringify(announcement.area) : null,
+          area: targetArea,
         } as const
         // A Cancel goes to those the cancelled message reached on this channel, not to everyone.
         if (announcement.msgType === 'Cancel' && announcement.references) {

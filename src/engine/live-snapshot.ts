@@ -124,8 +124,7 @@ export function liveSnapshotReader(store: Store, announcementId: string, now: ()
   }
 
   // One read transaction: every count, the cursor and the errors as of the same moment.
-  const read = store.db.transaction(readOnce)
-  return {read: () => read.deferred()}
+  return {read: () => store.snapshot(readOnce)}
 }
 
 function sum(channels: Map<string, ChannelProgress>, states: readonly DeliveryState[]): number {

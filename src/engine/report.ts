@@ -30,6 +30,10 @@ export interface ChannelReport {
   latencyMs: Latency | null
 }
 
+/** The counts that add up across channels (announcements do not: one may go to several). */
+const countKeys = ['deliveries', 'sent', 'pending', 'dead', 'unknown', 'expired', 'skipped', 'cancelled', 'tries', 'failedTries'] as const
+type CountKey = (typeof countKeys)[number]
+
 export interface DeliveryReport {
   /** Null: from the first delivery. */
   since: number | null
@@ -41,7 +45,7 @@ export interface DeliveryReport {
 
 export function deliveryReport(store: Store, options: {since?: number; until: number}): DeliveryReport {
   // One read snapshot (WAL): counts and times agree even while a worker is sending.
-  return store.db.transaction(() => readReport(store, options)).deferred()
+  return store.snapshot(() => readReport(store, options))
 }
 
 function readReport(store: Store, options: {since?: number; until: number}): DeliveryReport {
@@ -51,16 +55,7 @@ function readReport(store: Store, options: {since?: number; until: number}): Del
   const channels = tallies.map((tally) => channelReport(tally, latencies.get(tally.channel) ?? null))
   const total: Omit<ChannelReport, 'channel'> = {
     announcements: store.reports.announcementCount(window),
-    deliveries: sum(channels, 'deliveries'),
-    sent: sum(channels, 'sent'),
-    pending: sum(channels, 'pending'),
-    dead: sum(channels, 'dead'),
-    unknown: sum(channels, 'unknown'),
-    expired: sum(channels, 'expired'),
-    skipped: sum(channels, 'skipped'),
-    cancelled: sum(channels, 'cancelled'),
-    tries: sum(channels, 'tries'),
-    failedTries: sum(channels, 'failedTries'),
+    ...(Object.fromEntries(countKeys.map((key) => [key, channels.reduce((n, c) => n + c[key], 0)])) as Record<CountKey, number>),
     latencyMs: latencies.get(allChannels) ?? null,
   }
   return {since: options.since ?? null, until: options.until, announcements: total.announcements, channels, total}
@@ -111,8 +106,4 @@ function latenciesOf(store: Store, window: ReportWindow, tallies: ChannelTally[]
     }
   }
   return new Map([...trackers].map(([key, tracker]) => [key, tracker.latency]))
-}
-
-function sum(channels: ChannelReport[], key: 'deliveries' | 'sent' | 'pending' | 'dead' | 'unknown' | 'expired' | 'skipped' | 'cancelled' | 'tries' | 'failedTries'): number {
-  return channels.reduce((n, c) => n + c[key], 0)
 }

@@ -23,6 +23,8 @@ export interface Store {
   audit: AuditTrail
   /** Runs fn in one BEGIN IMMEDIATE transaction: the write lock is taken up front. */
   transaction<T>(fn: () => T): T
+  /** Runs fn's reads in one deferred transaction: one WAL snapshot, no write lock, senders never wait. */
+  snapshot<T>(fn: () => T): T
   close(): void
 }
 
@@ -51,6 +53,7 @@ export function assembleStore(db: Db, audit: AuditTrail): Store {
     reports: reportStore(connection),
     audit,
     transaction: (fn) => db.transaction(fn).immediate(),
+    snapshot: (fn) => db.transaction(fn).deferred(),
     close: () => db.close(),
   }))
 }

@@ -28,7 +28,7 @@ export function reportStore(db: Db) {
   const announcementCounts = db.prepare(`SELECT channel, count(DISTINCT announcement_id) AS n FROM delivery WHERE ${inWindow} GROUP BY channel`)
   const announcementTotal = db.prepare(`SELECT count(DISTINCT announcement_id) FROM delivery WHERE ${inWindow}`).pluck()
   const tryCounts = db.prepare(`SELECT d.channel AS channel, count(*) AS n, sum(a.outcome NOT IN ('sent', 'reconciled')) AS failed
-    FROM attempt a JOIN delivery d ON d.id = a.delivery_id WHERE d.${inWindow.replace(' AND ', ' AND d.')} GROUP BY d.channel`)
+    FROM attempt a JOIN delivery d ON d.id = a.delivery_id WHERE d.created_at >= @since AND d.created_at < @until GROUP BY d.channel`)
   const latencies = db.prepare(`SELECT channel, finished_at - created_at FROM delivery WHERE state = 'sent' AND ${inWindow} ORDER BY 2`).raw()
 
   return {

@@ -1,19 +1,18 @@
 import {stringify} from 'csv-stringify/sync'
 import type {ChannelReport, DeliveryReport} from '../engine/report.js'
+import {counted} from '../core/counted.js'
 import {oneLine} from '../core/terminal-text.js'
 import {formatTime} from './format.js'
 import {formatCount, formatDuration} from './live/format.js'
 
 // crier report's three forms: a table for the terminal, CSV for a spreadsheet, JSON for scripts.
 
-type Row = Omit<ChannelReport, 'channel'> & {channel: string}
-
 /** The table, one line per channel and a total; columns only a few reports need (skipped, cancelled) appear when not all zero. */
 export function reportTable(report: DeliveryReport): string[] {
-  const heading = `Deliveries queued ${windowWords(report)}: ${formatCount(report.announcements)} announcement${report.announcements === 1 ? '' : 's'}, ${formatCount(report.total.deliveries)} deliveries.`
+  const heading = `Deliveries queued ${windowWords(report)}: ${counted(report.announcements, 'announcement')}, ${counted(report.total.deliveries, 'delivery', 'deliveries')}.`
   if (report.channels.length === 0) return [heading]
-  const rows: Row[] = [...report.channels, {...report.total, channel: 'total'}]
-  const columns: Array<{header: string; cell: (row: Row) => string; left?: boolean; when?: boolean}> = [
+  const rows: ChannelReport[] = [...report.channels, {...report.total, channel: 'total'}]
+  const columns: Array<{header: string; cell: (row: ChannelReport) => string; left?: boolean; when?: boolean}> = [
     {header: 'channel', cell: (row) => oneLine(row.channel, 40), left: true},
     {header: 'deliveries', cell: (row) => formatCount(row.deliveries)},
     {header: 'sent', cell: (row) => formatCount(row.sent)},
@@ -39,7 +38,7 @@ const csvColumns = ['channel', 'announcements', 'deliveries', 'sent', 'pending',
 
 /** RFC 4180 (CRLF): a header, one row per channel, then the total (channel `(all)`). */
 export function reportCsv(report: DeliveryReport): string {
-  const rows: Row[] = [...report.channels, {...report.total, channel: '(all)'}]
+  const rows: ChannelReport[] = [...report.channels, {...report.total, channel: '(all)'}]
   const records = rows.map((row) => [row.channel, row.announcements, row.deliveries, row.sent, row.pending, row.dead, row.unknown, row.expired, row.skipped, row.cancelled, row.tries, row.failedTries, row.latencyMs?.median ?? '', row.latencyMs?.p95 ?? '', row.latencyMs?.max ?? ''])
   return stringify(records, {header: true, columns: [...csvColumns], record_delimiter: 'windows'})
 }

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {CrierCommand} from '../../cli/base-command.js'
 import {resolveAnnouncementId} from '../../cli/args.js'
 import {parseSince} from '../../core/time-input.js'
+import {machineTimeZone} from '../../core/time-zone.js'
 import {auditEventJson, auditLine} from '../../views/audit-lines.js'
 import {counted} from '../../core/counted.js'
 
@@ -26,7 +27,7 @@ export default class Audit extends CrierCommand {
     const ctx = await this.context({config: false})
     const subject = flags.id ? resolveAnnouncementId(ctx, flags.id) : undefined
     // audit reads no config: a date without an offset is in this machine's zone.
-    const since = flags.since ? parseSince(flags.since, ctx.now(), Intl.DateTimeFormat().resolvedOptions().timeZone) : undefined
+    const since = flags.since ? parseSince(flags.since, ctx.now(), machineTimeZone()) : undefined
     const events = ctx.store.audit.list({since, subject, limit: flags.all ? undefined : flags.limit})
     const unreviewed = ctx.store.announcements.unreviewedOverrides().map((a) => a.id)
     if (!this.jsonEnabled()) {
