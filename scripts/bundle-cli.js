@@ -5,8 +5,8 @@
 //   compiles with the V8 code cache scripts/write-code-cache.js leaves beside it (compiling
 //   oclif was a quarter of a command's start-up). dist/src/cli/oclif.js re-exports it for ESM;
 //   package.json's "imports" maps #oclif there, so a bundled command at any depth finds it.
-// - dist/src/commands/**.js, dist/src/cli/execute.js and dist/src/views/live/session.js become
-//   entry points of one esbuild build; what they share goes to dist/src/chunks/. Loaded module by
+// - dist/src/commands/**.js, dist/src/cli/execute.js, dist/src/views/live/session.js and the
+//   dispatcher's queue thread (dist/src/engine/queue-thread.js) become entry points of one esbuild build; what they share goes to dist/src/chunks/. Loaded module by
 //   module, crier's ~100 modules cost much of a command's start-up (resolving, reading
 //   package.json scopes, compiling). Paths stay as tsc wrote them, so oclif.manifest.json and
 //   package.json's oclif.commands hold. The rest of dist/src (what the bench and some tests
@@ -27,7 +27,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const src = join(root, 'dist', 'src')
 const session = join(src, 'views', 'live', 'session.js')
 const execute = join(src, 'cli', 'execute.js')
-for (const file of [join(src, 'commands'), session, execute]) {
+const queueThread = join(src, 'engine', 'queue-thread.js')
+for (const file of [join(src, 'commands'), session, execute, queueThread]) {
   if (!existsSync(file)) {
     console.error(`Error: ${file} is missing — run tsc -p tsconfig.build.json first`)
     process.exit(1)
@@ -121,7 +122,7 @@ const chunks = join(src, 'chunks')
 rmSync(chunks, {recursive: true, force: true})
 const commands = jsFiles(join(src, 'commands'))
 const result = await build({
-  entryPoints: [...commands, execute, session],
+  entryPoints: [...commands, execute, session, queueThread],
   outdir: src,
   outbase: src,
   entryNames: '[dir]/[name]',

@@ -21,6 +21,11 @@ export interface Store {
   reports: ReturnType<typeof reportStore>
   /** The hash-chained audit trail; the other modules append to it as they change things. */
   audit: AuditTrail
+  /**
+   * How this store was opened, so that another thread can open its own connection to the same
+   * file as the same actor; undefined for a store assembled by hand (benches, a silent trail).
+   */
+  origin?: {path: string; options: StoreOptions}
   /** Runs fn in one BEGIN IMMEDIATE transaction: the write lock is taken up front. */
   transaction<T>(fn: () => T): T
   /** Runs fn's reads in one deferred transaction: one WAL snapshot, no write lock, senders never wait. */
@@ -38,7 +43,9 @@ export interface StoreOptions extends OpenOptions {
 
 export function openStore(path: string, options: StoreOptions = {}): Store {
   const db = openDatabase(path, options)
-  return assembleStore(db, buildPreparingOnFirstUse(db, (connection) => auditTrail(connection, options.actor ?? 'in-process')))
+  const store = assembleStore(db, buildPreparingOnFirstUse(db, (connection) => auditTrail(connection, options.actor ?? 'in-process')))
+  store.origin = {path, options: {busyTimeoutMs: options.busyTimeoutMs, actor: options.actor}}
+  return store
 }
 
 /** The store's modules over one connection, all appending to `audit` (benches pass a silent one to measure its cost). */
