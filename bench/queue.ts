@@ -131,13 +131,14 @@ const claimSql = `UPDATE delivery SET state = 'sending', lease_owner = @owner, l
                  ORDER BY priority, due_at LIMIT @limit)
     RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
       expires_at AS expiresAt`
-const recordAttemptSql = `INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error)
-    VALUES (@id, @startedAt, @durationMs, @outcome, @receiptId, @error)`
-const recordResultSql = `UPDATE delivery SET state = @nextState, due_at = COALESCE(@dueAt, due_at),
-      last_error = @error, receipt_id = COALESCE(@receiptId, receipt_id), receipt_url = COALESCE(@receiptUrl, receipt_url),
-      lease_owner = NULL, lease_until = NULL, attempts = attempts - @refund, updated_at = @now,
-      finished_at = CASE WHEN @nextState IN ('sent', 'dead', 'expired', 'unknown') THEN @now ELSE NULL END
-    WHERE id = @id AND state = 'sending' AND lease_owner = @owner`
+const recordAttemptsSql = `INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)`
+const recordSentSql = `UPDATE delivery SET state = 'sent', last_error = NULL,
+      receipt_id = COALESCE(r.value ->> 2, receipt_id), receipt_url = COALESCE(r.value ->> 3, receipt_url),
+      lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
+    FROM json_each(@rows) AS r
+    WHERE delivery.id = r.value ->> 0 AND delivery.state = 'sending' AND delivery.lease_owner = r.value ->> 1
+    RETURNING delivery.id`
 
 /**
  * The floor: a fresh file with crier's schema and pragmas (openDatabase), then the same claim
@@ -155,8 +156,8 @@ function floorRun(count: number, names: string[]) {
   )
   const insert = db.prepare(insertSql)
   const claim = db.prepare(claimSql)
-  const recordAttempt = db.prepare(recordAttemptSql)
-  const recordResult = db.prepare(recordResultSql)
+  const recordAttempts = db.prepare(recordAttemptsSql)
+  const recordSent = db.prepare(recordSentSql).pluck()
   const nextId = monotonicFactory()
 
   const fanOutStarted = performance.now()
@@ -175,10 +176,9 @@ function floorRun(count: number, names: string[]) {
     return claimed
   })
   const recordGroup = db.transaction((rows: Claimed[], now: number) => {
-    for (const row of rows) {
-      recordAttempt.run({id: row.id, startedAt: now, durationMs: 0, outcome: 'sent', receiptId: 'ok', error: null})
-      recordResult.run({id: row.id, owner, nextState: 'sent', dueAt: null, error: null, receiptId: 'ok', receiptUrl: null, refund: 0, now})
-    }
+    recordAttempts.run(JSON.stringify(rows.map((row) => [row.id, now, 0, 'sent', 'ok', null])))
+    const recorded = recordSent.all({rows: JSON.stringify(rows.map((row) => [row.id, owner, 'ok', null])), now})
+    if (recorded.length !== rows.length) throw new Error(`no-op floor: recorded ${recorded.length} of ${rows.length}`)
   })
 
   collectGarbage()

@@ -146,8 +146,17 @@ export function deliveryStore(db: Db) {
                  ORDER BY priority, due_at LIMIT @limit)
     RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
       expires_at AS expiresAt, priority, due_at AS dueAt`)
-  const recordAttempt = db.prepare(`INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error)
-    VALUES (@id, @startedAt, @durationMs, @outcome, @receiptId, @error)`)
+  // A group commit's attempts in one statement, and its sends (the common outcome) in another:
+  // over json_each, a row costs about half what a statement per row does (bench: the queue
+  // thread's CPU per delivery).
+  const recordAttempts = db.prepare(`INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)`)
+  const recordSent = db.prepare(`UPDATE delivery SET state = 'sent', last_error = NULL,
+      receipt_id = COALESCE(r.value ->> 2, receipt_id), receipt_url = COALESCE(r.value ->> 3, receipt_url),
+      lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
+    FROM json_each(@rows) AS r
+    WHERE delivery.id = r.value ->> 0 AND delivery.state = 'sending' AND delivery.lease_owner = r.value ->> 1
+    RETURNING delivery.id`).pluck()
   const recordResult = db.prepare(`UPDATE delivery SET state = @nextState, due_at = COALESCE(@dueAt, due_at),
       last_error = @error, receipt_id = COALESCE(@receiptId, receipt_id), receipt_url = COALESCE(@receiptUrl, receipt_url),
       lease_owner = NULL, lease_until = NULL, attempts = attempts - @refund, updated_at = @now,
@@ -259,17 +268,19 @@ export function deliveryStore(db: Db) {
       const claimed = claim.all(params) as Array<ClaimedDelivery & {priority: number; dueAt: number}>
       return claimed.sort((a, b) => a.priority - b.priority || a.dueAt - b.dueAt)
     },
-    /** Writes attempts and outcomes; returns the ids whose lease this owner no longer held. */
+    /**
+     * Writes attempts and outcomes. An outcome for a delivery whose lease this owner no longer
+     * holds is dropped, except a send: one that happened beats any doubt since.
+     */
     recordResults(results: AttemptResult[], now: number): void {
+      const attempts: unknown[][] = []
+      const sent: AttemptResult[] = []
       for (const result of results) {
-        if (!result.notAttempted) recordAttempt.run({
-          id: result.id,
-          startedAt: result.startedAt,
-          durationMs: result.durationMs,
-          outcome: result.outcome,
-          receiptId: result.receiptId ?? null,
-          error: result.error ?? null,
-        })
+        if (!result.notAttempted) attempts.push([result.id, result.startedAt, result.durationMs, result.outcome, result.receiptId ?? null, result.error ?? null])
+        if (result.nextState === 'sent' && !result.refundAttempt && result.dueAt === undefined) {
+          sent.push(result)
+          continue
+        }
         const changed = recordResult.run({
           id: result.id,
           owner: result.owner,
@@ -281,9 +292,14 @@ export function deliveryStore(db: Db) {
           refund: result.refundAttempt ? 1 : 0,
           now,
         }).changes
-        if (changed === 0 && result.nextState === 'sent') {
-          recordLateSuccess.run({id: result.id, receiptId: result.receiptId ?? null, receiptUrl: result.receiptUrl ?? null, now})
-        }
+        if (changed === 0 && result.nextState === 'sent') recordLateSuccess.run({id: result.id, receiptId: result.receiptId ?? null, receiptUrl: result.receiptUrl ?? null, now})
+      }
+      if (attempts.length > 0) recordAttempts.run(JSON.stringify(attempts))
+      if (sent.length === 0) return
+      const rows = JSON.stringify(sent.map((result) => [result.id, result.owner, result.receiptId ?? null, result.receiptUrl ?? null]))
+      const recorded = new Set(recordSent.all({rows, now}) as string[])
+      for (const result of sent) {
+        if (!recorded.has(result.id)) recordLateSuccess.run({id: result.id, receiptId: result.receiptId ?? null, receiptUrl: result.receiptUrl ?? null, now})
       }
     },
     expiredLeases(now: number, limit = 500): LeasedDelivery[] {

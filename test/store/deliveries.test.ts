@@ -1,0 +1,75 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {makeWorld, removeWorld, type World} from '../helpers/world.js'
+
+// recordResults writes a group commit's attempts and sends in bulk (json_each) and anything
+// else row by row; these pin what it must write either way.
+
+let world: World | undefined
+afterEach(() => {
+  if (world) removeWorld(world)
+  world = undefined
+})
+
+function claimAll(w: World, owner: string, now: number) {
+  return w.store.transaction(() => w.store.deliveries.claimDue({channel: 'partners', owner, now, leaseUntil: now + 60_000, limit: 100}))
+}
+
+function rows(w: World) {
+  return w.store.db
+    .prepare(`SELECT id, state, receipt_id AS receiptId, receipt_url AS receiptUrl, last_error AS lastError, lease_owner AS leaseOwner, attempts, finished_at AS finishedAt FROM delivery ORDER BY id`)
+    .all() as Array<Record<string, unknown>>
+}
+
+describe('recording results', () => {
+  it('writes sends, failures and their attempts, with text of any shape intact', async () => {
+    world = makeWorld('channels:\n  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}\n')
+    world.queue(3)
+    const now = Date.now()
+    const [a, b, c] = claimAll(world, 'me:1:x', now)
+    const odd = 'ok "quoted", \\ back\\slash\nnew line, ünïcödé, emoji 🚨, \u2028'
+    world.store.transaction(() =>
+      world!.store.deliveries.recordResults(
+        [
+          {id: a!.id, owner: 'me:1:x', startedAt: now, durationMs: 12, outcome: 'sent', nextState: 'sent', receiptId: odd, receiptUrl: 'https://example.org/r/1'},
+          {id: b!.id, owner: 'me:1:x', startedAt: now, durationMs: 30, outcome: 'transient', nextState: 'failed', dueAt: now + 1000, error: `HTTP 503: ${odd}`},
+          {id: c!.id, owner: 'me:1:x', startedAt: now, durationMs: 7, outcome: 'sent', nextState: 'sent'},
+        ],
+        now + 50,
+      ),
+    )
+    const byId = new Map(rows(world).map((row) => [row.id, row]))
+    expect(byId.get(a!.id)).toMatchObject({state: 'sent', receiptId: odd, receiptUrl: 'https://example.org/r/1', lastError: null, leaseOwner: null, attempts: 1, finishedAt: now + 50})
+    expect(byId.get(b!.id)).toMatchObject({state: 'failed', receiptId: null, lastError: `HTTP 503: ${odd}`, leaseOwner: null, attempts: 1, finishedAt: null})
+    expect(byId.get(c!.id)).toMatchObject({state: 'sent', receiptId: null, leaseOwner: null, finishedAt: now + 50})
+    const attempts = world.store.db.prepare('SELECT delivery_id AS id, started_at AS startedAt, duration_ms AS durationMs, outcome, receipt_id AS receiptId, error FROM attempt ORDER BY id').all()
+    expect(attempts).toEqual([
+      {id: a!.id, startedAt: now, durationMs: 12, outcome: 'sent', receiptId: odd, error: null},
+      {id: b!.id, startedAt: now, durationMs: 30, outcome: 'transient', receiptId: null, error: `HTTP 503: ${odd}`},
+      {id: c!.id, startedAt: now, durationMs: 7, outcome: 'sent', receiptId: null, error: null},
+    ])
+  })
+
+  it('keeps a send whose lease was given up meanwhile (it happened), and drops a failure for a lease no longer held', async () => {
+    world = makeWorld('channels:\n  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}\n')
+    world.queue(2)
+    const now = Date.now()
+    const [a, b] = claimAll(world, 'slow:1:x', now)
+    // Another process decided both were in doubt: one requeued, one marked unknown.
+    world.store.transaction(() => {
+      world!.store.deliveries.requeue(a!.id, 'slow:1:x', 'in doubt', now + 10)
+      world!.store.deliveries.markUnknown(b!.id, 'slow:1:x', 'in doubt', now + 10)
+    })
+    world.store.transaction(() =>
+      world!.store.deliveries.recordResults(
+        [
+          {id: a!.id, owner: 'slow:1:x', startedAt: now, durationMs: 70_000, outcome: 'sent', nextState: 'sent', receiptId: 'late-1'},
+          {id: b!.id, owner: 'slow:1:x', startedAt: now, durationMs: 70_000, outcome: 'transient', nextState: 'failed', dueAt: now + 1000, error: 'timed out'},
+        ],
+        now + 70_000,
+      ),
+    )
+    const byId = new Map(rows(world).map((row) => [row.id, row]))
+    expect(byId.get(a!.id)).toMatchObject({state: 'sent', receiptId: 'late-1', lastError: null})
+    expect(byId.get(b!.id)).toMatchObject({state: 'unknown', lastError: 'in doubt'})
+  })
+})
