@@ -54,12 +54,8 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
 
   async send(payload, context) {
     const {channel} = context
-    const headers: Record<string, string> = {
-      ...extraHeaders(channel),
-      'Content-Type': 'application/json',
-      'User-Agent': 'crier',
-      'Idempotency-Key': context.idempotencyKey,
-    }
+    const headers: Record<string, string> = Object.assign({}, fixedHeaders(channel))
+    headers['Idempotency-Key'] = context.idempotencyKey
     if (channel.secret) headers['X-Crier-Signature'] = `sha256=${sign(payload.body, channel.secret)}`
     let response: HttpResponse
     try {
@@ -131,6 +127,18 @@ function sign(body: string, secret: string): string {
 // The headers crier sets cannot be overridden from config: a partner verifying signatures
 // or de-duplicating on Idempotency-Key must get ours.
 const reservedHeaders = new Set(['content-type', 'user-agent', 'idempotency-key', 'x-crier-signature', 'content-length', 'host'])
+
+const fixedHeadersOf = new WeakMap<ChannelConfig<WebhookSettings>, Readonly<Record<string, string>>>()
+
+/** The headers every POST on the channel carries, made once per channel rather than per send. */
+function fixedHeaders(channel: ChannelConfig<WebhookSettings>): Readonly<Record<string, string>> {
+  let headers = fixedHeadersOf.get(channel)
+  if (!headers) {
+    headers = Object.freeze({...extraHeaders(channel), 'Content-Type': 'application/json', 'User-Agent': 'crier'})
+    fixedHeadersOf.set(channel, headers)
+  }
+  return headers
+}
 
 function extraHeaders(channel: ChannelConfig<WebhookSettings>): Record<string, string> {
   const extra: Record<string, string> = {}

@@ -96,6 +96,8 @@ interface ChannelState {
   countedSince: number
   /** How many to hold claimed ahead of the sends (waiting + in flight). */
   claimAhead: number
+  /** Its render of each announcement it broadcasts (per-recipient renders are made per send). */
+  renders: Map<string, Rendered>
 }
 
 const groupCommitSize = 128
@@ -126,7 +128,6 @@ export class Dispatcher {
   private readonly announcements = new Map<string, Announcement>()
   /** Contacts a provider reported as unsubscribed, written with the next group commit. */
   private optOuts: Array<{contact: string; how: string}> = []
-  private readonly renders = new Map<string, Rendered>()
   private results: AttemptResult[] = []
   /** Announcements with a delivery that reached a final state since the last flush. */
   private finishedAnnouncements = new Set<string>()
@@ -177,6 +178,7 @@ export class Dispatcher {
         finished: 0,
         countedSince: 0,
         claimAhead: Math.max(limits.concurrency * 2, minimumClaim),
+        renders: new Map(),
       })
     }
   }
@@ -375,52 +377,58 @@ export class Dispatcher {
       while (channel.waiting.length > 0 && channel.inFlight < channel.concurrency && channel.pausedUntil <= now) {
         const delivery = channel.waiting.shift()!
         channel.inFlight++
-        void this.sendOne(channel, delivery, abort).finally(() => {
-          channel.inFlight--
-          channel.finished++
-          this.wakeUp?.()
-        })
+        void this.sendOne(channel, delivery, abort)
       }
     }
   }
 
+  /** Sends one claimed delivery and buffers its result; frees its slot whatever happens. */
   private async sendOne(channel: ChannelState, delivery: Claimed, abort?: AbortSignal): Promise<void> {
     const startedAt = this.now()
-    const base = {id: delivery.id, owner: this.owner, startedAt}
-    if (delivery.expiresAt !== null && delivery.expiresAt <= startedAt) {
-      this.addResult(channel, delivery, {...base, durationMs: 0, outcome: 'expired', nextState: 'expired', error: 'announcement expired before it could be sent', notAttempted: true})
-      return
-    }
-    let announcement: Announcement
-    let rendered: Rendered
-    let recipient: Recipient | undefined
     try {
-      announcement = this.announcementFor(delivery.announcementId)
-      if (delivery.recipient !== null) {
-        recipient = delivery.audience?.recipient
-        const contact = channel.driver.capabilities.contact
-        const address = recipient && contact ? recipient[contact] : undefined
-        if (!recipient || !address || (contact && delivery.audience?.optedOut[contact])) {
-          // Removed, changed or opted out since the fan-out (as of the claim, moments before this
-          // send): never send to them now.
-          this.addResult(channel, delivery, {...base, durationMs: 0, outcome: 'opted-out', nextState: 'skipped', error: recipient ? (address ? 'opted out since the broadcast was queued' : `no ${contact} for this subscriber`) : 'subscriber removed since the broadcast was queued', notAttempted: true})
-          return
-        }
+      if (delivery.expiresAt !== null && delivery.expiresAt <= startedAt) {
+        return this.notAttempted(channel, delivery, startedAt, 'expired', 'expired', 'announcement expired before it could be sent')
       }
-      rendered = this.renderFor(announcement, channel, recipient)
-    } catch (error) {
-      this.addResult(channel, delivery, {...base, durationMs: 0, outcome: 'permanent', nextState: 'dead', error: `cannot render: ${describe(error)}`, notAttempted: true})
-      return
+      let announcement: Announcement
+      let rendered: Rendered
+      let recipient: Recipient | undefined
+      try {
+        announcement = this.announcementFor(delivery.announcementId)
+        if (delivery.recipient !== null) {
+          recipient = delivery.audience?.recipient
+          const contact = channel.driver.capabilities.contact
+          const address = recipient && contact ? recipient[contact] : undefined
+          if (!recipient || !address || (contact && delivery.audience?.optedOut[contact])) {
+            // Removed, changed or opted out since the fan-out (as of the claim, moments before this
+            // send): never send to them now.
+            const why = recipient ? (address ? 'opted out since the broadcast was queued' : `no ${contact} for this subscriber`) : 'subscriber removed since the broadcast was queued'
+            return this.notAttempted(channel, delivery, startedAt, 'opted-out', 'skipped', why)
+          }
+        }
+        rendered = this.renderFor(announcement, channel, recipient)
+      } catch (error) {
+        return this.notAttempted(channel, delivery, startedAt, 'permanent', 'dead', `cannot render: ${describe(error)}`)
+      }
+      // Drivers enforce the channel's timeout themselves (driver contract); the signal here is the
+      // run's hard abort, shared, because a fresh timeout signal per send cost ~10 µs each.
+      const context = new DeliveryContext({store: this.store, channel: channel.config, deliveryId: delivery.id, announcement, signal: abort ?? neverAborted, http: this.http, now: this.now, recipient})
+      try {
+        const receipt = await channel.driver.send(rendered.payload, context)
+        // Written out, never spread: the one path every send takes (bench: ~8 µs less CPU per send).
+        this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt, durationMs: this.now() - startedAt, outcome: 'sent', nextState: 'sent', receiptId: receipt.providerId, receiptUrl: receipt.url})
+      } catch (error) {
+        this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt, durationMs: this.now() - startedAt, ...this.classify(channel, delivery, error, abort)})
+      }
+    } finally {
+      channel.inFlight--
+      channel.finished++
+      this.wakeUp?.()
     }
-    // Drivers enforce the channel's timeout themselves (driver contract); the signal here is the
-    // run's hard abort, shared, because a fresh timeout signal per send cost ~10 µs each.
-    const context = new DeliveryContext({store: this.store, channel: channel.config, deliveryId: delivery.id, announcement, signal: abort ?? neverAborted, http: this.http, now: this.now, recipient})
-    try {
-      const receipt = await channel.driver.send(rendered.payload, context)
-      this.addResult(channel, delivery, {...base, durationMs: this.now() - startedAt, outcome: 'sent', nextState: 'sent', receiptId: receipt.providerId, receiptUrl: receipt.url})
-    } catch (error) {
-      this.addResult(channel, delivery, {...base, durationMs: this.now() - startedAt, ...this.classify(channel, delivery, error, abort)})
-    }
+  }
+
+  /** A claimed delivery that was not sent (expired, opted out, unrenderable): no attempt row. */
+  private notAttempted(channel: ChannelState, delivery: Claimed, startedAt: number, outcome: AttemptResult['outcome'], nextState: AttemptResult['nextState'], error: string): void {
+    this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt, durationMs: 0, outcome, nextState, error, notAttempted: true})
   }
 
   private classify(channel: ChannelState, delivery: Claimed, error: unknown, abort?: AbortSignal): Pick<AttemptResult, 'outcome' | 'nextState' | 'dueAt' | 'error' | 'refundAttempt'> {
@@ -538,13 +546,12 @@ export class Dispatcher {
 
   /** Broadcast renders are cached per announcement × channel; per-recipient ones are made per send. */
   private renderFor(announcement: Announcement, channel: ChannelState, recipient?: Recipient): Rendered {
-    const key = `${announcement.id}\u0000${channel.config.name}`
-    let rendered = recipient ? undefined : this.renders.get(key)
+    let rendered = recipient ? undefined : channel.renders.get(announcement.id)
     if (!rendered) {
       const referenced = referencedBy(announcement, (id) => this.store.announcements.get(id))
       const variant = recipient?.language ? (announcement.variants.find((v) => v.language === recipient.language) ?? primaryVariant(announcement)) : primaryVariant(announcement)
       rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), referenced, recipient})
-      if (!recipient) this.renders.set(key, rendered)
+      if (!recipient) channel.renders.set(announcement.id, rendered)
     }
     return rendered
   }
