@@ -166,6 +166,7 @@ export async function crierAudienceRun(
   const summary = await dispatcher.run()
   const ms = performance.now() - started
   const cpu = measure(count)
+  shape.queueThread = dispatcher.queueRunsOn === 'queue thread'
   await dispatcher.close()
   const received = await server.count()
   const states = deliveryStates(store, announcement.id)

@@ -93,6 +93,8 @@ export interface QueueShape {
   claimedRows: number
   flushes: number
   flushedRows: number
+  /** The dispatcher moved its claims and commits to its queue thread (not counted above). */
+  queueThread?: boolean
 }
 
 /**
@@ -119,5 +121,7 @@ export function countQueueCalls(store: Store): QueueShape {
 /** "850 claims of 117.6 rows, 782 group commits of 127.9 results" */
 export function describeShape(shape: QueueShape): string {
   const n = (value: number) => value.toLocaleString('en-GB')
-  return `${n(shape.claimCalls)} claimDue calls of ${(shape.claimedRows / shape.claimCalls).toFixed(1)} rows on average, ${n(shape.flushes)} group commits of ${(shape.flushedRows / shape.flushes).toFixed(1)} results`
+  const average = (rows: number, calls: number) => (calls ? rows / calls : 0).toFixed(1)
+  const here = `${n(shape.claimCalls)} claimDue calls of ${average(shape.claimedRows, shape.claimCalls)} rows on average, ${n(shape.flushes)} group commits of ${average(shape.flushedRows, shape.flushes)} results`
+  return shape.queueThread ? `${here} on the dispatcher's connection, then its queue thread took over the rest` : here
 }

@@ -37,14 +37,14 @@ const queueDeliveries = 100_000
 const queueChannels = 50
 const queueRuns = 3
 const webhookRequests = 10_000
-const webhookRuns = 3
+const webhookRuns = 5
 const emailRecipients = 20_000
 const emailRuns = 3
 /** nodemailer with Nagle on waits for a delayed ACK per message: a smaller batch says as much. */
 const emailDefaultRecipients = 2_000
 const emailDefaultRuns = 1
 const smsRecipients = 50_000
-const smsRuns = 3
+const smsRuns = 5
 const memorySizes = [100_000, 1_000_000]
 const memoryRuns = 3
 const importRows = 1_000_000
@@ -172,8 +172,8 @@ async function webhookSection(verdicts: Verdict[]): Promise<void> {
   console.log(`           ${describeRate(hook.blaster, 'requests/s')}`)
   console.log(`  ratio    crier / blaster: ${formatRatio(hookRatio)}`)
   console.log(`  CPU per request (median runs): crier ${describeCpu(hook.cpu.crier)}; blaster ${describeCpu(hook.cpu.blaster)}`)
-  console.log(`  (the server runs beside the client on this machine's ${cpus().length} cores; crier's CPU over the blaster's is mostly its queue:`)
-  console.log(`  each delivery claimed under a lease, its attempt row and result committed — see the no-op queue above)`)
+  console.log(`  (the server runs beside the client on this machine's ${cpus().length} cores; crier's CPU over the blaster's is mostly its queue,`)
+  console.log(`  on its queue thread: each delivery claimed under a lease, its attempt row and result committed — see the no-op queue above)`)
   console.log(`  crier's median run: ${describeShape(hook.shape)}`)
   verdicts.push({
     figure: 'webhook fan-out',

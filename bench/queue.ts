@@ -88,7 +88,7 @@ export async function benchQueue(deliveries: number, channelCount: number, runs:
     floor: summarise(floor),
     fanOut: summarise(fanOut),
     fanOutFloor: summarise(fanOutFloor),
-    shape: {claimCalls: medianShape.claimCalls, claimedRows: medianShape.claimedRows, flushes: medianShape.flushes, flushedRows: medianShape.flushedRows},
+    shape: {claimCalls: medianShape.claimCalls, claimedRows: medianShape.claimedRows, flushes: medianShape.flushes, flushedRows: medianShape.flushedRows, queueThread: medianShape.queueThread},
   }
 }
 
@@ -105,6 +105,7 @@ async function crierRun(count: number, names: string[]) {
   const started = performance.now()
   const summary = await dispatcher.run()
   const ms = performance.now() - started
+  calls.queueThread = dispatcher.queueRunsOn === 'queue thread'
   await dispatcher.close()
 
   const states = deliveryStates(store, announcement.id)

@@ -94,6 +94,7 @@ async function crierRun(config: Config, server: ChildServer, count: number): Pro
   const summary = await dispatcher.run()
   const ms = performance.now() - started
   const cpu = measure(count)
+  shape.queueThread = dispatcher.queueRunsOn === 'queue thread'
   await dispatcher.close()
   const {count: received} = await server.count()
   const states = deliveryStates(store, announcement.id)

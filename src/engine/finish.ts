@@ -7,9 +7,11 @@ import {transition} from '../core/lifecycle.js'
  */
 export function finishAnnouncementsIfDone(store: Store, announcementIds: Iterable<string>, now: number): void {
   for (const id of announcementIds) {
+    // Pending first: one indexed EXISTS, where reading the announcement parses its variants
+    // (asked on every group commit of a broadcast still under way).
+    if (store.deliveries.hasPending(id)) continue
     const announcement = store.announcements.get(id)
     if (!announcement || announcement.state !== 'sending') continue
-    if (store.deliveries.hasPending(id)) continue
     const event = store.deliveries.hasTrouble(id) ? 'finish-with-failures' : 'finish'
     store.announcements.setState(id, transition('sending', event), now)
   }

@@ -14,6 +14,7 @@ import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helper
 
 const sends: string[] = []
 let afterSend: (() => void) | undefined
+let beforeSend: (() => Promise<void>) | undefined
 if (!driverFor('test-threaded')) {
   registerDriver({
     type: 'test-threaded',
@@ -22,6 +23,7 @@ if (!driverFor('test-threaded')) {
     capabilities: {counts: 'characters', threads: false, media: false, idempotent: false, reconcile: false},
     render: (announcement) => ({parts: [{label: 'text', text: announcement.variants[0]!.description}], payload: null}),
     send: async (_payload, context) => {
+      await beforeSend?.()
       await new Promise((resolve) => setImmediate(resolve))
       sends.push(context.deliveryId)
       afterSend?.()
@@ -37,6 +39,7 @@ afterEach(() => {
   world = undefined
   sends.length = 0
   afterSend = undefined
+  beforeSend = undefined
 })
 
 const config = 'channels:\n  board: {type: test-threaded, concurrency: 64}\n'
@@ -47,6 +50,12 @@ describe('the queue thread', () => {
     const ids = world.queue(600)
     const dispatcher = new Dispatcher({store: world.store, config: world.config})
     expect(dispatcher.queueRunsOn).toBe('here')
+    // The thread takes a moment to start (a busy machine: longer than 600 quick sends): after
+    // the first 100, sends wait for it (at most 10 s), so its taking over is what is tested.
+    const deadline = Date.now() + 10_000
+    beforeSend = async () => {
+      while (sends.length >= 100 && dispatcher.queueRunsOn !== 'queue thread' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    }
     const summary = await dispatcher.run()
     expect(dispatcher.queueRunsOn).toBe('queue thread')
     await dispatcher.close()
@@ -72,6 +81,10 @@ describe('the queue thread', () => {
     const store = openStore(join(world.home, 'crier.db'), {busyTimeoutMs: 20})
     const dispatcher = new Dispatcher({store, config: world.config})
     const blocker = new Database(join(world.home, 'crier.db'), {timeout: 5000})
+    const deadline = Date.now() + 10_000
+    beforeSend = async () => {
+      while (sends.length >= 100 && dispatcher.queueRunsOn !== 'queue thread' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    }
     let locked = false
     afterSend = () => {
       // Once the thread has taken over and some are sent, hold the write lock for 300 ms.
