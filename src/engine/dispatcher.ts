@@ -104,7 +104,7 @@ const groupCommitSize = 128
 const minimumClaim = 32
 // A claim this full means a big queue: its claims and commits move to a queue thread.
 const threadedFromClaim = 64
-const claimSizingWindowMs = 200
+const claimSizingWindowMs = 100
 // Shared by every send: one listener per request in flight, so no listener limit.
 const neverAborted = new AbortController().signal
 setMaxListeners(0, neverAborted)
