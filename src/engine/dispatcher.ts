@@ -15,6 +15,7 @@ import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
 import {retryDelayMs} from './backoff.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {DeliveryContext} from './send-context.js'
+import {ClaimSize} from './claim-size.js'
 import {resolveAbandonedLeases} from './in-doubt.js'
 import {newLeaseOwner} from './lease-owner.js'
 import {inlineQueueWriter, startQueueThread, type QueueWriter} from './queue-writer.js'
@@ -91,20 +92,15 @@ interface ChannelState {
   pauseReason?: string
   /** The last claim came back short: nothing more is due now; look again after this time. */
   drainedUntil: number
-  /** Sends finished since `countedSince`: how fast the channel goes, to size its claims. */
-  finished: number
-  countedSince: number
   /** How many to hold claimed ahead of the sends (waiting + in flight). */
-  claimAhead: number
+  claimSize: ClaimSize
   /** Its render of each announcement it broadcasts (per-recipient renders are made per send). */
   renders: Map<string, Rendered>
 }
 
 const groupCommitSize = 128
-const minimumClaim = 32
 // A claim this full means a big queue: its claims and commits move to a queue thread.
 const threadedFromClaim = 64
-const claimSizingWindowMs = 100
 // Shared by every send: one listener per request in flight, so no listener limit.
 const neverAborted = new AbortController().signal
 setMaxListeners(0, neverAborted)
@@ -175,9 +171,7 @@ export class Dispatcher {
         inFlight: 0,
         pausedUntil: 0,
         drainedUntil: 0,
-        finished: 0,
-        countedSince: 0,
-        claimAhead: Math.max(limits.concurrency * 2, minimumClaim),
+        claimSize: new ClaimSize(limits.concurrency, driver.capabilities.idempotent),
         renders: new Map(),
       })
     }
@@ -281,7 +275,7 @@ export class Dispatcher {
       if (channel.pausedUntil > now || channel.drainedUntil > now) continue
       // Claim ahead of the sends, in batches: each claim is a committed write. Top up only when
       // half the batch has gone.
-      const target = this.claimAhead(channel, now)
+      const target = channel.claimSize.target(now)
       const want = target - channel.waiting.length - channel.inFlight
       if (want <= 0 || (channel.waiting.length > 0 && want < target / 2)) continue
       wanted.push([channel, {channel: channel.config.name, limit: want, leaseUntil: now + channel.leaseMs, ratePerSecond: channel.ratePerSecond}])
@@ -297,27 +291,6 @@ export class Dispatcher {
       this.claiming = undefined
       this.wakeUp?.()
     })
-  }
-
-  /**
-   * Twice the concurrency (at least 32); for an idempotent channel that sends fast, up to 8×:
-   * about a quarter second of its sending. Bigger claims cost less SQL per delivery (bench:
-   * 6.1k → 7.7k webhook POSTs/s), but what a process holds claimed is what a crash leaves in
-   * doubt, and what an Extreme announcement queued now waits behind. In doubt, an idempotent
-   * channel's deliveries are simply sent again (the provider deduplicates); anyone else's end
-   * `unknown`, so theirs stay small.
-   */
-  private claimAhead(channel: ChannelState, now: number): number {
-    const base = Math.max(channel.concurrency * 2, minimumClaim)
-    if (!channel.driver.capabilities.idempotent) return base
-    const elapsed = now - channel.countedSince
-    if (elapsed >= claimSizingWindowMs) {
-      const perQuarterSecond = (channel.finished / elapsed) * 250
-      channel.claimAhead = Math.round(Math.min(channel.concurrency * 8, Math.max(base, perQuarterSecond)))
-      channel.finished = 0
-      channel.countedSince = now
-    }
-    return channel.claimAhead
   }
 
   private took(now: number, wanted: Array<[ChannelState, ClaimRequest]>, claims: ChannelClaim[]): void {
@@ -421,7 +394,7 @@ export class Dispatcher {
       }
     } finally {
       channel.inFlight--
-      channel.finished++
+      channel.claimSize.finished()
       this.wakeUp?.()
     }
   }
