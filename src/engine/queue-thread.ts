@@ -1,6 +1,6 @@
 import {parentPort, workerData} from 'node:worker_threads'
 import {openStore, type Store, type StoreOptions} from '../store/index.js'
-import {claimDue, writeResults} from './queue-writes.js'
+import {claimForChannels, writeResults} from './queue-writes.js'
 import type {QueueReply, QueueRequest} from './queue-writer.js'
 
 // The queue thread: its own connection to the dispatcher's database, doing the dispatcher's
@@ -27,7 +27,7 @@ port.on('message', (request: QueueRequest) => {
     return
   }
   try {
-    const value = request.op === 'claim' ? claimDue(store, request.owner, request.now, request.requests, request.pending) : writeResults(store, request.pending, request.now)
+    const value = request.op === 'claim' ? claimForChannels(store, request.owner, request.now, request.requests, request.pending) : writeResults(store, request.pending, request.now)
     port.postMessage({id: request.id, value} satisfies QueueReply)
   } catch (error) {
     const {message, code} = error as {message?: string; code?: string}

@@ -1,6 +1,6 @@
 import {Worker} from 'node:worker_threads'
 import type {Store, StoreOptions} from '../store/index.js'
-import {claimDue, writeResults, type ChannelClaim, type ClaimRequest, type PendingWrites} from './queue-writes.js'
+import {claimForChannels, writeResults, type ChannelClaim, type ClaimRequest, type PendingWrites} from './queue-writes.js'
 
 // Where the dispatcher's claims and group commits run. Inline, on the dispatcher's connection:
 // simple, and what a small queue needs. On a queue thread with its own connection: for a big
@@ -23,9 +23,15 @@ export type QueueRequest =
 
 export type QueueReply = {ready: true} | {failed: string} | {id: number; value: unknown} | {id: number; error: {message: string; code?: string}}
 
+/** A request waiting for the thread's answer. */
+interface Waiter {
+  resolve: (value: unknown) => void
+  reject: (error: Error) => void
+}
+
 export function inlineQueueWriter(store: Store): QueueWriter {
   return {
-    claim: async (owner, now, requests, pending) => claimDue(store, owner, now, requests, pending),
+    claim: async (owner, now, requests, pending) => claimForChannels(store, owner, now, requests, pending),
     write: async (pending, now) => writeResults(store, pending, now),
     close: async () => {},
     stopped: false,
@@ -52,7 +58,7 @@ export function startQueueThread(origin: {path: string; options: StoreOptions}):
   // Only its start, a request in flight or its closing keeps the process alive: a dispatcher
   // nobody closed must not, while an await on the thread with nothing else alive would end the
   // process with that promise unsettled.
-  const waiting = new Map<number, {resolve: (value: never) => void; reject: (error: Error) => void}>()
+  const waiting = new Map<number, Waiter>()
   let nextId = 0
   let exited = false
   const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
@@ -60,15 +66,15 @@ export function startQueueThread(origin: {path: string; options: StoreOptions}):
     new Promise<T>((resolve, reject) => {
       if (exited) return reject(new Error('the queue thread has stopped'))
       if (waiting.size === 0) worker.ref()
-      waiting.set(request.id, {resolve: resolve as (value: never) => void, reject})
+      waiting.set(request.id, {resolve: resolve as (value: unknown) => void, reject})
       worker.postMessage(request)
     })
-  const settle = (id: number, outcome: (entry: {resolve: (value: never) => void; reject: (error: Error) => void}) => void) => {
-    const entry = waiting.get(id)
-    if (!entry) return
+  /** The request `id` is answered: no longer waited for. */
+  const answered = (id: number): Waiter | undefined => {
+    const waiter = waiting.get(id)
     waiting.delete(id)
     if (waiting.size === 0) worker.unref()
-    outcome(entry)
+    return waiter
   }
   const writer: QueueWriter = {
     claim: (owner, now, requests, pending) => ask<ChannelClaim[]>({id: nextId++, op: 'claim', owner, now, requests, pending}),
@@ -91,14 +97,14 @@ export function startQueueThread(origin: {path: string; options: StoreOptions}):
         return resolve(writer)
       }
       if ('failed' in reply) return resolve(undefined)
-      if ('error' in reply) settle(reply.id, ({reject}) => reject(Object.assign(new Error(reply.error.message), {code: reply.error.code})))
-      else settle(reply.id, ({resolve: done}) => done(reply.value as never))
+      if ('error' in reply) answered(reply.id)?.reject(Object.assign(new Error(reply.error.message), {code: reply.error.code}))
+      else answered(reply.id)?.resolve(reply.value)
     })
     worker.once('error', () => resolve(undefined))
     worker.once('exit', () => {
       exited = true
       resolve(undefined)
-      for (const id of [...waiting.keys()]) settle(id, ({reject}) => reject(new Error('the queue thread stopped before answering')))
+      for (const id of [...waiting.keys()]) answered(id)?.reject(new Error('the queue thread stopped before answering'))
     })
   })
 }

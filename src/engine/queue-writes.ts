@@ -44,7 +44,7 @@ export interface PendingWrites {
  * commit, one fsync). The claimed rows may be sent only after this returns: a claim rolled back
  * (busy, disk full) must not be sent, since another process may claim it next.
  */
-export function claimDue(store: Store, owner: string, now: number, requests: ClaimRequest[], pending?: PendingWrites): ChannelClaim[] {
+export function claimForChannels(store: Store, owner: string, now: number, requests: ClaimRequest[], pending?: PendingWrites): ChannelClaim[] {
   return store.transaction(() => {
     if (pending) writePending(store, pending, now)
     return requests.map((request) => {

@@ -277,22 +277,20 @@ export function deliveryStore(db: Db) {
       const sent: AttemptResult[] = []
       for (const result of results) {
         if (!result.notAttempted) attempts.push([result.id, result.startedAt, result.durationMs, result.outcome, result.receiptId ?? null, result.error ?? null])
-        if (result.nextState === 'sent' && !result.refundAttempt && result.dueAt === undefined) {
-          sent.push(result)
-          continue
+        if (result.nextState === 'sent') sent.push(result)
+        else {
+          recordResult.run({
+            id: result.id,
+            owner: result.owner,
+            nextState: result.nextState,
+            dueAt: result.dueAt ?? null,
+            error: result.error ?? null,
+            receiptId: result.receiptId ?? null,
+            receiptUrl: result.receiptUrl ?? null,
+            refund: result.refundAttempt ? 1 : 0,
+            now,
+          })
         }
-        const changed = recordResult.run({
-          id: result.id,
-          owner: result.owner,
-          nextState: result.nextState,
-          dueAt: result.dueAt ?? null,
-          error: result.nextState === 'sent' ? null : (result.error ?? null),
-          receiptId: result.receiptId ?? null,
-          receiptUrl: result.receiptUrl ?? null,
-          refund: result.refundAttempt ? 1 : 0,
-          now,
-        }).changes
-        if (changed === 0 && result.nextState === 'sent') recordLateSuccess.run({id: result.id, receiptId: result.receiptId ?? null, receiptUrl: result.receiptUrl ?? null, now})
       }
       if (attempts.length > 0) recordAttempts.run(JSON.stringify(attempts))
       if (sent.length === 0) return
