@@ -186,6 +186,23 @@ describe('sms send through Twilio', () => {
     expect(message!.form).not.toHaveProperty('From')
   })
 
+  it('sends each text and sender as given when one channel sends several in turn', async () => {
+    const channel = makeChannel()
+    const english = announcementSaying('Road closed & diverted.')
+    const welsh = announcementSaying('Ffordd ar gau.')
+    await sendTo(channel, {}, english)
+    await sendTo(channel, {}, welsh)
+    const {payload} = sms.render(english, english.variants[0]!, {channel})
+    await sms.send({...payload, from: 'NWPolice'}, makeContext(channel, {announcement: english}))
+    await sendTo(channel, {}, english)
+    expect(receivedMessages(fake.requests).map(({From, Body}) => [From, Body])).toEqual([
+      [from, 'Road closed & diverted.'],
+      [from, 'Ffordd ar gau.'],
+      ['NWPolice', 'Road closed & diverted.'],
+      [from, 'Road closed & diverted.'],
+    ])
+  })
+
   it('sends an alphanumeric sender ID as From, even one starting with MG', async () => {
     await sendTo(makeChannel({from: 'MGPolice'}))
     expect(receivedMessages(fake.requests)[0]).toMatchObject({From: 'MGPolice', MessagingServiceSid: undefined})
