@@ -18,8 +18,8 @@ import {DeliveryContext} from './send-context.js'
 import {ClaimSize} from './claim-size.js'
 import {resolveAbandonedLeases} from './in-doubt.js'
 import {newLeaseOwner} from './lease-owner.js'
-import {inlineQueueWriter, startQueueThread, type QueueWriter} from './queue-writer.js'
-import type {ChannelClaim, Claimed, ClaimRequest, PendingWrites} from './queue-writes.js'
+import {GroupCommit} from './group-commit.js'
+import type {ChannelClaim, Claimed, ClaimRequest} from './queue-writes.js'
 
 // The dispatcher: claims due deliveries under a lease (committed before any network call),
 // sends them with per-channel concurrency and rate, classifies what drivers throw, and writes
@@ -98,13 +98,11 @@ interface ChannelState {
   renders: Map<string, Rendered>
 }
 
-const groupCommitSize = 128
 // A claim this full means a big queue: its claims and commits move to a queue thread.
 const threadedFromClaim = 64
 // Shared by every send: one listener per request in flight, so no listener limit.
 const neverAborted = new AbortController().signal
 setMaxListeners(0, neverAborted)
-const groupCommitDelayMs = 20
 const recheckDrainedMs = 250
 const leaseCheckEveryMs = 5000
 const maxIdleSleepMs = 1000
@@ -122,22 +120,10 @@ export class Dispatcher {
   private readonly onEvent?: (event: DispatchEvent) => void
   private readonly channels = new Map<string, ChannelState>()
   private readonly announcements = new Map<string, Announcement>()
-  /** Contacts a provider reported as unsubscribed, written with the next group commit. */
-  private optOuts: Array<{contact: string; how: string}> = []
-  private results: AttemptResult[] = []
-  /** Announcements with a delivery that reached a final state since the last flush. */
-  private finishedAnnouncements = new Set<string>()
-  private flushTimer: NodeJS.Timeout | undefined
-  /** Runs the claims and group commits: inline, or on a queue thread once the queue is big. */
-  private writer: QueueWriter
-  private readonly inline: QueueWriter
-  private thread: Promise<QueueWriter | undefined> | undefined
+  /** Results on their way to the store, and the claims: inline, or on a queue thread once the queue is big. */
+  private readonly writes: GroupCommit
   /** The claim being made (at most one at a time); its rows join `waiting` once it has committed. */
   private claiming: Promise<void> | undefined
-  /** Settles when everything asked of the writer so far is done (it works in order). */
-  private written: Promise<void> = Promise.resolve()
-  /** A claim or commit that failed, thrown by the run loop. */
-  private failure: unknown
   private wakeUp: (() => void) | undefined
   private summary: RunSummary = {sent: 0, retrying: 0, dead: 0, unknown: 0, expired: 0, requeued: 0, stoppedBy: 'idle'}
 
@@ -148,8 +134,7 @@ export class Dispatcher {
     this.random = options.random ?? Math.random
     this.owner = options.owner ?? newLeaseOwner()
     this.onEvent = options.onEvent
-    this.inline = inlineQueueWriter(options.store)
-    this.writer = this.inline
+    this.writes = new GroupCommit(options.store, this.now)
     const maxConcurrency = Math.max(1, ...Object.values(options.config.channels).map((c) => channelLimits(c).concurrency))
     this.ownsHttp = !options.http
     this.http = options.http ?? createHttpClient({connectionsPerOrigin: maxConcurrency})
@@ -187,7 +172,7 @@ export class Dispatcher {
     let lastPauseCheck = -Infinity
     try {
       for (;;) {
-        this.throwFailure()
+        this.writes.throwFailure()
         const now = this.now()
         if (limits.stop?.aborted || limits.abort?.aborted) {
           this.summary.stoppedBy = 'signal'
@@ -214,8 +199,8 @@ export class Dispatcher {
             await this.claiming
             continue
           }
-          await this.flush()
-          this.throwFailure()
+          await this.writes.flush()
+          this.writes.throwFailure()
           if (limits.announcementId && !this.store.deliveries.hasPending(limits.announcementId)) {
             this.summary.stoppedBy = 'done'
             break
@@ -245,14 +230,11 @@ export class Dispatcher {
 
   /** Where claims and group commits run now: on this thread, or on a queue thread (a big queue). */
   get queueRunsOn(): 'here' | 'queue thread' {
-    return this.writer === this.inline ? 'here' : 'queue thread'
+    return this.writes.runsOn
   }
 
   async close(): Promise<void> {
-    const thread = await this.thread
-    this.thread = undefined
-    this.writer = this.inline
-    await thread?.close()
+    await this.writes.close()
     if (this.ownsHttp) await this.http.close()
     const drivers = new Set([...this.channels.values()].map((channel) => channel.driver))
     await Promise.all([...drivers].map((driver) => driver.close?.()))
@@ -282,8 +264,7 @@ export class Dispatcher {
     }
     if (wanted.length === 0) return
     // Results waiting for their group commit ride along: one commit (one fsync) instead of two.
-    const pending = this.takePending()
-    const claimed = this.ask((writer) => writer.claim(this.owner, now, wanted.map(([, request]) => request), pending), pending)
+    const claimed = this.writes.claim(this.owner, now, wanted.map(([, request]) => request))
     this.claiming = claimed.then(
       (claims) => this.took(now, wanted, claims),
       () => {},
@@ -300,48 +281,8 @@ export class Dispatcher {
       if (channel.pausedUntil > this.now()) return this.handBack(channel, claimed, 'rate-limited', channel.pausedUntil, channel.pauseReason)
       channel.waiting.push(...claimed)
       channel.drainedUntil = short ? now + recheckDrainedMs : tokenWaitMs > 0 ? now + tokenWaitMs : channel.drainedUntil
-      if (claimed.length >= threadedFromClaim) this.startThread()
+      if (claimed.length >= threadedFromClaim) this.writes.startThread()
     })
-  }
-
-  /**
-   * Asks the writer for a claim or a commit, in order behind what was asked before. When it
-   * fails (the database busy past its timeout), `pending` goes back to the buffer for the next
-   * commit — a send that happened is never forgotten, nor left to look in doubt — and the run
-   * loop throws the error.
-   */
-  private ask<T>(work: (writer: QueueWriter) => Promise<T>, pending: PendingWrites | undefined): Promise<T> {
-    if (this.writer.stopped) this.writer = this.inline
-    const done = work(this.writer)
-    this.written = done.then(
-      () => {},
-      (error: unknown) => {
-        if (pending) {
-          this.results.unshift(...pending.results)
-          for (const id of pending.finished) this.finishedAnnouncements.add(id)
-          this.optOuts.unshift(...pending.optOuts)
-        }
-        this.failure ??= error
-      },
-    )
-    return done
-  }
-
-  /** A big queue: claims and commits move to a queue thread once it is up (or stay here if it cannot start). */
-  private startThread(): void {
-    const origin = this.store.origin
-    if (this.thread || !origin) return
-    this.thread = startQueueThread(origin)
-    void this.thread.then((thread) => {
-      if (thread && this.thread) this.writer = thread
-    })
-  }
-
-  private throwFailure(): void {
-    if (this.failure === undefined) return
-    const failure = this.failure
-    this.failure = undefined
-    throw failure
   }
 
   private startSends(abort?: AbortSignal): void {
@@ -422,7 +363,7 @@ export class Dispatcher {
     if (error instanceof RecipientOptedOutError) {
       const contact = channel.driver.capabilities.contact
       const address = contact ? this.recipientAddress(delivery, contact) : undefined
-      if (address) this.optOuts.push({contact: address, how: `${channel.config.name}: ${message}`})
+      if (address) this.writes.optOut(address, `${channel.config.name}: ${message}`)
       return {outcome: 'opted-out', nextState: 'skipped', error: `recipient opted out: ${message}`}
     }
     if (error instanceof InDoubtSendError && !channel.driver.capabilities.idempotent) {
@@ -466,8 +407,7 @@ export class Dispatcher {
   }
 
   private addResult(channel: ChannelState, delivery: ClaimedDelivery, result: AttemptResult, count = true): void {
-    this.results.push(result)
-    if (result.nextState !== 'failed' && result.nextState !== 'queued') this.finishedAnnouncements.add(delivery.announcementId)
+    this.writes.add(result, delivery.announcementId)
     if (count) {
       if (result.nextState === 'sent') this.summary.sent++
       else if (result.nextState === 'failed') this.summary.retrying++
@@ -477,30 +417,6 @@ export class Dispatcher {
       else if (result.nextState === 'queued') this.summary.requeued++
       this.onEvent?.({channel: channel.config.name, deliveryId: delivery.id, announcementId: delivery.announcementId, outcome: result.outcome, nextState: result.nextState, error: result.error})
     }
-    if (this.results.length >= groupCommitSize) void this.flush()
-    else this.flushTimer ??= setTimeout(() => void this.flush(), groupCommitDelayMs)
-  }
-
-  /**
-   * Writes buffered results in one transaction (finishing announcements that are done); settles
-   * once they, and everything asked of the writer before them, are written.
-   */
-  private flush(): Promise<void> {
-    const pending = this.takePending()
-    if (pending) void this.ask((writer) => writer.write(pending, this.now()), pending).catch(() => {})
-    return this.written
-  }
-
-  /** Hands over the buffered results (none: undefined) and stops the group-commit timer. */
-  private takePending(): PendingWrites | undefined {
-    if (this.flushTimer) clearTimeout(this.flushTimer)
-    this.flushTimer = undefined
-    if (this.results.length === 0) return undefined
-    const pending = {results: this.results, finished: [...this.finishedAnnouncements], optOuts: this.optOuts}
-    this.results = []
-    this.finishedAnnouncements = new Set()
-    this.optOuts = []
-    return pending
   }
 
   private recipientAddress(delivery: Claimed, contact: 'email' | 'phone'): string | undefined {
@@ -604,8 +520,8 @@ export class Dispatcher {
     const now = this.now()
     for (const channel of this.channels.values()) this.handBack(channel, channel.waiting.splice(0), 'aborted', now)
     while (!this.isQuiet()) await this.waitForProgress()
-    await this.flush()
-    this.throwFailure()
+    await this.writes.flush()
+    this.writes.throwFailure()
   }
 }
 
