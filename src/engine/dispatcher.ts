@@ -211,6 +211,7 @@ export class Dispatcher {
             this.summary.stoppedBy = 'deadline'
             break
           }
+          this.forgetAnnouncements()
           // A few ms at least, so a due time already reached cannot spin the loop.
           await this.sleep(Math.max(5, Math.min(wakeAt - now, maxIdleSleepMs)), limits.stop)
           // Work may have arrived from another process, a schedule come due, a pause ended: look again now.
@@ -424,11 +425,26 @@ export class Dispatcher {
   }
 
   private announcementFor(id: string): Announcement {
+    const announcement = this.knownAnnouncement(id)
+    if (!announcement) throw new Error(`announcement ${id} is missing`)
+    return announcement
+  }
+
+  /**
+   * Idle, nothing in flight: what was read and rendered for the sends so far is let go, so that
+   * a worker running for months does not keep every announcement it ever sent.
+   */
+  private forgetAnnouncements(): void {
+    this.announcements.clear()
+    for (const channel of this.channels.values()) channel.renders.clear()
+  }
+
+  /** Read once, not per send: per-recipient sends render for every subscriber, and an Update or Cancel reads its original too. */
+  private knownAnnouncement(id: string): Announcement | undefined {
     let announcement = this.announcements.get(id)
     if (!announcement) {
       announcement = this.store.announcements.get(id)
-      if (!announcement) throw new Error(`announcement ${id} is missing`)
-      this.announcements.set(id, announcement)
+      if (announcement) this.announcements.set(id, announcement)
     }
     return announcement
   }
@@ -437,7 +453,7 @@ export class Dispatcher {
   private renderFor(announcement: Announcement, channel: ChannelState, recipient?: Recipient): Rendered {
     let rendered = recipient ? undefined : channel.renders.get(announcement.id)
     if (!rendered) {
-      const referenced = referencedBy(announcement, (id) => this.store.announcements.get(id))
+      const referenced = referencedBy(announcement, (id) => this.knownAnnouncement(id))
       const variant = recipient?.language ? (announcement.variants.find((v) => v.language === recipient.language) ?? primaryVariant(announcement)) : primaryVariant(announcement)
       rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), referenced, recipient})
       if (!recipient) channel.renders.set(announcement.id, rendered)

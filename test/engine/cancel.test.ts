@@ -61,4 +61,39 @@ describe('cancelling on a per-recipient channel', () => {
     expect(texts.map((t) => t.phone).sort()).toEqual([phone(0), phone(2), phone(3)])
     expect(texts[0]!.text).toBe('Cancelled: Evacuate Llanrwst — Sent in error: no evacuation.')
   })
+
+  it('reads the original once for the whole Cancel, not once per recipient', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-cancel-text, audience: residents}\n')
+    const {store, ctx} = world
+    const reached = 40
+    store.transaction(() => {
+      for (let i = 0; i < reached; i++) store.subscribers.upsert({list: 'residents', name: `R${i}`, email: null, phone: phone(i), language: null, lat: null, lon: null, zone: null, tags: []}, Date.now())
+    })
+    const [id] = world.queue(1, {text: 'Evacuate now.', headline: 'Evacuate Llanrwst'})
+    store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(id)
+    const {followUp} = cancelAnnouncement(ctx, id!, 'Sent in error.')
+    expect(fanOut(ctx, followUp!.id).queued).toBe(reached)
+
+    const reads = new Map<string, number>()
+    const get = store.announcements.get.bind(store.announcements)
+    store.announcements.get = (wanted: string) => {
+      reads.set(wanted, (reads.get(wanted) ?? 0) + 1)
+      return get(wanted)
+    }
+    const rendered: Array<string | undefined> = []
+    const render = textDriver.render
+    textDriver.render = (announcement, variant, context) => {
+      rendered.push(context.referenced?.id)
+      return render(announcement, variant, context)
+    }
+    try {
+      await new Dispatcher({store, config: world.config}).run({announcementId: followUp!.id})
+    } finally {
+      textDriver.render = render
+    }
+    expect(texts).toHaveLength(reached)
+    expect(rendered).toEqual(Array.from({length: reached}, () => id))
+    expect(reads.get(id!)).toBe(1)
+    expect(reads.get(followUp!.id) ?? 0).toBeLessThanOrEqual(2)
+  })
 })
