@@ -1,0 +1,99 @@
+import {oneLine} from '../core/terminal-text.js'
+import {redact} from '../config/secrets.js'
+import type {ChannelConfig} from './driver.js'
+import type {EmailSettings} from './email.js'
+import {PermanentSendError, TransientSendError} from './errors.js'
+import {smtpTimeoutMs, type SmtpEndpoint} from './smtp-pool.js'
+
+// What an SMTP failure means for the delivery (the driver contract's classes), said in one
+// line an officer can act on, without the SMTP password.
+
+const maxReasonChars = 200
+
+/** What nodemailer attaches to its errors. */
+interface SmtpError {
+  code?: string
+  responseCode?: number
+  response?: string
+  command?: string
+  message?: string
+}
+
+/** SMTP replies say which step failed; "recipient refused: 550 …" says more than "550 …". */
+const stepNames: Record<string, string> = {
+  CONN: 'the server closed the connection',
+  EHLO: 'the server refused the greeting',
+  HELO: 'the server refused the greeting',
+  'MAIL FROM': 'sender refused',
+  'RCPT TO': 'recipient refused',
+  DATA: 'message refused',
+  RSET: 'the server refused to reset the session',
+}
+
+/**
+ * 4xx replies and connection trouble are transient; 5xx replies are permanent; a refused login
+ * is permanent and says so. Every message is scrubbed of the SMTP password.
+ */
+export function classifySmtpError(error: unknown, channel: ChannelConfig<EmailSettings>, endpoint: SmtpEndpoint): Error {
+  if (error instanceof TransientSendError || error instanceof PermanentSendError) return error
+  const smtp = (error && typeof error === 'object' ? error : {message: String(error)}) as SmtpError
+  const clean = (text: string) => truncate(scrub(oneLine(text, 1000), endpoint))
+  const reply = smtp.response ? oneLine(smtp.response, 1000) : undefined
+  const code = smtp.responseCode
+  if (smtp.code === 'EAUTH') {
+    if (code !== undefined && code >= 400 && code < 500) return new TransientSendError(clean(`the SMTP server could not check the credentials now: ${reply}`))
+    return new PermanentSendError(clean(`credentials refused by the SMTP server${reply ? `: ${reply}` : ` (${smtp.message ?? 'authentication failed'})`} — check the user and password in the smtp URL`))
+  }
+  if (code !== undefined && code >= 400) {
+    const step = stepNames[smtp.command ?? ''] ?? 'SMTP error'
+    const reason = clean(`${step}: ${reply ?? code}`)
+    return code < 500 ? new TransientSendError(reason) : new PermanentSendError(reason)
+  }
+  // nodemailer refused the message itself (no recipients, invalid address): no retry can fix it.
+  if ((smtp.code === 'EENVELOPE' || smtp.code === 'EMESSAGE') && smtp.command === 'API') return new PermanentSendError(clean(smtp.message ?? smtp.code))
+  if (smtp.code === 'EREQUIRETLS') return new PermanentSendError(clean(smtp.message ?? smtp.code))
+  return new TransientSendError(clean(networkReason(smtp, channel)))
+}
+
+const networkReasons: Array<[RegExp, string]> = [
+  [/ECONNREFUSED/, 'connection refused'],
+  [/ECONNRESET/, 'connection reset'],
+  [/EPIPE/, 'connection closed'],
+  [/ENOTFOUND|EAI_AGAIN/, 'SMTP host not found'],
+  [/EHOSTUNREACH|ENETUNREACH/, 'SMTP host unreachable'],
+  [/closed unexpectedly|maximum number of retries after connection was closed/i, 'connection closed unexpectedly'],
+  [/pool was closed/i, 'the SMTP connection pool was closed'],
+]
+
+function networkReason(error: SmtpError, channel: ChannelConfig<EmailSettings>): string {
+  const message = error.message ?? String(error.code)
+  if (error.code === 'ETIMEDOUT') {
+    const timeoutMs = smtpTimeoutMs(channel)
+    // nodemailer's connect, greeting and idle-socket timers all run at once; which fires first says little.
+    return `timed out after ${timeoutMs} ms`
+  }
+  for (const [pattern, reason] of networkReasons) if (pattern.test(message)) return reason
+  if (error.code === 'ETLS') return `TLS failed: ${message}`
+  return error.code && !message.includes(error.code) ? `${error.code}: ${message}` : message
+}
+
+/**
+ * Removes the SMTP password (as written and decoded) and every `${ENV}` secret. The user is
+ * removed too when it looks like a token (Postmark and others use the API token as both).
+ */
+function scrub(text: string, endpoint: SmtpEndpoint): string {
+  const secrets = new Set<string>()
+  if (endpoint.password) secrets.add(endpoint.password).add(encodeURIComponent(endpoint.password))
+  if (endpoint.user && endpoint.user.length >= 20) secrets.add(endpoint.user).add(encodeURIComponent(endpoint.user))
+  let result = redact(text)
+  for (const secret of [...secrets].filter((each) => each.length > 0).sort((a, b) => b.length - a.length)) {
+    result = result.split(secret).join('***')
+  }
+  return result
+}
+
+/** Cut after scrubbing, so no secret is half-kept. */
+function truncate(text: string): string {
+  const chars = Array.from(text)
+  return chars.length > maxReasonChars ? `${chars.slice(0, maxReasonChars).join('')}…` : text
+}
