@@ -1,14 +1,12 @@
-import {createHash} from 'node:crypto'
 import {createRequire} from 'node:module'
 import {z} from 'zod'
-import {stripTerminalControls} from '../core/terminal-text.js'
-import type {ChannelConfig, CheckResult, Driver, PostedPart} from './driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
-import type {HttpClient, HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, parseJsonObject} from './http-failures.js'
+import type {ChannelConfig, Driver, PostedPart} from './driver.js'
+import {PermanentSendError, TransientSendError} from './errors.js'
 import {socialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
-import {httpUrl, isHttpUrl} from './http-url.js'
+import {httpUrl} from './http-url.js'
+import {recordKey} from './bluesky-record-key.js'
+import {authorized, currentSession, describeSession, failureOf, forgetSessions, reasonOf, xrpc, type Io, type Session} from './bluesky-session.js'
 
 // Posts to a Bluesky account (or any atproto PDS) as app.bsky.feed.post records, long
 // announcements as a thread of replies.
@@ -30,8 +28,6 @@ const postCollection = 'app.bsky.feed.post'
 /** app.bsky.feed.post text: at most 300 graphemes and 3,000 UTF-8 bytes (the lexicon's limits). */
 const maxGraphemes = 300
 const maxTextBytes = 3000
-/** When a 429 says neither ratelimit-reset nor Retry-After. */
-const defaultRateLimitMs = 60_000
 
 /** `@police.bsky.social` and `police.bsky.social` are the same handle. */
 const account = z
@@ -145,7 +141,7 @@ export const bluesky: Driver<BlueskySettings, BlueskyPayload> = {
   },
 
   async close() {
-    sessions.clear()
+    forgetSessions()
   },
 }
 
@@ -226,186 +222,6 @@ function isLanguageTag(text: string): boolean {
   return /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/i.test(text)
 }
 
-// Record keys.
-
-const base32Sortable = '234567abcdefghijklmnopqrstuvwxyz'
-const ulid = /^[0-9A-HJKMNP-TV-Z]{26}$/i
-const crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
-/** Parts 0–63 of a thread share one hash and differ in the clock id's low 6 bits, so they sort in thread order. */
-const partsPerGroup = 64
-
-/**
- * The record key of part `partIndex` of a delivery: a TID (13 characters of sortable base32,
- * 64 bits: a zero bit, 53 bits of microseconds, 10 bits of clock id) that is the same on every
- * attempt. The time is the delivery id's ULID timestamp to the millisecond. Within that
- * millisecond, the first 512 microseconds and the clock id's top 4 bits carry the low 13 bits
- * of the ULID's random part, which a monotonic factory counts up within a millisecond — so up
- * to 8,192 deliveries made in one millisecond by one process get different keys, and two
- * processes' deliveries collide only in the same millisecond, with a chance of 1 in 8,192.
- * The clock id's low 6 bits are the part's index, so a thread's first 64 parts sort in order;
- * later parts take a hashed microsecond from 512 up, never a first part's key.
- */
-export function recordKey(deliveryId: string, partIndex: number): string {
-  const group = Math.floor(partIndex / partsPerGroup)
-  const part = partIndex % partsPerGroup
-  if (!ulid.test(deliveryId)) {
-    const digest = createHash('sha256').update(`${deliveryId}\n${group}`).digest()
-    const micros = (digest.readUInt32BE(8) % 2 ** 31) * 1_000_000 + (digest.readUInt32BE(0) % 1_000_000)
-    return tid(micros, ((digest[4]! & 0x0f) << 6) | part)
-  }
-  const millisecond = ulidTime(deliveryId) * 1000
-  if (group === 0) {
-    const counter = crockfordValue(deliveryId.slice(-3)) & 0x1fff
-    return tid(millisecond + (counter >> 4), ((counter & 0x0f) << 6) | part)
-  }
-  const digest = createHash('sha256').update(`${deliveryId}\n${group}`).digest()
-  return tid(millisecond + 512 + (digest.readUInt32BE(0) % 488), ((digest[4]! & 0x0f) << 6) | part)
-}
-
-/** Microseconds since the epoch (under 2^53, so a Number holds them exactly) fill 11 characters, the clock id the last 2. */
-function tid(micros: number, clockId: number): string {
-  return sortableBase32(micros, 11) + sortableBase32(clockId, 2)
-}
-
-function sortableBase32(value: number, digits: number): string {
-  let text = ''
-  for (let rest = value, i = 0; i < digits; i++, rest = Math.floor(rest / 32)) text = base32Sortable[rest % 32]! + text
-  return text
-}
-
-/** A ULID's first 10 characters: milliseconds since the epoch in Crockford base32. */
-function ulidTime(id: string): number {
-  return crockfordValue(id.slice(0, 10))
-}
-
-function crockfordValue(text: string): number {
-  let value = 0
-  for (const character of text.toUpperCase()) value = value * 32 + crockford.indexOf(character)
-  return value
-}
-
-// Sessions.
-
-interface Io {
-  http: HttpClient
-  signal: AbortSignal
-  now: () => number
-}
-
-interface Session {
-  did: string
-  handle: string
-  accessJwt: string
-  refreshJwt: string
-  /** Where the account's repo lives: the DID document's PDS, else baseUrl. */
-  pdsUrl: string
-  active: boolean
-  status?: string
-}
-
-/** One session per account per process (createSession is limited to 30 per 5 minutes), shared by concurrent sends. */
-const sessions = new Map<string, Promise<Session>>()
-
-const sessionKeys = new WeakMap<object, string>()
-
-function sessionKey(channel: ChannelConfig<BlueskySettings>): string {
-  let key = sessionKeys.get(channel)
-  if (key === undefined) {
-    // The password's hash is in the key so that a changed password is never served an old session.
-    const password = createHash('sha256').update(channel.appPassword).digest('base64url').slice(0, 16)
-    key = `${trimmedBase(channel)}\n${identifierOf(channel)}\n${password}`
-    sessionKeys.set(channel, key)
-  }
-  return key
-}
-
-function currentSession(channel: ChannelConfig<BlueskySettings>, io: Io): Promise<Session> {
-  const key = sessionKey(channel)
-  const cached = sessions.get(key)
-  if (cached) return cached
-  return remember(key, createSession(channel, io))
-}
-
-/**
- * A new session after the PDS refused `stale`: refreshed when it expired, created again when it
- * was refused outright (or the refresh was). Sends that hit the same refusal share one renewal.
- */
-async function renewSession(channel: ChannelConfig<BlueskySettings>, io: Io, stale: Session, refusal: TokenRefusal): Promise<Session> {
-  const key = sessionKey(channel)
-  const cached = sessions.get(key)
-  const current = cached && (await cached.catch(() => undefined))
-  if (current && current.accessJwt !== stale.accessJwt) return current
-  const renewed = refusal === 'expired' ? refreshSession(channel, io, stale).then((session) => session ?? createSession(channel, io)) : createSession(channel, io)
-  return remember(key, renewed)
-}
-
-function remember(key: string, pending: Promise<Session>): Promise<Session> {
-  sessions.set(key, pending)
-  // A failed sign-in is not kept: the next send tries again.
-  pending.catch(() => {
-    if (sessions.get(key) === pending) sessions.delete(key)
-  })
-  return pending
-}
-
-async function createSession(channel: ChannelConfig<BlueskySettings>, io: Io): Promise<Session> {
-  const answer = await xrpc(channel, io, trimmedBase(channel), 'com.atproto.server.createSession', {method: 'POST', body: {identifier: identifierOf(channel), password: channel.appPassword}})
-  if (answer.status === 200) return parseSession(answer, channel)
-  // AuthenticationRequired is a wrong identifier or password; AccountTakedown and the like say why themselves.
-  if (answer.status === 401 && (answer.error ?? 'AuthenticationRequired') === 'AuthenticationRequired') {
-    throw new PermanentSendError(`${reasonOf(answer, channel)} — check the channel's identifier and appPassword (an app password, not the account's)`)
-  }
-  if (answer.status === 401) throw new PermanentSendError(reasonOf(answer, channel))
-  throw failureOf(answer, channel, io)
-}
-
-/** The refreshed session, or undefined when the refresh token is refused too (then sign in again). */
-async function refreshSession(channel: ChannelConfig<BlueskySettings>, io: Io, stale: Session): Promise<Session | undefined> {
-  const answer = await xrpc(channel, io, trimmedBase(channel), 'com.atproto.server.refreshSession', {method: 'POST', token: stale.refreshJwt})
-  if (answer.status === 200) return parseSession(answer, channel)
-  if (tokenRefusal(answer)) return undefined
-  throw failureOf(answer, channel, io)
-}
-
-function parseSession(answer: XrpcAnswer, channel: ChannelConfig<BlueskySettings>): Session {
-  const body = answer.json ?? {}
-  const {did, handle, accessJwt, refreshJwt} = body
-  if (typeof did !== 'string' || typeof accessJwt !== 'string' || typeof refreshJwt !== 'string') {
-    throw new TransientSendError(`unexpected answer to sign-in: ${reasonOf(answer, channel)}`)
-  }
-  return {
-    did,
-    handle: typeof handle === 'string' ? handle : did,
-    accessJwt,
-    refreshJwt,
-    pdsUrl: pdsEndpoint(body.didDoc) ?? trimmedBase(channel),
-    active: body.active !== false,
-    ...(typeof body.status === 'string' && {status: body.status}),
-  }
-}
-
-/** The `#atproto_pds` service of a DID document, as @atproto/api's agent picks it. */
-function pdsEndpoint(didDoc: unknown): string | undefined {
-  if (!didDoc || typeof didDoc !== 'object') return undefined
-  const {id, service} = didDoc as {id?: unknown; service?: unknown}
-  if (!Array.isArray(service)) return undefined
-  for (const entry of service as Array<Record<string, unknown>>) {
-    const isPds = entry && (entry.id === '#atproto_pds' || entry.id === `${String(id)}#atproto_pds`) && entry.type === 'AtprotoPersonalDataServer'
-    if (isPds && typeof entry.serviceEndpoint === 'string' && isHttpUrl(entry.serviceEndpoint)) return entry.serviceEndpoint.replace(/\/+$/, '')
-  }
-  return undefined
-}
-
-function describeSession(session: Session, channel: ChannelConfig<BlueskySettings>): CheckResult {
-  const handle = stripTerminalControls(session.handle)
-  const pds = session.pdsUrl === trimmedBase(channel) ? '' : `; repository on ${stripTerminalControls(session.pdsUrl)}`
-  if (!session.active) {
-    const status = stripTerminalControls(session.status ?? 'inactive')
-    return {ok: false, detail: `signed in as @${handle}, but the account is ${status}: posts will be refused`}
-  }
-  return {ok: true, detail: `signed in as @${handle} (${stripTerminalControls(session.did)})${pds}`}
-}
-
 // Posting.
 
 interface StrongRef {
@@ -464,111 +280,3 @@ export function postUrl(uri: string): string | undefined {
   const match = /^at:\/\/([^/]+)\/app\.bsky\.feed\.post\/([^/]+)$/.exec(uri)
   return match ? `https://bsky.app/profile/${match[1]}/post/${match[2]}` : undefined
 }
-
-// XRPC over the shared pool.
-
-interface XrpcAnswer {
-  status: number
-  response: HttpResponse
-  json?: Record<string, unknown>
-  /** XRPC error name: InvalidRequest, ExpiredToken, RateLimitExceeded… */
-  error?: string
-  message?: string
-}
-
-async function xrpc(
-  channel: ChannelConfig<BlueskySettings>,
-  io: Io,
-  origin: string,
-  nsid: string,
-  request: {method: 'GET' | 'POST'; query?: Record<string, string>; body?: unknown; token?: string},
-): Promise<XrpcAnswer> {
-  const query = request.query ? `?${new URLSearchParams(request.query).toString()}` : ''
-  const headers: Record<string, string> = {Accept: 'application/json', 'User-Agent': 'crier'}
-  if (request.token) headers.Authorization = `Bearer ${request.token}`
-  if (request.body !== undefined) headers['Content-Type'] = 'application/json'
-  let response: HttpResponse
-  try {
-    response = await io.http.request(`${origin}/xrpc/${nsid}${query}`, {
-      method: request.method,
-      headers,
-      ...(request.body !== undefined && {body: JSON.stringify(request.body)}),
-      timeoutMs: channelTimeoutMs(channel),
-      signal: io.signal,
-    })
-  } catch (error) {
-    const reason = safeReason(networkReason(error), channelSecrets(channel))
-    throw isRefusedRequest(error) ? new PermanentSendError(reason) : new TransientSendError(reason)
-  }
-  const json = parseJsonObject(response.body)
-  return {
-    status: response.status,
-    response,
-    ...(json && {json}),
-    ...(typeof json?.error === 'string' && {error: json.error}),
-    ...(typeof json?.message === 'string' && {message: json.message}),
-  }
-}
-
-type TokenRefusal = 'expired' | 'refused'
-
-function tokenRefusal(answer: XrpcAnswer): TokenRefusal | undefined {
-  if (answer.error === 'ExpiredToken') return 'expired'
-  if (answer.error === 'InvalidToken' || answer.status === 401) return 'refused'
-  return undefined
-}
-
-/** A call with the session's token, renewing the session once if the PDS refuses the token. */
-async function authorized(channel: ChannelConfig<BlueskySettings>, io: Io, nsid: string, body: (session: Session) => unknown): Promise<{answer: XrpcAnswer; session: Session}> {
-  let session = await currentSession(channel, io)
-  let answer = await xrpc(channel, io, session.pdsUrl, nsid, {method: 'POST', body: body(session), token: session.accessJwt})
-  const refusal = tokenRefusal(answer)
-  if (refusal) {
-    session = await renewSession(channel, io, session, refusal)
-    answer = await xrpc(channel, io, session.pdsUrl, nsid, {method: 'POST', body: body(session), token: session.accessJwt})
-    if (tokenRefusal(answer)) throw new PermanentSendError(`${reasonOf(answer, channel)} — the PDS refused a new session's token; check the channel's identifier and appPassword`)
-  }
-  return {answer, session}
-}
-
-/**
- * What a failed answer means for the engine: 429 / RateLimitExceeded pauses the channel until
- * ratelimit-reset (epoch seconds); 5xx and 408/425 are worth retrying; any other 4xx
- * (InvalidRequest: a record the lexicon refuses, a deactivated account) will fail again.
- */
-function failureOf(answer: XrpcAnswer, channel: ChannelConfig<BlueskySettings>, io: Io): Error {
-  const reason = reasonOf(answer, channel)
-  const {status, response} = answer
-  const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), io.now())
-  if (status === 429 || answer.error === 'RateLimitExceeded') {
-    const reset = Number(headerValue(response, 'ratelimit-reset'))
-    const untilReset = Number.isFinite(reset) && reset > 0 ? Math.max(1000, reset * 1000 - io.now()) : undefined
-    return new RateLimitedError(reason, untilReset ?? retryAfterMs ?? defaultRateLimitMs)
-  }
-  if (status === 408 || status === 425 || status >= 500) return new TransientSendError(reason, retryAfterMs)
-  return new PermanentSendError(reason)
-}
-
-/** "Bluesky InvalidRequest: Invalid app.bsky.feed.post record: …", safe to store and print. */
-function reasonOf(answer: XrpcAnswer, channel: ChannelConfig<BlueskySettings>): string {
-  const said = answer.message ?? (answer.error ? undefined : firstBodyLine(answer.response.body))
-  const text = said ? safeReason(stripTerminalControls(said).trim(), channelSecrets(channel)) : ''
-  if (answer.error) {
-    const name = safeReason(stripTerminalControls(answer.error), channelSecrets(channel))
-    return text ? `Bluesky ${name}: ${text}` : `Bluesky ${name} (HTTP ${answer.status})`
-  }
-  return text ? `HTTP ${answer.status}: ${text}` : `HTTP ${answer.status}`
-}
-
-function channelSecrets(channel: ChannelConfig<BlueskySettings>): string[] {
-  return [channel.appPassword]
-}
-
-function identifierOf(channel: ChannelConfig<BlueskySettings>): string {
-  return channel.identifier ?? channel.handle ?? ''
-}
-
-function trimmedBase(channel: ChannelConfig<BlueskySettings>): string {
-  return channel.baseUrl.replace(/\/+$/, '')
-}
-
