@@ -1,5 +1,5 @@
 import {fork, type ChildProcess} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {fileURLToPath} from 'node:url'
@@ -75,25 +75,74 @@ export interface SideCpu {
   client: number
   /** Undefined where the server's CPU cannot be read (off Linux). */
   server?: number
+  /** The client's CPU by thread (Linux): where crier's goes beyond the blaster's. */
+  threads?: ThreadCpu
+}
+
+export interface ThreadCpu {
+  /** The JavaScript thread that sends. */
+  main: number
+  /** Threads started during the run: crier's queue thread. */
+  started: number
+  /** The rest: V8's garbage collector and compiler threads, libuv's pool. */
+  helpers: number
 }
 
 /** Starts counting this process's and the server's CPU; the function returned gives µs per item. */
 export function measureCpu(server: ChildServer): (items: number) => SideCpu {
   const client = process.cpuUsage()
   const serverMs = server.cpuMs()
+  const threadsBefore = threadCpuMs()
   return (items) => {
+    // Read first, while a queue thread is still running (it is closed after this).
+    const threadsNow = threadCpuMs()
     const {user, system} = process.cpuUsage(client)
     const serverNow = server.cpuMs()
-    return {client: (user + system) / items, ...(serverMs !== undefined && serverNow !== undefined && {server: ((serverNow - serverMs) * 1000) / items})}
+    return {
+      client: (user + system) / items,
+      ...(serverMs !== undefined && serverNow !== undefined && {server: ((serverNow - serverMs) * 1000) / items}),
+      ...(threadsBefore && threadsNow && {threads: threadShares(threadsBefore, threadsNow, items)}),
+    }
   }
 }
 
-/** utime + stime of a process from /proc (in USER_HZ, 100 per second on Linux), as ms. */
+function threadShares(before: Map<number, number>, now: Map<number, number>, items: number): ThreadCpu {
+  const shares = {main: 0, started: 0, helpers: 0}
+  for (const [tid, ms] of now) {
+    const was = before.get(tid)
+    if (tid === process.pid) shares.main += ms - (was ?? 0)
+    else if (was === undefined) shares.started += ms
+    else shares.helpers += ms - was
+  }
+  return {main: (shares.main * 1000) / items, started: (shares.started * 1000) / items, helpers: (shares.helpers * 1000) / items}
+}
+
+/** utime + stime of each of this process's threads, by thread id (Linux), as ms. */
+function threadCpuMs(): Map<number, number> | undefined {
+  if (process.platform !== 'linux') return undefined
+  const threads = new Map<number, number>()
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const ms = statCpuMs(`/proc/self/task/${tid}/stat`)
+      if (ms !== undefined) threads.set(Number(tid), ms)
+    }
+  } catch {
+    return undefined
+  }
+  return threads
+}
+
+/** utime + stime of a process from /proc, as ms. */
 function processCpuMs(pid: number | undefined): number | undefined {
   if (pid === undefined || process.platform !== 'linux') return undefined
+  return statCpuMs(`/proc/${pid}/stat`)
+}
+
+/** utime + stime from a /proc stat file (in USER_HZ, 100 per second on Linux), as ms. */
+function statCpuMs(file: string): number | undefined {
   try {
     // Fields after the command name, which sits in parentheses and may hold spaces.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ')
     return (Number(fields[11]) + Number(fields[12])) * 10
   } catch {
     return undefined
