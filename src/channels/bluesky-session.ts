@@ -184,9 +184,9 @@ export async function xrpc(
   }
 }
 
-export type TokenRefusal = 'expired' | 'refused'
+type TokenRefusal = 'expired' | 'refused'
 
-export function tokenRefusal(answer: XrpcAnswer): TokenRefusal | undefined {
+function tokenRefusal(answer: XrpcAnswer): TokenRefusal | undefined {
   if (answer.error === 'ExpiredToken') return 'expired'
   if (answer.error === 'InvalidToken' || answer.status === 401) return 'refused'
   return undefined
@@ -234,7 +234,7 @@ export function reasonOf(answer: XrpcAnswer, channel: ChannelConfig<BlueskySetti
   return text ? `HTTP ${answer.status}: ${text}` : `HTTP ${answer.status}`
 }
 
-export function channelSecrets(channel: ChannelConfig<BlueskySettings>): string[] {
+function channelSecrets(channel: ChannelConfig<BlueskySettings>): string[] {
   return [channel.appPassword]
 }
 
@@ -242,6 +242,6 @@ function identifierOf(channel: ChannelConfig<BlueskySettings>): string {
   return channel.identifier ?? channel.handle ?? ''
 }
 
-export function trimmedBase(channel: ChannelConfig<BlueskySettings>): string {
+function trimmedBase(channel: ChannelConfig<BlueskySettings>): string {
   return channel.baseUrl.replace(/\/+$/, '')
 }

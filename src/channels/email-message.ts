@@ -212,7 +212,7 @@ function unsubscribeTarget(channel: ChannelConfig<EmailSettings>, from: Mailbox,
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g
 
 /** One line for a header: CR, LF and every other control character become a space. */
-export function headerText(text: string): string {
+function headerText(text: string): string {
   return text.replace(controlCharacters, ' ').replace(/ {2,}/g, ' ').trim()
 }
 
