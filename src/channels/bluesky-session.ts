@@ -4,7 +4,8 @@ import type {BlueskySettings} from './bluesky.js'
 import type {ChannelConfig, CheckResult} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, parseJsonObject} from './http-failures.js'
+import {firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, parseJsonObject} from './http-failures.js'
+import {channelTimeoutMs} from './timeout.js'
 import {isHttpUrl} from './http-url.js'
 
 // Talking to the account's PDS: XRPC calls over the shared undici pool, in a session signed in

@@ -1,4 +1,3 @@
-import {parseDuration} from '../core/duration.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {redact} from '../config/secrets.js'
 import {InDoubtSendError, PermanentSendError, TransientSendError} from './errors.js'
@@ -6,13 +5,6 @@ import type {HttpResponse} from './http.js'
 
 // What an HTTP driver needs to say why a request failed, shared by every HTTP driver: short
 // reasons for requests that got no answer, Retry-After, and a response's first line.
-
-const defaultTimeoutMs = 10_000
-
-/** The channel's `timeout` in ms: the whole request, connect to last byte. */
-export function channelTimeoutMs(channel: {timeout?: string}): number {
-  return (channel.timeout ? parseDuration(channel.timeout) : undefined) ?? defaultTimeoutMs
-}
 
 /** The request ran past the channel's timeout. */
 export class DeadlineError extends Error {

@@ -2,7 +2,8 @@ import type {ChannelConfig, CheckResult, Receipt, SendContext} from './driver.js
 import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
-import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, networkReason, parseRetryAfter, parseJsonObject, unansweredSend} from './http-failures.js'
+import {firstBodyLine, safeReason, urlSecrets, headerValue, networkReason, parseRetryAfter, parseJsonObject, unansweredSend} from './http-failures.js'
+import {channelTimeoutMs} from './timeout.js'
 import type {SmsPayload, SmsSettings} from './sms.js'
 
 // The SMS channel on the wire: the Twilio Messages API (or a gateway that speaks it) and the

@@ -3,7 +3,8 @@ import {redact} from '../config/secrets.js'
 import type {ChannelConfig} from './driver.js'
 import type {EmailSettings} from './email.js'
 import {PermanentSendError, TransientSendError} from './errors.js'
-import {smtpTimeoutMs, type SmtpEndpoint} from './smtp-pool.js'
+import type {SmtpEndpoint} from './smtp-pool.js'
+import {channelTimeoutMs} from './timeout.js'
 
 // What an SMTP failure means for the delivery (the driver contract's classes), said in one
 // line an officer can act on, without the SMTP password.
@@ -68,7 +69,7 @@ const networkReasons: Array<[RegExp, string]> = [
 function networkReason(error: SmtpError, channel: ChannelConfig<EmailSettings>): string {
   const message = error.message ?? String(error.code)
   if (error.code === 'ETIMEDOUT') {
-    const timeoutMs = smtpTimeoutMs(channel)
+    const timeoutMs = channelTimeoutMs(channel)
     // nodemailer's connect, greeting and idle-socket timers all run at once; which fires first says little.
     return `timed out after ${timeoutMs} ms`
   }

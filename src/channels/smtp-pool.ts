@@ -2,22 +2,15 @@ import {connect, type Socket} from 'node:net'
 import type {Transporter} from 'nodemailer'
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js'
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js'
-import {parseDuration} from '../core/duration.js'
 import type {ChannelConfig} from './driver.js'
 import type {EmailSettings} from './email.js'
 import {PermanentSendError, TransientSendError} from './errors.js'
+import {channelTimeoutMs} from './timeout.js'
 
 // The email channel's SMTP side: the endpoint its smtp:// URL names, and one pooled nodemailer
 // transport per channel per process keeping `maxConnections` connections open between messages.
 
 export const smtpUrlMessage = 'expected an smtp:// or smtps:// URL'
-const defaultTimeoutMs = 10_000
-
-/** The channel's timeout, which bounds connecting, the greeting and every SMTP reply. */
-export function smtpTimeoutMs(channel: ChannelConfig<EmailSettings>): number {
-  return parseDuration(channel.timeout) ?? defaultTimeoutMs
-}
-
 export interface SmtpEndpoint {
   host: string
   port: number
@@ -69,7 +62,7 @@ function isLoopback(host: string): boolean {
 }
 
 export function transportOptions(channel: ChannelConfig<EmailSettings>, endpoint: SmtpEndpoint): SMTPTransport.Options {
-  const timeoutMs = smtpTimeoutMs(channel)
+  const timeoutMs = channelTimeoutMs(channel)
   const hasCredentials = Boolean(endpoint.user || endpoint.password)
   return {
     host: endpoint.host,

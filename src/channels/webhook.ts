@@ -5,7 +5,8 @@ import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpResponse} from './http.js'
-import {channelTimeoutMs, firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
+import {firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
+import {channelTimeoutMs} from './timeout.js'
 import {isHttpUrl} from './http-url.js'
 
 // A partner's HTTPS endpoint that receives each announcement as JSON, signed with a shared

@@ -8,6 +8,7 @@ import {parseDuration, parseRate} from '../core/duration.js'
 import {machineTimeZone} from '../core/time-zone.js'
 import type {ChannelConfig} from '../channels/driver.js'
 import {driverFor, driverTypes} from '../channels/registry.js'
+import {channelTimeoutMs} from '../channels/timeout.js'
 import {channelCommonSchema, configFileSchema, type Policy, type Template} from './schema.js'
 import {readChannelFacts} from './channel-facts.js'
 import {resolveSecrets} from './secrets.js'
@@ -35,7 +36,7 @@ export function channelLimits(channel: ChannelConfig) {
   return {
     // An SMTP pool sends on at most maxConnections at once: more in flight would only queue.
     concurrency: channel.concurrency ?? (typeof channel.maxConnections === 'number' ? channel.maxConnections : 8),
-    timeoutMs: parseDuration(channel.timeout) ?? 10_000,
+    timeoutMs: channelTimeoutMs(channel),
     retryBaseMs: parseDuration(channel.retryBase) ?? 1000,
     retryCapMs: parseDuration(channel.retryCap) ?? 300_000,
     ratePerSecond: channel.rate ? parseRate(channel.rate) : undefined,

@@ -1,8 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {z} from 'zod'
-import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {newId} from '../../src/core/ids.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // How much a dispatcher holds claimed is what a crash leaves in doubt. A channel whose sends are
@@ -19,22 +18,13 @@ afterEach(() => {
 })
 
 for (const idempotent of [false, true]) {
-  const type = `test-claim-size-${idempotent ? 'idempotent' : 'once'}`
-  if (!driverFor(type)) {
-    registerDriver({
-      type,
-      kind: 'broadcast',
-      config: z.object({}),
-      capabilities: {counts: 'characters', threads: false, media: false, idempotent, reconcile: false},
-      render: (announcement) => ({parts: [{label: 'text', text: announcement.variants[0]!.description}], payload: null}),
-      send: async (_payload, context) => {
-        mostSending = Math.max(mostSending, world!.store.db.prepare(`SELECT count(*) FROM delivery WHERE state = 'sending'`).pluck().get() as number)
-        await new Promise((resolve) => setTimeout(resolve, 1))
-        return {providerId: `sent-${context.deliveryId}`}
-      },
-      check: async () => ({ok: true, detail: 'claim size'}),
-    })
-  }
+  registerBroadcastTestDriver(`test-claim-size-${idempotent ? 'idempotent' : 'once'}`, {
+    idempotent,
+    send: async () => {
+      mostSending = Math.max(mostSending, world!.store.db.prepare(`SELECT count(*) FROM delivery WHERE state = 'sending'`).pluck().get() as number)
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    },
+  })
 }
 
 /** One announcement and `count` deliveries on channel `board` (concurrency 16). */
@@ -47,21 +37,23 @@ function queueOnBoard(type: string, count: number): void {
   })
 }
 
+/** Queues `count` on board and sends them all with one dispatcher. */
+async function sendAllOnBoard(type: string, count: number): Promise<void> {
+  queueOnBoard(type, count)
+  const dispatcher = new Dispatcher({store: world!.store, config: world!.config})
+  expect((await dispatcher.run()).sent).toBe(count)
+  await dispatcher.close()
+}
+
 describe('how much a dispatcher holds claimed', () => {
   it('stays within twice the concurrency (at least 32) on a channel whose sends are not idempotent', async () => {
-    queueOnBoard('test-claim-size-once', 3000)
-    const dispatcher = new Dispatcher({store: world!.store, config: world!.config})
-    expect((await dispatcher.run()).sent).toBe(3000)
-    await dispatcher.close()
+    await sendAllOnBoard('test-claim-size-once', 3000)
     expect(mostSending).toBeGreaterThan(16)
     expect(mostSending).toBeLessThanOrEqual(32)
   })
 
   it('grows with the rate, up to 8× the concurrency, on an idempotent channel that sends fast', async () => {
-    queueOnBoard('test-claim-size-idempotent', 3000)
-    const dispatcher = new Dispatcher({store: world!.store, config: world!.config})
-    expect((await dispatcher.run()).sent).toBe(3000)
-    await dispatcher.close()
+    await sendAllOnBoard('test-claim-size-idempotent', 3000)
     expect(mostSending).toBeGreaterThan(32)
     expect(mostSending).toBeLessThanOrEqual(128)
   })

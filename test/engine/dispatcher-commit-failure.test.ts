@@ -1,8 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {z} from 'zod'
-import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
 import type {Store} from '../../src/store/index.js'
+import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // A commit that fails (the database busy past its timeout, a full disk) rolls back what the
@@ -11,20 +10,7 @@ import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helper
 // looking in doubt, and a non-idempotent one then ends `unknown`).
 
 const sends: string[] = []
-if (!driverFor('test-counting')) {
-  registerDriver({
-    type: 'test-counting',
-    kind: 'broadcast',
-    config: z.object({}),
-    capabilities: {counts: 'characters', threads: false, media: false, idempotent: false, reconcile: false},
-    render: (announcement) => ({parts: [{label: 'text', text: announcement.variants[0]!.description}], payload: null}),
-    send: async (_payload, context) => {
-      sends.push(context.deliveryId)
-      return {providerId: `sent-${context.deliveryId}`}
-    },
-    check: async () => ({ok: true, detail: 'counting'}),
-  })
-}
+registerBroadcastTestDriver('test-counting', {send: (context) => void sends.push(context.deliveryId)})
 
 let world: World | undefined
 afterEach(() => {

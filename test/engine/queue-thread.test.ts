@@ -1,11 +1,10 @@
 import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {afterEach, describe, expect, it} from 'vitest'
-import {z} from 'zod'
-import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
 import {startQueueThread} from '../../src/engine/queue-writer.js'
 import {openStore} from '../../src/store/index.js'
+import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // A big queue's claims and group commits move to a queue thread with its own connection. The
@@ -15,23 +14,14 @@ import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helper
 const sends: string[] = []
 let afterSend: (() => void) | undefined
 let beforeSend: (() => Promise<void>) | undefined
-if (!driverFor('test-threaded')) {
-  registerDriver({
-    type: 'test-threaded',
-    kind: 'broadcast',
-    config: z.object({}),
-    capabilities: {counts: 'characters', threads: false, media: false, idempotent: false, reconcile: false},
-    render: (announcement) => ({parts: [{label: 'text', text: announcement.variants[0]!.description}], payload: null}),
-    send: async (_payload, context) => {
-      await beforeSend?.()
-      await new Promise((resolve) => setImmediate(resolve))
-      sends.push(context.deliveryId)
-      afterSend?.()
-      return {providerId: `sent-${context.deliveryId}`}
-    },
-    check: async () => ({ok: true, detail: 'threaded'}),
-  })
-}
+registerBroadcastTestDriver('test-threaded', {
+  send: async (context) => {
+    await beforeSend?.()
+    await new Promise((resolve) => setImmediate(resolve))
+    sends.push(context.deliveryId)
+    afterSend?.()
+  },
+})
 
 let world: World | undefined
 afterEach(() => {
