@@ -12,7 +12,7 @@ import {primaryVariant} from '../src/core/announcement.js'
 import {crierAudienceRun, emailFor, listName} from './audience.js'
 import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, tempDir, type QueueShape} from './fixtures.js'
-import {collectGarbage, summarise, type Summary} from './stats.js'
+import {collectGarbage, medianRun, summarise, type Summary} from './stats.js'
 
 // E-mail to an audience: crier (fan-out from the subscriber table, Dispatcher.run(), the email
 // driver's pooled nodemailer transport) against a bare script that drives a pooled nodemailer
@@ -74,10 +74,8 @@ export async function benchEmail(recipients: number, runs: number, defaultRecipi
       raw.push(await rawRun(server, template, recipients, true))
       if (run < defaultRuns) rawDefault.push((await rawRun(server, template, defaultRecipients, false)).rate)
     }
-    const crierSummary = summarise(crier.map((run) => run.rate))
-    const median = crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!
-    const rawSummary = summarise(raw.map((run) => run.rate))
-    const rawMedian = raw.find((run) => run.rate === rawSummary.median) ?? raw[0]!
+    const [crierSummary, median] = medianRun(crier)
+    const [rawSummary, rawMedian] = medianRun(raw)
     return {
       recipients,
       maxConnections,

@@ -1,5 +1,4 @@
 import {join} from 'node:path'
-import {monotonicFactory} from 'ulid'
 import {z} from 'zod'
 import type {ChannelConfig, Driver} from '../src/channels/driver.js'
 import {registerDriver} from '../src/channels/registry.js'
@@ -7,8 +6,8 @@ import type {Config} from '../src/config/load.js'
 import {policySchema} from '../src/config/schema.js'
 import {Dispatcher} from '../src/engine/dispatcher.js'
 import {openStore} from '../src/store/index.js'
-import {openDatabase} from '../src/store/open.js'
 import {benchAnnouncement, countQueueCalls, deliveryStates, insertDeliveries, tempDir, type QueueShape} from './fixtures.js'
+import {FloorQueue} from './floor-queue.js'
 import {collectGarbage, summarise, type Summary} from './stats.js'
 
 // The queue without the network: 100,000 deliveries claimed, "sent" by a driver that does
@@ -31,12 +30,9 @@ export interface QueueResult {
 }
 
 const concurrency = 64
-/** The dispatcher's claim target per channel (concurrency × 2) and its groupCommitSize. */
+/** The dispatcher's claim target per channel (concurrency × 2). */
 const claimBatch = concurrency * 2
-const groupCommitSize = 128
 export const maxAttempts = 8
-/** deliveryPriority() of the bench announcement (Moderate, Expected), written out: the floor runs no crier code. */
-const moderateExpected = 21
 
 const noopDriver: Driver = {
   type: 'bench-noop',
@@ -122,77 +118,17 @@ async function crierRun(count: number, names: string[]) {
   }
 }
 
-// The floor's SQL is the store's, copied verbatim from src/store/deliveries.ts (keep in step).
-const insertSql = `INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at,
-      expires_at, max_attempts, created_at, updated_at)
-    VALUES (@id, @announcementId, @channel, @recipient, 'queued', @priority, @dueAt, @expiresAt, @maxAttempts, @now, @now)`
-const claimSql = `UPDATE delivery SET state = 'sending', lease_owner = @owner, lease_until = @leaseUntil,
-      attempts = attempts + 1, updated_at = @now
-    WHERE id IN (SELECT id FROM delivery WHERE channel = @channel AND state IN ('queued', 'failed') AND due_at <= @now
-                 ORDER BY priority, due_at LIMIT @limit)
-    RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
-      expires_at AS expiresAt`
-const recordAttemptsSql = `INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)`
-const recordSentSql = `UPDATE delivery SET state = 'sent', last_error = NULL,
-      receipt_id = COALESCE(r.value ->> 2, receipt_id), receipt_url = COALESCE(r.value ->> 3, receipt_url),
-      lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
-    FROM json_each(@rows) AS r
-    WHERE delivery.id = r.value ->> 0 AND delivery.state = 'sending' AND delivery.lease_owner = r.value ->> 1
-    RETURNING delivery.id`
-
 /**
- * The floor: a fresh file with crier's schema and pragmas (openDatabase), then the same claim
- * and record SQL in a synchronous loop: each round claims claimBatch rows per channel in one
+ * The floor: a fresh file with crier's schema and pragmas, then the same claim and record SQL in
+ * a synchronous loop (floor-queue.ts): each round claims claimBatch rows per channel in one
  * BEGIN IMMEDIATE, then records them in group commits of groupCommitSize.
  */
 function floorRun(count: number, names: string[]) {
-  const db = openDatabase(join(tempDir('floor'), 'crier.db'))
-  const now0 = Date.now()
-  const announcement = benchAnnouncement({now: now0, channels: names, state: 'sending'})
-  db.prepare(`INSERT INTO announcement (id, identifier, sender, cap_status, msg_type, scope, category, event, urgency, severity,
-      certainty, variants_json, channels_json, expires_at, state, author, created_at, updated_at)
-    VALUES (?, ?, ?, 'Actual', 'Alert', 'Public', 'Transport', 'Road closure', 'Expected', 'Moderate', 'Observed', ?, ?, ?, 'sending', 'bench', ?, ?)`).run(
-    announcement.id, announcement.identifier, announcement.sender, JSON.stringify(announcement.variants), JSON.stringify(names), announcement.expiresAt, now0, now0,
-  )
-  const insert = db.prepare(insertSql)
-  const claim = db.prepare(claimSql)
-  const recordAttempts = db.prepare(recordAttemptsSql)
-  const recordSent = db.prepare(recordSentSql).pluck()
-  const nextId = monotonicFactory()
-
-  const fanOutStarted = performance.now()
-  db.transaction(() => {
-    for (let i = 0; i < count; i++) {
-      insert.run({id: nextId(now0), announcementId: announcement.id, channel: names[i % names.length], recipient: null, priority: moderateExpected, dueAt: now0, expiresAt: announcement.expiresAt, maxAttempts, now: now0})
-    }
-  })()
-  const fanOutMs = performance.now() - fanOutStarted
-
-  const owner = `bench-floor:${process.pid}`
-  type Claimed = {id: string}
-  const claimAll = db.transaction((now: number) => {
-    const claimed: Claimed[] = []
-    for (const channel of names) for (const row of claim.all({channel, owner, now, leaseUntil: now + 60_000, limit: claimBatch}) as Claimed[]) claimed.push(row)
-    return claimed
-  })
-  const recordGroup = db.transaction((rows: Claimed[], now: number) => {
-    recordAttempts.run(JSON.stringify(rows.map((row) => [row.id, now, 0, 'sent', 'ok', null])))
-    const recorded = recordSent.all({rows: JSON.stringify(rows.map((row) => [row.id, owner, 'ok', null])), now})
-    if (recorded.length !== rows.length) throw new Error(`no-op floor: recorded ${recorded.length} of ${rows.length}`)
-  })
-
+  const queue = new FloorQueue('floor', names, count, maxAttempts)
   collectGarbage()
   const started = performance.now()
-  for (;;) {
-    const claimed = claimAll.immediate(Date.now())
-    if (claimed.length === 0) break
-    for (let i = 0; i < claimed.length; i += groupCommitSize) recordGroup.immediate(claimed.slice(i, i + groupCommitSize), Date.now())
-  }
+  queue.drain(claimBatch)
   const ms = performance.now() - started
-
-  const sent = db.prepare(`SELECT count(*) FROM delivery WHERE state = 'sent'`).pluck().get() as number
-  if (sent !== count) throw new Error(`no-op floor: expected ${count} sent, found ${sent}`)
-  db.close()
-  return {rate: (count / ms) * 1000, fanOutRate: (count / fanOutMs) * 1000}
+  queue.finish()
+  return {rate: (count / ms) * 1000, fanOutRate: (count / queue.fanOutMs) * 1000}
 }

@@ -9,7 +9,8 @@ import type {ChannelConfig} from '../src/channels/driver.js'
 import {accountSid, authToken, crierAudienceRun, listName, phoneFor, smsConfigYaml, smsFrom} from './audience.js'
 import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, tempDir, type QueueShape} from './fixtures.js'
-import {collectGarbage, summarise, type Summary} from './stats.js'
+import {FloorQueue} from './floor-queue.js'
+import {collectGarbage, medianRun, type Summary} from './stats.js'
 
 // SMS to an audience through the Twilio Messages API shape: crier (fan-out from the subscriber
 // table, Dispatcher.run(), the sms driver over the shared undici pool) against a bare undici
@@ -24,12 +25,16 @@ export interface SmsResult {
   /** messages per second */
   crier: Summary
   blaster: Summary
+  /** The blaster taking each recipient's delivery from crier's queue SQL on a bare connection (floor-queue.ts). */
+  durable: Summary
   /** CPU per message (µs), this process's and the server's, in the median run of each side. */
-  cpu: {crier: SideCpu; blaster: SideCpu}
+  cpu: {crier: SideCpu; blaster: SideCpu; durable: SideCpu}
   shape: QueueShape
 }
 
 const concurrency = 64
+/** What the dispatcher holds claimed for a channel of this concurrency (claim-size.ts's base). */
+export const claimTarget = concurrency * 2
 const channelName = 'residents-sms'
 
 export async function benchSms(recipients: number, runs: number): Promise<SmsResult> {
@@ -44,23 +49,26 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
 
     await crierRun(config, server, Math.min(2000, recipients))
     await blasterRun(server, baseUrl, text, Math.min(2000, recipients))
+    await blasterRun(server, baseUrl, text, Math.min(2000, recipients), true)
     const crier: Array<{rate: number; cpu: SideCpu; shape: QueueShape}> = []
     const blaster: Array<{rate: number; bytes: number; cpu: SideCpu}> = []
+    const durable: Array<{rate: number; cpu: SideCpu}> = []
     for (let run = 0; run < runs; run++) {
       crier.push(await crierRun(config, server, recipients))
       blaster.push(await blasterRun(server, baseUrl, text, recipients))
+      durable.push(await blasterRun(server, baseUrl, text, recipients, true))
     }
-    const crierSummary = summarise(crier.map((run) => run.rate))
-    const median = crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!
-    const blasterSummary = summarise(blaster.map((run) => run.rate))
-    const blasterMedian = blaster.find((run) => run.rate === blasterSummary.median) ?? blaster[0]!
+    const [crierSummary, median] = medianRun(crier)
+    const [blasterSummary, blasterMedian] = medianRun(blaster)
+    const [durableSummary, durableMedian] = medianRun(durable)
     return {
       recipients,
       concurrency,
       bodyBytes: Math.round(blaster[0]!.bytes),
       crier: crierSummary,
       blaster: blasterSummary,
-      cpu: {crier: median.cpu, blaster: blasterMedian.cpu},
+      durable: durableSummary,
+      cpu: {crier: median.cpu, blaster: blasterMedian.cpu, durable: durableMedian.cpu},
       shape: median.shape,
     }
   } finally {
@@ -73,9 +81,14 @@ async function crierRun(config: Config, server: ChildServer, count: number): Pro
   return {rate: run.rate, cpu: run.cpu, shape: run.shape}
 }
 
-/** A bare undici keep-alive Pool: `concurrency` loops POSTing Twilio's form body until `count` are done. */
-async function blasterRun(server: ChildServer, baseUrl: string, text: string, count: number): Promise<{rate: number; bytes: number; cpu: SideCpu}> {
+/**
+ * A bare undici keep-alive Pool: `concurrency` loops POSTing Twilio's form body until `count` are
+ * done. Durable: each message is a delivery taken from crier's queue SQL (floor-queue.ts) and
+ * recorded, with the provider's status as its receipt, once answered.
+ */
+async function blasterRun(server: ChildServer, baseUrl: string, text: string, count: number, durable = false): Promise<{rate: number; bytes: number; cpu: SideCpu}> {
   await server.reset()
+  const queue = durable ? new FloorQueue('sms-floor', [channelName], count, 8) : undefined
   collectGarbage()
   const pool = new Pool(baseUrl, {connections: concurrency})
   const path = `/2010-04-01/Accounts/${accountSid}/Messages.json`
@@ -91,10 +104,14 @@ async function blasterRun(server: ChildServer, baseUrl: string, text: string, co
   let failed = 0
   const loop = async () => {
     while (next < count) {
+      const id = queue?.next(claimTarget)
+      if (queue && id === undefined) break
       const i = next++
+      const begun = Date.now()
       const response = await pool.request({path, method: 'POST', headers, body: `To=${encodeURIComponent(phoneFor(i))}${rest}`})
       await response.body.text()
       if (response.statusCode !== 201) failed++
+      if (id !== undefined) queue?.done(id, begun, String(response.statusCode))
     }
   }
   const measure = measureCpu(server)
@@ -103,6 +120,7 @@ async function blasterRun(server: ChildServer, baseUrl: string, text: string, co
   const ms = performance.now() - begun
   const cpu = measure(count)
   await pool.close()
+  queue?.finish()
   const received = await server.count()
   if (failed > 0 || received.count !== count) throw new Error(`blaster: ${failed} failed; the server got ${received.count} of ${count}`)
   return {rate: (count / ms) * 1000, bytes: received.bytes / received.count, cpu}

@@ -58,3 +58,9 @@ export interface Verdict {
   goal: string
   isMet: boolean | undefined
 }
+
+/** The summary of runs' rates, and the run whose rate is the median (for its CPU and shape). */
+export function medianRun<T extends {rate: number}>(runs: T[]): [Summary, T] {
+  const summary = summarise(runs.map((run) => run.rate))
+  return [summary, runs.find((run) => run.rate === summary.median) ?? runs[0]!]
+}

@@ -9,7 +9,8 @@ import {Dispatcher} from '../src/engine/dispatcher.js'
 import {openStore} from '../src/store/index.js'
 import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, countQueueCalls, deliveryStates, insertDeliveries, tempDir, type QueueShape} from './fixtures.js'
-import {collectGarbage, summarise, type Summary} from './stats.js'
+import {FloorQueue} from './floor-queue.js'
+import {collectGarbage, medianRun, type Summary} from './stats.js'
 
 // Webhook fan-out against a local endpoint that answers 200 at once: crier's dispatcher and
 // webhook driver (undici Agent underneath) against a bare undici keep-alive Pool doing the same
@@ -24,8 +25,10 @@ export interface WebhookResult {
   /** requests per second */
   crier: Summary
   blaster: Summary
+  /** The blaster taking each delivery from crier's queue SQL on a bare connection (floor-queue.ts). */
+  durable: Summary
   /** CPU per request (µs) in the median run of each side: this process and the server's. */
-  cpu: {crier: SideCpu; blaster: SideCpu}
+  cpu: {crier: SideCpu; blaster: SideCpu; durable: SideCpu}
   /** How crier's median run claimed and committed. */
   shape: QueueShape
 }
@@ -36,6 +39,8 @@ interface Run {
 }
 
 const concurrency = 64
+/** What the dispatcher holds claimed for an idempotent channel this fast (claim-size.ts: up to 8× the concurrency). */
+export const claimTarget = concurrency * 8
 const path = '/hooks/alerts'
 
 export async function benchWebhook(requests: number, runs: number): Promise<WebhookResult> {
@@ -55,23 +60,26 @@ export async function benchWebhook(requests: number, runs: number): Promise<Webh
     // One small untimed round of each: JIT, undici's module load, the server's first sockets.
     await crierRun(config, server, Math.min(1000, requests))
     await blasterRun(server, url, body, Math.min(1000, requests))
+    await blasterRun(server, url, body, Math.min(1000, requests), true)
     const crier: Array<Run & {shape: QueueShape}> = []
     const blaster: Run[] = []
+    const durable: Run[] = []
     for (let run = 0; run < runs; run++) {
       crier.push(await crierRun(config, server, requests))
       blaster.push(await blasterRun(server, url, body, requests))
+      durable.push(await blasterRun(server, url, body, requests, true))
     }
-    const crierSummary = summarise(crier.map((run) => run.rate))
-    const blasterSummary = summarise(blaster.map((run) => run.rate))
-    const crierMedian = crier.find((run) => run.rate === crierSummary.median) ?? crier[0]!
-    const blasterMedian = blaster.find((run) => run.rate === blasterSummary.median) ?? blaster[0]!
+    const [crierSummary, crierMedian] = medianRun(crier)
+    const [blasterSummary, blasterMedian] = medianRun(blaster)
+    const [durableSummary, durableMedian] = medianRun(durable)
     return {
       requests,
       concurrency,
       bodyBytes: Buffer.byteLength(body),
       crier: crierSummary,
       blaster: blasterSummary,
-      cpu: {crier: crierMedian.cpu, blaster: blasterMedian.cpu},
+      durable: durableSummary,
+      cpu: {crier: crierMedian.cpu, blaster: blasterMedian.cpu, durable: durableMedian.cpu},
       shape: crierMedian.shape,
     }
   } finally {
@@ -105,16 +113,24 @@ async function crierRun(config: Config, server: ChildServer, count: number): Pro
   return {rate: (count / ms) * 1000, cpu, shape}
 }
 
-/** A bare undici keep-alive Pool: `concurrency` loops POSTing the same body until `count` are done. */
-async function blasterRun(server: ChildServer, url: string, body: string, count: number): Promise<Run> {
+/**
+ * A bare undici keep-alive Pool: `concurrency` loops POSTing the same body until `count` are
+ * done. Durable: each POST is a delivery taken from crier's queue SQL (floor-queue.ts), its id
+ * the Idempotency-Key, and recorded once answered.
+ */
+async function blasterRun(server: ChildServer, url: string, body: string, count: number, durable = false): Promise<Run> {
   await server.reset()
+  const queue = durable ? new FloorQueue('webhook-floor', ['partners'], count, 8) : undefined
   collectGarbage()
   const pool = new Pool(url, {connections: concurrency})
   let started = 0
   let failed = 0
   const loop = async () => {
     while (started < count) {
-      const key = String(started++).padStart(26, '0')
+      const key = queue ? queue.next(claimTarget) : String(started).padStart(26, '0')
+      if (key === undefined) break
+      started++
+      const begun = Date.now()
       const response = await pool.request({
         path,
         method: 'POST',
@@ -123,6 +139,7 @@ async function blasterRun(server: ChildServer, url: string, body: string, count:
       })
       await response.body.text()
       if (response.statusCode !== 200) failed++
+      queue?.done(key, begun, String(response.statusCode))
     }
   }
   const measure = measureCpu(server)
@@ -131,6 +148,7 @@ async function blasterRun(server: ChildServer, url: string, body: string, count:
   const ms = performance.now() - begun
   const cpu = measure(count)
   await pool.close()
+  queue?.finish()
   const {count: received} = await server.count()
   if (failed > 0 || received !== count) throw new Error(`blaster: ${failed} failed; the server got ${received} of ${count}`)
   return {rate: (count / ms) * 1000, cpu}
