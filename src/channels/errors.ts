@@ -42,6 +42,19 @@ export class PermanentSendError extends Error {
 }
 
 /**
+ * Not this delivery but the channel itself cannot send: the provider refuses its credentials,
+ * or its settings are incomplete. Every other delivery on it would fail the same way, so the
+ * engine stops the channel and leaves its deliveries queued for when the config is fixed —
+ * rather than spending an audience's worth of refused logins and burying it as dead.
+ */
+export class ChannelUnusableError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ChannelUnusableError'
+  }
+}
+
+/**
  * The provider says this recipient has unsubscribed (e.g. Twilio 21610, an SMS STOP): the
  * delivery is `skipped` and the contact is opted out for the future.
  */

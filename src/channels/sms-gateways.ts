@@ -1,5 +1,5 @@
 import type {ChannelConfig, CheckResult, Receipt, SendContext} from './driver.js'
-import {PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {firstBodyLine, safeReason, urlSecrets, headerValue, networkReason, parseRetryAfter, parseJsonObject, unansweredSend} from './http-failures.js'
@@ -116,7 +116,7 @@ function classifyTwilioResponse(response: HttpResponse, to: string, context: Sen
   if (status === 429 || error.code === 20429) throw new RateLimitedError(reason, retryAfterMs ?? twilioRateLimitMs)
   if (error.code === 21611) throw new RateLimitedError(reason, retryAfterMs ?? queueFullPauseMs)
   if (error.code === 21610) throw new RecipientOptedOutError(reason)
-  if (status === 401 || error.code === 20003) throw new PermanentSendError(credentialsRefused(error))
+  if (status === 401 || error.code === 20003) throw new ChannelUnusableError(credentialsRefused(error))
   if (error.code !== undefined && twilioPermanentCodes.has(error.code)) throw new PermanentSendError(reason)
   if (status === 408 || status === 425 || status >= 500) throw new TransientSendError(reason, retryAfterMs)
   // Other 4xx (and redirects, which undici does not follow): the same request cannot succeed.
@@ -201,6 +201,7 @@ function classifyGenericResponse(response: HttpResponse, to: string, context: Se
   const reason = said ? `HTTP ${status}: ${said}` : `HTTP ${status}`
   const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), context.now())
   if (status === 429) throw new RateLimitedError(reason, retryAfterMs ?? genericRateLimitMs)
+  if (status === 401) throw new ChannelUnusableError(`${reason} — check the channel's token`)
   if (status === 408 || status === 425 || status >= 500) throw new TransientSendError(reason, retryAfterMs)
   throw new PermanentSendError(reason)
 }

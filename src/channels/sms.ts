@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import type {ChannelConfig, Driver} from './driver.js'
-import {PermanentSendError} from './errors.js'
+import {ChannelUnusableError, PermanentSendError} from './errors.js'
 import {httpUrl} from './http-url.js'
 import {checkGeneric, checkTwilio, messagingServiceSid, sendGeneric, sendTwilio} from './sms-gateways.js'
 import {countSmsSegments, segmentLabel, smsTextFor} from './sms-text.js'
@@ -95,7 +95,7 @@ export const sms: Driver<SmsSettings, SmsPayload> = {
   async send(payload, context) {
     const {channel} = context
     const problems = providerProblems(channel)
-    if (problems.length) throw new PermanentSendError(misconfigured(channel, problems))
+    if (problems.length) throw new ChannelUnusableError(misconfigured(channel, problems))
     // The engine renders once per announcement and sends once per recipient.
     const to = context.recipient?.phone ?? payload.to
     if (!to) throw new PermanentSendError('the recipient has no phone number')

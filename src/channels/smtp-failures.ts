@@ -2,7 +2,7 @@ import {oneLine} from '../core/terminal-text.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig} from './driver.js'
 import type {EmailSettings} from './email.js'
-import {PermanentSendError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, PermanentSendError, TransientSendError} from './errors.js'
 import type {SmtpEndpoint} from './smtp-pool.js'
 import {channelTimeoutMs} from './timeout.js'
 
@@ -33,17 +33,18 @@ const stepNames: Record<string, string> = {
 
 /**
  * 4xx replies and connection trouble are transient; 5xx replies are permanent; a refused login
- * is permanent and says so. Every message is scrubbed of the SMTP password.
+ * makes the whole channel unusable (no recipient can be reached with it). Every message is
+ * scrubbed of the SMTP password.
  */
 export function classifySmtpError(error: unknown, channel: ChannelConfig<EmailSettings>, endpoint: SmtpEndpoint): Error {
-  if (error instanceof TransientSendError || error instanceof PermanentSendError) return error
+  if (error instanceof TransientSendError || error instanceof PermanentSendError || error instanceof ChannelUnusableError) return error
   const smtp = (error && typeof error === 'object' ? error : {message: String(error)}) as SmtpError
   const clean = (text: string) => truncate(scrub(oneLine(text, 1000), endpoint))
   const reply = smtp.response ? oneLine(smtp.response, 1000) : undefined
   const code = smtp.responseCode
   if (smtp.code === 'EAUTH') {
     if (code !== undefined && code >= 400 && code < 500) return new TransientSendError(clean(`the SMTP server could not check the credentials now: ${reply}`))
-    return new PermanentSendError(clean(`credentials refused by the SMTP server${reply ? `: ${reply}` : ` (${smtp.message ?? 'authentication failed'})`} — check the user and password in the smtp URL`))
+    return new ChannelUnusableError(clean(`credentials refused by the SMTP server${reply ? `: ${reply}` : ` (${smtp.message ?? 'authentication failed'})`} — check the user and password in the smtp URL`))
   }
   if (code !== undefined && code >= 400) {
     const step = stepNames[smtp.command ?? ''] ?? 'SMTP error'

@@ -4,7 +4,7 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js'
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js'
 import type {ChannelConfig} from './driver.js'
 import type {EmailSettings} from './email.js'
-import {PermanentSendError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, TransientSendError} from './errors.js'
 import {channelTimeoutMs} from './timeout.js'
 
 // The email channel's SMTP side: the endpoint its smtp:// URL names, and one pooled nodemailer
@@ -53,7 +53,7 @@ export function parseSmtpUrl(text: string): SmtpEndpoint | undefined {
 export function endpointOf(channel: ChannelConfig<EmailSettings>): SmtpEndpoint {
   const endpoint = parseSmtpUrl(channel.smtp)
   // The schema refused anything else when the config loaded.
-  if (!endpoint) throw new PermanentSendError(smtpUrlMessage)
+  if (!endpoint) throw new ChannelUnusableError(smtpUrlMessage)
   return endpoint
 }
 

@@ -1,5 +1,7 @@
 import type {Config} from '../config/load.js'
 import {ExitCode} from '../core/errors.js'
+import {oneLine} from '../core/terminal-text.js'
+import type {RunSummary} from '../engine/dispatcher.js'
 import type {AnnouncementStatus} from '../engine/status.js'
 import {broadcastSummaryLines} from '../views/broadcast-lines.js'
 import {announcementJson} from '../views/format.js'
@@ -14,6 +16,18 @@ export function reportDelivery(command: {log(text: string): void; jsonEnabled():
   if (signalExitCode) process.exitCode = signalExitCode
   else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
   return statusJson(status)
+}
+
+/**
+ * A channel that could not send at all (credentials refused, settings incomplete): one line each
+ * on stderr, and exit 1 — its deliveries are still queued, waiting for the config to be fixed.
+ */
+export function reportUnusableChannels(summary: RunSummary, signalExitCode?: number): void {
+  const channels = Object.entries(summary.unusableChannels)
+  for (const [channel, reason] of channels) {
+    process.stderr.write(`Error: ${channel} cannot send: ${oneLine(reason, 300)} — its deliveries stay queued; fix the channel (crier channels test ${channel}), then crier run\n`)
+  }
+  if (channels.length > 0 && !signalExitCode) process.exitCode = ExitCode.failure
 }
 
 /** An announcement's delivery status in --json. */

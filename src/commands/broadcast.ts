@@ -3,7 +3,7 @@ import {CrierCommand} from '../cli/base-command.js'
 import {resolveAnnouncementId} from '../cli/args.js'
 import {announcementFlags} from '../cli/draft-flags.js'
 import {readStdinText} from '../cli/read-text.js'
-import {reportDelivery} from '../cli/delivery-report.js'
+import {reportDelivery, reportUnusableChannels} from '../cli/delivery-report.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
@@ -100,7 +100,9 @@ export default class Broadcast extends CrierCommand {
         signals.dispose()
       }
     }
-    return reportDelivery(this, announcementStatus(ctx, id), ctx.config, signals.exitCode())
+    const report = reportDelivery(this, announcementStatus(ctx, id), ctx.config, signals.exitCode())
+    reportUnusableChannels(await delivering, signals.exitCode())
+    return report
   }
 }
 

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
-import {reportDelivery, statusJson} from '../cli/delivery-report.js'
+import {reportDelivery, reportUnusableChannels, statusJson} from '../cli/delivery-report.js'
 import {givenAnnouncementText} from '../cli/read-text.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {counted} from '../core/counted.js'
@@ -64,12 +64,15 @@ export default class Cancel extends CrierCommand {
     this.say(`Sending the Cancel message ${follow} to ${followUp.channels.join(', ')}:`)
     const signals = stopSignals(() => process.stderr.write('Stopping: finishing sends in flight; the rest stays queued for crier run.\n'))
     const progress = progressOnStderr(liveSnapshotReader(ctx.store, followUp.id).read, flags.quiet || this.jsonEnabled())
+    let summary
     try {
-      await deliverQueued(ctx, {announcementId: followUp.id, stop: signals.stop, abort: signals.abort})
+      summary = await deliverQueued(ctx, {announcementId: followUp.id, stop: signals.stop, abort: signals.abort})
     } finally {
       progress?.stop()
       signals.dispose()
     }
-    return {...json, followUp: reportDelivery(this, announcementStatus(ctx, followUp.id), ctx.config, signals.exitCode())}
+    const followUpJson = reportDelivery(this, announcementStatus(ctx, followUp.id), ctx.config, signals.exitCode())
+    reportUnusableChannels(summary, signals.exitCode())
+    return {...json, followUp: followUpJson}
   }
 }

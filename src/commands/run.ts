@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
+import {reportUnusableChannels} from '../cli/delivery-report.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {parseDuration} from '../core/duration.js'
 import {ExitCode, UsageError} from '../core/errors.js'
@@ -50,6 +51,7 @@ export default class Run extends CrierCommand {
     if (signals.exitCode()) process.exitCode = signals.exitCode()
     // A missed occurrence did not go: as much a problem for the officer as a dead delivery.
     else if (trouble > 0 || occurrences.some((o) => o.kind === 'missed')) process.exitCode = ExitCode.incomplete
+    reportUnusableChannels(summary, signals.exitCode())
     return {...summary, fired: occurrences.filter((o) => o.kind === 'fired').length, missed: occurrences.filter((o) => o.kind === 'missed').length}
   }
 }

@@ -1,9 +1,9 @@
 import type {CoreContext} from '../core/context.js'
-import {Dispatcher, type DispatchEvent, type RunLimits, type RunSummary} from './dispatcher.js'
+import {Dispatcher, type ChannelStop, type DispatchEvent, type RunLimits, type RunSummary} from './dispatcher.js'
 
 /** Runs one dispatcher over the queue with these limits, and closes its connections after. */
-export async function deliverQueued(ctx: CoreContext, limits: RunLimits, onEvent?: (event: DispatchEvent) => void): Promise<RunSummary> {
-  const dispatcher = new Dispatcher({store: ctx.store, config: ctx.config, now: ctx.now, onEvent})
+export async function deliverQueued(ctx: CoreContext, limits: RunLimits, onEvent?: (event: DispatchEvent) => void, onChannelStopped?: (stop: ChannelStop) => void): Promise<RunSummary> {
+  const dispatcher = new Dispatcher({store: ctx.store, config: ctx.config, now: ctx.now, onEvent, onChannelStopped})
   try {
     return await dispatcher.run(limits)
   } finally {

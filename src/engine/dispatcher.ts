@@ -4,7 +4,7 @@ import type {Config} from '../config/load.js'
 import {channelLimits} from '../config/load.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Recipient, Rendered} from '../channels/driver.js'
-import {InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
 import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {primaryVariant, type Announcement} from '../core/announcement.js'
@@ -45,6 +45,14 @@ export interface DispatcherOptions {
   owner?: string
   http?: HttpClient
   onEvent?: (event: DispatchEvent) => void
+  /** A channel became unusable (its credentials refused, its settings incomplete) and stopped until `until` (Infinity: this run). */
+  onChannelStopped?: (stop: ChannelStop) => void
+}
+
+export interface ChannelStop {
+  channel: string
+  reason: string
+  until: number
 }
 
 export interface RunLimits {
@@ -72,6 +80,8 @@ export interface RunSummary {
   expired: number
   requeued: number
   stoppedBy: 'idle' | 'deadline' | 'signal' | 'done'
+  /** Channels stopped because they cannot send at all, with the provider's reason: their deliveries stay queued. */
+  unusableChannels: Record<string, string>
 }
 
 interface ChannelState {
@@ -90,6 +100,9 @@ interface ChannelState {
   pausedUntil: number
   /** Why, as the provider said. */
   pauseReason?: string
+  /** Stopped, in this process only, because the channel cannot send at all (ChannelUnusableError). */
+  unusableUntil: number
+  unusableReason?: string
   /** The last claim came back short: nothing more is due now; look again after this time. */
   drainedUntil: number
   /** How many to hold claimed ahead of the sends (waiting + in flight). */
@@ -108,6 +121,9 @@ const leaseCheckEveryMs = 5000
 const maxIdleSleepMs = 1000
 // A provider's Retry-After is obeyed, but a bogus one (days) must not silence a channel.
 const maxProviderWaitMs = 3_600_000
+// A worker tries an unusable channel again after this long (the provider may have been fixed);
+// a run or a broadcast stops it until it exits.
+const unusableRetryMs = 5 * 60_000
 
 export class Dispatcher {
   readonly owner: string
@@ -118,6 +134,9 @@ export class Dispatcher {
   private readonly http: HttpClient
   private readonly ownsHttp: boolean
   private readonly onEvent?: (event: DispatchEvent) => void
+  private readonly onChannelStopped?: (stop: ChannelStop) => void
+  /** This run does not return when idle (a worker). */
+  private keepRunning = false
   private readonly channels = new Map<string, ChannelState>()
   private readonly announcements = new Map<string, Announcement>()
   /** Results on their way to the store, and the claims: inline, or on a queue thread once the queue is big. */
@@ -125,7 +144,7 @@ export class Dispatcher {
   /** The claim being made (at most one at a time); its rows join `waiting` once it has committed. */
   private claiming: Promise<void> | undefined
   private wakeUp: (() => void) | undefined
-  private summary: RunSummary = {sent: 0, retrying: 0, dead: 0, unknown: 0, expired: 0, requeued: 0, stoppedBy: 'idle'}
+  private summary: RunSummary = emptySummary()
 
   constructor(options: DispatcherOptions) {
     this.store = options.store
@@ -134,6 +153,7 @@ export class Dispatcher {
     this.random = options.random ?? Math.random
     this.owner = options.owner ?? newLeaseOwner()
     this.onEvent = options.onEvent
+    this.onChannelStopped = options.onChannelStopped
     this.writes = new GroupCommit(options.store, this.now)
     const maxConcurrency = Math.max(1, ...Object.values(options.config.channels).map((c) => channelLimits(c).concurrency))
     this.ownsHttp = !options.http
@@ -155,6 +175,7 @@ export class Dispatcher {
         waiting: [],
         inFlight: 0,
         pausedUntil: 0,
+        unusableUntil: 0,
         drainedUntil: 0,
         claimSize: new ClaimSize(limits.concurrency, driver.capabilities.idempotent),
         renders: new Map(),
@@ -164,7 +185,8 @@ export class Dispatcher {
 
   /** Delivers due work until idle, the deadline, a stop signal, or the announcement is done. */
   async run(limits: RunLimits = {}): Promise<RunSummary> {
-    this.summary = {sent: 0, retrying: 0, dead: 0, unknown: 0, expired: 0, requeued: 0, stoppedBy: 'idle'}
+    this.summary = emptySummary()
+    this.keepRunning = limits.keepRunning ?? false
     const wake = () => this.wakeUp?.()
     limits.stop?.addEventListener('abort', wake)
     limits.abort?.addEventListener('abort', wake)
@@ -255,7 +277,7 @@ export class Dispatcher {
     if (this.claiming) return
     const wanted: Array<[ChannelState, ClaimRequest]> = []
     for (const channel of this.channels.values()) {
-      if (channel.pausedUntil > now || channel.drainedUntil > now) continue
+      if (channel.pausedUntil > now || channel.unusableUntil > now || channel.drainedUntil > now) continue
       // Claim ahead of the sends, in batches: each claim is a committed write. Top up only when
       // half the batch has gone.
       const target = channel.claimSize.target(now)
@@ -280,6 +302,7 @@ export class Dispatcher {
       const channel = wanted[index]![0]
       // Paused (a 429) while this claim was being made: its rows go back until the pause ends.
       if (channel.pausedUntil > this.now()) return this.handBack(channel, claimed, 'rate-limited', channel.pausedUntil, channel.pauseReason)
+      if (channel.unusableUntil > this.now()) return this.handBack(channel, claimed, 'unusable', this.now(), channel.unusableReason)
       channel.waiting.push(...claimed)
       channel.drainedUntil = short ? now + recheckDrainedMs : tokenWaitMs > 0 ? now + tokenWaitMs : channel.drainedUntil
       if (claimed.length >= threadedFromClaim) this.writes.startThread()
@@ -289,7 +312,7 @@ export class Dispatcher {
   private startSends(abort?: AbortSignal): void {
     const now = this.now()
     for (const channel of this.channels.values()) {
-      while (channel.waiting.length > 0 && channel.inFlight < channel.concurrency && channel.pausedUntil <= now) {
+      while (channel.waiting.length > 0 && channel.inFlight < channel.concurrency && channel.pausedUntil <= now && channel.unusableUntil <= now) {
         const delivery = channel.waiting.shift()!
         channel.inFlight++
         void this.sendOne(channel, delivery, abort)
@@ -360,6 +383,11 @@ export class Dispatcher {
       this.pauseChannel(channel, until, message)
       return {outcome: 'rate-limited', nextState: 'queued', dueAt: until, error: message, refundAttempt: true}
     }
+    if (error instanceof ChannelUnusableError) {
+      // Not this delivery's fault: it waits, its attempt not counted, for the channel to be fixed.
+      this.stopChannel(channel, now, message)
+      return {outcome: 'unusable', nextState: 'queued', dueAt: now, error: message, refundAttempt: true}
+    }
     if (error instanceof PermanentSendError) return {outcome: 'permanent', nextState: 'dead', error: message}
     if (error instanceof RecipientOptedOutError) {
       const contact = channel.driver.capabilities.contact
@@ -399,8 +427,21 @@ export class Dispatcher {
     this.handBack(channel, channel.waiting.splice(0), 'rate-limited', until, reason)
   }
 
+  /**
+   * The channel cannot send at all: no more sends on it from this process (a worker tries again
+   * later), and what it holds claimed goes back to the queue.
+   */
+  private stopChannel(channel: ChannelState, now: number, reason: string): void {
+    if (channel.unusableUntil > now) return
+    channel.unusableUntil = this.keepRunning ? now + unusableRetryMs : Infinity
+    channel.unusableReason = reason
+    this.summary.unusableChannels[channel.config.name] = reason
+    this.handBack(channel, channel.waiting.splice(0), 'unusable', now, reason)
+    this.onChannelStopped?.({channel: channel.config.name, reason, until: channel.unusableUntil})
+  }
+
   /** Claimed deliveries not started, back to the queue (the attempt not counted), due at `dueAt`. */
-  private handBack(channel: ChannelState, deliveries: Claimed[], outcome: 'rate-limited' | 'aborted', dueAt: number, reason?: string): void {
+  private handBack(channel: ChannelState, deliveries: Claimed[], outcome: 'rate-limited' | 'aborted' | 'unusable', dueAt: number, reason?: string): void {
     const now = this.now()
     for (const delivery of deliveries) {
       this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt: now, durationMs: 0, outcome, nextState: 'queued', dueAt, error: reason, refundAttempt: true, notAttempted: true}, false)
@@ -491,9 +532,11 @@ export class Dispatcher {
 
   /** The earliest time anything could become sendable, or null when nothing is pending. */
   private nextWakeAt(now: number): number | null {
-    const names = [...this.channels.keys()]
+    // A stopped channel's queue waits for the channel, not the other way round.
+    const names = [...this.channels].filter(([, channel]) => channel.unusableUntil <= now).map(([name]) => name)
     const candidates: number[] = []
-    const due = this.store.deliveries.nextDueAt(names)
+    for (const channel of this.channels.values()) if (channel.unusableUntil > now && channel.unusableUntil < Infinity) candidates.push(channel.unusableUntil)
+    const due = names.length > 0 ? this.store.deliveries.nextDueAt(names) : null
     if (due !== null) {
       candidates.push(due)
       for (const channel of this.channels.values()) if (channel.pausedUntil > now) candidates.push(channel.pausedUntil)
@@ -544,6 +587,10 @@ export class Dispatcher {
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return oneLine(redact(message), 500)
+}
+
+function emptySummary(): RunSummary {
+  return {sent: 0, retrying: 0, dead: 0, unknown: 0, expired: 0, requeued: 0, stoppedBy: 'idle', unusableChannels: {}}
 }
 
 function earliest(...times: Array<number | null>): number | null {

@@ -44,7 +44,7 @@ export interface AttemptResult {
   owner: string
   startedAt: number
   durationMs: number
-  outcome: 'sent' | 'transient' | 'rate-limited' | 'permanent' | 'expired' | 'aborted' | 'reconciled' | 'not-found' | 'opted-out'
+  outcome: 'sent' | 'transient' | 'rate-limited' | 'unusable' | 'permanent' | 'expired' | 'aborted' | 'reconciled' | 'not-found' | 'opted-out'
   nextState: 'sent' | 'failed' | 'queued' | 'dead' | 'expired' | 'unknown' | 'skipped'
   /** When a failed or requeued delivery may be tried again. */
   dueAt?: number
@@ -196,7 +196,11 @@ export function deliveryStore(db: Db) {
   const hasPending = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed', 'sending'))`).pluck()
   const hasTrouble = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired'))`).pluck()
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
-  const retriesFor = db.prepare(`SELECT d.channel AS channel, count(*) AS n FROM attempt a JOIN delivery d ON d.id = a.delivery_id
+  // Retries: failed attempts that were (or will be) tried again — every one, less the last of
+  // each delivery that ended without being sent (a one-shot refusal is no retry).
+  const retriesFor = db.prepare(`SELECT d.channel AS channel,
+      count(*) - count(DISTINCT CASE WHEN d.state IN ('dead', 'unknown', 'expired', 'skipped', 'cancelled') THEN d.id END) AS n
+    FROM attempt a JOIN delivery d ON d.id = a.delivery_id
     WHERE d.announcement_id = ? AND a.outcome != 'sent' GROUP BY d.channel`)
   // The last error per channel: a delivery's standing error (dead, unknown, retrying) over a
   // retried attempt's, so "sent 3/3 (1 retry: 503)" still says what the retry was for.

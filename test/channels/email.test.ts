@@ -6,7 +6,7 @@ import {rememberSecret} from '../../src/config/secrets.js'
 import type {ChannelConfig, Recipient, SendContext} from '../../src/channels/driver.js'
 import {email, type EmailSettings} from '../../src/channels/email.js'
 import {closeEmailTransports} from '../../src/channels/smtp-pool.js'
-import {PermanentSendError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, PermanentSendError, TransientSendError} from '../../src/channels/errors.js'
 import type {HttpClient} from '../../src/channels/http.js'
 import {makeAnnouncement, makeFullAnnouncement} from '../helpers/announcement.js'
 import {closedSmtpUrl, startSmtpFake, type SmtpFake} from '../fakes/smtp-server.js'
@@ -404,12 +404,12 @@ describe('email send', () => {
     expect(fake.messages[0]!.user).toBe('crier')
   })
 
-  it('treats refused credentials as permanent, and never repeats the password', async () => {
+  it('treats refused credentials as the channel being unusable, and never repeats the password', async () => {
     const password = 'wrong-horse-battery-staple'
     await fake.close()
     fake = await startSmtpFake({users: {crier: 'correct horse battery'}, authFailureText: (user, pass) => `Authentication failed for ${user} with password ${pass}`})
     const error = await sendExpectingError({smtp: fake.url('crier', password)})
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe('credentials refused by the SMTP server: 535 Authentication failed for crier with password *** — check the user and password in the smtp URL')
     expect(error.message).not.toContain(password)
     expect(error.stack ?? '').not.toContain(password)

@@ -7,7 +7,7 @@ import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, Recipient, SendContext} from '../../src/channels/driver.js'
-import {InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {sms, type SmsSettings} from '../../src/channels/sms.js'
@@ -268,9 +268,9 @@ describe('sms send through Twilio: errors', () => {
     expect(outcomes).toEqual(['sent', 'TransientSendError', 'sent'])
   })
 
-  it('treats refused credentials (20003) as permanent, naming the settings, not the token', async () => {
+  it('treats refused credentials (20003) as the channel being unusable, naming the settings, not the token', async () => {
     const error = await sendExpectingError(makeChannel({authToken: 'wrong-token-000111222'}))
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe("Twilio 20003: credentials refused — check the channel's accountSid and authToken")
     expect(fake.requests[0]!.status).toBe(401)
   })
@@ -412,8 +412,8 @@ describe('sms send through a generic gateway', () => {
     [{status: 503, body: 'maintenance'} as Answer, TransientSendError, 'HTTP 503: maintenance', undefined],
     [{status: 408} as Answer, TransientSendError, 'HTTP 408', undefined],
     [{status: 400, body: 'number +447700900456 rejected\nmore'} as Answer, PermanentSendError, 'HTTP 400: number +44…0456 rejected', undefined],
-    [{status: 401} as Answer, PermanentSendError, 'HTTP 401', undefined],
-  ])('classifies %o as the webhook driver does', async (answer, type, message, retryAfterMs) => {
+    [{status: 401} as Answer, ChannelUnusableError, "HTTP 401 — check the channel's token", undefined],
+  ])('classifies %o as the webhook driver does (401: the channel is unusable)', async (answer, type, message, retryAfterMs) => {
     answerAlways(answer)
     const error = await sendExpectingError(makeGenericChannel())
     expect(error).toBeInstanceOf(type)
@@ -502,7 +502,7 @@ describe('sms config', () => {
     // As if config load had let it through: the channel without its refinement check.
     const channel = {...makeChannel(), accountSid: undefined}
     const error = await sendExpectingError(channel)
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe('channels.residents-sms.accountSid: required when provider is twilio — fix the config')
     expect(await sms.check(channel, {http, signal: new AbortController().signal})).toEqual({ok: false, detail: error.message})
     expect(fake.requests).toHaveLength(0)

@@ -35,6 +35,38 @@ describe('audience channels refuse bad input', () => {
     expect(smtp.messages).toHaveLength(0)
   })
 
+  it('wrong SMTP credentials at broadcast: exit 1 with the server reply and no password; the audience stays queued and goes once they are fixed', async () => {
+    smtp = await startSmtpFake({users: {alerts: 'the-right-one'}, authFailureText: (_user, password) => `Invalid login: ${password} is wrong`})
+    home = makeCrierHome()
+    Object.assign(home.env, {SMTP_PASSWORD: smtpPassword})
+    home.writeConfig(`channels:\n  residents-email: {type: email, smtp: "smtp://alerts:\${SMTP_PASSWORD}@127.0.0.1:${smtp.port}", from: "Alerts <alerts@example.org>", audience: residents, maxConnections: 2}\n`)
+    home.run(['list'])
+    const db = home.db()
+    const add = db.prepare(`INSERT INTO subscriber (list, email, created_at, updated_at) VALUES ('residents', ?, 0, 0)`)
+    for (let i = 0; i < 30; i++) add.run(`resident${i}@example.org`)
+    db.close()
+    const draft = jsonOf(home.run(['draft', 'The water main on the High Street has burst.', '--severity', 'Minor', '--channel', 'residents-email', '--json']))
+
+    const refused = await home.runAsync(['broadcast', draft.id])
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toMatch(/^Error: residents-email cannot send: credentials refused by the SMTP server: 535 Invalid login: \*\*\* is wrong — .* — its deliveries stay queued; fix the channel \(crier channels test residents-email\), then crier run$/m)
+    expect(refused.stdout + refused.stderr).not.toContain(smtpPassword)
+    // No audience's worth of refused logins: the channel stopped at the first refusals.
+    expect(smtp.connectionsOpened).toBeLessThanOrEqual(4)
+    const after = home.db()
+    expect(after.prepare(`SELECT state, attempts, count(*) AS n FROM delivery GROUP BY state, attempts`).all()).toEqual([{state: 'queued', attempts: 0, n: 30}])
+    expect(after.prepare(`SELECT count(*) FROM delivery WHERE instr(coalesce(last_error, ''), ?) > 0`).pluck().get(smtpPassword)).toBe(0)
+    after.close()
+
+    home.env.SMTP_PASSWORD = 'the-right-one'
+    const fixed = await home.runAsync(['run'])
+    expect(fixed.status).toBe(0)
+    expect(fixed.stderr).toBe('')
+    expect(new Set(smtp.messages.map((message) => message.header('to'))).size).toBe(30)
+    expect(smtp.messages).toHaveLength(30)
+    expect(jsonOf(home.run(['status', draft.id, '--json'])).announcement.state).toBe('sent')
+  })
+
   it('an SMS over maxSegments is a policy error in preview and broadcast, nothing queued', async () => {
     twilio = await startProviderFake({plan: twilioPlan({accountSid: 'AC' + '1'.repeat(32), authToken: 'tok-xyz-123456'})})
     home = makeCrierHome()

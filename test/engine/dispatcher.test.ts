@@ -1,7 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 import {registerDriver, driverFor} from '../../src/channels/registry.js'
-import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import type {Driver} from '../../src/channels/driver.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
 import {alwaysOk, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
@@ -194,6 +194,69 @@ describe('dispatcher', () => {
     const summary = await new Dispatcher({store: world.store, config: world.config}).run()
     expect(summary.dead).toBe(2)
     expect(deliveryStateCounts(world.store)).toEqual({dead: 2})
+  })
+})
+
+describe('retries as status counts them', () => {
+  it('counts the tries that were tried again, not a one-shot refusal', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain, ${fastRetries}}\n`)
+    const [refused, retried, clean] = world.queue(3)
+    const deliveryOf = (id: string) => world!.store.deliveries.broadcastDeliveries(id)[0]!.id
+    const behaviour = new Map([
+      [deliveryOf(refused!), (attempt: number) => (attempt > 0 ? new PermanentSendError('HTTP 400: bad request') : undefined)],
+      [deliveryOf(retried!), (attempt: number) => (attempt === 1 ? new TransientSendError('HTTP 503') : undefined)],
+    ])
+    scripted.script = async (deliveryId, attempt) => {
+      const error = behaviour.get(deliveryId)?.(attempt)
+      if (error) throw error
+      return {providerId: 'ok'}
+    }
+    await new Dispatcher({store: world.store, config: world.config}).run()
+    const retriesOf = (id: string) => world!.store.deliveries.countsByChannel(id)[0]!.retries
+    expect([retriesOf(refused!), retriesOf(retried!), retriesOf(clean!)]).toEqual([0, 1, 0])
+  })
+})
+
+describe('a channel that cannot send at all', () => {
+  /** The plain channel's provider refuses its credentials; the idempotent one works. */
+  function refusePlainChannel(w: World): void {
+    const channelOf = w.store.db.prepare('SELECT channel FROM delivery WHERE id = ?').pluck()
+    scripted.script = async (deliveryId) => {
+      if (channelOf.get(deliveryId) === 'plain') throw new ChannelUnusableError('HTTP 401: credentials refused')
+      return {providerId: 'ok'}
+    }
+  }
+  const sendsOn = (w: World, channel: string) => scripted.sends.filter((id) => w.store.db.prepare('SELECT channel FROM delivery WHERE id = ?').pluck().get(id) === channel).length
+
+  it('stops that channel for the run, keeping its deliveries queued with their attempts uncounted, while the others send', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain, concurrency: 2}\n  idem: {type: test-idempotent}\n`)
+    refusePlainChannel(world)
+    world.queue(20)
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.unusableChannels).toEqual({plain: 'HTTP 401: credentials refused'})
+    expect(summary.dead).toBe(0)
+    expect(sendsOn(world, 'plain')).toBeLessThanOrEqual(2)
+    expect(sendsOn(world, 'idem')).toBe(20)
+    const rows = world.store.db.prepare(`SELECT channel, state, attempts, last_error AS lastError, count(*) AS n FROM delivery GROUP BY channel, state, attempts, last_error ORDER BY channel`).all()
+    expect(rows).toEqual([
+      {channel: 'idem', state: 'sent', attempts: 1, lastError: null, n: 20},
+      {channel: 'plain', state: 'queued', attempts: 0, lastError: 'HTTP 401: credentials refused', n: 20},
+    ])
+  })
+
+  it('in a worker, stops it for five minutes and says so once', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain, concurrency: 1}\n`)
+    refusePlainChannel(world)
+    world.queue(5)
+    const stops: Array<{channel: string; reason: string; until: number}> = []
+    const started = Date.now()
+    await new Dispatcher({store: world.store, config: world.config, onChannelStopped: (stop) => stops.push(stop)}).run({keepRunning: true, stop: AbortSignal.timeout(400)})
+    expect(stops).toHaveLength(1)
+    expect(stops[0]).toMatchObject({channel: 'plain', reason: 'HTTP 401: credentials refused'})
+    expect(stops[0]!.until - started).toBeGreaterThanOrEqual(300_000)
+    expect(stops[0]!.until - Date.now()).toBeLessThanOrEqual(300_000)
+    expect(scripted.sends).toHaveLength(1)
+    expect(deliveryStateCounts(world.store)).toEqual({queued: 5})
   })
 })
 
