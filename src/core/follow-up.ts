@@ -33,6 +33,26 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
   })
 }
 
+/**
+ * At send time, an Update must still be the latest word on its original: one drafted before
+ * someone cancelled the original would bring back what was withdrawn, and one drafted before
+ * another Update of it went out would fork the story. (A Cancel cannot be drafted once an
+ * Update went out, nor an Update once a Cancel was drafted: draftUpdate and cancelAnnouncement
+ * refuse those.) Throws a refusal saying what to do instead.
+ */
+export function refuseStaleUpdate(ctx: CoreContext, announcement: Announcement): void {
+  const originalId = announcement.references
+  if (!originalId || announcement.msgType !== 'Update') return
+  const self = shortId(announcement.id)
+  const original = shortId(originalId)
+  const [cancel] = ctx.store.announcements.cancelsOf(originalId)
+  if (cancel || ctx.store.announcements.get(originalId)?.state === 'cancelled') {
+    throw new PolicyRefusal(`cannot send ${self} — ${original}, which it updates, was cancelled${cancel ? ` by ${shortId(cancel)}` : ''} since; an Update cannot bring it back: send a new announcement instead`)
+  }
+  const newer = ctx.store.announcements.sentUpdatesOf(originalId).find((id) => id !== announcement.id)
+  if (newer) throw new PolicyRefusal(`cannot send ${self} — ${original} was updated by ${shortId(newer)} since; update that instead (crier update ${shortId(newer)} …)`)
+}
+
 export interface CancelResult {
   /** The cancelled announcement, as it is now. */
   announcement: Announcement

@@ -2,9 +2,10 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 import type {Driver} from '../../src/channels/driver.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
-import {cancelAnnouncement} from '../../src/core/follow-up.js'
+import {cancelAnnouncement, draftUpdate} from '../../src/core/follow-up.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
 import {fanOut} from '../../src/engine/fan-out.js'
+import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // A Cancel on a per-recipient channel (SMS, e-mail) goes to the people the original reached
@@ -95,5 +96,35 @@ describe('cancelling on a per-recipient channel', () => {
     expect(rendered).toEqual(Array.from({length: reached}, () => id))
     expect(reads.get(id!)).toBe(1)
     expect(reads.get(followUp!.id) ?? 0).toBeLessThanOrEqual(2)
+  })
+})
+
+describe('an Update that is no longer the latest word', () => {
+  registerBroadcastTestDriver('test-follow-up')
+  async function sentOriginal(w: World): Promise<string> {
+    const [id] = w.queue(1, {text: 'The A55 is closed westbound.', headline: 'A55 closed'})
+    await new Dispatcher({store: w.store, config: w.config}).run({announcementId: id})
+    return id!
+  }
+
+  it('is refused when the original was cancelled after it was drafted, and nothing of it is queued', async () => {
+    world = makeWorld('channels:\n  notice: {type: test-follow-up}\n')
+    const original = await sentOriginal(world)
+    const update = draftUpdate(world.ctx, original, {text: 'The A55 reopens at 18:00.', channels: []})
+    const {followUp: cancel} = cancelAnnouncement(world.ctx, original, 'Sent in error.')
+    expect(() => fanOut(world!.ctx, update.id)).toThrow(/^cannot send \w+ — \w+, which it updates, was cancelled by \w+ since; an Update cannot bring it back: send a new announcement instead$/)
+    expect(world.store.announcements.get(update.id)?.state).toBe('draft')
+    expect(world.store.db.prepare('SELECT count(*) FROM delivery WHERE announcement_id = ?').pluck().get(update.id)).toBe(0)
+    // The Cancel itself still goes.
+    expect(fanOut(world.ctx, cancel!.id).queued).toBe(1)
+  })
+
+  it('is refused when another Update of the same original went out first', async () => {
+    world = makeWorld('channels:\n  notice: {type: test-follow-up}\n')
+    const original = await sentOriginal(world)
+    const first = draftUpdate(world.ctx, original, {text: 'The A55 reopens at 18:00.', channels: []})
+    const second = draftUpdate(world.ctx, original, {text: 'The A55 reopens at 19:00.', channels: []})
+    expect(fanOut(world.ctx, first.id).queued).toBe(1)
+    expect(() => fanOut(world!.ctx, second.id)).toThrow(/was updated by \w+ since; update that instead \(crier update \w+ …\)$/)
   })
 })
