@@ -25,7 +25,7 @@ export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult
     const blocking = findingsBlockingApproval(findings)
     if (blocking.length) throw new PolicyRefusal(`cannot approve — ${blocking.map((f) => f.message).join('; ')}`)
     const approvals = ctx.store.announcements.approvals(id)
-    assertMayApprove(current, ctx.user, approvals, ctx.config.policy)
+    assertMayApprove(current, ctx.user, approvals, ctx.config.policy, ctx.store.audit.actorsOf(id, 'edited'))
     withdrawStaleApprovals(ctx, current, approvals)
     ctx.store.announcements.addApproval({announcementId: id, approver: ctx.user, contentHash: contentHash(current), approvedAt: at})
     const status = approvalStatus(current, ctx.store.announcements.approvals(id), ctx.config.policy)

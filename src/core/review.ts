@@ -3,6 +3,7 @@ import {mustGet} from './approval.js'
 import type {CoreContext} from './context.js'
 import {PolicyRefusal} from './errors.js'
 import {shortId} from './ids.js'
+import {sameOfficer} from './officer.js'
 import {cleanReason} from './policy/override.js'
 
 /**
@@ -18,7 +19,7 @@ export function reviewOverride(ctx: CoreContext, id: string, note?: string): Ann
     if (override.reviewedBy) {
       throw new PolicyRefusal(`${short}'s override was already reviewed by ${override.reviewedBy} at ${new Date(override.reviewedAt!).toISOString()}`)
     }
-    if (override.by === ctx.user) {
+    if (sameOfficer(override.by, ctx.user)) {
       throw new PolicyRefusal(`${ctx.user} made this override and cannot review it — another officer must (CRIER_USER names who is reviewing)`)
     }
     const cleanNote = cleanReason(note)

@@ -148,6 +148,7 @@ export function auditTrail(db: Db, storeActor: string) {
   const nextPage = db.prepare(`${checkColumns} WHERE seq > ? ORDER BY seq LIMIT ${verifyPageRows}`).raw(true)
   const prevHashOf = db.prepare(`SELECT prev_hash FROM audit_event WHERE seq = ?`).pluck()
   const byHash = db.prepare(`SELECT seq FROM audit_event WHERE hash = ?`).pluck()
+  const actorsOf = db.prepare(`SELECT DISTINCT actor FROM audit_event WHERE subject = @subject AND action = @action`).pluck()
   const lastConfigLoad = db.prepare(`SELECT details FROM audit_event WHERE action = 'config-loaded' ORDER BY seq DESC LIMIT 1`).pluck()
 
   function readHead(): {seq: number; hash: string} {
@@ -241,6 +242,10 @@ export function auditTrail(db: Db, storeActor: string) {
     list(filter: AuditFilter = {}): AuditEvent[] {
       const params = {since: filter.since ?? Number.MIN_SAFE_INTEGER, limit: filter.limit ?? -1, subject: filter.subject}
       return (filter.subject === undefined ? newest.all(params) : newestOf.all(params)) as AuditEvent[]
+    },
+    /** Who did `action` to `subject`, ever (e.g. everyone who edited an announcement). */
+    actorsOf(subject: string, action: AuditAction): string[] {
+      return actorsOf.all({subject, action}) as string[]
     },
     /** Every row in chain order, read lazily (a million rows never sit in memory). */
     *rows(): Generator<AuditEvent> {

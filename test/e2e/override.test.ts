@@ -62,6 +62,7 @@ describe('crier broadcast --override', () => {
 
     // The officer who overrode cannot review it; someone else can, once.
     refused(h.run(['review', created.id], {env: officer}), 3, /insp\.owen made this override and cannot review it — another officer must/)
+    refused(h.run(['review', created.id], {env: {CRIER_USER: 'Insp.Owen'}}), 3, /Insp\.Owen made this override and cannot review it/)
     const reviewed = jsonOf(ok(h.run(['review', created.shortId, '--note', 'Justified: the bridge closed an hour later', '--json'], {env: reviewer})))
     expect(reviewed.override).toMatchObject({by: 'insp.owen', reviewedBy: 'supt.hughes', reviewNote: 'Justified: the bridge closed an hour later'})
     refused(h.run(['review', created.id], {env: {CRIER_USER: 'ch.supt.lloyd'}}), 3, /already reviewed by supt\.hughes/)

@@ -43,6 +43,28 @@ describe('two-person approval through the CLI', () => {
     expect(existsSync(join(home.home, 'public', 'cap', `${created.id}.xml`))).toBe(true)
   })
 
+  it('a name typed in another case is the same officer: no self-approval, no second approval that way', () => {
+    const created = draft(home, ['Evacuate Bodelwyddan now.', '--severity', 'Extreme', '--area', 'Bodelwyddan', '--expires', '+6h'], {env: author})
+    const before = storeFacts(home)
+    refused(home.run(['approve', created.id], {env: {CRIER_USER: 'PC.Davies'}}), 3, /^Error: PC\.Davies wrote this announcement and policy needs someone else to approve it/)
+    ok(home.run(['approve', created.id], {env: jones}))
+    refused(home.run(['approve', created.id], {env: {CRIER_USER: 'SGT.JONES'}}), 3, /SGT\.JONES has already approved this announcement — policy counts one approval per person/)
+    expect(show(home, created.id)).toMatchObject({state: 'pending_approval', approvals: {required: 2, valid: 1}})
+    refused(home.run(['broadcast', created.id], {env: author}), 3, /needs 2 approvals .*has 1/)
+    expect(storeFacts(home).deliveries).toBe(before.deliveries)
+  })
+
+  it('whoever edited the text may not approve it: the second pair of eyes is someone who wrote none of it', () => {
+    const created = draft(home, ['Boil water before drinking in Rhyl.', '--severity', 'Severe', '--area', 'Rhyl', '--expires', '+6h'], {env: author})
+    ok(home.run(['edit', created.id, '--text', 'Do not drink tap water in Rhyl until further notice.'], {env: jones}))
+    refused(home.run(['approve', created.id], {env: jones}), 3, /^Error: sgt\.jones edited this announcement and policy needs someone who did not write it to approve it — ask another officer/)
+    refused(home.run(['approve', created.id], {env: {CRIER_USER: 'Sgt.Jones'}}), 3, /edited this announcement/)
+    refused(home.run(['broadcast', created.id], {env: jones}), 3, /needs 1 approval .*has 0/)
+    ok(home.run(['approve', created.id], {env: hughes}))
+    ok(home.run(['broadcast', created.id], {env: author}))
+    expect(show(home, created.id).state).toBe('sent')
+  })
+
   it('editing after approval withdraws it: broadcast is refused (exit 3) and nothing is sent', () => {
     const created = draft(home, ['Evacuate the caravan park.', '--severity', 'Severe', '--area', 'Towyn', '--expires', '+6h'], {env: author})
     ok(home.run(['approve', created.id], {env: jones}))

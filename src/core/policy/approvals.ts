@@ -5,6 +5,7 @@ import type {Approval} from '../../store/announcements.js'
 import {PolicyRefusal} from '../errors.js'
 import {shortId} from '../ids.js'
 import {counted} from '../counted.js'
+import {officerKey, sameOfficer} from '../officer.js'
 
 /** How many approvals an announcement of this severity needs before it may go. */
 export function requiredApprovals(policy: Policy, severity: Announcement['severity']): number {
@@ -48,7 +49,14 @@ export function approvalStatus(announcement: Announcement, approvals: Approval[]
   const required = requiredApprovals(policy, announcement.severity)
   const hash = contentHash(announcement)
   const stale = approvals.filter((approval) => approval.contentHash !== hash)
-  const valid = approvals.filter((approval) => approval.contentHash === hash && (policy.approvals.authorMayApprove || approval.approver !== announcement.author))
+  // One person counts once, however their name was typed.
+  const counted = new Set<string>()
+  const valid = approvals.filter((approval) => {
+    if (approval.contentHash !== hash || counted.has(officerKey(approval.approver))) return false
+    if (!policy.approvals.authorMayApprove && sameOfficer(approval.approver, announcement.author)) return false
+    counted.add(officerKey(approval.approver))
+    return true
+  })
   return {required, valid, stale, satisfied: valid.length >= required}
 }
 
@@ -66,16 +74,25 @@ export function approvalShortfall(announcement: Announcement, status: ApprovalSt
   return `${id} (${announcement.severity}) needs ${needs} before it can ${action} and has ${has}${stale} — ask another officer to run crier approve ${id}`
 }
 
-/** Refuses an approval policy does not allow: the author's own, or a second one by one person. */
-export function assertMayApprove(announcement: Announcement, approver: string, approvals: Approval[], policy: Policy): void {
+/**
+ * Refuses an approval policy does not allow: the author's own, one by anyone who edited it (they
+ * wrote some of what goes out: the second pair of eyes must be someone else's), or a second one
+ * by one person.
+ */
+export function assertMayApprove(announcement: Announcement, approver: string, approvals: Approval[], policy: Policy, editors: string[] = []): void {
   // Where no approval is needed, the author's own is harmless: it only marks it approved.
   const required = requiredApprovals(policy, announcement.severity)
-  if (required > 0 && !policy.approvals.authorMayApprove && approver === announcement.author) {
-    throw new PolicyRefusal(`${approver} wrote this announcement and policy needs someone else to approve it — ask another officer (CRIER_USER names who is approving)`)
+  if (required > 0 && !policy.approvals.authorMayApprove) {
+    if (sameOfficer(approver, announcement.author)) {
+      throw new PolicyRefusal(`${approver} wrote this announcement and policy needs someone else to approve it — ask another officer (CRIER_USER names who is approving)`)
+    }
+    if (editors.some((editor) => sameOfficer(editor, approver))) {
+      throw new PolicyRefusal(`${approver} edited this announcement and policy needs someone who did not write it to approve it — ask another officer (CRIER_USER names who is approving)`)
+    }
   }
   // An approval of an earlier text does not count, so its approver may approve this one.
   const hash = contentHash(announcement)
-  if (approvals.some((approval) => approval.approver === approver && approval.contentHash === hash)) {
+  if (approvals.some((approval) => sameOfficer(approval.approver, approver) && approval.contentHash === hash)) {
     throw new PolicyRefusal(`${approver} has already approved this announcement — policy counts one approval per person`)
   }
 }
