@@ -100,6 +100,8 @@ interface ChannelState {
   pausedUntil: number
   /** Why, as the provider said. */
   pauseReason?: string
+  /** 429s since the last send that went: each doubles the least pause (see rateLimitPauseMs). */
+  rateLimitsInARow: number
   /** Stopped, in this process only, because the channel cannot send at all (ChannelUnusableError). */
   unusableUntil: number
   unusableReason?: string
@@ -124,6 +126,11 @@ const maxProviderWaitMs = 3_600_000
 // A worker tries an unusable channel again after this long (the provider may have been fixed);
 // a run or a broadcast stops it until it exits.
 const unusableRetryMs = 5 * 60_000
+// A send starts only while its lease will outlast it (the channel's timeout) by this much;
+// otherwise the leases are renewed first — or, where another process took them over since, the
+// deliveries are left to it. A lease that ran out under a slow send is how two runs send twice.
+const leaseMarginMs = 5000
+const runWaitsAtMostMs = 10_000
 
 export class Dispatcher {
   readonly owner: string
@@ -176,6 +183,7 @@ export class Dispatcher {
         inFlight: 0,
         pausedUntil: 0,
         unusableUntil: 0,
+        rateLimitsInARow: 0,
         drainedUntil: 0,
         claimSize: new ClaimSize(limits.concurrency, driver.capabilities.idempotent),
         renders: new Map(),
@@ -229,6 +237,9 @@ export class Dispatcher {
           }
           const wakeAt = earliest(this.nextWakeAt(now), limits.nextWake?.() ?? null, limits.keepRunning ? now + maxIdleSleepMs : null)
           if (wakeAt === null) break
+          // A plain run delivers what is due and exits: a retry or a pause further off than this
+          // is the next run's (cron's next minute, or a worker's), not a reason to sit idle.
+          if (!limits.keepRunning && !limits.announcementId && limits.deadline === undefined && wakeAt - now > runWaitsAtMostMs) break
           if (limits.deadline !== undefined && wakeAt >= limits.deadline) {
             this.summary.stoppedBy = 'deadline'
             break
@@ -303,6 +314,8 @@ export class Dispatcher {
       // Paused (a 429) while this claim was being made: its rows go back until the pause ends.
       if (channel.pausedUntil > this.now()) return this.handBack(channel, claimed, 'rate-limited', channel.pausedUntil, channel.pauseReason)
       if (channel.unusableUntil > this.now()) return this.handBack(channel, claimed, 'unusable', this.now(), channel.unusableReason)
+      const {leaseUntil} = wanted[index]![1]
+      for (const delivery of claimed) delivery.leaseUntil = leaseUntil
       channel.waiting.push(...claimed)
       channel.drainedUntil = short ? now + recheckDrainedMs : tokenWaitMs > 0 ? now + tokenWaitMs : channel.drainedUntil
       if (claimed.length >= threadedFromClaim) this.writes.startThread()
@@ -313,6 +326,10 @@ export class Dispatcher {
     const now = this.now()
     for (const channel of this.channels.values()) {
       while (channel.waiting.length > 0 && channel.inFlight < channel.concurrency && channel.pausedUntil <= now && channel.unusableUntil <= now) {
+        if (channel.waiting[0]!.leaseUntil! < now + channel.timeoutMs + leaseMarginMs) {
+          this.renewLeases(channel, now)
+          continue
+        }
         const delivery = channel.waiting.shift()!
         channel.inFlight++
         void this.sendOne(channel, delivery, abort)
@@ -379,7 +396,7 @@ export class Dispatcher {
         : {outcome: 'aborted', nextState: 'unknown', error: `stopped mid-send, may or may not have gone out: ${message}`}
     }
     if (error instanceof RateLimitedError) {
-      const until = now + Math.min(maxProviderWaitMs, Math.max(0, error.retryAfterMs))
+      const until = now + rateLimitPauseMs(error.retryAfterMs, ++channel.rateLimitsInARow)
       this.pauseChannel(channel, until, message)
       return {outcome: 'rate-limited', nextState: 'queued', dueAt: until, error: message, refundAttempt: true}
     }
@@ -417,6 +434,20 @@ export class Dispatcher {
     return {outcome: 'transient' as const, nextState: 'failed' as const, dueAt, error: message}
   }
 
+  /**
+   * Renews the leases this process holds on the channel (waiting and in flight); a waiting
+   * delivery whose lease ran out and was taken over is dropped here — it is the other process's.
+   */
+  private renewLeases(channel: ChannelState, now: number): void {
+    const leaseUntil = now + channel.leaseMs
+    const held = new Set(this.store.transaction(() => this.store.deliveries.renewLeases({owner: this.owner, channel: channel.config.name, leaseUntil})))
+    channel.waiting = channel.waiting.filter((delivery) => {
+      if (!held.has(delivery.id)) return false
+      delivery.leaseUntil = leaseUntil
+      return true
+    })
+  }
+
   /** A provider's rate limit applies to the account: every process must see it at once. */
   private pauseChannel(channel: ChannelState, until: number, reason: string): void {
     if (until <= channel.pausedUntil) return
@@ -450,6 +481,7 @@ export class Dispatcher {
 
   private addResult(channel: ChannelState, delivery: ClaimedDelivery, result: AttemptResult, count = true): void {
     this.writes.add(result, delivery.announcementId)
+    if (result.nextState === 'sent') channel.rateLimitsInARow = 0
     if (count) {
       if (result.nextState === 'sent') this.summary.sent++
       else if (result.nextState === 'failed') this.summary.retrying++
@@ -532,20 +564,23 @@ export class Dispatcher {
 
   /** The earliest time anything could become sendable, or null when nothing is pending. */
   private nextWakeAt(now: number): number | null {
-    // A stopped channel's queue waits for the channel, not the other way round.
-    const names = [...this.channels].filter(([, channel]) => channel.unusableUntil <= now).map(([name]) => name)
     const candidates: number[] = []
-    for (const channel of this.channels.values()) if (channel.unusableUntil > now && channel.unusableUntil < Infinity) candidates.push(channel.unusableUntil)
-    const due = names.length > 0 ? this.store.deliveries.nextDueAt(names) : null
-    if (due !== null) {
-      candidates.push(due)
-      for (const channel of this.channels.values()) if (channel.pausedUntil > now) candidates.push(channel.pausedUntil)
-      for (const channel of this.channels.values()) if (channel.drainedUntil > now) candidates.push(channel.drainedUntil)
+    const awake: string[] = []
+    for (const [name, channel] of this.channels) {
+      // A channel paused (429), stopped (unusable) or just drained wakes when that ends, and only
+      // if it has work by then; a stopped-for-the-run channel does not wake this run at all.
+      const asleepUntil = Math.max(channel.pausedUntil, channel.unusableUntil, channel.drainedUntil)
+      if (asleepUntil <= now) awake.push(name)
+      else if (asleepUntil < Infinity) {
+        const due = this.store.deliveries.nextDueAt([name])
+        if (due !== null) candidates.push(Math.max(due, asleepUntil))
+      }
     }
+    const due = awake.length > 0 ? this.store.deliveries.nextDueAt(awake) : null
+    if (due !== null) candidates.push(due)
     const leaseExpiry = this.store.deliveries.nextLeaseExpiry()
     if (leaseExpiry !== null) candidates.push(leaseExpiry)
     if (candidates.length === 0) return null
-    // A due time inside a pause means: wake when the pause ends.
     return Math.max(now, Math.min(...candidates))
   }
 
@@ -587,6 +622,16 @@ export class Dispatcher {
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return oneLine(redact(message), 500)
+}
+
+/**
+ * How long a 429 pauses the channel: what the provider asked, but at least a second, doubling
+ * with each 429 in a row up to a minute — a "Retry-After: 0" (or a date already past, from a
+ * skewed clock) must not turn into a hundred requests a second — and never more than an hour.
+ */
+export function rateLimitPauseMs(retryAfterMs: number, inARow: number): number {
+  const least = Math.min(60_000, 1000 * 2 ** Math.max(0, inARow - 1))
+  return Math.min(maxProviderWaitMs, Math.max(least, retryAfterMs))
 }
 
 function emptySummary(): RunSummary {

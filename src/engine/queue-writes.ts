@@ -11,7 +11,7 @@ import {finishAnnouncementsIfDone} from './finish.js'
  * A claimed delivery; one for a subscriber carries them as they were at the claim (looked up in
  * the claim's transaction), undefined when they have been removed since the fan-out.
  */
-export type Claimed = ClaimedDelivery & {audience?: AudienceMember}
+export type Claimed = ClaimedDelivery & {audience?: AudienceMember; leaseUntil?: number}
 
 /** What one channel asks of a claim. */
 export interface ClaimRequest {

@@ -182,6 +182,8 @@ export function deliveryStore(db: Db) {
     WHERE id = @id AND state = 'sending' AND lease_owner IS @owner`)
   const takeOverLease = db.prepare(`UPDATE delivery SET lease_owner = @owner, lease_until = @leaseUntil, updated_at = @now
     WHERE id = @id AND state = 'sending' AND lease_owner IS @previousOwner`)
+  const renewLeases = db.prepare(`UPDATE delivery SET lease_until = @leaseUntil
+    WHERE state = 'sending' AND lease_owner = @owner AND channel = @channel RETURNING id`).pluck()
   const expireOverdue = db.prepare(`UPDATE delivery SET state = 'expired', last_error = 'announcement expired before it could be sent',
       lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
     WHERE state IN ('queued', 'failed') AND expires_at IS NOT NULL AND expires_at <= @now
@@ -318,6 +320,10 @@ export function deliveryStore(db: Db) {
     },
     markUnknown(id: string, owner: string | null, reason: string, now: number): boolean {
       return markUnknown.run({id, owner, reason, now}).changes === 1
+    },
+    /** Extends the leases `owner` still holds on `channel` (none taken over by another process); returns their ids. */
+    renewLeases(params: {owner: string; channel: string; leaseUntil: number}): string[] {
+      return renewLeases.all(params) as string[]
     },
     takeOverLease(id: string, previousOwner: string | null, owner: string, leaseUntil: number, now: number): boolean {
       return takeOverLease.run({id, previousOwner, owner, leaseUntil, now}).changes === 1

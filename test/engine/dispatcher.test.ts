@@ -3,7 +3,7 @@ import {z} from 'zod'
 import {registerDriver, driverFor} from '../../src/channels/registry.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import type {Driver} from '../../src/channels/driver.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {Dispatcher, rateLimitPauseMs} from '../../src/engine/dispatcher.js'
 import {alwaysOk, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
 
@@ -185,6 +185,21 @@ describe('dispatcher', () => {
     expect(otherDone - started).toBeLessThan(600)
   })
 
+  it('pauses at least a second on a 429 that asks for no wait, doubling while 429s come in a row', async () => {
+    expect([1, 2, 3, 4, 8, 20].map((n) => rateLimitPauseMs(0, n))).toEqual([1000, 2000, 4000, 8000, 60_000, 60_000])
+    expect(rateLimitPauseMs(30_000, 1)).toBe(30_000)
+    expect(rateLimitPauseMs(86_400_000, 1)).toBe(3_600_000)
+    world = makeWorld(`channels:\n  limited: {type: test-plain, concurrency: 1}\n`)
+    scripted.script = async () => {
+      throw new RateLimitedError('HTTP 429 (Retry-After: 0)', 0)
+    }
+    world.queue(1)
+    await new Dispatcher({store: world.store, config: world.config}).run({deadline: Date.now() + 3500})
+    // At 0, 1 s and 3 s: not hundreds.
+    expect(scripted.sends.length).toBeGreaterThanOrEqual(2)
+    expect(scripted.sends.length).toBeLessThanOrEqual(3)
+  })
+
   it('records PermanentSendError from any driver as dead', async () => {
     world = makeWorld(`channels:\n  plain: {type: test-plain}\n`)
     scripted.script = async () => {
@@ -194,6 +209,52 @@ describe('dispatcher', () => {
     const summary = await new Dispatcher({store: world.store, config: world.config}).run()
     expect(summary.dead).toBe(2)
     expect(deliveryStateCounts(world.store)).toEqual({dead: 2})
+  })
+})
+
+describe('leases under slow sends', () => {
+  it('never starts a send whose lease could run out before it ends: renews them, and leaves one another process took over to it', async () => {
+    world = makeWorld(`channels:\n  idem: {type: test-idempotent, concurrency: 1, timeout: 10s}\n`)
+    world.queue(12)
+    let clock = Date.now()
+    const leaseOf = world.store.db.prepare('SELECT lease_until AS until, lease_owner AS owner FROM delivery WHERE id = ?')
+    const lastClaimed = world.store.db.prepare(`SELECT id FROM delivery WHERE state = 'sending' ORDER BY rowid DESC LIMIT 1`).pluck()
+    let takenOver = ''
+    const shortLeases: string[] = []
+    scripted.script = async (deliveryId) => {
+      const lease = leaseOf.get(deliveryId) as {until: number}
+      if (lease.until < clock + 10_000) shortLeases.push(deliveryId)
+      // The partner takes 9 s to answer: twelve of them outlast the 60 s lease of one claim.
+      clock += 9000
+      // Meanwhile another process finds the last one's lease run out and takes it over.
+      if (scripted.sends.length === 1) {
+        takenOver = lastClaimed.get() as string
+        world!.store.db.prepare(`UPDATE delivery SET lease_owner = 'elsewhere:1:x', lease_until = ? WHERE id = ?`).run(clock + 86_400_000, takenOver)
+      }
+      return {providerId: 'ok'}
+    }
+    const dispatcher = new Dispatcher({store: world.store, config: world.config, now: () => clock})
+    await dispatcher.run()
+    expect(shortLeases).toEqual([])
+    expect(scripted.sends).toHaveLength(11)
+    expect(new Set(scripted.sends).size).toBe(11)
+    expect(scripted.sends).not.toContain(takenOver)
+    expect(leaseOf.get(takenOver)).toMatchObject({owner: 'elsewhere:1:x'})
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 11, sending: 1})
+  })
+})
+
+describe('a plain run', () => {
+  it('exits once nothing is due soon, leaving a channel paused for an hour to the next run', async () => {
+    world = makeWorld(`channels:\n  idem: {type: test-idempotent}\n`)
+    world.queue(2)
+    world.store.transaction(() => world!.store.deliveries.pauseChannel('idem', Date.now() + 3_600_000, 'HTTP 429'))
+    const started = Date.now()
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(summary.stoppedBy).toBe('idle')
+    expect(scripted.sends).toHaveLength(0)
+    expect(deliveryStateCounts(world.store)).toEqual({queued: 2})
   })
 })
 
