@@ -6,6 +6,7 @@ import {parseDuration} from '../core/duration.js'
 import {ExitCode, UsageError} from '../core/errors.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {oneLine} from '../core/terminal-text.js'
+import {problemLines} from '../cli/problem-lines.js'
 import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
 
 export default class Run extends CrierCommand {
@@ -31,18 +32,19 @@ export default class Run extends CrierCommand {
       occurrences.push(event)
       if (event.kind === 'missed') process.stderr.write(`crier: schedule ${event.scheduleId} (${event.templateId}) occurrence due ${new Date(event.dueAt).toISOString()} ${oneLine(event.reason ?? 'missed', 200)}\n`)
     }
+    // Cron mails stderr: one line per delivery that needs a person (a few per channel and state,
+    // then how many more: an audience that expired is not 100,000 lines).
+    const problems = problemLines((line) => process.stderr.write(line + '\n'))
     // Due schedules fire first, then delivery; a schedule coming due during the run fires too.
     fireDueSchedules(ctx, onOccurrence)
     let summary
     try {
       summary = await deliverQueued(ctx, {deadline, stop: signals.stop, abort: signals.abort, tick: () => void fireDueSchedules(ctx, onOccurrence)}, (event) => {
-        // Cron mails stderr: one line per delivery that needs a person.
-        if (event.nextState === 'dead' || event.nextState === 'unknown' || event.nextState === 'expired') {
-          process.stderr.write(`crier: ${event.channel} delivery ${event.deliveryId} ${event.nextState}: ${oneLine(event.error ?? '', 200)}\n`)
-        }
+        if (event.nextState === 'dead' || event.nextState === 'unknown' || event.nextState === 'expired') problems.add(event)
       })
     } finally {
       signals.dispose()
+      problems.close()
     }
     const trouble = summary.dead + summary.unknown + summary.expired
     if (flags.verbose && !this.jsonEnabled()) {

@@ -544,6 +544,9 @@ export class Dispatcher {
       signal: abort ?? new AbortController().signal,
     })
     this.summary.unknown += reconciled.unknown
+    for (const delivery of reconciled.leftUnknown) {
+      this.onEvent?.({channel: delivery.channel, deliveryId: delivery.id, announcementId: delivery.announcementId, outcome: 'transient', nextState: 'unknown', error: delivery.reason})
+    }
     this.summary.requeued += reconciled.requeued
     this.summary.sent += reconciled.sent
   }
@@ -559,7 +562,10 @@ export class Dispatcher {
       finishAnnouncementsIfDone(this.store, result.announcementIds, now)
       return result
     })
-    this.summary.expired += expired
+    this.summary.expired += expired.length
+    for (const delivery of expired) {
+      this.onEvent?.({channel: delivery.channel, deliveryId: delivery.id, announcementId: delivery.announcementId, outcome: 'expired', nextState: 'expired', error: 'announcement expired before it could be sent'})
+    }
   }
 
   /** The earliest time anything could become sendable, or null when nothing is pending. */

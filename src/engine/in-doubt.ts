@@ -27,13 +27,20 @@ export interface InDoubtSummary {
   requeued: number
   unknown: number
   sent: number
+  /** The deliveries left `unknown`, and why: each needs a person. */
+  leftUnknown: Array<{id: string; channel: string; announcementId: string; reason: string}>
 }
 
 type Abandoned = LeasedDelivery
 
 export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<InDoubtSummary> {
   const {store, config, owner, now} = options
-  const summary: InDoubtSummary = {requeued: 0, unknown: 0, sent: 0}
+  const summary: InDoubtSummary = {requeued: 0, unknown: 0, sent: 0, leftUnknown: []}
+  const leaveUnknown = (row: Abandoned, reason: string, at: number) => {
+    if (!store.deliveries.markUnknown(row.id, row.owner, reason, at)) return
+    summary.unknown++
+    summary.leftUnknown.push({id: row.id, channel: row.channel, announcementId: row.announcementId, reason})
+  }
   const toReconcile: Abandoned[] = []
   for (;;) {
     const at = now()
@@ -48,14 +55,14 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
         const channel = config.channels[row.channel]
         const driver = channel && driverFor(channel.type)
         if (!channel || !driver) {
-          if (store.deliveries.markUnknown(row.id, row.owner, `its sender stopped mid-send and channel ${row.channel} is no longer configured`, at)) summary.unknown++
+          leaveUnknown(row, `its sender stopped mid-send and channel ${row.channel} is no longer configured`, at)
           touched.add(row.announcementId)
         } else if (driver.capabilities.idempotent && withinIdempotencyWindow(driver.capabilities.idempotencyWindowMs, row, at)) {
           if (store.deliveries.requeue(row.id, row.owner, 'its sender stopped mid-send; requeued (the provider deduplicates by idempotency key)', at)) summary.requeued++
         } else if (driver.reconcile) {
           if (store.deliveries.takeOverLease(row.id, row.owner, owner, at + 60_000, at)) toReconcile.push(row)
         } else {
-          if (store.deliveries.markUnknown(row.id, row.owner, inDoubtReason(store, row), at)) summary.unknown++
+          leaveUnknown(row, inDoubtReason(store, row), at)
           touched.add(row.announcementId)
         }
       }
@@ -89,8 +96,10 @@ async function reconcile(options: InDoubtOptions, rows: Abandoned[], summary: In
       }
     } catch (error) {
       const message = oneLine(redact(error instanceof Error ? error.message : String(error)))
-      results.push({id: row.id, owner, startedAt, durationMs: now() - startedAt, outcome: 'transient', nextState: 'unknown', error: `in doubt and the lookup failed: ${message}`})
+      const reason = `in doubt and the lookup failed: ${message}`
+      results.push({id: row.id, owner, startedAt, durationMs: now() - startedAt, outcome: 'transient', nextState: 'unknown', error: reason})
       summary.unknown++
+      summary.leftUnknown.push({id: row.id, channel: row.channel, announcementId: row.announcementId, reason})
       touched.add(row.announcementId)
     }
   }

@@ -187,7 +187,7 @@ export function deliveryStore(db: Db) {
   const expireOverdue = db.prepare(`UPDATE delivery SET state = 'expired', last_error = 'announcement expired before it could be sent',
       lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
     WHERE state IN ('queued', 'failed') AND expires_at IS NOT NULL AND expires_at <= @now
-    RETURNING announcement_id AS announcementId`)
+    RETURNING id, channel, announcement_id AS announcementId`)
   const pause = db.prepare(`INSERT INTO channel_pause (channel, paused_until, reason) VALUES (@channel, @until, @reason)
     ON CONFLICT (channel) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until), reason = excluded.reason`)
   const pauses = db.prepare(`SELECT channel, paused_until AS pausedUntil FROM channel_pause WHERE paused_until > @now`)
@@ -328,10 +328,10 @@ export function deliveryStore(db: Db) {
     takeOverLease(id: string, previousOwner: string | null, owner: string, leaseUntil: number, now: number): boolean {
       return takeOverLease.run({id, previousOwner, owner, leaseUntil, now}).changes === 1
     },
-    /** Marks every not-yet-sent delivery of an expired announcement `expired`; returns how many, and the announcements touched. */
-    expireOverdue(now: number): {expired: number; announcementIds: string[]} {
-      const rows = expireOverdue.all({now}) as Array<{announcementId: string}>
-      return {expired: rows.length, announcementIds: [...new Set(rows.map((row) => row.announcementId))]}
+    /** Marks every not-yet-sent delivery of an expired announcement `expired`; returns them, and the announcements touched. */
+    expireOverdue(now: number): {expired: Array<{id: string; channel: string; announcementId: string}>; announcementIds: string[]} {
+      const rows = expireOverdue.all({now}) as Array<{id: string; channel: string; announcementId: string}>
+      return {expired: rows, announcementIds: [...new Set(rows.map((row) => row.announcementId))]}
     },
     pauseChannel(channel: string, until: number, reason: string): void {
       pause.run({channel, until, reason})

@@ -3,7 +3,7 @@ import {z} from 'zod'
 import {registerDriver, driverFor} from '../../src/channels/registry.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import type {Driver} from '../../src/channels/driver.js'
-import {Dispatcher, rateLimitPauseMs} from '../../src/engine/dispatcher.js'
+import {Dispatcher, rateLimitPauseMs, type DispatchEvent} from '../../src/engine/dispatcher.js'
 import {alwaysOk, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
 
@@ -371,11 +371,14 @@ describe('deliveries in doubt', () => {
     world = makeWorld(`channels:\n  plain: {type: test-plain}\n`)
     const [id] = world.queue(1)
     abandon(world, 'elsewhere:1:dead')
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const events: DispatchEvent[] = []
+    const summary = await new Dispatcher({store: world.store, config: world.config, onEvent: (event) => events.push(event)}).run()
     expect(summary.unknown).toBe(1)
     expect(scripted.sends).toEqual([])
     const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('unknown')
+    // Said as it happens, as a failed send is: crier run's stderr line for cron comes from this.
+    expect(events).toEqual([expect.objectContaining({deliveryId: delivery.id, channel: 'plain', nextState: 'unknown', error: expect.stringMatching(/may or may not have gone out/)})])
     expect(delivery.lastError).toMatch(/may or may not have gone out/)
     expect(world.store.announcements.get(id!)!.state).toBe('sent_with_failures')
   })

@@ -1,0 +1,35 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterEach, describe, expect, it} from 'vitest'
+import {makeCrierHome, type CrierHome} from '../helpers/cli.js'
+
+// What cron mails is crier run's stderr: every delivery that ended needing a person must be on
+// it, whichever pass ended it — a send, the expiry sweep, or the in-doubt recovery.
+
+let home: CrierHome | undefined
+afterEach(() => {
+  home?.cleanup()
+  home = undefined
+})
+
+describe('crier run reports what needs a person', () => {
+  it('deliveries that expired while queued: exit 4 and a line each, the first ten per channel, then how many more', async () => {
+    home = makeCrierHome()
+    // Never contacted: everything expires before the run.
+    home.writeConfig(`channels:\n  residents-email: {type: email, smtp: "smtp://127.0.0.1:9", from: "Alerts <alerts@example.org>", audience: residents}\n`)
+    home.run(['list'])
+    const db = home.db()
+    const add = db.prepare(`INSERT INTO subscriber (list, email, created_at, updated_at) VALUES ('residents', ?, 0, 0)`)
+    for (let i = 0; i < 15; i++) add.run(`resident${i}@example.org`)
+    db.close()
+    const queued = home.run(['broadcast', '-', '--severity', 'Minor', '--headline', 'Bins', '--channel', 'residents-email', '--expires', '+2s', '--no-wait'], {input: 'Bins are collected on Tuesday.'})
+    expect(queued.status).toBe(0)
+    await sleep(2200)
+    const run = await home.runAsync(['run'])
+    expect(run.status).toBe(4)
+    expect(run.stdout).toBe('')
+    const lines = run.stderr.trim().split('\n')
+    expect(lines).toHaveLength(11)
+    for (const line of lines.slice(0, 10)) expect(line).toMatch(/^crier: residents-email delivery \S+ expired: announcement expired before it could be sent$/)
+    expect(lines[10]).toBe('crier: … and 5 more expired on residents-email (crier status shows them)')
+  })
+})
