@@ -27,6 +27,11 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
     const [latest] = ctx.store.announcements.sentUpdatesOf(id)
     if (latest) throw new PolicyRefusal(`cannot update ${short} — it was updated already by ${shortId(latest)}: update that (crier update ${shortId(latest)} …)`)
     if (ctx.store.deliveries.publishedChannels(id).length === 0) {
+      if (['sent', 'sent_with_failures', 'expired'].includes(original.state)) {
+        // Finished without reaching anyone (every delivery dead or expired): there is nothing
+        // out there to update, and the announcement itself can no longer be edited or sent.
+        throw new PolicyRefusal(`cannot update ${short} — it reached no one (crier status ${short} says why); send what it should say as a new announcement: crier draft …`)
+      }
       throw new PolicyRefusal(`cannot update ${short} — nothing of it has been sent yet; change it instead: crier edit ${short} (crier unschedule ${short} first if it is scheduled)`)
     }
     return createDraft(ctx, input, {msgType: 'Update', original})

@@ -27,7 +27,8 @@ const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, Lifecyc
   approved: {edit: 'pending_approval', reject: 'draft', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
   // complete-schedule: a recurring announcement's last occurrence has fired.
   scheduled: {unschedule: 'approved', 'start-sending': 'sending', 'complete-schedule': 'sent', cancel: 'cancelled', expire: 'expired'},
-  sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled'},
+  // expire: every delivery expired before it could go — it reached no one.
+  sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled', expire: 'expired'},
   sent: {},
   sent_with_failures: {},
   cancelled: {},

@@ -3,7 +3,9 @@ import {transition} from '../core/lifecycle.js'
 
 /**
  * Moves announcements whose deliveries are all final from `sending` to `sent`, or to
- * `sent_with_failures` when any ended dead, unknown or expired. Call inside a transaction.
+ * `sent_with_failures` when any ended dead, unknown or expired — or to `expired` when they all
+ * expired before any could go (it reached no one; "sent" would say otherwise). Call inside a
+ * transaction.
  */
 export function finishAnnouncementsIfDone(store: Store, announcementIds: Iterable<string>, now: number): void {
   for (const id of announcementIds) {
@@ -12,7 +14,7 @@ export function finishAnnouncementsIfDone(store: Store, announcementIds: Iterabl
     if (store.deliveries.hasPending(id)) continue
     const announcement = store.announcements.get(id)
     if (!announcement || announcement.state !== 'sending') continue
-    const event = store.deliveries.hasTrouble(id) ? 'finish-with-failures' : 'finish'
+    const event = !store.deliveries.hasTrouble(id) ? 'finish' : store.deliveries.allExpired(id) ? 'expire' : 'finish-with-failures'
     store.announcements.setState(id, transition('sending', event), now)
   }
 }

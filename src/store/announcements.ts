@@ -240,7 +240,7 @@ export function announcementStore(db: Db, audit: AuditTrail) {
         const from = stateOf.get(id) as LifecycleState | undefined
         setState.run({id, state, now})
         if (from === undefined || from === state) return
-        if (from === 'sending' && (state === 'sent' || state === 'sent_with_failures')) {
+        if (from === 'sending' && (state === 'sent' || state === 'sent_with_failures' || state === 'expired')) {
           audit.append({action: 'send-result', subject: id, at: now, details: {from, to: state, channels: sendResult(id)}})
         } else {
           audit.append({action: 'state-changed', subject: id, at: now, details: {from, to: state}})

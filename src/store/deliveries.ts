@@ -196,6 +196,7 @@ export function deliveryStore(db: Db) {
   // EXISTS stops at the first row: checked on every group commit, a count(*) here made the
   // cost of a broadcast grow with the square of its audience (bench: 4.6k → 10.9k/s).
   const hasPending = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed', 'sending'))`).pluck()
+  const anyNotExpired = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state != 'expired')`).pluck()
   const hasTrouble = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired'))`).pluck()
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
   // Retries: failed attempts that were (or will be) tried again — every one, less the last of
@@ -360,6 +361,10 @@ export function deliveryStore(db: Db) {
     },
     hasTrouble(announcementId: string): boolean {
       return hasTrouble.get(announcementId) === 1
+    },
+    /** Every delivery of the announcement expired (none went, none is in doubt). */
+    allExpired(announcementId: string): boolean {
+      return anyNotExpired.get(announcementId) === 0
     },
     countsByChannel(announcementId: string): ChannelCounts[] {
       const byChannel = new Map<string, ChannelCounts>()

@@ -41,7 +41,7 @@ const legal: Record<LifecycleState, Partial<Record<LifecycleEvent, LifecycleStat
     expire: 'expired',
   },
   scheduled: {unschedule: 'approved', 'start-sending': 'sending', cancel: 'cancelled', expire: 'expired'},
-  sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled'},
+  sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled', expire: 'expired'},
   sent: {},
   sent_with_failures: {},
   cancelled: {},

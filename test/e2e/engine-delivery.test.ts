@@ -144,7 +144,7 @@ describe('expiry', () => {
     expect(result.status).toBe(4)
     const status = JSON.parse(result.stdout)
     expect(status.channels[0].expired).toBe(1)
-    expect(status.announcement.state).toBe('sent_with_failures')
+    expect(status.announcement.state).toBe('expired')
     const expiresAt = status.announcement.expiresAt as number
     expect(fake.requests.length).toBeGreaterThan(1)
     // Every try started before the expiry (a request started a millisecond before it may

@@ -31,5 +31,12 @@ describe('crier run reports what needs a person', () => {
     expect(lines).toHaveLength(11)
     for (const line of lines.slice(0, 10)) expect(line).toMatch(/^crier: residents-email delivery \S+ expired: announcement expired before it could be sent$/)
     expect(lines[10]).toBe('crier: … and 5 more expired on residents-email (crier status shows them)')
+
+    // It reached no one: expired, not "sent" — and crier says what to do instead, not to edit it.
+    const id = (JSON.parse(home.run(['list', '--json']).stdout) as Array<{id: string; state: string}>)[0]!
+    expect(id.state).toBe('expired')
+    const update = home.run(['update', id.id, 'Bins are collected on Wednesday.'])
+    expect(update.status).toBe(3)
+    expect(update.stderr).toMatch(/^Error: cannot update \w+ — it reached no one \(crier status \w+ says why\); send what it should say as a new announcement: crier draft …\n$/)
   })
 })

@@ -146,7 +146,8 @@ describe('dispatcher', () => {
     expect(summary.expired).toBe(1)
     const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('expired')
-    expect(world.store.announcements.get(id!)!.state).toBe('sent_with_failures')
+    // It reached no one: the announcement expired, it was not "sent".
+    expect(world.store.announcements.get(id!)!.state).toBe('expired')
     const expiresAt = world.store.announcements.get(id!)!.expiresAt!
     const lastAttempt = world.store.db.prepare('SELECT max(started_at) FROM attempt').pluck().get() as number
     expect(lastAttempt).toBeLessThan(expiresAt)
