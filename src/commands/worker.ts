@@ -28,8 +28,10 @@ export default class Worker extends CrierCommand {
         ctx,
         {stop: signals.stop, abort: signals.abort, keepRunning: true, tick: () => void fireDueSchedules(ctx, onSchedule), nextWake: () => ctx.store.schedules.nextDueAt()},
         onDelivery,
-        ({channel, reason, until}) =>
-          log({event: 'channel-stopped', channel, reason, until: new Date(until).toISOString()}, `${channel} cannot send, stopped until ${new Date(until).toISOString()} (its deliveries stay queued): ${oneLine(reason, 300)}`),
+        ({channel, reason, until}) => {
+          const when = until === Infinity ? undefined : new Date(until).toISOString()
+          log({event: 'channel-stopped', channel, reason, until: when ?? null}, `${channel} cannot send${when ? `, stopped until ${when}` : ''} (its deliveries stay queued): ${oneLine(reason, 300)}`)
+        },
       )
     } finally {
       signals.dispose()

@@ -195,6 +195,16 @@ export class Dispatcher {
   async run(limits: RunLimits = {}): Promise<RunSummary> {
     this.summary = emptySummary()
     this.keepRunning = limits.keepRunning ?? false
+    // Work queued for a channel that has left the config (removed, renamed) waits for it, and
+    // says so: otherwise it would sit pending, unsent, with nothing telling anyone.
+    if (!limits.announcementId) {
+      for (const name of this.store.deliveries.channelsWithQueue()) {
+        if (this.channels.has(name)) continue
+        const reason = `it is not in ${this.config.source} (removed or renamed?); put it back, or cancel the announcements waiting for it`
+        this.summary.unusableChannels[name] = reason
+        this.onChannelStopped?.({channel: name, reason, until: Infinity})
+      }
+    }
     const wake = () => this.wakeUp?.()
     limits.stop?.addEventListener('abort', wake)
     limits.abort?.addEventListener('abort', wake)

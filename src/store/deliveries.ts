@@ -196,6 +196,8 @@ export function deliveryStore(db: Db) {
   // EXISTS stops at the first row: checked on every group commit, a count(*) here made the
   // cost of a broadcast grow with the square of its audience (bench: 4.6k → 10.9k/s).
   const hasPending = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed', 'sending'))`).pluck()
+  // One index probe per channel (the partial delivery_due index), however big the queue.
+  const nextQueuedChannel = db.prepare(`SELECT min(channel) FROM delivery WHERE state IN ('queued', 'failed') AND channel > ?`).pluck()
   const anyNotExpired = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state != 'expired')`).pluck()
   const hasTrouble = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired'))`).pluck()
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
@@ -361,6 +363,12 @@ export function deliveryStore(db: Db) {
     },
     hasTrouble(announcementId: string): boolean {
       return hasTrouble.get(announcementId) === 1
+    },
+    /** The channels with deliveries waiting to be sent (queued, or failed and due to retry). */
+    channelsWithQueue(): string[] {
+      const channels: string[] = []
+      for (let next = nextQueuedChannel.get('') as string | null; next !== null; next = nextQueuedChannel.get(next) as string | null) channels.push(next)
+      return channels
     },
     /** Every delivery of the announcement expired (none went, none is in doubt). */
     allExpired(announcementId: string): boolean {

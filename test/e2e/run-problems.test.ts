@@ -40,3 +40,21 @@ describe('crier run reports what needs a person', () => {
     expect(update.stderr).toMatch(/^Error: cannot update \w+ — it reached no one \(crier status \w+ says why\); send what it should say as a new announcement: crier draft …\n$/)
   })
 })
+
+describe('crier run and a channel that left the config', () => {
+  it('says its queued deliveries wait for it (exit 1, one line), and sends them once it is back', async () => {
+    home = makeCrierHome()
+    const withWebsite = `channels:\n  website: {type: feed, dir: ./public}\n  notices: {type: feed, dir: ./notices}\n`
+    home.writeConfig(withWebsite)
+    expect(home.run(['broadcast', '-', '--severity', 'Minor', '--headline', 'Library', '--channel', 'notices', '--no-wait'], {input: 'The library closes at noon.'}).status).toBe(0)
+    home.writeConfig(`channels:\n  website: {type: feed, dir: ./public}\n`)
+    const run = await home.runAsync(['run'])
+    expect(run.status).toBe(1)
+    expect(run.stderr).toMatch(/^Error: notices cannot send: it is not in \S+config\.yaml \(removed or renamed\?\); put it back, or cancel the announcements waiting for it — its deliveries stay queued; fix the channel \(crier channels test notices\), then crier run\n$/)
+    home.writeConfig(withWebsite)
+    const back = await home.runAsync(['run'])
+    expect(back.status).toBe(0)
+    expect(back.stderr).toBe('')
+    expect((JSON.parse(home.run(['list', '--json']).stdout) as Array<{state: string}>)[0]!.state).toBe('sent')
+  })
+})
