@@ -18,9 +18,13 @@ import {closeEmailTransports, endpointOf, loadNodemailer, parseSmtpUrl, pooledTr
 
 const mailboxMessage = 'expected a mailbox with an address, e.g. "North Wales Police <alerts@northwales.example>"'
 
+// The usual reason a URL does not parse is a password with @ # / or ? in it (from ${SMTP_PASSWORD}):
+// the URL then ends, or its host begins, inside the password.
+const smtpUrlRefusal = `${smtpUrlMessage} — special characters in the user or password must be percent-encoded (@ as %40, # as %23, / as %2F, ? as %3F, % as %25)`
+
 const emailSettings = z.object({
   /** smtp://user:password@host:port (STARTTLS when offered; required to send credentials off loopback) or smtps:// (TLS from the start, port 465). */
-  smtp: z.string().refine((text) => parseSmtpUrl(text) !== undefined, smtpUrlMessage),
+  smtp: z.string().refine((text) => parseSmtpUrl(text) !== undefined, smtpUrlRefusal),
   /** RFC 5322 mailbox: "North Wales Police <alerts@northwales.example>". */
   from: z.string().refine((text) => parseMailbox(text) !== undefined, mailboxMessage),
   /** The subscriber list this channel sends to. */

@@ -1,3 +1,4 @@
+import {createRequire} from 'node:module'
 import {z} from 'zod'
 import {categories, certainties, severities, urgencies, type Severity} from '../core/announcement.js'
 import {parseDuration, parseRate} from '../core/duration.js'
@@ -168,6 +169,27 @@ export const templateSchema = z
   .strict()
 export type Template = z.infer<typeof templateSchema>
 
+/**
+ * The country of phone numbers written without +country: a code libphonenumber-js has a
+ * numbering plan for ("gb" is read as GB). Checked here, because an unknown one would pass and
+ * then reject every national number of an import, one row at a time.
+ */
+const defaultRegion = z
+  .string()
+  .refine((code) => isPhoneRegion(code.trim().toUpperCase()), {
+    error: (issue) => `"${String(issue.input)}" is not a country code libphonenumber knows — use an ISO 3166 code such as GB or US`,
+  })
+  .transform((code) => code.trim().toUpperCase())
+
+/**
+ * A region libphonenumber-js has a numbering plan for, looked up in its metadata alone: loading
+ * the library costs ~25 ms, which every command's start-up (config load) would pay.
+ */
+function isPhoneRegion(code: string): boolean {
+  const metadata = createRequire(import.meta.url)('libphonenumber-js/metadata.min.json') as {countries: Record<string, unknown>}
+  return Object.hasOwn(metadata.countries, code)
+}
+
 export const configFileSchema = z
   .object({
     sender: z.string().min(1).optional(),
@@ -183,7 +205,7 @@ export const configFileSchema = z
         }
       }, 'expected an IANA time zone such as Europe/London')
       .optional(),
-    defaultRegion: z.string().length(2).optional(),
+    defaultRegion: defaultRegion.optional(),
     languages: z.array(z.string().min(2)).min(1).optional(),
     channels: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'channel names are letters, digits, - and _'), z.record(z.string(), z.unknown())).default({}),
     policy: policySchema.default(policySchema.parse({})),

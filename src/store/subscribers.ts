@@ -21,6 +21,10 @@ export interface SubscriberInput {
 
 export interface Subscriber extends SubscriberInput {
   id: number
+  /** An opt-out belongs to a contact: this one is their e-mail address's, that one their phone's. */
+  emailOptedOut: boolean
+  phoneOptedOut: boolean
+  /** Either of their contacts is opted out (which one: emailOptedOut, phoneOptedOut). */
   optedOut: boolean
   createdAt: number
   updatedAt: number
@@ -29,7 +33,16 @@ export interface Subscriber extends SubscriberInput {
 export interface ListCount {
   list: string
   subscribers: number
+  /** Subscribers with at least one contact opted out; per contact: ListContactCount. */
   optedOut: number
+}
+
+/** A list's contacts, and how many of each kind are opted out (an opt-out is per contact). */
+export interface ListContactCount extends ListCount {
+  emails: number
+  phones: number
+  emailsOptedOut: number
+  phonesOptedOut: number
 }
 
 interface SubscriberRow {
@@ -45,7 +58,8 @@ interface SubscriberRow {
   tags_json: string
   created_at: number
   updated_at: number
-  opted_out: number
+  email_opted_out: number
+  phone_opted_out: number
 }
 
 /** What a send needs of a subscriber. */
@@ -63,7 +77,9 @@ function toSubscriber(row: SubscriberRow): Subscriber {
     lon: row.lon,
     zone: row.zone,
     tags: JSON.parse(row.tags_json) as string[],
-    optedOut: row.opted_out === 1,
+    emailOptedOut: row.email_opted_out === 1,
+    phoneOptedOut: row.phone_opted_out === 1,
+    optedOut: row.email_opted_out === 1 || row.phone_opted_out === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -76,6 +92,12 @@ export interface AudienceMember {
 }
 
 export type UpsertOutcome = 'inserted' | 'updated' | 'conflict'
+
+/** The subscribers of a row's list that already hold its e-mail address and its phone number, by id. */
+export interface ContactMatch {
+  emailId?: number
+  phoneId?: number
+}
 
 /** What an import did, for its audit row. */
 export interface ImportSummary {
@@ -112,10 +134,16 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
   const optOut = db.prepare(`INSERT INTO optout (contact, opted_out_at, how) VALUES (?, ?, ?) ON CONFLICT (contact) DO NOTHING`)
   const contactCount = db.prepare(`SELECT count(*) FROM subscriber WHERE email = @contact OR phone = @contact`).pluck()
   const isOptedOut = db.prepare(`SELECT EXISTS (SELECT 1 FROM optout WHERE contact = ?)`).pluck()
-  const listCounts = db.prepare(`SELECT s.list AS list, count(*) AS subscribers,
-      sum(EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email OR o.contact = s.phone)) AS optedOut
-    FROM subscriber s GROUP BY s.list ORDER BY s.list`)
-  const inList = db.prepare(`SELECT s.*, EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email OR o.contact = s.phone) AS opted_out
+  const listCounts = db.prepare(`SELECT list, count(*) AS subscribers, sum(email_opted_out OR phone_opted_out) AS optedOut,
+      count(email) AS emails, count(phone) AS phones, sum(email_opted_out) AS emailsOptedOut, sum(phone_opted_out) AS phonesOptedOut
+    FROM (SELECT s.list, s.email, s.phone,
+        EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email) AS email_opted_out,
+        EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone) AS phone_opted_out
+      FROM subscriber s)
+    GROUP BY list ORDER BY list`)
+  const inList = db.prepare(`SELECT s.*,
+      EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email) AS email_opted_out,
+      EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone) AS phone_opted_out
     FROM subscriber s WHERE s.list = @list ORDER BY s.id LIMIT @limit`)
   const audience = db.prepare(`SELECT s.id, s.name, s.email, s.phone, s.language,
       EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email) AS emailOptedOut,
@@ -125,21 +153,29 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
   const reach = db.prepare(`SELECT count(*) AS subscribers, coalesce(sum(m = 1), 0) AS inside, coalesce(sum(m IS NULL), 0) AS unplaced
     FROM (SELECT crier_area_match(@area, lat, lon, zone) AS m FROM subscriber WHERE list = @list)`)
 
+  const matchContacts = (input: SubscriberInput): ContactMatch => ({
+    emailId: input.email ? (byEmail.get(input.list, input.email) as number | undefined) : undefined,
+    phoneId: input.phone ? (byPhone.get(input.list, input.phone) as number | undefined) : undefined,
+  })
+  const upsertMatched = (input: SubscriberInput, match: ContactMatch, now: number): {outcome: UpsertOutcome; id?: number} => {
+    const {emailId, phoneId} = match
+    if (emailId !== undefined && phoneId !== undefined && emailId !== phoneId) return {outcome: 'conflict'}
+    const params = {...input, tags: JSON.stringify(input.tags), now}
+    const id = emailId ?? phoneId
+    if (id === undefined) return {outcome: 'inserted', id: Number(insert.run(params).lastInsertRowid)}
+    update.run({...params, id})
+    return {outcome: 'updated', id}
+  }
+
   return {
     /** Inserts or updates by contact within a list; a row whose e-mail and phone belong to two different subscribers is a conflict. */
     upsert(input: SubscriberInput, now: number): UpsertOutcome {
-      const emailId = input.email ? (byEmail.get(input.list, input.email) as number | undefined) : undefined
-      const phoneId = input.phone ? (byPhone.get(input.list, input.phone) as number | undefined) : undefined
-      if (emailId !== undefined && phoneId !== undefined && emailId !== phoneId) return 'conflict'
-      const params = {...input, tags: JSON.stringify(input.tags), now}
-      const id = emailId ?? phoneId
-      if (id === undefined) {
-        insert.run(params)
-        return 'inserted'
-      }
-      update.run({...params, id})
-      return 'updated'
+      return upsertMatched(input, matchContacts(input), now).outcome
     },
+    /** Which subscribers of the row's list hold its contacts: for a caller that must look before it writes. */
+    matchContacts,
+    /** upsert, with the match already looked up (matchContacts); returns the id written, if any. */
+    upsertMatched,
     /** Records an opt-out for a normalised contact; returns how many subscribers (any list) have it. */
     optOut(contact: string, how: string, now: number): number {
       return atomically(db, () => {
@@ -156,7 +192,11 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
       return isOptedOut.get(contact) === 1
     },
     listCounts(): ListCount[] {
-      return listCounts.all() as ListCount[]
+      return (listCounts.all() as ListContactCount[]).map(({list, subscribers, optedOut}) => ({list, subscribers, optedOut}))
+    },
+    /** listCounts, with each list's e-mail addresses and phone numbers and how many of each are opted out. */
+    listContactCounts(): ListContactCount[] {
+      return listCounts.all() as ListContactCount[]
     },
     audienceSize(list: string): number {
       return audienceSize.get(list) as number

@@ -1,4 +1,4 @@
-import {writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {jsonOf, makeCrierHome, storeFacts, type CrierHome} from '../helpers/cli.js'
@@ -34,7 +34,7 @@ describe('crier subscribers', () => {
 
     const optout = home.run(['subscribers', 'optout', '07700900123'])
     expect(optout.status).toBe(0)
-    expect(optout.stdout).toMatch(/Opted out \+447700900123 \(1 subscriber record\)/)
+    expect(optout.stdout.trim()).toBe('Opted out +447700900123: nothing more is sent to this number, on any list or channel (1 subscriber record).')
     const counts = jsonOf(home.run(['subscribers', 'list', '--json']))
     expect(counts).toEqual([{list: 'residents', subscribers: 2, optedOut: 1}])
 
@@ -47,6 +47,9 @@ describe('crier subscribers', () => {
     ['no header', 'Ceri,ceri@example.org\n', /no header row/],
     ['a binary file', Buffer.from('email\n\u0000\u0001\u0002'), /looks binary/],
     ['invalid UTF-8', Buffer.concat([Buffer.from('email\n'), Buffer.from([0xff, 0xfe]), Buffer.from('@x.org\n')]), /not valid UTF-8/],
+    ['nothing in it (0 bytes)', '', /no header row .* — nothing was imported/],
+    ['only a byte-order mark', '\uFEFF', /no header row .* — nothing was imported/],
+    ['only blank lines', '\n\n\r\n', /no header row .* — nothing was imported/],
   ]
   for (const [what, content, message] of bad) {
     it(`refuses a CSV with ${what}: one line, exit 2, nothing imported`, () => {
@@ -65,6 +68,74 @@ describe('crier subscribers', () => {
       expect(storeFacts(home).integrity).toBe('ok')
     })
   }
+
+  it('an opt-out is per contact: list, --json and the counts say which contact it stops', () => {
+    home = makeCrierHome()
+    home.writeConfig('defaultRegion: GB\nchannels:\n  website: {type: feed, dir: ./public}\n')
+    const file = join(home.home, 'residents.csv')
+    writeFileSync(file, 'name,email,phone\nAnn,ann@example.com,07700 900111\nBob,bob@example.com,\n')
+    expect(home.run(['subscribers', 'import', file, '--list', 'residents']).status).toBe(0)
+    const optout = home.run(['subscribers', 'optout', 'Ann@Example.com'])
+    expect(optout.status).toBe(0)
+    expect(optout.stdout.trim()).toBe('Opted out ann@example.com: nothing more is sent to this address, on any list or channel (1 subscriber record).')
+
+    const listed = jsonOf<Array<Record<string, unknown>>>(home.run(['subscribers', 'list', '--list', 'residents', '--json']))
+    expect(listed[0]).toMatchObject({name: 'Ann', email: 'ann@example.com', emailOptedOut: true, phone: '+447700900111', phoneOptedOut: false})
+    expect(listed[0]).not.toHaveProperty('optedOut')
+    expect(listed[1]).toMatchObject({name: 'Bob', emailOptedOut: false, phoneOptedOut: false})
+    const table = home.run(['subscribers', 'list', '--list', 'residents']).stdout.split('\n')
+    expect(table[0]).toMatch(/ann@example\.com .*opted out: e-mail {2}Ann$/)
+    expect(table[1]).not.toMatch(/opted out/)
+    expect(home.run(['subscribers', 'list']).stdout.trim()).toBe('residents           2 subscribers: 2 e-mail addresses (1 opted out), 1 phone (0 opted out)')
+
+    const help = home.run(['subscribers', 'optout', '--help'])
+    expect(help.stdout).toMatch(/other contact is not opted out/)
+  })
+
+  it('a later row sharing a contact with an earlier row of the same file is rejected, not merged into it', () => {
+    home = makeCrierHome()
+    home.writeConfig('defaultRegion: GB\nchannels:\n  website: {type: feed, dir: ./public}\n')
+    const file = join(home.home, 'fam.csv')
+    writeFileSync(file, 'name,email,phone\nMum,mum@example.com,01492 000001\nDad,dad@example.com,01492000001\nKid,kid@example.com,\n')
+    const rejectedFile = join(home.home, 'fam.rejected.csv')
+    const imported = home.run(['subscribers', 'import', file, '--list', 'residents'])
+    expect(imported.status, imported.stderr).toBe(0)
+    expect(imported.stdout.trim()).toBe(`Imported 2 into residents (0 updated, 1 rejected — see ${rejectedFile})`)
+    expect(readFileSync(rejectedFile, 'utf8')).toContain('3,same phone as line 2 — one contact belongs to one subscriber in a list,Dad,')
+    const listed = jsonOf<Array<{name: string; email: string}>>(home.run(['subscribers', 'list', '--list', 'residents', '--json']))
+    expect(listed.map((s) => [s.name, s.email])).toEqual([
+      ['Mum', 'mum@example.com'],
+      ['Kid', 'kid@example.com'],
+    ])
+
+    // Fixed and imported again: every row updates its subscriber, and the stale rejected file goes.
+    writeFileSync(file, 'name,email,phone\nMum,mum@example.com,01492 000001\nKid,kid@example.com,\n')
+    const again = home.run(['subscribers', 'import', file, '--list', 'residents'])
+    expect(again.stdout.trim()).toBe('Imported 2 into residents (2 updated, 0 rejected)')
+    expect(existsSync(rejectedFile)).toBe(false)
+  })
+
+  it('refuses a directory and a missing file: one line, exit 2', () => {
+    home = makeCrierHome()
+    const folder = join(home.home, 'exports')
+    mkdirSync(folder)
+    const directory = home.run(['subscribers', 'import', folder, '--list', 'residents'])
+    expect(directory.status).toBe(2)
+    expect(directory.stderr.trim()).toBe(`Error: ${folder} is a directory — give a CSV file`)
+    const missing = home.run(['subscribers', 'import', join(home.home, 'missing.csv'), '--list', 'residents'])
+    expect(missing.status).toBe(2)
+    expect(missing.stderr.trim()).toBe(`Error: ${join(home.home, 'missing.csv')} does not exist — check the path`)
+  })
+
+  it('refuses a defaultRegion libphonenumber does not know, in one config line', () => {
+    home = makeCrierHome()
+    home.writeConfig('defaultRegion: XX\n')
+    const result = home.run(['subscribers', 'optout', '07700900123'])
+    expect(result.status).toBe(2)
+    expect(result.stderr.trim()).toBe('Error: config.yaml: defaultRegion: "XX" is not a country code libphonenumber knows — use an ISO 3166 code such as GB or US')
+    home.writeConfig('defaultRegion: gb\n')
+    expect(home.run(['subscribers', 'optout', '07700900123']).stdout).toMatch(/^Opted out \+447700900123: /)
+  })
 
   it('refuses an optout that is neither an e-mail nor a phone number', () => {
     home = makeCrierHome()

@@ -1,11 +1,9 @@
 import {Flags} from '@oclif/core'
 import {CrierCommand} from '../../cli/base-command.js'
-import {stripTerminalControls} from '../../core/terminal-text.js'
-import {pad} from '../../views/format.js'
-import {counted} from '../../core/counted.js'
+import {listCountLine, subscriberJson, subscriberLine} from '../../views/subscriber-lines.js'
 
 export default class SubscribersList extends CrierCommand {
-  static override description = 'Subscriber counts per list, or the subscribers of one list.'
+  static override description = 'Subscriber counts per list, or the subscribers of one list, with which of their contacts are opted out.'
   static override examples = ['<%= config.bin %> subscribers list', '<%= config.bin %> subscribers list --list residents --json | jq length']
   static override flags = {
     list: Flags.string({char: 'l', description: 'Show the subscribers of this list.'}),
@@ -16,12 +14,11 @@ export default class SubscribersList extends CrierCommand {
     const {flags} = await this.parse(SubscribersList)
     const ctx = await this.context({config: false})
     if (!flags.list) {
-      const counts = ctx.store.subscribers.listCounts()
-      if (!this.jsonEnabled()) {
-        if (counts.length === 0) this.log('No subscribers. Import some with crier subscribers import FILE --list NAME')
-        for (const c of counts) this.log(`${pad(c.list, 20)}${counted(c.subscribers, 'subscriber')}, ${c.optedOut.toLocaleString('en-GB')} opted out`)
-      }
-      return counts
+      if (this.jsonEnabled()) return ctx.store.subscribers.listCounts()
+      const counts = ctx.store.subscribers.listContactCounts()
+      if (counts.length === 0) this.log('No subscribers. Import some with crier subscribers import FILE --list NAME')
+      for (const c of counts) this.log(listCountLine(c))
+      return undefined
     }
     // A list can hold a million people: write them as they are read, never all at once.
     const rows = ctx.store.subscribers.iterateList(flags.list, flags.limit ?? -1)
@@ -33,13 +30,13 @@ export default class SubscribersList extends CrierCommand {
       let first = true
       await write('[')
       for (const s of rows) {
-        await write((first ? '\n' : ',\n') + JSON.stringify(s))
+        await write((first ? '\n' : ',\n') + JSON.stringify(subscriberJson(s)))
         first = false
       }
       await write(first ? ']\n' : '\n]\n')
     } else {
       for (const s of rows) {
-        await write(`${pad(String(s.id), 8)}${pad(s.email ?? '—', 32)}${pad(s.phone ?? '—', 16)}${pad(s.language ?? '—', 7)}${s.optedOut ? 'opted out  ' : ''}${stripTerminalControls(s.name ?? '')}\n`)
+        await write(`${subscriberLine(s)}\n`)
       }
     }
     return undefined

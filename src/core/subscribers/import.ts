@@ -1,12 +1,12 @@
-import {createReadStream, createWriteStream, rmSync, type WriteStream} from 'node:fs'
+import {createReadStream, createWriteStream, renameSync, rmSync, statSync, type WriteStream} from 'node:fs'
 import {basename} from 'node:path'
 import {Transform, pipeline, type TransformCallback} from 'node:stream'
 import {finished} from 'node:stream/promises'
 import {parse} from 'csv-parse'
 import {stringify} from 'csv-stringify'
 import type {CoreContext} from '../context.js'
-import {UsageError} from '../errors.js'
-import type {SubscriberInput} from '../../store/subscribers.js'
+import {RuntimeFailure, UsageError} from '../errors.js'
+import type {ContactMatch, SubscriberInput} from '../../store/subscribers.js'
 import {normaliseEmail, normalisePhone} from './contacts.js'
 
 // `crier subscribers import FILE --list L`: a CSV streamed row by row (never the whole file in
@@ -22,7 +22,7 @@ type Column = (typeof subscriberColumns)[number]
 
 export interface ImportResult {
   list: string
-  /** Rows accepted: inserted + updated. */
+  /** Rows written: inserted + updated (a later row for a subscriber already written is rejected, not counted again). */
   imported: number
   inserted: number
   updated: number
@@ -61,12 +61,15 @@ class StrictUtf8 extends Transform {
   }
 }
 
-function headerFor(file: string) {
+function noHeader(file: string, why = ''): UsageError {
+  return new UsageError(`${file} has no header row naming its columns${why} — the first line must be like ${subscriberColumns.join(',')}`)
+}
+
+function headerFor(file: string, onHeader: () => void) {
   return (header: string[]): string[] => {
+    onHeader()
     const names = header.map((name) => name.replace(/^\uFEFF/, '').trim().toLowerCase())
-    if (!names.includes('email') && !names.includes('phone')) {
-      throw new UsageError(`${file} has no header row naming its columns — the first line must be like ${subscriberColumns.join(',')}`)
-    }
+    if (!names.includes('email') && !names.includes('phone')) throw noHeader(file)
     const unknown = names.filter((name) => name && !subscriberColumns.includes(name as Column))
     if (unknown.length) throw new UsageError(`${file}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} — the columns are ${subscriberColumns.join(', ')}`)
     const seen = new Set<string>()
@@ -104,17 +107,90 @@ export function checkRow(row: Partial<Record<Column, string>>, list: string, def
   return {list, name: field('name'), email: normalisedEmail ?? null, phone: normalisedPhone ?? null, language, lat: latitude, lon: longitude, zone: field('zone'), tags}
 }
 
+/**
+ * Which line of this file wrote each subscriber, by subscriber id, so that a later row for the
+ * same subscriber is rejected instead of silently overwriting it. Ids are INTEGER PRIMARY KEY,
+ * so nearly dense: 4 bytes per id (4 MB for a million) where a Map of contacts would take
+ * ~100 bytes per row. 0 means "not written by this import".
+ */
+export class LinesWritten {
+  // Ids far beyond any real table (rows inserted with explicit ids) go to a Map rather than
+  // growing the array to gigabytes.
+  private static readonly denseLimit = 1 << 26
+  private lines = new Uint32Array(1024)
+  private readonly sparse = new Map<number, number>()
+
+  lineOf(id: number): number {
+    if (id >= LinesWritten.denseLimit) return this.sparse.get(id) ?? 0
+    return id < this.lines.length ? this.lines[id]! : 0
+  }
+
+  record(id: number, line: number): void {
+    if (id >= LinesWritten.denseLimit) {
+      this.sparse.set(id, line)
+      return
+    }
+    if (id >= this.lines.length) {
+      let length = this.lines.length
+      while (length <= id) length *= 2
+      const grown = new Uint32Array(length)
+      grown.set(this.lines)
+      this.lines = grown
+    }
+    this.lines[id] = line
+  }
+}
+
+/** Why a row is rejected when an earlier line of the file wrote the subscriber its contacts belong to, or undefined. */
+export function earlierLineReason(match: ContactMatch, written: LinesWritten): string | undefined {
+  const emailLine = match.emailId === undefined ? 0 : written.lineOf(match.emailId)
+  const phoneLine = match.phoneId === undefined ? 0 : written.lineOf(match.phoneId)
+  if (!emailLine && !phoneLine) return undefined
+  const same =
+    emailLine && phoneLine
+      ? emailLine === phoneLine
+        ? `same e-mail and phone as line ${emailLine}`
+        : `same e-mail as line ${emailLine} and phone as line ${phoneLine}`
+      : emailLine
+        ? `same e-mail as line ${emailLine}`
+        : `same phone as line ${phoneLine}`
+  return `${same} — one contact belongs to one subscriber in a list`
+}
+
+/** Why the file cannot be imported, as one line (exit 2), or undefined when it can be read. */
+function readableFile(file: string, error?: NodeJS.ErrnoException): UsageError | undefined {
+  const code = error?.code ?? checkPath(file)
+  if (!code) return undefined
+  if (code === 'EISDIR') return new UsageError(`${file} is a directory — give a CSV file`)
+  if (code === 'ENOENT') return new UsageError(`${file} does not exist — check the path`)
+  if (code === 'EACCES' || code === 'EPERM') return new UsageError(`${file} cannot be read (permission denied) — check its permissions, or run as a user who may read it`)
+  return new UsageError(`cannot read ${file} (${code}) — check the path`)
+}
+
+function checkPath(file: string): string | undefined {
+  try {
+    return statSync(file).isDirectory() ? 'EISDIR' : undefined
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'EIO'
+  }
+}
+
 export async function importSubscribers(ctx: CoreContext, file: string, list: string): Promise<ImportResult> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(list)) throw new UsageError(`--list "${list}" is not a list name — use letters, digits, - and _`)
   const defaultRegion = ctx.config.defaultRegion
+  // A directory opens fine and fails only at the first read, as an unexpected EISDIR.
+  const unreadable = readableFile(file)
+  if (unreadable) throw unreadable
   const input = createReadStream(file)
   const opened = new Promise<void>((resolve, reject) => {
     input.once('open', () => resolve())
-    input.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot read ${file} (${error.code}) — check the path`)))
+    input.once('error', (error: NodeJS.ErrnoException) => reject(readableFile(file, error)))
   })
   await opened
+  // csv-parse never calls `columns` for a file with no line of text (empty, a BOM, blank lines).
+  let headerSeen = false
   // Any line ending, even mixed: files pass through Excel, Notepad and scripts.
-  const parser = parse({columns: headerFor(file), bom: true, record_delimiter: ['\r\n', '\n', '\r'], max_record_size: maxRecordBytes, skip_empty_lines: true, relax_column_count: true, info: true, trim: false})
+  const parser = parse({columns: headerFor(file, () => (headerSeen = true)), bom: true, record_delimiter: ['\r\n', '\n', '\r'], max_record_size: maxRecordBytes, skip_empty_lines: true, relax_column_count: true, info: true, trim: false})
   // pipeline destroys every stage on an error in any of them; iterating the parser surfaces it.
   pipeline(input, new StrictUtf8(file), parser, (error) => {
     if (error) parser.destroy(error)
@@ -123,10 +199,15 @@ export async function importSubscribers(ctx: CoreContext, file: string, list: st
 
   const result: ImportResult = {list, imported: 0, inserted: 0, updated: 0, rejected: 0}
   const rejectedFile = rejectedFileFor(file)
+  // Rejects are written beside it and take its place only once the import is committed: a
+  // failed import leaves the previous import's rejected file as it was.
+  const rejectedPartial = `${rejectedFile}.${process.pid}.partial`
   let rejects: {csv: ReturnType<typeof stringify>; out: WriteStream} | undefined
   const reject = (line: number, reason: string, record: Record<string, string>) => {
     if (!rejects) {
-      const out = createWriteStream(rejectedFile, {mode: 0o600})
+      const out = createWriteStream(rejectedPartial, {mode: 0o600})
+      // A write error (disk full, folder not writable) is reported by closeRejects, before the commit.
+      out.on('error', () => undefined)
       const csv = stringify({header: true, columns: ['line', 'reason', ...subscriberColumns]})
       csv.pipe(out)
       rejects = {csv, out}
@@ -135,7 +216,18 @@ export async function importSubscribers(ctx: CoreContext, file: string, list: st
     result.rejected++
   }
 
+  let rejectsClosed: Promise<void> | undefined
+  const closeRejects = (): Promise<void> => {
+    if (!rejects) return Promise.resolve()
+    if (!rejectsClosed) {
+      rejects.csv.end()
+      rejectsClosed = finished(rejects.out)
+    }
+    return rejectsClosed
+  }
+
   const store = ctx.store.subscribers
+  const written = new LinesWritten()
   store.beginImport()
   try {
     const now = ctx.now()
@@ -152,21 +244,30 @@ export async function importSubscribers(ctx: CoreContext, file: string, list: st
         reject(info.lines, checked, record)
         continue
       }
-      const outcome = store.upsert(checked, now)
+      // Looked at before anything is written, so nothing of a rejected row is applied.
+      const match = store.matchContacts(checked)
+      const earlier = earlierLineReason(match, written)
+      if (earlier) {
+        reject(info.lines, earlier, record)
+        continue
+      }
+      const {outcome, id} = store.upsertMatched(checked, match, now)
       if (outcome === 'conflict') reject(info.lines, 'its e-mail and phone belong to two different subscribers', record)
       else {
+        written.record(id!, info.lines)
         result.imported++
         result[outcome]++
       }
     }
+    if (!headerSeen) throw noHeader(file, ' (it is empty)')
+    await closeRejects().catch((error: NodeJS.ErrnoException) => {
+      throw new RuntimeFailure(`cannot write the rejected rows to ${rejectedFile} (${error.code ?? error.message}) — nothing was imported; import from a folder you can write to`)
+    })
     store.commitImport({list, inserted: result.inserted, updated: result.updated, rejected: result.rejected, file: basename(file)})
   } catch (error) {
     store.rollbackImport()
-    if (rejects) {
-      rejects.csv.end()
-      await finished(rejects.out).catch(() => undefined)
-      rmSync(rejectedFile, {force: true})
-    }
+    await closeRejects().catch(() => undefined)
+    rmSync(rejectedPartial, {force: true})
     const code = (error as {code?: string}).code
     if (typeof code === 'string' && code.startsWith('CSV_')) {
       throw new UsageError(`${file}: ${(error as Error).message} — fix the CSV; nothing was imported`)
@@ -174,10 +275,10 @@ export async function importSubscribers(ctx: CoreContext, file: string, list: st
     if (error instanceof UsageError) throw new UsageError(`${error.message.replace(/ — /, ' — nothing was imported; ')}`)
     throw error
   }
+  // The rejected file on disk always belongs to the latest import: replaced, or removed when this one rejected nothing.
   if (rejects) {
-    rejects.csv.end()
-    await finished(rejects.out)
+    renameSync(rejectedPartial, rejectedFile)
     result.rejectedFile = rejectedFile
-  }
+  } else rmSync(rejectedFile, {force: true})
   return result
 }

@@ -41,13 +41,15 @@ describe('subscriber import', () => {
     const file = writeCsv(w, 'a.csv', header + 'Ceri,ceri@example.org,,,,,,\nDai,,+447700900789,,,,,\n')
     await importSubscribers(w.ctx, file, 'residents')
     w.store.subscribers.optOut('+447700900789', 'test', Date.now())
-    const again = writeCsv(w, 'b.csv', header + 'Ceri Jones,ceri@example.org,+447700900123,,,,,\nDai,,+447700900789,,,,,\nCeri dup,CERI@example.org,,,,,,\n')
+    const again = writeCsv(w, 'b.csv', header + 'Ceri Jones,ceri@example.org,+447700900123,,,,,\nDai,,+447700900789,,,,,\n')
     const result = await importSubscribers(w.ctx, again, 'residents')
-    expect(result).toMatchObject({imported: 3, inserted: 0, updated: 3, rejected: 0})
+    expect(result).toMatchObject({imported: 2, inserted: 0, updated: 2, rejected: 0})
     const rows = [...w.store.subscribers.iterateList('residents')]
     expect(rows).toHaveLength(2)
-    expect(rows[0]).toMatchObject({name: 'Ceri dup', email: 'ceri@example.org', phone: '+447700900123'})
-    expect(rows[1]).toMatchObject({phone: '+447700900789', optedOut: true})
+    expect(rows[0]).toMatchObject({name: 'Ceri Jones', email: 'ceri@example.org', phone: '+447700900123'})
+    expect(rows[1]).toMatchObject({phone: '+447700900789', phoneOptedOut: true, emailOptedOut: false})
+    // The same file again: each row updates its own subscriber; none is taken for a duplicate.
+    expect(await importSubscribers(w.ctx, again, 'residents')).toMatchObject({imported: 2, inserted: 0, updated: 2, rejected: 0})
   })
 
   it('writes rejected rows beside the file with the line and reason', async () => {
@@ -79,6 +81,9 @@ describe('subscriber import', () => {
     ['a binary file', Buffer.from([0x65, 0x6d, 0x61, 0x69, 0x6c, 0x0a, 0x00, 0x01, 0x02]), /looks binary/],
     ['invalid UTF-8', Buffer.concat([Buffer.from(header + 'Caf'), Buffer.from([0xe9]), Buffer.from(',a@example.org,,,,,,\n')]), /not valid UTF-8/],
     ['an unclosed quote', header + '"Unclosed,a@example.org,,,,,,\n', /Quote Not Closed/],
+    ['nothing in it', '', /has no header row naming its columns \(it is empty\) — nothing was imported/],
+    ['only a byte-order mark', '\uFEFF', /has no header row naming its columns \(it is empty\) — nothing was imported/],
+    ['only blank lines', '\n\r\n\n', /has no header row naming its columns \(it is empty\) — nothing was imported/],
   ]
   for (const [what, content, message] of fatal) {
     it(`imports nothing from a file with ${what}`, async () => {
