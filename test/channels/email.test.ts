@@ -491,10 +491,23 @@ describe('email config', () => {
     expect(result.data).toMatchObject({maxConnections: 5})
   })
 
+  const smtpUrlRefusal =
+    'expected an smtp:// or smtps:// URL — special characters in the user or password must be percent-encoded (@ as %40, # as %23, / as %2F, ? as %3F, % as %25)'
+
   it.each(['http://smtp.northwales.example', 'smtp.northwales.example:587', 'smtp://'])('refuses %s as the SMTP URL', (smtp) => {
     const result = email.config.safeParse({...valid, smtp})
     expect(result.success).toBe(false)
-    expect(result.error?.issues[0]?.message).toBe('expected an smtp:// or smtps:// URL')
+    expect(result.error?.issues[0]?.message).toBe(smtpUrlRefusal)
+  })
+
+  // A password from ${SMTP_PASSWORD} with a / or a ? in it breaks the URL: the message says how to write it.
+  it.each(['smtp://alerts:pa/ss@mail.northwales.example:587', 'smtp://alerts:pa?ss@mail.northwales.example:587'])('says to percent-encode the password of %s', (smtp) => {
+    const result = email.config.safeParse({...valid, smtp})
+    expect(result.error?.issues[0]?.message).toBe(smtpUrlRefusal)
+  })
+
+  it('accepts a percent-encoded password', () => {
+    expect(email.config.safeParse({...valid, smtp: 'smtp://alerts:p%40ss%2Fw%3Frd%23@mail.northwales.example:587'}).success).toBe(true)
   })
 
   it.each(['North Wales Police', 'North Wales Police <>', 'alerts at northwales.example'])('refuses %s as the sender', (from) => {
