@@ -5,7 +5,12 @@ import {parseDuration, parseRate} from '../core/duration.js'
 import {foldText} from '../core/policy/words.js'
 
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 500ms, 10s, 2m')
-const rate = z.string().refine((text) => parseRate(text) !== undefined, 'expected a rate such as 10/s or 600/m')
+const rate = z
+  .string()
+  .refine((text) => parseRate(text) !== undefined, 'expected a rate such as 10/s or 600/m')
+  .refine((text) => (parseRate(text) ?? 1) > 0, 'a rate of 0 would send nothing — remove rate for no limit, or give one such as 1/s')
+/** A channel's timeout: under 100 ms every send would give up before any provider could answer. */
+const timeout = duration.refine((text) => (parseDuration(text) ?? 100) >= 100, 'expected at least 100ms — every send would give up before the provider could answer')
 
 /** Settings every channel has, whatever its driver: how the engine treats it. */
 export const channelCommonSchema = z.object({
@@ -14,7 +19,7 @@ export const channelCommonSchema = z.object({
   concurrency: z.number().int().min(1).max(256).optional(),
   maxAttempts: z.number().int().min(1).max(100).default(8),
   rate: rate.optional(),
-  timeout: duration.default('10s'),
+  timeout: timeout.default('10s'),
   retryBase: duration.default('1s'),
   retryCap: duration.default('5m'),
   /** Exercise and Test announcements may go only to channels that allow them. */
