@@ -1,6 +1,7 @@
 import {createHmac} from 'node:crypto'
 import {z} from 'zod'
 import type {Announcement, Variant} from '../core/announcement.js'
+import {capReference} from '../core/cap/build.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
@@ -39,7 +40,7 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
   capabilities: {counts: 'bytes', threads: false, media: false, idempotent: true, reconcile: false},
 
   render(announcement, variant, context) {
-    const document = toWebhookDocument(announcement, variant, context.capUrl)
+    const document = toWebhookDocument(announcement, variant, context.capUrl, context.referenced)
     const body = JSON.stringify(document)
     return {
       parts: [
@@ -82,8 +83,12 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
   },
 }
 
-/** The CAP fields a partner needs, in a fixed key order so the same announcement signs the same. */
-function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl: string | undefined) {
+/**
+ * The CAP fields a partner needs, in a fixed key order so the same announcement signs the same.
+ * `references` is CAP's "sender,identifier,sent" of what an Update or Cancel follows up: the
+ * partner knows messages by those, never by crier's own ids.
+ */
+function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl: string | undefined, referenced: Announcement | undefined) {
   const area = announcement.area
   return {
     id: announcement.id,
@@ -93,7 +98,7 @@ function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl:
     status: announcement.status,
     msgType: announcement.msgType,
     scope: announcement.scope,
-    references: announcement.references,
+    references: referenced ? capReference(referenced) : undefined,
     category: announcement.category,
     event: announcement.event,
     urgency: announcement.urgency,

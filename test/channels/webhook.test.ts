@@ -102,6 +102,15 @@ describe('webhook render', () => {
     expect(rendered.payload.url).toBe('https://partners.example/hooks/alerts')
   })
 
+  it("names what an Update follows up as CAP does (sender,identifier,sent), never by crier's own id", () => {
+    const channel = makeChannel({url: 'https://partners.example/hooks/alerts'})
+    const original = makeAnnouncement()
+    const update = makeAnnouncement({id: '01JD6Y0000000000000000000U', identifier: 'crier-01JD6Y0000000000000000000U', msgType: 'Update', references: original.id})
+    const document = JSON.parse(webhook.render(update, update.variants[0]!, {channel, referenced: original}).payload.body) as Record<string, unknown>
+    expect(document.references).toBe(`${original.sender},${original.identifier},2025-03-01T11:58:00+00:00`)
+    expect(Object.keys(document).indexOf('references')).toBe(Object.keys(document).indexOf('scope') + 1)
+  })
+
   it('renders the same bytes for the same announcement, whatever order its fields were built in', () => {
     const channel = makeChannel({url: 'https://partners.example/hooks/alerts'})
     const announcement = makeAnnouncement()
