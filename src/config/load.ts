@@ -63,7 +63,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   } catch (error) {
     throw new UsageError(`${label}: cannot be read (${(error as NodeJS.ErrnoException).code}) — check its permissions`)
   }
-  const document = parseDocument(text, {prettyErrors: true, uniqueKeys: true})
+  const document = parseDocument(quoteBareSecrets(text), {prettyErrors: true, uniqueKeys: true})
   if (document.errors.length) {
     throw new ConfigError(
       document.errors.slice(0, 1).map((e) => `${label}: ${e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')} — fix the YAML`),
@@ -173,4 +173,13 @@ function embeddedDefault(paths: CrierPaths): Config {
     channels: {website},
     policy: configFileSchema.shape.policy.parse(undefined),
   }
+}
+
+/**
+ * `secret: ${PARTNERS_HMAC}` written bare inside a `{ … }` mapping (as DESIGN.md's example
+ * does) is a YAML syntax error: the `{` opens another mapping. A bare reference — a whole value
+ * after `key:` — is quoted before parsing, which changes nothing else (lines and columns stay).
+ */
+export function quoteBareSecrets(text: string): string {
+  return text.replace(/(:[ \t]+)\$\{([A-Za-z_][A-Za-z0-9_]*)\}(?=[ \t]*(?:[,}\]]|#|$))/gm, '$1"${$2}"')
 }

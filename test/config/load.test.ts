@@ -127,6 +127,15 @@ policy:
     }
   })
 
+  it("reads a secret written bare inside a { } mapping, as DESIGN.md's example does", () => {
+    const config = loadConfig(
+      withConfig('channels:\n  partners: { type: webhook, url: https://partners.example/hooks/alerts, secret: ${PARTNERS_HMAC}, concurrency: 8 }\n  x: {type: webhook, url: "https://x.example/${PATH_PART}"}\n'),
+      {PARTNERS_HMAC: 'hmac-secret-1', PATH_PART: 'hook'},
+    )
+    expect(config.channels.partners).toMatchObject({secret: 'hmac-secret-1', concurrency: 8})
+    expect(config.channels.x).toMatchObject({url: 'https://x.example/hook'})
+  })
+
   it('keeps common settings a channel gives', () => {
     const config = loadConfig(withConfig('channels:\n  partners: { type: webhook, url: "https://partners.example/hook", maxAttempts: 3, timeout: 2s, concurrency: 4, rate: 10/s, allowTest: true }\n'), {})
     const partners = config.channels.partners!
