@@ -24,7 +24,9 @@ export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pic
   } catch (error) {
     if (error instanceof RollBack) return error.result
     if (error instanceof PolicyRefusal) {
-      throw new PolicyRefusal(`${error.message.replace(/ — ask another officer.*$/, '')} — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID`)
+      // The draft was rolled back: its id named nothing anyone could look up.
+      const reason = error.message.replace(/ — ask another officer.*$/, '').replace(/^\w{12,26} \(/, 'it (')
+      throw new PolicyRefusal(`${reason} — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID`)
     }
     throw error
   }

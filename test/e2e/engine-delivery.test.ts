@@ -243,7 +243,7 @@ describe('broadcast refuses bad input, queueing nothing', () => {
     expect(result.stderr).toMatch(/needs 1 approval/)
     const viaStdin = refused(home, ['broadcast', '-', '--severity', 'Extreme'], 'Evacuate now.')
     expect(viaStdin.status).toBe(3)
-    expect(viaStdin.stderr).toMatch(/nothing was saved/)
+    expect(viaStdin.stderr).toMatch(/^Error: it \(Extreme\) needs 1 approval before it can be sent and has 0 — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID\n$/)
   })
 
   it('an expired announcement: exit 3', async () => {
