@@ -1,7 +1,7 @@
 import {createHmac} from 'node:crypto'
 import {z} from 'zod'
 import type {Announcement, Variant} from '../core/announcement.js'
-import {capReference} from '../core/cap/build.js'
+import {capReference, sentTime} from '../core/cap/build.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
@@ -94,7 +94,7 @@ function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl:
     id: announcement.id,
     identifier: announcement.identifier,
     sender: announcement.sender,
-    sent: isoTime(announcement.createdAt),
+    sent: isoTime(sentTime(announcement)),
     status: announcement.status,
     msgType: announcement.msgType,
     scope: announcement.scope,

@@ -81,6 +81,8 @@ export interface Announcement {
   createdAt: number
   updatedAt: number
   sentAt?: number
+  /** When its broadcast began: CAP's <sent>, and the feed's order (the draft's time until then). */
+  issuedAt?: number
   /** Present when it was sent by emergency override. */
   override?: Override
 }

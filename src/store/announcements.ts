@@ -33,6 +33,7 @@ interface AnnouncementRow {
   created_at: number
   updated_at: number
   sent_at: number | null
+  issued_at?: number | null
   // Migration 6; read, never written by insert or update.
   override_by?: string | null
   override_reason?: string | null
@@ -82,6 +83,7 @@ function toAnnouncement(row: AnnouncementRow): Announcement {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     sentAt: row.sent_at ?? undefined,
+    ...(row.issued_at ? {issuedAt: row.issued_at} : {}),
     ...(row.override_by ? {override: toOverride(row)} : {}),
   }
 }
@@ -152,7 +154,8 @@ export function announcementStore(db: Db, audit: AuditTrail) {
   const byId = db.prepare(`SELECT * FROM announcement WHERE id = ?`)
   const byPrefix = db.prepare(`SELECT id FROM announcement WHERE id >= @low AND id < @high ORDER BY id LIMIT 6`)
   const setState = db.prepare(`UPDATE announcement SET state = @state, updated_at = @now,
-      sent_at = CASE WHEN @state IN ('sent', 'sent_with_failures') THEN @now ELSE sent_at END
+      sent_at = CASE WHEN @state IN ('sent', 'sent_with_failures') THEN @now ELSE sent_at END,
+      issued_at = CASE WHEN @state = 'sending' THEN coalesce(issued_at, @now) ELSE issued_at END
     WHERE id = @id`)
   const count = db.prepare(`SELECT count(*) AS n FROM announcement`).pluck()
   const cancelsOf = db.prepare(`SELECT id FROM announcement WHERE references_id = ? AND msg_type = 'Cancel'

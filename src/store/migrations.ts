@@ -212,6 +212,11 @@ export const migrations: string[] = [
   ALTER TABLE announcement ADD COLUMN review_note TEXT;
   CREATE INDEX announcement_unreviewed_override ON announcement(override_at) WHERE override_by IS NOT NULL AND reviewed_by IS NULL;
   `,
+  // 7: when an announcement went out (its broadcast began): CAP's <sent> and the feed's order,
+  // rather than when it was drafted — an alert that waited hours for approval is not old news.
+  `
+  ALTER TABLE announcement ADD COLUMN issued_at INTEGER;
+  `,
 ]
 
 export const latestVersion = migrations.length

@@ -116,9 +116,15 @@ describe('crier preview', () => {
     expect(text).toContain('Policy: no findings.')
     expect(text).toContain('Approval: not needed.')
 
-    // and the feed writes exactly that, byte for byte
+    // and the feed writes exactly that, byte for byte — but for <sent>, which is when the
+    // broadcast began (the preview shows the draft's time until then)
     ok(home.run(['broadcast', created.id]))
-    expect(readFileSync(join(home.home, 'public', 'cap', `${created.id}.xml`), 'utf8')).toBe(capXml)
+    const published = readFileSync(join(home.home, 'public', 'cap', `${created.id}.xml`), 'utf8')
+    const withoutSent = (xml: string) => xml.replace(/<sent>[^<]+<\/sent>/, '<sent/>')
+    expect(withoutSent(published)).toBe(withoutSent(capXml))
+    const {issuedAt} = show(home, created.id) as {issuedAt: number}
+    expect(issuedAt).toBeGreaterThanOrEqual(created.createdAt)
+    expect(published).toContain(`<sent>${new Date(issuedAt).toISOString().slice(0, 19)}+00:00</sent>`)
   })
 
   it('gives a policy warning for a headline over 160 characters, in text and --json', () => {

@@ -32,6 +32,7 @@ const tablesSince: Record<number, string[]> = {
   4: ['occurrence', 'schedule'],
   5: ['delivery_part'],
   6: ['audit_event', 'audit_head'],
+  7: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)

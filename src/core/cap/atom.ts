@@ -1,6 +1,6 @@
 import type {XMLBuilder} from 'xmlbuilder2/lib/interfaces.js'
 import {primaryVariant, type Announcement, type Variant} from '../announcement.js'
-import {capNamespace, createXmlDocument, formatCapDateTime} from './build.js'
+import {capNamespace, createXmlDocument, formatCapDateTime, sentTime} from './build.js'
 
 // The two Atom feeds (RFC 4287) a public agency serves next to its CAP documents: alerts.atom,
 // for people and feed readers, and cap/index.atom, an index of the CAP documents for machines
@@ -69,7 +69,7 @@ export function currentAnnouncements(entries: Announcement[], now: number): Anno
   const superseded = new Set(entries.filter((entry) => entry.msgType === 'Update' || entry.msgType === 'Cancel').map((entry) => entry.references))
   return entries
     .filter((entry) => !superseded.has(entry.id) && (entry.expiresAt === undefined || entry.expiresAt > now))
-    .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .sort((a, b) => sentTime(b) - sentTime(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
 }
 
 function startFeed(options: FeedOptions, ownPath: string): {document: XMLBuilder; feed: XMLBuilder} {
@@ -129,7 +129,7 @@ function appendIndexEntry(feed: XMLBuilder, announcement: Announcement, options:
 function appendCommon(entry: XMLBuilder, announcement: Announcement, variant: Variant): void {
   entry.ele('title').txt(entryTitle(announcement, variant))
   // A CAP message never changes once sent (changes are new Update messages), so both are its `sent`.
-  const sent = formatCapDateTime(announcement.createdAt)
+  const sent = formatCapDateTime(sentTime(announcement))
   entry.ele('updated').txt(sent)
   entry.ele('published').txt(sent)
   entry.ele('author').ele('name').txt(announcement.senderName ?? announcement.sender)

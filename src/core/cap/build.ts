@@ -33,8 +33,8 @@ export interface BuildCapOptions {
 }
 
 /**
- * The announcement as a CAP 1.2 document. `sent` is the announcement's createdAt, so preview
- * and the published file are byte for byte the same. `references` is written only when the
+ * The announcement as a CAP 1.2 document. `sent` is when its broadcast began (sentTime); before
+ * that, in preview, when it was drafted. `references` is written only when the
  * referenced announcement is given: an id alone cannot say which CAP message it was.
  */
 export function buildCapXml(announcement: Announcement, options: BuildCapOptions = {}): string {
@@ -46,7 +46,7 @@ export function buildCapXml(announcement: Announcement, options: BuildCapOptions
   const alert = document.ele(capNamespace, 'alert')
   alert.ele('identifier').txt(cleanText(announcement.identifier))
   alert.ele('sender').txt(cleanText(announcement.sender))
-  alert.ele('sent').txt(formatCapDateTime(announcement.createdAt))
+  alert.ele('sent').txt(formatCapDateTime(sentTime(announcement)))
   alert.ele('status').txt(announcement.status)
   alert.ele('msgType').txt(announcement.msgType)
   alert.ele('scope').txt(announcement.scope)
@@ -57,7 +57,12 @@ export function buildCapXml(announcement: Announcement, options: BuildCapOptions
 
 /** CAP's name for a message: "sender,identifier,sent". */
 export function capReference(announcement: Announcement): string {
-  return `${announcement.sender},${announcement.identifier},${formatCapDateTime(announcement.createdAt)}`
+  return `${announcement.sender},${announcement.identifier},${formatCapDateTime(sentTime(announcement))}`
+}
+
+/** CAP's <sent>: when the broadcast began, or, for one not yet broadcast (a preview), when it was drafted. */
+export function sentTime(announcement: Announcement): number {
+  return announcement.issuedAt ?? announcement.createdAt
 }
 
 /**

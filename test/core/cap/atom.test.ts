@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {XMLParser, XMLValidator} from 'fast-xml-parser'
 import {describe, expect, it} from 'vitest'
 import {buildAlertsEntries, buildAlertsFeed, buildCapIndexFeed, capDocumentPath, currentAnnouncements, type FeedOptions} from '../../../src/core/cap/atom.js'
+import {formatCapDateTime} from '../../../src/core/cap/build.js'
 import {baseTime, makeAnnouncement, makeFullAnnouncement} from '../../helpers/announcement.js'
 
 const hour = 3_600_000
@@ -84,6 +85,12 @@ describe('buildAlertsFeed', () => {
   it('shows only the latest Update of an announcement', () => {
     const update = makeAnnouncement({msgType: 'Update', references: newer.id, createdAt: baseTime + 60_000, variants: [{language: 'en-GB', headline: 'Still closed', description: 'Now until 18:00.'}]})
     expect(currentAnnouncements([newer, update, older], now).map((announcement) => announcement.id)).toEqual([update.id, older.id])
+  })
+
+  it('orders by when each went out, not when it was drafted: an alert that waited for approval is not old news', () => {
+    const waited = makeAnnouncement({createdAt: baseTime - 3 * 3_600_000, issuedAt: baseTime + 2 * 60_000, variants: [{language: 'en-GB', headline: 'Evacuate', description: 'Approved late.'}]})
+    expect(currentAnnouncements([older, newer, waited], now).map((announcement) => announcement.id)).toEqual([waited.id, newer.id, older.id])
+    expect(parseFeed(buildAlertsFeed([waited], options)).entries[0]?.['published']).toBe(formatCapDateTime(baseTime + 2 * 60_000))
   })
 
   it('links relatively and uses URN ids when the feed has no public address', () => {
