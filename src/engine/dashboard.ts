@@ -36,7 +36,7 @@ export interface AwaitingApproval {
 export interface TroubleItem {
   announcement: AnnouncementRef
   channel: string
-  state: 'dead' | 'unknown'
+  state: 'dead' | 'unknown' | 'expired'
   count: number
   lastAt: number
   /** One of their errors, as stored: strip before display. */

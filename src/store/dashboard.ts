@@ -29,11 +29,11 @@ export interface FailedAttempt {
   error: string
 }
 
-/** Dead or unknown deliveries of one announcement and channel that ended in the window. */
+/** Dead, unknown or expired deliveries of one announcement and channel that ended in the window: none reached anyone for sure. */
 export interface TroubleGroup {
   announcementId: string
   channel: string
-  state: 'dead' | 'unknown'
+  state: 'dead' | 'unknown' | 'expired'
   count: number
   lastAt: number
   /** One of their errors, as stored (strip before display). */
@@ -69,14 +69,14 @@ export function dashboardStore(db: Db, audit: AuditTrail) {
     WHERE ${retryableDead} AND EXISTS (SELECT 1 FROM announcement WHERE id = @id AND state = 'sending')
     RETURNING channel`)
   const upcoming = db.prepare(`SELECT ${scheduleColumns} FROM schedule WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT ?`)
-  // Candidates first (sending, or changed in the window: a delivery ending dead or unknown
-  // finishes or touches its announcement), then their dead and unknown deliveries through the
+  // Candidates first (sending, or changed in the window: a delivery ending dead, unknown or
+  // expired finishes or touches its announcement), then those deliveries through the
   // (announcement_id, state) index: never a scan of every delivery ever made.
   const trouble = db.prepare(`SELECT d.announcement_id AS announcementId, d.channel AS channel, d.state AS state, count(*) AS count,
       max(d.finished_at) AS lastAt,
       (SELECT e.last_error FROM delivery e WHERE e.announcement_id = d.announcement_id AND e.state = d.state
         AND e.channel = d.channel AND e.last_error IS NOT NULL LIMIT 1) AS sampleError
-    FROM announcement a JOIN delivery d ON d.announcement_id = a.id AND d.state IN ('dead', 'unknown')
+    FROM announcement a JOIN delivery d ON d.announcement_id = a.id AND d.state IN ('dead', 'unknown', 'expired')
     WHERE (a.state = 'sending' OR a.updated_at >= @since) AND d.finished_at >= @since
     GROUP BY d.announcement_id, d.channel, d.state
     ORDER BY lastAt DESC LIMIT @limit`)
@@ -134,7 +134,7 @@ export function dashboardStore(db: Db, audit: AuditTrail) {
     upcomingSchedules(limit: number): Schedule[] {
       return upcoming.all(limit) as Schedule[]
     },
-    /** Dead and unknown deliveries that ended since `since`, grouped by announcement, channel and state, newest first. */
+    /** Dead, unknown and expired deliveries that ended since `since`, grouped by announcement, channel and state, newest first. */
     troubleSince(since: number, limit = 100): TroubleGroup[] {
       return trouble.all({since, limit}) as TroubleGroup[]
     },
