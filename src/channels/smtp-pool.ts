@@ -29,6 +29,9 @@ export function parseSmtpUrl(text: string): SmtpEndpoint | undefined {
     return undefined
   }
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') return undefined
+  // An smtp URL has nothing after the port: a path, query or fragment here is a password with
+  // an unencoded / ? or # cut in two — sending would go to the wrong host with half a password.
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) return undefined
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
   if (!host) return undefined
   const secure = url.protocol === 'smtps:'

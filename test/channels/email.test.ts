@@ -501,7 +501,7 @@ describe('email config', () => {
   })
 
   // A password from ${SMTP_PASSWORD} with a / or a ? in it breaks the URL: the message says how to write it.
-  it.each(['smtp://alerts:pa/ss@mail.northwales.example:587', 'smtp://alerts:pa?ss@mail.northwales.example:587'])('says to percent-encode the password of %s', (smtp) => {
+  it.each(['smtp://alerts:pa/ss@mail.northwales.example:587', 'smtp://alerts:pa?ss@mail.northwales.example:587', 'smtp://alerts:pass@mail.northwales.example:587/x#y@z', 'smtp://alerts:pa#ss@mail.northwales.example:587'])('says to percent-encode the password of %s', (smtp) => {
     const result = email.config.safeParse({...valid, smtp})
     expect(result.error?.issues[0]?.message).toBe(smtpUrlRefusal)
   })
