@@ -17,8 +17,16 @@ export const announcementFlags = {
   polygon: Flags.string({description: 'Target a polygon, "LAT,LON LAT,LON LAT,LON …" (CAP polygon). Repeatable; needs --area.', multiple: true, multipleNonGreedy: true}),
   zone: Flags.string({description: 'Target subscribers in these zones (their zone column); repeatable or a comma list; needs --area. --zone "" removes the targeting (edit).', multiple: true, multipleNonGreedy: true}),
   expires: Flags.string({description: 'Expiry: ISO 8601 or relative (+6h, +2d).'}),
-  lang: Flags.string({description: 'Language of the text (default: the first configured language).'}),
+  lang: Flags.string({description: 'Language of the text, a tag such as cy-GB (default: the first configured language). With edit: the language whose text to change, or to add beside the others.'}),
   instruction: Flags.string({description: 'What the public should do.'}),
   web: Flags.string({description: 'Link to more information (http or https).'}),
   file: Flags.string({char: 'f', description: 'Read the text from this file.'}),
+}
+
+/**
+ * CAP status, for draft and edit only: a follow-up (update, cancel) keeps its original's, and a
+ * drill goes through preview like any announcement, so `broadcast -` does not take it either.
+ */
+export const statusFlag = {
+  status: Flags.string({description: 'Actual (default), or Exercise or Test for a drill: it is marked as one, and goes only to channels with allowTest: true.'}),
 }

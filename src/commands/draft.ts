@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
-import {announcementFlags} from '../cli/draft-flags.js'
+import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {canPrompt} from '../cli/prompts/can-prompt.js'
 import {DraftCancelled} from '../cli/prompts/draft-cancelled.js'
 import {draftQuestions} from '../cli/prompts/draft-questions.js'
 import {announcementText, givenAnnouncementText} from '../cli/read-text.js'
-import {createDraft, type DraftInput} from '../core/drafting.js'
+import {createDraft, parseLanguage, parseStatus, type DraftInput} from '../core/drafting.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {UsageError} from '../core/errors.js'
@@ -23,6 +23,7 @@ export default class Draft extends CrierCommand {
   static override args = {text: Args.string({description: 'The text, or - to read stdin.', ignoreStdin: true})}
   static override flags = {
     ...announcementFlags,
+    ...statusFlag,
     'no-input': Flags.boolean({description: 'Never ask: missing input is an error (exit 2), as off a terminal. Also CRIER_NO_PROMPT=1.'}),
     template: Flags.string({char: 't', description: 'Start from this template (templates: in config); flags given here win over its fields.'}),
     var: Flags.string({description: 'Fill a template placeholder: NAME=VALUE; repeatable.', multiple: true, multipleNonGreedy: true}),
@@ -38,6 +39,9 @@ export default class Draft extends CrierCommand {
     const text = prompting || templateText !== undefined ? (givenAnnouncementText(args.text, file, {emptyPipeIsNone: templateText !== undefined}) ?? templateText) : announcementText(args.text, file)
     const ctx = await this.context()
     const given = {...overTemplate(templateFields, {...fields, channels: splitChannelList(channel ?? [])}), text}
+    // Refused before any question rather than after the officer answered them all.
+    if (given.lang !== undefined) parseLanguage(given.lang)
+    if (given.status !== undefined) parseStatus(given.status)
     const questions = prompting ? draftQuestions(given, ctx.config) : []
     let input: DraftInput | undefined = {...given, text: text!}
     if (questions.length > 0) {
@@ -55,7 +59,8 @@ export default class Draft extends CrierCommand {
       }
     }
     const announcement = createDraft(ctx, input)
-    this.say(`Draft ${shortId(announcement.id)} created (${announcement.severity}). Next: crier preview ${shortId(announcement.id)}`)
+    const drill = announcement.status === 'Actual' ? '' : `, ${announcement.status}`
+    this.say(`Draft ${shortId(announcement.id)} created (${announcement.severity}${drill}). Next: crier preview ${shortId(announcement.id)}`)
     return announcementJson(announcement)
   }
 }

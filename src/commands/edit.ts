@@ -5,10 +5,10 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
-import {announcementFlags} from '../cli/draft-flags.js'
+import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {readFileText, readStdinText} from '../cli/read-text.js'
 import {mustGet} from '../core/approval.js'
-import {editAnnouncement, type EditInput} from '../core/drafting.js'
+import {editAnnouncement, parseLanguage, variantIndexFor, type EditInput} from '../core/drafting.js'
 import {UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
@@ -18,10 +18,16 @@ import {counted} from '../core/counted.js'
 
 export default class Edit extends CrierCommand {
   static override description = 'Change fields of a draft; editing approved text withdraws its approvals.'
-  static override examples = ['<%= config.bin %> edit 01JD5X --expires +12h', '<%= config.bin %> edit 01JD5X --text "Corrected text."', '<%= config.bin %> edit 01JD5X   # opens $EDITOR on a terminal']
+  static override examples = [
+    '<%= config.bin %> edit 01JD5X --expires +12h',
+    '<%= config.bin %> edit 01JD5X --text "Corrected text."',
+    '<%= config.bin %> edit 01JD5X --lang cy-GB --text "Mae\'r A55 ar gau."   # the Welsh text, added or changed; the English stays',
+    '<%= config.bin %> edit 01JD5X   # opens $EDITOR on a terminal',
+  ]
   static override args = {id: idArg}
   static override flags = {
     ...announcementFlags,
+    ...statusFlag,
     text: Flags.string({description: 'New text, or - to read stdin.'}),
   }
 
@@ -35,10 +41,15 @@ export default class Edit extends CrierCommand {
     if (file !== undefined) input.text = readFileText(file)
     else if (textFlag === '-') input.text = readStdinText()
     else if (textFlag !== undefined) input.text = checkAnnouncementText(Buffer.from(textFlag, 'utf8'), '--text')
-    const changed = Object.values(input).some((value) => value !== undefined)
+    // --lang alone says which language's text to change, not what to change it to.
+    const changed = Object.entries(input).some(([field, value]) => field !== 'lang' && value !== undefined)
     if (!changed) {
-      if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError('nothing to change — give a flag such as --text, --headline or --expires (or run on a terminal to use $EDITOR)')
-      input.text = editInEditor(mustGet(ctx, id).variants[0]!.description)
+      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+        throw new UsageError(`nothing to change — give a flag such as --text, --headline or --expires${input.lang === undefined ? '' : ' with --lang'} (or run on a terminal to use $EDITOR)`)
+      }
+      const {variants} = mustGet(ctx, id)
+      const language = input.lang === undefined ? undefined : parseLanguage(input.lang)
+      input.text = editInEditor(language === undefined ? variants[0]!.description : (variants[variantIndexFor(variants, language)]?.description ?? ''))
     }
     const {announcement, withdrawnApprovals} = editAnnouncement(ctx, id, input)
     this.say(`Edited ${shortId(id)}${withdrawnApprovals ? `; ${counted(withdrawnApprovals, 'approval')} withdrawn — it needs approving again` : ''}.`)

@@ -169,6 +169,8 @@ export const templateSchema = z
     expires: z.string().optional(),
     web: z.string().optional(),
     lang: z.string().optional(),
+    /** A drill's template: Exercise or Test (CAP's System and Draft are not for the public). */
+    status: capWord(['Actual', 'Exercise', 'Test'] as const, 'a status for the public').optional(),
     channels: z.array(z.string()).min(1).optional(),
   })
   .strict()

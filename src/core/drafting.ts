@@ -1,4 +1,4 @@
-import type {Announcement, Category, Certainty, Severity, Urgency} from './announcement.js'
+import type {Announcement, CapStatus, Category, Certainty, Severity, Urgency, Variant} from './announcement.js'
 import type {CoreContext} from './context.js'
 import {UsageError} from './errors.js'
 import {defaultEvent, headlineFrom, parseCategory, parseCertainty, parseSeverity, parseUrgency, parseWebLink} from './fields.js'
@@ -8,7 +8,8 @@ import {areaFrom, hasShapeFlags} from './area-targeting.js'
 import type {Area} from './announcement.js'
 import {channelConfig} from './render.js'
 import {parseExpiry} from './time-input.js'
-import {severities} from './announcement.js'
+import {capStatuses, severities} from './announcement.js'
+import {shortId} from './ids.js'
 
 /** What an officer gives `crier draft`, as typed; everything is checked here. */
 export interface DraftInput {
@@ -27,6 +28,8 @@ export interface DraftInput {
   zone?: string[]
   expires?: string
   lang?: string
+  /** CAP status: Actual (default), or Exercise / Test for a drill. */
+  status?: string
   instruction?: string
   web?: string
 }
@@ -56,6 +59,8 @@ export function createDraft(ctx: CoreContext, input: DraftInput, followUp?: Foll
   const web = input.web ? parseWebLink(input.web) : original?.web
   const headline = input.headline?.trim() || headlineFrom(input.text)
   const area = draftArea(input, original?.area)
+  const language = input.lang !== undefined ? parseLanguage(input.lang) : original?.variants[0]?.language || config.languages[0] || 'en'
+  const status = original ? keptStatus(input.status, original.status) : input.status !== undefined ? parseStatus(input.status) : 'Actual'
   const id = newId(at)
   const announcement: Announcement = {
     id,
@@ -63,7 +68,7 @@ export function createDraft(ctx: CoreContext, input: DraftInput, followUp?: Foll
     // CAP: an Update or Cancel comes from the sender of the message it refers to.
     sender: original?.sender ?? config.sender,
     senderName: original ? original.senderName : config.senderName,
-    status: original?.status ?? 'Actual',
+    status,
     msgType: followUp?.msgType ?? 'Alert',
     scope: original?.scope ?? 'Public',
     ...(original && {references: original.id}),
@@ -76,7 +81,7 @@ export function createDraft(ctx: CoreContext, input: DraftInput, followUp?: Foll
     area,
     variants: [
       {
-        language: input.lang?.trim() || original?.variants[0]?.language || config.languages[0] || 'en',
+        language,
         headline,
         description: input.text,
         instruction: input.instruction?.trim() || (followUp?.msgType === 'Update' ? original?.variants[0]?.instruction : undefined) || undefined,
@@ -119,14 +124,16 @@ export function editAnnouncement(ctx: CoreContext, id: string, input: EditInput)
     if (!current) throw new UsageError(`no announcement with id ${id} — see crier list`)
     const at = ctx.now()
     const state = transition(current.state, 'edit', id.slice(0, 12))
-    const variant = {...current.variants[0]!}
+    const {variant, index} = variantToEdit(current, input)
     if (input.text !== undefined) variant.description = input.text
-    if (input.headline !== undefined) variant.headline = input.headline.trim() || headlineFrom(variant.description)
+    if (input.headline !== undefined || !variant.headline) variant.headline = input.headline?.trim() || headlineFrom(variant.description)
     if (input.instruction !== undefined) variant.instruction = input.instruction.trim() || undefined
-    if (input.lang !== undefined) variant.language = input.lang.trim()
+    const variants = [...current.variants]
+    variants.splice(index, 1, variant)
     const category = input.category ? parseCategory(input.category) : current.category
     const next: Announcement = {
       ...current,
+      status: current.references ? keptStatus(input.status, current.status) : input.status !== undefined ? parseStatus(input.status) : current.status,
       severity: input.severity ? parseSeverity(input.severity) : current.severity,
       urgency: input.urgency ? parseUrgency(input.urgency) : current.urgency,
       certainty: input.certainty ? parseCertainty(input.certainty) : current.certainty,
@@ -136,7 +143,7 @@ export function editAnnouncement(ctx: CoreContext, id: string, input: EditInput)
       area: draftArea(input, current.area),
       expiresAt: input.expires !== undefined ? parseExpiry(input.expires, at, ctx.config.timezone) : current.expiresAt,
       channels: input.channels?.length ? (input.channels.forEach((name) => channelConfig(ctx.config, name)), input.channels) : current.channels,
-      variants: [variant, ...current.variants.slice(1)],
+      variants,
       updatedAt: at,
     }
     const withdrawnApprovals = ctx.store.announcements.clearApprovals(id)
@@ -145,6 +152,75 @@ export function editAnnouncement(ctx: CoreContext, id: string, input: EditInput)
     ctx.store.announcements.update(next)
     return {announcement: next, withdrawnApprovals}
   })
+}
+
+/**
+ * The language variant `crier edit` changes: with --lang, the one in that language — a new one,
+ * beside the others, when there is none (a bilingual force adds its Welsh text to the English);
+ * without, the first. `index` is where it goes in the variants (past the end: added).
+ */
+function variantToEdit(current: Announcement, input: EditInput): {variant: Variant; index: number} {
+  if (input.lang === undefined) return {variant: {...current.variants[0]!}, index: 0}
+  const language = parseLanguage(input.lang)
+  const index = variantIndexFor(current.variants, language)
+  if (index >= 0) {
+    const variant = current.variants[index]!
+    // Tagged with the more precise of the two: en-GB given for a text tagged en makes it en-GB.
+    return {variant: {...variant, language: narrows(language, variant.language) ? language : variant.language}, index}
+  }
+  if (input.text === undefined) {
+    const has = current.variants.map((variant) => variant.language).join(', ')
+    throw new UsageError(`${shortId(current.id)} has no ${language} text (it has ${has}) — give --text or --file with --lang ${language} to add it`)
+  }
+  return {variant: {language, headline: '', description: input.text}, index: current.variants.length}
+}
+
+/**
+ * Which variant is in `language`, or -1: the same tag in any case (cy-gb is cy-GB), else one
+ * that is the same language said more or less precisely (en-GB and en, the default tag when no
+ * languages are configured).
+ */
+export function variantIndexFor(variants: readonly Variant[], language: string): number {
+  const exact = variants.findIndex((variant) => variant.language.toLowerCase() === language.toLowerCase())
+  return exact >= 0 ? exact : variants.findIndex((variant) => narrows(language, variant.language) || narrows(variant.language, language))
+}
+
+/** Whether `tag` is `broader` with more subtags: en-GB narrows en; cy-GB does not narrow en. */
+function narrows(tag: string, broader: string): boolean {
+  return tag.toLowerCase().startsWith(`${broader.toLowerCase()}-`)
+}
+
+// xs:language, as the CAP schema types <language>; anything else fails the XSD, and a space
+// would end up in the feed's Atom ids.
+const languageTag = /^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$/
+
+export function parseLanguage(typed: string): string {
+  const tag = typed.trim()
+  if (languageTag.test(tag)) return tag
+  const hyphenated = tag.replace(/_/g, '-')
+  const hint = hyphenated !== tag && languageTag.test(hyphenated) ? `write it with a hyphen: --lang ${hyphenated}` : 'give a language tag such as cy-GB or en'
+  throw new UsageError(`--lang "${typed}" is not a language tag — ${hint}`)
+}
+
+// What the public may be sent. CAP's System (messages between systems) and Draft (not for
+// issuing) never reach the public, so they are refused rather than published.
+const publicStatuses: readonly CapStatus[] = ['Actual', 'Exercise', 'Test']
+
+export function parseStatus(typed: string): CapStatus {
+  const word = typed.trim().toLowerCase()
+  const found = publicStatuses.find((status) => status.toLowerCase() === word)
+  if (found) return found
+  const notPublic = capStatuses.find((status) => status.toLowerCase() === word)
+  if (notPublic) throw new UsageError(`--status ${notPublic} is CAP's, not for the public — use Actual, or Exercise or Test for a drill (a draft is what crier draft makes)`)
+  throw new UsageError(`--status "${typed}" is not valid — use one of ${publicStatuses.join(', ')}`)
+}
+
+/** A follow-up is what its original was: an Update of a drill is a drill, of a real alert real. */
+function keptStatus(typed: string | undefined, original: CapStatus): CapStatus {
+  if (typed !== undefined && parseStatus(typed) !== original) {
+    throw new UsageError(`--status ${parseStatus(typed)}: an Update or Cancel keeps its original's status (${original}) — leave --status out`)
+  }
+  return original
 }
 
 /**

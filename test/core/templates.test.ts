@@ -91,4 +91,16 @@ describe('templates', () => {
     expect(problems).toContain('templates.t1.channels.1: no channel "sms" is configured — expected one of website')
     expect(problems).toContain("templates.t2.txt: unknown key")
   })
+
+  it('carries a drill status (Exercise, Test), and refuses one not for the public', () => {
+    const drill = load(`channels:\n  website: {type: feed, dir: ./public}\ntemplates:\n  drill: {text: This is an exercise., severity: Minor, status: Exercise}\n`)
+    expect(fillTemplate(drill, 'drill', [])).toEqual({text: 'This is an exercise.', severity: 'Minor', status: 'Exercise'})
+    let error: unknown
+    try {
+      load(`channels:\n  website: {type: feed, dir: ./public}\ntemplates:\n  sys: {text: x, status: System}\n`)
+    } catch (caught) {
+      error = caught
+    }
+    expect((error as ConfigError).problems.join('\n')).toContain('templates.sys.status: "System" is not a status for the public — expected one of Actual, Exercise, Test')
+  })
 })

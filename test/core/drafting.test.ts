@@ -1,0 +1,110 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {createDraft, editAnnouncement, parseLanguage, parseStatus} from '../../src/core/drafting.js'
+import {ExitCode, UsageError} from '../../src/core/errors.js'
+import {makeWorld, removeWorld, type World} from '../helpers/world.js'
+
+// Drafting and editing in process: CAP status (drills), language tags, and language variants.
+
+let world: World | undefined
+afterEach(() => {
+  if (world) removeWorld(world)
+  world = undefined
+})
+
+const config = `sender: alerts@northwales.example
+languages: [en-GB, cy-GB]
+channels:
+  website: {type: feed, dir: ./public}
+`
+
+function usage(run: () => unknown): string {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).exitCode).toBe(ExitCode.usage)
+    return (error as UsageError).message
+  }
+  throw new Error('was accepted')
+}
+
+describe('status: Actual, or a drill', () => {
+  it('is Actual unless told, Exercise or Test in any case', () => {
+    world = makeWorld(config)
+    expect(createDraft(world.ctx, {text: 'Road closed.', severity: 'Minor', channels: []}).status).toBe('Actual')
+    expect(createDraft(world.ctx, {text: 'Drill.', severity: 'Minor', channels: [], status: 'exercise'}).status).toBe('Exercise')
+    expect(createDraft(world.ctx, {text: 'Siren test.', severity: 'Minor', channels: [], status: ' TEST '}).status).toBe('Test')
+  })
+
+  it('refuses CAP’s System and Draft, which are not for the public, and anything else', () => {
+    expect(usage(() => parseStatus('System'))).toBe('--status System is CAP\'s, not for the public — use Actual, or Exercise or Test for a drill (a draft is what crier draft makes)')
+    expect(usage(() => parseStatus('draft'))).toMatch(/^--status Draft is CAP's, not for the public/)
+    expect(usage(() => parseStatus('drill'))).toBe('--status "drill" is not valid — use one of Actual, Exercise, Test')
+  })
+
+  it('is changed by edit, and a follow-up keeps its original’s', () => {
+    world = makeWorld(config)
+    const drill = createDraft(world.ctx, {text: 'Flood drill.', severity: 'Minor', channels: [], status: 'Exercise'})
+    expect(editAnnouncement(world.ctx, drill.id, {status: 'Test'}).announcement.status).toBe('Test')
+    const update = createDraft(world.ctx, {text: 'Drill over.', channels: []}, {msgType: 'Update', original: {...drill, status: 'Test'}})
+    expect(update.status).toBe('Test')
+    expect(usage(() => createDraft(world!.ctx, {text: 'Real now.', channels: [], status: 'Actual'}, {msgType: 'Update', original: drill}))).toMatch(/keeps its original's status \(Exercise\)/)
+    expect(usage(() => editAnnouncement(world!.ctx, update.id, {status: 'Actual'}))).toMatch(/keeps its original's status \(Test\)/)
+  })
+})
+
+describe('language tags (xs:language)', () => {
+  it('accepts tags such as cy-GB, en, zh-Hant-TW', () => {
+    for (const tag of ['cy-GB', 'en', 'zh-Hant-TW', 'de-CH-1996']) expect(parseLanguage(` ${tag} `)).toBe(tag)
+  })
+
+  it('refuses anything else, naming --lang and a tag to write', () => {
+    expect(usage(() => parseLanguage('cy_GB'))).toBe('--lang "cy_GB" is not a language tag — write it with a hyphen: --lang cy-GB')
+    for (const bad of ['not a language', '', 'cy-', 'toolonglanguage', 'cy--GB', 'en-GB!']) {
+      expect(usage(() => parseLanguage(bad))).toBe(`--lang "${bad}" is not a language tag — give a language tag such as cy-GB or en`)
+    }
+  })
+
+  it('a draft and an edit with a bad tag change nothing', () => {
+    world = makeWorld(config)
+    usage(() => createDraft(world!.ctx, {text: 'Road closed.', severity: 'Minor', channels: [], lang: 'not a language'}))
+    const drafted = createDraft(world.ctx, {text: 'Road closed.', severity: 'Minor', channels: []})
+    usage(() => editAnnouncement(world!.ctx, drafted.id, {lang: 'cy_GB', text: 'Ffordd ar gau.'}))
+    expect(world.store.announcements.get(drafted.id)!.variants).toEqual(drafted.variants)
+  })
+})
+
+describe('edit --lang: the variant of that language', () => {
+  it('adds a language beside the others, then changes only it; without --lang, the first', () => {
+    world = makeWorld(config)
+    const drafted = createDraft(world.ctx, {text: 'The A55 is closed. Use the A5.', severity: 'Minor', channels: [], instruction: 'Avoid the area.'})
+    const added = editAnnouncement(world.ctx, drafted.id, {lang: 'cy-GB', text: 'Mae’r A55 ar gau. Defnyddiwch yr A5.'}).announcement
+    expect(added.variants).toEqual([
+      drafted.variants[0],
+      {language: 'cy-GB', headline: 'Mae’r A55 ar gau.', description: 'Mae’r A55 ar gau. Defnyddiwch yr A5.'},
+    ])
+    const welsh = editAnnouncement(world.ctx, drafted.id, {lang: 'CY-gb', headline: 'A55 ar gau', instruction: 'Osgowch yr ardal.'}).announcement
+    expect(welsh.variants[0]).toEqual(drafted.variants[0])
+    expect(welsh.variants[1]).toEqual({language: 'cy-GB', headline: 'A55 ar gau', description: 'Mae’r A55 ar gau. Defnyddiwch yr A5.', instruction: 'Osgowch yr ardal.'})
+    const english = editAnnouncement(world.ctx, drafted.id, {text: 'The A55 is closed westbound.'}).announcement
+    expect(english.variants.map((variant) => [variant.language, variant.description])).toEqual([
+      ['en-GB', 'The A55 is closed westbound.'],
+      ['cy-GB', 'Mae’r A55 ar gau. Defnyddiwch yr A5.'],
+    ])
+  })
+
+  it('takes en-GB for a text tagged en as the same language said more precisely', () => {
+    world = makeWorld(config.replace('languages: [en-GB, cy-GB]\n', 'languages: [en]\n'))
+    const drafted = createDraft(world.ctx, {text: 'Road closed.', severity: 'Minor', channels: []})
+    expect(drafted.variants[0]!.language).toBe('en')
+    expect(editAnnouncement(world.ctx, drafted.id, {lang: 'en-GB', headline: 'Road closed in Bangor'}).announcement.variants).toEqual([{language: 'en-GB', headline: 'Road closed in Bangor', description: 'Road closed.'}])
+    // The broader tag finds it too, and keeps the more precise one.
+    expect(editAnnouncement(world.ctx, drafted.id, {lang: 'en', text: 'Road closed again.'}).announcement.variants).toEqual([{language: 'en-GB', headline: 'Road closed in Bangor', description: 'Road closed again.'}])
+  })
+
+  it('refuses to add a language without its text', () => {
+    world = makeWorld(config)
+    const drafted = createDraft(world.ctx, {text: 'Road closed.', severity: 'Minor', channels: []})
+    expect(usage(() => editAnnouncement(world!.ctx, drafted.id, {lang: 'fr', headline: 'Route fermée'}))).toBe(`${drafted.id.slice(0, 12)} has no fr text (it has en-GB) — give --text or --file with --lang fr to add it`)
+  })
+})
