@@ -8,7 +8,7 @@ import {transition} from './lifecycle.js'
 import {approvalShortfall, approvalStatus} from './policy/approvals.js'
 import {blockingFindings, checkPolicy, type Finding} from './policy/check.js'
 import {referencedBy, renderForAllChannels} from './render.js'
-import {parseWhen} from './when.js'
+import {parseUntil, parseWhen} from './when.js'
 import {parseDuration} from './duration.js'
 import type {Schedule} from '../store/schedules.js'
 
@@ -59,7 +59,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
   } else {
     checkCron(request.cron!, timeZone)
     if (request.until) {
-      untilAt = parseWhen(request.until.trim().match(/^\d{4}-\d{2}-\d{2}$/) ? `${request.until.trim()}T23:59:59` : request.until, now, timeZone).at
+      untilAt = parseUntil(request.until, now, timeZone).at
     }
     next = cronOccurrences(request.cron!, timeZone, now, 3, untilAt)
     if (next.length === 0) throw new UsageError(`--until ${request.until} is before the first occurrence of "${request.cron}" — nothing would fire`)

@@ -2,6 +2,13 @@ import {UsageError} from './errors.js'
 import {parseDuration} from './duration.js'
 import {wallTimeToInstant} from './time-zone.js'
 
+/**
+ * The last instant CAP's four-digit years can say. A slip like +100000000d is refused here
+ * rather than stored as a time no date can hold, which broke every later show, preview and
+ * broadcast; a merely far-off expiry is policy's to warn about (maxExpiryDays).
+ */
+const latestExpiry = Date.UTC(9999, 11, 31, 23, 59, 59)
+
 const isoPattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/
 
 /**
@@ -37,6 +44,9 @@ export function parseExpiry(text: string, now: number, timeZone = 'UTC'): number
   }
   if (at === undefined) {
     throw new UsageError(`--expires "${text}" is not a time — use ISO 8601 (2026-11-25T18:00Z) or a relative time (+6h, +2d)`)
+  }
+  if (!Number.isFinite(at) || at > latestExpiry) {
+    throw new UsageError(`--expires "${text}" is past the year 9999 — give a nearer time (+6h, +2d, 2026-11-25T18:00Z)`)
   }
   if (at <= now) throw new UsageError(`--expires ${new Date(at).toISOString()} is in the past — give a later time`)
   return at

@@ -53,6 +53,19 @@ describe('parseExpiry: refused', () => {
 
   it('a moment ago', () => expect(refused(new Date(now - 1000).toISOString()).message).toMatch(/in the past/))
 
+  // Stored, these broke every later show, preview and broadcast ("Invalid time value", "cannot store REAL value").
+  for (const far of ['+100000000d', '+99999999999999999999d', '+2914000d', '+99999999999999999999999999h']) {
+    it(`an expiry no date can hold: ${far}, as usage, naming it and the limit`, () => {
+      expect(refused(far).message).toBe(`--expires "${far}" is past the year 9999 — give a nearer time (+6h, +2d, 2026-11-25T18:00Z)`)
+    })
+  }
+
+  it('up to the end of the year 9999 is accepted (policy warns about far-off expiries; it does not forbid them)', () => {
+    expect(parseExpiry('+3650d', now)).toBe(now + 3650 * day)
+    expect(parseExpiry('2099-12-31T23:00:00Z', now)).toBe(Date.UTC(2099, 11, 31, 23))
+    expect(parseExpiry('9999-12-31T23:59:59Z', now)).toBe(Date.UTC(9999, 11, 31, 23, 59, 59))
+  })
+
   for (const garbage of ['', '   ', 'tomorrow', 'soon', '6h', '-6h', '+6', '+6x', '+h', '+0h', '+-6h', '2026-13-45', '2026-11-25T25:00Z', '25/11/2026', '2026-11-25T18:00+2', 'NaN', '+Infinityh', '2026-11-25T18:00Zjunk']) {
     it(`garbage: ${JSON.stringify(garbage)}, with the forms it accepts`, () => {
       const error = refused(garbage)

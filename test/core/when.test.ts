@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
-import {formatInZone, parseWhen} from '../../src/core/when.js'
+import {formatInZone, parseUntil, parseWhen} from '../../src/core/when.js'
 import {repoRoot} from '../helpers/cli.js'
 
 // `crier schedule --at WHEN` read with a fixed clock: every "now" here is a constant, and the
@@ -201,5 +201,50 @@ describe('parseWhen across DST changes', () => {
   it('a time in the spring-forward gap moves forward with the clocks, never before what was typed', () => {
     expect(parseWhen('2027-03-14T02:30', winter, 'America/New_York').at).toBe(Date.UTC(2027, 2, 14, 7, 30))
     expect(parseWhen('2027-03-28T01:30', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 28, 1, 30))
+  })
+})
+
+describe('parseWhen: dates in numbers', () => {
+  it('refuses a date whose day and month could swap, saying both readings and how to write it', () => {
+    expect(refused('03/04/2027 10:00', winter, 'Europe/London').message).toBe('--at "03/04/2027" could be 3 April or 4 March — write 2027-04-03 or 3 Apr 2027')
+    expect(refused('3.4.27 10:00', winter, 'Europe/London').message).toBe('--at "3.4.27" could be 3 April or 4 March — write 2027-04-03 or 3 Apr 2027')
+    expect(refused('10:00 11-12-2027', winter, 'Europe/London').message).toMatch(/^--at "11-12-2027" could be 11 December or 12 November — write 2027-12-11 or 11 Dec 2027$/)
+    expect(refused('03/04 10:00', winter, 'America/New_York').message).toBe('--at "03/04" could be 3 April or 4 March — write 3 Apr or 4 Mar')
+  })
+
+  it('reads a date that can only be read one way, that way', () => {
+    expect(parseWhen('13/04/2027 10:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 3, 13, 9, 0))
+    expect(parseWhen('04/13/2027 10:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 3, 13, 9, 0))
+    expect(parseWhen('04/04/2027 10:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 3, 4, 9, 0))
+    expect(parseWhen('13.04.2027 10:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 3, 13, 9, 0))
+  })
+
+  it('does not take a time written with a dot for a date', () => {
+    expect(parseWhen('tomorrow 10.05', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 26, 10, 5))
+  })
+})
+
+describe('parseUntil', () => {
+  function refusedUntil(text: string): string {
+    try {
+      parseUntil(text, winter, 'Europe/London')
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError)
+      return (error as UsageError).message
+    }
+    throw new Error(`--until "${text}" was accepted`)
+  }
+
+  it('a date alone is the end of that day, in the zone', () => {
+    expect(parseUntil('2027-03-31', winter, 'Europe/London')).toEqual({at: Date.UTC(2027, 2, 31, 22, 59, 59), understood: '2027-03-31'})
+    expect(parseUntil('31/03/2027', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 31, 22, 59, 59))
+    expect(parseUntil('2027-01-31T18:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 0, 31, 18, 0))
+  })
+
+  it('names --until and the value as typed, not the end of day it became', () => {
+    expect(refusedUntil('2020-01-01')).toBe('--until "2020-01-01" is in the past (Wed 1 Jan 2020 23:59 GMT) — give a later time')
+    expect(refusedUntil('03/04/2027')).toBe('--until "03/04/2027" could be 3 April or 4 March — write 2027-04-03 or 3 Apr 2027')
+    expect(refusedUntil('2027-02-30')).toMatch(/^--until "2027-02-30" is not/)
+    expect(refusedUntil('whenever')).toMatch(/^--until "whenever" is not a time crier understands/)
   })
 })

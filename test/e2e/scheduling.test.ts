@@ -390,6 +390,12 @@ describe('crier schedule refuses bad input, scheduling nothing', () => {
     refused(h, id, ['--at', 'when the cows come home'], 2, /is not a time crier understands/)
   })
 
+  it('a numeric date whose day and month could swap: exit 2, saying both readings and how to write it', () => {
+    const {h, id} = setUp()
+    refused(h, id, ['--at', '03/04/2030 10:00'], 2, /^Error: --at "03\/04\/2030" could be 3 April or 4 March — write 2030-04-03 or 3 Apr 2030$/)
+    refused(h, id, ['--at', '3.4.30 10:00'], 2, /^Error: --at "3\.4\.30" could be 3 April or 4 March — write 2030-04-03 or 3 Apr 2030$/)
+  })
+
   it('"tomorrow 00:30" is accepted and echoed as the absolute time understood', () => {
     const {h, id} = setUp()
     // Whichever side of midnight the command lands, it is one of these two.
@@ -431,6 +437,14 @@ describe('crier schedule accepts', () => {
     db.close()
     expect([before[0], after[0]]).toContain((rows[0] as {nextDueAt: number}).nextDueAt)
     expect(rows).toEqual([{kind: 'cron', cron: '0 8 * * TUE', timeZone: zone, untilAt, nextDueAt: expect.any(Number)}])
+  })
+
+  it('a numeric date that reads only one way, read that way: 13/04 is 13 April', () => {
+    const {h, id} = setUp()
+    const result = h.run(['schedule', id, '--at', '13/04/2030 10:00'])
+    expect(result.status, explain(result)).toBe(0)
+    expect(scalar(h, 'SELECT next_due_at FROM schedule')).toBe(Date.UTC(2030, 3, 13, 9, 0))
+    expect(result.stdout).toMatch(/^Scheduled \S+ for Sat 13 Apr 2030 10:00 BST \(in .+\) — understood "13\/04\/2030 10:00"\.$/m)
   })
 
   it('words read in the configured zone whatever the process TZ', () => {
