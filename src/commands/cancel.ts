@@ -5,8 +5,12 @@ import {reportDelivery, reportUnusableChannels, statusJson} from '../cli/deliver
 import {givenAnnouncementText} from '../cli/read-text.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {counted} from '../core/counted.js'
-import {PolicyRefusal} from '../core/errors.js'
+import {ExitCode, PolicyRefusal} from '../core/errors.js'
 import {cancelAnnouncement} from '../core/follow-up.js'
+import {mustGet} from '../core/approval.js'
+import {blockingFindings} from '../core/policy/check.js'
+import {previewAnnouncement} from '../core/preview.js'
+import type {CoreContext} from '../core/context.js'
 import {shortId} from '../core/ids.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {fanOut} from '../engine/fan-out.js'
@@ -52,10 +56,18 @@ export default class Cancel extends CrierCommand {
       fanOut(ctx, followUp.id)
     } catch (error) {
       if (!(error instanceof PolicyRefusal)) throw error
-      // Stopping needed nobody else; telling the public goes the ordinary way.
+      // Stopping needed nobody else; telling the public goes the ordinary way. Until it has,
+      // exit 3 (refused, or waiting for approval): a script must not take the public as told.
+      const held = cancelHeldBy(ctx, followUp.id)
       this.logToStderr(`The Cancel message ${follow} for ${followUp.channels.join(', ')} is drafted but not sent: ${error.message}`)
-      this.logToStderr(`Next: crier preview ${follow}; once approved, crier broadcast ${follow}`)
-      return {...json, followUp: statusJson(announcementStatus(ctx, followUp.id))}
+      this.logToStderr(`${shortId(id)} is cancelled all the same: nothing more of it will go out — but the public has not been told it is cancelled.`)
+      this.logToStderr(
+        held.policy
+          ? `Next: crier preview ${follow} shows what policy refuses; once that is put right${held.approval ? ' and it is approved' : ''}, crier broadcast ${follow}`
+          : `Next: crier preview ${follow}; once approved, crier broadcast ${follow}`,
+      )
+      process.exitCode = ExitCode.refused
+      return {...json, followUp: statusJson(announcementStatus(ctx, followUp.id)), followUpHeld: held}
     }
     if (!flags.wait) {
       this.say(`Queued the Cancel message ${follow} for ${followUp.channels.join(', ')}. crier run or a worker will send it.`)
@@ -75,4 +87,13 @@ export default class Cancel extends CrierCommand {
     reportUnusableChannels(summary, signals.exitCode())
     return {...json, followUp: followUpJson}
   }
+}
+
+/**
+ * What holds a drafted Cancel back: a policy finding that blocks it (put right first), its
+ * approvals (another officer approves, then it can be broadcast), or both.
+ */
+function cancelHeldBy(ctx: CoreContext, id: string): {policy: boolean; approval: boolean} {
+  const {findings, approvals} = previewAnnouncement(ctx, mustGet(ctx, id))
+  return {policy: blockingFindings(findings).length > 0, approval: !approvals.satisfied}
 }

@@ -116,10 +116,14 @@ describe('crier cancel', () => {
     ok(home.run(['approve', drafted.id], {env: {CRIER_USER: 'insp.hughes'}}))
     ok(home.run(['broadcast', drafted.id]))
     const result = home.run(['cancel', drafted.id, 'The shelter advice for Rhyl is withdrawn.'])
-    expect(result.status, explain(result)).toBe(0)
+    // Waiting for approval: the public has not been told, and a script must be able to see it.
+    expect(result.status, explain(result)).toBe(3)
+    expect(result.stdout).toMatch(/^Cancelled \w+: nothing was waiting to be sent\.\n$/)
     const followUpId = /The Cancel message (\w+) for website is drafted but not sent: .*needs 1 approval/.exec(result.stderr)?.[1]
     expect(followUpId, explain(result)).toBeDefined()
+    expect(result.stderr).toContain(`${drafted.id.slice(0, 12)} is cancelled all the same: nothing more of it will go out — but the public has not been told it is cancelled.\n`)
     expect(result.stderr).toMatch(new RegExp(`^Next: crier preview ${followUpId}; once approved, crier broadcast ${followUpId}$`, 'm'))
+    expect(result.stderr).not.toMatch(/^ {4}at /m)
     expect(show(home, followUpId!)).toMatchObject({msgType: 'Cancel', state: 'draft', severity: 'Severe'})
     // While that Cancel waits for approval, cancelling again is refused and names it.
     refused(home.run(['cancel', drafted.id]), 3, new RegExp(`cancelled already by ${followUpId}`))
@@ -127,6 +131,25 @@ describe('crier cancel', () => {
     ok(home.run(['broadcast', followUpId!]))
     expect(show(home, followUpId!).state).toBe('sent')
     expect(feedTitles(home)).toEqual(['Cancelled: Shelter in place in Rhyl.'])
+  })
+
+  it('where policy refuses the Cancel, it stops at once, exits 3 and says what to put right (not "once approved")', () => {
+    home = makeCrierHome()
+    home.writeConfig(`${base}channels:
+  website: {type: feed, dir: ./public, baseUrl: "https://northwales.example/alerts"}
+policy:
+  content: {bannedWords: [idiot]}
+`)
+    const sent = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Minor', '--json'], {input: 'Water off in Conwy until 3pm.'}))).announcement.id as string
+    const result = home.run(['cancel', sent, 'Ignore the idiot who sent that.'])
+    expect(result.status, explain(result)).toBe(3)
+    const followUpId = /^The Cancel message (\w+) for website is drafted but not sent: refused by policy — .*idiot/m.exec(result.stderr)?.[1]
+    expect(followUpId, explain(result)).toBeDefined()
+    expect(result.stderr).toContain(`${sent.slice(0, 12)} is cancelled all the same`)
+    expect(result.stderr).toMatch(new RegExp(`^Next: crier preview ${followUpId} shows what policy refuses; once that is put right, crier broadcast ${followUpId}$`, 'm'))
+    expect(result.stderr).not.toContain('once approved')
+    expect(show(home, followUpId!)).toMatchObject({msgType: 'Cancel', state: 'draft'})
+    expect(feedTitles(home)).toEqual(['Water off in Conwy until 3pm.'])
   })
 })
 
