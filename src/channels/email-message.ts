@@ -1,4 +1,5 @@
 import {primaryVariant, type Announcement, type Variant} from '../core/announcement.js'
+import {followUpLead} from '../core/follow-up-lead.js'
 import type {ChannelConfig, Recipient} from './driver.js'
 import type {EmailSettings} from './email.js'
 
@@ -111,8 +112,8 @@ interface EmailContent {
 /** "[Severe] Flood warning", with "[EXERCISE] " before it for anything but an Actual alert. */
 function subjectOf(announcement: Announcement, variant: Variant): string {
   const status = announcement.status === 'Actual' ? '' : `[${announcement.status.toUpperCase()}] `
-  const kind = announcement.msgType === 'Update' ? 'Update: ' : announcement.msgType === 'Cancel' ? 'Cancelled: ' : ''
-  return headerText(`${status}[${severityLabel(announcement)}] ${kind}${variant.headline}`)
+  const headline = headerText(variant.headline)
+  return headerText(`${status}[${severityLabel(announcement)}] ${followUpLead(announcement, headline)}${headline}`)
 }
 
 /** CAP's own word; "Unknown" would read as a broken alert to a resident. */

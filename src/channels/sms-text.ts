@@ -1,5 +1,6 @@
 import {createRequire} from 'node:module'
 import type {Announcement, Variant} from '../core/announcement.js'
+import {followUpLead} from '../core/follow-up-lead.js'
 
 // What a text message says, and what it costs: one line of plain text composed from the
 // announcement, and its segments as the network counts them.
@@ -27,8 +28,8 @@ function composeSmsText(announcement: Announcement, variant: Variant): string {
   const tags: string[] = []
   if (announcement.status === 'Exercise' || announcement.status === 'Test') tags.push(announcement.status.toUpperCase())
   if (announcement.severity !== 'Unknown') tags.push(announcement.severity)
-  const lead = announcement.msgType === 'Update' ? 'Update: ' : announcement.msgType === 'Cancel' ? 'Cancelled: ' : ''
   const headline = tidy(variant.headline)
+  const lead = followUpLead(announcement, headline)
   const description = tidy(variant.description)
   const instruction = tidy(variant.instruction ?? '')
   const pieces = [tags.map((tag) => `[${tag}]`).join(' '), headline ? asSentence(lead + headline) : lead.trim()]

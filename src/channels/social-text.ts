@@ -1,4 +1,5 @@
 import type {Announcement, Variant} from '../core/announcement.js'
+import {headlineSaysFollowUp} from '../core/follow-up-lead.js'
 
 // What a post on a social network says, for every social driver alike, so an officer reads the
 // same announcement on X, Mastodon, Bluesky, Telegram and Facebook: a severity tag and the
@@ -35,8 +36,11 @@ export function socialText(announcement: Announcement, variant: Variant, options
     const tag = severityTags[announcement.severity]
     if (tag) tags.push(tag)
   }
-  if (announcement.msgType === 'Update') tags.push('UPDATE')
-  else if (announcement.msgType === 'Cancel') tags.push('CANCELLED')
+  // The headline may say it already (a Cancel is drafted as "Cancelled: …"): once is enough.
+  if (!headlineSaysFollowUp(announcement.msgType, variant.headline)) {
+    if (announcement.msgType === 'Update') tags.push('UPDATE')
+    else if (announcement.msgType === 'Cancel') tags.push('CANCELLED')
+  }
   const heading = [tags.join(' · '), variant.headline.trim()].filter(Boolean).join(': ')
   const body = [variant.description, variant.instruction]
     .map((text) => text?.trim())

@@ -145,6 +145,19 @@ describe('email render', () => {
     expect(subject({severity: 'Unknown'})).toBe('[Alert] A55 closed at Junction 11')
   })
 
+  it('says "Cancelled:" or "Update:" once when the headline says it already (a Cancel crier drafts is "Cancelled: …")', () => {
+    const channel = makeChannel()
+    const subject = (overrides: Partial<Announcement>, headline: string) => {
+      const announcement = makeAnnouncement({...overrides, variants: [{language: 'en-GB', headline, description: 'The road is open again.'}]})
+      return email.render(announcement, announcement.variants[0]!, {channel, recipient: jane}).payload.subject
+    }
+    expect(subject({msgType: 'Cancel'}, 'Cancelled: A55 closed at Junction 11')).toBe('[Minor] Cancelled: A55 closed at Junction 11')
+    expect(subject({msgType: 'Cancel'}, 'Canceled: A55 closure')).toBe('[Minor] Canceled: A55 closure')
+    expect(subject({msgType: 'Update'}, 'Update: A55 reopened')).toBe('[Minor] Update: A55 reopened')
+    // Only a lead at the start counts.
+    expect(subject({msgType: 'Cancel'}, 'Fireworks cancelled: Conwy')).toBe('[Minor] Cancelled: Fireworks cancelled: Conwy')
+  })
+
   it('puts the subscriber in an https unsubscribe URL and offers one-click unsubscribe', () => {
     const announcement = makeAnnouncement()
     const channel = makeChannel({unsubscribeUrl: 'https://northwales.example/unsubscribe?email={contact}'})

@@ -108,6 +108,14 @@ describe('sms render', () => {
     expect(sms.render(cancel, cancel.variants[0]!, {channel}).payload.body).toBe('[Moderate] Cancelled: A55 closure. The road is open again.')
   })
 
+  it('says "Cancelled:" once when the headline says it already, as a Cancel crier drafted does', () => {
+    const cancel = makeAnnouncement({msgType: 'Cancel', severity: 'Moderate', variants: [{language: 'en-GB', headline: 'Cancelled: A55 closure', description: 'The road is open again.'}]})
+    const update = makeAnnouncement({msgType: 'Update', severity: 'Minor', variants: [{language: 'en-GB', headline: 'update: A55 reopened', description: ''}]})
+    const channel = makeChannel()
+    expect(sms.render(cancel, cancel.variants[0]!, {channel}).payload.body).toBe('[Moderate] Cancelled: A55 closure. The road is open again.')
+    expect(sms.render(update, update.variants[0]!, {channel}).payload.body).toBe('[Minor] update: A55 reopened.')
+  })
+
   it('leaves out a description that only repeats the headline', () => {
     const announcement = makeAnnouncement({severity: 'Minor', variants: [{language: 'en-GB', headline: 'Bins collected Tuesday', description: 'Bins collected Tuesday.'}]})
     expect(sms.render(announcement, announcement.variants[0]!, {channel: makeChannel()}).payload.body).toBe('[Minor] Bins collected Tuesday.')

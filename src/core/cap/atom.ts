@@ -1,6 +1,7 @@
 import type {XMLBuilder} from 'xmlbuilder2/lib/interfaces.js'
 import {primaryVariant, type Announcement, type Variant} from '../announcement.js'
 import {capNamespace, createXmlDocument, formatCapDateTime, sentTime} from './build.js'
+import {followUpLead} from '../follow-up-lead.js'
 
 // The two Atom feeds (RFC 4287) a public agency serves next to its CAP documents: alerts.atom,
 // for people and feed readers, and cap/index.atom, an index of the CAP documents for machines
@@ -138,7 +139,7 @@ function appendCommon(entry: XMLBuilder, announcement: Announcement, variant: Va
 function entryTitle(announcement: Announcement, variant: Variant): string {
   const headline = variant.headline.trim() || announcement.event
   // crier cancel writes its headline so already; a Cancel from elsewhere may not say it.
-  return announcement.msgType === 'Cancel' && !/^cancell?ed\b/i.test(headline) ? `Cancelled: ${headline}` : headline
+  return announcement.msgType === 'Cancel' ? `${followUpLead(announcement, headline)}${headline}` : headline
 }
 
 /** The CAP document's address as seen from the feed that links it. */
