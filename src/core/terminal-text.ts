@@ -5,9 +5,13 @@
 // CSI, OSC (ended by BEL or ST), and other two-character escapes.
 const escapeSequences = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])|\u009b[0-?]*[ -/]*[@-~]/g
 const controlCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+// Bidi embeddings, overrides, isolates and marks (LRE…RLO, LRI…PDI, LRM, RLM, ALM): invisible,
+// yet they reorder what follows, so a provider's error could print a line that reads backwards
+// or hides part of itself (the "Trojan Source" trick).
+const bidiControls = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 export function stripTerminalControls(text: string): string {
-  return text.replace(escapeSequences, '').replace(controlCharacters, '')
+  return text.replace(escapeSequences, '').replace(controlCharacters, '').replace(bidiControls, '')
 }
 
 /** One line, safe to print, at most `max` characters. */
