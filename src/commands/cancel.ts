@@ -45,10 +45,16 @@ export default class Cancel extends CrierCommand {
     const stopped = result.stopped ? `stopped ${counted(result.stopped, 'delivery', 'deliveries')} not yet sent` : 'nothing was waiting to be sent'
     const inFlight = result.inFlight ? `; ${counted(result.inFlight, 'delivery', 'deliveries')} being sent now will finish` : ''
     this.say(`Cancelled ${shortId(id)}: ${stopped}${inFlight}.`)
-    const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight}
+    const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight, occurrencesStillOut: result.occurrencesStillOut}
     const {followUp} = result
     if (!followUp) {
-      this.say('It had not reached the public anywhere: no Cancel message is needed.')
+      const out = result.occurrencesStillOut.map((occurrence) => shortId(occurrence))
+      if (out.length) {
+        // A recurring announcement is never sent itself: its occurrences are, each its own message.
+        this.say(`Its schedule is ended. Its occurrence${out.length === 1 ? '' : 's'} ${out.join(', ')} reached the public and ${out.length === 1 ? 'is' : 'are'} still current — to withdraw ${out.length === 1 ? 'it' : 'them'}: ${out.map((o) => `crier cancel ${o}`).join('; ')}`)
+      } else {
+        this.say('It had not reached the public anywhere: no Cancel message is needed.')
+      }
       return json
     }
     const follow = shortId(followUp.id)

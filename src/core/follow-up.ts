@@ -38,6 +38,15 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
   })
 }
 
+function occurrencesStillOut(ctx: CoreContext, templateId: string, now: number): string[] {
+  return ctx.store.schedules.occurrencesOf(templateId).flatMap(({announcementId}) => {
+    const occurrence = announcementId ? ctx.store.announcements.get(announcementId) : undefined
+    if (!occurrence || occurrence.state === 'cancelled' || (occurrence.expiresAt !== undefined && occurrence.expiresAt <= now)) return []
+    if (ctx.store.announcements.cancelsOf(occurrence.id).length || ctx.store.announcements.sentUpdatesOf(occurrence.id).length) return []
+    return ctx.store.deliveries.publishedChannels(occurrence.id).length ? [occurrence.id] : []
+  })
+}
+
 /**
  * At send time, an Update must still be the latest word on its original: one drafted before
  * someone cancelled the original would bring back what was withdrawn, and one drafted before
@@ -67,6 +76,11 @@ export interface CancelResult {
   inFlight: number
   /** The CAP Cancel drafted for the channels where the announcement reached the public (or may have). */
   followUp?: Announcement
+  /**
+   * A recurring announcement's occurrences that reached the public and are still current (not
+   * expired, cancelled or updated): each is its own CAP message, withdrawn by its own cancel.
+   */
+  occurrencesStillOut: string[]
 }
 
 /**
@@ -101,6 +115,6 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
         ? undefined
         : createDraft(ctx, {text: text?.trim() || `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, channels: reached}, {msgType: 'Cancel', original})
     ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id})}, now)
-    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp}
+    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: occurrencesStillOut(ctx, id, now)}
   })
 }

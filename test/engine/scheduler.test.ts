@@ -5,6 +5,7 @@ import {createDraft, type DraftInput} from '../../src/core/drafting.js'
 import {ExitCode, PolicyRefusal} from '../../src/core/errors.js'
 import {scheduleAnnouncement, unscheduleAnnouncement} from '../../src/core/scheduling.js'
 import {fireDueSchedules} from '../../src/engine/scheduler.js'
+import {cancelAnnouncement} from '../../src/core/follow-up.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // Firing schedules against a real SQLite store with a clock the test moves: no sleeping. The
@@ -353,3 +354,24 @@ describe('approval and unscheduling', () => {
     expect(count(w, 'announcement')).toBe(2)
   })
 })
+
+describe('cancelling a recurring announcement', () => {
+  it('ends its schedule and names the occurrences that reached the public and are still current (each its own message)', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    clock = tuesday1 + minute
+    fireDueSchedules(ctx)
+    clock = tuesday2 + minute
+    fireDueSchedules(ctx)
+    const [first, second] = w.store.schedules.occurrencesOf(id).map((o) => o.announcementId!)
+    // The first went out; the second is still queued (nothing of it public yet).
+    w.store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(first)
+    const result = cancelAnnouncement(ctx, id, undefined)
+    expect(result.followUp).toBeUndefined()
+    expect(result.occurrencesStillOut).toEqual([first])
+    expect(second).toBeDefined()
+    expect(w.store.schedules.activeFor(id)).toBeUndefined()
+  })
+})
+
