@@ -42,6 +42,7 @@ const why: Partial<Record<LifecycleState, string>> = {
   sent_with_failures: 'it has been sent — use crier update or crier cancel',
   cancelled: 'it was cancelled',
   expired: 'it has expired',
+  approved: 'it is approved already — crier broadcast or crier schedule it',
 }
 
 const verbs: Record<LifecycleEvent, string> = {

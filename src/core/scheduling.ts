@@ -101,7 +101,7 @@ export function unscheduleAnnouncement(ctx: CoreContext, id: string): Announceme
   return ctx.store.transaction(() => {
     const announcement = mustGet(ctx, id)
     const schedule = ctx.store.schedules.activeFor(id)
-    if (!schedule) throw new PolicyRefusal(`${shortId(id)} is not scheduled (it is ${announcement.state.replace('_', ' ')})`)
+    if (!schedule) throw new PolicyRefusal(`${shortId(id)} is not scheduled (it is ${announcement.state.replace('_', ' ')}) — there is nothing to unschedule; crier status ${shortId(id)} shows what it is doing`)
     const now = ctx.now()
     const state = transition(announcement.state, 'unschedule', shortId(id))
     ctx.store.schedules.end(schedule.id, now, `unscheduled by ${ctx.user}`)

@@ -102,7 +102,7 @@ describe('lifecycle: illegal transitions are refused with exit 3 and a reason', 
     ['scheduled', 'approve', /^cannot approve .*it is scheduled/],
     ['cancelled', 'start-sending', /^cannot broadcast .*it was cancelled$/],
     ['expired', 'schedule', /^cannot schedule .*it has expired$/],
-    ['approved', 'approve', /^cannot approve .*it is approved$/],
+    ['approved', 'approve', /^cannot approve .*it is approved already — crier broadcast or crier schedule it$/],
     ['sent', 'reject', /^cannot reject .*it has been sent/],
     ['sending', 'start-sending', /^cannot broadcast .*it is being sent/],
   ]
