@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {resolveAnnouncementId} from '../cli/args.js'
-import {announcementFlags} from '../cli/draft-flags.js'
+import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {readStdinText} from '../cli/read-text.js'
 import {reportDelivery, reportUnusableChannels} from '../cli/delivery-report.js'
 import {stopSignals} from '../cli/stop-signals.js'
@@ -32,6 +32,7 @@ export default class Broadcast extends CrierCommand {
   static override args = {id: Args.string({description: 'Announcement id (any unique prefix), or - to draft from stdin.', required: true, ignoreStdin: true})}
   static override flags = {
     ...announcementFlags,
+    ...statusFlag,
     'dry-run': Flags.boolean({description: 'Render and check everything; write and send nothing.'}),
     wait: Flags.boolean({description: 'Wait for delivery (--no-wait: queue and return).', default: true, allowNo: true}),
     quiet: Flags.boolean({description: 'Off a terminal (or with --json): no progress lines on stderr while waiting.'}),

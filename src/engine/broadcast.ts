@@ -1,6 +1,7 @@
 import type {CoreContext} from '../core/context.js'
 import {PolicyRefusal} from '../core/errors.js'
 import {createDraft, type DraftInput} from '../core/drafting.js'
+import {shortId} from '../core/ids.js'
 import {fanOut, type FanOutOptions, type FanOutResult} from './fan-out.js'
 
 class RollBack extends Error {
@@ -14,9 +15,11 @@ class RollBack extends Error {
  * policy leaves nothing behind. A dry run does both and rolls back.
  */
 export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pick<FanOutOptions, 'dryRun' | 'override'> = {}): FanOutResult {
+  let draftId = ''
   try {
     return ctx.store.transaction(() => {
       const draft = createDraft(ctx, input)
+      draftId = draft.id
       const result = fanOut(ctx, draft.id, {override: options.override})
       if (options.dryRun) throw new RollBack({...result, dryRun: true, queued: 0})
       return result
@@ -24,10 +27,19 @@ export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pic
   } catch (error) {
     if (error instanceof RollBack) return error.result
     if (error instanceof PolicyRefusal) {
-      // The draft was rolled back: its id named nothing anyone could look up.
-      const reason = error.message.replace(/ — ask another officer.*$/, '').replace(/^\w{12,26} \(/, 'it (')
+      // The draft was rolled back: its id names nothing anyone could look up, so neither it nor
+      // a hint built on it is repeated.
+      const reason = withoutId(error.message.replace(/ — ask another officer.*$/, ''), draftId)
       throw new PolicyRefusal(`${reason} — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID`)
     }
     throw error
   }
+}
+
+function withoutId(message: string, id: string): string {
+  if (!id) return message
+  const ids = `(?:${id}|${shortId(id)})`
+  return message
+    .replace(new RegExp(`^${ids} \\(`), 'it (')
+    .replace(new RegExp(` \\([^()]*\\b${ids}\\b[^()]*\\)`, 'g'), '')
 }

@@ -28,6 +28,23 @@ function capOf(h: CrierHome, channelDir: string, id: string): string {
 }
 
 describe('--status: a drill is marked as one', () => {
+  it('broadcast - --status Test drafts and sends a drill in one step where allowed, and refuses it elsewhere naming no rolled-back id', async () => {
+    home = makeCrierHome()
+    home.writeConfig(config)
+    const sent = home.run(['broadcast', '-', '--severity', 'Minor', '--status', 'Test', '--channel', 'training', '--json'], {input: 'Test of the alerting system. No action needed.'})
+    expect(sent.status, explain(sent)).toBe(0)
+    const id = jsonOf(sent).announcement.id as string
+    const cap = capOf(home, 'training', id)
+    expect(cap).toContain('<status>Test</status>')
+    expect(await capSchemaErrors(cap)).toEqual([])
+    const before = storeFacts(home)
+    const elsewhere = home.run(['broadcast', '-', '--severity', 'Minor', '--status', 'Test', '--channel', 'website'], {input: 'Test of the alerting system.'})
+    expect(elsewhere.status).toBe(3)
+    expect(elsewhere.stderr).toMatch(/^Error: refused by policy — Test announcements may not go to website — it is not marked allowTest: choose other channels or set channels\.website\.allowTest: true — nothing was saved/)
+    expect(elsewhere.stderr).not.toMatch(/[0-9A-Z]{12}/)
+    expect(storeFacts(home)).toEqual(before)
+  })
+
   it('an Exercise to a channel without allowTest: a preview error, and broadcast refuses it (exit 3)', () => {
     home = makeCrierHome()
     home.writeConfig(config)
