@@ -30,6 +30,8 @@ export default class Status extends CrierCommand {
 
   async run() {
     const {args, flags} = await this.parse(Status)
+    // An empty id is a script's unset variable, not a request for the overview.
+    if (args.id !== undefined && !args.id.trim()) throw new UsageError('the announcement id is empty — give an id, or none for the overview: crier status')
     if (!args.id) {
       if (flags.watch) throw new UsageError('--watch follows one announcement — crier status ID --watch')
       return this.dashboard()

@@ -120,6 +120,14 @@ describe('crier status (the shift-start dashboard)', () => {
     expect(out).not.toContain('pwned')
   })
 
+  it("refuses an empty id (a script's unset variable) instead of showing the overview: exit 2", () => {
+    home = makeCrierHome()
+    const result = home.run(['status', ''])
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe('Error: the announcement id is empty — give an id, or none for the overview: crier status\n')
+    expect(result.stdout).toBe('')
+  })
+
   it('says so in one line when there is nothing to report', () => {
     home = makeCrierHome()
     home.writeConfig(config)
