@@ -19,7 +19,7 @@ export default class Preview extends CrierCommand {
     const ctx = await this.context()
     const announcement = mustGet(ctx, resolveAnnouncementId(ctx, args.id))
     if (flags.channel && !announcement.channels.includes(flags.channel)) {
-      throw new UsageError(`${flags.channel} is not one of this announcement's channels (${announcement.channels.join(', ')})`)
+      throw new UsageError(`${flags.channel} is not one of this announcement's channels (${announcement.channels.join(', ')}) — name one of those, or leave out --channel for all`)
     }
     const preview = previewAnnouncement(ctx, announcement, flags.channel)
     this.say(previewText(preview))

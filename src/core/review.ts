@@ -17,7 +17,7 @@ export function reviewOverride(ctx: CoreContext, id: string, note?: string): Ann
     const short = shortId(id)
     if (!override) throw new PolicyRefusal(`${short} was not sent by emergency override — there is nothing to review`)
     if (override.reviewedBy) {
-      throw new PolicyRefusal(`${short}'s override was already reviewed by ${override.reviewedBy} at ${new Date(override.reviewedAt!).toISOString()}`)
+      throw new PolicyRefusal(`${short}'s override was already reviewed by ${override.reviewedBy} at ${new Date(override.reviewedAt!).toISOString()} — nothing more to do; crier audit --id ${short} shows the record`)
     }
     if (sameOfficer(override.by, ctx.user)) {
       throw new PolicyRefusal(`${ctx.user} made this override and cannot review it — another officer must (CRIER_USER names who is reviewing)`)

@@ -150,7 +150,7 @@ describe('crier preview', () => {
   it('--channel shows one channel; a channel the announcement does not go to is refused (exit 2)', () => {
     const created = draft(home, ['Channel filter.', '--severity', 'Minor'])
     expect(jsonOf(ok(home.run(['preview', created.id, '--channel', 'website', '--json']))).channels.map((c: any) => c.channel)).toEqual(['website'])
-    refused(home.run(['preview', created.id, '--channel', 'x']), 2, /x is not one of this announcement's channels \(website\)/)
+    refused(home.run(['preview', created.id, '--channel', 'x']), 2, /x is not one of this announcement's channels \(website\) — name one of those, or leave out --channel for all$/)
   })
 
   it('shows each configured channel of a multi-channel announcement', () => {

@@ -65,7 +65,7 @@ describe('crier broadcast --override', () => {
     refused(h.run(['review', created.id], {env: {CRIER_USER: 'Insp.Owen'}}), 3, /Insp\.Owen made this override and cannot review it/)
     const reviewed = jsonOf(ok(h.run(['review', created.shortId, '--note', 'Justified: the bridge closed an hour later', '--json'], {env: reviewer})))
     expect(reviewed.override).toMatchObject({by: 'insp.owen', reviewedBy: 'supt.hughes', reviewNote: 'Justified: the bridge closed an hour later'})
-    refused(h.run(['review', created.id], {env: {CRIER_USER: 'ch.supt.lloyd'}}), 3, /already reviewed by supt\.hughes/)
+    refused(h.run(['review', created.id], {env: {CRIER_USER: 'ch.supt.lloyd'}}), 3, /already reviewed by supt\.hughes at \S+ — nothing more to do; crier audit --id \w+ shows the record$/)
 
     expect(ok(h.run(['list'])).stdout).toContain('[override, reviewed] The Conwy bridge')
     expect(ok(h.run(['list'])).stderr).not.toContain('not yet reviewed')

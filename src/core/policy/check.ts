@@ -104,13 +104,15 @@ function expiry(announcement: Announcement, config: Config, now: number, goesAt:
   ]
 }
 
-// Text the public reads: the headline, description and instruction of every language.
+// Text the public reads: the headline, description and instruction of every language, and the
+// area's description and the event, which the CAP document and the feed publish too.
 const textFields = ['headline', 'description', 'instruction'] as const
-type TextField = (typeof textFields)[number]
+type TextField = (typeof textFields)[number] | 'area' | 'event'
 
 interface Place {
   field: TextField
-  language: string
+  /** Undefined for the area and event: one for every language. */
+  language?: string
 }
 
 function eachText(announcement: Announcement, visit: (text: string, place: Place) => void): void {
@@ -120,17 +122,26 @@ function eachText(announcement: Announcement, visit: (text: string, place: Place
       if (text) visit(text, {field, language: variant.language})
     }
   }
+  if (announcement.area?.description) visit(announcement.area.description, {field: 'area'})
+  if (announcement.event) visit(announcement.event, {field: 'event'})
 }
 
-/** "the headline and description (en-GB), instruction (cy-GB)". */
+/** "the headline and description (en-GB), instruction (cy-GB)", "the area". */
 function describePlaces(places: Place[]): string {
   const byLanguage = new Map<string, TextField[]>()
+  const shared: TextField[] = []
   for (const {field, language} of places) {
+    if (language === undefined) {
+      if (!shared.includes(field)) shared.push(field)
+      continue
+    }
     const fields = byLanguage.get(language) ?? []
     if (!fields.includes(field)) fields.push(field)
     byLanguage.set(language, fields)
   }
-  return 'the ' + [...byLanguage].map(([language, fields]) => `${fields.join(' and ')} (${language})`).join(', ')
+  const parts = [...byLanguage].map(([language, fields]) => `${fields.join(' and ')} (${language})`)
+  if (shared.length) parts.push(shared.join(' and '))
+  return 'the ' + parts.join(', ')
 }
 
 const matcherCache = new WeakMap<readonly string[], WordMatcher[]>()

@@ -163,6 +163,17 @@ describe('personal data', () => {
     for (const secret of ['900123', '7700 900', 'dave@', 'JG103759C', '103759', 'AB12 CDE', 'AB12CDE']) expect(all).not.toContain(secret)
   })
 
+  it('the area and the event are published too: checked, named once for every language', () => {
+    const announcement = bilingual()
+    announcement.area = {description: 'Flat 2, Bangor: ring 07700 900123', polygons: [], circles: [], geocodes: []}
+    announcement.event = 'Idiot driver'
+    const config = configWith('  content: { personalData: block, bannedWords: [idiot] }\n')
+    expect(ofRule(check(announcement, config), 'personal-data').map((f) => f.message)).toEqual([
+      'personal data: a phone number (+44 77** ***123) in the area — remove it, or add it to policy.content.allowedNumbers if it is a public number',
+    ])
+    expect(ofRule(check(announcement, config), 'banned-word').map((f) => f.message)).toEqual(['banned word "idiot" in the event — reword it (policy.content.bannedWords)'])
+  })
+
   it('warn: the same items are warnings', () => {
     const findings = ofRule(check(withText(), configWith('  content: { personalData: warn }\n')), 'personal-data')
     expect(findings.map((f) => f.level)).toEqual(['warning', 'warning', 'warning', 'warning'])
