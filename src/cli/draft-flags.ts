@@ -24,8 +24,8 @@ export const announcementFlags = {
 }
 
 /**
- * CAP status, for draft and edit only: a follow-up (update, cancel) keeps its original's, and a
- * drill goes through preview like any announcement, so `broadcast -` does not take it either.
+ * CAP status, for draft, edit and `broadcast -` (which drafts): a follow-up (update, cancel)
+ * keeps its original's.
  */
 export const statusFlag = {
   status: Flags.string({description: 'Actual (default), or Exercise or Test for a drill: it is marked as one, and goes only to channels with allowTest: true.'}),

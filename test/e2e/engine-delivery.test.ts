@@ -246,6 +246,16 @@ describe('broadcast refuses bad input, queueing nothing', () => {
     expect(viaStdin.stderr).toMatch(/^Error: it \(Extreme\) needs 1 approval before it can be sent and has 0 — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID\n$/)
   })
 
+  it('fields given with an ID: exit 2 pointing to edit, nothing sent (they would have been ignored)', async () => {
+    home = makeCrierHome()
+    const id = JSON.parse(home.run(['draft', 'Road closed at Junction 11.', '--severity', 'Minor', '--json']).stdout).id as string
+    const before = storeFacts(home)
+    const result = refused(home, ['broadcast', id, '--severity', 'Extreme', '--channel', 'website'])
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe(`Error: --severity, --channel change a draft, not a broadcast — crier edit ${id} --severity … --channel … first (it then needs approving again where policy says), or broadcast - to draft and send in one step\n`)
+    expect(storeFacts(home)).toEqual(before)
+  })
+
   it('an expired announcement: exit 3', async () => {
     home = makeCrierHome()
     const id = JSON.parse(home.run(['draft', 'Brief notice.', '--severity', 'Minor', '--expires', '+1s', '--json']).stdout).id
