@@ -46,6 +46,8 @@ export function classifySmtpError(error: unknown, channel: ChannelConfig<EmailSe
     if (code !== undefined && code >= 400 && code < 500) return new TransientSendError(clean(`the SMTP server could not check the credentials now: ${reply}`))
     return new ChannelUnusableError(clean(`credentials refused by the SMTP server${reply ? `: ${reply}` : ` (${smtp.message ?? 'authentication failed'})`} — check the user and password in the smtp URL`))
   }
+  // 530: the server wants a login the URL does not give — no recipient can get through.
+  if (code === 530) return new ChannelUnusableError(clean(`the SMTP server requires a login: ${reply ?? code} — put the user and password in the smtp URL`))
   if (code !== undefined && code >= 400) {
     const step = stepNames[smtp.command ?? ''] ?? 'SMTP error'
     const reason = clean(`${step}: ${reply ?? code}`)

@@ -1,7 +1,7 @@
 import {createHmac} from 'node:crypto'
 import {z} from 'zod'
 import type {Announcement, Variant} from '../core/announcement.js'
-import {capReference, sentTime} from '../core/cap/build.js'
+import {capReference, formatCapDateTime, sentTime} from '../core/cap/build.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
@@ -94,7 +94,8 @@ function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl:
     id: announcement.id,
     identifier: announcement.identifier,
     sender: announcement.sender,
-    sent: isoTime(sentTime(announcement)),
+    // CAP's form, as in <sent> and in references: a partner matches follow-ups on it.
+    sent: formatCapDateTime(sentTime(announcement)),
     status: announcement.status,
     msgType: announcement.msgType,
     scope: announcement.scope,

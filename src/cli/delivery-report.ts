@@ -25,7 +25,7 @@ export function reportDelivery(command: {log(text: string): void; jsonEnabled():
 export function reportUnusableChannels(summary: RunSummary, signalExitCode?: number): void {
   const channels = Object.entries(summary.unusableChannels)
   for (const [channel, reason] of channels) {
-    process.stderr.write(`Error: ${channel} cannot send: ${oneLine(reason, 300)} — its deliveries stay queued; fix the channel (crier channels test ${channel}), then crier run\n`)
+    process.stderr.write(`Error: ${channel} cannot send: ${oneLine(reason, 300)} — its deliveries stay queued; once it is fixed, crier run sends them\n`)
   }
   if (channels.length > 0 && !signalExitCode) process.exitCode = ExitCode.failure
 }

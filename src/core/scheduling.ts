@@ -9,6 +9,7 @@ import {approvalShortfall, approvalStatus} from './policy/approvals.js'
 import {blockingFindings, checkPolicy, type Finding} from './policy/check.js'
 import {referencedBy, renderForAllChannels} from './render.js'
 import {parseUntil, parseWhen} from './when.js'
+import {refuseStaleUpdate} from './follow-up.js'
 import {parseDuration} from './duration.js'
 import type {Schedule} from '../store/schedules.js'
 
@@ -68,6 +69,8 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
   return ctx.store.transaction(() => {
     const announcement = mustGet(ctx, id)
     const state = transition(announcement.state, 'schedule', shortId(id))
+    // Refused now, as broadcast would refuse it, not found missed at the due time.
+    refuseStaleUpdate(ctx, announcement)
     const approvals = approvalStatus(announcement, ctx.store.announcements.approvals(id), ctx.config.policy)
     if (!approvals.satisfied) {
       throw new PolicyRefusal(approvalShortfall(announcement, approvals, 'be scheduled'))

@@ -354,6 +354,13 @@ export class Dispatcher {
       if (delivery.expiresAt !== null && delivery.expiresAt <= startedAt) {
         return this.notAttempted(channel, delivery, startedAt, 'expired', 'expired', 'announcement expired before it could be sent')
       }
+      if ((delivery.recipient !== null) !== (channel.driver.kind === 'per-recipient')) {
+        // The channel was declared again as another kind (an sms channel now a webhook): these
+        // deliveries were made for the old one and cannot go as they are.
+        const was = delivery.recipient !== null ? 'one that sends to subscribers' : 'one that publishes once'
+        this.stopChannel(channel, startedAt, `it is now a ${channel.config.type} channel, but its queued deliveries were made for ${was}; put it back as it was, or cancel the announcements waiting for it`)
+        return this.handBack(channel, [delivery], 'unusable', startedAt, channel.unusableReason)
+      }
       let announcement: Announcement
       let rendered: Rendered
       let recipient: Recipient | undefined

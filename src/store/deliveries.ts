@@ -198,7 +198,8 @@ export function deliveryStore(db: Db) {
   const hasPending = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed', 'sending'))`).pluck()
   // One index probe per channel (the partial delivery_due index), however big the queue.
   const nextQueuedChannel = db.prepare(`SELECT min(channel) FROM delivery WHERE state IN ('queued', 'failed') AND channel > ?`).pluck()
-  const anyNotExpired = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state != 'expired')`).pluck()
+  // Skipped and cancelled ones never were to reach anyone: they neither count as reached nor stop it counting as expired.
+  const anyNotExpired = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state NOT IN ('expired', 'skipped', 'cancelled'))`).pluck()
   const hasTrouble = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired'))`).pluck()
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
   // Retries: failed attempts that were (or will be) tried again — every one, less the last of
@@ -370,7 +371,7 @@ export function deliveryStore(db: Db) {
       for (let next = nextQueuedChannel.get('') as string | null; next !== null; next = nextQueuedChannel.get(next) as string | null) channels.push(next)
       return channels
     },
-    /** Every delivery of the announcement expired (none went, none is in doubt). */
+    /** Every delivery of the announcement that was to reach someone expired (none went, none is dead or in doubt). */
     allExpired(announcementId: string): boolean {
       return anyNotExpired.get(announcementId) === 0
     },

@@ -417,6 +417,14 @@ describe('email send', () => {
     expect(fake.messages[0]!.user).toBe('crier')
   })
 
+  it('treats a server that wants a login the URL does not give (530) as the channel being unusable', async () => {
+    await fake.close()
+    fake = await startSmtpFake({users: {crier: 'correct horse battery'}})
+    const error = await sendExpectingError({smtp: fake.url()})
+    expect(error).toBeInstanceOf(ChannelUnusableError)
+    expect(error.message).toMatch(/^the SMTP server requires a login: 530 .* — put the user and password in the smtp URL$/)
+  })
+
   it('treats refused credentials as the channel being unusable, and never repeats the password', async () => {
     const password = 'wrong-horse-battery-staple'
     await fake.close()

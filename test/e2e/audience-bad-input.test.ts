@@ -49,7 +49,7 @@ describe('audience channels refuse bad input', () => {
 
     const refused = await home.runAsync(['broadcast', draft.id])
     expect(refused.status).toBe(1)
-    expect(refused.stderr).toMatch(/^Error: residents-email cannot send: credentials refused by the SMTP server: 535 Invalid login: \*\*\* is wrong — .* — its deliveries stay queued; fix the channel \(crier channels test residents-email\), then crier run$/m)
+    expect(refused.stderr).toMatch(/^Error: residents-email cannot send: credentials refused by the SMTP server: 535 Invalid login: \*\*\* is wrong — .* — its deliveries stay queued; once it is fixed, crier run sends them$/m)
     expect(refused.stdout + refused.stderr).not.toContain(smtpPassword)
     // No audience's worth of refused logins: the channel stopped at the first refusals.
     expect(smtp.connectionsOpened).toBeLessThanOrEqual(4)

@@ -166,7 +166,7 @@ describe('crier update', () => {
     expect(update.variants[0]).toMatchObject({description: 'Water is back on in Conwy.', instruction: 'Boil water before drinking.'})
     expect(ok(home.run(['preview', updateId!])).stdout).toContain(`<references>${original.sender},${original.identifier},`)
     ok(home.run(['broadcast', updateId!]))
-    expect(feedTitles(home)).toEqual(['Water is back on in Conwy.'])
+    expect(feedTitles(home)).toEqual(['Update: Water is back on in Conwy.'])
     const cap = readFileSync(join(home.home, 'public', 'cap', `${update.id}.xml`), 'utf8')
     expect(cap).toContain('<msgType>Update</msgType>')
     expect(await capSchemaErrors(cap)).toEqual([])

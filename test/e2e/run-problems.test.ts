@@ -53,7 +53,7 @@ describe('crier run and a channel that left the config', () => {
     home.writeConfig(`channels:\n  website: {type: feed, dir: ./public}\n`)
     const run = await home.runAsync(['run'])
     expect(run.status).toBe(1)
-    expect(run.stderr).toMatch(/^Error: notices cannot send: it is not in \S+config\.yaml \(removed or renamed\?\); put it back, or cancel the announcements waiting for it — its deliveries stay queued; fix the channel \(crier channels test notices\), then crier run\n$/)
+    expect(run.stderr).toMatch(/^Error: notices cannot send: it is not in \S+config\.yaml \(removed or renamed\?\); put it back, or cancel the announcements waiting for it — its deliveries stay queued; once it is fixed, crier run sends them\n$/)
     home.writeConfig(withWebsite)
     const back = await home.runAsync(['run'])
     expect(back.status).toBe(0)

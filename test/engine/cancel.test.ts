@@ -3,6 +3,7 @@ import {z} from 'zod'
 import type {Driver} from '../../src/channels/driver.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {cancelAnnouncement, draftUpdate} from '../../src/core/follow-up.js'
+import {scheduleAnnouncement} from '../../src/core/scheduling.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
 import {fanOut} from '../../src/engine/fan-out.js'
 import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
@@ -113,6 +114,8 @@ describe('an Update that is no longer the latest word', () => {
     const update = draftUpdate(world.ctx, original, {text: 'The A55 reopens at 18:00.', channels: []})
     const {followUp: cancel} = cancelAnnouncement(world.ctx, original, 'Sent in error.')
     expect(() => fanOut(world!.ctx, update.id)).toThrow(/^cannot send \w+ — \w+, which it updates, was cancelled by \w+ since; an Update cannot bring it back: send a new announcement instead$/)
+    // Scheduling it is refused the same way, now, not found missed at the due time.
+    expect(() => scheduleAnnouncement(world!.ctx, update.id, {at: 'in 2 hours'})).toThrow(/which it updates, was cancelled by \w+ since/)
     expect(world.store.announcements.get(update.id)?.state).toBe('draft')
     expect(world.store.db.prepare('SELECT count(*) FROM delivery WHERE announcement_id = ?').pluck().get(update.id)).toBe(0)
     // The Cancel itself still goes.

@@ -4,6 +4,7 @@ import {registerDriver, driverFor} from '../../src/channels/registry.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import type {Driver} from '../../src/channels/driver.js'
 import {Dispatcher, rateLimitPauseMs, type DispatchEvent} from '../../src/engine/dispatcher.js'
+import {finishAnnouncementsIfDone} from '../../src/engine/finish.js'
 import {alwaysOk, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
 
@@ -259,6 +260,20 @@ describe('a plain run', () => {
   })
 })
 
+describe('finishing an announcement', () => {
+  it('ends it expired when none reached anyone, subscribers skipped (no phone, opted out) notwithstanding', () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain}\n`)
+    const [id] = world.queue(1)
+    const {store} = world
+    const deliveryId = store.deliveries.broadcastDeliveries(id!)[0]!.id
+    store.db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at, max_attempts, created_at, updated_at)
+      SELECT id || '.skipped', announcement_id, channel, recipient, 'skipped', priority, due_at, max_attempts, created_at, updated_at FROM delivery WHERE id = ?`).run(deliveryId)
+    store.db.prepare(`UPDATE delivery SET state = 'expired' WHERE id = ?`).run(deliveryId)
+    store.transaction(() => finishAnnouncementsIfDone(store, [id!], Date.now()))
+    expect(store.announcements.get(id!)!.state).toBe('expired')
+  })
+})
+
 describe('retries as status counts them', () => {
   it('counts the tries that were tried again, not a one-shot refusal', async () => {
     world = makeWorld(`channels:\n  plain: {type: test-plain, ${fastRetries}}\n`)
@@ -304,6 +319,18 @@ describe('a channel that cannot send at all', () => {
       {channel: 'idem', state: 'sent', attempts: 1, lastError: null, n: 20},
       {channel: 'plain', state: 'queued', attempts: 0, lastError: 'HTTP 401: credentials refused', n: 20},
     ])
+  })
+
+  it('stops a channel declared again as another kind, instead of skipping or killing what was queued for the old one', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain}\n`)
+    const [id] = world.queue(2)
+    // As if "plain" had been an SMS channel when these were queued: one per subscriber.
+    world.store.db.prepare(`UPDATE delivery SET recipient = '1'`).run()
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    expect(summary.unusableChannels.plain).toMatch(/^it is now a test-plain channel, but its queued deliveries were made for one that sends to subscribers; put it back as it was/)
+    expect(scripted.sends).toEqual([])
+    expect(world.store.db.prepare(`SELECT state, attempts, count(*) AS n FROM delivery GROUP BY state, attempts`).all()).toEqual([{state: 'queued', attempts: 0, n: 2}])
+    expect(world.store.announcements.get(id!)!.state).toBe('sending')
   })
 
   it('in a worker, stops it for five minutes and says so once', async () => {

@@ -136,10 +136,11 @@ function appendCommon(entry: XMLBuilder, announcement: Announcement, variant: Va
   entry.ele('author').ele('name').txt(announcement.senderName ?? announcement.sender)
 }
 
+/** The headline, saying what the other channels say too: a drill is one, an Update or a Cancel is one (once). */
 function entryTitle(announcement: Announcement, variant: Variant): string {
   const headline = variant.headline.trim() || announcement.event
-  // crier cancel writes its headline so already; a Cancel from elsewhere may not say it.
-  return announcement.msgType === 'Cancel' ? `${followUpLead(announcement, headline)}${headline}` : headline
+  const drill = announcement.status === 'Actual' ? '' : `${announcement.status.toUpperCase()}: `
+  return `${drill}${followUpLead(announcement, headline)}${headline}`
 }
 
 /** The CAP document's address as seen from the feed that links it. */

@@ -82,6 +82,13 @@ describe('buildAlertsFeed', () => {
     expect(entries.map((entry) => entry['title'])).toEqual(['Cancelled: A55 reopened', 'Newer'])
   })
 
+  it('titles a drill and an Update as the other channels do', () => {
+    const drill = makeAnnouncement({status: 'Exercise', variants: [{language: 'en-GB', headline: 'Evacuate Pentre', description: 'Exercise.'}]})
+    const update = makeAnnouncement({msgType: 'Update', references: older.id, createdAt: baseTime + 60_000, variants: [{language: 'en-GB', headline: 'A55 still closed', description: 'Until 18:00.'}]})
+    expect(parseFeed(buildAlertsFeed([drill], options)).entries[0]?.['title']).toBe('EXERCISE: Evacuate Pentre')
+    expect(parseFeed(buildAlertsFeed([update], options)).entries[0]?.['title']).toBe('Update: A55 still closed')
+  })
+
   it('shows only the latest Update of an announcement', () => {
     const update = makeAnnouncement({msgType: 'Update', references: newer.id, createdAt: baseTime + 60_000, variants: [{language: 'en-GB', headline: 'Still closed', description: 'Now until 18:00.'}]})
     expect(currentAnnouncements([newer, update, older], now).map((announcement) => announcement.id)).toEqual([update.id, older.id])
