@@ -1,5 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import type {Config} from '../config/load.js'
+import type {Config, LoadOptions} from '../config/load.js'
 import {ensurePrivateDir, resolvePaths, type CrierPaths} from '../config/paths.js'
 import {redact} from '../config/secrets.js'
 import type {CoreContext} from '../core/context.js'
@@ -35,18 +35,21 @@ export abstract class CrierCommand extends Command {
 
   // The config loader (zod, yaml, every driver) and the store (better-sqlite3) are imported on
   // first use: `crier --version` needs neither, `crier list` no config.
-  protected async crierConfig(): Promise<Config> {
+  protected async crierConfig(options: LoadOptions = {}): Promise<Config> {
     if (!this.loadedConfig) {
       const {loadConfig} = await import('../config/load.js')
-      this.loadedConfig = loadConfig(this.crierPaths())
+      this.loadedConfig = loadConfig(this.crierPaths(), process.env, options)
     }
     return this.loadedConfig
   }
 
-  /** The core's context; with `{config: false}` the config is not loaded (commands that only read the store). */
-  protected async context(options: {config?: boolean} = {}): Promise<CoreContext> {
+  /**
+   * The core's context; with `{config: false}` the config is not loaded (commands that only read
+   * the store); with `brokenChannelsAside` a channel with wrong settings is left out (delivery).
+   */
+  protected async context(options: {config?: boolean} & LoadOptions = {}): Promise<CoreContext> {
     const paths = this.crierPaths()
-    const config = options.config === false ? undefined : await this.crierConfig()
+    const config = options.config === false ? undefined : await this.crierConfig(options)
     if (!this.store) {
       ensurePrivateDir(paths.home)
       const {openStore} = await import('../store/index.js')

@@ -25,7 +25,8 @@ export default class Run extends CrierCommand {
       if (ms === undefined || ms <= 0) throw new UsageError(`--max-time "${flags['max-time']}" is not a duration — use e.g. 50s or 5m`)
       deadline = Date.now() + ms
     }
-    const ctx = await this.context()
+    // A channel with wrong settings is left out, not allowed to hold back the others.
+    const ctx = await this.context({brokenChannelsAside: true})
     const signals = stopSignals()
     const occurrences: SchedulerEvent[] = []
     const onOccurrence = (event: SchedulerEvent) => {
@@ -54,6 +55,10 @@ export default class Run extends CrierCommand {
     // A missed occurrence did not go: as much a problem for the officer as a dead delivery.
     else if (trouble > 0 || occurrences.some((o) => o.kind === 'missed')) process.exitCode = ExitCode.incomplete
     reportUnusableChannels(summary, signals.exitCode())
+    for (const [name, problem] of Object.entries(ctx.config.brokenChannels ?? {})) {
+      // With deliveries waiting it was reported above, as a channel that cannot send.
+      if (!(name in summary.unusableChannels)) process.stderr.write(`crier: ${problem} — ${name} is left out until that is fixed\n`)
+    }
     return {...summary, fired: occurrences.filter((o) => o.kind === 'fired').length, missed: occurrences.filter((o) => o.kind === 'missed').length}
   }
 }

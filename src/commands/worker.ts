@@ -11,7 +11,8 @@ export default class Worker extends CrierCommand {
 
   async run() {
     await this.parse(Worker)
-    const ctx = await this.context()
+    // A channel with wrong settings is left out, not allowed to hold back the others.
+    const ctx = await this.context({brokenChannelsAside: true})
     const json = this.jsonEnabled()
     // One line per event on stdout: plain, or a JSON document per line with --json.
     const log = (event: Record<string, unknown>, text: string) => process.stdout.write(json ? JSON.stringify({at: new Date().toISOString(), ...event}) + '\n' : `${new Date().toISOString()} ${text}\n`)
@@ -23,6 +24,9 @@ export default class Worker extends CrierCommand {
     }
     const signals = stopSignals((signal) => log({event: 'stopping', signal}, `stopping (${signal}): finishing sends in flight, leaving the rest queued`))
     log({event: 'started', pid: process.pid}, `worker started (pid ${process.pid})`)
+    for (const [channel, problem] of Object.entries(ctx.config.brokenChannels ?? {})) {
+      log({event: 'channel-left-out', channel, problem}, `${channel} is left out until its settings are fixed (and the worker restarted): ${oneLine(problem, 300)}`)
+    }
     try {
       await deliverQueued(
         ctx,

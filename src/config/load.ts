@@ -29,6 +29,20 @@ export interface Config {
   scheduling?: {grace: string}
   /** Prepared announcements for crier draft --template. */
   templates?: Record<string, Template>
+  /**
+   * Loaded with brokenChannelsAside: channels whose own settings are wrong (a secret's variable
+   * unset, a bad value), left out, each with its first problem.
+   */
+  brokenChannels?: Record<string, string>
+}
+
+export interface LoadOptions {
+  /**
+   * For delivery (crier run, worker): a problem confined to one channel leaves that channel out
+   * instead of refusing the whole file — a secret missing from cron's environment for the SMS
+   * channel must not hold back a flood warning on the website. Anything else still refuses.
+   */
+  brokenChannelsAside?: boolean
 }
 
 /** Engine settings of a channel in the units the engine uses. */
@@ -51,7 +65,7 @@ export class ConfigError extends UsageError {
   }
 }
 
-export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   if (!existsSync(paths.configFile)) {
     if (paths.configExplicit) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
     return embeddedDefault(paths)
@@ -93,6 +107,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
       else channels[name] = result
     }
   }
+  const brokenChannels = options.brokenChannelsAside ? setBrokenChannelsAside(problems, label, rawChannels, channels) : {}
   if (problems.length || !parsed.success) throw new ConfigError(problems)
   const file = parsed.data
   return {
@@ -106,7 +121,23 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     policy: file.policy,
     scheduling: file.scheduling,
     templates: file.templates,
+    ...(Object.keys(brokenChannels).length ? {brokenChannels} : {}),
   }
+}
+
+/** Takes the problems that belong to one channel out of `problems`, and that channel out of `channels`. */
+function setBrokenChannelsAside(problems: string[], label: string, rawChannels: unknown, channels: Record<string, ChannelConfig>): Record<string, string> {
+  const broken: Record<string, string> = {}
+  if (!rawChannels || typeof rawChannels !== 'object') return broken
+  for (const name of Object.keys(rawChannels)) {
+    const own = `${label}: channels.${name}.`
+    const mine = problems.filter((problem) => problem.startsWith(own))
+    if (mine.length === 0) continue
+    broken[name] = mine[0]!
+    delete channels[name]
+    for (const problem of mine) problems.splice(problems.indexOf(problem), 1)
+  }
+  return broken
 }
 
 /** Only facts the channel's driver declares as settings: a stale cache must not break config. */

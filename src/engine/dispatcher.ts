@@ -200,7 +200,8 @@ export class Dispatcher {
     if (!limits.announcementId) {
       for (const name of this.store.deliveries.channelsWithQueue()) {
         if (this.channels.has(name)) continue
-        const reason = `it is not in ${this.config.source} (removed or renamed?); put it back, or cancel the announcements waiting for it`
+        const broken = this.config.brokenChannels?.[name]
+        const reason = broken ? `its settings are wrong, so it was left out: ${broken}` : `it is not in ${this.config.source} (removed or renamed?); put it back, or cancel the announcements waiting for it`
         this.summary.unusableChannels[name] = reason
         this.onChannelStopped?.({channel: name, reason, until: Infinity})
       }

@@ -136,6 +136,18 @@ policy:
     expect(config.channels.x).toMatchObject({url: 'https://x.example/hook'})
   })
 
+  it('for delivery, sets a channel with wrong settings aside with its problem; any other problem still refuses the file', () => {
+    const paths = withConfig('channels:\n  website: {type: feed, dir: ./public}\n  partners: {type: webhook, url: "ftp://x.example/"}\n  hook: {type: webhook, url: "https://h.example/", secret: "${HOOK_SECRET}"}\n')
+    const config = loadConfig(paths, {}, {brokenChannelsAside: true})
+    expect(Object.keys(config.channels)).toEqual(['website'])
+    expect(config.brokenChannels).toEqual({
+      partners: expect.stringMatching(/^config\.yaml: channels\.partners\.url: /),
+      hook: 'config.yaml: channels.hook.secret: environment variable HOOK_SECRET is not set — export it before running crier',
+    })
+    expect(problemsOf(withConfig('timezone: Mars/Olympus\nchannels:\n  website: {type: feed, dir: ./public}\n'))).toEqual([expect.stringMatching(/^config\.yaml: timezone: /)])
+    expect(() => loadConfig(withConfig('timezone: Mars/Olympus\nchannels:\n  website: {type: feed, dir: ./public}\n'), {}, {brokenChannelsAside: true})).toThrow(ConfigError)
+  })
+
   it('keeps common settings a channel gives', () => {
     const config = loadConfig(withConfig('channels:\n  partners: { type: webhook, url: "https://partners.example/hook", maxAttempts: 3, timeout: 2s, concurrency: 4, rate: 10/s, allowTest: true }\n'), {})
     const partners = config.channels.partners!
