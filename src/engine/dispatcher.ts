@@ -591,9 +591,10 @@ export class Dispatcher {
     const candidates: number[] = []
     const awake: string[] = []
     for (const [name, channel] of this.channels) {
-      // A channel paused (429), stopped (unusable) or just drained wakes when that ends, and only
-      // if it has work by then; a stopped-for-the-run channel does not wake this run at all.
-      const asleepUntil = Math.max(channel.pausedUntil, channel.unusableUntil, channel.drainedUntil)
+      // A channel paused (429) or stopped (unusable) wakes when that ends, and only if it has
+      // work by then; a stopped-for-the-run channel does not wake this run at all. (Just drained
+      // is no reason to wait: the sleep ends it, and work that came since is due now.)
+      const asleepUntil = Math.max(channel.pausedUntil, channel.unusableUntil)
       if (asleepUntil <= now) awake.push(name)
       else if (asleepUntil < Infinity) {
         const due = this.store.deliveries.nextDueAt([name])
@@ -601,7 +602,11 @@ export class Dispatcher {
       }
     }
     const due = awake.length > 0 ? this.store.deliveries.nextDueAt(awake) : null
-    if (due !== null) candidates.push(due)
+    if (due !== null) {
+      candidates.push(due)
+      // Work due later: look again when a drained channel may have more (from another process).
+      for (const channel of this.channels.values()) if (channel.drainedUntil > now) candidates.push(channel.drainedUntil)
+    }
     const leaseExpiry = this.store.deliveries.nextLeaseExpiry()
     if (leaseExpiry !== null) candidates.push(leaseExpiry)
     if (candidates.length === 0) return null
