@@ -1,30 +1,15 @@
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {importSubscribers, readableFile} from '../../../src/core/subscribers/import.js'
 import {LinesWritten} from '../../../src/core/subscribers/lines-written.js'
-import {makeWorld, removeWorld, type World} from '../../helpers/world.js'
+import {csvWorlds, writeCsv} from '../../helpers/csv-world.js'
 
 // One contact belongs to one subscriber in a list: a later row of the same file that names a
 // contact an earlier row wrote is rejected, not allowed to overwrite that subscriber. And the
 // rejected file, and the refusals of paths that are no CSV file.
 
-let world: World | undefined
-afterEach(() => {
-  if (world) removeWorld(world)
-  world = undefined
-})
-
-function csvWorld(): World {
-  world = makeWorld('defaultRegion: GB\nchannels:\n  website: {type: feed, dir: ./public}\n')
-  return world
-}
-
-function writeCsv(w: World, name: string, content: string): string {
-  const file = join(w.home, name)
-  writeFileSync(file, content)
-  return file
-}
+const csvWorld = csvWorlds()
 
 const header = 'name,email,phone,language,lat,lon,zone,tags\n'
 const rejectedLines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').slice(1)

@@ -1,26 +1,11 @@
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {checkRow, importSubscribers} from '../../../src/core/subscribers/import.js'
 import {normaliseContact} from '../../../src/core/subscribers/contacts.js'
-import {makeWorld, removeWorld, type World} from '../../helpers/world.js'
+import {csvWorlds, writeCsv} from '../../helpers/csv-world.js'
 
-let world: World | undefined
-afterEach(() => {
-  if (world) removeWorld(world)
-  world = undefined
-})
-
-function csvWorld(): World {
-  world = makeWorld('defaultRegion: GB\nchannels:\n  website: {type: feed, dir: ./public}\n')
-  return world
-}
-
-function writeCsv(w: World, name: string, content: string | Buffer): string {
-  const file = join(w.home, name)
-  writeFileSync(file, content)
-  return file
-}
+const csvWorld = csvWorlds()
 
 const header = 'name,email,phone,language,lat,lon,zone,tags\r\n'
 
