@@ -1,4 +1,5 @@
 import {primaryVariant, type Announcement, type Variant} from '../core/announcement.js'
+import {drillWord, isDrill} from '../core/drill.js'
 import {followUpLead} from '../core/follow-up-lead.js'
 import type {ChannelConfig, Recipient} from './driver.js'
 import type {EmailSettings} from './email.js'
@@ -111,7 +112,7 @@ interface EmailContent {
 
 /** "[Severe] Flood warning", with "[EXERCISE] " before it for anything but an Actual alert. */
 function subjectOf(announcement: Announcement, variant: Variant): string {
-  const status = announcement.status === 'Actual' ? '' : `[${announcement.status.toUpperCase()}] `
+  const status = isDrill(announcement.status) ? `[${drillWord(announcement.status)}] ` : ''
   const headline = headerText(variant.headline)
   return headerText(`${status}[${severityLabel(announcement)}] ${followUpLead(announcement, headline)}${headline}`)
 }

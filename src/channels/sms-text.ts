@@ -1,4 +1,5 @@
 import {createRequire} from 'node:module'
+import {drillWord, isDrill} from '../core/drill.js'
 import type {Announcement, Variant} from '../core/announcement.js'
 import {followUpLead} from '../core/follow-up-lead.js'
 
@@ -26,7 +27,7 @@ export function smsTextFor(announcement: Announcement, variant: Variant): string
 
 function composeSmsText(announcement: Announcement, variant: Variant): string {
   const tags: string[] = []
-  if (announcement.status === 'Exercise' || announcement.status === 'Test') tags.push(announcement.status.toUpperCase())
+  if (isDrill(announcement.status)) tags.push(drillWord(announcement.status))
   if (announcement.severity !== 'Unknown') tags.push(announcement.severity)
   const headline = tidy(variant.headline)
   const lead = followUpLead(announcement, headline)

@@ -1,4 +1,5 @@
 import type {Announcement, Variant} from '../core/announcement.js'
+import {drillWord, isDrill} from '../core/drill.js'
 import {headlineSaysFollowUp} from '../core/follow-up-lead.js'
 
 // What a post on a social network says, for every social driver alike, so an officer reads the
@@ -30,8 +31,7 @@ export interface SocialTextOptions {
 
 export function socialText(announcement: Announcement, variant: Variant, options: SocialTextOptions = {}): SocialText {
   const tags: string[] = []
-  if (announcement.status === 'Exercise') tags.push('EXERCISE')
-  else if (announcement.status === 'Test') tags.push('TEST')
+  if (isDrill(announcement.status)) tags.push(drillWord(announcement.status))
   if (options.severityTag !== false) {
     const tag = severityTags[announcement.severity]
     if (tag) tags.push(tag)

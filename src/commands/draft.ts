@@ -9,6 +9,7 @@ import {createDraft, parseLanguage, parseStatus, type DraftInput} from '../core/
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {UsageError} from '../core/errors.js'
+import {isDrill} from '../core/drill.js'
 import {fillTemplate, overTemplate} from '../core/templates.js'
 import {announcementJson} from '../views/format.js'
 
@@ -59,7 +60,7 @@ export default class Draft extends CrierCommand {
       }
     }
     const announcement = createDraft(ctx, input)
-    const drill = announcement.status === 'Actual' ? '' : `, ${announcement.status}`
+    const drill = isDrill(announcement.status) ? `, ${announcement.status}` : ''
     this.say(`Draft ${shortId(announcement.id)} created (${announcement.severity}${drill}). Next: crier preview ${shortId(announcement.id)}`)
     return announcementJson(announcement)
   }

@@ -1,5 +1,6 @@
 import type {Announcement} from '../core/announcement.js'
 import {primaryVariant} from '../core/announcement.js'
+import {drillWord, isDrill} from '../core/drill.js'
 import {shortId} from '../core/ids.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 
@@ -11,7 +12,12 @@ export function formatTime(ms: number | undefined): string {
 
 export function announcementLine(a: Announcement): string {
   const headline = stripTerminalControls(primaryVariant(a).headline)
-  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${overrideFlag(a)}${headline}`
+  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${drillFlag(a)}${overrideFlag(a)}${headline}`
+}
+
+/** "[EXERCISE] ", "[TEST] " …: in a list of announcements a drill must not pass for an emergency. */
+export function drillFlag(a: Pick<Announcement, 'status'>): string {
+  return isDrill(a.status) ? `[${drillWord(a.status)}] ` : ''
 }
 
 /** "OVERRIDE — not yet reviewed" until another officer runs crier review; then a quieter mark. */

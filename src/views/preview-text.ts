@@ -3,12 +3,13 @@ import {shortId} from '../core/ids.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {redact} from '../config/secrets.js'
 import {areaReachLine} from './area-reach-lines.js'
+import {drillFlag} from './format.js'
 
 /** The preview as plain text: per channel, each part exactly, with its length against the limit. */
 export function previewText(preview: Preview): string {
   const lines: string[] = []
   const a = preview.announcement
-  lines.push(`${shortId(a.id)}  ${a.severity}  ${stripTerminalControls(a.variants[0]!.headline)}`)
+  lines.push(`${shortId(a.id)}  ${a.severity}  ${drillFlag(a)}${stripTerminalControls(a.variants[0]!.headline)}`)
   for (const channel of preview.channels) {
     lines.push('', `── ${channel.channel} (${channel.type}) ──`)
     for (const part of channel.parts) {

@@ -39,6 +39,11 @@ describe('the live view', () => {
     expect(frame).not.toMatch(/detach|retry|quit/)
   })
 
+  it('an exercise says so in the header, beside the severity', () => {
+    const frame = frameOf([snapshot([channel('website', {sent: 1})], {announcement: {id: '01JD5XABCDEFGHJKMNPQRSTVWX', severity: 'Extreme', status: 'Exercise', headline: 'Evacuate Llandudno seafront now', state: 'sent'}})])
+    expect(frame).toMatch(/^EXTREME {2}\[EXERCISE\] Evacuate Llandudno seafront now +0:42$/m)
+  })
+
   it('mixed failures: bar, counts, rate, ETA and the last error of a channel still sending; r offers the dead ones', () => {
     const first = snapshot([channel('partners', {sent: 300, failed: 3, dead: 2, queued: 695, lastError: 'HTTP 503: service unavailable'}), channel('website', {sent: 1})], {at: startedAt + 40_000, retryableDead: 2})
     const later = snapshot([channel('partners', {sent: 500, failed: 3, dead: 2, queued: 495, lastError: 'HTTP 503: service unavailable'}), channel('website', {sent: 1})], {retryableDead: 2})

@@ -1,4 +1,5 @@
 import type {XMLBuilder} from 'xmlbuilder2/lib/interfaces.js'
+import {drillWord, isDrill} from '../drill.js'
 import {primaryVariant, type Announcement, type Variant} from '../announcement.js'
 import {capNamespace, createXmlDocument, formatCapDateTime, sentTime} from './build.js'
 import {followUpLead} from '../follow-up-lead.js'
@@ -139,7 +140,7 @@ function appendCommon(entry: XMLBuilder, announcement: Announcement, variant: Va
 /** The headline, saying what the other channels say too: a drill is one, an Update or a Cancel is one (once). */
 function entryTitle(announcement: Announcement, variant: Variant): string {
   const headline = variant.headline.trim() || announcement.event
-  const drill = announcement.status === 'Actual' ? '' : `${announcement.status.toUpperCase()}: `
+  const drill = isDrill(announcement.status) ? `${drillWord(announcement.status)}: ` : ''
   return `${drill}${followUpLead(announcement, headline)}${headline}`
 }
 

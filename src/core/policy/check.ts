@@ -1,4 +1,5 @@
 import type {Config} from '../../config/load.js'
+import {isDrill} from '../drill.js'
 import {personalDataDetectors, type PersonalDataDetector} from '../../config/schema.js'
 import type {Announcement} from '../announcement.js'
 import {shortId} from '../ids.js'
@@ -253,7 +254,7 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
 function channels(announcement: Announcement, renderings: ChannelRendering[], id: string): Finding[] {
   const findings: Finding[] = []
   for (const {channel, rendered} of renderings) {
-    if ((announcement.status === 'Exercise' || announcement.status === 'Test') && !channel.allowTest) {
+    if (isDrill(announcement.status) && !channel.allowTest) {
       findings.push({
         level: 'error',
         rule: 'test-channel',

@@ -2,6 +2,7 @@ import {Box, Text} from 'ink'
 import type {LiveSnapshot} from '../../engine/live-snapshot.js'
 import {shortId} from '../../core/ids.js'
 import {oneLine} from '../../core/terminal-text.js'
+import {drillFlag} from '../format.js'
 import {formatCount, formatDuration, severityColour, severityWord} from './format.js'
 import type {LivePhase} from './model.js'
 
@@ -26,6 +27,7 @@ export function Header({snapshot, phase, colour, columns}: HeaderProps) {
               {severityWord(announcement.severity)}
             </Text>
             {'  '}
+            {drillFlag(announcement)}
             {headline}
           </Text>
         </Box>

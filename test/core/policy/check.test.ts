@@ -264,8 +264,8 @@ describe('channels', () => {
     expect(ofRule(check(short, config), 'channel-limit')).toEqual([])
   })
 
-  it('Exercise and Test announcements only to channels marked allowTest', () => {
-    for (const status of ['Exercise', 'Test'] as const) {
+  it('Exercise, Test, System and Draft announcements only to channels marked allowTest', () => {
+    for (const status of ['Exercise', 'Test', 'System', 'Draft'] as const) {
       const announcement = makeAnnouncement({status, channels: ['website', 'drills']})
       expect(ofRule(check(announcement, config), 'test-channel')).toEqual([
         {level: 'error', rule: 'test-channel', channel: 'website', message: `${status} announcements may not go to website — it is not marked allowTest: choose other channels (crier edit ${shortId(announcement.id)} --channel …) or set channels.website.allowTest: true`},
