@@ -44,6 +44,19 @@ export abstract class CrierCommand extends Command {
   }
 
   /**
+   * The config as it is now on disk, replacing the one loaded before (a long-running worker
+   * picking up an edit); recorded in the audit trail when its text changed. A config that does
+   * not load throws, and the one in force stays.
+   */
+  protected async reloadConfig(options: LoadOptions = {}): Promise<Config> {
+    const {loadConfig} = await import('../config/load.js')
+    const config = loadConfig(this.crierPaths(), process.env, options)
+    this.loadedConfig = config
+    if (this.store) (await import('../core/config-fingerprint.js')).recordConfigLoad(this.store, config)
+    return config
+  }
+
+  /**
    * The core's context; with `{config: false}` the config is not loaded (commands that only read
    * the store); with `brokenChannelsAside` a channel with wrong settings is left out (delivery).
    */

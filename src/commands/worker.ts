@@ -1,5 +1,9 @@
+import type {Config} from '../config/load.js'
+import {redact} from '../config/secrets.js'
 import {CrierCommand} from '../cli/base-command.js'
+import {watchConfig} from '../cli/config-watch.js'
 import {stopSignals} from '../cli/stop-signals.js'
+import type {CoreContext} from '../core/context.js'
 import {oneLine} from '../core/terminal-text.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
@@ -24,20 +28,58 @@ export default class Worker extends CrierCommand {
     }
     const signals = stopSignals((signal) => log({event: 'stopping', signal}, `stopping (${signal}): finishing sends in flight, leaving the rest queued`))
     log({event: 'started', pid: process.pid}, `worker started (pid ${process.pid})`)
-    for (const [channel, problem] of Object.entries(ctx.config.brokenChannels ?? {})) {
-      log({event: 'channel-left-out', channel, problem}, `${channel} is left out until its settings are fixed (and the worker restarted): ${oneLine(problem, 300)}`)
+    const leftOut = (config: Config) => {
+      for (const [channel, problem] of Object.entries(config.brokenChannels ?? {})) {
+        log({event: 'channel-left-out', channel, problem}, `${channel} is left out until its settings are fixed (an edit to the config is picked up; a changed environment variable needs a restart): ${oneLine(problem, 300)}`)
+      }
     }
+    leftOut(ctx.config)
+
+    // An edited config (or SIGHUP) is loaded beside the running dispatcher; only a config that
+    // loads and differs replaces it: the dispatcher stops claiming, finishes what is in flight,
+    // and a new one starts with the new settings. A config that does not load changes nothing.
+    let current = ctx
+    let next: CoreContext | undefined
+    let restart = new AbortController()
+    let reloading = Promise.resolve()
+    const stopWatching = watchConfig(this.crierPaths().configFile, (why) => {
+      reloading = reloading.then(async () => {
+        let config: Config
+        try {
+          config = await this.reloadConfig({brokenChannelsAside: true})
+        } catch (error) {
+          const problem = redact(error instanceof Error ? error.message : String(error))
+          log({event: 'config-invalid', problem}, `the config does not load, so the one in force stays: ${oneLine(problem, 300)}`)
+          return
+        }
+        if (why === 'file' && JSON.stringify(config) === JSON.stringify((next ?? current).config)) return
+        next = {...current, config}
+        log({event: 'config-reloaded', source: config.source, trigger: why}, `config reloaded (${why === 'file' ? 'the file changed' : 'SIGHUP'}): finishing sends in flight, then going on with it`)
+        leftOut(config)
+        restart.abort()
+      })
+    })
     try {
-      await deliverQueued(
-        ctx,
-        {stop: signals.stop, abort: signals.abort, keepRunning: true, tick: () => void fireDueSchedules(ctx, onSchedule), nextWake: () => ctx.store.schedules.nextDueAt()},
-        onDelivery,
-        ({channel, reason, until}) => {
-          const when = until === Infinity ? undefined : new Date(until).toISOString()
-          log({event: 'channel-stopped', channel, reason, until: when ?? null}, `${channel} cannot send${when ? `, stopped until ${when}` : ''} (its deliveries stay queued): ${oneLine(reason, 300)}`)
-        },
-      )
+      while (!signals.stop.aborted) {
+        const ctxNow = current
+        await deliverQueued(
+          ctxNow,
+          {stop: AbortSignal.any([signals.stop, restart.signal]), abort: signals.abort, keepRunning: true, tick: () => void fireDueSchedules(ctxNow, onSchedule), nextWake: () => ctxNow.store.schedules.nextDueAt()},
+          onDelivery,
+          ({channel, reason, until}) => {
+            const when = until === Infinity ? undefined : new Date(until).toISOString()
+            log({event: 'channel-stopped', channel, reason, until: when ?? null}, `${channel} cannot send${when ? `, stopped until ${when}` : ''} (its deliveries stay queued): ${oneLine(reason, 300)}`)
+          },
+        )
+        if (next) {
+          current = next
+          next = undefined
+        }
+        restart = new AbortController()
+      }
     } finally {
+      stopWatching()
+      await reloading
       signals.dispose()
     }
     log({event: 'stopped'}, 'worker stopped')
@@ -46,3 +88,4 @@ export default class Worker extends CrierCommand {
     return undefined
   }
 }
+

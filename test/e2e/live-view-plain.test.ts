@@ -1,10 +1,10 @@
-import {spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
 import {explain} from '../helpers/cli-assertions.js'
-import {crierBin, jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
 import {startGatedFake, type GatedFake} from '../helpers/gated-fake.js'
 import {importRecorder, loadedPackage} from '../helpers/pty.js'
+import {killSpawned, spawnCrier, waitFor} from '../helpers/spawn-crier.js'
 
 // Off a terminal (a pipe, a log, cron) or with --json: never Ink, never React; a plain progress
 // line on stderr while something changes (none with --quiet); the result on stdout. Which
@@ -14,37 +14,13 @@ let home: CrierHome | undefined
 let fake: GatedFake | undefined
 const cleanups: Array<() => void> = []
 afterEach(async () => {
+  await killSpawned()
   await fake?.close()
   fake = undefined
   home?.cleanup()
   home = undefined
   for (const cleanup of cleanups.splice(0)) cleanup()
 })
-
-interface Running {
-  stdout(): string
-  stderr(): string
-  exited: Promise<number | null>
-}
-
-/** The built CLI with pipes for stdin, stdout and stderr (no terminal anywhere), recording what it loads. */
-function spawnCrier(h: CrierHome, args: string[], nodeArgs: string[] = []): Running {
-  const child = spawn(process.execPath, [...nodeArgs, crierBin, ...args], {env: h.env, cwd: h.home})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk) => (stdout += chunk))
-  child.stderr.on('data', (chunk) => (stderr += chunk))
-  child.stdin.end()
-  return {stdout: () => stdout, stderr: () => stderr, exited: new Promise((resolve) => child.on('close', resolve))}
-}
-
-async function waitUntil(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  for (let waited = 0; waited < timeoutMs; waited += 25) {
-    if (condition()) return
-    await sleep(25)
-  }
-  throw new Error(`waited ${timeoutMs} ms for ${what}`)
-}
 
 function webhookHome(url: string): {h: CrierHome; id: string} {
   const h = makeCrierHome()
@@ -67,9 +43,9 @@ describe('crier broadcast off a terminal', () => {
     const imports = importRecorder()
     cleanups.push(imports.cleanup)
     const run = spawnCrier(h, ['broadcast', id], imports.nodeArgs)
-    await waitUntil('a progress line', () => /partners sent 0\/1; website sent 1\/1\n/.test(run.stderr()))
+    await waitFor('a progress line', () => /partners sent 0\/1; website sent 1\/1\n/.test(run.stderr()))
     fake.open()
-    const status = await run.exited
+    const status = (await run.exit).code
     expect(status, explain({status, stdout: run.stdout(), stderr: run.stderr()})).toBe(0)
     expect(run.stdout()).toMatch(/^partners +sent 1\/1$/m)
     expect(run.stdout()).toMatch(/^website +sent 1\/1$/m)
@@ -97,9 +73,9 @@ describe('crier broadcast off a terminal', () => {
     const imports = importRecorder()
     cleanups.push(imports.cleanup)
     const run = spawnCrier(h, ['broadcast', id, '--json'], imports.nodeArgs)
-    await waitUntil('a progress line', () => /partners sent 0\/1/.test(run.stderr()))
+    await waitFor('a progress line', () => /partners sent 0\/1/.test(run.stderr()))
     fake.open()
-    expect(await run.exited).toBe(0)
+    expect((await run.exit).code).toBe(0)
     const document = JSON.parse(run.stdout())
     expect(document.channels.map((c: {channel: string; sent: number}) => [c.channel, c.sent])).toEqual([
       ['partners', 1],
@@ -115,11 +91,11 @@ describe('crier broadcast off a terminal', () => {
     const {h, id} = webhookHome(fake.url)
     home = h
     const run = spawnCrier(h, ['broadcast', id, '--quiet'])
-    await waitUntil('the send to reach the fake', () => fake!.held() === 1)
+    await waitFor('the send to reach the fake', () => fake!.held() === 1)
     // Long enough for a progress line to have been due twice over.
     await sleep(2500)
     fake.open()
-    expect(await run.exited).toBe(0)
+    expect((await run.exit).code).toBe(0)
     expect(run.stderr()).toBe('')
     expect(run.stdout()).toMatch(/^partners +sent 1\/1$/m)
   })
@@ -132,14 +108,14 @@ describe('crier status ID --watch off a terminal', () => {
     home = h
     expect(h.run(['broadcast', id, '--no-wait']).status).toBe(0)
     const sender = spawnCrier(h, ['run'])
-    await waitUntil('crier run to be sending', () => fake!.held() === 1)
+    await waitFor('crier run to be sending', () => fake!.held() === 1)
     const imports = importRecorder()
     cleanups.push(imports.cleanup)
     const watch = spawnCrier(h, ['status', id, '--watch'], imports.nodeArgs)
-    await waitUntil('a progress line', () => /partners sent 0\/1; website sent 1\/1\n/.test(watch.stderr()))
+    await waitFor('a progress line', () => /partners sent 0\/1; website sent 1\/1\n/.test(watch.stderr()))
     fake.open()
-    expect(await sender.exited).toBe(0)
-    const status = await watch.exited
+    expect((await sender.exit).code).toBe(0)
+    const status = (await watch.exit).code
     expect(status, explain({status, stdout: watch.stdout(), stderr: watch.stderr()})).toBe(0)
     expect(watch.stdout()).toMatch(/^[0-9A-Z]{12} {2}sent +Minor/m)
     expect(watch.stdout()).toMatch(/^partners +sent 1\/1$/m)

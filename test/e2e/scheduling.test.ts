@@ -1,4 +1,3 @@
-import {spawn, type ChildProcess} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cronOccurrences} from '../../src/core/cron.js'
@@ -7,7 +6,8 @@ import {shortId} from '../../src/core/ids.js'
 import {scheduleAnnouncement} from '../../src/core/scheduling.js'
 import {formatInZone, parseWhen} from '../../src/core/when.js'
 import {alwaysOk, slow, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
-import {crierBin, makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
+import {makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
+import {jsonLines, killSpawned, spawnCrier, waitFor} from '../helpers/spawn-crier.js'
 import {makeWorld} from '../helpers/world.js'
 
 // Scheduling through the built CLI, as cron and systemd run it: `crier schedule` in one process,
@@ -16,22 +16,10 @@ import {makeWorld} from '../helpers/world.js'
 
 const zone = 'Europe/London'
 
-interface Spawned {
-  child: ChildProcess
-  stdout(): string
-  stderr(): string
-  exit: Promise<{code: number | null; signal: NodeJS.Signals | null}>
-}
-
 let home: CrierHome | undefined
 let fake: ProviderFake | undefined
-let children: Spawned[] = []
 afterEach(async () => {
-  for (const spawned of children) {
-    if (spawned.child.exitCode === null && spawned.child.signalCode === null) spawned.child.kill('SIGKILL')
-    await spawned.exit
-  }
-  children = []
+  await killSpawned()
   await fake?.close()
   fake = undefined
   home?.cleanup()
@@ -46,26 +34,6 @@ function prepareHome(url: string, concurrency?: number): CrierHome {
   const h = makeCrierHome()
   h.writeConfig(configFor(url, concurrency))
   return h
-}
-
-function spawnCrier(h: CrierHome, args: string[]): Spawned {
-  const child = spawn(process.execPath, [crierBin, ...args], {env: h.env, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (chunk) => (stdout += chunk))
-  child.stderr!.on('data', (chunk) => (stderr += chunk))
-  const exit = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.on('close', (code, signal) => resolve({code, signal})))
-  const spawned = {child, stdout: () => stdout, stderr: () => stderr, exit}
-  children.push(spawned)
-  return spawned
-}
-
-/** Polls every 25 ms until `condition` holds; fails after `maxMs`. */
-async function waitFor(what: string, condition: () => boolean, maxMs = 30_000): Promise<void> {
-  for (let i = 0; !condition(); i++) {
-    if (i * 25 >= maxMs) throw new Error(`timed out after ${maxMs} ms waiting for ${what}`)
-    await sleep(25)
-  }
 }
 
 function scalar(h: CrierHome, sql: string, ...params: unknown[]): number {
@@ -116,12 +84,6 @@ function scheduleInProcess(h: CrierHome, url: string, count: number, dueAt: numb
   return ids
 }
 
-function jsonLines(text: string): Array<Record<string, any>> {
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as Record<string, any>)
-}
 
 describe('crier worker fires schedules', () => {
   it('fires a one-off 3 s ahead exactly once, logs JSON lines, and exits 0 on SIGTERM', async () => {

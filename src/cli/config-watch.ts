@@ -1,0 +1,19 @@
+import {unwatchFile, watchFile, type Stats} from 'node:fs'
+
+/**
+ * Calls `onChange` when the config file is created, edited or replaced (polled every second:
+ * editors replace files rather than write them in place, and a poll sees both) and on SIGHUP,
+ * the conventional "reload" of a long-running service. Returns the function that stops it.
+ */
+export function watchConfig(path: string, onChange: (why: 'file' | 'SIGHUP') => void): () => void {
+  const listener = (current: Stats, previous: Stats) => {
+    if (current.mtimeMs !== previous.mtimeMs || current.ino !== previous.ino || current.size !== previous.size) onChange('file')
+  }
+  watchFile(path, {interval: 1000, persistent: false}, listener)
+  const hangUp = () => onChange('SIGHUP')
+  process.on('SIGHUP', hangUp)
+  return () => {
+    unwatchFile(path, listener)
+    process.off('SIGHUP', hangUp)
+  }
+}

@@ -1,0 +1,113 @@
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {alwaysOk, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {explain} from '../helpers/cli-assertions.js'
+import {makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {jsonLines, killSpawned, spawnCrier, waitFor, type SpawnedCrier} from '../helpers/spawn-crier.js'
+
+// A long-running worker and its config: an officer fixing a channel's settings edits
+// config.yaml, and the worker goes on with the edit — no restart, nothing lost or sent twice.
+// An edit that does not load (half-saved, a typo) leaves the config in force running.
+
+let home: CrierHome | undefined
+const fakes: ProviderFake[] = []
+afterEach(async () => {
+  await killSpawned()
+  for (const fake of fakes.splice(0)) await fake.close()
+  home?.cleanup()
+  home = undefined
+})
+
+async function fake(): Promise<ProviderFake> {
+  const started = await startProviderFake({plan: alwaysOk()})
+  fakes.push(started)
+  return started
+}
+
+function partnersAt(url: string, extra = ''): string {
+  return `channels:\n  partners: {type: webhook, url: "${url}/hooks/alerts", retryBase: 20ms, retryCap: 200ms, timeout: 5s${extra}}\n`
+}
+
+function queue(h: CrierHome, text: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): void {
+  const result = h.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners', '--no-wait', ...args], {input: text, env})
+  expect(result.status, explain(result)).toBe(0)
+}
+
+function events(worker: SpawnedCrier): string[] {
+  return jsonLines(worker.stdout()).map((line) => line.event as string)
+}
+
+async function startWorker(h: CrierHome, env: NodeJS.ProcessEnv = {}): Promise<SpawnedCrier> {
+  const worker = spawnCrier({...h, env: {...h.env, ...env}}, ['worker', '--json'])
+  await waitFor('the worker to start', () => events(worker).includes('started'), 20_000)
+  return worker
+}
+
+describe('crier worker picks up an edited config', () => {
+  it('goes on with the new settings once the file changes; an edit that does not load changes nothing', async () => {
+    const [first, second] = [await fake(), await fake()]
+    home = makeCrierHome()
+    const goodConfig = home.writeConfig(partnersAt(first.url))
+    const worker = await startWorker(home)
+    queue(home, 'Road reopened at Junction 11.')
+    await waitFor('the first announcement at the first endpoint', () => first.requests.length === 1)
+
+    // Half-saved: the worker says so and keeps the config it has.
+    writeFileSync(goodConfig, 'channels:\n  partners: {type: webhook, url: ["')
+    await waitFor('the worker to refuse the broken edit', () => events(worker).includes('config-invalid'), 10_000)
+    const invalid = jsonLines(worker.stdout()).find((line) => line.event === 'config-invalid')!
+    expect(invalid.problem).toMatch(/config\.yaml/)
+    // Work queued meanwhile (by a command given a copy of the good file) still goes where it went.
+    const copy = join(home.home, 'copy.yaml')
+    writeFileSync(copy, partnersAt(first.url))
+    queue(home, 'Road reopened at Junction 12.', ['--config', copy])
+    await waitFor('the second announcement at the first endpoint', () => first.requests.length === 2)
+
+    // Fixed, pointing elsewhere: reloaded, and what comes next goes there.
+    writeFileSync(goodConfig, partnersAt(second.url))
+    await waitFor('the worker to reload', () => events(worker).includes('config-reloaded'), 10_000)
+    queue(home, 'Road reopened at Junction 13.')
+    await waitFor('the third announcement at the second endpoint', () => second.requests.length === 1)
+
+    worker.child.kill('SIGTERM')
+    expect((await worker.exit).code).toBe(0)
+    expect(worker.stderr()).toBe('')
+    expect(first.requests.length).toBe(2)
+    expect(second.requests.length).toBe(1)
+    expect(JSON.parse(second.requests[0]!.body).headline).toBe('Road reopened at Junction 13.')
+    expect(events(worker)).toEqual(['started', 'delivery-sent', 'config-invalid', 'delivery-sent', 'config-reloaded', 'delivery-sent', 'stopping', 'stopped'])
+    // The audit trail has the new config's load.
+    const audit = home.run(['audit', '--json'])
+    const loads = (JSON.parse(audit.stdout) as {events: Array<{action: string; details: unknown}>}).events.filter((event) => event.action === 'config-loaded')
+    expect(loads.map((event) => (event.details as {sha256: string}).sha256)).toEqual([expect.any(String), expect.any(String)])
+    expect(new Set(loads.map((event) => JSON.stringify(event.details))).size).toBe(2)
+  })
+
+  it('a channel left out for a missing secret sends what waited for it once the config is fixed, and SIGHUP reloads on demand', async () => {
+    const endpoint = await fake()
+    home = makeCrierHome()
+    home.writeConfig(partnersAt(endpoint.url, ', headers: {Authorization: "Bearer ${PARTNERS_TOKEN}"}'))
+    // The officer's shell has the variable; the worker's service environment does not.
+    const worker = await startWorker(home)
+    expect(jsonLines(worker.stdout()).find((line) => line.event === 'channel-left-out')).toMatchObject({channel: 'partners', problem: expect.stringMatching(/PARTNERS_TOKEN is not set/)})
+    queue(home, 'Boil water notice for Conwy.', [], {PARTNERS_TOKEN: 'from-the-shell'})
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(endpoint.requests.length).toBe(0)
+
+    // SIGHUP with nothing changed: reloaded (it is what the operator asked), still left out.
+    worker.child.kill('SIGHUP')
+    await waitFor('the worker to reload on SIGHUP', () => events(worker).includes('config-reloaded'), 10_000)
+    expect(jsonLines(worker.stdout()).find((line) => line.event === 'config-reloaded')).toMatchObject({trigger: 'SIGHUP'})
+    expect(events(worker).filter((event) => event === 'channel-left-out').length).toBe(2)
+    expect(endpoint.requests.length).toBe(0)
+
+    home.writeConfig(partnersAt(endpoint.url, ', headers: {Authorization: "Bearer written-in"}'))
+    await waitFor('the waiting announcement to arrive', () => endpoint.requests.length === 1, 10_000)
+    expect(endpoint.requests[0]!.headers.authorization).toBe('Bearer written-in')
+    worker.child.kill('SIGTERM')
+    expect((await worker.exit).code).toBe(0)
+    expect(worker.stdout()).not.toContain('from-the-shell')
+    expect(events(worker).filter((event) => event === 'delivery-sent').length).toBe(1)
+  })
+})
