@@ -6,6 +6,7 @@ import {parseSince} from '../core/time-input.js'
 import {machineTimeZone} from '../core/time-zone.js'
 import {announcementJson, announcementLine} from '../views/format.js'
 import {counted} from '../core/counted.js'
+import {supersededBy} from '../core/follow-up.js'
 
 export default class List extends CrierCommand {
   static override description = 'List announcements, newest first.'
@@ -30,15 +31,16 @@ export default class List extends CrierCommand {
       since: flags.since ? parseSince(flags.since, ctx.now(), machineTimeZone()) : undefined,
       limit: flags.all ? undefined : flags.limit,
     })
+    const superseded = supersededBy(ctx, announcements.map((a) => a.id))
     if (!this.jsonEnabled()) {
       if (announcements.length === 0) this.log('No announcements.')
-      else this.log(announcements.map(announcementLine).join('\n'))
+      else this.log(announcements.map((a) => announcementLine(a, superseded.get(a.id))).join('\n'))
       if (!flags.all && announcements.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
       const missed = ctx.store.schedules.missedSince(ctx.now() - 24 * 3600_000)
       if (missed.length) this.logToStderr(`${counted(missed.length, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
       const unreviewed = ctx.store.announcements.unreviewedOverrides()
       if (unreviewed.length) this.logToStderr(`${counted(unreviewed.length, 'emergency override')} not yet reviewed — another officer runs crier review ID`)
     }
-    return announcements.map(announcementJson)
+    return announcements.map((a) => ({...announcementJson(a), ...superseded.get(a.id)}))
   }
 }

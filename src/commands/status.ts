@@ -7,6 +7,7 @@ import {shortId} from '../core/ids.js'
 import {liveSnapshotReader, type LiveSnapshotReader} from '../engine/live-snapshot.js'
 import {retryDeadDeliveries} from '../engine/retry-dead.js'
 import type {CoreContext} from '../core/context.js'
+import {supersededBy} from '../core/follow-up.js'
 import {announcementLine} from '../views/format.js'
 import {pollSnapshots} from '../views/live/poll.js'
 import {openLiveView} from '../views/live/open-live-view.js'
@@ -56,7 +57,7 @@ export default class Status extends CrierCommand {
     const ctx = await this.context()
     const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) {
-      this.log(announcementLine(status.announcement))
+      this.log(announcementLine(status.announcement, supersededBy(ctx, [id]).get(id)))
       if (status.channels.length === 0) this.log(`Not sent yet. Next: crier broadcast ${shortId(status.announcement.id)}`)
     }
     return reportDelivery(this, status, ctx.config, interrupted ? 130 : undefined)

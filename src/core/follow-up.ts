@@ -118,3 +118,24 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: occurrencesStillOut(ctx, id, now)}
   })
 }
+
+/** What took an announcement's place with the public: its Cancel, or its latest Update. */
+export interface Superseded {
+  cancelledBy?: string
+  updatedBy?: string
+}
+
+/**
+ * For each of these announcements that a later message replaced, what replaced it — so a list
+ * never shows a cancelled warning as simply "sent". A Cancel outranks any Update.
+ */
+export function supersededBy(ctx: CoreContext, ids: string[]): Map<string, Superseded> {
+  const found = new Map<string, Superseded>()
+  for (const followUp of ctx.store.announcements.followUpsOut(ids)) {
+    const entry = found.get(followUp.referencesId) ?? {}
+    if (followUp.msgType === 'Cancel') entry.cancelledBy ??= followUp.id
+    else entry.updatedBy = followUp.id
+    found.set(followUp.referencesId, entry)
+  }
+  return found
+}

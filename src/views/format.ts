@@ -1,6 +1,7 @@
 import type {Announcement} from '../core/announcement.js'
 import {primaryVariant} from '../core/announcement.js'
 import {drillWord, isDrill} from '../core/drill.js'
+import type {Superseded} from '../core/follow-up.js'
 import {shortId} from '../core/ids.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 
@@ -10,9 +11,16 @@ export function formatTime(ms: number | undefined): string {
   return ms === undefined ? '—' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-export function announcementLine(a: Announcement): string {
+export function announcementLine(a: Announcement, superseded?: Superseded): string {
   const headline = stripTerminalControls(primaryVariant(a).headline)
-  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${drillFlag(a)}${overrideFlag(a)}${headline}`
+  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${supersededFlag(superseded)}${drillFlag(a)}${overrideFlag(a)}${headline}`
+}
+
+/** "[CANCELLED by 01JE…] " or "[updated by 01JE…] ": sent is not the whole story once a follow-up went out. */
+export function supersededFlag(superseded: Superseded | undefined): string {
+  if (superseded?.cancelledBy) return `[CANCELLED by ${shortId(superseded.cancelledBy)}] `
+  if (superseded?.updatedBy) return `[updated by ${shortId(superseded.updatedBy)}] `
+  return ''
 }
 
 /** "[EXERCISE] ", "[TEST] " …: in a list of announcements a drill must not pass for an emergency. */

@@ -171,6 +171,15 @@ describe('crier update', () => {
     expect(cap).toContain('<msgType>Update</msgType>')
     expect(await capSchemaErrors(cap)).toEqual([])
     refused(home.run(['update', original.id, 'Again.']), 3, new RegExp(`updated already by ${updateId}: update that`))
+    // Sent is not the whole story: list and status say what replaced it.
+    const updatedLine = new RegExp(`^${original.id.slice(0, 12)} +sent .* \\[updated by ${updateId!.slice(0, 12)}\\] Water off in Conwy until 3pm\\.$`, 'm')
+    expect(ok(home.run(['list'])).stdout).toMatch(updatedLine)
+    expect(ok(home.run(['status', original.id])).stdout).toMatch(updatedLine)
+    expect(jsonOf(ok(home.run(['list', '--json']))).find((a: {id: string}) => a.id === original.id)).toMatchObject({updatedBy: update.id})
+    const cancel = jsonOf(ok(home.run(['cancel', updateId!, 'The water is safe: this was sent in error.', '--json']))).followUp.announcement
+    const listed = ok(home.run(['list'])).stdout
+    expect(listed).toMatch(new RegExp(`^${updateId!.slice(0, 12)} +sent .* \\[CANCELLED by ${cancel.id.slice(0, 12)}\\] Water is back on in Conwy\\.$`, 'm'))
+    expect(listed).toMatch(updatedLine)
   })
 
   it('refuses what has not gone out yet: it is edited instead (exit 3)', () => {
