@@ -65,13 +65,17 @@ export default class Broadcast extends CrierCommand {
     for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
     for (const reach of result.targeting) this.logToStderr(`Targeted: ${areaReachLine(reach)}`)
     if (override) this.logToStderr(overrideNotice(result.overridden === true, dryRun, ctx.user, id))
+    const superseded = result.superseded?.stopped ? {superseded: result.superseded} : {}
+    if (superseded.superseded) {
+      this.logToStderr(`Superseded: stopped ${counted(superseded.superseded.stopped, 'delivery', 'deliveries')} of ${shortId(superseded.superseded.id)} not yet sent — they carried the words this Update replaces`)
+    }
     if (dryRun) {
       this.say(`Dry run: ${shortId(id)} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
       return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
     }
     if (!flags.wait) {
       this.say(`Queued ${shortId(id)}: ${counted(result.queued, 'delivery', 'deliveries')}. crier run or a worker will send them.`)
-      return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued, targeting: result.targeting}
+      return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued, targeting: result.targeting, ...superseded}
     }
 
     // Live view on a terminal (Ink, imported only here); otherwise a progress line a second on
@@ -110,7 +114,7 @@ export default class Broadcast extends CrierCommand {
     }
     const report = reportDelivery(this, announcementStatus(ctx, id), ctx.config, signals.exitCode())
     reportUnusableChannels(await delivering, signals.exitCode())
-    return report
+    return {...report, ...superseded}
   }
 }
 

@@ -26,6 +26,8 @@ export interface FanOutResult {
   overridden?: boolean
   /** Per-recipient channels narrowed to the announcement's area: who it takes in, who it cannot place. */
   targeting: AreaReach[]
+  /** An Update: its original's deliveries not yet sent that it stopped, since they carry the words it replaces. */
+  superseded?: {id: string; stopped: number}
 }
 
 /**
@@ -111,11 +113,24 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
       )
     }
     ctx.store.announcements.setState(id, next, now)
+    const superseded = supersedeOriginal(ctx, announcement, now)
     // Everyone opted out or unreachable: nothing will be sent, so it is finished now.
-    finishAnnouncementsIfDone(ctx.store, [id], now)
-    return {announcement: ctx.store.announcements.get(id)!, findings, queued, dryRun: false, overridden, targeting}
+    finishAnnouncementsIfDone(ctx.store, superseded ? [id, superseded.id] : [id], now)
+    return {announcement: ctx.store.announcements.get(id)!, findings, queued, dryRun: false, overridden, targeting, ...(superseded && {superseded})}
   }
   return options.dryRun ? run() : ctx.store.transaction(run)
+}
+
+/**
+ * An Update going out stops what of its original has not gone yet where the Update goes (same
+ * channel, same recipient): nobody should get the old words after, or instead of, the new ones.
+ * Sends in flight finish; channels and people the Update does not reach keep the original.
+ */
+function supersedeOriginal(ctx: CoreContext, update: Announcement, now: number): {id: string; stopped: number} | undefined {
+  if (update.msgType !== 'Update' || !update.references) return undefined
+  const stopped = ctx.store.deliveries.supersedeUndelivered(update.references, update.id, `superseded by Update ${shortId(update.id)} before it was sent`, now)
+  if (stopped > 0) ctx.store.announcements.recordSuperseded(update.references, {by: update.id, stopped}, now)
+  return {id: update.references, stopped}
 }
 
 /** An area that takes in nobody on a channel is refused, rather than sent to no one there unnoticed. */

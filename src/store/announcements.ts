@@ -288,6 +288,10 @@ export function announcementStore(db: Db, audit: AuditTrail) {
     recordCancel(id: string, details: {stopped: number; inFlight: number; followUp?: string}, now: number): void {
       audit.append({action: 'cancelled', subject: id, at: now, details})
     },
+    /** An Update went out in this announcement's place, stopping `stopped` of its deliveries not yet sent. */
+    recordSuperseded(id: string, details: {by: string; stopped: number}, now: number): void {
+      audit.append({action: 'superseded', subject: id, at: now, details})
+    },
     /** Records an emergency override once; false when the announcement already has one. */
     recordOverride(id: string, override: Pick<Override, 'by' | 'reason' | 'at' | 'contentHash'>, context: {approvalsRequired: number; approvalsValid: number}): boolean {
       return atomically(db, () => {

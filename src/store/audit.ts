@@ -22,6 +22,7 @@ export type AuditAction =
   | 'rejected'
   | 'state-changed'
   | 'cancelled'
+  | 'superseded'
   | 'send-result'
   | 'override'
   | 'reviewed'

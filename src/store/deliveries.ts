@@ -129,6 +129,17 @@ export function deliveryStore(db: Db) {
   const cancelUndelivered = db.prepare(`UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
       lease_until = NULL, updated_at = @now, finished_at = @now
     WHERE announcement_id = @id AND state IN ('queued', 'failed')`)
+  // An Update's words replace its original's: what of the original has not gone yet stops where
+  // the Update goes — on a broadcast channel the Update is on, and on a per-recipient one for each
+  // recipient the Update has a row for (its ids are announcement.channel.subscriber, as theirs).
+  const supersedeBroadcast = db.prepare(`UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
+      lease_until = NULL, updated_at = @now, finished_at = @now
+    WHERE announcement_id = @original AND state IN ('queued', 'failed') AND recipient IS NULL
+      AND channel IN (SELECT DISTINCT channel FROM delivery WHERE announcement_id = @update)`)
+  const supersedeRecipients = db.prepare(`UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
+      lease_until = NULL, updated_at = @now, finished_at = @now
+    WHERE announcement_id = @original AND state IN ('queued', 'failed') AND recipient IS NOT NULL
+      AND EXISTS (SELECT 1 FROM delivery u WHERE u.id = @update || '.' || delivery.channel || '.' || delivery.recipient)`)
   const publishedChannels = db.prepare(`SELECT DISTINCT channel FROM delivery
     WHERE announcement_id = ? AND state IN ('sent', 'sending', 'unknown') ORDER BY channel`).pluck()
   const sendingNow = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = 'sending'`).pluck()
@@ -242,6 +253,11 @@ export function deliveryStore(db: Db) {
       return reached[contact].run(values).changes
     },
     /** Stops every delivery of the announcement not yet sent (queued, or waiting to retry); returns how many. */
+    /** Stops the original's deliveries not yet sent that the Update `update` takes the place of; how many. */
+    supersedeUndelivered(original: string, update: string, reason: string, now: number): number {
+      const params = {original, update, reason, now}
+      return supersedeBroadcast.run(params).changes + supersedeRecipients.run(params).changes
+    },
     cancelUndelivered(announcementId: string, reason: string, now: number): number {
       return cancelUndelivered.run({id: announcementId, reason, now}).changes
     },

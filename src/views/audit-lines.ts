@@ -41,6 +41,8 @@ function describeDetails(action: string, details: Record<string, unknown>): stri
     }
     case 'cancelled':
       return `stopped ${text(details.stopped)} not yet sent, ${text(details.inFlight)} in flight; ${typeof details.followUp === 'string' ? `Cancel ${shortId(details.followUp)}` : 'no Cancel needed'}`
+    case 'superseded':
+      return `by Update ${typeof details.by === 'string' ? shortId(details.by) : '—'}: stopped ${text(details.stopped)} not yet sent`
     case 'override':
       return `approvals ${text(details.approvalsValid)}/${text(details.approvalsRequired)}, content ${hash(details.contentHash)}: ${text(details.reason) || '(no reason given)'}`
     case 'reviewed':

@@ -182,6 +182,26 @@ describe('crier update', () => {
     expect(listed).toMatch(updatedLine)
   })
 
+  it('once sent, stops what of the original had not gone out on its channels, and says so', async () => {
+    home = await homeWithDeadWebhook()
+    const id = broadcastNoWait(home, 'Evacuate Zone A of Llanrwst now.')
+    ok(home.run(['run', '--max-time', '2s']))
+    expect(deliveriesOf(home, id)).toEqual({website: 'sent', partners: 'failed'})
+    const update = jsonOf(ok(home.run(['update', id, 'Evacuate Zones A and B of Llanrwst now.', '--json'])))
+    // --no-wait: the Update's own webhook delivery is not waited for; the original's stops at once.
+    const sent = ok(home.run(['broadcast', update.id, '--no-wait']))
+    expect(sent.stderr).toBe(`Superseded: stopped 1 delivery of ${id.slice(0, 12)} not yet sent — they carried the words this Update replaces\n`)
+    expect(deliveriesOf(home, id)).toEqual({website: 'sent', partners: 'cancelled'})
+    expect(show(home, id).state).toBe('sent')
+    // An Update of the Update, once the first is out on the website: --json says what it stopped.
+    ok(home.run(['run', '--max-time', '2s']))
+    const second = jsonOf(ok(home.run(['update', update.id, 'Evacuate Zones A, B and C of Llanrwst now.', '--json'])))
+    const json = jsonOf(ok(home.run(['broadcast', second.id, '--no-wait', '--json'])))
+    expect(json.superseded).toEqual({id: update.id, stopped: 1})
+    expect(ok(home.run(['status', id])).stdout).toMatch(/superseded by Update \w+ before it was sent/)
+    expect(ok(home.run(['audit', '--id', id])).stdout).toMatch(new RegExp(`superseded +\\w+ +by Update ${update.id.slice(0, 12)}: stopped 1 not yet sent$`, 'm'))
+  })
+
   it('refuses what has not gone out yet: it is edited instead (exit 3)', () => {
     home = makeCrierHome()
     const drafted = jsonOf(ok(home.run(['draft', 'Road closed in Bangor.', '--severity', 'Minor', '--json'])))

@@ -131,3 +131,55 @@ describe('an Update that is no longer the latest word', () => {
     expect(() => fanOut(world!.ctx, second.id)).toThrow(/was updated by \w+ since; update that instead \(crier update \w+ …\)$/)
   })
 })
+
+describe('an Update going out in place of an original still being sent', () => {
+  registerBroadcastTestDriver('test-superseded')
+
+  it('stops what of the original has not gone where the Update goes — same channel, same recipient — and lets the rest run', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-cancel-text, audience: residents}\n  notice: {type: test-superseded}\n  partners: {type: test-superseded}\n')
+    const {store, ctx} = world
+    store.transaction(() => {
+      for (let i = 0; i < 5; i++) store.subscribers.upsert({list: 'residents', name: `R${i}`, email: null, phone: phone(i), language: null, lat: null, lon: null, zone: null, tags: []}, Date.now())
+    })
+    const [original] = world.queue(1, {text: 'Evacuate Zone A.', headline: 'Evacuate Zone A'})
+    // Mid-broadcast: texts to 0 and 1 went, 2 is being sent, 3 waits to retry, 4 is queued; the
+    // notice went out, partners is still queued.
+    const byPhone = store.db.prepare(`UPDATE delivery SET state = ? WHERE announcement_id = ? AND recipient = (SELECT CAST(id AS TEXT) FROM subscriber WHERE phone = ?)`)
+    ;['sent', 'sent', 'sending', 'failed', 'queued'].forEach((state, i) => byPhone.run(state, original, phone(i)))
+    store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ? AND channel = 'notice'`).run(original)
+    // 4 opted out since: the Update has no text for them, so the original's stays theirs.
+    store.subscribers.optOut(phone(4), 'test', Date.now())
+
+    // The Update goes to the texts and the notice, not to partners.
+    const update = draftUpdate(ctx, original!, {text: 'Evacuate Zones A and B.', headline: 'Evacuate Zones A and B', channels: ['residents-text', 'notice']})
+    const result = fanOut(ctx, update.id)
+    expect(result.superseded).toEqual({id: original, stopped: 1})
+    const states = store.db.prepare(`SELECT channel, recipient, state, last_error AS error FROM delivery WHERE announcement_id = ? ORDER BY channel, CAST(recipient AS INTEGER)`).all(original) as Array<{channel: string; recipient: string | null; state: string; error: string | null}>
+    expect(states.map(({channel, state}) => `${channel} ${state}`)).toEqual([
+      'notice sent',
+      'partners queued',
+      'residents-text sent',
+      'residents-text sent',
+      'residents-text sending',
+      'residents-text cancelled',
+      'residents-text queued',
+    ])
+    expect(states.find((row) => row.state === 'cancelled')!.error).toBe(`superseded by Update ${update.id.slice(0, 12)} before it was sent`)
+    const [event] = store.audit.list({subject: original}).filter((e) => e.action === 'superseded')
+    expect(JSON.parse(event!.details)).toEqual({by: update.id, stopped: 1})
+    // The original is still sending (2's text in flight, partners, 4): nothing it began is dropped.
+    expect(store.announcements.get(original!)?.state).toBe('sending')
+  })
+
+  it('finishes the original when the Update stopped the last of it', async () => {
+    world = makeWorld('channels:\n  notice: {type: test-superseded}\n  partners: {type: test-superseded}\n')
+    const {store, ctx} = world
+    const [original] = world.queue(1, {text: 'The A55 is closed westbound.', headline: 'A55 closed'})
+    store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ? AND channel = 'notice'`).run(original)
+    const update = draftUpdate(ctx, original!, {text: 'The A55 reopens at 18:00.', channels: []})
+    expect(fanOut(ctx, update.id).superseded).toEqual({id: original, stopped: 1})
+    expect(store.announcements.get(original!)?.state).toBe('sent')
+    await new Dispatcher({store, config: world.config}).run({announcementId: update.id})
+    expect(store.announcements.get(update.id)?.state).toBe('sent')
+  })
+})
