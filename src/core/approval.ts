@@ -22,6 +22,7 @@ export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult
     const findings = checkPolicy(current, ctx.config, renderForAllChannels(current, ctx.config, {referenced: referencedBy(current, ctx.store.announcements.get)}), at)
     // Refuse an illegal transition before anything else, so "cannot approve — it has been sent" wins.
     transition(current.state, 'approve', id.slice(0, 12))
+    refuseRejected(ctx, current, 'approve')
     const blocking = findingsBlockingApproval(findings)
     if (blocking.length) throw new PolicyRefusal(`cannot approve — ${blocking.map((f) => f.message).join('; ')}`)
     const approvals = ctx.store.announcements.approvals(id)
@@ -58,6 +59,18 @@ function withdrawStaleApprovals(ctx: CoreContext, announcement: Announcement, ap
   if (approvals.every((approval) => approval.contentHash === hash)) return
   ctx.store.announcements.clearApprovals(announcement.id)
   for (const approval of approvals) if (approval.contentHash === hash) ctx.store.announcements.addApproval(approval)
+}
+
+/**
+ * A rejected text stays rejected until someone changes it (an edit clears the rejection): it may
+ * not be approved, scheduled or sent — not even by override — as it stands. "Do not send this"
+ * from a second officer is not overruled by a third, or by the author alone, without a change.
+ */
+export function refuseRejected(ctx: CoreContext, announcement: Announcement, doing: string): void {
+  if (!announcement.rejectReason) return
+  const id = announcement.id.slice(0, 12)
+  const by = ctx.store.audit.actorsOf(announcement.id, 'rejected').at(-1)
+  throw new PolicyRefusal(`cannot ${doing} ${id} — ${by ? `${by} rejected it` : 'it was rejected'}: "${announcement.rejectReason}"; change what the rejection asks (crier edit ${id} …), which clears it, then ask again`)
 }
 
 export function mustGet(ctx: CoreContext, id: string): Announcement {

@@ -1,6 +1,6 @@
 import type {Announcement} from './announcement.js'
 import type {CoreContext} from './context.js'
-import {mustGet} from './approval.js'
+import {mustGet, refuseRejected} from './approval.js'
 import {checkCron, cronOccurrences, isTimeZone} from './cron.js'
 import {PolicyRefusal, UsageError} from './errors.js'
 import {newId, shortId} from './ids.js'
@@ -71,6 +71,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     const state = transition(announcement.state, 'schedule', shortId(id))
     // Refused now, as broadcast would refuse it, not found missed at the due time.
     refuseStaleUpdate(ctx, announcement)
+    refuseRejected(ctx, announcement, 'schedule')
     const approvals = approvalStatus(announcement, ctx.store.announcements.approvals(id), ctx.config.policy)
     if (!approvals.satisfied) {
       throw new PolicyRefusal(approvalShortfall(announcement, approvals, 'be scheduled'))

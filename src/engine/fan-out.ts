@@ -7,7 +7,7 @@ import {approvalShortfall, approvalStatus, contentHash} from '../core/policy/app
 import {checkOverride, type OverrideRequest} from '../core/policy/override.js'
 import {blockingFindings, checkPolicy, type Finding} from '../core/policy/check.js'
 import {driverOf, referencedBy, renderForAllChannels} from '../core/render.js'
-import {mustGet} from '../core/approval.js'
+import {mustGet, refuseRejected} from '../core/approval.js'
 import {refuseStaleUpdate} from '../core/follow-up.js'
 import {channelLimits} from '../config/load.js'
 import {deliveryPriority} from './priority.js'
@@ -50,6 +50,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     const now = ctx.now()
     const next = transition(announcement.state, 'start-sending', shortId(id))
     refuseStaleUpdate(ctx, announcement)
+    refuseRejected(ctx, announcement, 'send')
     const approvedAnnouncement = options.approvedAs ? mustGet(ctx, options.approvedAs) : announcement
     const approvals = approvalStatus(approvedAnnouncement, ctx.store.announcements.approvals(approvedAnnouncement.id), ctx.config.policy)
     // Checked even when the approvals are there: an override policy forbids is refused, not quietly ignored.

@@ -13,7 +13,7 @@ export function formatTime(ms: number | undefined): string {
 
 export function announcementLine(a: Announcement, superseded?: Superseded): string {
   const headline = stripTerminalControls(primaryVariant(a).headline)
-  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${supersededFlag(superseded)}${drillFlag(a)}${overrideFlag(a)}${headline}`
+  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${supersededFlag(superseded)}${drillFlag(a)}${a.rejectReason ? '[REJECTED] ' : ''}${overrideFlag(a)}${headline}`
 }
 
 /** "[CANCELLED by 01JE…] " or "[updated by 01JE…] ": sent is not the whole story once a follow-up went out. */

@@ -106,6 +106,18 @@ describe('two-person approval through the CLI', () => {
     expect(ok(home.run(['show', created.id])).stdout).toMatch(/^Rejected: +Wrong village — it is Glan Conwy Road$/m)
     refused(home.run(['reject', created.id]), 2, /reason/)
     refused(home.run(['reject', created.id, '--reason', '  ']), 2, /--reason is required — say what must change/)
+    // "Do not send this" holds until the text changes: not approved by a third officer, not
+    // scheduled, not sent by the author's override — and every list says it was rejected.
+    const rejected = new RegExp(`^Error: cannot (approve|schedule|send) ${created.shortId} — insp\\.hughes rejected it: "Wrong village — it is Glan Conwy Road"; change what the rejection asks \\(crier edit ${created.shortId} …\\), which clears it, then ask again$`)
+    const deliveriesBefore = storeFacts(home).deliveries
+    refused(home.run(['approve', created.id], {env: jones}), 3, rejected)
+    refused(home.run(['schedule', created.id, '--at', 'in 2 hours'], {env: author}), 3, rejected)
+    refused(home.run(['broadcast', created.id, '--override', '--reason', 'No second officer reachable'], {env: author}), 3, rejected)
+    expect(storeFacts(home).deliveries).toBe(deliveriesBefore)
+    expect(ok(home.run(['list'])).stdout).toMatch(new RegExp(`^${created.shortId} +draft +Extreme .*\\[REJECTED\\] Evacuate Glan Conwy\\.$`, 'm'))
+    ok(home.run(['edit', created.id, '--area', 'Glan Conwy Road'], {env: author}))
+    expect(show(home, created.id).rejectReason).toBeUndefined()
+    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toMatch(/^Approval by sgt\.jones recorded \(1\/2\)/)
   })
 
   it('without CRIER_USER the approver is the OS user', () => {
