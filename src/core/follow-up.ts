@@ -67,6 +67,18 @@ export function refuseStaleUpdate(ctx: CoreContext, announcement: Announcement):
   if (newer) throw new PolicyRefusal(`cannot send ${self} — ${original} was updated by ${shortId(newer)} since; update that instead (crier update ${shortId(newer)} …)`)
 }
 
+/**
+ * The announcement and every earlier message it follows up, newest first: an Update of an
+ * Update of an Alert is a thread of three, withdrawn together by one Cancel.
+ */
+export function threadOf(ctx: Pick<CoreContext, 'store'>, id: string): string[] {
+  const thread = [id]
+  for (let earlier = ctx.store.announcements.get(id)?.references; earlier && !thread.includes(earlier); earlier = ctx.store.announcements.get(earlier)?.references) {
+    thread.push(earlier)
+  }
+  return thread
+}
+
 export interface CancelResult {
   /** The cancelled announcement, as it is now. */
   announcement: Announcement
@@ -104,11 +116,21 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     const now = ctx.now()
     const schedule = ctx.store.schedules.activeFor(id)
     if (schedule) ctx.store.schedules.end(schedule.id, now, `cancelled by ${ctx.user}`)
-    const stopped = ctx.store.deliveries.cancelUndelivered(id, `cancelled by ${ctx.user} before it was sent`, now)
-    const inFlight = ctx.store.deliveries.sendingNow(id)
-    const published = new Set(ctx.store.deliveries.publishedChannels(id))
-    const reached = original.channels.filter((name) => published.has(name) && name in ctx.config.channels)
+    // Cancelling an Update withdraws the whole story: what of the earlier messages has not gone
+    // yet stops too, and the Cancel goes wherever any of them reached (or may have).
+    const thread = threadOf(ctx, id)
+    let stopped = 0
+    let inFlight = 0
+    for (const member of thread) {
+      stopped += ctx.store.deliveries.cancelUndelivered(member, `cancelled by ${ctx.user} before it was sent`, now)
+      inFlight += ctx.store.deliveries.sendingNow(member)
+    }
+    const mayHold = new Set(ctx.store.deliveries.mayHaveReached(thread))
+    const reached = [...new Set(thread.flatMap((member) => ctx.store.announcements.get(member)?.channels ?? []))].filter((name) => mayHold.has(name) && name in ctx.config.channels)
     if (next !== original.state) ctx.store.announcements.setState(id, next, now)
+    for (const earlier of thread.slice(1)) {
+      if (ctx.store.announcements.get(earlier)?.state === 'sending') ctx.store.announcements.setState(earlier, transition('sending', 'cancel', shortId(earlier)), now)
+    }
     const headline = original.variants[0]?.headline ?? ''
     const followUp =
       reached.length === 0

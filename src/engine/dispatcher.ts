@@ -434,6 +434,8 @@ export class Dispatcher {
       // No answer, and the provider has no idempotency: sending again could publish twice.
       return {outcome: 'transient', nextState: 'unknown', error: `no answer, so it may or may not have gone out (${message}) — check ${channel.config.name} before sending again`}
     }
+    // An idempotent driver sends again; the attempt says it may have arrived (a Cancel goes there).
+    if (error instanceof InDoubtSendError) return {...this.retryOrGiveUp(channel, delivery, message, error.retryAfterMs, now), outcome: 'in-doubt'}
     if (!(error instanceof TransientSendError)) {
       // A driver bug or an unexpected throw: treat as transient so it is retried, never lost.
       return this.retryOrGiveUp(channel, delivery, `unexpected error: ${message}`, undefined, now)

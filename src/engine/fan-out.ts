@@ -8,7 +8,7 @@ import {checkOverride, type OverrideRequest} from '../core/policy/override.js'
 import {blockingFindings, checkPolicy, type Finding} from '../core/policy/check.js'
 import {driverOf, referencedBy, renderForAllChannels} from '../core/render.js'
 import {mustGet, refuseRejected} from '../core/approval.js'
-import {refuseStaleUpdate} from '../core/follow-up.js'
+import {refuseStaleUpdate, threadOf} from '../core/follow-up.js'
 import {channelLimits} from '../config/load.js'
 import {deliveryPriority} from './priority.js'
 import {finishAnnouncementsIfDone} from './finish.js'
@@ -89,7 +89,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
         } as const
         // A Cancel goes to those the cancelled message reached on this channel, not to everyone.
         if (announcement.msgType === 'Cancel' && announcement.references) {
-          queued += ctx.store.deliveries.fanOutReached({...audience, references: announcement.references})
+          queued += ctx.store.deliveries.fanOutReached({...audience, thread: threadOf(ctx, announcement.references)})
           continue
         }
         if (ctx.store.subscribers.audienceSize(list) === 0) {

@@ -49,7 +49,7 @@ const scheduleColumns = `id, announcement_id AS announcementId, kind, cron, time
 // (`permanent`: bad request, bad credentials, invalid number) would only be refused again, and
 // an `unknown` one is never re-sent blindly: it may already have gone out.
 const retryableDead = `d.announcement_id = @id AND d.state = 'dead' AND (d.expires_at IS NULL OR d.expires_at > @now)
-  AND (SELECT a.outcome FROM attempt a WHERE a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1) = 'transient'`
+  AND (SELECT a.outcome FROM attempt a WHERE a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1) IN ('transient', 'in-doubt')`
 
 export function dashboardStore(db: Db, audit: AuditTrail) {
   const countInState = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = ? AND channel = ?`).pluck()

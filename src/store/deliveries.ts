@@ -44,7 +44,8 @@ export interface AttemptResult {
   owner: string
   startedAt: number
   durationMs: number
-  outcome: 'sent' | 'transient' | 'rate-limited' | 'unusable' | 'permanent' | 'expired' | 'aborted' | 'reconciled' | 'not-found' | 'opted-out'
+  /** in-doubt: no answer after the request went (a timeout, a dropped connection), retried by an idempotent driver. */
+  outcome: 'sent' | 'transient' | 'in-doubt' | 'rate-limited' | 'unusable' | 'permanent' | 'expired' | 'aborted' | 'reconciled' | 'not-found' | 'opted-out'
   nextState: 'sent' | 'failed' | 'queued' | 'dead' | 'expired' | 'unknown' | 'skipped'
   /** When a failed or requeued delivery may be tried again. */
   dueAt?: number
@@ -109,17 +110,17 @@ function audienceInsert(db: Db, contact: 'email' | 'phone') {
 }
 
 /**
- * A Cancel's rows on a per-recipient channel: one for each subscriber the original reached (or
- * may have: sending, unknown) on the same channel and still reachable, not the whole audience —
- * people who never had the message are not told it is cancelled.
+ * A Cancel's rows on a per-recipient channel: one for each subscriber any message of the thread
+ * it withdraws reached (or may have: sending, unknown) on the same channel and still reachable,
+ * not the whole audience — people who never had the message are not told it is cancelled.
  */
 function reachedInsert(db: Db, contact: 'email' | 'phone') {
   return db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at, expires_at,
       max_attempts, created_at, updated_at)
     SELECT @announcementId || '.' || @channel || '.' || s.id, @announcementId, @channel, CAST(s.id AS TEXT),
       'queued', @priority, @now, @expiresAt, @maxAttempts, @now, @now
-    FROM delivery d JOIN subscriber s ON s.id = CAST(d.recipient AS INTEGER)
-    WHERE d.announcement_id = @references AND d.channel = @channel AND d.state IN ('sent', 'sending', 'unknown')
+    FROM subscriber s WHERE s.id IN (SELECT CAST(d.recipient AS INTEGER) FROM delivery d
+      WHERE d.announcement_id IN (SELECT value FROM json_each(@thread)) AND d.channel = @channel AND d.state IN ('sent', 'sending', 'unknown'))
       AND s.${contact} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.${contact})`)
 }
 
@@ -140,6 +141,13 @@ export function deliveryStore(db: Db) {
       lease_until = NULL, updated_at = @now, finished_at = @now
     WHERE announcement_id = @original AND state IN ('queued', 'failed') AND recipient IS NOT NULL
       AND EXISTS (SELECT 1 FROM delivery u WHERE u.id = @update || '.' || delivery.channel || '.' || delivery.recipient)`)
+  // Where a message may be held: a delivery sent, being sent or in doubt — or, on a broadcast
+  // channel, one that gave up or was stopped after a try the other end may have taken in (no
+  // answer after the request went, or stopped mid-send): the partner may well have read it.
+  const mayHaveReached = db.prepare(`SELECT DISTINCT channel FROM delivery d
+    WHERE d.announcement_id IN (SELECT value FROM json_each(?)) AND (d.state IN ('sent', 'sending', 'unknown')
+      OR (d.recipient IS NULL AND EXISTS (SELECT 1 FROM attempt a WHERE a.delivery_id = d.id AND a.outcome IN ('in-doubt', 'aborted'))))
+    ORDER BY channel`).pluck()
   const publishedChannels = db.prepare(`SELECT DISTINCT channel FROM delivery
     WHERE announcement_id = ? AND state IN ('sent', 'sending', 'unknown') ORDER BY channel`).pluck()
   const sendingNow = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = 'sending'`).pluck()
@@ -248,16 +256,20 @@ export function deliveryStore(db: Db) {
       return {queued: counts.queued ?? 0, skipped: counts.skipped ?? 0}
     },
     /** A Cancel's deliveries on a per-recipient channel: the subscribers the original reached there. */
-    fanOutReached(params: AudienceFanOut & {references: string}): number {
-      const {contact, list: _list, area: _area, ...values} = params
-      return reached[contact].run(values).changes
+    fanOutReached(params: AudienceFanOut & {thread: string[]}): number {
+      const {contact, list: _list, area: _area, thread, ...values} = params
+      return reached[contact].run({...values, thread: JSON.stringify(thread)}).changes
     },
-    /** Stops every delivery of the announcement not yet sent (queued, or waiting to retry); returns how many. */
     /** Stops the original's deliveries not yet sent that the Update `update` takes the place of; how many. */
     supersedeUndelivered(original: string, update: string, reason: string, now: number): number {
       const params = {original, update, reason, now}
       return supersedeBroadcast.run(params).changes + supersedeRecipients.run(params).changes
     },
+    /** Channels where any of these announcements reached the public or may have (see the query). */
+    mayHaveReached(ids: string[]): string[] {
+      return mayHaveReached.all(JSON.stringify(ids)) as string[]
+    },
+    /** Stops every delivery of the announcement not yet sent (queued, or waiting to retry); returns how many. */
     cancelUndelivered(announcementId: string, reason: string, now: number): number {
       return cancelUndelivered.run({id: announcementId, reason, now}).changes
     },

@@ -1,6 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 import type {Driver} from '../../src/channels/driver.js'
+import {InDoubtSendError, TransientSendError} from '../../src/channels/errors.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {cancelAnnouncement, draftUpdate} from '../../src/core/follow-up.js'
 import {scheduleAnnouncement} from '../../src/core/scheduling.js'
@@ -181,5 +182,52 @@ describe('an Update going out in place of an original still being sent', () => {
     expect(store.announcements.get(original!)?.state).toBe('sent')
     await new Dispatcher({store, config: world.config}).run({announcementId: update.id})
     expect(store.announcements.get(update.id)?.state).toBe('sent')
+  })
+})
+
+describe('cancelling a thread', () => {
+  let partnerAnswers: 'refuse' | 'no answer' | 'ok' = 'ok'
+  registerBroadcastTestDriver('test-thread-feed')
+  registerBroadcastTestDriver('test-thread-partner', {
+    idempotent: true,
+    send: () => {
+      if (partnerAnswers === 'refuse') throw new TransientSendError('connection refused')
+      if (partnerAnswers === 'no answer') throw new InDoubtSendError('timed out after 1000 ms')
+    },
+  })
+  const config = 'channels:\n  notice: {type: test-thread-feed}\n  partners: {type: test-thread-partner, maxAttempts: 1}\n'
+
+  it('a Cancel of an Update also stops the original, and goes wherever either reached', async () => {
+    world = makeWorld(config)
+    const {store, ctx} = world
+    partnerAnswers = 'ok'
+    const [original] = world.queue(1, {text: 'Power cut in Conwy.', headline: 'Power cut'})
+    // The notice went out; the partner copy is still waiting.
+    store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ? AND channel = 'notice'`).run(original)
+    const update = draftUpdate(ctx, original!, {text: 'Power restored in Conwy.', headline: 'Power restored', channels: ['notice']})
+    fanOut(ctx, update.id)
+    store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(update.id)
+    // A Cancel of the Update: the original's partner copy stops too, and nothing of the thread is left.
+    const result = cancelAnnouncement(ctx, update.id, 'Sent in error.')
+    expect(result.stopped).toBe(1)
+    expect(store.db.prepare(`SELECT state FROM delivery WHERE announcement_id = ? AND channel = 'partners'`).pluck().get(original)).toBe('cancelled')
+    expect(store.announcements.get(original!)?.state).toBe('cancelled')
+    expect(result.followUp?.channels).toEqual(['notice'])
+  })
+
+  it('a Cancel goes where a try got no answer (the partner may have it), not where every try was refused', async () => {
+    world = makeWorld(config)
+    const {store, ctx} = world
+    partnerAnswers = 'no answer'
+    const [timedOut] = world.queue(1, {text: 'Water off in Conwy.', headline: 'Water off'})
+    await new Dispatcher({store, config: world.config}).run({announcementId: timedOut})
+    expect(store.db.prepare(`SELECT state FROM delivery WHERE announcement_id = ? AND channel = 'partners'`).pluck().get(timedOut)).toBe('dead')
+    expect(cancelAnnouncement(ctx, timedOut!, 'Sent in error.').followUp?.channels).toEqual(['notice', 'partners'])
+
+    partnerAnswers = 'refuse'
+    const [refused] = world.queue(1, {text: 'Gas leak in Conwy.', headline: 'Gas leak'})
+    await new Dispatcher({store, config: world.config}).run({announcementId: refused})
+    expect(store.db.prepare(`SELECT state FROM delivery WHERE announcement_id = ? AND channel = 'partners'`).pluck().get(refused)).toBe('dead')
+    expect(cancelAnnouncement(ctx, refused!, 'Sent in error.').followUp?.channels).toEqual(['notice'])
   })
 })
