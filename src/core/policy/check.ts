@@ -2,6 +2,7 @@ import type {Config} from '../../config/load.js'
 import {isDrill} from '../drill.js'
 import {personalDataDetectors, type PersonalDataDetector} from '../../config/schema.js'
 import type {Announcement} from '../announcement.js'
+import {zoneGeocode} from '../area-targeting.js'
 import {shortId} from '../ids.js'
 import type {ChannelRendering} from '../render.js'
 import {findPersonalData, type PersonalDataOptions} from './personal-data.js'
@@ -106,13 +107,18 @@ function expiry(announcement: Announcement, config: Config, now: number, goesAt:
 }
 
 // Text the public reads: the headline, description and instruction of every language, and the
-// area's description and the event, which the CAP document and the feed publish too.
+// area's description and zones, the event and the web link, which the CAP document and the feed
+// publish too. Other geocodes are not: they hold codes read from CAP documents (SAME, GSS), not
+// text an officer types.
 const textFields = ['headline', 'description', 'instruction'] as const
-type TextField = (typeof textFields)[number] | 'area' | 'event'
+type TextField = (typeof textFields)[number] | 'area' | 'zones' | 'event' | 'web'
+
+/** How a field is named in a finding where its own name would not read: "in the web link". */
+const fieldNames: Partial<Record<TextField, string>> = {web: 'web link'}
 
 interface Place {
   field: TextField
-  /** Undefined for the area and event: one for every language. */
+  /** Undefined for the fields outside the variants: one for every language. */
   language?: string
 }
 
@@ -124,7 +130,25 @@ function eachText(announcement: Announcement, visit: (text: string, place: Place
     }
   }
   if (announcement.area?.description) visit(announcement.area.description, {field: 'area'})
+  for (const {name, value} of announcement.area?.geocodes ?? []) {
+    if (name === zoneGeocode && value) visit(value, {field: 'zones'})
+  }
   if (announcement.event) visit(announcement.event, {field: 'event'})
+  if (announcement.web) visit(readableLink(announcement.web), {field: 'web'})
+}
+
+/**
+ * A link as its reader sees it: the URL parser stores "07700 900123" as "07700%20900123", and
+ * "ídiot" as "%C3%ADdiot". An escape that is not UTF-8 stays as written.
+ */
+function readableLink(url: string): string {
+  return url.replace(/(?:%[\da-f]{2})+/gi, (escaped) => {
+    try {
+      return decodeURIComponent(escaped)
+    } catch {
+      return escaped
+    }
+  })
 }
 
 /** "the headline and description (en-GB), instruction (cy-GB)", "the area". */
@@ -141,7 +165,7 @@ function describePlaces(places: Place[]): string {
     byLanguage.set(language, fields)
   }
   const parts = [...byLanguage].map(([language, fields]) => `${fields.join(' and ')} (${language})`)
-  if (shared.length) parts.push(shared.join(' and '))
+  if (shared.length) parts.push(shared.map((field) => fieldNames[field] ?? field).join(' and '))
   return 'the ' + parts.join(', ')
 }
 
@@ -209,7 +233,7 @@ function personalData(announcement: Announcement, config: Config): Finding[] {
   }
   const found = new Map<string, {detector: PersonalDataDetector; masked: string; places: Place[]}>()
   eachText(announcement, (text, place) => {
-    for (const item of findPersonalData(text, options)) {
+    for (const item of findPersonalData(text, options, place.field === 'web' ? 'link' : 'text')) {
       const key = `${item.detector}:${item.key}`
       const entry = found.get(key) ?? {detector: item.detector, masked: item.masked, places: []}
       entry.places.push(place)

@@ -38,9 +38,19 @@ function phones(): PhoneLibrary {
   return phoneLibrary
 }
 
-export function findPersonalData(text: string, options: PersonalDataOptions): PersonalDataFound[] {
+/**
+ * What is read: `text` is prose, or `link`, a web address with its percent escapes decoded. Links
+ * are full of ids ("/news/1234567", "?id=123456789") that read as national phone numbers, so in a
+ * link a number counts only when written with its + or leading 0, as people write one to call.
+ */
+export type TextKind = 'text' | 'link'
+
+export function findPersonalData(written: string, options: PersonalDataOptions, kind: TextKind = 'text'): PersonalDataFound[] {
+  // As the reader sees it: an invisible character (zero-width space, soft hyphen) inside a
+  // number or an address does not hide it.
+  const text = written.replace(/\p{Cf}/gu, '')
   const found: PersonalDataFound[] = []
-  if (options.detectors.has('phone')) found.push(...findPhoneNumbers(text, options))
+  if (options.detectors.has('phone')) found.push(...findPhoneNumbers(text, options, kind))
   if (options.detectors.has('email')) found.push(...findEmailAddresses(text, options))
   if (options.detectors.has('nationalInsurance')) found.push(...findNationalInsuranceNumbers(text))
   if (options.detectors.has('vehicleRegistration')) found.push(...findVehicleRegistrations(text))
@@ -51,7 +61,7 @@ export function findPersonalData(text: string, options: PersonalDataOptions): Pe
 
 const phoneLikeRun = /\d[\d\s()./\u2010-\u2015-]{5,}\d/g
 
-function findPhoneNumbers(text: string, options: PersonalDataOptions): PersonalDataFound[] {
+function findPhoneNumbers(text: string, options: PersonalDataOptions, kind: TextKind): PersonalDataFound[] {
   // A number anyone could call back has seven digits or more in one run of digits and
   // separators; text without such a run skips the (costlier) number finder.
   if (!(text.match(phoneLikeRun) ?? []).some((run) => run.replace(/\D/g, '').length >= 7)) return []
@@ -64,7 +74,9 @@ function findPhoneNumbers(text: string, options: PersonalDataOptions): PersonalD
   for (const region of regions.length ? regions : [undefined]) {
     for (const match of findPhoneNumbersInText(text, {defaultCountry: region, extended: true})) {
       const number = match.number
-      const written = text.slice(match.startsAt, match.endsAt).replace(/\D/g, '')
+      const asWritten = text.slice(match.startsAt, match.endsAt)
+      if (kind === 'link' && !/^\(?[+0]/.test(asWritten)) continue
+      const written = asWritten.replace(/\D/g, '')
       if (allowed.has(number.number) || allowed.has(written) || publicServiceNumbers.has(written)) continue
       if (!found.has(number.number)) found.set(number.number, {detector: 'phone', key: number.number, masked: maskPhone(number.formatInternational(), number.countryCallingCode.length)})
     }
@@ -126,8 +138,14 @@ function isAllowedEmail(address: string, allowed: readonly string[]): boolean {
 
 // UK National Insurance numbers: two prefix letters (HMRC never issues D, F, I, Q, U or V
 // first, nor D, F, I, O, Q, U or V second, nor BG, GB, KN, NK, NT, TN, ZZ), six digits and a
-// suffix A–D, often written in pairs: "JG 10 37 59 C". HMRC's own example, QQ, is never issued.
-const nationalInsurancePattern = /(?<![\p{L}\p{N}])(?!BG|GB|KN|NK|NT|TN|ZZ)([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])(?![\p{L}\p{N}])/giu
+// suffix A–D, often written in pairs: "JG 10 37 59 C", "JG-10-37-59-C". HMRC's own example, QQ,
+// is never issued.
+/** Between the parts of a National Insurance number: at most one space, hyphen or dash. */
+const niSeparator = '[ \\u00a0\\u2010-\\u2015-]?'
+const nationalInsurancePattern = new RegExp(
+  `(?<![\\p{L}\\p{N}])(?!BG|GB|KN|NK|NT|TN|ZZ)([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z])${niSeparator}(\\d{2})${niSeparator}(\\d{2})${niSeparator}(\\d{2})${niSeparator}([A-D])(?![\\p{L}\\p{N}])`,
+  'giu',
+)
 
 function findNationalInsuranceNumbers(text: string): PersonalDataFound[] {
   const found = new Map<string, PersonalDataFound>()
@@ -141,15 +159,36 @@ function findNationalInsuranceNumbers(text: string): PersonalDataFound[] {
 }
 
 // UK vehicle registrations in the current format (since 2001): two letters, two digits, three
-// letters, "AB12 CDE". Capitals only, as plates are written: lower-case runs of letters and
-// digits are far more often something else.
-const vehicleRegistrationPattern = /(?<![\p{L}\p{N}])([A-Z]{2}\d{2}) ?([A-HJ-PR-Z]{3})(?![\p{L}\p{N}])/gu
+// letters, "AB12 CDE", in any case ("ab12 cde", "Ab12 Cde"). Written with a space, and not in
+// capitals as plates are, the same shape is often a postcode district or a measure followed by
+// a word ("LL26 and", "pm10 was"): then both groups of letters must be written alike (both lower
+// case or both capitalised) and the last must not be a common word. Not read: "MA 12 CDE", a
+// space after the letters, which has the shape of "ON 12 MAY" and "TO 40 MPH".
+const vehicleRegistrationPattern = /(?<![\p{L}\p{N}])([A-Z]{2})(\d{2})( ?)([A-HJ-PR-Z]{3})(?![\p{L}\p{N}])/giu
+
+/** Three-letter words that follow a postcode district or a measure in a sentence. */
+const commonWords = new Set(['ago', 'all', 'and', 'any', 'are', 'but', 'can', 'day', 'due', 'far', 'few', 'for', 'got', 'had', 'has', 'how', 'lay', 'let', 'may', 'new', 'nor', 'not', 'now', 'off', 'old', 'one', 'our', 'out', 'own', 'per', 'saw', 'say', 'see', 'set', 'she', 'the', 'too', 'two', 'use', 'was', 'way', 'who', 'yet', 'you'])
 
 function findVehicleRegistrations(text: string): PersonalDataFound[] {
   const found = new Map<string, PersonalDataFound>()
-  for (const match of text.matchAll(vehicleRegistrationPattern)) {
-    const key = `${match[1]}${match[2]}`
-    if (!found.has(key)) found.set(key, {detector: 'vehicleRegistration', key, masked: `${match[1]} ***`})
+  for (const [, memoryTag, age, space, letters] of text.matchAll(vehicleRegistrationPattern)) {
+    if (!readsAsPlate(memoryTag!, letters!, Boolean(space))) continue
+    const front = `${memoryTag!.toUpperCase()}${age}`
+    const key = `${front}${letters!.toUpperCase()}`
+    if (!found.has(key)) found.set(key, {detector: 'vehicleRegistration', key, masked: `${front} ***`})
   }
   return [...found.values()]
+}
+
+/** Whether a match is a plate rather than a word after a postcode district or a measure ("LL26 and"). */
+function readsAsPlate(memoryTag: string, letters: string, spaced: boolean): boolean {
+  if (!spaced || memoryTag + letters === (memoryTag + letters).toUpperCase()) return true
+  return sameCasing(memoryTag, letters) && !commonWords.has(letters.toLowerCase())
+}
+
+/** Both lower case ("ab", "cde") or both capitalised ("Ab", "Cde"). */
+function sameCasing(first: string, second: string): boolean {
+  const casing = (word: string) => (word === word.toLowerCase() ? 'lower' : word === word[0]!.toUpperCase() + word.slice(1).toLowerCase() ? 'capitalised' : 'mixed')
+  const casingOfFirst = casing(first)
+  return casingOfFirst !== 'mixed' && casingOfFirst === casing(second)
 }

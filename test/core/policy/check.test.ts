@@ -174,6 +174,50 @@ describe('personal data', () => {
     expect(ofRule(check(announcement, config), 'banned-word').map((f) => f.message)).toEqual(['banned word "idiot" in the event — reword it (policy.content.bannedWords)'])
   })
 
+  it('the web link is published too: checked as the browser reads it, named once for every language', () => {
+    const config = configWith('  content: { personalData: block, bannedWords: ["bloody hell"] }\n')
+    // as `crier draft --web` stores it: the URL parser escapes the space and keeps the @
+    const announcement = bilingual({web: new URL('https://northwales.example/news/bloody-hell?witness=07700 900123&contact=dave@example.org&cc=jane%40example.org').toString()})
+    expect(ofRule(check(announcement, config), 'personal-data').map((f) => f.message)).toEqual([
+      'personal data: a phone number (+44 77** ***123) in the web link — remove it, or add it to policy.content.allowedNumbers if it is a public number',
+      "personal data: an e-mail address (d***@example.org) in the web link — remove it, or add it to policy.content.allowedEmails if it is the service's own",
+      "personal data: an e-mail address (j***@example.org) in the web link — remove it, or add it to policy.content.allowedEmails if it is the service's own",
+    ])
+    expect(ofRule(check(announcement, config), 'banned-word').map((f) => f.message)).toEqual(['banned word "bloody hell" in the web link — reword it (policy.content.bannedWords)'])
+  })
+
+  it('in the web link, ids are not phone numbers: only numbers written with their + or 0', () => {
+    const config = configWith('  content: { personalData: block }\n')
+    for (const web of ['https://northwales.example/news/article-1234567', 'https://northwales.example/a?id=123456789&ts=1715247000', 'https://www.facebook.com/NorthWalesPolice/posts/2345678901', 'https://northwales.example/alerts/2024/05/09/a55'])
+      expect(ofRule(check(bilingual({web}), config), 'personal-data')).toEqual([])
+    for (const web of ['https://northwales.example/call/01492512345', 'https://northwales.example/?tel=%2B447700900123', 'https://northwales.example/?tel=+44%207700%20900123'])
+      expect(ofRule(check(bilingual({web}), config), 'personal-data').map((f) => f.message.split(' (')[0])).toEqual(['personal data: a phone number'])
+  })
+
+  it('the area’s zones are published too: checked, named with the other shared fields', () => {
+    const announcement = bilingual()
+    announcement.area = {
+      description: 'Bangor',
+      polygons: [],
+      circles: [],
+      geocodes: [
+        {name: 'zone', value: 'LL57-upper'},
+        {name: 'zone', value: 'ring dave 07700 900123'},
+        {name: 'zone', value: 'Idiot-corner'},
+        // an invisible zero-width space does not hide an address
+        {name: 'zone', value: 'j\u200bane@example.org'},
+        {name: 'GSS', value: 'W06000001'},
+      ],
+    }
+    announcement.event = 'Idiot driver'
+    const config = configWith('  content: { personalData: block, bannedWords: [idiot] }\n')
+    expect(ofRule(check(announcement, config), 'personal-data').map((f) => f.message.split(' — ')[0])).toEqual([
+      'personal data: a phone number (+44 77** ***123) in the zones',
+      'personal data: an e-mail address (j***@example.org) in the zones',
+    ])
+    expect(ofRule(check(announcement, config), 'banned-word').map((f) => f.message)).toEqual(['banned word "idiot" in the zones and event — reword it (policy.content.bannedWords)'])
+  })
+
   it('warn: the same items are warnings', () => {
     const findings = ofRule(check(withText(), configWith('  content: { personalData: warn }\n')), 'personal-data')
     expect(findings.map((f) => f.level)).toEqual(['warning', 'warning', 'warning', 'warning'])
@@ -282,7 +326,11 @@ it('a clean announcement has no findings under a strict policy', () => {
     personalData: block
   quietHours: { from: "22:00", to: "07:00" }
 `)
-  const announcement = bilingual({area: {description: 'Bangor', polygons: [], circles: [], geocodes: []}, channels: ['website', 'residents-sms']})
+  const announcement = bilingual({
+    area: {description: 'Bangor', polygons: [], circles: [], geocodes: [{name: 'zone', value: 'LL57-upper'}, {name: 'GSS', value: 'W06000001'}]},
+    web: 'https://www.northwales.police.uk/news/2024/05/09/a55-closed-at-junction-11-1234567?utm_source=crier',
+    channels: ['website', 'residents-sms'],
+  })
   announcement.variants[0]!.instruction = 'Use the A5. Call 101 with information, or 999 in an emergency.'
   expect(check(announcement, config)).toEqual([])
 })

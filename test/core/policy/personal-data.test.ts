@@ -71,6 +71,18 @@ describe('National Insurance numbers', () => {
     ])
   })
 
+  it('finds them written with hyphens, dashes or spaces between the pairs', () => {
+    expect(find('NI AB-12-34-56-C, then ab 12 34 56 c again; JG\u201110\u201137\u201159\u2011C; CE-123456-A')).toEqual([
+      {detector: 'nationalInsurance', key: 'AB123456C', masked: 'AB ** ** ** C'},
+      {detector: 'nationalInsurance', key: 'JG103759C', masked: 'JG ** ** ** C'},
+      {detector: 'nationalInsurance', key: 'CE123456A', masked: 'CE ** ** ** A'},
+    ])
+  })
+
+  it('does not flag road numbers, junctions, times, dates or references', () => {
+    expect(find('A55 J11-J12, M6 J20; 18:00-06:00 on 12-05-2024, 2024-05-09; ref AB-12-34-56; AB--12-34-56-C; AB-12-34-56-CD')).toEqual([])
+  })
+
   it('ignores prefixes HMRC never issues (QQ is its example) and suffixes past D', () => {
     expect(find('QQ123456C DA123456A QA123456A AO123456A GB123456A ZZ123456A TN123456A AB123456E')).toEqual([])
     expect(find('an order ref XAB123456CX')).toEqual([])
@@ -85,9 +97,38 @@ describe('vehicle registrations', () => {
     ])
   })
 
-  it('ignores lower case, postcodes, road numbers and longer runs', () => {
-    expect(find('ab12 cde, LL26 0AB, A55, M6 J20, ABC12 DEF, AB12 CDEF')).toEqual([])
+  it('finds them in lower and mixed case, keyed and masked in capitals', () => {
+    expect(find('Seen driving ab12 cde, then Ab12 Cde, then ab12cde again; later Xy70abc and XY70abc.')).toEqual([
+      {detector: 'vehicleRegistration', key: 'AB12CDE', masked: 'AB12 ***'},
+      {detector: 'vehicleRegistration', key: 'XY70ABC', masked: 'XY70 ***'},
+    ])
   })
+
+  it('ignores postcodes, road numbers, junctions, times, dates and longer runs', () => {
+    expect(find('LL26 0AB, ll26 0ab, A55, a55 J11, M6 J20, m6 j20, 18:00, 09/05/2024, ABC12 DEF, AB12 CDEF, ab12 cdef, abc12def')).toEqual([])
+  })
+
+  it('ignores a postcode district or a measure followed by an ordinary word', () => {
+    // Written as plates are, in capitals, "LL26 AND" is read as one; in ordinary text it is not.
+    expect(find('Homes in LL26 and LL27 are without water; Sy23 was flooded; pm10 and pm25 are high; PM10 now falling; Ch47 The Wirral')).toEqual([])
+    expect(find('pm10 was high, fy24 for you, ll26 the town, ab12 are')).toEqual([])
+  })
+
+  it('does not read a plate written with a space after its letters: dates and speeds look the same', () => {
+    // "MA 12 CDE" is not how plates are written (DVLA: "MA12 CDE"), and "ON 12 MAY", "TO 40 MPH"
+    // and "by 14 Jun" have the same shape.
+    expect(find('MA 12 CDE; CLOSED ON 12 MAY; SPEED LIMIT TO 40 MPH; open by 14 Jun; At 18 Oct')).toEqual([])
+  })
+})
+
+it('sees through invisible format characters inside a number or an address', () => {
+  expect(find('Dave 07700\u200b900123, da\u00adve@example.org, JG10\u200d3759C, AB12\u2060CDE').map((f) => f.key)).toEqual(['+447700900123', 'dave@example.org', 'JG103759C', 'AB12CDE'])
+})
+
+it('in a link, reads only numbers written with their + or 0: others are ids', () => {
+  const link = (text: string) => findPersonalData(text, {detectors: all, regions: ['GB', 'US'], allowedNumbers: [], allowedEmails: []}, 'link')
+  expect(link('https://example.org/news/article-1234567?id=123456789&post=2345678901')).toEqual([])
+  expect(link('https://example.org/?tel=07700 900123&alt=+44 7911 123456&ring=(01492) 512345').map((f) => f.key)).toEqual(['+447700900123', '+447911123456', '+441492512345'])
 })
 
 it('runs only the detectors asked for', () => {

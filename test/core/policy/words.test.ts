@@ -33,6 +33,32 @@ describe('banned-word matching', () => {
     expect(matches('bloody hell', 'bloody helmets')).toBe(false)
   })
 
+  it('folds full-width and other compatibility forms (NFKC)', () => {
+    expect(foldText('ＩＤＩＯＴ')).toBe('idiot')
+    expect(matches('idiot', 'Some ＩＤＩＯＴ parked here')).toBe(true)
+    // the "ﬁ" ligature is two letters, so "ﬁend" is the word "fiend"
+    expect(matches('fiend', 'a ﬁend')).toBe(true)
+    expect(matches('idiot', 'ＩＤＩＯＴＩＣ')).toBe(false)
+  })
+
+  it('ignores invisible format characters inside a word', () => {
+    for (const invisible of ['\u00ad', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff']) {
+      expect(matches('idiot', `Some id${invisible}iot parked here`)).toBe(true)
+    }
+    expect(matches('bloody hell', 'blo\u00adody he\u200bll')).toBe(true)
+    // still whole words: an invisible character does not make "idiotic" two words
+    expect(matches('idiot', 'an idiot\u200bic plan')).toBe(false)
+  })
+
+  it('matches a phrase across punctuation between its words', () => {
+    expect(matches('bloody hell', 'bloody-hell')).toBe(true)
+    expect(matches('bloody hell', 'Bloody – hell!')).toBe(true)
+    expect(matches('bloody hell', 'bloody...hell / bloody/hell')).toBe(true)
+    expect(matches('bloody hell', 'https://example.org/bloody-hell')).toBe(true)
+    // word characters still join: not two words, and not the phrase
+    expect(matches('bloody hell', 'bloody_hell, bloodyhell, bloody-helmets, bloody-2-hell')).toBe(false)
+  })
+
   it('treats words with punctuation literally', () => {
     expect(matches("don't panic", 'Don’t panic: the river is falling')).toBe(true)
     expect(matches('a.b', 'axb')).toBe(false)
