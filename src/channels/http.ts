@@ -57,8 +57,10 @@ export function createHttpClient(options: {connectionsPerOrigin?: number} = {}):
         method: (request.method ?? 'GET') as 'GET',
         headers: request.headers,
         body: request.body,
-        headersTimeout: request.timeoutMs,
-        bodyTimeout: request.timeoutMs,
+        // The deadline is ours (InFlight); undici's own idle timeouts are only a backstop, set
+        // past it so that a stall of this thread (see sweep) cannot trip them first.
+        headersTimeout: request.timeoutMs + stallAllowanceMs,
+        bodyTimeout: request.timeoutMs + stallAllowanceMs,
       }
       pool.dispatch(options, new ResponseCollector(abort, resolve, reject))
     })
@@ -125,7 +127,7 @@ class RequestAbort {
   cancel: ((reason: Error) => void) | undefined
 
   constructor(
-    readonly deadline: number,
+    public deadline: number,
     readonly timeoutMs: number,
     readonly callerSignal: AbortSignal | undefined,
   ) {}
@@ -207,6 +209,10 @@ class CollectedResponse implements HttpResponse {
 
 /** How often deadlines are checked: a 10 s timeout may end up to this much late. */
 const sweepEveryMs = 50
+/** A sweep this much later than due means the thread was blocked, not the provider slow. */
+const stallMs = 500
+/** How long a stall of this thread undici's backstop timeouts allow for. */
+const stallAllowanceMs = 60_000
 
 /**
  * Requests in flight, their deadlines enforced by one sweeping timer rather than a timer each,
@@ -216,6 +222,8 @@ class InFlight {
   private requests = new Set<RequestAbort>()
   private callers = new Map<AbortSignal, {count: number; onAbort: () => void}>()
   private sweeper: NodeJS.Timeout | undefined
+  private sweepEvery = sweepEveryMs
+  private lastSweep = 0
 
   add(timeoutMs: number, signal: AbortSignal | undefined): RequestAbort {
     const abort = new RequestAbort(performance.now() + timeoutMs, timeoutMs, signal)
@@ -235,7 +243,11 @@ class InFlight {
         this.callers.set(signal, {count: 1, onAbort})
       }
     }
-    this.sweeper ??= setInterval(() => this.sweep(), Math.min(sweepEveryMs, Math.max(1, timeoutMs)))
+    if (!this.sweeper) {
+      this.sweepEvery = Math.min(sweepEveryMs, Math.max(1, timeoutMs))
+      this.lastSweep = performance.now()
+      this.sweeper = setInterval(() => this.sweep(), this.sweepEvery)
+    }
     return abort
   }
 
@@ -257,6 +269,12 @@ class InFlight {
 
   private sweep(): void {
     const now = performance.now()
+    // Late by far: this thread was blocked (a synchronous wait on a locked database), and
+    // answers that came meanwhile are still unread. The time it was not listening does not
+    // count against the provider: without this, a 5 s wait turned 200s into "timed out".
+    const stalled = now - this.lastSweep - this.sweepEvery
+    this.lastSweep = now
+    if (stalled > stallMs) for (const request of this.requests) request.deadline += stalled
     for (const request of this.requests) if (request.deadline <= now) request.abort(new DeadlineError(request.timeoutMs))
   }
 }

@@ -9,6 +9,9 @@ import type {Store} from '../store/index.js'
 import {translateSqliteError} from '../store/sqlite-errors.js'
 import {actingUser} from '../config/user.js'
 
+/** How long `crier run` and `crier worker` wait for another crier holding the database (a long import). */
+export const unattendedBusyTimeoutMs = 30_000
+
 /**
  * What every crier command shares: --config and --json, the lazily opened config and store,
  * and one error printer: expected failures become one `Error: …` line on stderr with their
@@ -58,16 +61,17 @@ export abstract class CrierCommand extends Command {
 
   /**
    * The core's context; with `{config: false}` the config is not loaded (commands that only read
-   * the store); with `brokenChannelsAside` a channel with wrong settings is left out (delivery).
+   * the store); with `brokenChannelsAside` a channel with wrong settings is left out (delivery);
+   * `busyTimeoutMs`: how long to wait for another crier holding the database (default 5 s).
    */
-  protected async context(options: {config?: boolean} & LoadOptions = {}): Promise<CoreContext> {
+  protected async context(options: {config?: boolean; busyTimeoutMs?: number} & LoadOptions = {}): Promise<CoreContext> {
     const paths = this.crierPaths()
     const config = options.config === false ? undefined : await this.crierConfig(options)
     if (!this.store) {
       ensurePrivateDir(paths.home)
       const {openStore} = await import('../store/index.js')
       const busy = Number(process.env.CRIER_BUSY_TIMEOUT_MS)
-      this.store = openStore(paths.database, {busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000, actor: actingUser()})
+      this.store = openStore(paths.database, {busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : (options.busyTimeoutMs ?? 5000), actor: actingUser()})
       // The audit trail notes each config whose text differs from the last one recorded.
       if (config) (await import('../core/config-fingerprint.js')).recordConfigLoad(this.store, config)
     }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {CrierCommand} from '../cli/base-command.js'
+import {CrierCommand, unattendedBusyTimeoutMs} from '../cli/base-command.js'
 import {reportUnusableChannels} from '../cli/delivery-report.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {parseDuration} from '../core/duration.js'
@@ -26,7 +26,8 @@ export default class Run extends CrierCommand {
       deadline = Date.now() + ms
     }
     // A channel with wrong settings is left out, not allowed to hold back the others.
-    const ctx = await this.context({brokenChannelsAside: true})
+    // Unattended: an officer's long import holding the database is waited for, not a failure.
+    const ctx = await this.context({brokenChannelsAside: true, busyTimeoutMs: unattendedBusyTimeoutMs})
     const signals = stopSignals()
     const occurrences: SchedulerEvent[] = []
     const onOccurrence = (event: SchedulerEvent) => {

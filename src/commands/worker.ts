@@ -1,13 +1,16 @@
+import {existsSync} from 'node:fs'
+import {setTimeout as sleep} from 'node:timers/promises'
 import type {Config} from '../config/load.js'
 import {redact} from '../config/secrets.js'
-import {CrierCommand} from '../cli/base-command.js'
+import {CrierCommand, unattendedBusyTimeoutMs} from '../cli/base-command.js'
 import {watchConfig} from '../cli/config-watch.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import type {CoreContext} from '../core/context.js'
 import {oneLine} from '../core/terminal-text.js'
 import {deliverQueued} from '../engine/deliver.js'
+import {isBusy} from '../store/sqlite-errors.js'
 import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
-import type {DispatchEvent} from '../engine/dispatcher.js'
+import type {ChannelStop, DispatchEvent} from '../engine/dispatcher.js'
 
 export default class Worker extends CrierCommand {
   static override description = 'Run continuously: fire schedules on time and deliver as work arrives; SIGTERM/SIGINT drain and exit 0.'
@@ -16,7 +19,7 @@ export default class Worker extends CrierCommand {
   async run() {
     await this.parse(Worker)
     // A channel with wrong settings is left out, not allowed to hold back the others.
-    const ctx = await this.context({brokenChannelsAside: true})
+    const ctx = await this.context({brokenChannelsAside: true, busyTimeoutMs: unattendedBusyTimeoutMs})
     const json = this.jsonEnabled()
     // One line per event on stdout: plain, or a JSON document per line with --json.
     const log = (event: Record<string, unknown>, text: string) => process.stdout.write(json ? JSON.stringify({at: new Date().toISOString(), ...event}) + '\n' : `${new Date().toISOString()} ${text}\n`)
@@ -25,6 +28,10 @@ export default class Worker extends CrierCommand {
     const onDelivery = (event: DispatchEvent) => {
       if (event.nextState === 'failed' || event.nextState === 'queued') return
       log({event: `delivery-${event.nextState}`, channel: event.channel, delivery: event.deliveryId, error: event.error}, `${event.channel} ${event.deliveryId} ${event.nextState}${event.error ? `: ${oneLine(event.error, 200)}` : ''}`)
+    }
+    const onChannelStopped = ({channel, reason, until}: ChannelStop) => {
+      const when = until === Infinity ? undefined : new Date(until).toISOString()
+      log({event: 'channel-stopped', channel, reason, until: when ?? null}, `${channel} cannot send${when ? `, stopped until ${when}` : ''} (its deliveries stay queued): ${oneLine(reason, 300)}`)
     }
     const signals = stopSignals((signal) => log({event: 'stopping', signal}, `stopping (${signal}): finishing sends in flight, leaving the rest queued`))
     log({event: 'started', pid: process.pid}, `worker started (pid ${process.pid})`)
@@ -42,16 +49,20 @@ export default class Worker extends CrierCommand {
     let next: CoreContext | undefined
     let restart = new AbortController()
     let reloading = Promise.resolve()
-    const stopWatching = watchConfig(this.crierPaths().configFile, (why) => {
+    const configFile = this.crierPaths().configFile
+    const refuse = (problem: string): void => void log({event: 'config-invalid', problem}, `the config does not load, so the one in force stays: ${oneLine(problem, 300)}`)
+    const stopWatching = watchConfig(configFile, (why) => {
       reloading = reloading.then(async () => {
+        // A file that went away is not a wish to run on the embedded default's channels.
+        if (current.config.source !== 'embedded default' && !existsSync(configFile)) return refuse(`${configFile} is gone — put it back; a restart would run on the embedded default`)
         let config: Config
         try {
           config = await this.reloadConfig({brokenChannelsAside: true})
         } catch (error) {
-          const problem = redact(error instanceof Error ? error.message : String(error))
-          log({event: 'config-invalid', problem}, `the config does not load, so the one in force stays: ${oneLine(problem, 300)}`)
-          return
+          return refuse(redact(error instanceof Error ? error.message : String(error)))
         }
+        // Nor is an emptied one (an editor mid-save, a truncated copy) a wish to stop every channel.
+        if (Object.keys(config.channels).length === 0 && Object.keys(current.config.channels).length > 0) return refuse(`${configFile} declares no channels`)
         if (why === 'file' && JSON.stringify(config) === JSON.stringify((next ?? current).config)) return
         next = {...current, config}
         log({event: 'config-reloaded', source: config.source, trigger: why}, `config reloaded (${why === 'file' ? 'the file changed' : 'SIGHUP'}): finishing sends in flight, then going on with it`)
@@ -62,15 +73,19 @@ export default class Worker extends CrierCommand {
     try {
       while (!signals.stop.aborted) {
         const ctxNow = current
-        await deliverQueued(
-          ctxNow,
-          {stop: AbortSignal.any([signals.stop, restart.signal]), abort: signals.abort, keepRunning: true, tick: () => void fireDueSchedules(ctxNow, onSchedule), nextWake: () => ctxNow.store.schedules.nextDueAt()},
-          onDelivery,
-          ({channel, reason, until}) => {
-            const when = until === Infinity ? undefined : new Date(until).toISOString()
-            log({event: 'channel-stopped', channel, reason, until: when ?? null}, `${channel} cannot send${when ? `, stopped until ${when}` : ''} (its deliveries stay queued): ${oneLine(reason, 300)}`)
-          },
-        )
+        try {
+          await deliverQueued(
+            ctxNow,
+            {stop: AbortSignal.any([signals.stop, restart.signal]), abort: signals.abort, keepRunning: true, tick: () => void fireDueSchedules(ctxNow, onSchedule), nextWake: () => ctxNow.store.schedules.nextDueAt()},
+            onDelivery,
+            onChannelStopped,
+          )
+        } catch (error) {
+          // Locked past the wait (a very long import): a service goes on once it is free.
+          if (!isBusy(error)) throw error
+          log({event: 'database-busy'}, `the database stayed locked by another crier for ${unattendedBusyTimeoutMs / 1000} s; trying again in 5 s`)
+          await sleep(5000, undefined, {signal: signals.stop}).catch(() => {})
+        }
         if (next) {
           current = next
           next = undefined

@@ -83,7 +83,14 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
       document.errors.slice(0, 1).map((e) => `${label}: ${e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : ''}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')} — fix the YAML`),
     )
   }
-  const raw = document.toJS() ?? {}
+  let raw: unknown
+  try {
+    raw = document.toJS() ?? {}
+  } catch {
+    // An unquoted value starting with * is a YAML alias: the error would repeat the value, which
+    // may be a secret written in place — so it is not repeated.
+    throw new ConfigError([`${label}: a value starting with * reads as a YAML alias that is not defined — put it in quotes ('*…') — fix the YAML`])
+  }
   const {value, problems: secretProblems} = resolveSecrets(raw, env)
   const problems = secretProblems.map((p) => `${label}: ${p.path}: environment variable ${p.variable} is not set — export it before running crier`)
   // A key whose variable is missing is reported once, as missing, not again as invalid.

@@ -34,6 +34,29 @@ describe('the shared HTTP client', () => {
     expect((error as DeadlineError).timeoutMs).toBe(200)
   })
 
+  it('time this thread was blocked (a synchronous wait on a locked database) does not count against the provider', async () => {
+    fake = await startProviderFake({plan: alwaysOk()})
+    client = createHttpClient()
+    expect((await client.request(`${fake.url}/warm`, {timeoutMs: 5000})).status).toBe(200)
+    const answer = client.request(`${fake.url}/after-a-stall`, {timeoutMs: 300}).catch((caught: unknown) => caught)
+    // What better-sqlite3's busy wait does to the event loop: nothing else runs meanwhile.
+    const blockedUntil = performance.now() + 1000
+    while (performance.now() < blockedUntil) Math.sqrt(blockedUntil)
+    expect(((await answer) as {status?: number}).status).toBe(200)
+    // A provider that truly does not answer still runs out of time, the stall aside.
+    const stalling = await startProviderFake({plan: () => ({stallMs: Infinity})})
+    try {
+      const began = performance.now()
+      const late = client.request(`${stalling.url}/slow`, {timeoutMs: 300}).catch((caught: unknown) => caught)
+      const until = performance.now() + 800
+      while (performance.now() < until) Math.sqrt(until)
+      expect(await late).toBeInstanceOf(DeadlineError)
+      expect(performance.now() - began).toBeGreaterThanOrEqual(1000)
+    } finally {
+      await stalling.close()
+    }
+  })
+
   it('the caller aborting ends every request it started with CancelledError, and none of the others', async () => {
     fake = await startProviderFake({plan: (request) => (request.path.startsWith('/stall') ? {stallMs: Infinity} : {status: 200, body: 'ok', delayMs: 300})})
     client = createHttpClient()

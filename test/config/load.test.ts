@@ -194,6 +194,11 @@ policy:
     expect(problemsOf(withConfig('sender: a@example.org\n\tbad: tab\n'))[0]).toMatch(/^config\.yaml: line 2, column \d+: /)
   })
 
+  it('a secret written in place that starts with * (a YAML alias) is refused without repeating it', () => {
+    const problems = problemsOf(withConfig('channels:\n  partners: { type: webhook, url: "https://partners.example/hook", secret: *Pa55w0rd }\n'))
+    expect(problems).toEqual([`config.yaml: a value starting with * reads as a YAML alias that is not defined — put it in quotes ('*…') — fix the YAML`])
+  })
+
   it('refuses duplicate keys', () => {
     const problems = problemsOf(withConfig('sender: a@example.org\nsender: b@example.org\n'))
     expect(problems.length).toBeGreaterThan(0)

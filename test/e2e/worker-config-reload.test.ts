@@ -1,4 +1,4 @@
-import {writeFileSync} from 'node:fs'
+import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {alwaysOk, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
@@ -84,6 +84,31 @@ describe('crier worker picks up an edited config', () => {
     expect(new Set(loads.map((event) => JSON.stringify(event.details))).size).toBe(2)
   })
 
+  it('a config file removed or emptied while it runs is refused: the channels in force keep sending', async () => {
+    const endpoint = await fake()
+    home = makeCrierHome()
+    const configFile = home.writeConfig(partnersAt(endpoint.url))
+    const copy = join(home.home, 'copy.yaml')
+    writeFileSync(copy, partnersAt(endpoint.url))
+    const worker = await startWorker(home)
+    const invalid = () => jsonLines(worker.stdout()).filter((line) => line.event === 'config-invalid').map((line) => line.problem as string)
+
+    rmSync(configFile)
+    await waitFor('the worker to refuse the missing file', () => invalid().length === 1, 10_000)
+    expect(invalid()[0]).toMatch(/config\.yaml is gone — put it back/)
+    queue(home, 'Road reopened at Junction 14.', ['--config', copy])
+    await waitFor('the announcement at the endpoint', () => endpoint.requests.length === 1)
+
+    writeFileSync(configFile, '')
+    await waitFor('the worker to refuse the empty file', () => invalid().length === 2, 10_000)
+    expect(invalid()[1]).toMatch(/config\.yaml declares no channels$/)
+    queue(home, 'Road reopened at Junction 15.', ['--config', copy])
+    await waitFor('the second announcement at the endpoint', () => endpoint.requests.length === 2)
+    worker.child.kill('SIGTERM')
+    expect((await worker.exit).code).toBe(0)
+    expect(events(worker)).not.toContain('config-reloaded')
+  })
+
   it('a channel left out for a missing secret sends what waited for it once the config is fixed, and SIGHUP reloads on demand', async () => {
     const endpoint = await fake()
     home = makeCrierHome()
@@ -109,5 +134,34 @@ describe('crier worker picks up an edited config', () => {
     expect((await worker.exit).code).toBe(0)
     expect(worker.stdout()).not.toContain('from-the-shell')
     expect(events(worker).filter((event) => event === 'delivery-sent').length).toBe(1)
+  })
+})
+
+describe('crier worker and a database another crier holds', () => {
+  it('waits it out and goes on (database-busy), rather than exiting', async () => {
+    const endpoint = await fake()
+    home = makeCrierHome()
+    home.writeConfig(partnersAt(endpoint.url))
+    const drafted = home.run(['draft', 'Bins are collected on Tuesday.', '--severity', 'Minor', '--channel', 'partners', '--json'])
+    expect(drafted.status, explain(drafted)).toBe(0)
+    const id = JSON.parse(drafted.stdout).id as string
+    const dueAt = Date.now() + 3000
+    expect(home.run(['schedule', id, '--at', new Date(dueAt).toISOString()]).status).toBe(0)
+    // A short busy timeout stands in for a long import outlasting the usual 30 s.
+    const worker = await startWorker(home, {CRIER_BUSY_TIMEOUT_MS: '200'})
+    const db = home.db()
+    try {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - 500 - Date.now())))
+      db.exec('BEGIN IMMEDIATE')
+      await waitFor('the worker to find the database locked', () => events(worker).includes('database-busy'), 10_000)
+      db.exec('COMMIT')
+    } finally {
+      if (db.inTransaction) db.exec('ROLLBACK')
+      db.close()
+    }
+    await waitFor('the schedule to fire once the database is free', () => endpoint.requests.length === 1, 15_000)
+    worker.child.kill('SIGTERM')
+    expect((await worker.exit).code).toBe(0)
+    expect(worker.stderr()).toBe('')
   })
 })
