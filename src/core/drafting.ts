@@ -1,4 +1,5 @@
 import type {Announcement, CapStatus, Category, Certainty, Severity, Urgency, Variant} from './announcement.js'
+import {publishableText} from './terminal-text.js'
 import type {CoreContext} from './context.js'
 import {UsageError} from './errors.js'
 import {defaultEvent, headlineFrom, parseCategory, parseCertainty, parseSeverity, parseUrgency, parseWebLink} from './fields.js'
@@ -44,7 +45,18 @@ export interface FollowUpBasis {
 }
 
 /** Creates a draft in one write; nothing is written when any field is refused. */
-export function createDraft(ctx: CoreContext, input: DraftInput, followUp?: FollowUpBasis): Announcement {
+/** The text fields of what was typed, made publishable (see publishableText); the rest as given. */
+function publishable<T extends Partial<DraftInput>>(input: T): T {
+  const cleaned = {...input}
+  for (const field of ['text', 'headline', 'instruction', 'area', 'event'] as const) {
+    const value = input[field]
+    if (typeof value === 'string') cleaned[field] = publishableText(value) as T[typeof field]
+  }
+  return cleaned
+}
+
+export function createDraft(ctx: CoreContext, typed: DraftInput, followUp?: FollowUpBasis): Announcement {
+  const input = publishable(typed)
   const {config, now} = ctx
   const at = now()
   const original = followUp?.original
@@ -118,7 +130,8 @@ export interface EditResult {
   withdrawnApprovals: number
 }
 
-export function editAnnouncement(ctx: CoreContext, id: string, input: EditInput): EditResult {
+export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput): EditResult {
+  const input = publishable(typed)
   return ctx.store.transaction(() => {
     const current = ctx.store.announcements.get(id)
     if (!current) throw new UsageError(`no announcement with id ${id} — see crier list`)

@@ -14,6 +14,19 @@ export function stripTerminalControls(text: string): string {
   return text.replace(escapeSequences, '').replace(controlCharacters, '').replace(bidiControls, '')
 }
 
+// Overrides and embeddings (LRE, RLE, PDF, LRO, RLO) reorder what follows, unseen; the marks and
+// isolates that right-to-left languages need are kept.
+const bidiOverrides = /[\u202a-\u202e]/g
+
+/**
+ * Text an officer gives for publication (often pasted, or piped from another program), as it
+ * is stored: no escape sequences, no control characters but newline and tab, no bidi overrides
+ * — what reaches the public, a partner's system or a terminal is what the preview shows.
+ */
+export function publishableText(text: string): string {
+  return text.replace(escapeSequences, '').replace(/\r\n?/g, '\n').replace(controlCharacters, '').replace(bidiOverrides, '')
+}
+
 /** One line, safe to print, at most `max` characters. */
 export function oneLine(text: string, max = 300): string {
   const flat = stripTerminalControls(text.replace(/[\r\n\t]+/g, ' ')).trim()

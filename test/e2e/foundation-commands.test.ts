@@ -290,13 +290,13 @@ describe('crier show', () => {
     expect(json.deliveries).toEqual([])
   })
 
-  it('strips terminal control sequences from text it shows', () => {
+  it('keeps terminal control sequences out of what it stores and publishes, so nothing shows them', () => {
     const created = draft(home, ['-', '--severity', 'Minor'], {input: 'Safe text \u001b[2J\u001b]0;owned\u0007here.'})
     const text = ok(home.run(['show', created.id])).stdout
     expect(text).not.toContain('\u001b')
     expect(text).not.toContain('\u0007')
-    // --json carries the text as stored
-    expect(show(home, created.id).variants[0].description).toContain('\u001b[2J')
+    // --json carries the text as stored: what the preview showed is what goes out.
+    expect(show(home, created.id).variants[0].description).toBe('Safe text here.')
   })
 })
 
