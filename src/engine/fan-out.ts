@@ -114,6 +114,9 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
       )
     }
     ctx.store.announcements.setState(id, next, now)
+    // Sent now, it is not due again later: its one-off schedule ends (a recurring one goes on).
+    const schedule = ctx.store.schedules.activeFor(id)
+    if (schedule?.kind === 'once') ctx.store.schedules.end(schedule.id, now, `sent now by ${ctx.user} (crier broadcast)`)
     const superseded = supersedeOriginal(ctx, announcement, now)
     // Everyone opted out or unreachable: nothing will be sent, so it is finished now.
     finishAnnouncementsIfDone(ctx.store, superseded ? [id, superseded.id] : [id], now)

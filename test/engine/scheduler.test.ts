@@ -4,6 +4,7 @@ import type {CoreContext} from '../../src/core/context.js'
 import {createDraft, type DraftInput} from '../../src/core/drafting.js'
 import {ExitCode, PolicyRefusal} from '../../src/core/errors.js'
 import {scheduleAnnouncement, unscheduleAnnouncement} from '../../src/core/scheduling.js'
+import {fanOut} from '../../src/engine/fan-out.js'
 import {fireDueSchedules} from '../../src/engine/scheduler.js'
 import {cancelAnnouncement} from '../../src/core/follow-up.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
@@ -375,3 +376,26 @@ describe('cancelling a recurring announcement', () => {
   })
 })
 
+
+describe('broadcasting a scheduled announcement now', () => {
+  it('ends its one-off schedule: it is not shown as coming, nor found missed at the due time', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {at: 'in 2 hours'})
+    fanOut(ctx, id)
+    expect(w.store.schedules.activeFor(id)).toBeUndefined()
+    clock += 3 * hour
+    expect(fireDueSchedules(ctx)).toEqual([])
+    expect(count(w, 'occurrence')).toBe(0)
+    expect(deliveriesOf(w, id)).toBe(1)
+    expect(w.store.audit.list({subject: id}).filter((event) => event.action === 'schedule-ended').map((event) => JSON.parse(event.details).reason)).toEqual(['sent now by officer.author (crier broadcast)'])
+  })
+
+  it('leaves a recurring schedule running: its occurrences are their own sends', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    fanOut(ctx, id)
+    expect(w.store.schedules.activeFor(id)?.kind).toBe('cron')
+  })
+})
