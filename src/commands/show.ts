@@ -6,6 +6,7 @@ import {mustGet} from '../core/approval.js'
 import {approvalStatus} from '../core/policy/approvals.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {shortId} from '../core/ids.js'
+import {supersededBy} from '../core/follow-up.js'
 import {announcementJson, formatTime, overrideFlag} from '../views/format.js'
 import {channelCountsLine} from '../views/status-lines.js'
 
@@ -22,6 +23,7 @@ export default class Show extends CrierCommand {
     const approvals = ctx.store.announcements.approvals(id)
     const status = approvalStatus(a, approvals, ctx.config.policy)
     const channels = ctx.store.deliveries.countsByChannel(id)
+    const superseded = supersededBy(ctx, [id]).get(id)
     if (!this.jsonEnabled()) {
       const clean = stripTerminalControls
       this.log(`${a.id}  ${a.state}${a.override ? '  ' + overrideFlag(a).trim() : ''}`)
@@ -44,10 +46,12 @@ export default class Show extends CrierCommand {
         this.log(o.reviewedBy ? `Reviewed:  by ${o.reviewedBy}, ${formatTime(o.reviewedAt)}${o.reviewNote ? ' — ' + clean(o.reviewNote) : ''}` : `Reviewed:  not yet — another officer runs crier review ${shortId(a.id)}`)
       }
       if (a.references) this.log(`${a.msgType === 'Cancel' ? 'Cancels' : 'Updates'}:   ${shortId(a.references)} (crier show ${shortId(a.references)})`)
-      for (const cancel of ctx.store.announcements.cancelsOf(id)) this.log(`Cancelled: by ${shortId(cancel)} (crier show ${shortId(cancel)})`)
+      if (superseded?.cancelledBy) this.log(`Cancelled: by ${shortId(superseded.cancelledBy)} (crier show ${shortId(superseded.cancelledBy)})`)
+      if (superseded?.cancelNotSent) this.log(`Cancelled: by ${shortId(superseded.cancelNotSent)}, which has not gone out: the public is not told yet (crier status ${shortId(superseded.cancelNotSent)})`)
+      if (superseded?.updatedBy) this.log(`Updated:   by ${shortId(superseded.updatedBy)}, the latest word (crier show ${shortId(superseded.updatedBy)})`)
       this.log(`Channels:  ${a.channels.join(', ')}`)
       for (const counts of channels) this.log('  ' + channelCountsLine(counts))
     }
-    return {...announcementJson(a), approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.includes(x)}))}, deliveries: channels}
+    return {...announcementJson(a), ...superseded, approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.includes(x)}))}, deliveries: channels}
   }
 }

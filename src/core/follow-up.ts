@@ -145,7 +145,11 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
 export interface Superseded {
   cancelledBy?: string
   updatedBy?: string
+  /** A Cancel drafted but not gone out yet: withdrawn, and the public not told. */
+  cancelNotSent?: string
 }
+
+const goneOut = new Set(['sending', 'sent', 'sent_with_failures'])
 
 /**
  * For each of these announcements that a later message replaced, what replaced it — so a list
@@ -153,10 +157,13 @@ export interface Superseded {
  */
 export function supersededBy(ctx: CoreContext, ids: string[]): Map<string, Superseded> {
   const found = new Map<string, Superseded>()
-  for (const followUp of ctx.store.announcements.followUpsOut(ids)) {
+  for (const followUp of ctx.store.announcements.followUpsOf(ids)) {
     const entry = found.get(followUp.referencesId) ?? {}
-    if (followUp.msgType === 'Cancel') entry.cancelledBy ??= followUp.id
-    else entry.updatedBy = followUp.id
+    const out = goneOut.has(followUp.state)
+    if (followUp.msgType === 'Cancel' && out) entry.cancelledBy ??= followUp.id
+    else if (followUp.msgType === 'Cancel') entry.cancelNotSent ??= followUp.id
+    else if (out) entry.updatedBy = followUp.id
+    else continue
     found.set(followUp.referencesId, entry)
   }
   return found

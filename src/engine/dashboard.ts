@@ -14,7 +14,15 @@ export interface AnnouncementRef {
   id: string
   headline: string
   severity: Announcement['severity']
+  /** CAP status: a drill is marked as one wherever it is listed. */
+  status: Announcement['status']
   state: Announcement['state']
+}
+
+/** A Cancel drafted but not yet gone out: the original is withdrawn, the public not told. */
+export interface UntoldCancel {
+  cancel: AnnouncementRef
+  original: AnnouncementRef
 }
 
 export interface UpcomingOccurrence {
@@ -49,6 +57,7 @@ export interface ShiftDashboard {
   awaitingApproval: AwaitingApproval[]
   trouble: TroubleItem[]
   missedOccurrences: Array<OccurrenceRow & {templateId: string}>
+  untoldCancels: UntoldCancel[]
 }
 
 const dayMs = 24 * 3600_000
@@ -65,7 +74,7 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
   const ref = (id: string): AnnouncementRef | undefined => {
     if (!refs.has(id)) {
       const announcement = store.announcements.get(id)
-      refs.set(id, announcement && {id, headline: primaryVariant(announcement).headline, severity: announcement.severity, state: announcement.state})
+      refs.set(id, announcement && {id, headline: primaryVariant(announcement).headline, severity: announcement.severity, status: announcement.status, state: announcement.state})
     }
     return refs.get(id)
   }
@@ -97,5 +106,12 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
     return announcement ? [{announcement, channel: group.channel, state: group.state, count: group.count, lastAt: group.lastAt, error: group.sampleError}] : []
   })
 
-  return {sending, scheduled, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since)}
+  // However old: while one waits (for approval, or for what policy refuses to be put right), the
+  // public still holds what was withdrawn.
+  const untoldCancels = store.announcements.list({states: ['draft', 'pending_approval', 'approved']}).flatMap((a) => {
+    const original = a.msgType === 'Cancel' && a.references ? ref(a.references) : undefined
+    return original ? [{cancel: ref(a.id)!, original}] : []
+  })
+
+  return {sending, scheduled, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since), untoldCancels}
 }

@@ -162,9 +162,9 @@ export function announcementStore(db: Db, audit: AuditTrail) {
     AND state NOT IN ('cancelled', 'expired') ORDER BY id`).pluck()
   const sentUpdatesOf = db.prepare(`SELECT id FROM announcement WHERE references_id = ? AND msg_type = 'Update'
     AND state IN ('sending', 'sent', 'sent_with_failures') ORDER BY id DESC`).pluck()
-  const followUpsOut = db.prepare(`SELECT id, references_id AS referencesId, msg_type AS msgType FROM announcement
+  const followUpsOf = db.prepare(`SELECT id, references_id AS referencesId, msg_type AS msgType, state FROM announcement
     WHERE references_id IN (SELECT value FROM json_each(?)) AND msg_type IN ('Update', 'Cancel')
-      AND state IN ('sending', 'sent', 'sent_with_failures') ORDER BY id`)
+      AND state NOT IN ('cancelled', 'expired') ORDER BY id`)
   const addApproval = db.prepare(`INSERT INTO approval (announcement_id, approver, content_hash, approved_at)
     VALUES (@announcementId, @approver, @contentHash, @approvedAt)`)
   const approvalsOf = db.prepare(`SELECT announcement_id AS announcementId, approver, content_hash AS contentHash,
@@ -261,9 +261,9 @@ export function announcementStore(db: Db, audit: AuditTrail) {
     sentUpdatesOf(id: string): string[] {
       return sentUpdatesOf.all(id) as string[]
     },
-    /** The Updates and Cancels of any of these that went out (or are going), oldest first. */
-    followUpsOut(ids: string[]): Array<{id: string; referencesId: string; msgType: 'Update' | 'Cancel'}> {
-      return followUpsOut.all(JSON.stringify(ids)) as Array<{id: string; referencesId: string; msgType: 'Update' | 'Cancel'}>
+    /** The Updates and Cancels of any of these (not those themselves withdrawn), oldest first. */
+    followUpsOf(ids: string[]): Array<{id: string; referencesId: string; msgType: 'Update' | 'Cancel'; state: LifecycleState}> {
+      return followUpsOf.all(JSON.stringify(ids)) as Array<{id: string; referencesId: string; msgType: 'Update' | 'Cancel'; state: LifecycleState}>
     },
     count(): number {
       return count.get() as number

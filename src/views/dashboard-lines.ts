@@ -1,14 +1,20 @@
 import type {Config} from '../config/load.js'
 import {shortId} from '../core/ids.js'
 import {oneLine} from '../core/terminal-text.js'
-import type {ShiftDashboard} from '../engine/dashboard.js'
+import type {AnnouncementRef, ShiftDashboard} from '../engine/dashboard.js'
 import {broadcastSummaryLines} from './broadcast-lines.js'
-import {announcementLine, formatTime} from './format.js'
+import {announcementLine, drillFlag, formatTime} from './format.js'
 
 /** The shift-start dashboard as plain text: one heading per part that has something in it. */
 export function dashboardLines(board: ShiftDashboard, config: Config): string[] {
   const lines: string[] = []
-  const title = (ref: {id: string; severity: string; headline: string}) => `${shortId(ref.id)}  ${ref.severity.padEnd(8)} ${oneLine(ref.headline, 100)}`
+  const title = (ref: AnnouncementRef) => `${shortId(ref.id)}  ${ref.severity.padEnd(8)} ${drillFlag(ref)}${oneLine(ref.headline, 100)}`
+  if (board.untoldCancels.length) {
+    lines.push('Cancelled, but the public is not told yet')
+    for (const {cancel, original} of board.untoldCancels) {
+      lines.push(`  ${title(original)}  withdrawn; its Cancel ${shortId(cancel.id)} is ${cancel.state.replace('_', ' ')} — crier preview ${shortId(cancel.id)}, then crier broadcast ${shortId(cancel.id)}`)
+    }
+  }
   if (board.sending.length) {
     lines.push('Sending now')
     for (const status of board.sending) {
@@ -39,6 +45,6 @@ export function dashboardLines(board: ShiftDashboard, config: Config): string[] 
   }
   // Unindented, as crier run reports them: one line per missed occurrence.
   for (const m of board.missedOccurrences) lines.push(`MISSED ${shortId(m.templateId)} occurrence due ${new Date(m.dueAt).toISOString()}: ${oneLine(m.reason ?? '', 200)}`)
-  if (lines.length === 0) lines.push('Nothing sending, scheduled or waiting for approval, and nothing went wrong in the last 24 h.')
+  if (lines.length === 0) lines.push('Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.')
   return lines
 }

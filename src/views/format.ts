@@ -19,6 +19,7 @@ export function announcementLine(a: Announcement, superseded?: Superseded): stri
 /** "[CANCELLED by 01JE…] " or "[updated by 01JE…] ": sent is not the whole story once a follow-up went out. */
 export function supersededFlag(superseded: Superseded | undefined): string {
   if (superseded?.cancelledBy) return `[CANCELLED by ${shortId(superseded.cancelledBy)}] `
+  if (superseded?.cancelNotSent) return `[CANCEL NOT SENT YET: ${shortId(superseded.cancelNotSent)}] `
   if (superseded?.updatedBy) return `[updated by ${shortId(superseded.updatedBy)}] `
   return ''
 }

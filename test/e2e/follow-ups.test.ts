@@ -127,10 +127,18 @@ describe('crier cancel', () => {
     expect(show(home, followUpId!)).toMatchObject({msgType: 'Cancel', state: 'draft', severity: 'Severe'})
     // While that Cancel waits for approval, cancelling again is refused and names it.
     refused(home.run(['cancel', drafted.id]), 3, new RegExp(`cancelled already by ${followUpId}`))
+    // …and every place an officer looks says the public is not told yet.
+    const original = drafted.id.slice(0, 12)
+    expect(ok(home.run(['status'])).stdout).toMatch(new RegExp(`^Cancelled, but the public is not told yet\n  ${original}  Severe +Shelter in place in Rhyl\\.  withdrawn; its Cancel ${followUpId} is draft — crier preview ${followUpId}, then crier broadcast ${followUpId}$`, 'm'))
+    expect(ok(home.run(['list'])).stdout).toMatch(new RegExp(`^${original} .*\\[CANCEL NOT SENT YET: ${followUpId}\\] Shelter in place in Rhyl\\.$`, 'm'))
+    expect(ok(home.run(['show', drafted.id])).stdout).toMatch(new RegExp(`^Cancelled: by ${followUpId}, which has not gone out: the public is not told yet`, 'm'))
+    expect(show(home, drafted.id).cancelNotSent).toMatch(new RegExp(`^${followUpId}`))
     ok(home.run(['approve', followUpId!], {env: {CRIER_USER: 'insp.hughes'}}))
     ok(home.run(['broadcast', followUpId!]))
     expect(show(home, followUpId!).state).toBe('sent')
     expect(feedTitles(home)).toEqual(['Cancelled: Shelter in place in Rhyl.'])
+    expect(ok(home.run(['status'])).stdout).not.toMatch(/not told yet/)
+    expect(ok(home.run(['show', drafted.id])).stdout).toMatch(new RegExp(`^Cancelled: by ${followUpId} \\(crier show`, 'm'))
   })
 
   it('where policy refuses the Cancel, it stops at once, exits 3 and says what to put right (not "once approved")', () => {
