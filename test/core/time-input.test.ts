@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
 import {parseExpiry, parseSince} from '../../src/core/time-input.js'
+import {parseUntil} from '../../src/core/when.js'
 
 const minute = 60_000
 const hour = 60 * minute
@@ -37,7 +38,19 @@ describe('parseExpiry: ISO 8601', () => {
   it('with an offset', () => expect(parseExpiry('2026-11-25T18:00:00+02:00', now)).toBe(Date.UTC(2026, 10, 25, 16, 0, 0)))
   it('with a negative offset', () => expect(parseExpiry('2026-11-25T18:00:00-05:00', now)).toBe(Date.UTC(2026, 10, 25, 23, 0, 0)))
   it('with a space instead of T', () => expect(parseExpiry('2026-11-25 18:00Z', now)).toBe(Date.UTC(2026, 10, 25, 18, 0, 0)))
-  it('date only: midnight UTC of that day', () => expect(parseExpiry('2026-11-27', now)).toBe(Date.UTC(2026, 10, 27)))
+  it('date only: the end of that day (UTC by default)', () => expect(parseExpiry('2026-11-27', now)).toBe(Date.UTC(2026, 10, 27, 23, 59, 59)))
+
+  it('date only: the end of that day in the zone, as schedule --until reads it', () => {
+    expect(parseExpiry('2027-06-01', now, 'Europe/London')).toBe(Date.UTC(2027, 5, 1, 22, 59, 59))
+    expect(parseExpiry('2027-01-31', now, 'America/New_York')).toBe(Date.UTC(2027, 1, 1, 4, 59, 59))
+    for (const [date, zone] of [['2027-06-01', 'Europe/London'], ['2027-01-31', 'America/New_York'], ['2026-11-27', 'UTC']] as const) {
+      expect(parseExpiry(date, now, zone)).toBe(parseUntil(date, now, zone).at)
+    }
+  })
+
+  it('date only: today is the rest of today, not the past', () => expect(parseExpiry('2026-11-25', now)).toBe(Date.UTC(2026, 10, 25, 23, 59, 59)))
+
+  it('date only that is not a date is still refused', () => expect(refused('2026-02-30').message).toContain('"2026-02-30" is not a time'))
 })
 
 describe('parseExpiry: refused', () => {

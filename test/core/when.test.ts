@@ -198,9 +198,167 @@ describe('parseWhen across DST changes', () => {
     expect(parseWhen('2027-10-31T01:30+01:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 9, 31, 0, 30))
   })
 
-  it('a time in the spring-forward gap moves forward with the clocks, never before what was typed', () => {
-    expect(parseWhen('2027-03-14T02:30', winter, 'America/New_York').at).toBe(Date.UTC(2027, 2, 14, 7, 30))
-    expect(parseWhen('2027-03-28T01:30', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 28, 1, 30))
+  it('a wall time that never happens (spring-forward night) is refused, naming the times either side', () => {
+    expect(refused('2027-03-28 01:30', winter, 'Europe/London').message).toBe(
+      '--at "2027-03-28 01:30" does not exist in Europe/London (the clocks go forward that night, from 01:00 to 02:00) — give a time that does: 2027-03-28T00:59+00:00 or 2027-03-28T02:00+01:00',
+    )
+    expect(refused('2027-03-14 02:30', winter, 'America/New_York').message).toBe(
+      '--at "2027-03-14 02:30" does not exist in America/New_York (the clocks go forward that night, from 02:00 to 03:00) — give a time that does: 2027-03-14T01:59-05:00 or 2027-03-14T03:00-04:00',
+    )
+    // ISO with a T, words, and a zone whose clock it is: the same.
+    expect(refused('2027-03-28T01:59:59', winter, 'Europe/London').message).toMatch(/does not exist in Europe\/London/)
+    expect(refused('tomorrow 01:30', Date.UTC(2027, 2, 27, 12, 0), 'Europe/London').message).toMatch(/^--at "tomorrow 01:30" does not exist in Europe\/London /)
+    expect(refused('2027-03-14 02:30 ET', winter, 'Europe/London').message).toMatch(/does not exist in America\/New_York .* 2027-03-14T01:59-05:00 or 2027-03-14T03:00-04:00$/)
+  })
+
+  it('the times either side of the gap are accepted, as are those it suggests', () => {
+    expect(parseWhen('2027-03-28 00:59', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 28, 0, 59))
+    expect(parseWhen('2027-03-28 02:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 28, 1, 0))
+    expect(parseWhen('2027-03-28T02:00+01:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 28, 1, 0))
+    expect(parseWhen('2027-03-14T03:00-04:00', winter, 'America/New_York').at).toBe(Date.UTC(2027, 2, 14, 7, 0))
+  })
+
+  it('a time counted from now was not typed as a wall time: it is not refused for landing in the gap', () => {
+    const beforeGap = Date.UTC(2027, 2, 28, 0, 30)
+    expect(parseWhen('in 60 minutes', beforeGap, 'Europe/London').at).toBe(beforeGap + 60 * 60_000)
+    expect(() => parseWhen('1 hour from now', beforeGap, 'Europe/London')).not.toThrow()
+  })
+})
+
+describe('parseWhen: a zone or offset written after the time', () => {
+  it('an offset is that offset, whatever the configured zone (chrono reads "07:30 -08:00" as a range)', () => {
+    for (const zone of ['Europe/London', 'America/New_York', 'Asia/Tokyo']) {
+      expect(parseWhen('2026-12-01 07:30 +05:00', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 2, 30))
+      expect(parseWhen('2026-12-01 07:30 -08:00', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 15, 30))
+      expect(parseWhen('2026-12-01 07:30 -0800', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 15, 30))
+      expect(parseWhen('2026-12-01 07:30+05:30', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 2, 0))
+      expect(parseWhen('1 Dec 2026 7:30am (UTC+05:30)', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 2, 0))
+      expect(parseWhen('tomorrow 07:30 UTC-8', winter, zone).at).toBe(Date.UTC(2026, 10, 26, 15, 30))
+      expect(parseWhen('2026-12-01T07:30 +05:00', winter, zone).at).toBe(Date.UTC(2026, 11, 1, 2, 30))
+    }
+  })
+
+  it('an abbreviation is its offset: EST, PST, GMT, in any case, with or without brackets', () => {
+    expect(parseWhen('2026-12-01 07:30 EST', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 1, 12, 30))
+    expect(parseWhen('2026-12-01 7:30 PST', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 1, 15, 30))
+    expect(parseWhen('2026-12-01 7:30 pst', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 1, 15, 30))
+    expect(parseWhen('2026-12-01 7:30pm (EST)', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 2, 0, 30))
+    expect(parseWhen('7:30 EST on 1 Dec 2026', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 1, 12, 30))
+    expect(parseWhen('2026-12-01 07:30 GMT', winter, 'America/New_York').at).toBe(Date.UTC(2026, 11, 1, 7, 30))
+    expect(parseWhen('2027-07-01 07:30 BST', winter, 'America/New_York').at).toBe(Date.UTC(2027, 6, 1, 6, 30))
+    expect(parseWhen('2027-07-01 07:30 UTC', winter, 'Europe/London').at).toBe(Date.UTC(2027, 6, 1, 7, 30))
+    // chrono has Newfoundland half an hour out (-02:30): crier's own table says -03:30.
+    expect(parseWhen('2026-12-01 07:30 NST', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 1, 11, 0))
+  })
+
+  it('ET, CT, MT and PT follow that zone’s clock, summer time included', () => {
+    expect(parseWhen('2026-12-01 9am ET', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 1, 14, 0))
+    expect(parseWhen('2027-07-01 9am ET', winter, 'Europe/London').at).toBe(Date.UTC(2027, 6, 1, 13, 0))
+    expect(parseWhen('2027-07-01 9am PT', winter, 'Europe/London').at).toBe(Date.UTC(2027, 6, 1, 16, 0))
+  })
+
+  it('echoes the whole text, zone included, as what was understood', () => {
+    expect(parseWhen(' 2026-12-01 07:30 EST ', winter, 'Europe/London').understood).toBe('2026-12-01 07:30 EST')
+    expect(parseWhen('tomorrow 07:30 -08:00', winter, 'Europe/London').understood).toBe('tomorrow 07:30 -08:00')
+  })
+
+  it('"tomorrow", a weekday and a time alone are read on the named zone’s clock', () => {
+    // Now is 13:00 GMT on Wednesday 25 November: 08:00 EST, 05:00 PST, the same Wednesday.
+    expect(parseWhen('14:00 EST', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 25, 19, 0))
+    expect(parseWhen('07:30 EST', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 26, 12, 30))
+    expect(parseWhen('Wednesday 7am PST', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 25, 15, 0))
+    expect(parseWhen('tomorrow 07:30 EST', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 26, 12, 30))
+    // 01:00 GMT on the 26th is still 20:00 on the 25th in New York: 21:00 EST is an hour away.
+    expect(parseWhen('21:00 EST', Date.UTC(2026, 10, 26, 1, 0), 'Europe/London').at).toBe(Date.UTC(2026, 10, 26, 2, 0))
+  })
+
+  it('gives the same instant whatever the process time zone', () => {
+    const texts = ['14:00 EST', 'Wednesday 7am PST', '25 Nov 12:00 EST', 'tomorrow 07:30 -08:00', 'next Monday 9am PT', 'tomorrow 07:30']
+    const here = texts.map((text) => parseWhen(text, winter, 'Europe/London').at)
+    const saved = process.env.TZ
+    try {
+      for (const tz of ['Pacific/Honolulu', 'Asia/Tokyo', 'America/New_York']) {
+        process.env.TZ = tz
+        expect(new Date(winter).getTimezoneOffset()).not.toBe(0)
+        expect(texts.map((text) => parseWhen(text, winter, 'Europe/London').at)).toEqual(here)
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ
+      else process.env.TZ = saved
+    }
+    expect(here[0]).toBe(Date.UTC(2026, 10, 25, 19, 0))
+    expect(here[1]).toBe(Date.UTC(2026, 10, 25, 15, 0))
+  })
+
+  it('an offset chrono assumes (counting from now) is not one the text named', () => {
+    // chrono marks the offset of "2 hours from now" certain — the process's own — as it does one
+    // typed; only the typed one may move the time. Here the process is nine hours from the zone.
+    const saved = process.env.TZ
+    try {
+      process.env.TZ = 'Asia/Tokyo'
+      expect(parseWhen('2 hours from now', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 25, 15, 0))
+      expect(parseWhen('in 1 hour 30 minutes', winter, 'America/New_York').at).toBe(Date.UTC(2026, 10, 25, 14, 30))
+      expect(parseWhen('tomorrow 07:30', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 26, 7, 30))
+    } finally {
+      if (saved === undefined) delete process.env.TZ
+      else process.env.TZ = saved
+    }
+  })
+})
+
+describe('parseWhen refuses a zone it cannot read unambiguously', () => {
+  it('an abbreviation with more than one meaning, naming them', () => {
+    expect(refused('2026-12-01 07:30 IST', winter, 'Europe/London').message).toBe(
+      '--at "2026-12-01 07:30 IST" could mean India Standard Time (+05:30), Irish Standard Time (+01:00) or Israel Standard Time (+02:00) — write the offset instead of IST',
+    )
+    expect(refused('2026-12-01 07:30 CST', winter, 'Europe/London').message).toMatch(/could mean Central Standard Time \(-06:00\) or China Standard Time \(\+08:00\)/)
+  })
+
+  it('unless the configured zone is one of its meanings', () => {
+    expect(parseWhen('2026-12-01 07:30 CST', winter, 'America/Chicago').at).toBe(Date.UTC(2026, 11, 1, 13, 30))
+    expect(parseWhen('2026-12-01 07:30 IST', winter, 'Asia/Kolkata').at).toBe(Date.UTC(2026, 11, 1, 2, 0))
+  })
+
+  it('a standard or summer time named for a day its zone is on the other', () => {
+    expect(refused('2027-07-01 07:30 EST', winter, 'Europe/London').message).toBe(
+      '--at "2027-07-01 07:30 EST" says EST (-05:00), but America/New_York is on EDT (-04:00) on Thu 1 Jul 2027 — write EDT, or -05:00 if you mean EST itself',
+    )
+    expect(refused('2027-07-01 07:30 GMT', winter, 'Europe/London').message).toMatch(/says GMT \(\+00:00\), but Europe\/London is on BST \(\+01:00\) .* write BST, or \+00:00/)
+    expect(refused('2026-12-01 07:30 BST', winter, 'Europe/London').message).toMatch(/says BST \(\+01:00\), but Europe\/London is on GMT/)
+    // Where the configured zone keeps it all year (Arizona), it means just that.
+    expect(parseWhen('2027-07-01 07:30 MST', winter, 'America/Phoenix').at).toBe(Date.UTC(2027, 6, 1, 14, 30))
+  })
+
+  it('something zone-like crier does not know, naming it', () => {
+    for (const [text, token] of [
+      ['2026-12-01 07:30 Europe/Paris', 'Europe/Paris'],
+      ['2026-12-01 07:30 XYZ', 'XYZ'],
+      ['tomorrow 07:30 Z', 'Z'],
+      ['tomorrow 07:30 SST', 'SST'],
+    ] as const) {
+      expect(refused(text, winter, 'Europe/London').message).toBe(
+        `--at "${text}" names a time zone crier cannot read ("${token}") — write its offset instead (+01:00, -05:00), or leave it out to mean Europe/London`,
+      )
+    }
+  })
+
+  it('a zone chrono reads but crier did not take out (chrono is certain of its offset)', () => {
+    // chrono knows WIB (+07:00) and marks the offset certain; crier's table does not have it.
+    expect(refused('tomorrow 07:30 wib', winter, 'Europe/London').message).toMatch(/^--at "tomorrow 07:30 wib" names a time zone crier cannot read — write its offset/)
+  })
+
+  it('an offset that is not one, two zones, a range', () => {
+    expect(refused('2026-12-01 07:30 +15:00', winter, 'Europe/London').message).toBe('--at "2026-12-01 07:30 +15:00" has "+15:00", which is not a UTC offset — they run from -12:00 to +14:00')
+    expect(refused('2026-12-01 07:30 +05:75', winter, 'Europe/London').message).toMatch(/"\+05:75", which is not a UTC offset/)
+    expect(refused('2026-12-01 07:30 +5:3', winter, 'Europe/London').message).toMatch(/"\+5:3", which is not a UTC offset/)
+    expect(refused('2026-12-01 07:30 +05:00 EST', winter, 'Europe/London').message).toBe('--at "2026-12-01 07:30 +05:00 EST" names more than one time zone — give one')
+    expect(refused('tomorrow 07:30-08:30', winter, 'Europe/London').message).toBe('--at "tomorrow 07:30-08:30" is a range of times — give one time (an offset goes after a space: "07:30 -08:00")')
+    expect(refused('tomorrow 07:30 - 08:00', winter, 'Europe/London').message).toMatch(/is a range of times/)
+  })
+
+  it('still reads am, pm, months and days in capitals as what they are', () => {
+    expect(parseWhen('tomorrow 7:30 PM', winter, 'Europe/London').at).toBe(Date.UTC(2026, 10, 26, 19, 30))
+    expect(parseWhen('07:30 1 DEC', winter, 'Europe/London').at).toBe(Date.UTC(2026, 11, 1, 7, 30))
   })
 })
 
