@@ -48,6 +48,10 @@ export function readFileText(path: string): string {
   }
   try {
     return checkAnnouncementText(readBounded(fd), `--file ${path}`)
+  } catch (error) {
+    // Opening a directory succeeds on Linux; reading it is what fails.
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`--file ${path} is a directory — give the file with the text`)
+    throw error
   } finally {
     closeSync(fd)
   }

@@ -1,4 +1,5 @@
 import {userInfo} from 'node:os'
+import {oneLine} from '../core/terminal-text.js'
 
 /** The OS user's name, or "crier" where the platform cannot say (containers without a passwd entry). */
 export function osUserName(): string {
@@ -9,7 +10,10 @@ export function osUserName(): string {
   }
 }
 
-/** Who is acting: CRIER_USER (set it on shared terminals and service accounts), else the OS user. */
+/**
+ * Who is acting: CRIER_USER (set it on shared terminals and service accounts), else the OS user.
+ * One line without control sequences: it is printed, stored and compared as typed otherwise.
+ */
 export function actingUser(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CRIER_USER?.trim() || osUserName()
+  return oneLine(env.CRIER_USER ?? '', 200) || osUserName()
 }

@@ -1,4 +1,4 @@
-import {closeSync, fchmodSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, fchmodSync, openSync, renameSync, rmSync, statSync, writeSync} from 'node:fs'
 import {exportLine} from '../store/audit.js'
 import type {Store} from '../store/index.js'
 import {UsageError} from './errors.js'
@@ -20,6 +20,7 @@ export async function writeAuditExport(store: Store, file?: string): Promise<Exp
 }
 
 function writeToFile(store: Store, file: string): ExportResult {
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--output ${file} is a directory — give a file name in it, e.g. ${file.replace(/\/+$/, '')}/audit.jsonl`)
   const partial = `${file}.partial-${process.pid}`
   let fd: number
   try {

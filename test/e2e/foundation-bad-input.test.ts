@@ -167,6 +167,11 @@ describe('bad input: one Error line, exit 2, nothing written', () => {
     const file = join(home.home, 'text.txt')
     writeFileSync(file, 'From a file.')
     refused(['draft', 'From an argument.', '--file', file, '--severity', 'Minor'], 2, /give the text as an argument or with --file, not both/)
+    // Mistakes, not faults in crier: exit 2 and what to do, never "unexpected … report it".
+    refused(['draft', '--file', home.home, '--severity', 'Minor'], 2, /^Error: --file .* is a directory — give the file with the text$/)
+    refused(['audit', 'export', '--output', home.home], 2, /^Error: --output .* is a directory — give a file name in it, e\.g\. .*\/audit\.jsonl$/)
+    refused(['list', '--limit', '99999999999999999999'], 2, /^Error: --limit: expected an integer less than or equal to 1000000000/)
+    refused(['audit', '--limit', '99999999999999999999'], 2, /^Error: --limit: expected an integer less than or equal to 1000000000/)
   })
 
   it('the same refusals with --json: still nothing on stdout', () => {
