@@ -40,7 +40,7 @@ function withoutId(message: string, id: string): string {
   if (!id) return message
   const ids = `(?:${id}|${shortId(id)})`
   return message
-    .replace(new RegExp(`crier \\w+ ${ids} `, 'g'), '')
     .replace(new RegExp(`^${ids} \\(`), 'it (')
     .replace(new RegExp(` \\([^()]*\\b${ids}\\b[^()]*\\)`, 'g'), '')
+    .replace(new RegExp(`crier \\w+ ${ids} `, 'g'), '')
 }
