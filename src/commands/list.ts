@@ -6,7 +6,7 @@ import {parseSince} from '../core/time-input.js'
 import {machineTimeZone} from '../core/time-zone.js'
 import {announcementJson, announcementLine} from '../views/format.js'
 import {counted} from '../core/counted.js'
-import {supersededBy} from '../core/follow-up.js'
+import {supersededBy} from '../core/superseded.js'
 
 export default class List extends CrierCommand {
   static override description = 'List announcements, newest first.'

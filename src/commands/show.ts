@@ -6,7 +6,7 @@ import {mustGet} from '../core/approval.js'
 import {approvalStatus} from '../core/policy/approvals.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {shortId} from '../core/ids.js'
-import {supersededBy} from '../core/follow-up.js'
+import {supersededBy} from '../core/superseded.js'
 import {announcementJson, formatTime, overrideFlag} from '../views/format.js'
 import {channelCountsLine} from '../views/status-lines.js'
 

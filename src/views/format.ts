@@ -1,7 +1,7 @@
 import type {Announcement} from '../core/announcement.js'
 import {primaryVariant} from '../core/announcement.js'
 import {drillWord, isDrill} from '../core/drill.js'
-import type {Superseded} from '../core/follow-up.js'
+import type {Superseded} from '../core/superseded.js'
 import {shortId} from '../core/ids.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 
