@@ -47,16 +47,18 @@ export abstract class CrierCommand extends Command {
   }
 
   /**
-   * The config as it is now on disk, replacing the one loaded before (a long-running worker
-   * picking up an edit); recorded in the audit trail when its text changed. A config that does
-   * not load throws, and the one in force stays.
+   * The config as it is now on disk (a long-running worker looking at an edit), not yet in
+   * force: see configInForce. A config that does not load throws.
    */
-  protected async reloadConfig(options: LoadOptions = {}): Promise<Config> {
+  protected async loadConfigAgain(options: LoadOptions = {}): Promise<Config> {
     const {loadConfig} = await import('../config/load.js')
-    const config = loadConfig(this.crierPaths(), process.env, options)
+    return loadConfig(this.crierPaths(), process.env, options)
+  }
+
+  /** Puts a config loaded again in force: later context() calls get it, and the audit trail notes it. */
+  protected async configInForce(config: Config): Promise<void> {
     this.loadedConfig = config
     if (this.store) (await import('../core/config-fingerprint.js')).recordConfigLoad(this.store, config)
-    return config
   }
 
   /**

@@ -1,4 +1,8 @@
-import {unwatchFile, watchFile, type Stats} from 'node:fs'
+import {existsSync, unwatchFile, watchFile, type Stats} from 'node:fs'
+import type {Config} from '../config/load.js'
+import {redact} from '../config/secrets.js'
+
+export type ReloadTrigger = 'file' | 'SIGHUP'
 
 /**
  * Calls `onChange` when the config file is created, edited, replaced or removed (polled every
@@ -6,7 +10,7 @@ import {unwatchFile, watchFile, type Stats} from 'node:fs'
  * has stayed unchanged for a second — not halfway through a save — and on SIGHUP, the
  * conventional "reload" of a long-running service. Returns the function that stops it.
  */
-export function watchConfig(path: string, onChange: (why: 'file' | 'SIGHUP') => void): () => void {
+export function watchConfig(path: string, onChange: (why: ReloadTrigger) => void): () => void {
   let settling: NodeJS.Timeout | undefined
   const listener = (current: Stats, previous: Stats) => {
     if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return
@@ -20,5 +24,50 @@ export function watchConfig(path: string, onChange: (why: 'file' | 'SIGHUP') => 
     clearTimeout(settling)
     unwatchFile(path, listener)
     process.off('SIGHUP', hangUp)
+  }
+}
+
+export interface ConfigReloadOptions {
+  file: string
+  /** The config a reload would replace. */
+  inForce: () => Config
+  /** The config as it is on disk now; throws when it does not load. */
+  load: () => Promise<Config>
+  /** What is on disk may not replace the config in force, and why (secrets redacted). */
+  onRefused: (problem: string) => void
+  /** Puts it in force; a throw (the database locked past its wait) leaves the one in force. */
+  onReload: (config: Config, trigger: ReloadTrigger) => Promise<void>
+}
+
+/**
+ * For a long-running command: on each change (watchConfig), loads the config again, one load at
+ * a time, and hands on only one that may replace the config in force — one that loads, still
+ * has a file behind it and channels in it, and (unless SIGHUP asked) differs. Resolves, once
+ * stopped, when the last load has been dealt with.
+ */
+export function watchConfigReloads(options: ConfigReloadOptions): () => Promise<void> {
+  let reloading = Promise.resolve()
+  const stopWatching = watchConfig(options.file, (trigger) => {
+    reloading = reloading.then(async () => {
+      const inForce = options.inForce()
+      // A file that went away is not a wish to run on the embedded default's channels…
+      if (inForce.source !== 'embedded default' && !existsSync(options.file)) {
+        return options.onRefused(`${options.file} is gone — put it back; a restart would run on the embedded default`)
+      }
+      let config: Config
+      try {
+        config = await options.load()
+      } catch (error) {
+        return options.onRefused(redact(error instanceof Error ? error.message : String(error)))
+      }
+      // …nor is an emptied one (a truncated copy) a wish to stop every channel.
+      if (Object.keys(config.channels).length === 0 && Object.keys(inForce.channels).length > 0) return options.onRefused(`${options.file} declares no channels`)
+      if (trigger === 'file' && JSON.stringify(config) === JSON.stringify(inForce)) return
+      await options.onReload(config, trigger).catch((error: unknown) => options.onRefused(redact(error instanceof Error ? error.message : String(error))))
+    })
+  })
+  return async () => {
+    stopWatching()
+    await reloading
   }
 }

@@ -1,9 +1,7 @@
-import {existsSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Config} from '../config/load.js'
-import {redact} from '../config/secrets.js'
 import {CrierCommand, unattendedBusyTimeoutMs} from '../cli/base-command.js'
-import {watchConfig} from '../cli/config-watch.js'
+import {watchConfigReloads} from '../cli/config-watch.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import type {CoreContext} from '../core/context.js'
 import {oneLine} from '../core/terminal-text.js'
@@ -42,33 +40,24 @@ export default class Worker extends CrierCommand {
     }
     leftOut(ctx.config)
 
-    // An edited config (or SIGHUP) is loaded beside the running dispatcher; only a config that
-    // loads and differs replaces it: the dispatcher stops claiming, finishes what is in flight,
-    // and a new one starts with the new settings. A config that does not load changes nothing.
+    // An edited config (or SIGHUP) is loaded beside the running dispatcher; one that may replace
+    // it does so: the dispatcher stops claiming, finishes what is in flight, and a new one starts
+    // with the new settings. One that may not changes nothing (config-watch.ts says which).
     let current = ctx
     let next: CoreContext | undefined
     let restart = new AbortController()
-    let reloading = Promise.resolve()
-    const configFile = this.crierPaths().configFile
-    const refuse = (problem: string): void => void log({event: 'config-invalid', problem}, `the config does not load, so the one in force stays: ${oneLine(problem, 300)}`)
-    const stopWatching = watchConfig(configFile, (why) => {
-      reloading = reloading.then(async () => {
-        // A file that went away is not a wish to run on the embedded default's channels.
-        if (current.config.source !== 'embedded default' && !existsSync(configFile)) return refuse(`${configFile} is gone — put it back; a restart would run on the embedded default`)
-        let config: Config
-        try {
-          config = await this.reloadConfig({brokenChannelsAside: true})
-        } catch (error) {
-          return refuse(redact(error instanceof Error ? error.message : String(error)))
-        }
-        // Nor is an emptied one (an editor mid-save, a truncated copy) a wish to stop every channel.
-        if (Object.keys(config.channels).length === 0 && Object.keys(current.config.channels).length > 0) return refuse(`${configFile} declares no channels`)
-        if (why === 'file' && JSON.stringify(config) === JSON.stringify((next ?? current).config)) return
+    const stopReloads = watchConfigReloads({
+      file: this.crierPaths().configFile,
+      inForce: () => (next ?? current).config,
+      load: () => this.loadConfigAgain({brokenChannelsAside: true}),
+      onRefused: (problem) => log({event: 'config-invalid', problem}, `the config does not load, so the one in force stays: ${oneLine(problem, 300)}`),
+      onReload: async (config, trigger) => {
+        await this.configInForce(config)
         next = {...current, config}
-        log({event: 'config-reloaded', source: config.source, trigger: why}, `config reloaded (${why === 'file' ? 'the file changed' : 'SIGHUP'}): finishing sends in flight, then going on with it`)
+        log({event: 'config-reloaded', source: config.source, trigger}, `config reloaded (${trigger === 'file' ? 'the file changed' : 'SIGHUP'}): finishing sends in flight, then going on with it`)
         leftOut(config)
         restart.abort()
-      })
+      },
     })
     try {
       while (!signals.stop.aborted) {
@@ -93,8 +82,7 @@ export default class Worker extends CrierCommand {
         restart = new AbortController()
       }
     } finally {
-      stopWatching()
-      await reloading
+      await stopReloads()
       signals.dispose()
     }
     log({event: 'stopped'}, 'worker stopped')
