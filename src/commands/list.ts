@@ -32,10 +32,11 @@ export default class List extends CrierCommand {
       limit: flags.all ? undefined : flags.limit,
     })
     const superseded = supersededBy(ctx, announcements.map((a) => a.id))
+    // On stderr with --json too: a script must not take the newest 50 for all there is.
+    if (!flags.all && announcements.length === flags.limit) process.stderr.write(`(the newest ${flags.limit}; --limit N or --all for more)\n`)
     if (!this.jsonEnabled()) {
       if (announcements.length === 0) this.log('No announcements.')
       else this.log(announcements.map((a) => announcementLine(a, superseded.get(a.id))).join('\n'))
-      if (!flags.all && announcements.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
       const missed = ctx.store.schedules.missedSince(ctx.now() - 24 * 3600_000)
       if (missed.length) this.logToStderr(`${counted(missed.length, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
       const unreviewed = ctx.store.announcements.unreviewedOverrides()

@@ -116,8 +116,14 @@ describe('crier audit', () => {
     for (let i = 0; i < 3; i++) draft(home, [`Announcement ${i}.`, '--severity', 'Minor'])
     const all = auditOf(home).events
     expect(all.map((event) => event.seq)).toEqual(all.map((_, index) => index + 1))
-    const newest = jsonOf(ok(home.run(['audit', '--limit', '2', '--json']))).events as AuditJson[]
+    const limited = ok(home.run(['audit', '--limit', '2', '--json']))
+    const newest = jsonOf(limited).events as AuditJson[]
     expect(newest.map((event) => event.seq)).toEqual(all.slice(-2).map((event) => event.seq))
+    // --json stays one document on stdout; that there is more is said on stderr, for a script too.
+    expect(limited.stderr).toBe('(the newest 2; --limit N or --all for more)\n')
+    const listed = ok(home.run(['list', '--limit', '2', '--json']))
+    expect(jsonOf(listed)).toHaveLength(2)
+    expect(listed.stderr).toBe('(the newest 2; --limit N or --all for more)\n')
     expect(jsonOf(ok(home.run(['audit', '--since', '2999-01-01', '--json']))).events).toEqual([])
     // `audit list`, as `channels list` and `subscribers list` are spelt, is the same listing.
     expect(jsonOf(ok(home.run(['audit', 'list', '--limit', '2', '--json']))).events).toEqual(newest)

@@ -251,6 +251,8 @@ describe('bad configuration: exit 2, each problem one line naming the file and k
     const missing = join(home.home, 'missing.yaml')
     refusedWith(home.run(['channels', 'list', '--config', missing]), 2, /config file .*missing\.yaml does not exist — check --config or CRIER_CONFIG/)
     refusedWith(home.run(['channels', 'list'], {env: {CRIER_CONFIG: missing}}), 2, /config file .*missing\.yaml does not exist/)
+    // Commands that read only the store say so too, rather than quietly ignoring it.
+    for (const command of [['list'], ['status'], ['audit']]) refusedWith(home.run([...command, '--config', missing]), 2, /config file .*missing\.yaml does not exist/)
     expectUnchanged(home, facts)
   })
 

@@ -30,11 +30,12 @@ export default class Audit extends CrierCommand {
     const since = flags.since ? parseSince(flags.since, ctx.now(), machineTimeZone()) : undefined
     const events = ctx.store.audit.list({since, subject, limit: flags.all ? undefined : flags.limit})
     const unreviewed = ctx.store.announcements.unreviewedOverrides().map((a) => a.id)
+    // On stderr with --json too: a script must not take the newest 50 for all there is.
+    if (!flags.all && events.length === flags.limit) process.stderr.write(`(the newest ${flags.limit}; --limit N or --all for more)\n`)
     if (!this.jsonEnabled()) {
       const flagged = new Set(unreviewed)
       if (events.length === 0) this.log('No audit events.')
       for (const event of events) this.log(auditLine(event, flagged))
-      if (!flags.all && events.length === flags.limit) this.logToStderr(`(the newest ${flags.limit}; --limit N or --all for more)`)
       if (unreviewed.length) this.logToStderr(`${counted(unreviewed.length, 'emergency override')} not yet reviewed — another officer runs crier review ID`)
     }
     return {events: events.map(auditEventJson), unreviewedOverrides: unreviewed}
