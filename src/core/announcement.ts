@@ -85,6 +85,8 @@ export interface Announcement {
   issuedAt?: number
   /** Present when it was sent by emergency override. */
   override?: Override
+  /** Each channel's type when it was queued (its deliveries were made for that type). */
+  channelTypes?: Record<string, string>
 }
 
 /** An emergency override: sent without its remaining approvals, flagged until another officer reviews it. */

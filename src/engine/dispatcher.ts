@@ -367,6 +367,13 @@ export class Dispatcher {
       let recipient: Recipient | undefined
       try {
         announcement = this.announcementFor(delivery.announcementId)
+        const madeFor = announcement.channelTypes?.[channel.config.name]
+        if (madeFor && madeFor !== channel.config.type) {
+          // Declared again as another type of the same kind (a private webhook now a public
+          // feed): what was queued for the one must not go out through the other.
+          this.stopChannel(channel, startedAt, `it is now a ${channel.config.type} channel, but deliveries waiting on it were queued for a ${madeFor} channel; put it back as it was, or cancel the announcements waiting for it`)
+          return this.handBack(channel, [delivery], 'unusable', startedAt, channel.unusableReason)
+        }
         if (delivery.recipient !== null) {
           recipient = delivery.audience?.recipient
           const contact = channel.driver.capabilities.contact

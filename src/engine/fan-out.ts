@@ -113,6 +113,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
         now,
       )
     }
+    ctx.store.announcements.recordChannelTypes(id, Object.fromEntries(announcement.channels.map((name) => [name, ctx.config.channels[name]!.type])))
     ctx.store.announcements.setState(id, next, now)
     // Sent now, it is not due again later: its one-off schedule ends (a recurring one goes on).
     const schedule = ctx.store.schedules.activeFor(id)

@@ -34,6 +34,8 @@ interface AnnouncementRow {
   updated_at: number
   sent_at: number | null
   issued_at?: number | null
+  // Migration 8; written by recordChannelTypes only.
+  channel_types_json?: string | null
   // Migration 6; read, never written by insert or update.
   override_by?: string | null
   override_reason?: string | null
@@ -85,6 +87,7 @@ function toAnnouncement(row: AnnouncementRow): Announcement {
     sentAt: row.sent_at ?? undefined,
     ...(row.issued_at ? {issuedAt: row.issued_at} : {}),
     ...(row.override_by ? {override: toOverride(row)} : {}),
+    ...(row.channel_types_json ? {channelTypes: JSON.parse(row.channel_types_json) as Record<string, string>} : {}),
   }
 }
 
@@ -172,6 +175,7 @@ export function announcementStore(db: Db, audit: AuditTrail) {
   const clearApprovals = db.prepare(`DELETE FROM approval WHERE announcement_id = ?`)
   const stateOf = db.prepare(`SELECT state FROM announcement WHERE id = ?`).pluck()
   const deliveryCounts = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state ORDER BY channel, state`)
+  const setChannelTypes = db.prepare(`UPDATE announcement SET channel_types_json = ? WHERE id = ?`)
   const setOverride = db.prepare(`UPDATE announcement SET override_by = @by, override_reason = @reason, override_at = @at,
       override_content_hash = @contentHash
     WHERE id = @id AND override_by IS NULL`)
@@ -287,6 +291,10 @@ export function announcementStore(db: Db, audit: AuditTrail) {
     /** Records `crier cancel`: what it stopped, what was too late to stop, the Cancel it drafted. */
     recordCancel(id: string, details: {stopped: number; inFlight: number; followUp?: string}, now: number): void {
       audit.append({action: 'cancelled', subject: id, at: now, details})
+    },
+    /** The type of each channel it is queued on, as configured when it was queued. */
+    recordChannelTypes(id: string, types: Record<string, string>): void {
+      setChannelTypes.run(JSON.stringify(types), id)
     },
     /** An Update went out in this announcement's place, stopping `stopped` of its deliveries not yet sent. */
     recordSuperseded(id: string, details: {by: string; stopped: number}, now: number): void {

@@ -217,6 +217,11 @@ export const migrations: string[] = [
   `
   ALTER TABLE announcement ADD COLUMN issued_at INTEGER;
   `,
+  // 8: the type of each channel as it was when the announcement was queued, so that work queued
+  // for a private webhook never goes out through a public feed declared under the same name.
+  `
+  ALTER TABLE announcement ADD COLUMN channel_types_json TEXT;
+  `,
 ]
 
 export const latestVersion = migrations.length

@@ -33,6 +33,7 @@ const tablesSince: Record<number, string[]> = {
   5: ['delivery_part'],
   6: ['audit_event', 'audit_head'],
   7: [],
+  8: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
