@@ -1,4 +1,6 @@
 import {shortId} from '../core/ids.js'
+import type {CapStatus} from '../core/announcement.js'
+import {drillFlag} from './format.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {AuditEvent} from '../store/audit.js'
 import {formatTime, pad} from './format.js'
@@ -27,7 +29,7 @@ function describeDetails(action: string, details: Record<string, unknown>): stri
   switch (action) {
     case 'created':
     case 'edited':
-      return `${details.from ? `${text(details.from)} → ${text(details.to)}; ` : ''}${text(details.severity)} "${text(details.headline)}" to ${(details.channels as string[] | undefined)?.join(', ') ?? '—'} (content ${hash(details.contentHash)})`
+      return `${details.from ? `${text(details.from)} → ${text(details.to)}; ` : ''}${text(details.severity)} ${typeof details.status === 'string' ? drillFlag({status: details.status as CapStatus}) : ''}"${text(details.headline)}" to ${(details.channels as string[] | undefined)?.join(', ') ?? '—'} (content ${hash(details.contentHash)})`
     case 'approved':
       return `content ${hash(details.contentHash)}`
     case 'rejected':

@@ -110,6 +110,13 @@ describe('crier audit', () => {
     expect(verify.stdout).toMatch(/^audit verify: \d+ events, chain whole \(last hash [0-9a-f]{64}\)\n$/)
   })
 
+  it('marks a drill in the trail as in every list: an auditor does not read an exercise as a real alert', () => {
+    home = makeCrierHome()
+    home.writeConfig(twoPersonConfig)
+    const drill = draft(home, ['Flood drill at Conwy.', '--severity', 'Extreme', '--status', 'Exercise'])
+    expect(ok(home.run(['audit', '--id', drill.shortId])).stdout).toMatch(new RegExp(`created +${drill.shortId}  .*Extreme \\[EXERCISE\\] "Flood drill at Conwy\\." to`, 'm'))
+  })
+
   it('lists the newest events oldest first (also as audit list), --since and --limit, and refuses an unknown --id (exit 2)', () => {
     home = makeCrierHome()
     home.writeConfig(twoPersonConfig)
