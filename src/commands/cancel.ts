@@ -16,7 +16,7 @@ import {deliverQueued} from '../engine/deliver.js'
 import {fanOut} from '../engine/fan-out.js'
 import {liveSnapshotReader} from '../engine/live-snapshot.js'
 import {announcementStatus} from '../engine/status.js'
-import {announcementJson} from '../views/format.js'
+import {announcementJson, formatTime} from '../views/format.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
 
 export default class Cancel extends CrierCommand {
@@ -45,13 +45,15 @@ export default class Cancel extends CrierCommand {
     const stopped = result.stopped ? `stopped ${counted(result.stopped, 'delivery', 'deliveries')} not yet sent` : 'nothing was waiting to be sent'
     const inFlight = result.inFlight ? `; ${counted(result.inFlight, 'delivery', 'deliveries')} being sent now will finish` : ''
     this.say(`Cancelled ${shortId(id)}: ${stopped}${inFlight}.`)
-    const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight, occurrencesStillOut: result.occurrencesStillOut}
+    const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight, occurrencesStillOut: result.occurrencesStillOut, ...(result.expiredAt !== undefined && {expiredAt: result.expiredAt})}
     const {followUp} = result
     if (!followUp) {
       const out = result.occurrencesStillOut.map((occurrence) => shortId(occurrence))
       if (out.length) {
         // A recurring announcement is never sent itself: its occurrences are, each its own message.
         this.say(`Its schedule is ended. Its occurrence${out.length === 1 ? '' : 's'} ${out.join(', ')} reached the public and ${out.length === 1 ? 'is' : 'are'} still current — to withdraw ${out.length === 1 ? 'it' : 'them'}: ${out.map((o) => `crier cancel ${o}`).join('; ')}`)
+      } else if (result.expiredAt !== undefined) {
+        this.say(`It expired at ${formatTime(result.expiredAt)}: nothing of it is in force anywhere, so no Cancel message is needed.`)
       } else {
         this.say('It had not reached the public anywhere: no Cancel message is needed.')
       }

@@ -93,6 +93,8 @@ export interface CancelResult {
    * expired, cancelled or updated): each is its own CAP message, withdrawn by its own cancel.
    */
   occurrencesStillOut: string[]
+  /** When it had expired already: nothing of it is in force, so no Cancel was drafted. */
+  expiredAt?: number
 }
 
 /**
@@ -125,7 +127,10 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
       stopped += ctx.store.deliveries.cancelUndelivered(member, `cancelled by ${ctx.user} before it was sent`, now)
       inFlight += ctx.store.deliveries.sendingNow(member)
     }
-    const mayHold = new Set(ctx.store.deliveries.mayHaveReached(thread))
+    // Expired, it is in force nowhere (CAP readers drop it, the feed no longer lists it): there is
+    // nothing to withdraw, and a Cancel drafted without an expiry would only be refused.
+    const expiredAt = original.expiresAt !== undefined && original.expiresAt <= now ? original.expiresAt : undefined
+    const mayHold = new Set(expiredAt === undefined ? ctx.store.deliveries.mayHaveReached(thread) : [])
     const reached = [...new Set(thread.flatMap((member) => ctx.store.announcements.get(member)?.channels ?? []))].filter((name) => mayHold.has(name) && name in ctx.config.channels)
     if (next !== original.state) ctx.store.announcements.setState(id, next, now)
     for (const earlier of thread.slice(1)) {
@@ -137,6 +142,6 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
         ? undefined
         : createDraft(ctx, {text: text?.trim() || `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, channels: reached}, {msgType: 'Cancel', original})
     ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id})}, now)
-    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: occurrencesStillOut(ctx, id, now)}
+    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: occurrencesStillOut(ctx, id, now), ...(expiredAt !== undefined && {expiredAt})}
   })
 }

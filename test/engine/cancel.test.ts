@@ -231,3 +231,22 @@ describe('cancelling a thread', () => {
     expect(cancelAnnouncement(ctx, refused!, 'Sent in error.').followUp?.channels).toEqual(['notice'])
   })
 })
+
+describe('cancelling what has expired', () => {
+  registerBroadcastTestDriver('test-expired-notice')
+
+  it('drafts no Cancel: nothing of it is in force, and one without an expiry would only be refused', () => {
+    world = makeWorld('channels:\n  notice: {type: test-expired-notice}\n')
+    const [id] = world.queue(1, {text: 'Road closed until noon.', headline: 'Road closed', expires: '+1h'})
+    world.store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(id)
+    const expiresAt = world.store.announcements.get(id!)!.expiresAt!
+    const later = {...world.ctx, now: () => expiresAt + 60_000}
+    const result = cancelAnnouncement(later, id!, 'Sent in error.')
+    expect(result.followUp).toBeUndefined()
+    expect(result.expiredAt).toBe(expiresAt)
+    // Before it expired, the same cancel would have told the channel it reached.
+    const [current] = world.queue(1, {text: 'Road closed until noon.', headline: 'Road closed', expires: '+1h'})
+    world.store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(current)
+    expect(cancelAnnouncement(world.ctx, current!, 'Sent in error.').followUp?.channels).toEqual(['notice'])
+  })
+})
