@@ -1,10 +1,9 @@
-import {existsSync} from 'node:fs'
 import {Command, Flags} from '@oclif/core'
 import type {Config, LoadOptions} from '../config/load.js'
-import {ensurePrivateDir, resolvePaths, type CrierPaths} from '../config/paths.js'
+import {ensurePrivateDir, refuseMissingNamedConfig, resolvePaths, type CrierPaths} from '../config/paths.js'
 import {redact} from '../config/secrets.js'
 import type {CoreContext} from '../core/context.js'
-import {CrierError, ExitCode, UsageError} from '../core/errors.js'
+import {CrierError, ExitCode} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import {translateSqliteError} from '../store/sqlite-errors.js'
@@ -40,10 +39,7 @@ export abstract class CrierCommand extends Command {
   // The config loader (zod, yaml, every driver) and the store (better-sqlite3) are imported on
   // first use: `crier --version` needs neither, `crier list` no config.
   protected async crierConfig(options: LoadOptions = {}): Promise<Config> {
-    if (!this.loadedConfig) {
-      const {loadConfig} = await import('../config/load.js')
-      this.loadedConfig = loadConfig(this.crierPaths(), process.env, options)
-    }
+    this.loadedConfig ??= await this.loadConfigAgain(options)
     return this.loadedConfig
   }
 
@@ -69,10 +65,7 @@ export abstract class CrierCommand extends Command {
    */
   protected async context(options: {config?: boolean; busyTimeoutMs?: number} & LoadOptions = {}): Promise<CoreContext> {
     const paths = this.crierPaths()
-    // A config named on purpose that is not there is a mistake, whether or not this command reads it.
-    if (options.config === false && paths.configExplicit && !existsSync(paths.configFile)) {
-      throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
-    }
+    if (options.config === false) refuseMissingNamedConfig(paths)
     const config = options.config === false ? undefined : await this.crierConfig(options)
     if (!this.store) {
       ensurePrivateDir(paths.home)

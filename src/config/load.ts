@@ -13,7 +13,7 @@ import {channelCommonSchema, configFileSchema, type Policy, type Template} from 
 import {readChannelFacts} from './channel-facts.js'
 import {resolveSecrets} from './secrets.js'
 import {osUserName} from './user.js'
-import type {CrierPaths} from './paths.js'
+import {refuseMissingNamedConfig, type CrierPaths} from './paths.js'
 
 /** The loaded, validated configuration, secrets resolved. Never print it whole. */
 export interface Config {
@@ -66,10 +66,8 @@ export class ConfigError extends UsageError {
 }
 
 export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
-  if (!existsSync(paths.configFile)) {
-    if (paths.configExplicit) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
-    return embeddedDefault(paths)
-  }
+  refuseMissingNamedConfig(paths)
+  if (!existsSync(paths.configFile)) return embeddedDefault(paths)
   const label = basename(paths.configFile)
   let text: string
   try {

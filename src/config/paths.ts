@@ -1,7 +1,7 @@
-import {chmodSync, mkdirSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import envPaths from 'env-paths'
-import {RuntimeFailure} from '../core/errors.js'
+import {RuntimeFailure, UsageError} from '../core/errors.js'
 
 /** Where crier keeps its database and default config, and which config file to read. */
 export interface CrierPaths {
@@ -21,6 +21,11 @@ export function resolvePaths(env: NodeJS.ProcessEnv, configFlag?: string): Crier
     configFile: explicit ? resolve(explicit) : join(home, 'config.yaml'),
     configExplicit: Boolean(explicit),
   }
+}
+
+/** A config file named on purpose (--config, CRIER_CONFIG) that is not there: a mistake, whatever reads it. */
+export function refuseMissingNamedConfig(paths: CrierPaths): void {
+  if (paths.configExplicit && !existsSync(paths.configFile)) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
 }
 
 /** Creates a directory crier owns with mode 0700, or says plainly that it cannot. */

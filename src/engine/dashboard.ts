@@ -108,8 +108,8 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
 
   // However old: while one waits (for approval, or for what policy refuses to be put right), the
   // public still holds what was withdrawn.
-  const untoldCancels = store.announcements.list({states: ['draft', 'pending_approval', 'approved']}).flatMap((a) => {
-    const original = a.msgType === 'Cancel' && a.references ? ref(a.references) : undefined
+  const untoldCancels = store.announcements.list({states: ['draft', 'pending_approval', 'approved'], msgType: 'Cancel'}).flatMap((a) => {
+    const original = a.references ? ref(a.references) : undefined
     return original ? [{cancel: ref(a.id)!, original}] : []
   })
 

@@ -355,23 +355,14 @@ export class Dispatcher {
       if (delivery.expiresAt !== null && delivery.expiresAt <= startedAt) {
         return this.notAttempted(channel, delivery, startedAt, 'expired', 'expired', 'announcement expired before it could be sent')
       }
-      if ((delivery.recipient !== null) !== (channel.driver.kind === 'per-recipient')) {
-        // The channel was declared again as another kind (an sms channel now a webhook): these
-        // deliveries were made for the old one and cannot go as they are.
-        const was = delivery.recipient !== null ? 'one that sends to subscribers' : 'one that publishes once'
-        this.stopChannel(channel, startedAt, `it is now a ${channel.config.type} channel, but its queued deliveries were made for ${was}; put it back as it was, or cancel the announcements waiting for it`)
-        return this.handBack(channel, [delivery], 'unusable', startedAt, channel.unusableReason)
-      }
       let announcement: Announcement
       let rendered: Rendered
       let recipient: Recipient | undefined
       try {
         announcement = this.announcementFor(delivery.announcementId)
-        const madeFor = announcement.channelTypes?.[channel.config.name]
-        if (madeFor && madeFor !== channel.config.type) {
-          // Declared again as another type of the same kind (a private webhook now a public
-          // feed): what was queued for the one must not go out through the other.
-          this.stopChannel(channel, startedAt, `it is now a ${channel.config.type} channel, but deliveries waiting on it were queued for a ${madeFor} channel; put it back as it was, or cancel the announcements waiting for it`)
+        const madeForAnother = madeForAnotherChannel(channel, delivery, announcement)
+        if (madeForAnother) {
+          this.stopChannel(channel, startedAt, `it is now a ${channel.config.type} channel, but ${madeForAnother}; put it back as it was, or cancel the announcements waiting for it`)
           return this.handBack(channel, [delivery], 'unusable', startedAt, channel.unusableReason)
         }
         if (delivery.recipient !== null) {
@@ -679,4 +670,18 @@ function emptySummary(): RunSummary {
 function earliest(...times: Array<number | null>): number | null {
   const known = times.filter((time): time is number => time !== null)
   return known.length ? Math.min(...known) : null
+}
+
+/**
+ * Why a delivery cannot go through the channel now under its name, if it cannot: the channel was
+ * declared again as another kind (an sms channel now a webhook) or another type of the same kind
+ * (a private webhook now a public feed) since it was queued — what was made for the one must
+ * not go out through the other.
+ */
+function madeForAnotherChannel(channel: ChannelState, delivery: Claimed, announcement: Announcement): string | undefined {
+  if ((delivery.recipient !== null) !== (channel.driver.kind === 'per-recipient')) {
+    return `its queued deliveries were made for ${delivery.recipient !== null ? 'one that sends to subscribers' : 'one that publishes once'}`
+  }
+  const madeFor = announcement.channelTypes?.[channel.config.name]
+  return madeFor && madeFor !== channel.config.type ? `deliveries waiting on it were queued for a ${madeFor} channel` : undefined
 }

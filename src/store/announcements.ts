@@ -130,6 +130,8 @@ export interface Approval {
 
 export interface ListFilter {
   states?: LifecycleState[]
+  /** Only Alerts, Updates or Cancels. */
+  msgType?: Announcement['msgType']
   since?: number
   limit?: number
 }
@@ -236,6 +238,10 @@ export function announcementStore(db: Db, audit: AuditTrail) {
       if (filter.states?.length) {
         where.push(`state IN (${filter.states.map((_, i) => `@s${i}`).join(', ')})`)
         filter.states.forEach((state, i) => (params[`s${i}`] = state))
+      }
+      if (filter.msgType !== undefined) {
+        where.push('msg_type = @msgType')
+        params.msgType = filter.msgType
       }
       if (filter.since !== undefined) {
         where.push('created_at >= @since')

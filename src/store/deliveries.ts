@@ -127,19 +127,17 @@ function reachedInsert(db: Db, contact: 'email' | 'phone') {
 export function deliveryStore(db: Db) {
   const audience = {email: audienceInsert(db, 'email'), phone: audienceInsert(db, 'phone')}
   const reached = {email: reachedInsert(db, 'email'), phone: reachedInsert(db, 'phone')}
-  const cancelUndelivered = db.prepare(`UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
-      lease_until = NULL, updated_at = @now, finished_at = @now
-    WHERE announcement_id = @id AND state IN ('queued', 'failed')`)
+  // Deliveries not yet sent (queued, or waiting to retry) that will never be: by cancel, or
+  // because an Update took their place; each statement below adds which ones.
+  const stopUndelivered = `UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
+      lease_until = NULL, updated_at = @now, finished_at = @now WHERE state IN ('queued', 'failed')`
+  const cancelUndelivered = db.prepare(`${stopUndelivered} AND announcement_id = @id`)
   // An Update's words replace its original's: what of the original has not gone yet stops where
   // the Update goes — on a broadcast channel the Update is on, and on a per-recipient one for each
   // recipient the Update has a row for (its ids are announcement.channel.subscriber, as theirs).
-  const supersedeBroadcast = db.prepare(`UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
-      lease_until = NULL, updated_at = @now, finished_at = @now
-    WHERE announcement_id = @original AND state IN ('queued', 'failed') AND recipient IS NULL
+  const supersedeBroadcast = db.prepare(`${stopUndelivered} AND announcement_id = @original AND recipient IS NULL
       AND channel IN (SELECT DISTINCT channel FROM delivery WHERE announcement_id = @update)`)
-  const supersedeRecipients = db.prepare(`UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
-      lease_until = NULL, updated_at = @now, finished_at = @now
-    WHERE announcement_id = @original AND state IN ('queued', 'failed') AND recipient IS NOT NULL
+  const supersedeRecipients = db.prepare(`${stopUndelivered} AND announcement_id = @original AND recipient IS NOT NULL
       AND EXISTS (SELECT 1 FROM delivery u WHERE u.id = @update || '.' || delivery.channel || '.' || delivery.recipient)`)
   // Where a message may be held: a delivery sent, being sent or in doubt — or, on a broadcast
   // channel, one that gave up or was stopped after a try the other end may have taken in (no
