@@ -4,7 +4,7 @@ import {lifecycleStates, type LifecycleState} from '../core/announcement.js'
 import {UsageError} from '../core/errors.js'
 import {parseSince} from '../core/time-input.js'
 import {machineTimeZone} from '../core/time-zone.js'
-import {announcementJson, announcementLine} from '../views/format.js'
+import {announcementJson, announcementLine, scheduleJson} from '../views/format.js'
 import {counted} from '../core/counted.js'
 import {supersededBy} from '../core/superseded.js'
 
@@ -32,16 +32,17 @@ export default class List extends CrierCommand {
       limit: flags.all ? undefined : flags.limit,
     })
     const superseded = supersededBy(ctx, announcements.map((a) => a.id))
+    const schedules = new Map(announcements.filter((a) => a.state === 'scheduled').map((a) => [a.id, ctx.store.schedules.activeFor(a.id)]))
     // On stderr with --json too: a script must not take the newest 50 for all there is.
     if (!flags.all && announcements.length === flags.limit) process.stderr.write(`(the newest ${flags.limit}; --limit N or --all for more)\n`)
     if (!this.jsonEnabled()) {
       if (announcements.length === 0) this.log('No announcements.')
-      else this.log(announcements.map((a) => announcementLine(a, superseded.get(a.id))).join('\n'))
+      else this.log(announcements.map((a) => announcementLine(a, superseded.get(a.id), schedules.get(a.id))).join('\n'))
       const missed = ctx.store.schedules.missedSince(ctx.now() - 24 * 3600_000)
       if (missed.length) this.logToStderr(`${counted(missed.length, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
       const unreviewed = ctx.store.announcements.unreviewedOverrides()
       if (unreviewed.length) this.logToStderr(`${counted(unreviewed.length, 'emergency override')} not yet reviewed — another officer runs crier review ID`)
     }
-    return announcements.map((a) => ({...announcementJson(a), ...superseded.get(a.id)}))
+    return announcements.map((a) => ({...announcementJson(a), ...superseded.get(a.id), ...scheduleJson(schedules.get(a.id))}))
   }
 }

@@ -7,7 +7,7 @@ import {approvalStatus} from '../core/policy/approvals.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {shortId} from '../core/ids.js'
 import {supersededBy} from '../core/superseded.js'
-import {announcementJson, formatTime, overrideFlag} from '../views/format.js'
+import {announcementJson, formatTime, overrideFlag, scheduleHow, scheduleJson} from '../views/format.js'
 import {channelCountsLine} from '../views/status-lines.js'
 
 export default class Show extends CrierCommand {
@@ -24,6 +24,8 @@ export default class Show extends CrierCommand {
     const status = approvalStatus(a, approvals, ctx.config.policy)
     const channels = ctx.store.deliveries.countsByChannel(id)
     const superseded = supersededBy(ctx, [id]).get(id)
+    const schedule = ctx.store.schedules.activeFor(id)
+    const missed = schedule ? ctx.store.schedules.occurrencesOf(id).filter((o) => o.state === 'missed' && o.scheduleId === schedule.id) : []
     if (!this.jsonEnabled()) {
       const clean = stripTerminalControls
       this.log(`${a.id}  ${a.state}${a.override ? '  ' + overrideFlag(a).trim() : ''}`)
@@ -37,6 +39,9 @@ export default class Show extends CrierCommand {
       if (isTargeted(a.area)) this.log(`Targets:   ${areaTargetsText(a.area)} (e-mail and SMS go only to subscribers inside)`)
       if (a.web) this.log(`Web:       ${a.web}`)
       this.log(`Expires:   ${formatTime(a.expiresAt)}`)
+      if (schedule?.nextDueAt != null) {
+        this.log(`Scheduled: ${schedule.kind === 'cron' ? 'next ' : ''}${formatTime(schedule.nextDueAt)} (${scheduleHow(schedule)}), by ${schedule.createdBy}${missed.length ? ` — ${missed.length} missed (crier status)` : ''}`)
+      }
       this.log(`Author:    ${a.author}, created ${formatTime(a.createdAt)}`)
       this.log(`Approvals: ${status.valid.length}/${status.required}${approvals.length ? ' (' + approvals.map((x) => x.approver).join(', ') + ')' : ''}`)
       if (a.rejectReason) this.log(`Rejected:  ${clean(a.rejectReason)}`)
@@ -52,6 +57,6 @@ export default class Show extends CrierCommand {
       this.log(`Channels:  ${a.channels.join(', ')}`)
       for (const counts of channels) this.log('  ' + channelCountsLine(counts))
     }
-    return {...announcementJson(a), ...superseded, approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.includes(x)}))}, deliveries: channels}
+    return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.includes(x)}))}, deliveries: channels}
   }
 }

@@ -3,7 +3,7 @@ import {shortId} from '../core/ids.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {AnnouncementRef, ShiftDashboard} from '../engine/dashboard.js'
 import {broadcastSummaryLines} from './broadcast-lines.js'
-import {announcementLine, drillFlag, formatTime} from './format.js'
+import {announcementLine, drillFlag, formatTime, scheduleHow} from './format.js'
 
 /** The shift-start dashboard as plain text: one heading per part that has something in it. */
 export function dashboardLines(board: ShiftDashboard, config: Config): string[] {
@@ -25,8 +25,7 @@ export function dashboardLines(board: ShiftDashboard, config: Config): string[] 
   if (board.scheduled.length) {
     lines.push('Scheduled next')
     for (const next of board.scheduled) {
-      const how = next.kind === 'cron' ? `cron "${next.cron}" ${next.timeZone}` : 'once'
-      lines.push(`  ${formatTime(next.at)}  ${title(next.announcement)}  (${how})`)
+      lines.push(`  ${formatTime(next.at)}  ${title(next.announcement)}  (${scheduleHow(next)})`)
     }
   }
   if (board.awaitingApproval.length) {

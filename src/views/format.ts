@@ -2,6 +2,7 @@ import type {Announcement} from '../core/announcement.js'
 import {primaryVariant} from '../core/announcement.js'
 import {drillWord, isDrill} from '../core/drill.js'
 import type {Superseded} from '../core/superseded.js'
+import type {Schedule} from '../store/schedules.js'
 import {shortId} from '../core/ids.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 
@@ -11,9 +12,28 @@ export function formatTime(ms: number | undefined): string {
   return ms === undefined ? '—' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-export function announcementLine(a: Announcement, superseded?: Superseded): string {
+export function announcementLine(a: Announcement, superseded?: Superseded, schedule?: Schedule): string {
   const headline = stripTerminalControls(primaryVariant(a).headline)
-  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${supersededFlag(superseded)}${drillFlag(a)}${a.rejectReason ? '[REJECTED] ' : ''}${overrideFlag(a)}${headline}`
+  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${supersededFlag(superseded)}${drillFlag(a)}${a.rejectReason ? '[REJECTED] ' : ''}${overrideFlag(a)}${scheduleFlag(schedule)}${headline}`
+}
+
+/** "[goes 2026-11-27T07:30:00Z] ", "[next 2026-12-01T08:00:00Z, cron] ": when a scheduled one goes out is what its officer asks first. */
+export function scheduleFlag(schedule: Schedule | undefined): string {
+  if (schedule?.nextDueAt == null) return ''
+  return schedule.kind === 'cron' ? `[next ${formatTime(schedule.nextDueAt)}, cron] ` : `[goes ${formatTime(schedule.nextDueAt)}] `
+}
+
+/** How a schedule runs, in words: "once" or `cron "0 8 * * TUE" Europe/London until …`. */
+export function scheduleHow(schedule: Pick<Schedule, 'kind' | 'cron' | 'timeZone'> & {untilAt?: number | null}): string {
+  if (schedule.kind !== 'cron') return 'once'
+  return `cron "${schedule.cron}" ${schedule.timeZone}${schedule.untilAt != null ? `, until ${formatTime(schedule.untilAt)}` : ''}`
+}
+
+/** The JSON shape of an active schedule, beside an announcement in list and show. */
+export function scheduleJson(schedule: Schedule | undefined) {
+  if (!schedule) return {}
+  const {id, kind, cron, timeZone, nextDueAt, untilAt, createdBy, createdAt} = schedule
+  return {schedule: {id, kind, cron, timeZone, nextDueAt, untilAt, createdBy, createdAt}}
 }
 
 /** "[CANCELLED by 01JE…] " or "[updated by 01JE…] ": sent is not the whole story once a follow-up went out. */

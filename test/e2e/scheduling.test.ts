@@ -409,6 +409,32 @@ describe('crier schedule accepts', () => {
     expect(result.stdout).toMatch(/^Scheduled \S+ for Sat 13 Apr 2030 10:00 BST \(in .+\) — understood "13\/04\/2030 10:00"\.$/m)
   })
 
+  it('list and show say when a scheduled one goes out, in text and --json', () => {
+    const {h, id} = setUp()
+    const weekly = draftId(h, 'Minor', 'Bins are collected on Tuesday this week.')
+    expect(h.run(['schedule', id, '--at', '13/04/2030 10:00']).status).toBe(0)
+    expect(h.run(['schedule', weekly, '--cron', '0 8 * * TUE', '--tz', zone, '--until', '2030-12-31']).status).toBe(0)
+    const nextTuesday = scalar(h, 'SELECT next_due_at FROM schedule WHERE kind = ?', 'cron')
+    const nextTuesdayText = new Date(nextTuesday).toISOString().replace('.000Z', 'Z')
+
+    const list = h.run(['list'])
+    expect(list.stdout).toContain(`${shortId(id)}  scheduled`)
+    expect(list.stdout).toMatch(new RegExp(`${shortId(id)} .*\\[goes 2030-04-13T09:00:00Z\\] The A55`))
+    expect(list.stdout).toMatch(new RegExp(`${shortId(weekly)} .*\\[next ${nextTuesdayText}, cron\\] Bins`))
+    const listed = JSON.parse(h.run(['list', '--json']).stdout) as Array<{id: string; schedule?: {kind: string; nextDueAt: number; cron: string | null; timeZone: string}}>
+    expect(listed.find((a) => a.id === id)?.schedule).toMatchObject({kind: 'once', nextDueAt: Date.UTC(2030, 3, 13, 9, 0), cron: null})
+    expect(listed.find((a) => a.id === weekly)?.schedule).toMatchObject({kind: 'cron', nextDueAt: nextTuesday, cron: '0 8 * * TUE', timeZone: zone})
+
+    expect(h.run(['show', id]).stdout).toMatch(/^Scheduled: 2030-04-13T09:00:00Z \(once\), by /m)
+    expect(h.run(['show', weekly]).stdout).toContain(`Scheduled: next ${nextTuesdayText} (cron "0 8 * * TUE" Europe/London, until 2030-12-31T23:59:59Z), by `)
+    expect(JSON.parse(h.run(['show', weekly, '--json']).stdout).schedule).toMatchObject({kind: 'cron', nextDueAt: nextTuesday})
+
+    // Unscheduled: back to approved, and neither says a time any more.
+    expect(h.run(['unschedule', id]).status).toBe(0)
+    expect(h.run(['show', id]).stdout).not.toContain('Scheduled:')
+    expect(JSON.parse(h.run(['show', id, '--json']).stdout).schedule).toBeUndefined()
+  })
+
   it('words read in the configured zone whatever the process TZ', () => {
     const {h, id} = setUp()
     const expectedBefore = parseWhen('tomorrow 07:30', Date.now(), zone).at
