@@ -25,6 +25,7 @@ export default class Cancel extends CrierCommand {
   static override examples = [
     '<%= config.bin %> cancel 01JD5X "The road has reopened; the closure notice was sent in error."',
     '<%= config.bin %> cancel 01JD5X --no-wait   # stop it and queue the Cancel for crier run',
+    '<%= config.bin %> cancel 01JD5X --hold      # stop it; draft the Cancel to add its Welsh (crier edit --lang cy-GB) before crier broadcast',
   ]
   static override args = {
     id: idArg,
@@ -33,6 +34,9 @@ export default class Cancel extends CrierCommand {
   static override flags = {
     wait: Flags.boolean({description: 'Wait for the Cancel message to be delivered (--no-wait: queue it and return).', default: true, allowNo: true}),
     quiet: Flags.boolean({description: 'No progress lines on stderr while waiting.'}),
+    hold: Flags.boolean({
+      description: 'Stop it now, but only draft the Cancel message: to add its text in another language the original went out in (crier edit ID --lang …), then send it with crier broadcast ID.',
+    }),
   }
 
   async run() {
@@ -60,8 +64,14 @@ export default class Cancel extends CrierCommand {
       return json
     }
     const follow = shortId(followUp.id)
+    if (flags.hold) {
+      this.say(`The Cancel message ${follow} for ${followUp.channels.join(', ')} is drafted, not sent (--hold): nothing more of ${shortId(id)} will go out, but the public has not been told it is cancelled.`)
+      this.say(`Next: crier preview ${follow}; crier edit ${follow} --lang … --headline … --text … for each other language; then crier broadcast ${follow}`)
+      return {...json, followUp: statusJson(announcementStatus(ctx, followUp.id)), followUpHeld: {...cancelHeldBy(ctx, followUp.id), asked: true}}
+    }
+    let findings
     try {
-      fanOut(ctx, followUp.id)
+      findings = fanOut(ctx, followUp.id).findings
     } catch (error) {
       if (!(error instanceof PolicyRefusal)) throw error
       // Stopping needed nobody else; telling the public goes the ordinary way. Until it has,
@@ -76,6 +86,14 @@ export default class Cancel extends CrierCommand {
       )
       process.exitCode = ExitCode.refused
       return {...json, followUp: statusJson(announcementStatus(ctx, followUp.id)), followUpHeld: held}
+    }
+    for (const finding of findings) {
+      // "add it with crier edit" is too late for a Cancel on its way: say how, the next time.
+      this.logToStderr(
+        finding.rule === 'follow-up-language'
+          ? `Note: ${finding.message.replace(/ — add it: .*$/, '')} (crier cancel --hold drafts the Cancel to add a language to before it goes)`
+          : `Policy ${finding.level}: ${finding.message}`,
+      )
     }
     if (!flags.wait) {
       this.say(`Queued the Cancel message ${follow} for ${followUp.channels.join(', ')}. crier run or a worker will send it.`)

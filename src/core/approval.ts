@@ -4,8 +4,8 @@ import type {Approval} from '../store/announcements.js'
 import {PolicyRefusal, UsageError} from './errors.js'
 import {transition} from './lifecycle.js'
 import {approvalStatus, assertMayApprove, contentHash, type ApprovalStatus} from './policy/approvals.js'
-import {checkPolicy, findingsBlockingApproval, type Finding} from './policy/check.js'
-import {referencedBy, renderForAllChannels} from './render.js'
+import {findingsBlockingApproval, type Finding} from './policy/check.js'
+import {judgeAnnouncement} from './policy/judge.js'
 import {oneLine} from './terminal-text.js'
 
 export interface ApproveResult {
@@ -19,7 +19,7 @@ export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult
   return ctx.store.transaction(() => {
     const current = mustGet(ctx, id)
     const at = ctx.now()
-    const findings = checkPolicy(current, ctx.config, renderForAllChannels(current, ctx.config, {referenced: referencedBy(current, ctx.store.announcements.get)}), at)
+    const {findings} = judgeAnnouncement(ctx, current, at)
     // Refuse an illegal transition before anything else, so "cannot approve — it has been sent" wins.
     transition(current.state, 'approve', id.slice(0, 12))
     refuseRejected(ctx, current, 'approve')

@@ -2,8 +2,8 @@ import type {RenderedPart} from '../channels/driver.js'
 import type {Announcement} from './announcement.js'
 import type {CoreContext} from './context.js'
 import {approvalStatus, type ApprovalStatus} from './policy/approvals.js'
-import {checkPolicy, type Finding} from './policy/check.js'
-import {referencedBy, renderForAllChannels} from './render.js'
+import type {Finding} from './policy/check.js'
+import {judgeAnnouncement} from './policy/judge.js'
 import {areaReachOf, type AreaReach} from './area-reach.js'
 
 export interface ChannelPreview {
@@ -23,10 +23,9 @@ export interface Preview {
 
 /** Exactly what each channel will publish, the policy findings and where approval stands. */
 export function previewAnnouncement(ctx: CoreContext, announcement: Announcement, onlyChannel?: string): Preview {
-  const renderings = renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)})
   // A scheduled announcement is judged (quiet hours, expiry horizon) when it will go out, as schedule judged it.
   const nextDue = ctx.store.schedules.activeFor(announcement.id)?.nextDueAt
-  const findings = checkPolicy(announcement, ctx.config, renderings, ctx.now(), nextDue ? {sendAt: [nextDue]} : {})
+  const {findings, renderings} = judgeAnnouncement(ctx, announcement, ctx.now(), nextDue ? {sendAt: [nextDue]} : {})
   const shown = renderings.filter((r) => !onlyChannel || r.channel.name === onlyChannel)
   return {
     announcement,

@@ -6,8 +6,8 @@ import {PolicyRefusal, UsageError} from './errors.js'
 import {newId, shortId} from './ids.js'
 import {transition} from './lifecycle.js'
 import {approvalShortfall, approvalStatus} from './policy/approvals.js'
-import {blockingFindings, checkPolicy, type Finding} from './policy/check.js'
-import {referencedBy, renderForAllChannels} from './render.js'
+import {blockingFindings, type Finding} from './policy/check.js'
+import {judgeAnnouncement} from './policy/judge.js'
 import {parseUntil, parseWhen} from './when.js'
 import {refuseStaleUpdate} from './follow-up.js'
 import {parseDuration} from './duration.js'
@@ -77,7 +77,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
       throw new PolicyRefusal(approvalShortfall(announcement, approvals, 'be scheduled'))
     }
     // Judged at the time(s) it will go out: quiet hours at 07:30 tomorrow, not now.
-    const findings = checkPolicy(announcement, ctx.config, renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)}), now, {sendAt: next})
+    const {findings} = judgeAnnouncement(ctx, announcement, now, {sendAt: next})
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
     if (request.at && announcement.expiresAt !== undefined && announcement.expiresAt <= next[0]!) {

@@ -5,8 +5,9 @@ import {newId, shortId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
 import {approvalShortfall, approvalStatus, contentHash} from '../core/policy/approvals.js'
 import {checkOverride, type OverrideRequest} from '../core/policy/override.js'
-import {blockingFindings, checkPolicy, type Finding} from '../core/policy/check.js'
-import {driverOf, referencedBy, renderForAllChannels} from '../core/render.js'
+import {blockingFindings, type Finding} from '../core/policy/check.js'
+import {judgeAnnouncement} from '../core/policy/judge.js'
+import {driverOf} from '../core/render.js'
 import {mustGet, refuseRejected} from '../core/approval.js'
 import {refuseStaleUpdate, threadOf} from '../core/follow-up.js'
 import {channelLimits} from '../config/load.js'
@@ -59,7 +60,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     if (!approvals.satisfied && !overridden) {
       throw new PolicyRefusal(`${approvalShortfall(announcement, approvals, 'be sent')}${overrideHint(announcement, ctx)}`)
     }
-    const findings = checkPolicy(announcement, ctx.config, renderForAllChannels(announcement, ctx.config, {referenced: referencedBy(announcement, ctx.store.announcements.get)}), now)
+    const {findings} = judgeAnnouncement(ctx, announcement, now)
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
     const targeting = checkedAreaReach(ctx, announcement)

@@ -142,6 +142,55 @@ describe('edit --lang: one language of a bilingual announcement', () => {
   })
 })
 
+describe('an Update or Cancel of a bilingual announcement', () => {
+  it('warns, naming the command, while it lacks a language the original went out in; with the Welsh added both go out', async () => {
+    home = makeCrierHome()
+    home.writeConfig(config)
+    const original = draft(home, ['The A55 is closed westbound at J11.', '--severity', 'Minor', '--channel', 'website', '--headline', 'A55 closed westbound'])
+    ok(home.run(['edit', original.id, '--lang', 'cy-GB', '--headline', 'A55 ar gau tua’r gorllewin', '--text', 'Mae’r A55 ar gau tua’r gorllewin ger C11.']))
+    ok(home.run(['broadcast', original.id]))
+
+    const update = jsonOf(ok(home.run(['update', original.id, 'The A55 westbound has reopened at J11.', '--headline', 'A55 reopened', '--json'])))
+    const short = update.shortId as string
+    const warning = `Policy warning: ${original.id.slice(0, 12)}, which this Update follows up, went out in cy-GB too; this has no cy-GB text — add it: crier edit ${short} --lang cy-GB --headline … --text …`
+    expect(ok(home.run(['preview', short])).stdout).toContain(warning)
+    const findings = jsonOf(ok(home.run(['preview', short, '--json']))).findings as Array<{rule: string; level: string}>
+    expect(findings).toContainEqual(expect.objectContaining({rule: 'follow-up-language', level: 'warning'}))
+
+    ok(home.run(['edit', short, '--lang', 'cy-GB', '--headline', 'A55 ar agor eto', '--text', 'Mae’r A55 tua’r gorllewin ar agor eto ger C11.']))
+    expect(ok(home.run(['preview', short])).stdout).not.toContain('follows up')
+    ok(home.run(['broadcast', short]))
+    const cap = capOf(home, 'website', update.id as string)
+    expect(cap).toContain('<msgType>Update</msgType>')
+    expect(cap).toContain('<headline>A55 ar agor eto</headline>')
+    expect(await capSchemaErrors(cap)).toEqual([])
+
+    // Its Cancel, held (--hold), is drafted in English: the same warning until the Welsh is given.
+    const cancelled = jsonOf(ok(home.run(['cancel', short, '--hold', '--json'])))
+    expect(cancelled.followUpHeld).toEqual({policy: false, approval: false, asked: true})
+    const cancel = (cancelled.followUp as {announcement: {id: string}}).announcement.id.slice(0, 12)
+    expect(show(home, cancel)).toMatchObject({state: 'draft', msgType: 'Cancel', deliveries: []})
+    expect(ok(home.run(['preview', cancel])).stdout).toContain(`went out in cy-GB too; this has no cy-GB text — add it: crier edit ${cancel} --lang cy-GB`)
+    ok(home.run(['edit', cancel, '--lang', 'cy-GB', '--headline', 'Wedi’i chanslo: A55 ar agor eto', '--text', 'Mae’r neges wedi’i chanslo.']))
+    ok(home.run(['broadcast', cancel]))
+    const cancelCap = capOf(home, 'website', (cancelled.followUp as {announcement: {id: string}}).announcement.id)
+    expect(cancelCap).toContain('<msgType>Cancel</msgType>')
+    expect(cancelCap).toContain('<language>cy-GB</language>')
+    expect(await capSchemaErrors(cancelCap)).toEqual([])
+  })
+
+  it('a Cancel sent at once in one language says, on stderr, which language the original had that it lacks', () => {
+    home = makeCrierHome()
+    home.writeConfig(config)
+    const original = draft(home, ['The A55 is closed westbound at J11.', '--severity', 'Minor', '--channel', 'website'])
+    ok(home.run(['edit', original.id, '--lang', 'cy-GB', '--text', 'Mae’r A55 ar gau tua’r gorllewin ger C11.']))
+    ok(home.run(['broadcast', original.id]))
+    const cancelled = ok(home.run(['cancel', original.id]))
+    expect(cancelled.stdout).toMatch(/^website +sent 1\/1/m)
+    expect(cancelled.stderr).toContain(`Note: ${original.id.slice(0, 12)}, which this Cancel follows up, went out in cy-GB too; this has no cy-GB text (crier cancel --hold drafts the Cancel to add a language to before it goes)`)
+  })
+})
+
 describe('--expires: no further than a date can hold', () => {
   it('refuses an unbounded relative expiry at draft and edit (exit 2), so show and preview keep working', () => {
     home = makeCrierHome()

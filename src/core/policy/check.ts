@@ -27,6 +27,8 @@ export interface CheckOptions {
    * Quiet hours and the expiry horizon are judged at these times.
    */
   sendAt?: number[]
+  /** The message an Update or Cancel follows up: its languages are the ones the public was told in. */
+  referenced?: Announcement
 }
 
 // CAP 1.2 §3.2.2: headline "SHOULD be less than 160 characters".
@@ -46,6 +48,7 @@ export function checkPolicy(announcement: Announcement, config: Config, renderin
     ...personalData(announcement, config),
     ...quietHours(announcement, config, sendAt, id),
     ...channels(announcement, renderings, id),
+    ...followUpLanguages(announcement, options.referenced, id),
   ]
 }
 
@@ -60,6 +63,23 @@ export function blockingFindings(findings: Finding[]): Finding[] {
  */
 export function findingsBlockingApproval(findings: Finding[]): Finding[] {
   return blockingFindings(findings).filter((finding) => finding.rule !== 'quiet-hours')
+}
+
+/**
+ * An Update or Cancel is drafted in one language; a bilingual force's original was told in two.
+ * Those who read the first in Welsh must read its correction in Welsh: a warning naming each
+ * language missing and how to add it (not an error: a Cancel must not wait for a translator).
+ */
+function followUpLanguages(announcement: Announcement, referenced: Announcement | undefined, id: string): Finding[] {
+  if (!referenced) return []
+  const has = announcement.variants.map((variant) => variant.language.toLowerCase())
+  return referenced.variants
+    .filter((variant) => !has.includes(variant.language.toLowerCase()))
+    .map((variant) => ({
+      level: 'warning' as const,
+      rule: 'follow-up-language',
+      message: `${shortId(referenced.id)}, which this ${announcement.msgType} follows up, went out in ${variant.language} too; this has no ${variant.language} text — add it: crier edit ${id} --lang ${variant.language} --headline … --text …`,
+    }))
 }
 
 function requiredFields(announcement: Announcement, config: Config, id: string): Finding[] {

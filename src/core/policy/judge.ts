@@ -1,0 +1,15 @@
+import type {Announcement} from '../announcement.js'
+import type {CoreContext} from '../context.js'
+import {referencedBy, renderForAllChannels, type ChannelRendering} from '../render.js'
+import {checkPolicy, type CheckOptions, type Finding} from './check.js'
+
+/**
+ * What preview, approve, schedule and broadcast all do before deciding: render the announcement
+ * for every channel (an Update or Cancel with the message it follows up) and run the one policy
+ * check on exactly that.
+ */
+export function judgeAnnouncement(ctx: CoreContext, announcement: Announcement, now: number, options: Omit<CheckOptions, 'referenced'> = {}): {findings: Finding[]; renderings: ChannelRendering[]} {
+  const referenced = referencedBy(announcement, ctx.store.announcements.get)
+  const renderings = renderForAllChannels(announcement, ctx.config, {referenced})
+  return {findings: checkPolicy(announcement, ctx.config, renderings, now, {...options, referenced}), renderings}
+}
