@@ -145,10 +145,11 @@ export function usageLine(message: string, commandId: string | undefined, argv: 
       parts.push(`${parsing[1]}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`)
       continue
     }
-    const note = /^Note: (--[\w-]+) allows multiple values/.exec(line)
+    // "Note: --channel allows multiple values…", or "Note: --channel, --zone allow multiple values…".
+    const note = /^Note: (--[\w-]+(?:, --[\w-]+)*) allows? multiple values/.exec(line)
     if (note) {
-      const flag = note[1]!
-      if (argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`))) parts.push(`${flag} takes several values, so it took what followed it: give arguments before ${flag}, or after --`)
+      const flag = note[1]!.split(', ').find((name) => argv.some((arg) => arg === name || arg.startsWith(`${name}=`)))
+      if (flag) parts.push(`${flag} takes several values, so it took what followed it: give arguments before ${flag}, or after --`)
       // oclif's second line of the note ("Alternatively, you can use "--" …") is said above.
       if (lines[i + 1]?.startsWith('Alternatively, you can use')) i++
       continue

@@ -6,7 +6,7 @@ import {categories, certainties, severities, urgencies} from '../core/announceme
 
 export const announcementFlags = {
   headline: Flags.string({description: 'Headline (CAP headline; default: the first sentence of the text).'}),
-  channel: Flags.string({char: 'c', description: 'Channel to publish on; repeatable or a comma list.', multiple: true}),
+  channel: Flags.string({char: 'c', description: 'Channel to publish on; repeatable or a comma list.', multiple: true, multipleNonGreedy: true}),
   severity: Flags.string({char: 's', description: `Severity: ${severities.join(', ')}.`}),
   urgency: Flags.string({description: `Urgency: ${urgencies.join(', ')} (default Unknown).`}),
   certainty: Flags.string({description: `Certainty: ${certainties.join(', ')} (default Unknown).`}),

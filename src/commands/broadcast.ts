@@ -52,14 +52,17 @@ export default class Broadcast extends CrierCommand {
       if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
       result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun, override})
     } else {
+      // Text where the id goes: the officer meant to draft and send in one step.
+      if (/\s/.test(args.id.trim())) throw new UsageError(`"${args.id}" is not an announcement id — to draft and send text in one step, pipe it in: echo "…" | crier broadcast - --severity … --channel …`)
+      const id = resolveAnnouncementId(ctx, args.id)
       // Fields go with `broadcast -` only: given with an ID they would be silently ignored, and
       // the officer who typed --severity Extreme would send what was approved, not that.
       const fields = [...Object.keys(announcementFlags), ...Object.keys(statusFlag)].filter((name) => name !== 'channel' && flags[name as keyof typeof flags] !== undefined)
       if (flags.channel?.length) fields.push('channel')
       if (fields.length) {
-        throw new UsageError(`${fields.map((name) => `--${name}`).join(', ')} ${fields.length === 1 ? 'changes' : 'change'} a draft, not a broadcast — crier edit ${args.id} ${fields.map((name) => `--${name} …`).join(' ')} first (it then needs approving again where policy says), or broadcast - to draft and send in one step`)
+        throw new UsageError(`${fields.map((name) => `--${name}`).join(', ')} ${fields.length === 1 ? 'changes' : 'change'} a draft, not a broadcast — crier edit ${shortId(id)} ${fields.map((name) => `--${name} …`).join(' ')} first (it then needs approving again where policy says), or broadcast - to draft and send in one step`)
       }
-      result = fanOut(ctx, resolveAnnouncementId(ctx, args.id), {dryRun, override})
+      result = fanOut(ctx, id, {dryRun, override})
     }
     const id = result.announcement.id
     for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)

@@ -23,6 +23,14 @@ describe('usageLine', () => {
     }
   })
 
+  it('the note as oclif words it for several such flags names the one given', () => {
+    const several = missingId.replace('Note: --channel allows multiple values. Because of this you need to provide all arguments before providing that flag.', 'Note: --channel, --circle, --polygon, --zone allow multiple values. Because of this you need to provide all arguments before providing those flags.')
+    expect(usageLine(several, 'edit', [])).toBe('missing argument ID: Announcement id (any unique prefix), or - to draft from stdin — see crier edit --help')
+    expect(usageLine(several, 'edit', ['--zone', 'north'])).toBe(
+      'missing argument ID: Announcement id (any unique prefix), or - to draft from stdin; --zone takes several values, so it took what followed it: give arguments before --zone, or after -- — see crier edit --help',
+    )
+  })
+
   it('several missing arguments, each named', () => {
     expect(usageLine('Missing 2 required args:\nlist  The list.\nfile  The CSV file.\nSee more help with --help', 'subscribers:import')).toBe(
       'missing argument LIST: The list; FILE: The CSV file — see crier subscribers import --help',

@@ -256,8 +256,18 @@ describe('broadcast refuses bad input, queueing nothing', () => {
     const before = storeFacts(home)
     const result = refused(home, ['broadcast', id, '--severity', 'Extreme', '--channel', 'website'])
     expect(result.status).toBe(2)
-    expect(result.stderr).toBe(`Error: --severity, --channel change a draft, not a broadcast — crier edit ${id} --severity … --channel … first (it then needs approving again where policy says), or broadcast - to draft and send in one step\n`)
+    expect(result.stderr).toBe(`Error: --severity, --channel change a draft, not a broadcast — crier edit ${id.slice(0, 12)} --severity … --channel … first (it then needs approving again where policy says), or broadcast - to draft and send in one step\n`)
     expect(storeFacts(home)).toEqual(before)
+  })
+
+  it('text where the id goes: exit 2 saying how to draft and send in one step, nothing written', async () => {
+    home = makeCrierHome()
+    home.run(['draft', 'Something else.', '--severity', 'Minor'])
+    for (const argv of [['broadcast', 'Road closed at Junction 11.'], ['broadcast', '--channel', 'website', 'Road closed at Junction 11.']]) {
+      const result = refused(home, argv)
+      expect(result.status).toBe(2)
+      expect(result.stderr).toBe('Error: "Road closed at Junction 11." is not an announcement id — to draft and send text in one step, pipe it in: echo "…" | crier broadcast - --severity … --channel …\n')
+    }
   })
 
   it('an expired announcement: exit 3', async () => {

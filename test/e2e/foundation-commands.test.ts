@@ -200,6 +200,14 @@ describe('crier draft with every flag', () => {
     expect(draft(home, ['Two.', '--severity', 'Minor', '-c', 'intranet', '-c', 'intranet']).channels).toEqual(['intranet'])
   })
 
+  it('takes one channel per --channel: the text may follow it, as an officer types it', () => {
+    const drafted = draft(home, ['--channel', 'website', 'Road closed at Junction 11.', '--severity', 'Minor'])
+    expect(drafted.channels).toEqual(['website'])
+    expect(drafted.variants[0].description).toBe('Road closed at Junction 11.')
+    const both = draft(home, ['--channel', 'website', '-c', 'intranet', 'Both.', '--severity', 'Minor'])
+    expect(both.channels).toEqual(['website', 'intranet'])
+  })
+
   it('uses the first configured language when --lang is not given', () => {
     expect(draft(home, ['Three.', '--severity', 'Minor', '--channel', 'website']).variants[0].language).toBe('en-GB')
   })
