@@ -150,6 +150,8 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
       EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone) AS phoneOptedOut
     FROM json_each(?) AS wanted JOIN subscriber s ON s.id = wanted.value`)
   const audienceSize = db.prepare(`SELECT count(*) FROM subscriber WHERE list = ?`).pluck()
+  const hasList = db.prepare(`SELECT EXISTS (SELECT 1 FROM subscriber WHERE list = ?)`).pluck()
+  const listNames = db.prepare(`SELECT DISTINCT list FROM subscriber ORDER BY list`).pluck()
   const reach = db.prepare(`SELECT count(*) AS subscribers, coalesce(sum(m = 1), 0) AS inside, coalesce(sum(m IS NULL), 0) AS unplaced
     FROM (SELECT crier_area_match(@area, lat, lon, zone) AS m FROM subscriber WHERE list = @list)`)
 
@@ -197,6 +199,13 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     /** listCounts, with each list's e-mail addresses and phone numbers and how many of each are opted out. */
     listContactCounts(): ListContactCount[] {
       return listCounts.all() as ListContactCount[]
+    },
+    /** Lists exist by having subscribers: one with none is a name nobody imported into. */
+    hasList(list: string): boolean {
+      return hasList.get(list) === 1
+    },
+    listNames(): string[] {
+      return listNames.all() as string[]
     },
     audienceSize(list: string): number {
       return audienceSize.get(list) as number

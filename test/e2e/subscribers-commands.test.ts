@@ -115,6 +115,33 @@ describe('crier subscribers', () => {
     expect(existsSync(rejectedFile)).toBe(false)
   })
 
+  it('imports from stdin with -, its rejected rows going to LIST.rejected.csv where it runs', () => {
+    home = makeCrierHome()
+    home.writeConfig('defaultRegion: GB\nchannels:\n  website: {type: feed, dir: ./public}\n')
+    const csv = 'name,email,phone\nCeri,ceri@example.org,07700 900123\nBad,nope,\n'
+    const imported = home.run(['subscribers', 'import', '-', '--list', 'residents'], {input: csv, cwd: home.home})
+    expect(imported.status, imported.stderr).toBe(0)
+    expect(imported.stdout.trim()).toBe('Imported 1 into residents (0 updated, 1 rejected — see residents.rejected.csv)')
+    expect(readFileSync(join(home.home, 'residents.rejected.csv'), 'utf8')).toContain('3,"invalid e-mail address ""nope""",Bad,nope')
+    expect(jsonOf<Array<{phone: string}>>(home.run(['subscribers', 'list', '--list', 'residents', '--json'])).map((s) => s.phone)).toEqual(['+447700900123'])
+    const binary = home.run(['subscribers', 'import', '-', '--list', 'residents'], {input: Buffer.from([0, 1, 2]), cwd: home.home})
+    expect(binary.status).toBe(2)
+    expect(binary.stderr).toBe('Error: stdin looks binary (a NUL byte at offset 0) — nothing was imported; give a CSV file\n')
+    expect(subscriberCount(home)).toBe(1)
+  })
+
+  it('a list nobody imported into: exit 2 naming the lists there are, nothing on stdout', () => {
+    home = makeCrierHome()
+    const none = home.run(['subscribers', 'list', '--list', 'residents', '--json'])
+    expect(none.status).toBe(2)
+    expect(none.stdout).toBe('')
+    expect(none.stderr).toBe('Error: no subscribers in a list "residents" — none imported yet: crier subscribers import FILE --list NAME\n')
+    home.run(['subscribers', 'import', '-', '--list', 'residents'], {input: 'email\na@example.org\n', cwd: home.home})
+    const typo = home.run(['subscribers', 'list', '--list', 'residnets'])
+    expect(typo.status).toBe(2)
+    expect(typo.stderr).toBe('Error: no subscribers in a list "residnets" — the lists are residents\n')
+  })
+
   it('refuses a directory and a missing file: one line, exit 2', () => {
     home = makeCrierHome()
     const folder = join(home.home, 'exports')

@@ -20,7 +20,7 @@ export interface CrierHome {
   home: string
   env: NodeJS.ProcessEnv
   /** Runs `crier …` synchronously with this home; `input` is piped to stdin. */
-  run(args: string[], options?: {input?: string | Buffer; env?: NodeJS.ProcessEnv}): CliResult
+  run(args: string[], options?: {input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string}): CliResult
   /** Runs `crier …` asynchronously (for servers in this process to answer it). */
   runAsync(args: string[], options?: {input?: string; env?: NodeJS.ProcessEnv}): Promise<CliResult>
   writeConfig(yaml: string): string
@@ -45,6 +45,7 @@ export function makeCrierHome(): CrierHome {
       const result = spawnSync(process.execPath, [crierBin, ...args], {
         env: {...env, ...options.env},
         input: options.input ?? '',
+        cwd: options.cwd,
         encoding: 'utf8',
         timeout: 60_000,
       })

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {CrierCommand} from '../../cli/base-command.js'
+import {UsageError} from '../../core/errors.js'
 import {listCountLine, subscriberJson, subscriberLine} from '../../views/subscriber-lines.js'
 
 export default class SubscribersList extends CrierCommand {
@@ -19,6 +20,10 @@ export default class SubscribersList extends CrierCommand {
       if (counts.length === 0) this.log('No subscribers. Import some with crier subscribers import FILE --list NAME')
       for (const c of counts) this.log(listCountLine(c))
       return undefined
+    }
+    if (!ctx.store.subscribers.hasList(flags.list)) {
+      const names = ctx.store.subscribers.listNames()
+      throw new UsageError(`no subscribers in a list "${flags.list}" — ${names.length ? `the lists are ${names.join(', ')}` : 'none imported yet: crier subscribers import FILE --list NAME'}`)
     }
     // A list can hold a million people: write them as they are read, never all at once.
     const rows = ctx.store.subscribers.iterateList(flags.list, flags.limit ?? -1)

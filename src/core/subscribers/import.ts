@@ -1,6 +1,6 @@
 import {createReadStream, createWriteStream, renameSync, rmSync, statSync, type WriteStream} from 'node:fs'
 import {basename} from 'node:path'
-import {Transform, pipeline, type TransformCallback} from 'node:stream'
+import {Transform, pipeline, type Readable, type TransformCallback} from 'node:stream'
 import {finished} from 'node:stream/promises'
 import {parse} from 'csv-parse'
 import {stringify} from 'csv-stringify'
@@ -126,18 +126,27 @@ function checkPath(file: string): string | undefined {
   }
 }
 
-export async function importSubscribers(ctx: CoreContext, file: string, list: string): Promise<ImportResult> {
+/**
+ * Imports `path` into `list`; with `stdin` given, the CSV is read from it instead and `path` is
+ * only its name in messages ("stdin"), its rejected rows going to LIST.rejected.csv here.
+ */
+export async function importSubscribers(ctx: CoreContext, path: string, list: string, stdin?: Readable): Promise<ImportResult> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(list)) throw new UsageError(`--list "${list}" is not a list name — use letters, digits, - and _`)
   const defaultRegion = ctx.config.defaultRegion
-  // A directory opens fine and fails only at the first read, as an unexpected EISDIR.
-  const unreadable = readableFile(file)
-  if (unreadable) throw unreadable
-  const input = createReadStream(file)
-  const opened = new Promise<void>((resolve, reject) => {
-    input.once('open', () => resolve())
-    input.once('error', (error: NodeJS.ErrnoException) => reject(readableFile(file, error)))
-  })
-  await opened
+  const file = stdin ? 'stdin' : path
+  let input: Readable
+  if (stdin) input = stdin
+  else {
+    // A directory opens fine and fails only at the first read, as an unexpected EISDIR.
+    const unreadable = readableFile(file)
+    if (unreadable) throw unreadable
+    const stream = createReadStream(file)
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve())
+      stream.once('error', (error: NodeJS.ErrnoException) => reject(readableFile(file, error)))
+    })
+    input = stream
+  }
   // csv-parse never calls `columns` for a file with no line of text (empty, a BOM, blank lines).
   let headerSeen = false
   // Any line ending, even mixed: files pass through Excel, Notepad and scripts.
@@ -149,7 +158,7 @@ export async function importSubscribers(ctx: CoreContext, file: string, list: st
   const rows = parser
 
   const result: ImportResult = {list, imported: 0, inserted: 0, updated: 0, rejected: 0}
-  const rejectedFile = rejectedFileFor(file)
+  const rejectedFile = rejectedFileFor(stdin ? `${list}.csv` : file)
   // Rejects are written beside it and take its place only once the import is committed: a
   // failed import leaves the previous import's rejected file as it was.
   const rejectedPartial = `${rejectedFile}.${process.pid}.partial`
