@@ -1,4 +1,4 @@
-import {rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {alwaysOk, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
@@ -134,6 +134,31 @@ describe('crier worker picks up an edited config', () => {
     expect((await worker.exit).code).toBe(0)
     expect(worker.stdout()).not.toContain('from-the-shell')
     expect(events(worker).filter((event) => event === 'delivery-sent').length).toBe(1)
+  })
+
+  it('a SIGHUP while it is still starting does not end it: it starts, and goes on with the config on disk', async () => {
+    const endpoint = await fake()
+    home = makeCrierHome()
+    home.writeConfig(partnersAt(endpoint.url))
+    const worker = spawnCrier(home, ['worker', '--json'])
+    // The moment its SIGHUP handler is in place (Linux: the caught-signals mask), long before
+    // it has loaded its config and started, the hang-up is sent.
+    const sigHupCaught = () => {
+      try {
+        const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${worker.child.pid}/status`, 'utf8'))?.[1]
+        return mask !== undefined && (BigInt(`0x${mask}`) & 1n) === 1n
+      } catch {
+        return false
+      }
+    }
+    await waitFor('the worker to catch SIGHUP', sigHupCaught, 20_000)
+    expect(events(worker)).not.toContain('started')
+    worker.child.kill('SIGHUP')
+    await waitFor('the worker to start', () => events(worker).includes('started'), 20_000)
+    queue(home, 'Boil water notice for Conwy.')
+    await waitFor('the announcement to arrive', () => endpoint.requests.length === 1, 10_000)
+    worker.child.kill('SIGTERM')
+    expect((await worker.exit).code).toBe(0)
   })
 })
 
