@@ -1,5 +1,5 @@
-import {chmodSync, existsSync, mkdirSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {chmodSync, existsSync, mkdirSync, statSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
 import envPaths from 'env-paths'
 import {RuntimeFailure, UsageError} from '../core/errors.js'
 
@@ -31,7 +31,11 @@ export function refuseMissingNamedConfig(paths: CrierPaths): void {
 /** Creates a directory crier owns with mode 0700, or says plainly that it cannot. */
 export function ensurePrivateDir(dir: string): void {
   try {
-    mkdirSync(dir, {recursive: true, mode: 0o700})
+    // Each missing level in turn, not mkdirSync's recursive: under /proc that one never returns.
+    const missing: string[] = []
+    for (let at = resolve(dir); !existsSync(at) && dirname(at) !== at; at = dirname(at)) missing.unshift(at)
+    for (const level of missing) mkdirSync(level, {mode: 0o700})
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), {code: 'ENOTDIR'})
   } catch (error) {
     throw new RuntimeFailure(`cannot create ${dir} (${(error as NodeJS.ErrnoException).code}) — set CRIER_HOME to a writable directory`)
   }

@@ -302,6 +302,15 @@ describe('runtime failures: exit 1', () => {
     }
   })
 
+  it('CRIER_HOME where no folder can be made (under /proc): says so at once rather than hanging', () => {
+    const home = makeCrierHome()
+    try {
+      refusedWith(home.run(['list'], {env: {CRIER_HOME: '/proc/crier-home'}}), 1, /^Error: cannot create \/proc\/crier-home \(ENOENT\) — set CRIER_HOME to a writable directory$/m)
+    } finally {
+      home.cleanup()
+    }
+  })
+
   it('a locked database: waits busy_timeout, then says another crier holds it', () => {
     const home = makeCrierHome()
     try {
