@@ -6,7 +6,7 @@ import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpResponse} from './http.js'
-import {firstBodyLine, safeReason, urlSecrets, headerValue, isRefusedRequest, networkReason, parseRetryAfter} from './http-failures.js'
+import {firstBodyLine, safeReason, urlSecrets, headerValue, networkReason, parseRetryAfter, unansweredSend} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
 import {isHttpUrl} from './http-url.js'
 
@@ -63,10 +63,9 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
     try {
       response = await context.http.request(payload.url, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'POST', headers, body: payload.body})
     } catch (error) {
-      const reason = safeReason(networkReason(error), channelSecrets(channel))
-      // undici refuses the request itself (a configured header with a newline, say): no retry can fix that.
-      if (isRefusedRequest(error)) throw new PermanentSendError(reason)
-      throw new TransientSendError(reason)
+      // Refused by undici (a header with a newline): permanent; never sent (connection refused):
+      // transient; no answer after it went: in doubt — the partner may hold it (a Cancel goes there).
+      throw unansweredSend(error, channelSecrets(channel))
     }
     return classifyResponse(response, context.idempotencyKey, context.now, channel)
   },

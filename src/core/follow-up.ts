@@ -124,7 +124,7 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     let stopped = 0
     let inFlight = 0
     for (const member of thread) {
-      stopped += ctx.store.deliveries.cancelUndelivered(member, `cancelled by ${ctx.user} before it was sent`, now)
+      stopped += ctx.store.deliveries.cancelUndelivered(member, `cancelled by ${ctx.user}`, now)
       inFlight += ctx.store.deliveries.sendingNow(member)
     }
     // Expired, it is in force nowhere (CAP readers drop it, the feed no longer lists it): there is

@@ -232,6 +232,7 @@ export class Dispatcher {
           limits.tick?.()
           this.refreshPauses(now)
           this.expireOverdue(now)
+          this.letGoOfStopped()
         }
         this.claim(now)
         this.startSends(limits.abort)
@@ -567,6 +568,24 @@ export class Dispatcher {
     }
     this.summary.requeued += reconciled.requeued
     this.summary.sent += reconciled.sent
+  }
+
+  /**
+   * Claimed, not started, and cancelled or superseded since (by another process): handed back,
+   * which ends them cancelled, rather than sent after the Cancel or Update that stopped them.
+   */
+  private letGoOfStopped(): void {
+    let holding = false
+    for (const channel of this.channels.values()) holding ||= channel.waiting.length > 0
+    if (!holding) return
+    const stopped = new Set(this.store.deliveries.stoppedWhileHeld(this.owner))
+    if (stopped.size === 0) return
+    for (const channel of this.channels.values()) {
+      const gone = channel.waiting.filter((delivery) => stopped.has(delivery.id))
+      if (gone.length === 0) continue
+      channel.waiting = channel.waiting.filter((delivery) => !stopped.has(delivery.id))
+      this.handBack(channel, gone, 'aborted', this.now())
+    }
   }
 
   private refreshPauses(now: number): void {

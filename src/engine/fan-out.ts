@@ -134,7 +134,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
  */
 function supersedeOriginal(ctx: CoreContext, update: Announcement, now: number): {id: string; stopped: number} | undefined {
   if (update.msgType !== 'Update' || !update.references) return undefined
-  const stopped = ctx.store.deliveries.supersedeUndelivered(update.references, update.id, `superseded by Update ${shortId(update.id)} before it was sent`, now)
+  const stopped = ctx.store.deliveries.supersedeUndelivered(update.references, update.id, `superseded by Update ${shortId(update.id)}`, now)
   if (stopped > 0) ctx.store.announcements.recordSuperseded(update.references, {by: update.id, stopped}, now)
   return {id: update.references, stopped}
 }

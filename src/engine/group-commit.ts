@@ -14,7 +14,7 @@ const groupCommitDelayMs = 20
 
 export class GroupCommit {
   private results: AttemptResult[] = []
-  /** Announcements with a delivery that reached a final state since the last commit. */
+  /** Announcements with a delivery that reached a final state (or may have) since the last commit. */
   private finished = new Set<string>()
   /** Contacts a provider reported as unsubscribed. */
   private optOuts: Array<{contact: string; how: string}> = []
@@ -43,7 +43,8 @@ export class GroupCommit {
   /** Buffers one delivery's result: committed within groupCommitDelayMs, or at once when the buffer is full. */
   add(result: AttemptResult, announcementId: string): void {
     this.results.push(result)
-    if (result.nextState !== 'failed' && result.nextState !== 'queued') this.finished.add(announcementId)
+    // A retry or a hand-back may end it all the same: one stopped in flight ends cancelled (store).
+    this.finished.add(announcementId)
     if (this.results.length >= groupCommitSize) void this.flush()
     else this.timer ??= setTimeout(() => void this.flush(), groupCommitDelayMs)
   }

@@ -48,7 +48,7 @@ const scheduleColumns = `id, announcement_id AS announcementId, kind, cron, time
 // after using up its attempts: its latest attempt was `transient`. One the provider refused
 // (`permanent`: bad request, bad credentials, invalid number) would only be refused again, and
 // an `unknown` one is never re-sent blindly: it may already have gone out.
-const retryableDead = `d.announcement_id = @id AND d.state = 'dead' AND (d.expires_at IS NULL OR d.expires_at > @now)
+const retryableDead = `d.announcement_id = @id AND d.state = 'dead' AND d.stop_reason IS NULL AND (d.expires_at IS NULL OR d.expires_at > @now)
   AND (SELECT a.outcome FROM attempt a WHERE a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1) IN ('transient', 'in-doubt')`
 
 export function dashboardStore(db: Db, audit: AuditTrail) {

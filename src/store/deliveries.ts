@@ -131,14 +131,25 @@ export function deliveryStore(db: Db) {
   // because an Update took their place; each statement below adds which ones.
   const stopUndelivered = `UPDATE delivery SET state = 'cancelled', last_error = @reason, lease_owner = NULL,
       lease_until = NULL, updated_at = @now, finished_at = @now WHERE state IN ('queued', 'failed')`
-  const cancelUndelivered = db.prepare(`${stopUndelivered} AND announcement_id = @id`)
+  // What is being sent as it is stopped is too late to stop, but is marked: a retry of it (its send
+  // fails, its lease runs out) ends `cancelled` rather than go out after the Cancel or Update, and
+  // a dispatcher holding it claimed and not yet started lets it go (stoppedWhileHeld).
+  const stopInFlight = `UPDATE delivery SET stop_reason = @inFlightReason, updated_at = @now WHERE state = 'sending'`
+  const stopping = (where: string) => ({undelivered: db.prepare(`${stopUndelivered} ${where}`), inFlight: db.prepare(`${stopInFlight} ${where}`)})
+  /** `by`: "cancelled by pc.smith", "superseded by Update 01JE…". */
+  const stop = (statements: ReturnType<typeof stopping>, by: string, params: Record<string, unknown>) => {
+    statements.inFlight.run({...params, inFlightReason: `${by} while it was being sent; not tried again`})
+    return statements.undelivered.run({...params, reason: `${by} before it was sent`}).changes
+  }
+  const cancelUndelivered = stopping('AND announcement_id = @id')
   // An Update's words replace its original's: what of the original has not gone yet stops where
   // the Update goes — on a broadcast channel the Update is on, and on a per-recipient one for each
   // recipient the Update has a row for (its ids are announcement.channel.subscriber, as theirs).
-  const supersedeBroadcast = db.prepare(`${stopUndelivered} AND announcement_id = @original AND recipient IS NULL
+  const supersedeBroadcast = stopping(`AND announcement_id = @original AND recipient IS NULL
       AND channel IN (SELECT DISTINCT channel FROM delivery WHERE announcement_id = @update)`)
-  const supersedeRecipients = db.prepare(`${stopUndelivered} AND announcement_id = @original AND recipient IS NOT NULL
+  const supersedeRecipients = stopping(`AND announcement_id = @original AND recipient IS NOT NULL
       AND EXISTS (SELECT 1 FROM delivery u WHERE u.id = @update || '.' || delivery.channel || '.' || delivery.recipient)`)
+  const stoppedWhileHeld = db.prepare(`SELECT id FROM delivery WHERE lease_owner = ? AND state = 'sending' AND stop_reason IS NOT NULL`).pluck()
   // Where a message may be held: a delivery sent, being sent or in doubt — or, on a broadcast
   // channel, one that gave up or was stopped after a try the other end may have taken in (no
   // answer after the request went, or stopped mid-send): the partner may well have read it.
@@ -174,10 +185,15 @@ export function deliveryStore(db: Db) {
     FROM json_each(@rows) AS r
     WHERE delivery.id = r.value ->> 0 AND delivery.state = 'sending' AND delivery.lease_owner = r.value ->> 1
     RETURNING delivery.id`).pluck()
-  const recordResult = db.prepare(`UPDATE delivery SET state = @nextState, due_at = COALESCE(@dueAt, due_at),
-      last_error = @error, receipt_id = COALESCE(@receiptId, receipt_id), receipt_url = COALESCE(@receiptUrl, receipt_url),
+  // A delivery stopped while it was being sent (stop_reason) is not tried again: what would have
+  // been a retry, or a claim handed back, ends it cancelled.
+  const stoppedRetry = `@nextState IN ('failed', 'queued') AND stop_reason IS NOT NULL`
+  const recordResult = db.prepare(`UPDATE delivery SET state = CASE WHEN ${stoppedRetry} THEN 'cancelled' ELSE @nextState END,
+      due_at = COALESCE(@dueAt, due_at),
+      last_error = CASE WHEN ${stoppedRetry} THEN stop_reason || COALESCE(' (' || @error || ')', '') ELSE @error END,
+      receipt_id = COALESCE(@receiptId, receipt_id), receipt_url = COALESCE(@receiptUrl, receipt_url),
       lease_owner = NULL, lease_until = NULL, attempts = attempts - @refund, updated_at = @now,
-      finished_at = CASE WHEN @nextState IN ('sent', 'dead', 'expired', 'unknown', 'skipped') THEN @now ELSE NULL END
+      finished_at = CASE WHEN @nextState IN ('sent', 'dead', 'expired', 'unknown', 'skipped') OR ${stoppedRetry} THEN @now ELSE NULL END
     WHERE id = @id AND state = 'sending' AND lease_owner = @owner`)
   // A send that succeeded after its lease was given up still happened: that beats doubt.
   const recordLateSuccess = db.prepare(`UPDATE delivery SET state = 'sent', last_error = NULL,
@@ -191,8 +207,10 @@ export function deliveryStore(db: Db) {
   const leasedBy = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
       max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt
     FROM delivery WHERE state = 'sending' AND lease_owner = @owner LIMIT @limit`)
-  const requeue = db.prepare(`UPDATE delivery SET state = 'queued', lease_owner = NULL, lease_until = NULL,
-      due_at = @now, last_error = @reason, updated_at = @now
+  const requeue = db.prepare(`UPDATE delivery SET state = CASE WHEN stop_reason IS NULL THEN 'queued' ELSE 'cancelled' END,
+      lease_owner = NULL, lease_until = NULL, due_at = @now, updated_at = @now,
+      last_error = CASE WHEN stop_reason IS NULL THEN @reason ELSE stop_reason || ' (' || @reason || ')' END,
+      finished_at = CASE WHEN stop_reason IS NULL THEN NULL ELSE @now END
     WHERE id = @id AND state = 'sending' AND lease_owner IS @owner`)
   const markUnknown = db.prepare(`UPDATE delivery SET state = 'unknown', lease_owner = NULL, lease_until = NULL,
       last_error = @reason, updated_at = @now, finished_at = @now
@@ -258,18 +276,18 @@ export function deliveryStore(db: Db) {
       const {contact, list: _list, area: _area, thread, ...values} = params
       return reached[contact].run({...values, thread: JSON.stringify(thread)}).changes
     },
-    /** Stops the original's deliveries not yet sent that the Update `update` takes the place of; how many. */
-    supersedeUndelivered(original: string, update: string, reason: string, now: number): number {
-      const params = {original, update, reason, now}
-      return supersedeBroadcast.run(params).changes + supersedeRecipients.run(params).changes
+    /** Stops the original's deliveries not yet sent that the Update `update` takes the place of (and marks those being sent, not to be tried again); how many it stopped. */
+    supersedeUndelivered(original: string, update: string, by: string, now: number): number {
+      const params = {original, update, now}
+      return stop(supersedeBroadcast, by, params) + stop(supersedeRecipients, by, params)
     },
     /** Channels where any of these announcements reached the public or may have (see the query). */
     mayHaveReached(ids: string[]): string[] {
       return mayHaveReached.all(JSON.stringify(ids)) as string[]
     },
-    /** Stops every delivery of the announcement not yet sent (queued, or waiting to retry); returns how many. */
-    cancelUndelivered(announcementId: string, reason: string, now: number): number {
-      return cancelUndelivered.run({id: announcementId, reason, now}).changes
+    /** Stops every delivery of the announcement not yet sent (queued, or waiting to retry), and marks those being sent not to be tried again; how many it stopped. */
+    cancelUndelivered(announcementId: string, by: string, now: number): number {
+      return stop(cancelUndelivered, by, {id: announcementId, now})
     },
     /** Channels on which the announcement reached the public, or may have (being sent, in doubt). */
     publishedChannels(announcementId: string): string[] {
@@ -350,6 +368,10 @@ export function deliveryStore(db: Db) {
     },
     markUnknown(id: string, owner: string | null, reason: string, now: number): boolean {
       return markUnknown.run({id, owner, reason, now}).changes === 1
+    },
+    /** Of what `owner` holds claimed, what was cancelled or superseded since: not to be started. */
+    stoppedWhileHeld(owner: string): string[] {
+      return stoppedWhileHeld.all(owner) as string[]
     },
     /** Extends the leases `owner` still holds on `channel` (none taken over by another process); returns their ids. */
     renewLeases(params: {owner: string; channel: string; leaseUntil: number}): string[] {

@@ -222,6 +222,13 @@ export const migrations: string[] = [
   `
   ALTER TABLE announcement ADD COLUMN channel_types_json TEXT;
   `,
+  // 9: why a delivery being sent when its announcement was cancelled or superseded must not be
+  // tried again: its send in flight finishes, but a retry of it would be the old words after the
+  // new. The index finds, for a dispatcher, those it holds claimed and has not started yet.
+  `
+  ALTER TABLE delivery ADD COLUMN stop_reason TEXT;
+  CREATE INDEX delivery_stopped_in_flight ON delivery(lease_owner) WHERE state = 'sending' AND stop_reason IS NOT NULL;
+  `,
 ]
 
 export const latestVersion = migrations.length

@@ -2,7 +2,7 @@ import {createHmac} from 'node:crypto'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi} from 'vitest'
 import type {Announcement} from '../../src/core/announcement.js'
 import type {ChannelConfig, SendContext} from '../../src/channels/driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {webhook, type WebhookSettings} from '../../src/channels/webhook.js'
 import {closedPortUrl, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
@@ -263,29 +263,30 @@ describe('webhook send', () => {
     expect(error.message).toBe(`HTTP ${status}`)
   })
 
-  it('gives up on a stalled request at the channel timeout, as transient', async () => {
+  it('gives up on a stalled request at the channel timeout, as in doubt: the partner may hold it', async () => {
     fake.respondWith(() => ({stallMs: Infinity}))
     const error = await sendExpectingError({timeout: '300ms'})
-    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).toBeInstanceOf(InDoubtSendError)
     expect(error.message).toBe('timed out after 300 ms')
     // The server learns the client went away a moment after the client gives up.
     await vi.waitFor(() => expect(fake.requests[0]!.outcome).toBe('abandoned'))
   })
 
-  it('treats a reset connection as transient', async () => {
+  it('treats a connection reset after the request went as in doubt (retried under its key)', async () => {
     fake.respondWith(() => ({reset: true}))
     const error = await sendExpectingError()
-    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).toBeInstanceOf(InDoubtSendError)
     expect(error.message).toMatch(/^connection (reset|closed)/)
     expect(fake.requests[0]!.outcome).toBe('reset')
   })
 
-  it('treats a refused connection as transient', async () => {
+  it('treats a refused connection as transient, not in doubt: nothing went', async () => {
     const channel = makeChannel({url: `${await closedPortUrl()}/hooks/alerts`, secret})
     const announcement = makeAnnouncement()
     const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
     const error = await webhook.send(payload, makeContext(channel)).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).not.toBeInstanceOf(InDoubtSendError)
     expect((error as Error).message).toBe('connection refused')
   })
 
@@ -352,7 +353,7 @@ describe('webhook send', () => {
     const second = await run()
     expect(second).toEqual(first)
     expect(first[2]).toBe('RateLimitedError')
-    expect(first[4]).toBe('TransientSendError')
+    expect(first[4]).toBe('InDoubtSendError')
     expect(first).toContain('sent')
     expect(fake.requests.distinct('idempotency-key').size).toBe(12)
   })

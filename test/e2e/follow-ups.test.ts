@@ -1,9 +1,10 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {closedPortUrl} from '../fakes/provider-server.js'
+import {closedPortUrl, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
 import {explain, ok, refused, show} from '../helpers/cli-assertions.js'
+import {waitFor} from '../helpers/spawn-crier.js'
 import {capSchemaErrors} from '../helpers/validate-cap.js'
 
 // crier cancel and crier update through the built CLI: what is stopped, what the public is told
@@ -215,5 +216,86 @@ describe('crier update', () => {
     const drafted = jsonOf(ok(home.run(['draft', 'Road closed in Bangor.', '--severity', 'Minor', '--json'])))
     refused(home.run(['update', drafted.id, 'Road closed in Bangor until 6pm.']), 3, /nothing of it has been sent yet; change it instead: crier edit/)
     expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
+  })
+})
+
+describe('a delivery being sent as its announcement is cancelled or updated', () => {
+  let fake: ProviderFake | undefined
+  afterEach(async () => {
+    await fake?.close()
+    fake = undefined
+  })
+
+  /** The partners' endpoint holds the original's first try until it times out; anything else is answered at once. */
+  async function homeWithStallingPartner(): Promise<CrierHome> {
+    fake = await startProviderFake({plan: (request) => (JSON.parse(request.body).msgType === 'Alert' ? {stallMs: Infinity} : {status: 200, body: '{}'})})
+    const h = makeCrierHome()
+    h.writeConfig(`${base}channels:
+  partners: {type: webhook, url: "${fake.url}/hooks", timeout: 1500ms, retryBase: 50ms, retryCap: 100ms, maxAttempts: 5, concurrency: 1}
+`)
+    return h
+  }
+
+  function delivery(h: CrierHome, id: string): {state: string; lastError: string | null} {
+    const db = h.db()
+    try {
+      return db.prepare('SELECT state, last_error AS lastError FROM delivery WHERE announcement_id = ?').get(id) as {state: string; lastError: string | null}
+    } finally {
+      db.close()
+    }
+  }
+
+  const msgTypes = () => fake!.requests.map((request) => JSON.parse(request.body).msgType as string)
+
+  it.each(['cancel', 'update'])('%s: its send in flight finishes, but is not tried again after the follow-up went out', async (followUp) => {
+    home = await homeWithStallingPartner()
+    const id = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Moderate', '--channel', 'partners', '--no-wait', '--json'], {input: 'The A55 is closed at J11.'}))).announcement.id as string
+    const run = home.runAsync(['run', '--max-time', '20s'])
+    await waitFor('the original to be in flight', () => fake!.requests.length === 1, 15_000)
+    // runAsync: the fake answers from this process, which a synchronous spawn would block.
+    if (followUp === 'cancel') expect(ok(await home.runAsync(['cancel', id])).stdout).toContain('1 delivery being sent now will finish')
+    else {
+      const update = jsonOf(ok(await home.runAsync(['update', id, 'The A55 has reopened at J11.', '--json']))).id as string
+      ok(await home.runAsync(['broadcast', update]))
+    }
+    expect(msgTypes()).toEqual(['Alert', followUp === 'cancel' ? 'Cancel' : 'Update'])
+    const finished = await run
+    expect(finished.status, explain(finished)).toBe(0)
+    // Timed out, it would have been retried (retryBase 50 ms): the old words after the new.
+    expect(msgTypes()).toEqual(['Alert', followUp === 'cancel' ? 'Cancel' : 'Update'])
+    const by = followUp === 'cancel' ? /^cancelled by \S+/ : /^superseded by Update \w{12}/
+    expect(delivery(home, id)).toEqual({state: 'cancelled', lastError: expect.stringMatching(new RegExp(`${by.source} while it was being sent; not tried again \\(timed out after 1500 ms\\)$`))})
+  })
+
+  it('cancel: what a run holds claimed and has not started goes back, cancelled, and is never sent', async () => {
+    home = await homeWithStallingPartner()
+    // Only the very first try stalls (it times out, and its retry goes through).
+    fake!.respondWith((request) => (request.index === 0 ? {stallMs: Infinity} : {status: 200, body: '{}'}))
+    const first = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Moderate', '--channel', 'partners', '--no-wait', '--json'], {input: 'The A55 is closed at J11.'}))).announcement.id as string
+    const second = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Moderate', '--channel', 'partners', '--no-wait', '--json'], {input: 'The A5 is closed at Bethesda.'}))).announcement.id as string
+    const run = home.runAsync(['run', '--max-time', '20s'])
+    // Concurrency 1: the first is in flight (held by the partner), the second claimed behind it.
+    await waitFor('the first to be in flight', () => fake!.requests.length === 1, 15_000)
+    expect(delivery(home, second).state).toBe('sending')
+    ok(await home.runAsync(['cancel', second]))
+    const finished = await run
+    expect(finished.status, explain(finished)).toBe(0)
+    const sentIds = fake!.requests.map((request) => JSON.parse(request.body).id as string)
+    expect(sentIds.filter((sent) => sent === second)).toEqual([])
+    expect(sentIds.filter((sent) => sent === first).length).toBeGreaterThanOrEqual(2)
+    expect(delivery(home, second)).toEqual({state: 'cancelled', lastError: expect.stringMatching(/^cancelled by \S+ while it was being sent; not tried again$/)})
+  })
+  it('cancel: a partner that never answered (timed out after the request went) gets the Cancel, even once the original gave up', async () => {
+    home = await homeWithStallingPartner()
+    home.writeConfig(`${base}channels:
+  partners: {type: webhook, url: "${fake!.url}/hooks", timeout: 500ms, retryBase: 50ms, retryCap: 100ms, maxAttempts: 2}
+`)
+    const sent = await home.runAsync(['broadcast', '-', '--severity', 'Moderate', '--channel', 'partners', '--json'], {input: 'The A55 is closed at J11.'})
+    expect(sent.status, explain(sent)).toBe(4)
+    const id = jsonOf(sent).announcement.id as string
+    expect(delivery(home, id)).toEqual({state: 'dead', lastError: 'gave up after 2 attempts: timed out after 500 ms'})
+    const cancelled = jsonOf(ok(await home.runAsync(['cancel', id, '--json'])))
+    expect(cancelled.followUp.announcement.channels).toEqual(['partners'])
+    expect(msgTypes()).toEqual(['Alert', 'Alert', 'Cancel'])
   })
 })

@@ -34,6 +34,7 @@ const tablesSince: Record<number, string[]> = {
   6: ['audit_event', 'audit_head'],
   7: [],
   8: [],
+  9: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
