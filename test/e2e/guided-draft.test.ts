@@ -114,7 +114,10 @@ describe('crier draft on a terminal asks for what is missing', () => {
     await session.waitFor('Use the A5 instead.')
     session.write(enter) // the empty line ends the text
     await session.answer('? Headline (The A55 is closed westbound at J11.)', enter)
-    await session.answer('? Severity', `${down}${down}${enter}`) // Extreme → Severe → Moderate
+    // Enter alone chooses nothing: the severity is typed, by its number.
+    await session.answer('? Severity', enter)
+    await session.waitFor('Please input a value')
+    session.write(`3${enter}`) // 1 Extreme, 2 Severe, 3 Moderate
     await session.answer('? Urgency', `${up}${up}${up}${enter}`) // starts on Unknown → Expected
     await session.answer('? Certainty', `${up}${up}${up}${up}${enter}`) // Unknown → Observed
     await session.answer('? Channels', `${down} ${enter}`) // untick intranet

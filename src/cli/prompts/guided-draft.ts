@@ -1,4 +1,4 @@
-import {checkbox, confirm, input, select} from '@inquirer/prompts'
+import {checkbox, confirm, input, rawlist, select} from '@inquirer/prompts'
 import {certainties, severities, urgencies, type Announcement} from '../../core/announcement.js'
 import type {CoreContext} from '../../core/context.js'
 import {createDraft, type DraftInput} from '../../core/drafting.js'
@@ -94,8 +94,10 @@ async function ask(ctx: CoreContext, question: DraftQuestion, answers: GivenDraf
       answers.headline = await input({message: 'Headline', default: defaultHeadline(answers.text!)})
       return
     case 'severity':
-      answers.severity = await select({
-        message: 'Severity',
+      // Numbered, with nothing chosen: Enter alone is refused, so an officer pressing Enter
+      // through the questions cannot make a road closure Extreme (the first in the list).
+      answers.severity = await rawlist({
+        message: 'Severity (type its number)',
         choices: severities.map((value) => {
           const approvals = requiredApprovals(config.policy, value)
           const needs = approvals ? ` — needs ${counted(approvals, 'approval')}` : ''
