@@ -44,17 +44,23 @@ export interface FollowUpBasis {
   original: Announcement
 }
 
-/** Creates a draft in one write; nothing is written when any field is refused. */
-/** The text fields of what was typed, made publishable (see publishableText); the rest as given. */
+/**
+ * The text fields of what was typed, made publishable (see publishableText); the rest as given.
+ * A headline, an area or an event is one line (a list row, a CAP element, a subject): a line
+ * break typed into one becomes a space.
+ */
 function publishable<T extends Partial<DraftInput>>(input: T): T {
   const cleaned = {...input}
   for (const field of ['text', 'headline', 'instruction', 'area', 'event'] as const) {
     const value = input[field]
-    if (typeof value === 'string') cleaned[field] = publishableText(value) as T[typeof field]
+    if (typeof value !== 'string') continue
+    const text = publishableText(value)
+    cleaned[field] = (field === 'text' || field === 'instruction' ? text : text.replace(/\s*\n\s*/g, ' ')) as T[typeof field]
   }
   return cleaned
 }
 
+/** Creates a draft in one write; nothing is written when any field is refused. */
 export function createDraft(ctx: CoreContext, typed: DraftInput, followUp?: FollowUpBasis): Announcement {
   const input = publishable(typed)
   const {config, now} = ctx

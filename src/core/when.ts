@@ -349,7 +349,10 @@ function checked(resolved: ResolvedWhen, now: number, given: Given, timeZone: st
   return resolved
 }
 
-/** "Thu 26 Nov 2026 07:30 GMT": how crier echoes a resolved time, in the configured zone. */
+/**
+ * "Thu 26 Nov 2026 07:30 GMT": how crier echoes a resolved time, in the configured zone; with
+ * its seconds when it has any ("in 1 minute" from 23:22:20 is 23:23:20, not 23:23).
+ */
 export function formatInZone(at: number, timeZone: string, withYear = true): string {
   const parts = new Intl.DateTimeFormat('en-GB', {
     timeZone,
@@ -359,20 +362,27 @@ export function formatInZone(at: number, timeZone: string, withYear = true): str
     year: withYear ? 'numeric' : undefined,
     hour: '2-digit',
     minute: '2-digit',
+    second: '2-digit',
     hourCycle: 'h23',
     timeZoneName: 'short',
   }).formatToParts(new Date(at))
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? ''
-  return `${get('weekday')} ${get('day')} ${get('month')}${withYear ? ' ' + get('year') : ''} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`
+  const seconds = get('second') !== '00' ? `:${get('second')}` : ''
+  return `${get('weekday')} ${get('day')} ${get('month')}${withYear ? ' ' + get('year') : ''} ${get('hour')}:${get('minute')}${seconds} ${get('timeZoneName')}`
 }
 
 /** "in 18 h 38 min" */
 export function formatFromNow(at: number, now: number): string {
-  const seconds = Math.round((at - now) / 1000)
-  if (seconds < 90) return `in ${seconds} s`
+  return `in ${formatSpan(at - now)}`
+}
+
+/** "25 s", "12 min", "18 h 38 min", "3 days": a span as an officer reads it. */
+export function formatSpan(ms: number): string {
+  const seconds = Math.round(ms / 1000)
+  if (seconds < 90) return `${seconds} s`
   const minutes = Math.round(seconds / 60)
-  if (minutes < 60) return `in ${minutes} min`
+  if (minutes < 60) return `${minutes} min`
   const hours = Math.floor(minutes / 60)
-  if (hours < 48) return `in ${hours} h ${minutes % 60} min`
-  return `in ${Math.round(hours / 24)} days`
+  if (hours < 48) return `${hours} h ${minutes % 60} min`
+  return `${Math.round(hours / 24)} days`
 }

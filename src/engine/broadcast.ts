@@ -30,7 +30,9 @@ export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pic
       // The draft was rolled back: its id names nothing anyone could look up, so neither it nor
       // a hint built on it is repeated.
       const reason = withoutId(error.message.replace(/ — ask another officer.*$/, ''), draftId)
-      throw new PolicyRefusal(`${reason} — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID`)
+      // What policy refuses is put right on the command line; what needs approval, by a draft.
+      const next = reason.startsWith('refused by policy') ? 'put that right and run it again' : 'create it with crier draft, get it approved, then crier broadcast ID'
+      throw new PolicyRefusal(`${reason} — nothing was saved; ${next}`)
     }
     throw error
   }
@@ -40,7 +42,7 @@ function withoutId(message: string, id: string): string {
   if (!id) return message
   const ids = `(?:${id}|${shortId(id)})`
   return message
-    .replace(new RegExp(`^${ids} \\(`), 'it (')
+    .replace(new RegExp(`^${ids} \\((\\w+)\\)`), (_, severity: string) => `${/^[AEIOU]/.test(severity) ? 'an' : 'a'} ${severity} announcement`)
     .replace(new RegExp(` \\([^()]*\\b${ids}\\b[^()]*\\)`, 'g'), '')
     .replace(new RegExp(`crier \\w+ ${ids} `, 'g'), '')
 }

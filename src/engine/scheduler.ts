@@ -4,6 +4,7 @@ import {cronDueSince} from '../core/cron.js'
 import {CrierError} from '../core/errors.js'
 import {newId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
+import {formatSpan} from '../core/when.js'
 import type {Schedule} from '../store/schedules.js'
 import {fanOut} from './fan-out.js'
 
@@ -61,7 +62,7 @@ function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEv
   }
   const lateBy = now - latest
   if (lateBy > schedule.graceMs) {
-    const reason = `missed: due ${Math.round(lateBy / 60_000)} min ago, beyond the ${Math.round(schedule.graceMs / 60_000)} min grace period`
+    const reason = `missed: due ${formatSpan(lateBy)} ago, beyond the ${formatSpan(schedule.graceMs)} grace period`
     ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt: latest, state: 'missed', announcementId: null, recordedAt: now, reason})
     events.push({kind: 'missed', ...base, dueAt: latest, reason})
   } else {

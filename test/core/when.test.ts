@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
-import {formatInZone, parseUntil, parseWhen} from '../../src/core/when.js'
+import {formatInZone, formatSpan, parseUntil, parseWhen} from '../../src/core/when.js'
 import {repoRoot} from '../helpers/cli.js'
 
 // `crier schedule --at WHEN` read with a fixed clock: every "now" here is a constant, and the
@@ -175,6 +175,10 @@ describe('formatInZone', () => {
 
   it('leaves the year out when asked (the later items of a list)', () => {
     expect(formatInZone(Date.UTC(2026, 11, 8, 8, 0), 'Europe/London', false)).toBe('Tue 8 Dec 08:00 GMT')
+  })
+
+  it('shows the seconds when the time has some: what is echoed is when it goes', () => {
+    expect(formatInZone(Date.UTC(2026, 10, 26, 23, 23, 20, 128), 'Europe/London')).toBe('Thu 26 Nov 2026 23:23:20 GMT')
   })
 
   it('round-trips with parseWhen: what is echoed is what was scheduled', () => {
@@ -400,9 +404,19 @@ describe('parseUntil', () => {
   })
 
   it('names --until and the value as typed, not the end of day it became', () => {
-    expect(refusedUntil('2020-01-01')).toBe('--until "2020-01-01" is in the past (Wed 1 Jan 2020 23:59 GMT) — give a later time')
+    expect(refusedUntil('2020-01-01')).toBe('--until "2020-01-01" is in the past (Wed 1 Jan 2020 23:59:59 GMT) — give a later time')
     expect(refusedUntil('03/04/2027')).toBe('--until "03/04/2027" could be 3 April or 4 March — write 2027-04-03 or 3 Apr 2027')
     expect(refusedUntil('2027-02-30')).toMatch(/^--until "2027-02-30" is not/)
     expect(refusedUntil('whenever')).toMatch(/^--until "whenever" is not a time crier understands/)
+  })
+})
+
+describe('formatSpan', () => {
+  it('says seconds under a minute and a half, then minutes, hours and minutes, days', () => {
+    expect(formatSpan(25_000)).toBe('25 s')
+    expect(formatSpan(20_000)).toBe('20 s')
+    expect(formatSpan(16 * 60_000)).toBe('16 min')
+    expect(formatSpan(18 * 3_600_000 + 38 * 60_000)).toBe('18 h 38 min')
+    expect(formatSpan(3 * 86_400_000)).toBe('3 days')
   })
 })

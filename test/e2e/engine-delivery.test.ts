@@ -243,11 +243,11 @@ describe('broadcast refuses bad input, queueing nothing', () => {
     expect(result.stderr).toMatch(/needs 1 approval/)
     const viaStdin = refused(home, ['broadcast', '-', '--severity', 'Extreme'], 'Evacuate now.')
     expect(viaStdin.status).toBe(3)
-    expect(viaStdin.stderr).toMatch(/^Error: it \(Extreme\) needs 1 approval before it can be sent and has 0 — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID\n$/)
+    expect(viaStdin.stderr).toMatch(/^Error: an Extreme announcement needs 1 approval before it can be sent and has 0 — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID\n$/)
     // A hint never names the rolled-back draft: there is nothing to edit.
     home.writeConfig('channels:\n  website: {type: feed, dir: ./public}\npolicy:\n  content: {requireFields: [headline, area, expires]}\n')
     const missing = refused(home, ['broadcast', '-', '--severity', 'Minor', '--area', 'Bangor', '--channel', 'website'], 'Evacuate now.')
-    expect(missing.stderr).toMatch(/^Error: refused by policy — policy requires expires — add it: --expires … — nothing was saved/)
+    expect(missing.stderr).toBe('Error: refused by policy — policy requires expires — add it: --expires … — nothing was saved; put that right and run it again\n')
   })
 
   it('fields given with an ID: exit 2 pointing to edit, nothing sent (they would have been ignored)', async () => {

@@ -200,6 +200,16 @@ describe('crier draft with every flag', () => {
     expect(draft(home, ['Two.', '--severity', 'Minor', '-c', 'intranet', '-c', 'intranet']).channels).toEqual(['intranet'])
   })
 
+  it('folds a line break typed into a headline, area or event into a space: each is one line', () => {
+    const drafted = draft(home, ['Body.', '--severity', 'Minor', '--channel', 'website', '--headline', 'Two\nlines', '--area', 'Bangor,\r\n Gwynedd', '--event', 'Road\nclosure'])
+    expect(drafted.variants[0].headline).toBe('Two lines')
+    expect(drafted.area.description).toBe('Bangor, Gwynedd')
+    expect(drafted.event).toBe('Road closure')
+    const listed = home.run(['list']).stdout.split('\n')
+    expect(listed.filter((line) => line.endsWith(' Two lines'))).toHaveLength(1)
+    expect(listed).not.toContain('lines')
+  })
+
   it('takes one channel per --channel: the text may follow it, as an officer types it', () => {
     const drafted = draft(home, ['--channel', 'website', 'Road closed at Junction 11.', '--severity', 'Minor'])
     expect(drafted.channels).toEqual(['website'])

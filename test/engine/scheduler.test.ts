@@ -238,7 +238,7 @@ describe('a recurring schedule', () => {
       ['missed', tuesday2],
       ['missed', tuesday3],
     ])
-    expect(events[2]!.reason).toBe('missed: due 60 min ago, beyond the 15 min grace period')
+    expect(events[2]!.reason).toBe('missed: due 1 h 0 min ago, beyond the 15 min grace period')
     expect(count(w, 'announcement')).toBe(1)
     expect(count(w, 'delivery')).toBe(0)
     expect(w.store.schedules.occurrencesOf(id).map((o) => o.state)).toEqual(['missed', 'missed', 'missed'])

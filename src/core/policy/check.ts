@@ -43,7 +43,7 @@ export function checkPolicy(announcement: Announcement, config: Config, renderin
   return [
     ...requiredFields(announcement, config, id),
     ...headlineLengths(announcement),
-    ...expiry(announcement, config, now, sendAt[0]!, id),
+    ...expiry(announcement, config, now, sendAt[0]!, id, options.sendAt !== undefined),
     ...words(announcement, config),
     ...personalData(announcement, config),
     ...quietHours(announcement, config, sendAt, id),
@@ -108,7 +108,7 @@ function headlineLengths(announcement: Announcement): Finding[] {
   })
 }
 
-function expiry(announcement: Announcement, config: Config, now: number, goesAt: number, id: string): Finding[] {
+function expiry(announcement: Announcement, config: Config, now: number, goesAt: number, id: string, scheduled: boolean): Finding[] {
   if (announcement.expiresAt === undefined) return []
   const expires = new Date(announcement.expiresAt).toISOString()
   if (announcement.expiresAt <= now) {
@@ -121,7 +121,7 @@ function expiry(announcement: Announcement, config: Config, now: number, goesAt:
     {
       level: 'warning',
       rule: 'expires-far',
-      message: `expires ${expires}, ${Number(days.toFixed(1))} days after it goes out (policy.content.maxExpiryDays is ${maxDays}) — check the date, or set an earlier one: crier edit ${id} --expires …`,
+      message: `expires ${expires}, ${Number(days.toFixed(1))} days after it goes out (policy.content.maxExpiryDays is ${maxDays}) — check the date, or set an earlier one: ${scheduled ? `crier unschedule ${id}, crier edit ${id} --expires …, then schedule it again` : `crier edit ${id} --expires …`}`,
     },
   ]
 }

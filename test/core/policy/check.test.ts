@@ -102,6 +102,8 @@ describe('headline length and expiry', () => {
     expect(ofRule(check(bilingual({expiresAt: noon + 3 * 86_400_000}), config), 'expires-far')).toEqual([])
     // judged from when it goes out: scheduled two days ahead, it is two days
     expect(ofRule(check(announcement, config, noon, [noon + 2 * 86_400_000]), 'expires-far')).toEqual([])
+    // scheduled, it cannot be edited as it is: the hint unschedules first
+    expect(ofRule(check(announcement, config, noon, [noon + 600_000]), 'expires-far')[0]!.message).toMatch(/— check the date, or set an earlier one: crier unschedule (\w+), crier edit \1 --expires …, then schedule it again$/)
   })
 
   it('the default horizon is 7 days', () => {
