@@ -9,6 +9,7 @@ import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {primaryVariant, type Announcement} from '../core/announcement.js'
 import {capUrlFor, referencedBy} from '../core/render.js'
+import {readerVariant} from '../core/drafting.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
@@ -546,7 +547,7 @@ export class Dispatcher {
     let rendered = recipient ? undefined : channel.renders.get(announcement.id)
     if (!rendered) {
       const referenced = referencedBy(announcement, (id) => this.knownAnnouncement(id))
-      const variant = recipient?.language ? (announcement.variants.find((v) => v.language === recipient.language) ?? primaryVariant(announcement)) : primaryVariant(announcement)
+      const variant = recipient?.language ? readerVariant(announcement.variants, recipient.language) : primaryVariant(announcement)
       rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), referenced, recipient})
       if (!recipient) channel.renders.set(announcement.id, rendered)
     }

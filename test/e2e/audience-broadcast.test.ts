@@ -100,3 +100,30 @@ channels:
     expect(twilio.requests.filter((request) => new URLSearchParams(request.body).get('To') === '+447700900222')).toHaveLength(1)
   })
 })
+
+describe('each subscriber reads their own language', () => {
+  it('however their tag is written: cy, CY-gb and cy-Latn-GB read the cy-GB text; en, none and fr the English', async () => {
+    twilio = await startProviderFake({plan: twilioPlan({accountSid, authToken})})
+    home = makeCrierHome()
+    home.env.TWILIO_AUTH_TOKEN = authToken
+    home.writeConfig(`defaultRegion: GB
+languages: [en-GB, cy-GB]
+channels:
+  residents-sms: {type: sms, accountSid: "${accountSid}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "+447700900999", baseUrl: "${twilio.url}", audience: residents}
+`)
+    const csv = join(home.home, 'residents.csv')
+    const tags = ['cy-GB', 'cy', 'CY-gb', 'cy-Latn-GB', 'en', '', 'fr']
+    writeFileSync(csv, `name,phone,language\n${tags.map((tag, i) => `P${i},07700 90010${i},${tag}`).join('\n')}\n`)
+    expect(home.run(['subscribers', 'import', csv, '--list', 'residents']).status).toBe(0)
+    const draft = jsonOf(home.run(['draft', 'Water is safe to drink again.', '--severity', 'Minor', '--channel', 'residents-sms', '--json']))
+    expect(home.run(['edit', draft.id, '--lang', 'cy-GB', '--text', 'Mae’r dŵr yn ddiogel i’w yfed eto.']).status).toBe(0)
+
+    const result = await home.runAsync(['broadcast', draft.id])
+    expect(result.status, result.stderr).toBe(0)
+    const bodyTo = new Map(acceptedMessages(twilio.requests).map((m) => [m.To, m.Body]))
+    tags.forEach((tag, i) => {
+      const body = bodyTo.get(`+44770090010${i}`)
+      expect(body, `tag "${tag}"`).toContain(['cy-GB', 'cy', 'CY-gb', 'cy-Latn-GB'].includes(tag) ? 'dŵr yn ddiogel' : 'Water is safe to drink again.')
+    })
+  })
+})
