@@ -30,3 +30,20 @@ export function areaReachOf(ctx: CoreContext, announcement: Announcement): AreaR
   }
   return reach
 }
+
+/**
+ * What is wrong with an announcement's per-recipient channels whose list has nobody in it
+ * (never imported, or a typo in `audience:`): nothing would go there. One line each; none for a
+ * Cancel, which goes to those the original reached.
+ */
+export function emptyAudienceProblems(ctx: CoreContext, announcement: Announcement): string[] {
+  if (announcement.msgType === 'Cancel') return []
+  const problems: string[] = []
+  for (const name of announcement.channels) {
+    const channel = ctx.config.channels[name]
+    if (!channel || driverOf(channel).kind !== 'per-recipient') continue
+    const list = String(channel.audience)
+    if (ctx.store.subscribers.audienceSize(list) === 0) problems.push(`channel ${name}: audience "${list}" has no subscribers — import them with crier subscribers import FILE --list ${list}`)
+  }
+  return problems
+}

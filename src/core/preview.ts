@@ -4,7 +4,7 @@ import type {CoreContext} from './context.js'
 import {approvalStatus, type ApprovalStatus} from './policy/approvals.js'
 import type {Finding} from './policy/check.js'
 import {judgeAnnouncement} from './policy/judge.js'
-import {areaReachOf, type AreaReach} from './area-reach.js'
+import {areaReachOf, emptyAudienceProblems, type AreaReach} from './area-reach.js'
 
 export interface ChannelPreview {
   channel: string
@@ -25,7 +25,10 @@ export interface Preview {
 export function previewAnnouncement(ctx: CoreContext, announcement: Announcement, onlyChannel?: string): Preview {
   // A scheduled announcement is judged (quiet hours, expiry horizon) when it will go out, as schedule judged it.
   const nextDue = ctx.store.schedules.activeFor(announcement.id)?.nextDueAt
-  const {findings, renderings} = judgeAnnouncement(ctx, announcement, ctx.now(), nextDue ? {sendAt: [nextDue]} : {})
+  const judged = judgeAnnouncement(ctx, announcement, ctx.now(), nextDue ? {sendAt: [nextDue]} : {})
+  const {renderings} = judged
+  // Not policy, but as blocking: broadcast and schedule refuse it (exit 2).
+  const findings = [...judged.findings, ...emptyAudienceProblems(ctx, announcement).map((message): Finding => ({level: 'error', rule: 'empty-audience', message}))]
   const shown = renderings.filter((r) => !onlyChannel || r.channel.name === onlyChannel)
   return {
     announcement,

@@ -3,6 +3,7 @@ import type {CoreContext} from './context.js'
 import {mustGet, refuseRejected} from './approval.js'
 import {checkCron, cronOccurrences, isTimeZone} from './cron.js'
 import {PolicyRefusal, UsageError} from './errors.js'
+import {emptyAudienceProblems} from './area-reach.js'
 import {newId, shortId} from './ids.js'
 import {transition} from './lifecycle.js'
 import {approvalShortfall, approvalStatus} from './policy/approvals.js'
@@ -80,6 +81,9 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     const {findings} = judgeAnnouncement(ctx, announcement, now, {sendAt: next})
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
+    // It would fire and send nowhere (the occurrence recorded missed): said now, not at the due time.
+    const [emptyAudience] = emptyAudienceProblems(ctx, announcement)
+    if (emptyAudience) throw new UsageError(emptyAudience)
     if (request.at && announcement.expiresAt !== undefined && announcement.expiresAt <= next[0]!) {
       throw new PolicyRefusal(`${shortId(id)} expires (${new Date(announcement.expiresAt).toISOString()}) before it is due — set a later --expires with crier edit`)
     }

@@ -14,7 +14,7 @@ import {channelLimits} from '../config/load.js'
 import {deliveryPriority} from './priority.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {isTargeted} from '../core/area-targeting.js'
-import {areaReachOf, type AreaReach} from '../core/area-reach.js'
+import {areaReachOf, emptyAudienceProblems, type AreaReach} from '../core/area-reach.js'
 import {counted} from '../core/counted.js'
 
 export interface FanOutResult {
@@ -63,6 +63,8 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     const {findings} = judgeAnnouncement(ctx, announcement, now)
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
+    const [emptyAudience] = emptyAudienceProblems(ctx, announcement)
+    if (emptyAudience) throw new UsageError(emptyAudience)
     const targeting = checkedAreaReach(ctx, announcement)
     if (options.dryRun) return {announcement, findings, queued: 0, dryRun: true, overridden, targeting}
     if (overridden) {
@@ -92,9 +94,6 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
         if (announcement.msgType === 'Cancel' && announcement.references) {
           queued += ctx.store.deliveries.fanOutReached({...audience, thread: threadOf(ctx, announcement.references)})
           continue
-        }
-        if (ctx.store.subscribers.audienceSize(list) === 0) {
-          throw new UsageError(`channel ${name}: audience "${list}" has no subscribers — import them with crier subscribers import FILE --list ${list}`)
         }
         queued += ctx.store.deliveries.fanOutAudience(audience).queued
         continue

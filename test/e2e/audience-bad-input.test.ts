@@ -67,6 +67,24 @@ describe('audience channels refuse bad input', () => {
     expect(jsonOf(home.run(['status', draft.id, '--json'])).announcement.state).toBe('sent')
   })
 
+  it('an audience nobody was imported into: preview says so as an error, schedule and broadcast refuse it (exit 2), nothing queued', () => {
+    home = makeCrierHome()
+    Object.assign(home.env, {TWILIO_AUTH_TOKEN: 'tok-xyz-123456'})
+    home.writeConfig(`channels:\n  website: {type: feed, dir: ./public}\n  residents-sms: {type: sms, accountSid: "AC${'1'.repeat(32)}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "+447700900999", baseUrl: "http://127.0.0.1:9", audience: residents}\n`)
+    const draft = jsonOf(home.run(['draft', 'Water is safe to drink again.', '--severity', 'Minor', '--channel', 'website,residents-sms', '--json']))
+    const problem = 'channel residents-sms: audience "residents" has no subscribers — import them with crier subscribers import FILE --list residents'
+    expect(home.run(['preview', draft.id]).stdout).toContain(`Policy error: ${problem}`)
+    expect(jsonOf(home.run(['preview', draft.id, '--json'])).findings).toContainEqual({level: 'error', rule: 'empty-audience', message: problem})
+    const before = storeFacts(home)
+    for (const args of [['schedule', draft.id, '--at', 'in 2 hours'], ['broadcast', draft.id]]) {
+      const result = home.run(args)
+      expect(result.status).toBe(2)
+      expect(result.stderr).toBe(`Error: ${problem}\n`)
+    }
+    expect(storeFacts(home)).toEqual(before)
+    expect(jsonOf(home.run(['show', draft.id, '--json'])).state).toBe('draft')
+  })
+
   it('an SMS over maxSegments is a policy error in preview and broadcast, nothing queued', async () => {
     twilio = await startProviderFake({plan: twilioPlan({accountSid: 'AC' + '1'.repeat(32), authToken: 'tok-xyz-123456'})})
     home = makeCrierHome()
