@@ -4,6 +4,14 @@
 // anything is imported, hence the dynamic import.
 if (process.argv[2] === 'worker') process.on('SIGHUP', () => {})
 
+// A reader that went away (crier run 2>&1 | head, a log collector restarting) must not end a
+// delivery pass halfway, its results unrecorded: what is written to a closed pipe is dropped.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error
+  })
+}
+
 // dist/src/cli/execute.js is @oclif/core's execute, bundled with the commands by the build
 // (scripts/bundle-cli.js); bin/dev.js runs the sources with @oclif/core from node_modules.
 const {execute} = await import('../dist/src/cli/execute.js')

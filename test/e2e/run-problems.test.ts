@@ -1,6 +1,7 @@
+import {spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
-import {makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {crierBin, makeCrierHome, type CrierHome} from '../helpers/cli.js'
 
 // What cron mails is crier run's stderr: every delivery that ended needing a person must be on
 // it, whichever pass ended it — a send, the expiry sweep, or the in-doubt recovery.
@@ -77,5 +78,24 @@ describe('crier run and a channel whose settings are wrong', () => {
     expect(run.status).toBe(0)
     expect(run.stderr).toBe('crier: config.yaml: channels.texts.authToken: environment variable TWILIO_AUTH_TOKEN is not set — export it before running crier — texts is left out until that is fixed\n')
     expect((JSON.parse(home.run(['list', '--json']).stdout) as Array<{state: string}>)[0]!.state).toBe('sent')
+  })
+})
+
+describe('crier run whose reader went away', () => {
+  it('a closed stderr pipe (crier run 2>&1 | head -1) does not end the pass: every result is recorded, nothing left sending', async () => {
+    home = makeCrierHome()
+    home.writeConfig(`channels:\n  a: {type: webhook, url: "http://127.0.0.1:9/a", maxAttempts: 1}\n  b: {type: webhook, url: "http://127.0.0.1:9/b", maxAttempts: 1}\n`)
+    for (let i = 0; i < 5; i++) expect(home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'a,b', '--no-wait'], {input: `Notice ${i}.`}).status).toBe(0)
+    const child = spawn(process.execPath, [crierBin, 'run'], {env: home.env, stdio: ['ignore', 'ignore', 'pipe']})
+    // The reader takes the first line and goes away, as head does.
+    child.stderr.once('data', () => child.stderr.destroy())
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(code).toBe(4)
+    const db = home.db()
+    try {
+      expect(db.prepare('SELECT state, count(*) AS n FROM delivery GROUP BY state').all()).toEqual([{state: 'dead', n: 10}])
+    } finally {
+      db.close()
+    }
   })
 })
