@@ -47,7 +47,8 @@ export default class Cancel extends CrierCommand {
     const id = resolveAnnouncementId(ctx, args.id)
     const result = cancelAnnouncement(ctx, id, text)
     const stopped = result.stopped ? `stopped ${counted(result.stopped, 'delivery', 'deliveries')} not yet sent` : 'nothing was waiting to be sent'
-    const inFlight = result.inFlight ? `; ${counted(result.inFlight, 'delivery', 'deliveries')} being sent now will finish` : ''
+    // Held by a sender: what is on the wire finishes; what it has not started it lets go, unsent.
+    const inFlight = result.inFlight ? `; ${counted(result.inFlight, 'delivery', 'deliveries')} held by a sender: any already on the wire finish, the rest are let go unsent` : ''
     this.say(`Cancelled ${shortId(id)}: ${stopped}${inFlight}.`)
     const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight, occurrencesStillOut: result.occurrencesStillOut, ...(result.expiredAt !== undefined && {expiredAt: result.expiredAt})}
     const {followUp} = result

@@ -28,6 +28,9 @@ export default class Edit extends CrierCommand {
   static override flags = {
     ...announcementFlags,
     ...statusFlag,
+    // What these two mean for a text already there, said only where they do it.
+    zone: Flags.string({description: 'Target subscribers in these zones (their zone column); repeatable or a comma list; needs --area. --zone "" removes the targeting.', multiple: true, multipleNonGreedy: true}),
+    lang: Flags.string({description: 'The language whose text to change, or to add beside the others (a tag such as cy-GB; default: the first).'}),
     text: Flags.string({description: 'New text, or - to read stdin.'}),
   }
 

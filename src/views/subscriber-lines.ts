@@ -1,5 +1,5 @@
 import {counted} from '../core/counted.js'
-import {stripTerminalControls} from '../core/terminal-text.js'
+import {oneLine} from '../core/terminal-text.js'
 import type {ListContactCount, Subscriber} from '../store/subscribers.js'
 import {pad} from './format.js'
 
@@ -24,7 +24,8 @@ export function optedOutText(s: Pick<Subscriber, 'emailOptedOut' | 'phoneOptedOu
 /** One subscriber as a table line; names come from a CSV, so terminal controls are stripped. */
 export function subscriberLine(s: Subscriber): string {
   const optedOut = optedOutText(s)
-  return `${pad(String(s.id), 8)}${pad(s.email ?? '—', 32)}${pad(s.phone ?? '—', 16)}${pad(s.language ?? '—', 7)}${optedOut ? `${optedOut}  ` : ''}${stripTerminalControls(s.name ?? '')}`
+  // One row per subscriber whatever was imported: a name with a line break stays on its row.
+  return `${pad(String(s.id), 8)}${pad(s.email ?? '—', 32)}${pad(s.phone ?? '—', 16)}${pad(s.language ?? '—', 7)} ${optedOut ? `${optedOut}  ` : ''}${oneLine(s.name ?? '', 200)}`
 }
 
 /** One subscriber in `--json`: each contact beside whether it is opted out. */

@@ -253,7 +253,7 @@ describe('a delivery being sent as its announcement is cancelled or updated', ()
     const run = home.runAsync(['run', '--max-time', '20s'])
     await waitFor('the original to be in flight', () => fake!.requests.length === 1, 15_000)
     // runAsync: the fake answers from this process, which a synchronous spawn would block.
-    if (followUp === 'cancel') expect(ok(await home.runAsync(['cancel', id])).stdout).toContain('1 delivery being sent now will finish')
+    if (followUp === 'cancel') expect(ok(await home.runAsync(['cancel', id])).stdout).toContain('1 delivery held by a sender: any already on the wire finish, the rest are let go unsent')
     else {
       const update = jsonOf(ok(await home.runAsync(['update', id, 'The A55 has reopened at J11.', '--json']))).id as string
       ok(await home.runAsync(['broadcast', update]))

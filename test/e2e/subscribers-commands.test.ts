@@ -168,7 +168,11 @@ describe('crier subscribers', () => {
     home = makeCrierHome()
     const result = home.run(['subscribers', 'optout', 'somebody'])
     expect(result.status).toBe(2)
-    expect(result.stderr).toMatch(/^Error: "somebody" is not an e-mail address or a valid phone number/)
+    expect(result.stderr).toBe('Error: "somebody" is not an e-mail address or a valid phone number — write phones as +44…, or set defaultRegion in config\n')
+    // With defaultRegion set, the hint is not to set it.
+    home.writeConfig('defaultRegion: GB\n')
+    expect(home.run(['subscribers', 'optout', '12']).stderr).toBe('Error: "12" is not an e-mail address or a valid phone number — write phones as +44… or as a number in GB\n')
+    expect(home.run(['subscribers', 'optout', 'tel:+447700900004']).stdout).toMatch(/^Opted out \+447700900004: /)
   })
 
   it('refuses an e-mail or SMS channel with no audience in config', () => {

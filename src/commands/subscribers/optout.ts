@@ -14,7 +14,10 @@ export default class SubscribersOptout extends CrierCommand {
     const {args} = await this.parse(SubscribersOptout)
     const ctx = await this.context()
     const contact = normaliseContact(args.contact, ctx.config.defaultRegion)
-    if (!contact) throw new UsageError(`"${args.contact}" is not an e-mail address or a valid phone number — write phones as +44…, or set defaultRegion in config`)
+    if (!contact) {
+      const hint = ctx.config.defaultRegion ? `write phones as +44… or as a number in ${ctx.config.defaultRegion}` : 'write phones as +44…, or set defaultRegion in config'
+      throw new UsageError(`"${args.contact}" is not an e-mail address or a valid phone number — ${hint}`)
+    }
     const subscribers = ctx.store.transaction(() => ctx.store.subscribers.optOut(contact, `crier subscribers optout by ${ctx.user}`, ctx.now()))
     // An opt-out is per contact (an SMS STOP stops that number): say so, so nobody reads it as the whole person.
     const what = contact.includes('@') ? 'address' : 'number'

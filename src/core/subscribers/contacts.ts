@@ -11,8 +11,10 @@ import {parsePhoneNumberFromString, type CountryCode} from 'libphonenumber-js'
  * stale metadata is worse than a provider rejecting one number (SMS 21211 → dead, with reason).
  */
 export function normalisePhone(text: string, defaultRegion?: string): string | undefined {
-  if (!/^[\d\s()+.-]+$/.test(text.trim())) return undefined
-  const parsed = parsePhoneNumberFromString(text.trim(), defaultRegion as CountryCode | undefined)
+  // tel:+44… (RFC 3966), as CRM exports and web forms write them.
+  const number = text.trim().replace(/^tel:/i, '')
+  if (!/^[\d\s()+.-]+$/.test(number)) return undefined
+  const parsed = parsePhoneNumberFromString(number, defaultRegion as CountryCode | undefined)
   return parsed?.isPossible() ? parsed.number : undefined
 }
 
