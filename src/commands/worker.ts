@@ -86,8 +86,9 @@ export default class Worker extends CrierCommand {
       signals.dispose()
     }
     log({event: 'stopped'}, 'worker stopped')
-    // A drained stop is a clean exit for a service manager.
-    process.exitCode = 0
+    // A drained stop is a clean exit for a service manager; a second signal aborted sends in
+    // flight (they may end unknown), which is not: 128 + the signal, as crier run exits.
+    process.exitCode = signals.abort.aborted ? (signals.exitCode() ?? 1) : 0
     return undefined
   }
 }

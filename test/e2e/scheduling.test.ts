@@ -237,6 +237,19 @@ describe('stopping a worker mid-broadcast', () => {
     for (const event of after) expect(event).toBe('delivery-sent')
   })
 
+  it('SIGINT twice: the second aborts the sends in flight, and the worker exits 130, not 0', async () => {
+    fake = await startProviderFake({plan: slow(5000)})
+    home = prepareHome(fake.url, 4)
+    scheduleInProcess(home, fake.url, 8, Date.now() + 500)
+    const worker = spawnCrier(home, ['worker'])
+    await waitFor('sends to be in flight', () => fake!.requests.length >= 4, 30_000)
+    worker.child.kill('SIGINT')
+    await sleep(300)
+    worker.child.kill('SIGINT')
+    expect((await worker.exit).code).toBe(130)
+    expect(scalar(home, `SELECT count(*) FROM delivery WHERE state = 'sending'`)).toBe(0)
+  })
+
   it('kill -9, then a new worker: everything is fired and delivered, each once by its key, nothing left sending', async () => {
     fake = await startProviderFake({plan: slow(30)})
     home = prepareHome(fake.url, 8)
