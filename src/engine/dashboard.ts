@@ -2,6 +2,7 @@ import {primaryVariant, type Announcement} from '../core/announcement.js'
 import type {CoreContext} from '../core/context.js'
 import {cronOccurrences} from '../core/cron.js'
 import {approvalStatus} from '../core/policy/approvals.js'
+import {supersededBy, type Superseded} from '../core/superseded.js'
 import type {OccurrenceRow} from '../store/schedules.js'
 import {announcementStatus, type AnnouncementStatus} from './status.js'
 
@@ -41,7 +42,8 @@ export interface AwaitingApproval {
   approvedBy: string[]
 }
 
-export interface TroubleItem {
+/** What went wrong, and — for an announcement a Cancel or Update replaced since — by what (not to be chased or retried). */
+export interface TroubleItem extends Superseded {
   announcement: AnnouncementRef
   channel: string
   state: 'dead' | 'unknown' | 'expired'
@@ -101,9 +103,11 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
     return [{announcement: ref(a.id)!, author: a.author, required: approvals.required, approvedBy: approvals.valid.map((approval) => approval.approver)}]
   })
 
-  const trouble = store.dashboard.troubleSince(since).flatMap((group) => {
+  const groups = store.dashboard.troubleSince(since)
+  const replaced = supersededBy(ctx, [...new Set(groups.map((group) => group.announcementId))])
+  const trouble = groups.flatMap((group) => {
     const announcement = ref(group.announcementId)
-    return announcement ? [{announcement, channel: group.channel, state: group.state, count: group.count, lastAt: group.lastAt, error: group.sampleError}] : []
+    return announcement ? [{announcement, channel: group.channel, state: group.state, count: group.count, lastAt: group.lastAt, error: group.sampleError, ...replaced.get(group.announcementId)}] : []
   })
 
   // However old: while one waits (for approval, or for what policy refuses to be put right), the

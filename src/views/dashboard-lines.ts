@@ -3,7 +3,7 @@ import {shortId} from '../core/ids.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {AnnouncementRef, ShiftDashboard} from '../engine/dashboard.js'
 import {broadcastSummaryLines} from './broadcast-lines.js'
-import {announcementLine, drillFlag, formatTime, scheduleHow} from './format.js'
+import {announcementLine, drillFlag, formatTime, scheduleHow, supersededFlag} from './format.js'
 
 /** The shift-start dashboard as plain text: one heading per part that has something in it. */
 export function dashboardLines(board: ShiftDashboard, config: Config): string[] {
@@ -39,7 +39,7 @@ export function dashboardLines(board: ShiftDashboard, config: Config): string[] 
     lines.push('Needs attention (last 24 h)')
     for (const item of board.trouble) {
       const error = item.error ? `: ${oneLine(item.error, 160)}` : ''
-      lines.push(`  ${item.state.toUpperCase()} ${item.count} on ${item.channel}  ${title(item.announcement)}  last ${formatTime(item.lastAt)}${error} — crier status ${shortId(item.announcement.id)}`)
+      lines.push(`  ${item.state.toUpperCase()} ${item.count} on ${item.channel}  ${supersededFlag(item)}${title(item.announcement)}  last ${formatTime(item.lastAt)}${error} — crier status ${shortId(item.announcement.id)}`)
     }
   }
   // Unindented, as crier run reports them: one line per missed occurrence.

@@ -118,6 +118,13 @@ describe('crier status (the shift-start dashboard)', () => {
     // Stored provider text is stripped before it is shown.
     expect(out).not.toContain('\u001b')
     expect(out).not.toContain('pwned')
+
+    // Cancelled since: still listed (it went wrong), but marked, so nobody chases or retries it.
+    const cancelled = jsonOf(ok(h.run(['cancel', troubled!, '--no-wait', '--json'])))
+    const cancel = cancelled.followUp.announcement.id as string
+    const after = jsonOf(ok(h.run(['status', '--json'])))
+    expect(after.trouble.filter((t: any) => t.announcement.id === troubled!).map((t: any) => t.cancelledBy)).toEqual([cancel, cancel])
+    expect(h.run(['status']).stdout).toMatch(new RegExp(`^ {2}DEAD 1 on partners {2}\\[CANCELLED by ${shortId(cancel)}\\] ${shortId(troubled!)} `, 'm'))
   })
 
   it("refuses an empty id (a script's unset variable) instead of showing the overview: exit 2", () => {
