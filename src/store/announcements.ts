@@ -236,7 +236,14 @@ export function announcementStore(db: Db, audit: AuditTrail) {
       const where: string[] = []
       const params: Record<string, unknown> = {limit: filter.limit ?? -1}
       if (filter.states?.length) {
-        where.push(`state IN (${filter.states.map((_, i) => `@s${i}`).join(', ')})`)
+        const inStates = `state IN (${filter.states.map((_, i) => `@s${i}`).join(', ')})`
+        // Cancelled includes what went out and was withdrawn since: it keeps its sent state (what
+        // went out went out), but a script asking what was cancelled today means it too.
+        where.push(
+          filter.states.includes('cancelled')
+            ? `(${inStates} OR id IN (SELECT references_id FROM announcement WHERE msg_type = 'Cancel' AND state NOT IN ('cancelled', 'expired')))`
+            : inStates,
+        )
         filter.states.forEach((state, i) => (params[`s${i}`] = state))
       }
       if (filter.msgType !== undefined) {

@@ -297,5 +297,9 @@ describe('a delivery being sent as its announcement is cancelled or updated', ()
     const cancelled = jsonOf(ok(await home.runAsync(['cancel', id, '--json'])))
     expect(cancelled.followUp.announcement.channels).toEqual(['partners'])
     expect(msgTypes()).toEqual(['Alert', 'Alert', 'Cancel'])
+    // It keeps the state it ended in, but is among the cancelled for a script that asks.
+    expect(cancelled.announcement.state).toBe('sent_with_failures')
+    const listed = jsonOf(ok(home.run(['list', '--status', 'cancelled', '--json']))) as Array<{id: string; cancelledBy?: string}>
+    expect(listed.map((a) => [a.id, a.cancelledBy])).toEqual([[id, cancelled.followUp.announcement.id]])
   })
 })
