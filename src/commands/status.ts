@@ -54,7 +54,7 @@ export default class Status extends CrierCommand {
     // Imported here, not at the top: they load the channel drivers and policy, which the first
     // frame of --watch does not need.
     const [{announcementStatus}, {reportDelivery}] = await Promise.all([import('../engine/status.js'), import('../cli/delivery-report.js')])
-    const ctx = await this.context()
+    const ctx = await this.context({brokenChannelsAside: true})
     const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) {
       this.log(announcementLine(status.announcement, supersededBy(ctx, [id]).get(id)))
@@ -107,7 +107,7 @@ export default class Status extends CrierCommand {
 
   private async dashboard() {
     const [{shiftDashboard}, {dashboardLines}, {statusJson}] = await Promise.all([import('../engine/dashboard.js'), import('../views/dashboard-lines.js'), import('../cli/delivery-report.js')])
-    const ctx = await this.context()
+    const ctx = await this.context({brokenChannelsAside: true})
     const board = shiftDashboard(ctx)
     if (!this.jsonEnabled()) for (const line of dashboardLines(board, ctx.config)) this.log(line)
     return {

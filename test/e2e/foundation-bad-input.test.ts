@@ -275,6 +275,26 @@ describe('bad configuration: exit 2, each problem one line naming the file and k
     expect(errorLines(empty, 2)[0]).toContain('environment variable PARTNERS_HMAC is not set')
   })
 
+  it('a ${ENV} secret this shell lacks does not stop what sends nothing: show, status and an opt-out', () => {
+    const h = makeCrierHome()
+    try {
+      h.writeConfig('channels:\n  website: { type: feed, dir: ./public }\n  partners: { type: webhook, url: "http://127.0.0.1:9/hook", secret: "${PARTNERS_HMAC}" }\n')
+      const queued = h.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'website,partners', '--no-wait', '--json'], {input: 'Road closed.', env: {PARTNERS_HMAC: 'hmac-SHOULD-NOT-LEAK-11'}})
+      expect(queued.status, queued.stderr).toBe(0)
+      const id = JSON.parse(queued.stdout).announcement.id as string
+      for (const args of [['show', id], ['status', id], ['status'], ['subscribers', 'optout', 'someone@example.org']]) {
+        const result = h.run(args)
+        expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(0)
+        expect(result.stderr).toBe('')
+      }
+      expect(h.run(['status', id, '--json']).stdout).toContain('"channel": "partners"')
+      // What sends or drafts still needs it, and says which variable.
+      expect(h.run(['cancel', id]).stderr).toMatch(/environment variable PARTNERS_HMAC is not set/)
+    } finally {
+      h.cleanup()
+    }
+  })
+
   it('a secret that makes its key invalid is not echoed in the error', () => {
     const result = withConfig('bad-secret.yaml', 'channels:\n  partners: { type: "${PARTNER_TYPE}", url: "https://partners.example/hook" }\n', ['channels', 'list'], {PARTNER_TYPE: 'secret-driver-value-9931'})
     const lines = errorLines(result, 2)

@@ -12,7 +12,8 @@ export default class SubscribersOptout extends CrierCommand {
 
   async run() {
     const {args} = await this.parse(SubscribersOptout)
-    const ctx = await this.context()
+    // An opt-out needs no channel: a resident's STOP is honoured whatever secrets this shell lacks.
+    const ctx = await this.context({brokenChannelsAside: true})
     const contact = normaliseContact(args.contact, ctx.config.defaultRegion)
     if (!contact) {
       const hint = ctx.config.defaultRegion ? `write phones as +44… or as a number in ${ctx.config.defaultRegion}` : 'write phones as +44…, or set defaultRegion in config'
