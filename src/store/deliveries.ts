@@ -204,6 +204,8 @@ export function deliveryStore(db: Db) {
     FROM delivery WHERE state = 'sending' AND lease_until <= @now LIMIT @limit`)
   const leaseHolders = db.prepare(`SELECT lease_owner AS owner, count(*) AS count FROM delivery
     WHERE state = 'sending' GROUP BY lease_owner`)
+  const holdersOf = db.prepare(`SELECT lease_owner AS owner, count(*) AS count, min(lease_until) AS leaseUntil FROM delivery
+    WHERE announcement_id = ? AND state = 'sending' GROUP BY lease_owner`)
   const leasedBy = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
       max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt
     FROM delivery WHERE state = 'sending' AND lease_owner = @owner LIMIT @limit`)
@@ -359,6 +361,10 @@ export function deliveryStore(db: Db) {
     },
     leaseHolders(): LeaseHolder[] {
       return leaseHolders.all() as LeaseHolder[]
+    },
+    /** Who holds the announcement's deliveries being sent, how many each, and the soonest their leases run out. */
+    holdersOf(announcementId: string): Array<LeaseHolder & {leaseUntil: number | null}> {
+      return holdersOf.all(announcementId) as Array<LeaseHolder & {leaseUntil: number | null}>
     },
     leasedBy(owner: string, limit = 500): LeasedDelivery[] {
       return leasedBy.all({owner, limit}) as LeasedDelivery[]

@@ -15,7 +15,11 @@ export function broadcastSummaryLines(status: AnnouncementStatus, config: Config
     const where = receipt.receiptUrl ?? (channel?.type === 'feed' && typeof channel.dir === 'string' ? `${channel.dir}/${receipt.receiptId}` : receipt.receiptId)
     if (where) lines.push(`  ${receipt.channel} → ${oneLine(where, 200)}`)
   }
-  if (status.pending > 0) lines.push(`${counted(status.pending, 'delivery', 'deliveries')} still pending: crier run or a worker will send them (crier status ${shortId(status.announcement.id)}).`)
+  const waiting = status.pending - status.abandoned
+  if (waiting > 0) lines.push(`${counted(waiting, 'delivery', 'deliveries')} still pending: crier run or a worker will send them (crier status ${shortId(status.announcement.id)}).`)
+  if (status.abandoned > 0) {
+    lines.push(`${counted(status.abandoned, 'delivery', 'deliveries')} in doubt: a crier stopped while sending them. The next crier run settles them — sent again where the channel drops duplicates, otherwise marked unknown, to be checked before anyone sends again.`)
+  }
   if (status.trouble > 0) lines.push(`${counted(status.trouble, 'delivery', 'deliveries')} need${status.trouble === 1 ? 's' : ''} attention (dead, unknown or expired): crier status ${shortId(status.announcement.id)}.`)
   return lines
 }

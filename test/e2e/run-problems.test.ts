@@ -1,7 +1,9 @@
 import {spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
+import {slow, startProviderFake} from '../fakes/provider-server.js'
 import {crierBin, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {killSpawned, spawnCrier, waitFor} from '../helpers/spawn-crier.js'
 
 // What cron mails is crier run's stderr: every delivery that ended needing a person must be on
 // it, whichever pass ended it — a send, the expiry sweep, or the in-doubt recovery.
@@ -96,6 +98,29 @@ describe('crier run whose reader went away', () => {
       expect(db.prepare('SELECT state, count(*) AS n FROM delivery GROUP BY state').all()).toEqual([{state: 'dead', n: 10}])
     } finally {
       db.close()
+    }
+  })
+})
+
+describe('crier status after a crier died mid-send', () => {
+  it('says its deliveries are in doubt until the next run settles them, not simply pending', async () => {
+    const fake = await startProviderFake({plan: slow(10_000)})
+    try {
+      home = makeCrierHome()
+      home.writeConfig(`channels:\n  partners: {type: webhook, url: "${fake.url}/hooks"}\n`)
+      const queued = home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners', '--no-wait', '--json'], {input: 'Road closed at J11.'})
+      const id = JSON.parse(queued.stdout).announcement.id as string
+      const run = spawnCrier(home, ['run'])
+      await waitFor('the send to be on the wire', () => fake.requests.length === 1, 15_000)
+      run.child.kill('SIGKILL')
+      await run.exit
+      const status = home.run(['status', id])
+      expect(status.stdout).toContain('1 delivery in doubt: a crier stopped while sending them. The next crier run settles them')
+      expect(status.stdout).not.toContain('still pending')
+      expect(JSON.parse(home.run(['status', id, '--json']).stdout)).toMatchObject({pending: 1, abandoned: 1})
+    } finally {
+      await killSpawned()
+      await fake.close()
     }
   })
 })
