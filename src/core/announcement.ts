@@ -107,3 +107,34 @@ export function primaryVariant(announcement: Pick<Announcement, 'variants'>): Va
   if (!variant) throw new Error('announcement has no language variant')
   return variant
 }
+
+/**
+ * Which variant is in `language`, or -1: the same tag in any case (cy-gb is cy-GB), else one
+ * that is the same language said more or less precisely (en-GB and en, the default tag when no
+ * languages are configured).
+ */
+export function variantIndexFor(variants: readonly Variant[], language: string): number {
+  const exact = variants.findIndex((variant) => variant.language.toLowerCase() === language.toLowerCase())
+  return exact >= 0 ? exact : variants.findIndex((variant) => narrows(language, variant.language) || narrows(variant.language, language))
+}
+
+/**
+ * The text a subscriber whose language is `language` reads: the variant variantIndexFor finds
+ * (any case, cy for cy-GB and back), else one in the same language however tagged (cy-Latn-GB
+ * reads cy-GB), else the first. Tags come from CSV files written by hand: a Welsh speaker tagged
+ * CY-gb must not get the English.
+ */
+export function readerVariant(variants: readonly Variant[], language: string | null | undefined): Variant {
+  if (!language) return variants[0]!
+  let index = variantIndexFor(variants, language)
+  if (index < 0) {
+    const primary = language.split('-')[0]!.toLowerCase()
+    index = variants.findIndex((variant) => variant.language.split('-')[0]!.toLowerCase() === primary)
+  }
+  return variants[index] ?? variants[0]!
+}
+
+/** Whether `tag` is `broader` with more subtags: en-GB narrows en; cy-GB does not narrow en. */
+export function narrows(tag: string, broader: string): boolean {
+  return tag.toLowerCase().startsWith(`${broader.toLowerCase()}-`)
+}

@@ -1,4 +1,4 @@
-import type {Announcement, CapStatus, Category, Certainty, Severity, Urgency, Variant} from './announcement.js'
+import {narrows, variantIndexFor, type Announcement, type CapStatus, type Category, type Certainty, type Severity, type Urgency, type Variant} from './announcement.js'
 import {publishableText} from './terminal-text.js'
 import type {CoreContext} from './context.js'
 import {UsageError} from './errors.js'
@@ -192,37 +192,6 @@ function variantToEdit(current: Announcement, input: EditInput): {variant: Varia
     throw new UsageError(`${shortId(current.id)} has no ${language} text (it has ${has}) — give --text or --file with --lang ${language} to add it`)
   }
   return {variant: {language, headline: '', description: input.text}, index: current.variants.length}
-}
-
-/**
- * Which variant is in `language`, or -1: the same tag in any case (cy-gb is cy-GB), else one
- * that is the same language said more or less precisely (en-GB and en, the default tag when no
- * languages are configured).
- */
-export function variantIndexFor(variants: readonly Variant[], language: string): number {
-  const exact = variants.findIndex((variant) => variant.language.toLowerCase() === language.toLowerCase())
-  return exact >= 0 ? exact : variants.findIndex((variant) => narrows(language, variant.language) || narrows(variant.language, language))
-}
-
-/**
- * The text a subscriber whose language is `language` reads: the variant variantIndexFor finds
- * (any case, cy for cy-GB and back), else one in the same language however tagged (cy-Latn-GB
- * reads cy-GB), else the first. Tags come from CSV files written by hand: a Welsh speaker tagged
- * CY-gb must not get the English.
- */
-export function readerVariant(variants: readonly Variant[], language: string | null | undefined): Variant {
-  if (!language) return variants[0]!
-  let index = variantIndexFor(variants, language)
-  if (index < 0) {
-    const primary = language.split('-')[0]!.toLowerCase()
-    index = variants.findIndex((variant) => variant.language.split('-')[0]!.toLowerCase() === primary)
-  }
-  return variants[index] ?? variants[0]!
-}
-
-/** Whether `tag` is `broader` with more subtags: en-GB narrows en; cy-GB does not narrow en. */
-function narrows(tag: string, broader: string): boolean {
-  return tag.toLowerCase().startsWith(`${broader.toLowerCase()}-`)
 }
 
 // xs:language, as the CAP schema types <language>; anything else fails the XSD, and a space
