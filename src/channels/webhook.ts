@@ -104,8 +104,9 @@ function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl:
     urgency: announcement.urgency,
     severity: announcement.severity,
     certainty: announcement.certainty,
-    effective: isoTime(announcement.effectiveAt),
-    expires: isoTime(announcement.expiresAt),
+    // CAP's dateTime form, as `sent` above: one form of time in the document a partner reads.
+    effective: capTime(announcement.effectiveAt),
+    expires: capTime(announcement.expiresAt),
     web: announcement.web,
     area: area && {description: area.description, polygons: area.polygons, circles: area.circles, geocodes: area.geocodes},
     language: variant.language,
@@ -122,8 +123,8 @@ function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl:
   }
 }
 
-function isoTime(epochMs: number | undefined): string | undefined {
-  return epochMs === undefined ? undefined : new Date(epochMs).toISOString()
+function capTime(epochMs: number | undefined): string | undefined {
+  return epochMs === undefined ? undefined : formatCapDateTime(epochMs)
 }
 
 function sign(body: string, secret: string): string {

@@ -34,6 +34,6 @@ export default class Schedule extends CrierCommand {
       const [first, ...rest] = result.next
       this.say(`Next: ${formatInZone(first!, zone)}${rest.map((at) => ', ' + formatInZone(at, zone, false)).join('')}${result.schedule.untilAt ? ` (until ${formatInZone(result.schedule.untilAt, zone)})` : ''}`)
     }
-    return {announcement: announcementJson(result.announcement), schedule: result.schedule, next: result.next.map((at) => new Date(at).toISOString()), findings: result.findings}
+    return {announcement: announcementJson(result.announcement), schedule: result.schedule, next: result.next, findings: result.findings}
   }
 }

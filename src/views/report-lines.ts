@@ -44,8 +44,9 @@ export function reportCsv(report: DeliveryReport): string {
 }
 
 /** The JSON document: times as ISO 8601, latencies in ms. */
+/** The report in --json: times in epoch ms, as in every crier --json document. */
 export function reportJson(report: DeliveryReport) {
-  return {...report, since: report.since === null ? null : new Date(report.since).toISOString(), until: new Date(report.until).toISOString()}
+  return {...report}
 }
 
 function windowWords(report: DeliveryReport): string {

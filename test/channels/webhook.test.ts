@@ -93,7 +93,7 @@ describe('webhook render', () => {
     ])
     expect(document).toMatchObject({
       sent: '2025-03-01T11:58:00+00:00',
-      expires: '2025-03-01T18:00:00.000Z',
+      expires: '2025-03-01T18:00:00+00:00',
       language: 'cy-GB',
       headline: "A55 ar gau tua'r dwyrain",
       links: [{rel: 'cap', type: 'application/cap+xml', href: 'https://northwales.example/alerts/42.cap'}],

@@ -79,7 +79,7 @@ describe('crier report', () => {
       announcements: 2, deliveries: 4, sent: 2, pending: 0, dead: 1, unknown: 1, expired: 0, skipped: 0, cancelled: 0,
       tries: 4, failedTries: 2, latencyMs: {median: 200, p95: 5000, max: 5000},
     })
-    expect(Date.parse(report.until) - Date.parse(report.since)).toBe(7 * day)
+    expect(report.until - report.since).toBe(7 * day)
 
     // Everything, and a window that holds only last week's.
     const all = jsonOf(ok(h.run(['report', '--format', 'json'])))
