@@ -58,7 +58,10 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
           leaveUnknown(row, `its sender stopped mid-send and channel ${row.channel} is no longer configured`, at)
           touched.add(row.announcementId)
         } else if (driver.capabilities.idempotent && withinIdempotencyWindow(driver.capabilities.idempotencyWindowMs, row, at)) {
-          if (store.deliveries.requeue(row.id, row.owner, 'its sender stopped mid-send; requeued (the provider deduplicates by idempotency key)', at)) summary.requeued++
+          const state = store.deliveries.requeue(row.id, row.owner, 'its sender stopped mid-send; requeued (the provider deduplicates by idempotency key)', at)
+          if (state === 'queued') summary.requeued++
+          // Cancelled or superseded while it was being sent: not sent again, and maybe the last one.
+          else if (state === 'cancelled') touched.add(row.announcementId)
         } else if (driver.reconcile) {
           if (store.deliveries.takeOverLease(row.id, row.owner, owner, at + 60_000, at)) toReconcile.push(row)
         } else {

@@ -213,7 +213,7 @@ export function deliveryStore(db: Db) {
       lease_owner = NULL, lease_until = NULL, due_at = @now, updated_at = @now,
       last_error = CASE WHEN stop_reason IS NULL THEN @reason ELSE stop_reason || ' (' || @reason || ')' END,
       finished_at = CASE WHEN stop_reason IS NULL THEN NULL ELSE @now END
-    WHERE id = @id AND state = 'sending' AND lease_owner IS @owner`)
+    WHERE id = @id AND state = 'sending' AND lease_owner IS @owner RETURNING state`).pluck()
   const markUnknown = db.prepare(`UPDATE delivery SET state = 'unknown', lease_owner = NULL, lease_until = NULL,
       last_error = @reason, updated_at = @now, finished_at = @now
     WHERE id = @id AND state = 'sending' AND lease_owner IS @owner`)
@@ -369,8 +369,9 @@ export function deliveryStore(db: Db) {
     leasedBy(owner: string, limit = 500): LeasedDelivery[] {
       return leasedBy.all({owner, limit}) as LeasedDelivery[]
     },
-    requeue(id: string, owner: string | null, reason: string, now: number): boolean {
-      return requeue.run({id, owner, reason, now}).changes === 1
+    /** Back to the queue — or, stopped while it was being sent (stop_reason), cancelled; undefined when another process has it now. */
+    requeue(id: string, owner: string | null, reason: string, now: number): 'queued' | 'cancelled' | undefined {
+      return requeue.get({id, owner, reason, now}) as 'queued' | 'cancelled' | undefined
     },
     markUnknown(id: string, owner: string | null, reason: string, now: number): boolean {
       return markUnknown.run({id, owner, reason, now}).changes === 1

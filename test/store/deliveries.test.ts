@@ -72,4 +72,33 @@ describe('recording results', () => {
     expect(byId.get(a!.id)).toMatchObject({state: 'sent', receiptId: 'late-1', lastError: null})
     expect(byId.get(b!.id)).toMatchObject({state: 'unknown', lastError: 'in doubt'})
   })
+
+  it('a delivery stopped while it was being sent is never queued again: a failure, a hand-back or a requeue ends it cancelled; a send still counts', async () => {
+    world = makeWorld('channels:\n  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}\n')
+    const ids = world.queue(4)
+    const now = Date.now()
+    const [a, b, c, d] = claimAll(world, 'me:1:x', now)
+    world.store.transaction(() => {
+      for (const id of ids) world!.store.deliveries.cancelUndelivered(id, 'cancelled by sgt.first', now + 5)
+    })
+    expect(world.store.deliveries.stoppedWhileHeld('me:1:x').sort()).toEqual([a!.id, b!.id, c!.id, d!.id].sort())
+    world.store.transaction(() =>
+      world!.store.deliveries.recordResults(
+        [
+          {id: a!.id, owner: 'me:1:x', startedAt: now, durationMs: 30, outcome: 'transient', nextState: 'failed', dueAt: now + 1000, error: 'HTTP 503'},
+          {id: b!.id, owner: 'me:1:x', startedAt: now, durationMs: 0, outcome: 'aborted', nextState: 'queued', dueAt: now, refundAttempt: true, notAttempted: true},
+          {id: c!.id, owner: 'me:1:x', startedAt: now, durationMs: 9, outcome: 'sent', nextState: 'sent'},
+        ],
+        now + 50,
+      ),
+    )
+    expect(world.store.transaction(() => world!.store.deliveries.requeue(d!.id, 'me:1:x', 'its sender stopped mid-send', now + 60))).toBe('cancelled')
+    const byId = new Map(rows(world).map((row) => [row.id, row]))
+    const reason = 'cancelled by sgt.first while it was being sent; not tried again'
+    expect(byId.get(a!.id)).toMatchObject({state: 'cancelled', lastError: `${reason} (HTTP 503)`, finishedAt: now + 50})
+    expect(byId.get(b!.id)).toMatchObject({state: 'cancelled', lastError: reason, finishedAt: now + 50})
+    expect(byId.get(c!.id)).toMatchObject({state: 'sent'})
+    expect(byId.get(d!.id)).toMatchObject({state: 'cancelled', lastError: `${reason} (its sender stopped mid-send)`, finishedAt: now + 60})
+    expect(world.store.deliveries.stoppedWhileHeld('me:1:x')).toEqual([])
+  })
 })
