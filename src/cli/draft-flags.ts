@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 import {categories, certainties, severities, urgencies} from '../core/announcement.js'
+import type {Config} from '../config/load.js'
+import {UsageError} from '../core/errors.js'
 
 // The announcement fields as flags, shared by draft, edit and `broadcast -`. Enumerations are
 // checked in core (case-insensitive, with the valid list in the error), not by oclif.
@@ -29,4 +31,15 @@ export const announcementFlags = {
  */
 export const statusFlag = {
   status: Flags.string({description: 'Actual (default), or Exercise or Test for a drill: it is marked as one, and goes only to channels with allowTest: true.'}),
+}
+
+/**
+ * `--channel website partners`: the second name is taken for the text (--channel takes one value
+ * each time). A text that is only the name of a configured channel is refused, saying how to give
+ * several, rather than published as the announcement.
+ */
+export function refuseChannelNameAsText(text: string | undefined, channelFlag: string[] | undefined, config: Config): void {
+  const typed = text?.trim()
+  if (!channelFlag?.length || !typed || !(typed in config.channels)) return
+  throw new UsageError(`the text "${typed}" is the name of a channel — give several as --channel ${channelFlag[0]} --channel ${typed}, or --channel ${channelFlag[0]},${typed}`)
 }

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
-import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
+import {announcementFlags, refuseChannelNameAsText, statusFlag} from '../cli/draft-flags.js'
 import {canPrompt} from '../cli/prompts/can-prompt.js'
 import {DraftCancelled} from '../cli/prompts/draft-cancelled.js'
 import {draftQuestions} from '../cli/prompts/draft-questions.js'
@@ -39,6 +39,7 @@ export default class Draft extends CrierCommand {
     // Off a terminal a missing text is exit 2 before anything is opened, as it always was.
     const text = prompting || templateText !== undefined ? (givenAnnouncementText(args.text, file, {emptyPipeIsNone: templateText !== undefined}) ?? templateText) : announcementText(args.text, file)
     const ctx = await this.context()
+    refuseChannelNameAsText(args.text, channel, ctx.config)
     const given = {...overTemplate(templateFields, {...fields, channels: splitChannelList(channel ?? [])}), text}
     // Refused before any question rather than after the officer answered them all.
     if (given.lang !== undefined) parseLanguage(given.lang)

@@ -56,7 +56,8 @@ export default class Show extends CrierCommand {
       if (superseded?.cancelNotSent) this.log(`Cancelled: by ${shortId(superseded.cancelNotSent)}, which has not gone out: the public is not told yet (crier status ${shortId(superseded.cancelNotSent)})`)
       if (superseded?.updatedBy) this.log(`Updated:   by ${shortId(superseded.updatedBy)}, the latest word (crier show ${shortId(superseded.updatedBy)})`)
       this.log(`Channels:  ${a.channels.join(', ')}`)
-      for (const counts of channels) this.log('  ' + channelCountsLine(counts))
+      const width = Math.max(12, ...channels.map((counts) => counts.channel.length + 2))
+      for (const counts of channels) this.log('  ' + channelCountsLine(counts, width))
     }
     return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.includes(x)}))}, deliveries: channels}
   }

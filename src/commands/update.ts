@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
-import {announcementFlags} from '../cli/draft-flags.js'
+import {announcementFlags, refuseChannelNameAsText} from '../cli/draft-flags.js'
 import {announcementText} from '../cli/read-text.js'
 import {splitChannelList} from '../core/fields.js'
 import {draftUpdate} from '../core/follow-up.js'
@@ -26,6 +26,7 @@ export default class Update extends CrierCommand {
     const {file, channel, ...fields} = flags
     const text = announcementText(args.text, file)
     const ctx = await this.context()
+    refuseChannelNameAsText(args.text, channel, ctx.config)
     const id = resolveAnnouncementId(ctx, args.id)
     const update = draftUpdate(ctx, id, {...fields, text, channels: splitChannelList(channel ?? [])})
     const short = shortId(update.id)

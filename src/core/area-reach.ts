@@ -1,6 +1,7 @@
 import type {Announcement} from './announcement.js'
 import {isTargeted} from './area-targeting.js'
 import type {CoreContext} from './context.js'
+import {counted} from './counted.js'
 import {driverOf} from './render.js'
 
 /** Of a per-recipient channel's list, how many a targeted announcement's area takes in. */
@@ -43,7 +44,13 @@ export function emptyAudienceProblems(ctx: CoreContext, announcement: Announceme
     const channel = ctx.config.channels[name]
     if (!channel || driverOf(channel).kind !== 'per-recipient') continue
     const list = String(channel.audience)
-    if (ctx.store.subscribers.audienceSize(list) === 0) problems.push(`channel ${name}: audience "${list}" has no subscribers — import them with crier subscribers import FILE --list ${list}`)
+    const size = ctx.store.subscribers.audienceSize(list)
+    const contact = driverOf(channel).capabilities.contact ?? 'email'
+    if (size === 0) problems.push(`channel ${name}: audience "${list}" has no subscribers — import them with crier subscribers import FILE --list ${list}`)
+    else if (ctx.store.subscribers.reachable(list, contact) === 0) {
+      const what = contact === 'email' ? 'an e-mail address' : 'a phone number'
+      problems.push(`channel ${name}: nobody in audience "${list}" can be reached (${counted(size, 'subscriber')}, each opted out or without ${what}) — nothing would go there; leave ${name} out`)
+    }
   }
   return problems
 }

@@ -119,8 +119,11 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     const schedule = ctx.store.schedules.activeFor(id)
     if (schedule) ctx.store.schedules.end(schedule.id, now, `cancelled by ${ctx.user}`)
     // Cancelling an Update withdraws the whole story: what of the earlier messages has not gone
-    // yet stops too, and the Cancel goes wherever any of them reached (or may have).
-    const thread = threadOf(ctx, id)
+    // yet stops too, and the Cancel goes wherever any of them reached (or may have). An Update
+    // that never went out withdraws only itself: the public never read it, and what it would
+    // have corrected stands (cancel that to withdraw it).
+    const wentOut = original.state === 'sending' || isFinal
+    const thread = wentOut ? threadOf(ctx, id) : [id]
     let stopped = 0
     let inFlight = 0
     for (const member of thread) {

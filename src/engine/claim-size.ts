@@ -1,6 +1,6 @@
 // How many deliveries a channel holds claimed ahead of its sends (waiting and in flight).
 //
-// Twice the concurrency (at least 32); for an idempotent channel that sends fast, up to 8×:
+// Twice the concurrency; for an idempotent channel at least 32, and when it sends fast up to 8×:
 // about a quarter second of its sending. Bigger claims cost less SQL per delivery (bench:
 // 6.1k → 7.7k webhook POSTs/s over 30,000 here), but what a process holds claimed is what a crash leaves in
 // doubt, and what an Extreme announcement queued now waits behind. In doubt, an idempotent
@@ -21,7 +21,8 @@ export class ClaimSize {
     private readonly concurrency: number,
     private readonly idempotent: boolean,
   ) {
-    this.base = Math.max(concurrency * 2, minimumClaim)
+    // Not idempotent: what a crash leaves claimed ends unknown, never resent — no more than 2×.
+    this.base = idempotent ? Math.max(concurrency * 2, minimumClaim) : concurrency * 2
     this.current = this.base
   }
 

@@ -151,6 +151,10 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     FROM json_each(?) AS wanted JOIN subscriber s ON s.id = wanted.value`)
   const audienceSize = db.prepare(`SELECT count(*) FROM subscriber WHERE list = ?`).pluck()
   const hasList = db.prepare(`SELECT EXISTS (SELECT 1 FROM subscriber WHERE list = ?)`).pluck()
+  const reachableBy = {
+    email: db.prepare(`SELECT count(*) FROM subscriber s WHERE s.list = ? AND s.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email)`).pluck(),
+    phone: db.prepare(`SELECT count(*) FROM subscriber s WHERE s.list = ? AND s.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone)`).pluck(),
+  }
   const listNames = db.prepare(`SELECT DISTINCT list FROM subscriber ORDER BY list`).pluck()
   const reach = db.prepare(`SELECT count(*) AS subscribers, coalesce(sum(m = 1), 0) AS inside, coalesce(sum(m IS NULL), 0) AS unplaced
     FROM (SELECT crier_area_match(@area, lat, lon, zone) AS m FROM subscriber WHERE list = @list)`)
@@ -206,6 +210,10 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     },
     listNames(): string[] {
       return listNames.all() as string[]
+    },
+    /** Of a list, how many have this contact and have not opted it out: whom a fan-out sends to. */
+    reachable(list: string, contact: 'email' | 'phone'): number {
+      return reachableBy[contact].get(list) as number
     },
     audienceSize(list: string): number {
       return audienceSize.get(list) as number

@@ -85,6 +85,22 @@ describe('audience channels refuse bad input', () => {
     expect(jsonOf(home.run(['show', draft.id, '--json'])).state).toBe('draft')
   })
 
+  it('an audience where nobody can be reached (all opted out): preview says so as an error, broadcast refuses (exit 2)', () => {
+    home = makeCrierHome()
+    Object.assign(home.env, {TWILIO_AUTH_TOKEN: 'tok-xyz-123456'})
+    home.writeConfig(`channels:\n  residents-sms: {type: sms, accountSid: "AC${'1'.repeat(32)}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "+447700900999", baseUrl: "http://127.0.0.1:9", audience: residents}\n`)
+    expect(home.run(['subscribers', 'import', '-', '--list', 'residents'], {input: 'name,email,phone\nA,a@example.org,+447700900011\nB,b@example.org,\n', cwd: home.home}).status).toBe(0)
+    expect(home.run(['subscribers', 'optout', '+447700900011']).status).toBe(0)
+    const draft = jsonOf(home.run(['draft', 'Water is safe to drink again.', '--severity', 'Minor', '--channel', 'residents-sms', '--json']))
+    const problem = 'channel residents-sms: nobody in audience "residents" can be reached (2 subscribers, each opted out or without a phone number) — nothing would go there; leave residents-sms out'
+    expect(home.run(['preview', draft.id]).stdout).toContain(`Policy error: ${problem}`)
+    const before = storeFacts(home)
+    const result = home.run(['broadcast', draft.id])
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe(`Error: ${problem}\n`)
+    expect(storeFacts(home)).toEqual(before)
+  })
+
   it('an SMS over maxSegments is a policy error in preview and broadcast, nothing queued', async () => {
     twilio = await startProviderFake({plan: twilioPlan({accountSid: 'AC' + '1'.repeat(32), authToken: 'tok-xyz-123456'})})
     home = makeCrierHome()

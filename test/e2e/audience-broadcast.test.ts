@@ -60,6 +60,8 @@ channels:
     expect(byChannel['residents-email']).toMatchObject({total: 4, sent: 3, skipped: 1})
     expect(byChannel['residents-sms']).toMatchObject({total: 4, sent: 2, skipped: 2})
     expect(status.announcement.state).toBe('sent')
+    // Channel names longer than the column keep a gap before their counts.
+    expect(home.run(['show', draft.id]).stdout).toMatch(/^ {2}residents-email {2}sent 3\/4/m)
 
     expect(smtp.messages.map((m) => m.to[0]).sort()).toEqual(['bob@example.org', 'ceri@example.org', 'eve@example.org'])
     for (const message of smtp.messages) {

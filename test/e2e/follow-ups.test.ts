@@ -211,6 +211,24 @@ describe('crier update', () => {
     expect(ok(home.run(['audit', '--id', id])).stdout).toMatch(new RegExp(`superseded +\\w+ +by Update ${update.id.slice(0, 12)}: stopped 1 not yet sent$`, 'm'))
   })
 
+  it('an Update that never went out, cancelled, withdraws only itself: no Cancel, the original stands and can be cancelled once', async () => {
+    home = makeCrierHome()
+    home.writeConfig(`${base}channels:\n  website: {type: feed, dir: ./public, baseUrl: "https://northwales.example/alerts"}\n`)
+    const id = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'website', '--json'], {input: 'Storm warning for Conwy.'}))).announcement.id as string
+    const update = jsonOf(ok(home.run(['update', id, 'The storm is now severe.', '--json']))).id as string
+    const cancelledUpdate = jsonOf(ok(home.run(['cancel', update, '--json'])))
+    expect(cancelledUpdate.followUp).toBeUndefined()
+    expect(cancelledUpdate.announcement.state).toBe('cancelled')
+    expect(feedTitles(home)).toEqual(['Storm warning for Conwy.'])
+    expect(show(home, id)).toMatchObject({state: 'sent'})
+    expect(show(home, id).cancelledBy).toBeUndefined()
+    // The original is cancelled the ordinary way, with one Cancel.
+    const cancelled = jsonOf(ok(home.run(['cancel', id, '--json'])))
+    expect(cancelled.followUp.announcement.variants[0].headline).toBe('Cancelled: Storm warning for Conwy.')
+    expect(feedTitles(home)).toEqual(['Cancelled: Storm warning for Conwy.'])
+    expect(jsonOf(home.run(['list', '--json'])).filter((a: {msgType: string}) => a.msgType === 'Cancel')).toHaveLength(1)
+  })
+
   it('refuses what has not gone out yet: it is edited instead (exit 3)', () => {
     home = makeCrierHome()
     const drafted = jsonOf(ok(home.run(['draft', 'Road closed in Bangor.', '--severity', 'Minor', '--json'])))

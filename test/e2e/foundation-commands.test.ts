@@ -210,6 +210,14 @@ describe('crier draft with every flag', () => {
     expect(listed).not.toContain('lines')
   })
 
+  it('refuses a text that is only a channel name (--channel website intranet): exit 2, saying how to give two', () => {
+    const before = storeFacts(home)
+    const result = home.run(['draft', '--channel', 'website', 'intranet', '--severity', 'Minor'], {input: 'Road closed.'})
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe('Error: the text "intranet" is the name of a channel — give several as --channel website --channel intranet, or --channel website,intranet\n')
+    expect(storeFacts(home)).toEqual(before)
+  })
+
   it('takes one channel per --channel: the text may follow it, as an officer types it', () => {
     const drafted = draft(home, ['--channel', 'website', 'Road closed at Junction 11.', '--severity', 'Minor'])
     expect(drafted.channels).toEqual(['website'])
