@@ -131,6 +131,9 @@ const unusableRetryMs = 5 * 60_000
 // deliveries are left to it. A lease that ran out under a slow send is how two runs send twice.
 const leaseMarginMs = 5000
 const runWaitsAtMostMs = 10_000
+// A Cancel waits this long, again and again, while the copy it cancels is still held by a sender
+// (it lets go within a quarter second; a dead one's lease runs out and it is settled in doubt).
+const settleWaitMs = 1000
 
 export class Dispatcher {
   readonly owner: string
@@ -377,6 +380,13 @@ export class Dispatcher {
             return this.notAttempted(channel, delivery, startedAt, 'opted-out', 'skipped', why)
           }
         }
+        // A Cancel goes to those the message it cancels reached: not to one whose copy was let go
+        // unsent when it was cancelled, and not before a sender still holding that copy settles it.
+        if (announcement.msgType === 'Cancel' && delivery.recipient !== null) {
+          const reach = this.store.deliveries.originalReach(this.threadOf(announcement), channel.config.name, delivery.recipient)
+          if (reach === 'held') return this.handBack(channel, [delivery], 'aborted', startedAt + settleWaitMs, 'waiting for the send of the message it cancels to settle')
+          if (reach === 'not-reached') return this.notAttempted(channel, delivery, startedAt, 'opted-out', 'skipped', 'never received the message it cancels (it was stopped before it was sent)')
+        }
         rendered = this.renderFor(announcement, channel, recipient)
       } catch (error) {
         return this.notAttempted(channel, delivery, startedAt, 'permanent', 'dead', `cannot render: ${describe(error)}`)
@@ -539,6 +549,13 @@ export class Dispatcher {
       if (announcement) this.announcements.set(id, announcement)
     }
     return announcement
+  }
+
+  /** The messages a follow-up follows up, nearest first (an Update of an Update: both). */
+  private threadOf(announcement: Announcement): string[] {
+    const thread: string[] = []
+    for (let id = announcement.references; id && !thread.includes(id); id = this.knownAnnouncement(id)?.references) thread.push(id)
+    return thread
   }
 
   /** Broadcast renders are cached per announcement × channel; per-recipient ones are made per send. */

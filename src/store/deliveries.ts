@@ -149,6 +149,10 @@ export function deliveryStore(db: Db) {
       AND channel IN (SELECT DISTINCT channel FROM delivery WHERE announcement_id = @update)`)
   const supersedeRecipients = stopping(`AND announcement_id = @original AND recipient IS NOT NULL
       AND EXISTS (SELECT 1 FROM delivery u WHERE u.id = @update || '.' || delivery.channel || '.' || delivery.recipient)`)
+  // A Cancel to one subscriber: whether what it cancels (any message of the thread) reached them.
+  const originalReach = db.prepare(`SELECT coalesce(max(d.state = 'sending'), 0) AS held,
+      coalesce(max(d.state IN ('sent', 'unknown') OR EXISTS (SELECT 1 FROM attempt a WHERE a.delivery_id = d.id AND a.outcome IN ('in-doubt', 'aborted'))), 0) AS reached
+    FROM delivery d WHERE d.id IN (SELECT value || '.' || @channel || '.' || @recipient FROM json_each(@thread))`)
   const stoppedWhileHeld = db.prepare(`SELECT id FROM delivery WHERE lease_owner = ? AND state = 'sending' AND stop_reason IS NOT NULL`).pluck()
   // Where a message may be held: a delivery sent, being sent or in doubt — or, on a broadcast
   // channel, one that gave up or was stopped after a try the other end may have taken in (no
@@ -375,6 +379,15 @@ export function deliveryStore(db: Db) {
     },
     markUnknown(id: string, owner: string | null, reason: string, now: number): boolean {
       return markUnknown.run({id, owner, reason, now}).changes === 1
+    },
+    /**
+     * For a Cancel to `recipient` on `channel`: whether the messages of `thread` reached them
+     * (sent, in doubt, or tried with no answer), are still held by a sender (not yet settled), or
+     * did not — let go unsent when they were cancelled.
+     */
+    originalReach(thread: string[], channel: string, recipient: string): 'reached' | 'held' | 'not-reached' {
+      const {held, reached} = originalReach.get({thread: JSON.stringify(thread), channel, recipient}) as {held: number; reached: number}
+      return reached ? 'reached' : held ? 'held' : 'not-reached'
     },
     /** Of what `owner` holds claimed, what was cancelled or superseded since: not to be started. */
     stoppedWhileHeld(owner: string): string[] {

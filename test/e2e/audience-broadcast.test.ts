@@ -5,6 +5,7 @@ import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {startSmtpFake, type SmtpFake} from '../fakes/smtp-server.js'
 import {acceptedMessages, twilioFaults, twilioPlan} from '../fakes/twilio-plan.js'
 import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {waitFor} from '../helpers/spawn-crier.js'
 
 // E-mail and SMS to an imported audience through the built CLI: a real SMTP server and a
 // Twilio-shaped API on loopback, and what each received, person by person.
@@ -127,5 +128,44 @@ channels:
       const body = bodyTo.get(`+44770090010${i}`)
       expect(body, `tag "${tag}"`).toContain(['cy-GB', 'cy', 'CY-gb', 'cy-Latn-GB'].includes(tag) ? 'dŵr yn ddiogel' : 'Water is safe to drink again.')
     })
+  })
+})
+
+describe('a Cancel to an audience', () => {
+  it('goes to those the original reached: not to one whose copy a run held and let go unsent when it was cancelled', async () => {
+    const plan = twilioPlan({accountSid, authToken})
+    // Every message takes 1.5 s: with concurrency 1 the run has one on the wire and one held behind it.
+    twilio = await startProviderFake({plan: (request) => ({...plan(request), delayMs: 1500})})
+    home = makeCrierHome()
+    home.env.TWILIO_AUTH_TOKEN = authToken
+    home.writeConfig(`defaultRegion: GB
+channels:
+  residents-sms: {type: sms, accountSid: "${accountSid}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "+447700900999", baseUrl: "${twilio.url}", audience: residents, concurrency: 1}
+`)
+    const csv = join(home.home, 'residents.csv')
+    writeFileSync(csv, `name,phone\n${[0, 1, 2, 3, 4, 5].map((i) => `P${i},07700 90020${i}`).join('\n')}\n`)
+    expect(home.run(['subscribers', 'import', csv, '--list', 'residents']).status).toBe(0)
+    const queued = home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'residents-sms', '--no-wait', '--json'], {input: 'Gas leak: avoid the High Street.'})
+    const id = JSON.parse(queued.stdout).announcement.id as string
+    const run = home.runAsync(['run', '--max-time', '30s'])
+    await waitFor('the first message on the wire', () => twilio!.requests.length === 1, 15_000)
+    const cancelled = await home.runAsync(['cancel', id, 'Disregard the gas leak message.'])
+    expect(cancelled.status, cancelled.stderr).toBe(0)
+    expect((await run).status).toBe(0)
+
+    const bodies = acceptedMessages(twilio.requests)
+    const gotOriginal = bodies.filter((m) => !m.Body?.includes('Disregard')).map((m) => m.To).sort()
+    const gotCancel = bodies.filter((m) => m.Body?.includes('Disregard')).map((m) => m.To).sort()
+    expect(gotOriginal).toHaveLength(1)
+    expect(gotCancel).toEqual(gotOriginal)
+    const db = home.db()
+    try {
+      const letGo = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = 'cancelled' AND last_error LIKE '%while it was being sent%'`).pluck().get(id) as number
+      expect(letGo).toBe(1)
+      const skipped = db.prepare(`SELECT last_error FROM delivery WHERE announcement_id <> ? AND state = 'skipped'`).pluck().all(id)
+      expect(skipped).toEqual(['never received the message it cancels (it was stopped before it was sent)'])
+    } finally {
+      db.close()
+    }
   })
 })
