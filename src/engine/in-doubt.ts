@@ -57,11 +57,19 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
         if (!channel || !driver) {
           leaveUnknown(row, `its sender stopped mid-send and channel ${row.channel} is no longer configured`, at)
           touched.add(row.announcementId)
+        } else if (row.stopReason) {
+          // Cancelled or superseded while it was being sent: never sent again, but it may have
+          // gone out (the Cancel goes to it).
+          leaveUnknown(row, `${row.stopReason}; its sender stopped mid-send, so it may or may not have gone out`, at)
+          touched.add(row.announcementId)
         } else if (driver.capabilities.idempotent && withinIdempotencyWindow(driver.capabilities.idempotencyWindowMs, row, at)) {
           const state = store.deliveries.requeue(row.id, row.owner, 'its sender stopped mid-send; requeued (the provider deduplicates by idempotency key)', at)
           if (state === 'queued') summary.requeued++
-          // Cancelled or superseded while it was being sent: not sent again, and maybe the last one.
-          else if (state === 'cancelled') touched.add(row.announcementId)
+          // Stopped (cancelled, superseded) since the row was read: unknown, and maybe the last one.
+          else if (state === 'unknown') {
+            summary.unknown++
+            touched.add(row.announcementId)
+          }
         } else if (driver.reconcile) {
           if (store.deliveries.takeOverLease(row.id, row.owner, owner, at + 60_000, at)) toReconcile.push(row)
         } else {

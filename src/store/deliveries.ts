@@ -36,7 +36,8 @@ export interface ClaimedDelivery {
 }
 
 /** A delivery left `sending`: whose lease it was, and when it was claimed (the send began after). */
-export type LeasedDelivery = ClaimedDelivery & {owner: string | null; claimedAt: number}
+/** `stopReason`: cancelled or superseded while it was being sent (not to be sent again). */
+export type LeasedDelivery = ClaimedDelivery & {owner: string | null; claimedAt: number; stopReason: string | null}
 
 /** The outcome of one attempt, and the state the delivery moves to. */
 export interface AttemptResult {
@@ -204,18 +205,20 @@ export function deliveryStore(db: Db) {
       receipt_id = @receiptId, receipt_url = @receiptUrl, lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
     WHERE id = @id AND state IN ('unknown', 'queued', 'failed')`)
   const expiredLeases = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
-      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt
+      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt, stop_reason AS stopReason
     FROM delivery WHERE state = 'sending' AND lease_until <= @now LIMIT @limit`)
   const leaseHolders = db.prepare(`SELECT lease_owner AS owner, count(*) AS count FROM delivery
     WHERE state = 'sending' GROUP BY lease_owner`)
   const holdersOf = db.prepare(`SELECT lease_owner AS owner, count(*) AS count, min(lease_until) AS leaseUntil FROM delivery
     WHERE announcement_id = ? AND state = 'sending' GROUP BY lease_owner`)
   const leasedBy = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
-      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt
+      max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt, stop_reason AS stopReason
     FROM delivery WHERE state = 'sending' AND lease_owner = @owner LIMIT @limit`)
-  const requeue = db.prepare(`UPDATE delivery SET state = CASE WHEN stop_reason IS NULL THEN 'queued' ELSE 'cancelled' END,
+  // Stopped while it was being sent (a cancel since the rows were read): its sender died mid-send,
+  // so it may have gone — unknown, where a Cancel goes, never sent again.
+  const requeue = db.prepare(`UPDATE delivery SET state = CASE WHEN stop_reason IS NULL THEN 'queued' ELSE 'unknown' END,
       lease_owner = NULL, lease_until = NULL, due_at = @now, updated_at = @now,
-      last_error = CASE WHEN stop_reason IS NULL THEN @reason ELSE stop_reason || ' (' || @reason || ')' END,
+      last_error = CASE WHEN stop_reason IS NULL THEN @reason ELSE stop_reason || '; its sender stopped mid-send, so it may or may not have gone out' END,
       finished_at = CASE WHEN stop_reason IS NULL THEN NULL ELSE @now END
     WHERE id = @id AND state = 'sending' AND lease_owner IS @owner RETURNING state`).pluck()
   const markUnknown = db.prepare(`UPDATE delivery SET state = 'unknown', lease_owner = NULL, lease_until = NULL,
@@ -373,9 +376,9 @@ export function deliveryStore(db: Db) {
     leasedBy(owner: string, limit = 500): LeasedDelivery[] {
       return leasedBy.all({owner, limit}) as LeasedDelivery[]
     },
-    /** Back to the queue — or, stopped while it was being sent (stop_reason), cancelled; undefined when another process has it now. */
-    requeue(id: string, owner: string | null, reason: string, now: number): 'queued' | 'cancelled' | undefined {
-      return requeue.get({id, owner, reason, now}) as 'queued' | 'cancelled' | undefined
+    /** Back to the queue — or, stopped while it was being sent (stop_reason), unknown; undefined when another process has it now. */
+    requeue(id: string, owner: string | null, reason: string, now: number): 'queued' | 'unknown' | undefined {
+      return requeue.get({id, owner, reason, now}) as 'queued' | 'unknown' | undefined
     },
     markUnknown(id: string, owner: string | null, reason: string, now: number): boolean {
       return markUnknown.run({id, owner, reason, now}).changes === 1

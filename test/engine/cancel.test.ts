@@ -47,8 +47,11 @@ describe('cancelling on a per-recipient channel', () => {
     const [id] = world.queue(1, {text: 'Evacuate now.', headline: 'Evacuate Llanrwst'})
     // Mid-broadcast: 0 and 1 had it, 2 is being sent, 3 is in doubt, 4 waits to retry, 5 is queued.
     const states = ['sent', 'sent', 'sending', 'unknown', 'failed', 'queued']
-    const setState = store.db.prepare(`UPDATE delivery SET state = ? WHERE announcement_id = ? AND recipient = (SELECT CAST(id AS TEXT) FROM subscriber WHERE phone = ?)`)
-    states.forEach((state, i) => setState.run(state, id, phone(i)))
+    // The one being sent is held by a sender that has since died (its lease ran out).
+    const setState = store.db.prepare(`UPDATE delivery SET state = @state, lease_owner = CASE WHEN @state = 'sending' THEN 'gone:1:x' END,
+      lease_until = CASE WHEN @state = 'sending' THEN 0 END
+      WHERE announcement_id = @id AND recipient = (SELECT CAST(id AS TEXT) FROM subscriber WHERE phone = @phone)`)
+    states.forEach((state, i) => setState.run({state, id, phone: phone(i)}))
     // 1 opted out after the original reached them: not texted again.
     store.subscribers.optOut(phone(1), 'test', Date.now())
 
