@@ -114,7 +114,7 @@ interface EmailContent {
 function subjectOf(announcement: Announcement, variant: Variant): string {
   const status = isDrill(announcement.status) ? `[${drillWord(announcement.status)}] ` : ''
   const headline = headerText(variant.headline)
-  return headerText(`${status}[${severityLabel(announcement)}] ${followUpLead(announcement, headline)}${headline}`)
+  return headerText(`${status}[${severityLabel(announcement)}] ${followUpLead(announcement, headline, variant.language)}${headline}`)
 }
 
 /** CAP's own word; "Unknown" would read as a broken alert to a resident. */

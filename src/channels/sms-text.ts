@@ -30,7 +30,7 @@ function composeSmsText(announcement: Announcement, variant: Variant): string {
   if (isDrill(announcement.status)) tags.push(drillWord(announcement.status))
   if (announcement.severity !== 'Unknown') tags.push(announcement.severity)
   const headline = tidy(variant.headline)
-  const lead = followUpLead(announcement, headline)
+  const lead = followUpLead(announcement, headline, variant.language)
   const description = tidy(variant.description)
   const instruction = tidy(variant.instruction ?? '')
   const pieces = [tags.map((tag) => `[${tag}]`).join(' '), headline ? asSentence(lead + headline) : lead.trim()]

@@ -11,8 +11,13 @@ export function headlineSaysFollowUp(msgType: Announcement['msgType'], headline:
   return false
 }
 
-/** "Update: ", "Cancelled: " or nothing, to go before the headline. */
-export function followUpLead(announcement: Announcement, headline: string): string {
+/**
+ * "Update: ", "Cancelled: " or nothing, to go before the headline in `language`. Only before an
+ * English one: the words are English, and an officer who wrote the Welsh headline of a Cancel
+ * wrote "Canslwyd: …" themselves — "Cancelled: Canslwyd: …" reads as a fault.
+ */
+export function followUpLead(announcement: Announcement, headline: string, language: string): string {
+  if (language.split('-')[0]!.toLowerCase() !== 'en') return ''
   if (headlineSaysFollowUp(announcement.msgType, headline)) return ''
   return announcement.msgType === 'Update' ? 'Update: ' : announcement.msgType === 'Cancel' ? 'Cancelled: ' : ''
 }

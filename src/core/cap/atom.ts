@@ -141,7 +141,7 @@ function appendCommon(entry: XMLBuilder, announcement: Announcement, variant: Va
 function entryTitle(announcement: Announcement, variant: Variant): string {
   const headline = variant.headline.trim() || announcement.event
   const drill = isDrill(announcement.status) ? `${drillWord(announcement.status)}: ` : ''
-  return `${drill}${followUpLead(announcement, headline)}${headline}`
+  return `${drill}${followUpLead(announcement, headline, variant.language)}${headline}`
 }
 
 /** The CAP document's address as seen from the feed that links it. */
