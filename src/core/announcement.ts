@@ -138,3 +138,13 @@ export function readerVariant(variants: readonly Variant[], language: string | n
 export function narrows(tag: string, broader: string): boolean {
   return tag.toLowerCase().startsWith(`${broader.toLowerCase()}-`)
 }
+
+/**
+ * `id` and every earlier message it follows up, newest first, read through `get`: an Update of
+ * an Update of an Alert is a thread of three, withdrawn together by one Cancel.
+ */
+export function followUpThread(id: string, get: (id: string) => Pick<Announcement, 'references'> | undefined): string[] {
+  const thread = [id]
+  for (let earlier = get(id)?.references; earlier && !thread.includes(earlier); earlier = get(earlier)?.references) thread.push(earlier)
+  return thread
+}

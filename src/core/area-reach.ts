@@ -42,10 +42,11 @@ export function emptyAudienceProblems(ctx: CoreContext, announcement: Announceme
   const problems: string[] = []
   for (const name of announcement.channels) {
     const channel = ctx.config.channels[name]
-    if (!channel || driverOf(channel).kind !== 'per-recipient') continue
+    const driver = channel && driverOf(channel)
+    if (!driver || driver.kind !== 'per-recipient') continue
     const list = String(channel.audience)
     const size = ctx.store.subscribers.audienceSize(list)
-    const contact = driverOf(channel).capabilities.contact ?? 'email'
+    const contact = driver.capabilities.contact ?? 'email'
     if (size === 0) problems.push(`channel ${name}: audience "${list}" has no subscribers — import them with crier subscribers import FILE --list ${list}`)
     else if (ctx.store.subscribers.reachable(list, contact) === 0) {
       const what = contact === 'email' ? 'an e-mail address' : 'a phone number'

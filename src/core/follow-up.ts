@@ -1,4 +1,4 @@
-import type {Announcement} from './announcement.js'
+import {followUpThread, type Announcement} from './announcement.js'
 import {mustGet} from './approval.js'
 import type {CoreContext} from './context.js'
 import {createDraft, type DraftInput} from './drafting.js'
@@ -67,16 +67,9 @@ export function refuseStaleUpdate(ctx: CoreContext, announcement: Announcement):
   if (newer) throw new PolicyRefusal(`cannot send ${self} — ${original} was updated by ${shortId(newer)} since; update that instead (crier update ${shortId(newer)} …)`)
 }
 
-/**
- * The announcement and every earlier message it follows up, newest first: an Update of an
- * Update of an Alert is a thread of three, withdrawn together by one Cancel.
- */
+/** The announcement and every earlier message it follows up, newest first (followUpThread, from the store). */
 export function threadOf(ctx: Pick<CoreContext, 'store'>, id: string): string[] {
-  const thread = [id]
-  for (let earlier = ctx.store.announcements.get(id)?.references; earlier && !thread.includes(earlier); earlier = ctx.store.announcements.get(earlier)?.references) {
-    thread.push(earlier)
-  }
-  return thread
+  return followUpThread(id, ctx.store.announcements.get)
 }
 
 export interface CancelResult {

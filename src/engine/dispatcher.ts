@@ -7,7 +7,7 @@ import type {ChannelConfig, Driver, Recipient, Rendered} from '../channels/drive
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
 import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
-import {primaryVariant, readerVariant, type Announcement} from '../core/announcement.js'
+import {followUpThread, primaryVariant, readerVariant, type Announcement} from '../core/announcement.js'
 import {capUrlFor, referencedBy} from '../core/render.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
@@ -383,7 +383,8 @@ export class Dispatcher {
         // A Cancel goes to those the message it cancels reached: not to one whose copy was let go
         // unsent when it was cancelled, and not before a sender still holding that copy settles it.
         if (announcement.msgType === 'Cancel' && delivery.recipient !== null) {
-          const reach = this.store.deliveries.originalReach(this.threadOf(announcement), channel.config.name, delivery.recipient)
+          const thread = announcement.references ? followUpThread(announcement.references, (id) => this.knownAnnouncement(id)) : []
+          const reach = this.store.deliveries.originalReach(thread, channel.config.name, delivery.recipient)
           if (reach === 'held') return this.handBack(channel, [delivery], 'aborted', startedAt + settleWaitMs, 'waiting for the send of the message it cancels to settle')
           if (reach === 'not-reached') return this.notAttempted(channel, delivery, startedAt, 'opted-out', 'skipped', 'never received the message it cancels (it was stopped before it was sent)')
         }
@@ -549,13 +550,6 @@ export class Dispatcher {
       if (announcement) this.announcements.set(id, announcement)
     }
     return announcement
-  }
-
-  /** The messages a follow-up follows up, nearest first (an Update of an Update: both). */
-  private threadOf(announcement: Announcement): string[] {
-    const thread: string[] = []
-    for (let id = announcement.references; id && !thread.includes(id); id = this.knownAnnouncement(id)?.references) thread.push(id)
-    return thread
   }
 
   /** Broadcast renders are cached per announcement × channel; per-recipient ones are made per send. */

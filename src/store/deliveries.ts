@@ -35,8 +35,10 @@ export interface ClaimedDelivery {
   expiresAt: number | null
 }
 
-/** A delivery left `sending`: whose lease it was, and when it was claimed (the send began after). */
-/** `stopReason`: cancelled or superseded while it was being sent (not to be sent again). */
+/**
+ * A delivery left `sending`: whose lease it was, when it was claimed (the send began after), and
+ * `stopReason` when it was cancelled or superseded while being sent (not to be sent again).
+ */
 export type LeasedDelivery = ClaimedDelivery & {owner: string | null; claimedAt: number; stopReason: string | null}
 
 /** The outcome of one attempt, and the state the delivery moves to. */
