@@ -30,11 +30,6 @@ const mastodonSettings = z.object({
   /** A user access token with the write:statuses scope (read:accounts for channels test); written `${ENV}`. */
   accessToken: z.string().min(1),
   visibility: z.enum(visibilities).default('public'),
-  /** ISO 639 code sent with every post; default: the variant's language (cy-GB → cy). */
-  language: z
-    .string()
-    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'expected an ISO 639 language code such as en or cy')
-    .optional(),
   /**
    * Severities whose posts go behind a content warning (spoiler_text): the severity tag and
    * headline become the warning, the rest the post. Some instances ask for CWs on alarming news.
@@ -85,7 +80,8 @@ export const mastodon: Driver<MastodonSettings, MastodonPayload> = {
     const {content, spoiler} = withContentWarning(text, announcement, channel)
     const count = (post: string) => mastodonLength(post, spoiler)
     const posts = threadPosts(content, {limit, count, threads: channel.threads})
-    const language = channel.language ?? languageOf(variant)
+    // The variant is the one for the channel's language (channelVariant), where there is one.
+    const language = languageOf(variant)
     const statuses = posts.map((status): MastodonStatus => ({status, ...(spoiler && {spoiler_text: spoiler}), visibility: channel.visibility, ...(language && {language})}))
     return {
       parts: statuses.map((status, index) => ({

@@ -37,9 +37,11 @@ export abstract class CrierCommand extends Command {
   }
 
   // The config loader (zod, yaml, every driver) and the store (better-sqlite3) are imported on
-  // first use: `crier --version` needs neither, `crier list` no config.
+  // first use: `crier --version` needs neither, `crier list` no config. A secret this shell
+  // lacks stops only sending on its channel (missingSecretsAside), except for a command that
+  // delivers whatever is queued (run, worker): there the channel is set aside as broken.
   protected async crierConfig(options: LoadOptions = {}): Promise<Config> {
-    this.loadedConfig ??= await this.loadConfigAgain(options)
+    this.loadedConfig ??= await this.loadConfigAgain({missingSecretsAside: true, ...options})
     return this.loadedConfig
   }
 

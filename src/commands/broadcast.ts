@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
+import {missingSecretLines} from '../cli/missing-secrets.js'
 import {resolveAnnouncementId} from '../cli/args.js'
 import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {readStdinText} from '../cli/read-text.js'
@@ -50,7 +51,7 @@ export default class Broadcast extends CrierCommand {
     if (args.id === '-') {
       const {file, channel, 'dry-run': _dry, wait: _wait, quiet: _quiet, color: _color, override: _override, reason: _reason, ...fields} = flags
       if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
-      result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun, override})
+      result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun, override, requireSecrets: flags.wait})
     } else {
       // Text where the id goes: the officer meant to draft and send in one step.
       if (/\s/.test(args.id.trim())) throw new UsageError(`"${args.id}" is not an announcement id — to draft and send text in one step, pipe it in: echo "…" | crier broadcast - --severity … --channel …`)
@@ -62,7 +63,7 @@ export default class Broadcast extends CrierCommand {
       if (fields.length) {
         throw new UsageError(`${fields.map((name) => `--${name}`).join(', ')} ${fields.length === 1 ? 'changes' : 'change'} a draft, not a broadcast — crier edit ${shortId(id)} ${fields.map((name) => `--${name} …`).join(' ')} first (it then needs approving again where policy says), or broadcast - to draft and send in one step`)
       }
-      result = fanOut(ctx, id, {dryRun, override})
+      result = fanOut(ctx, id, {dryRun, override, requireSecrets: flags.wait})
     }
     const id = result.announcement.id
     for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
@@ -77,6 +78,7 @@ export default class Broadcast extends CrierCommand {
       return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
     }
     if (!flags.wait) {
+      for (const line of missingSecretLines(ctx.config, result.announcement.channels)) this.logToStderr(`Note: ${line}`)
       this.say(`Queued ${shortId(id)}: ${counted(result.queued, 'delivery', 'deliveries')}. crier run or a worker will send them.`)
       return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued, targeting: result.targeting, ...superseded}
     }

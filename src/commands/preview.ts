@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
+import {missingSecretLines} from '../cli/missing-secrets.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {mustGet} from '../core/approval.js'
 import {UsageError} from '../core/errors.js'
@@ -23,6 +24,8 @@ export default class Preview extends CrierCommand {
     }
     const preview = previewAnnouncement(ctx, announcement, flags.channel)
     this.say(previewText(preview))
+    // crier broadcast from here would be refused for these: say so before the officer finds out.
+    for (const line of missingSecretLines(ctx.config, [...new Set(preview.channels.map((c) => c.channel))])) this.logToStderr(`Note: ${line}; crier broadcast --no-wait queues it for one`)
     return {
       announcement: announcementJson(announcement),
       channels: preview.channels.map((c) => ({...c, parts: c.parts.map((p) => ({...p, label: redact(p.label), text: redact(p.text)}))})),

@@ -27,7 +27,7 @@ export default class Run extends CrierCommand {
     }
     // A channel with wrong settings is left out, not allowed to hold back the others.
     // Unattended: an officer's long import holding the database is waited for, not a failure.
-    const ctx = await this.context({brokenChannelsAside: true, busyTimeoutMs: unattendedBusyTimeoutMs})
+    const ctx = await this.context({brokenChannelsAside: true, missingSecretsAside: false, busyTimeoutMs: unattendedBusyTimeoutMs})
     const signals = stopSignals()
     const occurrences: SchedulerEvent[] = []
     const onOccurrence = (event: SchedulerEvent) => {

@@ -17,7 +17,7 @@ export default class Worker extends CrierCommand {
   async run() {
     await this.parse(Worker)
     // A channel with wrong settings is left out, not allowed to hold back the others.
-    const ctx = await this.context({brokenChannelsAside: true, busyTimeoutMs: unattendedBusyTimeoutMs})
+    const ctx = await this.context({brokenChannelsAside: true, missingSecretsAside: false, busyTimeoutMs: unattendedBusyTimeoutMs})
     const json = this.jsonEnabled()
     // One line per event on stdout: plain, or a JSON document per line with --json.
     const log = (event: Record<string, unknown>, text: string) => process.stdout.write(json ? JSON.stringify({at: new Date().toISOString(), ...event}) + '\n' : `${new Date().toISOString()} ${text}\n`)

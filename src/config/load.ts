@@ -11,7 +11,7 @@ import {driverFor, driverTypes} from '../channels/registry.js'
 import {channelTimeoutMs} from '../channels/timeout.js'
 import {channelCommonSchema, configFileSchema, type Policy, type Template} from './schema.js'
 import {readChannelFacts} from './channel-facts.js'
-import {resolveSecrets} from './secrets.js'
+import {resolveSecrets, type SecretProblem} from './secrets.js'
 import {osUserName} from './user.js'
 import {refuseMissingNamedConfig, type CrierPaths} from './paths.js'
 
@@ -34,6 +34,12 @@ export interface Config {
    * unset, a bad value), left out, each with its first problem.
    */
   brokenChannels?: Record<string, string>
+  /**
+   * Loaded with missingSecretsAside: channels whose only problem is a `${VAR}` this environment
+   * lacks, kept for what needs no secret (draft, preview, approve, fan-out), each with those
+   * problems. Nothing may send on them: they hold the `${VAR}` text where the secret goes.
+   */
+  missingSecrets?: Record<string, string[]>
 }
 
 export interface LoadOptions {
@@ -43,6 +49,12 @@ export interface LoadOptions {
    * channel must not hold back a flood warning on the website. Anything else still refuses.
    */
   brokenChannelsAside?: boolean
+  /**
+   * For what sends nothing itself (drafting, approving, queueing for a worker): a channel whose
+   * only problem is a secret this shell lacks stays usable for all but sending (missingSecrets)
+   * — an approver at 3 a.m. needs no SMS token — and sending on it names the variable.
+   */
+  missingSecretsAside?: boolean
 }
 
 /** Engine settings of a channel in the units the engine uses. */
@@ -112,6 +124,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
       else channels[name] = result
     }
   }
+  const missingSecrets = options.missingSecretsAside ? setMissingSecretsAside(problems, label, secretProblems, channels) : {}
   const brokenChannels = options.brokenChannelsAside ? setBrokenChannelsAside(problems, label, rawChannels, channels) : {}
   if (problems.length || !parsed.success) throw new ConfigError(problems)
   const file = parsed.data
@@ -127,7 +140,25 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     scheduling: file.scheduling,
     templates: file.templates,
     ...(Object.keys(brokenChannels).length ? {brokenChannels} : {}),
+    ...(Object.keys(missingSecrets).length ? {missingSecrets} : {}),
   }
+}
+
+/**
+ * Takes out of `problems` the missing variables of channels that are otherwise valid (they are
+ * in `channels`, validated with the `${VAR}` text in place): those channels stay, marked.
+ */
+function setMissingSecretsAside(problems: string[], label: string, secretProblems: SecretProblem[], channels: Record<string, ChannelConfig>): Record<string, string[]> {
+  const missing: Record<string, string[]> = {}
+  for (const name of Object.keys(channels)) {
+    const own = `${label}: channels.${name}.`
+    const mine = problems.filter((problem) => problem.startsWith(own))
+    const secretsOnly = secretProblems.filter((p) => p.path.startsWith(`channels.${name}.`)).length === mine.length
+    if (mine.length === 0 || !secretsOnly) continue
+    missing[name] = mine
+    for (const problem of mine) problems.splice(problems.indexOf(problem), 1)
+  }
+  return missing
 }
 
 /** Takes the problems that belong to one channel out of `problems`, and that channel out of `channels`. */
@@ -162,6 +193,10 @@ function validateChannel(name: string, settings: Record<string, unknown>, baseDi
   const result = schema.safeParse(settings)
   if (!result.success) return result.error.issues.map((issue) => describeIssue(issue, ['channels', name]))
   const channel = {...result.data, name} as ChannelConfig
+  // Each subscriber gets their own language (the list's language column): a channel-wide one would be ignored.
+  if (channel.language && driver.kind === 'per-recipient') {
+    return `channels.${name}.language: ${type} sends each subscriber the text in their own language (the language column of their list) — leave language out`
+  }
   for (const key of driver.pathSettings ?? []) {
     const value = channel[key]
     if (typeof value === 'string' && !isAbsolute(value)) channel[key] = resolve(baseDir, value)

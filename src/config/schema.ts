@@ -24,6 +24,14 @@ export const channelCommonSchema = z.object({
   retryCap: duration.default('5m'),
   /** Exercise and Test announcements may go only to channels that allow them. */
   allowTest: z.boolean().default(false),
+  /**
+   * The language a channel that posts to everyone posts in (a Welsh-language account: cy-GB):
+   * the announcement's text in that language, where it has one. Default: its first language.
+   */
+  language: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'expected a language tag such as en-GB or cy')
+    .optional(),
 })
 export type ChannelCommon = z.infer<typeof channelCommonSchema>
 

@@ -1,5 +1,6 @@
 import type {Config} from '../config/load.js'
 import {createHttpClient} from '../channels/http.js'
+import {missingSecretsOf} from '../config/missing-secrets.js'
 import {redact} from '../config/secrets.js'
 import {oneLine} from './terminal-text.js'
 import {channelConfig, driverOf} from './render.js'
@@ -20,6 +21,8 @@ export async function checkChannels(config: Config, names: string[], timeoutMs =
     return await Promise.all(
       names.map(async (name) => {
         const channel = channelConfig(config, name)
+        const missing = missingSecretsOf(config, name)
+        if (missing) return {channel: name, type: channel.type, ok: false, detail: `not checked: this shell lacks its secret: ${missing}`}
         const driver = driverOf(channel)
         try {
           const result = await driver.check(channel, {http, signal: AbortSignal.timeout(timeoutMs)})

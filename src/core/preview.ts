@@ -9,6 +9,8 @@ import {areaReachOf, emptyAudienceProblems, type AreaReach} from './area-reach.j
 export interface ChannelPreview {
   channel: string
   type: string
+  /** A per-recipient channel of a bilingual announcement: what readers of this language get. */
+  language?: string
   parts: RenderedPart[]
 }
 
@@ -32,7 +34,7 @@ export function previewAnnouncement(ctx: CoreContext, announcement: Announcement
   const shown = renderings.filter((r) => !onlyChannel || r.channel.name === onlyChannel)
   return {
     announcement,
-    channels: shown.map((r) => ({channel: r.channel.name, type: r.channel.type, parts: r.rendered.parts})),
+    channels: shown.map((r) => ({channel: r.channel.name, type: r.channel.type, ...(r.language && {language: r.language}), parts: r.rendered.parts})),
     findings: onlyChannel ? findings.filter((f) => !f.channel || f.channel === onlyChannel) : findings,
     approvals: approvalStatus(announcement, ctx.store.announcements.approvals(announcement.id), ctx.config.policy),
     targeting: areaReachOf(ctx, announcement).filter((reach) => !onlyChannel || reach.channel === onlyChannel),

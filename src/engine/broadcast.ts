@@ -14,13 +14,13 @@ class RollBack extends Error {
  * `broadcast -`: drafts from the given text and queues it in one transaction, so a refusal by
  * policy leaves nothing behind. A dry run does both and rolls back.
  */
-export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pick<FanOutOptions, 'dryRun' | 'override'> = {}): FanOutResult {
+export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pick<FanOutOptions, 'dryRun' | 'override' | 'requireSecrets'> = {}): FanOutResult {
   let draftId = ''
   try {
     return ctx.store.transaction(() => {
       const draft = createDraft(ctx, input)
       draftId = draft.id
-      const result = fanOut(ctx, draft.id, {override: options.override})
+      const result = fanOut(ctx, draft.id, {override: options.override, requireSecrets: options.requireSecrets && !options.dryRun})
       if (options.dryRun) throw new RollBack({...result, dryRun: true, queued: 0})
       return result
     })

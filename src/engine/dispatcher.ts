@@ -2,13 +2,14 @@ import {setMaxListeners} from 'node:events'
 import {setTimeout as sleepFor} from 'node:timers/promises'
 import type {Config} from '../config/load.js'
 import {channelLimits} from '../config/load.js'
+import {missingSecretsOf} from '../config/missing-secrets.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Recipient, Rendered} from '../channels/driver.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
 import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
-import {followUpThread, primaryVariant, readerVariant, type Announcement} from '../core/announcement.js'
-import {capUrlFor, referencedBy} from '../core/render.js'
+import {followUpThread, readerVariant, type Announcement} from '../core/announcement.js'
+import {capUrlFor, channelVariant, referencedBy} from '../core/render.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
@@ -170,7 +171,8 @@ export class Dispatcher {
     this.http = options.http ?? createHttpClient({connectionsPerOrigin: maxConcurrency})
     for (const channel of Object.values(options.config.channels)) {
       const driver = driverFor(channel.type)
-      if (!driver) continue
+      // Its secret is missing here: it holds the ${VAR} text where the secret goes, never sent.
+      if (!driver || options.config.missingSecrets?.[channel.name]) continue
       const limits = channelLimits(channel)
       this.channels.set(channel.name, {
         config: channel,
@@ -200,14 +202,21 @@ export class Dispatcher {
     this.keepRunning = limits.keepRunning ?? false
     // Work queued for a channel that has left the config (removed, renamed) waits for it, and
     // says so: otherwise it would sit pending, unsent, with nothing telling anyone.
-    if (!limits.announcementId) {
-      for (const name of this.store.deliveries.channelsWithQueue()) {
-        if (this.channels.has(name)) continue
-        const broken = this.config.brokenChannels?.[name]
-        const reason = broken ? `its settings are wrong, so it was left out: ${broken}` : `it is not in ${this.config.source} (removed or renamed?); put it back, or cancel the announcements waiting for it`
-        this.summary.unusableChannels[name] = reason
-        this.onChannelStopped?.({channel: name, reason, until: Infinity})
-      }
+    const {announcementId} = limits
+    // One announcement (broadcast, cancel): its channels this process cannot send on as configured.
+    const unusable = [...Object.keys(this.config.missingSecrets ?? {}), ...Object.keys(this.config.brokenChannels ?? {})]
+    const waitingOn = announcementId ? unusable.filter((name) => this.store.deliveries.waitingOn(announcementId, name)) : this.store.deliveries.channelsWithQueue()
+    for (const name of waitingOn) {
+      if (this.channels.has(name)) continue
+      const broken = this.config.brokenChannels?.[name]
+      const missing = missingSecretsOf(this.config, name)
+      const reason = missing
+        ? `this shell lacks its secret: ${missing}`
+        : broken
+          ? `its settings are wrong, so it was left out: ${broken}`
+          : `it is not in ${this.config.source} (removed or renamed?); put it back, or cancel the announcements waiting for it`
+      this.summary.unusableChannels[name] = reason
+      this.onChannelStopped?.({channel: name, reason, until: Infinity})
     }
     const wake = () => this.wakeUp?.()
     limits.stop?.addEventListener('abort', wake)
@@ -557,7 +566,7 @@ export class Dispatcher {
     let rendered = recipient ? undefined : channel.renders.get(announcement.id)
     if (!rendered) {
       const referenced = referencedBy(announcement, (id) => this.knownAnnouncement(id))
-      const variant = recipient?.language ? readerVariant(announcement.variants, recipient.language) : primaryVariant(announcement)
+      const variant = recipient?.language ? readerVariant(announcement.variants, recipient.language) : channelVariant(announcement, channel.config)
       rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), referenced, recipient})
       if (!recipient) channel.renders.set(announcement.id, rendered)
     }

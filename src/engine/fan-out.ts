@@ -11,6 +11,7 @@ import {driverOf} from '../core/render.js'
 import {mustGet, refuseRejected} from '../core/approval.js'
 import {refuseStaleUpdate, threadOf} from '../core/follow-up.js'
 import {channelLimits} from '../config/load.js'
+import {requireSecretsFor} from '../config/missing-secrets.js'
 import {deliveryPriority} from './priority.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {isTargeted} from '../core/area-targeting.js'
@@ -43,6 +44,8 @@ export interface FanOutOptions {
   approvedAs?: string
   /** Emergency override: send without the remaining approvals where policy allows; recorded, flagged until reviewed. */
   override?: OverrideRequest
+  /** Sent from here (broadcast): refused, naming the variable, where this shell lacks a channel's secret. */
+  requireSecrets?: boolean
 }
 
 export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}): FanOutResult {
@@ -66,6 +69,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     const [emptyAudience] = emptyAudienceProblems(ctx, announcement)
     if (emptyAudience) throw new UsageError(emptyAudience)
     const targeting = checkedAreaReach(ctx, announcement)
+    if (options.requireSecrets && !options.dryRun) requireSecretsFor(ctx.config, announcement.channels)
     if (options.dryRun) return {announcement, findings, queued: 0, dryRun: true, overridden, targeting}
     if (overridden) {
       ctx.store.announcements.recordOverride(id, {by: ctx.user, reason: overrideReason, at: now, contentHash: contentHash(announcement)}, {approvalsRequired: approvals.required, approvalsValid: approvals.valid.length})

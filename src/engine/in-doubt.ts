@@ -36,6 +36,10 @@ type Abandoned = LeasedDelivery
 export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<InDoubtSummary> {
   const {store, config, owner, now} = options
   const summary: InDoubtSummary = {requeued: 0, unknown: 0, sent: 0, leftUnknown: []}
+  // A channel this process cannot use as configured (a secret missing here, settings wrong) is
+  // left to one that can: this one would look up or resend with the wrong credentials, or call
+  // a delivery in doubt that the right config would settle.
+  const notMine = [...Object.keys(config.missingSecrets ?? {}), ...Object.keys(config.brokenChannels ?? {})]
   const leaveUnknown = (row: Abandoned, reason: string, at: number) => {
     if (!store.deliveries.markUnknown(row.id, row.owner, reason, at)) return
     summary.unknown++
@@ -46,8 +50,8 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
     const at = now()
     const abandonedOwners = store.deliveries.leaseHolders().filter((holder) => isAbandonedOwner(holder.owner, owner))
     const rows = new Map<string, Abandoned>()
-    for (const row of store.deliveries.expiredLeases(at)) if (row.owner !== owner) rows.set(row.id, row)
-    for (const holder of abandonedOwners) for (const row of store.deliveries.leasedBy(holder.owner)) rows.set(row.id, row)
+    for (const row of store.deliveries.expiredLeases(at, 500, notMine)) if (row.owner !== owner) rows.set(row.id, row)
+    for (const holder of abandonedOwners) for (const row of store.deliveries.leasedBy(holder.owner, 500, notMine)) rows.set(row.id, row)
     if (rows.size === 0) break
     store.transaction(() => {
       const touched = new Set<string>()

@@ -208,14 +208,14 @@ export function deliveryStore(db: Db) {
     WHERE id = @id AND state IN ('unknown', 'queued', 'failed')`)
   const expiredLeases = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
       max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt, stop_reason AS stopReason
-    FROM delivery WHERE state = 'sending' AND lease_until <= @now LIMIT @limit`)
+    FROM delivery WHERE state = 'sending' AND lease_until <= @now AND channel NOT IN (SELECT value FROM json_each(@skip)) LIMIT @limit`)
   const leaseHolders = db.prepare(`SELECT lease_owner AS owner, count(*) AS count FROM delivery
     WHERE state = 'sending' GROUP BY lease_owner`)
   const holdersOf = db.prepare(`SELECT lease_owner AS owner, count(*) AS count, min(lease_until) AS leaseUntil FROM delivery
     WHERE announcement_id = ? AND state = 'sending' GROUP BY lease_owner`)
   const leasedBy = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
       max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt, stop_reason AS stopReason
-    FROM delivery WHERE state = 'sending' AND lease_owner = @owner LIMIT @limit`)
+    FROM delivery WHERE state = 'sending' AND lease_owner = @owner AND channel NOT IN (SELECT value FROM json_each(@skip)) LIMIT @limit`)
   // Stopped while it was being sent (a cancel since the rows were read): its sender died mid-send,
   // so it may have gone — unknown, where a Cancel goes, never sent again.
   const requeue = db.prepare(`UPDATE delivery SET state = CASE WHEN stop_reason IS NULL THEN 'queued' ELSE 'unknown' END,
@@ -246,6 +246,7 @@ export function deliveryStore(db: Db) {
   const nextQueuedChannel = db.prepare(`SELECT min(channel) FROM delivery WHERE state IN ('queued', 'failed') AND channel > ?`).pluck()
   // Skipped and cancelled ones never were to reach anyone: they neither count as reached nor stop it counting as expired.
   const anyNotExpired = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state NOT IN ('expired', 'skipped', 'cancelled'))`).pluck()
+  const waitingOn = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed') AND channel = ?)`).pluck()
   const hasTrouble = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired'))`).pluck()
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
   // Retries: failed attempts that were (or will be) tried again — every one, less the last of
@@ -365,8 +366,9 @@ export function deliveryStore(db: Db) {
         if (!recorded.has(result.id)) recordLateSuccess.run({id: result.id, receiptId: result.receiptId ?? null, receiptUrl: result.receiptUrl ?? null, now})
       }
     },
-    expiredLeases(now: number, limit = 500): LeasedDelivery[] {
-      return expiredLeases.all({now, limit}) as LeasedDelivery[]
+    /** Deliveries whose lease has run out, but those on the `skip` channels. */
+    expiredLeases(now: number, limit = 500, skip: string[] = []): LeasedDelivery[] {
+      return expiredLeases.all({now, limit, skip: JSON.stringify(skip)}) as LeasedDelivery[]
     },
     leaseHolders(): LeaseHolder[] {
       return leaseHolders.all() as LeaseHolder[]
@@ -375,8 +377,8 @@ export function deliveryStore(db: Db) {
     holdersOf(announcementId: string): Array<LeaseHolder & {leaseUntil: number | null}> {
       return holdersOf.all(announcementId) as Array<LeaseHolder & {leaseUntil: number | null}>
     },
-    leasedBy(owner: string, limit = 500): LeasedDelivery[] {
-      return leasedBy.all({owner, limit}) as LeasedDelivery[]
+    leasedBy(owner: string, limit = 500, skip: string[] = []): LeasedDelivery[] {
+      return leasedBy.all({owner, limit, skip: JSON.stringify(skip)}) as LeasedDelivery[]
     },
     /** Back to the queue — or, stopped while it was being sent (stop_reason), unknown; undefined when another process has it now. */
     requeue(id: string, owner: string | null, reason: string, now: number): 'queued' | 'unknown' | undefined {
@@ -434,6 +436,10 @@ export function deliveryStore(db: Db) {
     },
     hasPending(announcementId: string): boolean {
       return hasPending.get(announcementId) === 1
+    },
+    /** The announcement has deliveries on this channel waiting to be sent (queued, or to retry). */
+    waitingOn(announcementId: string, channel: string): boolean {
+      return waitingOn.get(announcementId, channel) === 1
     },
     hasTrouble(announcementId: string): boolean {
       return hasTrouble.get(announcementId) === 1

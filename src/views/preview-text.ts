@@ -11,7 +11,7 @@ export function previewText(preview: Preview): string {
   const a = preview.announcement
   lines.push(`${shortId(a.id)}  ${a.severity}  ${drillFlag(a)}${stripTerminalControls(a.variants[0]!.headline)}`)
   for (const channel of preview.channels) {
-    lines.push('', `── ${channel.channel} (${channel.type}) ──`)
+    lines.push('', `── ${channel.channel} (${channel.type}${channel.language ? `, ${channel.language} readers` : ''}) ──`)
     for (const part of channel.parts) {
       const length = part.length ? `  [${part.length.count}/${part.length.limit} ${part.length.unit}]` : ''
       lines.push(`${redact(part.label)}${length}`, stripTerminalControls(redact(part.text)).replace(/\n+$/, ''))

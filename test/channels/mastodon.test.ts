@@ -3,6 +3,7 @@ import {fileURLToPath} from 'node:url'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import type {Announcement} from '../../src/core/announcement.js'
 import {checkPolicy} from '../../src/core/policy/check.js'
+import {channelVariant} from '../../src/core/render.js'
 import type {Config} from '../../src/config/load.js'
 import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, PostedPart, SendContext} from '../../src/channels/driver.js'
@@ -117,10 +118,11 @@ describe('mastodon settings', () => {
     const base = {baseUrl: 'https://social.example', accessToken: 't'}
     expect(mastodon.config.safeParse({...base, visibility: 'direct'}).success).toBe(false)
     expect(mastodon.config.safeParse({...base, spoilerFor: ['Dreadful']}).success).toBe(false)
-    expect(mastodon.config.safeParse({...base, language: 'Welsh'}).success).toBe(false)
+    expect(() => channelFor(mastodon, 'm', {...base, language: 'Welsh'})).toThrow(/expected a language tag such as en-GB or cy/)
     expect(mastodon.config.safeParse({...base, maxCharacters: 0}).success).toBe(false)
     expect(mastodon.config.safeParse({...base, maxCharacters: 1.5}).success).toBe(false)
-    expect(mastodon.config.safeParse({...base, visibility: 'unlisted', spoilerFor: ['Extreme', 'Severe'], language: 'cy', maxCharacters: 5000}).success).toBe(true)
+    expect(mastodon.config.safeParse({...base, visibility: 'unlisted', spoilerFor: ['Extreme', 'Severe'], maxCharacters: 5000}).success).toBe(true)
+    expect(channelFor(mastodon, 'm', {...base, language: 'cy'}).language).toBe('cy')
   })
 })
 
@@ -202,10 +204,23 @@ describe('mastodon render', () => {
     ])
   })
 
-  it('uses the configured visibility and language, and leaves out the severity tag when told to', () => {
-    const announcement = makeAnnouncement({severity: 'Severe', variants: [{language: 'en-GB', headline: 'Bins collected Tuesday', description: ''}]})
-    expect(render(announcement, {visibility: 'unlisted', language: 'cy', severityTag: false}).payload).toEqual({
-      statuses: [{status: 'Bins collected Tuesday', visibility: 'unlisted', language: 'cy'}],
+  it('uses the configured visibility, posts the text of its language as that language, and leaves out the severity tag when told to', () => {
+    const announcement = makeAnnouncement({
+      severity: 'Severe',
+      variants: [
+        {language: 'en-GB', headline: 'Bins collected Tuesday', description: ''},
+        {language: 'cy-GB', headline: 'Casglu biniau dydd Mawrth', description: ''},
+      ],
+    })
+    const channel = makeChannel({visibility: 'unlisted', language: 'cy', severityTag: false})
+    // The engine and preview render a channel's own language (channelVariant): cy reads cy-GB.
+    expect(mastodon.render(announcement, channelVariant(announcement, channel), {channel}).payload).toEqual({
+      statuses: [{status: 'Casglu biniau dydd Mawrth', visibility: 'unlisted', language: 'cy'}],
+    })
+    // No Welsh text: the English goes, filed as English (and policy warns; see check.test.ts).
+    const englishOnly = {...announcement, variants: announcement.variants.slice(0, 1)}
+    expect(mastodon.render(englishOnly, channelVariant(englishOnly, channel), {channel}).payload).toEqual({
+      statuses: [{status: 'Bins collected Tuesday', visibility: 'unlisted', language: 'en'}],
     })
   })
 

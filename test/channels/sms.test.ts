@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi} from 'vitest'
 import type {Announcement} from '../../src/core/announcement.js'
 import {checkPolicy} from '../../src/core/policy/check.js'
+import {renderForAllChannels} from '../../src/core/render.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, Recipient, SendContext} from '../../src/channels/driver.js'
@@ -164,6 +165,28 @@ describe('sms render', () => {
     const findings = checkPolicy(announcement, config, [{channel, driver: sms, rendered}], fixedNow)
     expect(findings).toContainEqual(expect.objectContaining({level: 'error', rule: 'channel-limit', channel: 'residents-sms'}))
     expect(findings.find((finding) => finding.rule === 'channel-limit')!.message).toContain('SMS — GSM-7, 3 segments (307 chars) is 3 sms-segments, over the limit of 2')
+  })
+
+  it('renders a bilingual announcement once per language, so the Welsh text (UCS-2 with ŵ) is counted and checked too', () => {
+    const english = 'The A55 is closed westbound between J11 and J12 after a collision. Expect delays until 18:00; use the A5 instead.'
+    const welsh = 'Mae’r A55 ar gau tua’r gorllewin rhwng C11 a C12 ar ôl gwrthdrawiad. Disgwyliwch oedi tan 18:00; defnyddiwch yr A5. Ŵyr y gyrrwr.'
+    const announcement = makeAnnouncement({
+      severity: 'Unknown',
+      variants: [
+        {language: 'en-GB', headline: english, description: ''},
+        {language: 'cy-GB', headline: welsh, description: ''},
+      ],
+    })
+    const channel = makeChannel({maxSegments: 1})
+    const config: Config = {source: 'test', sender: 'alerts@northwales.example', timezone: 'Europe/London', languages: ['en-GB', 'cy-GB'], channels: {[channel.name]: channel}, policy: policySchema.parse({})}
+    const renderings = renderForAllChannels({...announcement, channels: [channel.name]}, config)
+    expect(renderings.map((r) => [r.channel.name, r.language, r.rendered.parts[0]!.label.replace(/ \(\d+ chars\)$/, '')])).toEqual([
+      ['residents-sms', 'en-GB', 'SMS — GSM-7, 1 segment'],
+      ['residents-sms', 'cy-GB', 'SMS — UCS-2 (because of ô Ŵ), 2 segments'],
+    ])
+    expect(renderings[1]!.rendered.parts[0]!.text).toContain('Ŵyr y gyrrwr')
+    const findings = checkPolicy(announcement, config, renderings, fixedNow).filter((finding) => finding.rule === 'channel-limit')
+    expect(findings.map((finding) => finding.message)).toEqual([expect.stringMatching(/^residents-sms \(cy-GB\): SMS — UCS-2 \(because of ô Ŵ\), 2 segments \(\d+ chars\) is 2 sms-segments, over the limit of 1 — shorten the text, or raise channels\.residents-sms\.maxSegments$/)])
   })
 })
 

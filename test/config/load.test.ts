@@ -3,6 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {ConfigError, channelLimits, loadConfig} from '../../src/config/load.js'
+import {missingSecretsOf, requireSecretsFor} from '../../src/config/missing-secrets.js'
 import {resolvePaths, type CrierPaths} from '../../src/config/paths.js'
 import {redact} from '../../src/config/secrets.js'
 import {CrierError, ExitCode, UsageError} from '../../src/core/errors.js'
@@ -146,6 +147,32 @@ policy:
     })
     expect(problemsOf(withConfig('timezone: Mars/Olympus\nchannels:\n  website: {type: feed, dir: ./public}\n'))).toEqual([expect.stringMatching(/^config\.yaml: timezone: /)])
     expect(() => loadConfig(withConfig('timezone: Mars/Olympus\nchannels:\n  website: {type: feed, dir: ./public}\n'), {}, {brokenChannelsAside: true})).toThrow(ConfigError)
+  })
+
+  it('for what sends nothing itself, keeps a channel whose only problem is a missing secret, marked; other problems still count', () => {
+    const yaml = [
+      'channels:',
+      '  website: {type: feed, dir: ./public}',
+      '  hook: {type: webhook, url: "https://h.example/?t=${HOOK_TOKEN}", secret: "${HOOK_SECRET}"}',
+      '  broken: {type: webhook, url: "ftp://x.example/", secret: "${BROKEN_SECRET}"}',
+      '',
+    ].join('\n')
+    const config = loadConfig(withConfig(yaml), {}, {missingSecretsAside: true, brokenChannelsAside: true})
+    expect(Object.keys(config.channels)).toEqual(['website', 'hook'])
+    expect(config.missingSecrets).toEqual({
+      hook: [
+        'config.yaml: channels.hook.url: environment variable HOOK_TOKEN is not set — export it before running crier',
+        'config.yaml: channels.hook.secret: environment variable HOOK_SECRET is not set — export it before running crier',
+      ],
+    })
+    expect(Object.keys(config.brokenChannels ?? {})).toEqual(['broken'])
+    expect(() => requireSecretsFor(config, ['website'])).not.toThrow()
+    expect(() => requireSecretsFor(config, ['website', 'hook'])).toThrow(/channels\.hook\.url: environment variable HOOK_TOKEN is not set[^]*channels\.hook\.secret: environment variable HOOK_SECRET/)
+    expect(missingSecretsOf(config, 'hook')).toBe('config.yaml: channels.hook.url: environment variable HOOK_TOKEN is not set; config.yaml: channels.hook.secret: environment variable HOOK_SECRET is not set')
+    // Without brokenChannelsAside the wrong URL refuses the file, as it would anyway.
+    expect(() => loadConfig(withConfig(yaml), {}, {missingSecretsAside: true})).toThrow(/channels\.broken\.url: /)
+    // Once the variables are there, nothing is marked.
+    expect(loadConfig(withConfig(yaml.replace(/ {2}broken.*\n/, '')), {HOOK_TOKEN: 'tok-1234', HOOK_SECRET: 'sec-5678'}, {missingSecretsAside: true}).missingSecrets).toBeUndefined()
   })
 
   it('keeps common settings a channel gives', () => {

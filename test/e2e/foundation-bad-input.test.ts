@@ -256,40 +256,83 @@ describe('bad configuration: exit 2, each problem one line naming the file and k
     expectUnchanged(home, facts)
   })
 
-  it('a ${ENV} secret whose variable is missing: names the variable and the key, never a value', () => {
+  it('a ${ENV} secret whose variable is missing: sending on its channel is refused naming the variable and the key, never a value', () => {
     const yaml = [
       'channels:',
       '  website: { type: feed, dir: ./public }',
       '  partners: { type: webhook, url: "https://partners.example/hook?token=${PARTNERS_TOKEN}", secret: "${PARTNERS_HMAC}" }',
       '',
     ].join('\n')
+    const env = {PARTNERS_TOKEN: 'tok-SHOULD-NOT-LEAK-4711'}
     // PARTNERS_TOKEN is set (a secret that must not leak into the error); PARTNERS_HMAC is not
-    for (const args of [['channels', 'list'], ['preview', '7ZZZZZZZZZZZ', '--json'], ['draft', 'Text.', '--severity', 'Minor', '--channel', 'website']]) {
-      const result = withConfig('secrets.yaml', yaml, args, {PARTNERS_TOKEN: 'tok-SHOULD-NOT-LEAK-4711'})
-      expect(errorLines(result, 2)).toEqual(['Error: secrets.yaml: channels.partners.secret: environment variable PARTNERS_HMAC is not set — export it before running crier'])
-      expect(result.stderr).not.toContain('tok-SHOULD-NOT-LEAK-4711')
-      expectUnchanged(home, facts)
-    }
+    const file = join(home.home, 'secrets.yaml')
+    writeFileSync(file, yaml)
+    const send = (extra: NodeJS.ProcessEnv) => home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'website,partners', '--config', file], {input: 'Road closed.', env: {...env, ...extra}})
+    const refusal = send({})
+    expect(errorLines(refusal, 2)).toEqual(['Error: secrets.yaml: channels.partners.secret: environment variable PARTNERS_HMAC is not set — export it before running crier'])
+    expect(refusal.stderr).not.toContain('tok-SHOULD-NOT-LEAK-4711')
+    expectUnchanged(home, facts)
     // an empty variable is as good as missing
-    const empty = withConfig('secrets.yaml', yaml, ['channels', 'list'], {PARTNERS_TOKEN: 'tok-SHOULD-NOT-LEAK-4711', PARTNERS_HMAC: ''})
+    const empty = send({PARTNERS_HMAC: ''})
     expect(errorLines(empty, 2)[0]).toContain('environment variable PARTNERS_HMAC is not set')
+    expectUnchanged(home, facts)
+    // A secret outside any channel is needed by every command that reads the config.
+    const sender = withConfig('sender.yaml', 'sender: "${CRIER_SENDER_ADDRESS}"\nchannels:\n  website: { type: feed, dir: ./public }\n', ['draft', 'Text.', '--severity', 'Minor'])
+    expect(errorLines(sender, 2)).toEqual(['Error: sender.yaml: sender: environment variable CRIER_SENDER_ADDRESS is not set — export it before running crier'])
+    expectUnchanged(home, facts)
   })
 
-  it('a ${ENV} secret this shell lacks does not stop what sends nothing: show, status and an opt-out', () => {
+  it('a ${ENV} secret this shell lacks does not stop what sends nothing on its channel: list, test, draft, preview, queue', () => {
     const h = makeCrierHome()
     try {
-      h.writeConfig('channels:\n  website: { type: feed, dir: ./public }\n  partners: { type: webhook, url: "http://127.0.0.1:9/hook", secret: "${PARTNERS_HMAC}" }\n')
-      const queued = h.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'website,partners', '--no-wait', '--json'], {input: 'Road closed.', env: {PARTNERS_HMAC: 'hmac-SHOULD-NOT-LEAK-11'}})
+      h.writeConfig('channels:\n  website: { type: feed, dir: ./public }\n  partners: { type: webhook, url: "http://127.0.0.1:9/hook?token=${PARTNERS_TOKEN}", secret: "${PARTNERS_HMAC}" }\n')
+      const env = {PARTNERS_TOKEN: 'tok-SHOULD-NOT-LEAK-4711'}
+      const rows = (sql: string) => {
+        const db = h.db()
+        try {
+          return db.prepare(sql).all()
+        } finally {
+          db.close()
+        }
+      }
+      const lacks = 'partners cannot send from this shell: config.yaml: channels.partners.secret: environment variable PARTNERS_HMAC is not set'
+      const listed = h.run(['channels', 'list', '--json'], {env})
+      expect(listed.status, listed.stderr).toBe(0)
+      expect(JSON.parse(listed.stdout).channels.map((c: any) => [c.name, c.cannotSendHere])).toEqual([
+        ['website', null],
+        ['partners', ['config.yaml: channels.partners.secret: environment variable PARTNERS_HMAC is not set — export it before running crier']],
+      ])
+      expect(h.run(['channels', 'list'], {env}).stderr).toContain(`Note: ${lacks}`)
+      // channels test checks nothing with a stand-in for the secret: it says what is missing.
+      const tested = h.run(['channels', 'test', 'partners'], {env})
+      expect(tested.status).toBe(1)
+      expect(tested.stdout).toMatch(/^partners\s+FAILED\s+not checked: this shell lacks its secret: config\.yaml: channels\.partners\.secret: environment variable PARTNERS_HMAC is not set$/m)
+      const drafted = h.run(['draft', 'Road closed.', '--severity', 'Minor', '--channel', 'website,partners', '--json'], {env})
+      expect(drafted.status, drafted.stderr).toBe(0)
+      const id = JSON.parse(drafted.stdout).id as string
+      const previewed = h.run(['preview', id], {env})
+      expect(previewed.status, previewed.stderr).toBe(0)
+      expect(previewed.stderr).toContain(`Note: ${lacks}`)
+      expect(previewed.stderr).toContain('crier broadcast --no-wait queues it for one')
+      // Sending from here is refused, and nothing is queued; --no-wait queues for a worker that has it.
+      const refusedHere = h.run(['broadcast', id], {env})
+      expect(refusedHere.status).toBe(2)
+      expect(refusedHere.stderr).toContain('environment variable PARTNERS_HMAC is not set')
+      expect(rows(`SELECT count(*) AS n FROM delivery`)).toEqual([{n: 0}])
+      const queued = h.run(['broadcast', id, '--no-wait'], {env})
       expect(queued.status, queued.stderr).toBe(0)
-      const id = JSON.parse(queued.stdout).announcement.id as string
+      expect(queued.stderr).toContain(`Note: ${lacks}`)
+      expect(rows(`SELECT channel, state FROM delivery ORDER BY channel`)).toEqual([
+        {channel: 'partners', state: 'queued'},
+        {channel: 'website', state: 'queued'},
+      ])
       for (const args of [['show', id], ['status', id], ['status'], ['subscribers', 'optout', 'someone@example.org']]) {
-        const result = h.run(args)
+        const result = h.run(args, {env})
         expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(0)
         expect(result.stderr).toBe('')
       }
       expect(h.run(['status', id, '--json']).stdout).toContain('"channel": "partners"')
-      // What sends or drafts still needs it, and says which variable.
-      expect(h.run(['cancel', id]).stderr).toMatch(/environment variable PARTNERS_HMAC is not set/)
+      for (const output of [listed, tested, previewed, refusedHere, queued]) expect(output.stdout + output.stderr).not.toContain('tok-SHOULD-NOT-LEAK-4711')
     } finally {
       h.cleanup()
     }

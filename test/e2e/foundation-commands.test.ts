@@ -387,7 +387,7 @@ describe('crier channels list', () => {
       expect(text).toMatch(/^website\s+feed\s+broadcast\s+idempotent$/m)
       expect(jsonOf(ok(home.run(['channels', 'list', '--json'])))).toEqual({
         source: 'embedded default',
-        channels: [{name: 'website', type: 'feed', kind: 'broadcast', idempotent: true, concurrency: 8, maxAttempts: 8, rate: null}],
+        channels: [{name: 'website', type: 'feed', kind: 'broadcast', idempotent: true, concurrency: 8, maxAttempts: 8, rate: null, cannotSendHere: null}],
       })
     } finally {
       home.cleanup()
@@ -401,9 +401,9 @@ describe('crier channels list', () => {
       const json = jsonOf(ok(home.run(['channels', 'list', '--json'])))
       expect(json.source).toBe(file)
       expect(json.channels).toEqual([
-        {name: 'website', type: 'feed', kind: 'broadcast', idempotent: true, concurrency: 8, maxAttempts: 8, rate: null},
-        {name: 'intranet', type: 'feed', kind: 'broadcast', idempotent: true, concurrency: 8, maxAttempts: 8, rate: null},
-        {name: 'partners', type: 'webhook', kind: 'broadcast', idempotent: true, concurrency: 2, maxAttempts: 3, rate: '5/s'},
+        {name: 'website', type: 'feed', kind: 'broadcast', idempotent: true, concurrency: 8, maxAttempts: 8, rate: null, cannotSendHere: null},
+        {name: 'intranet', type: 'feed', kind: 'broadcast', idempotent: true, concurrency: 8, maxAttempts: 8, rate: null, cannotSendHere: null},
+        {name: 'partners', type: 'webhook', kind: 'broadcast', idempotent: true, concurrency: 2, maxAttempts: 3, rate: '5/s', cannotSendHere: null},
       ])
       expect(ok(home.run(['channels', 'list'])).stdout).toContain(`Config: ${file}`)
     } finally {

@@ -1,4 +1,5 @@
 import {CrierCommand} from '../../cli/base-command.js'
+import {missingSecretLines} from '../../cli/missing-secrets.js'
 import {channelLimits} from '../../config/load.js'
 import {driverFor} from '../../channels/registry.js'
 import {pad} from '../../views/format.js'
@@ -21,11 +22,14 @@ export default class ChannelsList extends CrierCommand {
         concurrency: limits.concurrency,
         maxAttempts: limits.maxAttempts,
         rate: channel.rate ?? null,
+        // A secret this shell lacks: usable for drafting and queueing, not for sending from here.
+        cannotSendHere: config.missingSecrets?.[channel.name] ?? null,
       }
     })
     if (!this.jsonEnabled()) {
       this.log(`Config: ${config.source}`)
       for (const c of channels) this.log(`${pad(c.name, 16)}${pad(c.type, 10)}${pad(c.kind, 14)}${c.idempotent ? 'idempotent' : ''}`)
+      for (const line of missingSecretLines(config, channels.map((c) => c.name))) this.logToStderr(`Note: ${line}`)
     }
     return {source: config.source, channels}
   }

@@ -4,7 +4,7 @@ import {personalDataDetectors, type PersonalDataDetector} from '../../config/sch
 import type {Announcement} from '../announcement.js'
 import {zoneGeocode} from '../area-targeting.js'
 import {shortId} from '../ids.js'
-import type {ChannelRendering} from '../render.js'
+import {lacksChannelLanguage, type ChannelRendering} from '../render.js'
 import {findPersonalData, type PersonalDataOptions} from './personal-data.js'
 import {inQuietHours, localIsoMinute, quietHoursEnd} from './quiet-hours.js'
 import {foldText, wordMatchers, type WordMatcher} from './words.js'
@@ -297,13 +297,23 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
 
 function channels(announcement: Announcement, renderings: ChannelRendering[], id: string): Finding[] {
   const findings: Finding[] = []
-  for (const {channel, rendered} of renderings) {
-    if (isDrill(announcement.status) && !channel.allowTest) {
+  for (const {channel, rendered, language} of renderings) {
+    // A bilingual per-recipient channel is rendered once per language: said once, not per language.
+    if (isDrill(announcement.status) && !channel.allowTest && !findings.some((f) => f.rule === 'test-channel' && f.channel === channel.name)) {
       findings.push({
         level: 'error',
         rule: 'test-channel',
         channel: channel.name,
         message: `${announcement.status} announcements may not go to ${channel.name} — it is not marked allowTest: choose other channels (crier edit ${id} --channel …) or set channels.${channel.name}.allowTest: true`,
+      })
+    }
+    if (lacksChannelLanguage(announcement, channel)) {
+      const first = announcement.variants[0]!.language
+      findings.push({
+        level: 'warning',
+        rule: 'channel-language',
+        channel: channel.name,
+        message: `${channel.name} posts in ${channel.language}, but this has no ${channel.language} text: it would post the ${first} — add it: crier edit ${id} --lang ${channel.language} --headline … --text …`,
       })
     }
     for (const part of rendered.parts) {
@@ -313,7 +323,7 @@ function channels(announcement: Announcement, renderings: ChannelRendering[], id
           level: 'error',
           rule: 'channel-limit',
           channel: channel.name,
-          message: `${channel.name}: ${part.label} is ${part.length.count} ${part.length.unit}, over the limit of ${part.length.limit} — ${advice}`,
+          message: `${channel.name}${language ? ` (${language})` : ''}: ${part.label} is ${part.length.count} ${part.length.unit}, over the limit of ${part.length.limit} — ${advice}`,
         })
       }
     }

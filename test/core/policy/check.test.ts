@@ -336,3 +336,50 @@ it('a clean announcement has no findings under a strict policy', () => {
   announcement.variants[0]!.instruction = 'Use the A5. Call 101 with information, or 999 in an emergency.'
   expect(check(announcement, config)).toEqual([])
 })
+
+describe('a channel that posts in one language', () => {
+  const home = mkdtempSync(join(tmpdir(), 'crier-policy-language-'))
+  homes.push(home)
+  writeFileSync(join(home, 'config.yaml'), `${channels}  partners-cy: { type: webhook, url: "https://partners.example/cy", language: cy }\n`)
+  const config = loadConfig(resolvePaths({CRIER_HOME: home}), {})
+
+  it('posts the text in its language, matched as a reader’s is (cy takes cy-GB)', () => {
+    const announcement = bilingual({channels: ['website', 'partners-cy']})
+    const [, partners] = renderForAllChannels(announcement, config)
+    expect(JSON.parse(partners!.rendered.parts[0]!.text)).toMatchObject({language: 'cy-GB', headline: 'A55 ar gau wrth Gyffordd 11'})
+    expect(ofRule(check(announcement, config), 'channel-language')).toEqual([])
+  })
+
+  it('warns where there is no text in its language: it would post the first language’s', () => {
+    const announcement = makeAnnouncement({channels: ['website', 'partners-cy'], expiresAt: noon + 3_600_000})
+    expect(ofRule(check(announcement, config), 'channel-language')).toEqual([
+      {
+        level: 'warning',
+        rule: 'channel-language',
+        channel: 'partners-cy',
+        message: `partners-cy posts in cy, but this has no cy text: it would post the en-GB — add it: crier edit ${shortId(announcement.id)} --lang cy --headline … --text …`,
+      },
+    ])
+  })
+
+  it('is refused on an e-mail or SMS channel, whose subscribers each get their own language', () => {
+    writeFileSync(join(home, 'config.yaml'), `${channels.replace('maxSegments: 2 }', 'maxSegments: 2, language: cy-GB }')}`)
+    expect(() => loadConfig(resolvePaths({CRIER_HOME: home}), {})).toThrow(
+      'config.yaml: channels.residents-sms.language: sms sends each subscriber the text in their own language (the language column of their list) — leave language out',
+    )
+  })
+})
+
+describe('a bilingual announcement on a per-recipient channel', () => {
+  const config = configWith('  content: {}\n')
+
+  it('is checked in each language: the Welsh SMS over maxSegments is an error naming the language', () => {
+    const long = (text: string) => `${text} `.repeat(12).trim()
+    const announcement = bilingual({channels: ['residents-sms']})
+    announcement.variants[1]!.description = long('Mae’r ŵyn ar y ffordd.')
+    const limits = ofRule(check(announcement, config), 'channel-limit')
+    expect(limits).toHaveLength(1)
+    expect(limits[0]).toMatchObject({level: 'error', channel: 'residents-sms'})
+    expect(limits[0]!.message).toMatch(/^residents-sms \(cy-GB\): SMS — UCS-2 \(because of ŵ\), \d+ segments \(\d+ chars\) is \d+ sms-segments, over the limit of 2/)
+  })
+})
