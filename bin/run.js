@@ -4,11 +4,12 @@
 // anything is imported, hence the dynamic import.
 if (process.argv[2] === 'worker') process.on('SIGHUP', () => {})
 
-// A reader that went away (crier run 2>&1 | head, a log collector restarting) must not end a
-// delivery pass halfway, its results unrecorded: what is written to a closed pipe is dropped.
+// A reader that went away (crier run 2>&1 | head, a log collector restarting, the terminal of a
+// dropped SSH session: EIO) must not end a delivery pass halfway, its results unrecorded: what is
+// written to a closed pipe or terminal is dropped.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
-    if (error.code !== 'EPIPE') throw error
+    if (error.code !== 'EPIPE' && error.code !== 'EIO') throw error
   })
 }
 

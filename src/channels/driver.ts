@@ -55,6 +55,8 @@ export interface RenderContext<Settings> {
   recipient?: Recipient
   /** The announcement an Update or Cancel refers to, for CAP <references>. */
   referenced?: Announcement
+  /** The configured time zone: times people read (an e-mail's expiry) are in it. Default UTC. */
+  timeZone?: string
 }
 
 /** One piece of what will be published, as preview shows it. */

@@ -33,12 +33,19 @@ export interface EmailPayload {
   /** The variant rendered and the CAP link, so send can render again for another recipient. */
   language: string
   capUrl?: string
+  timeZone?: string
 }
 
 /** Shown by preview when no subscriber is given; never sent to. */
 const placeholderRecipient: Recipient = {id: 'preview', email: 'resident@example.invalid'}
 
-export function renderEmail(announcement: Announcement, variant: Variant, channel: ChannelConfig<EmailSettings>, capUrl: string | undefined, recipient: Recipient | undefined): EmailPayload {
+export function renderEmail(
+  announcement: Announcement,
+  variant: Variant,
+  channel: ChannelConfig<EmailSettings>,
+  {capUrl, timeZone}: {capUrl?: string; timeZone?: string},
+  recipient: Recipient | undefined,
+): EmailPayload {
   const from = parseMailbox(channel.from) ?? {name: '', address: ''}
   const replyTo = channel.replyTo === undefined ? undefined : parseMailbox(channel.replyTo)
   const shown = recipient ?? placeholderRecipient
@@ -60,7 +67,7 @@ export function renderEmail(announcement: Announcement, variant: Variant, channe
     description: bodyText(variant.description),
     instruction: variant.instruction ? bodyText(variant.instruction) : undefined,
     area: announcement.area ? bodyText(announcement.area.description) : undefined,
-    expires: announcement.expiresAt === undefined ? undefined : formatUtc(announcement.expiresAt),
+    expires: announcement.expiresAt === undefined ? undefined : formatExpiry(announcement.expiresAt, timeZone ?? 'UTC'),
     web: announcement.web,
     capUrl,
     senderName,
@@ -78,6 +85,7 @@ export function renderEmail(announcement: Announcement, variant: Variant, channe
     ...(recipient ? {recipient} : {}),
     language: variant.language,
     ...(capUrl ? {capUrl} : {}),
+    ...(timeZone ? {timeZone} : {}),
   }
 }
 
@@ -89,7 +97,7 @@ export function renderEmail(announcement: Announcement, variant: Variant, channe
 export function forRecipient(payload: EmailPayload, announcement: Announcement, channel: ChannelConfig<EmailSettings>, recipient: Recipient | undefined): EmailPayload {
   if (!recipient || sameRecipient(payload.recipient, recipient)) return payload
   const variant = announcement.variants.find((each) => each.language === payload.language) ?? primaryVariant(announcement)
-  return renderEmail(announcement, variant, channel, payload.capUrl, recipient)
+  return renderEmail(announcement, variant, channel, payload, recipient)
 }
 
 function sameRecipient(a: Recipient | undefined, b: Recipient): boolean {
@@ -184,13 +192,13 @@ function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
 }
 
-const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
 
 /** "9 May 2024, 15:30 UTC": built by hand, so it does not depend on the ICU data Node ships. */
-function formatUtc(epochMs: number): string {
-  const date = new Date(epochMs)
-  const pad = (value: number) => String(value).padStart(2, '0')
-  return `${date.getUTCDate()} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`
+/** "12 Jul 2027, 18:00 BST": in the configured zone, as the officer typed it and residents live it. */
+function formatExpiry(epochMs: number, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-GB', {timeZone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short'}).formatToParts(new Date(epochMs))
+  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? ''
+  return `${get('day')} ${get('month')} ${get('year')}, ${get('hour')}:${get('minute')} ${get('timeZoneName')}`
 }
 
 interface UnsubscribeTarget {

@@ -48,7 +48,7 @@ export const email: Driver<EmailSettings, EmailPayload> = {
   capabilities: {counts: 'characters', threads: false, media: false, idempotent: false, reconcile: false, contact: 'email'},
 
   render(announcement, variant, context) {
-    const payload = renderEmail(announcement, variant, context.channel, context.capUrl, context.recipient)
+    const payload = renderEmail(announcement, variant, context.channel, context, context.recipient)
     return {
       parts: [
         {label: 'Subject', text: payload.subject},

@@ -2,7 +2,7 @@ import {oneLine} from '../core/terminal-text.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig} from './driver.js'
 import type {EmailSettings} from './email.js'
-import {ChannelUnusableError, PermanentSendError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, TransientSendError} from './errors.js'
 import type {SmtpEndpoint} from './smtp-pool.js'
 import {channelTimeoutMs} from './timeout.js'
 
@@ -18,6 +18,8 @@ interface SmtpError {
   response?: string
   command?: string
   message?: string
+  /** Set by smtp-pool.ts: the failure came after the whole message was handed to the connection. */
+  messageHandedOver?: boolean
 }
 
 /** SMTP replies say which step failed; "recipient refused: 550 …" says more than "550 …". */
@@ -32,7 +34,8 @@ const stepNames: Record<string, string> = {
 }
 
 /**
- * 4xx replies and connection trouble are transient; 5xx replies are permanent; a refused login
+ * 4xx replies and connection trouble are transient — but no reply after the whole message went
+ * is in doubt (it may have arrived); 5xx replies are permanent; a refused login
  * makes the whole channel unusable (no recipient can be reached with it). Every message is
  * scrubbed of the SMTP password.
  */
@@ -56,7 +59,12 @@ export function classifySmtpError(error: unknown, channel: ChannelConfig<EmailSe
   // nodemailer refused the message itself (no recipients, invalid address): no retry can fix it.
   if ((smtp.code === 'EENVELOPE' || smtp.code === 'EMESSAGE') && smtp.command === 'API') return new PermanentSendError(clean(smtp.message ?? smtp.code))
   if (smtp.code === 'EREQUIRETLS') return new PermanentSendError(clean(smtp.message ?? smtp.code))
-  return new TransientSendError(clean(networkReason(smtp, channel)))
+  const reason = clean(networkReason(smtp, channel))
+  // The whole message went and then no reply came (a timeout, a dropped connection): the classic
+  // SMTP duplicate — a relay has usually queued it before its 250 was lost. Sent again it would
+  // arrive twice (or eight times): in doubt, for the officer, and a Cancel goes to it.
+  if (smtp.messageHandedOver) return new InDoubtSendError(`${reason} after the whole message was sent — it may have arrived; not sent again`)
+  return new TransientSendError(reason)
 }
 
 const networkReasons: Array<[RegExp, string]> = [

@@ -1,4 +1,5 @@
 import {connect, type Socket} from 'node:net'
+import {PassThrough, type Readable} from 'node:stream'
 import type {Transporter} from 'nodemailer'
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js'
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js'
@@ -101,6 +102,12 @@ function connectWithoutDelay(endpoint: SmtpEndpoint) {
 // than in nodemailer's queue: a send given up on (abort, closeEmailTransports) while waiting
 // then never goes out later behind our back.
 
+/** Whether a send's message has been handed to the SMTP connection in full. */
+interface HandedOver {
+  done: boolean
+}
+const handedOverKey = 'crierHandedOver'
+
 interface PooledTransport {
   send(message: SMTPPool.MailOptions, signal: AbortSignal): Promise<void>
   close(): void
@@ -142,6 +149,20 @@ function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<Em
     maxRequeues: 0,
   }
   const mailer: Transporter = nodemailer.createTransport(options)
+  // Notes when a message has been read out in full into the connection's DATA stream (the last
+  // step of the message's stream): a failure after that may have delivered it (smtp-failures.ts).
+  mailer.use('stream', (mail, done) => {
+    const note = (mail.data as {[handedOverKey]?: HandedOver})[handedOverKey]
+    if (note) {
+      mail.message.processFunc((input: Readable) => {
+        const tap = new PassThrough()
+        input.once('error', (error) => tap.destroy(error))
+        tap.once('end', () => (note.done = true))
+        return input.pipe(tap)
+      })
+    }
+    done()
+  })
   let free = channel.maxConnections
   let isClosed = false
   const waiting = new Set<{start: () => void; cancel: (error: Error) => void}>()
@@ -186,7 +207,13 @@ function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<Em
       try {
         // An abort cannot recall a message nodemailer is already writing; the caller is told at
         // once and (non-idempotent driver) the engine records the delivery as in doubt.
-        await untilAborted(mailer.sendMail(message), signal)
+        const handedOver: HandedOver = {done: false}
+        try {
+          await untilAborted(mailer.sendMail({...message, [handedOverKey]: handedOver} as SMTPPool.MailOptions), signal)
+        } catch (error) {
+          if (handedOver.done && error && typeof error === 'object') Object.assign(error, {messageHandedOver: true})
+          throw error
+        }
       } finally {
         release()
       }

@@ -2,9 +2,12 @@ import {setMaxListeners} from 'node:events'
 
 /**
  * SIGINT/SIGTERM handling for commands that send: the first signal stops claiming and lets
- * in-flight sends finish (nothing is left `sending`); a second aborts what is in flight.
+ * in-flight sends finish (nothing is left `sending`); a second aborts what is in flight. SIGHUP
+ * too — an SSH session that drops ends a foreground broadcast with it, and Node's default for it
+ * is to die at once, mid-send — except where it means something else (a worker reloads on it).
  */
-export function stopSignals(onFirst?: (signal: NodeJS.Signals) => void) {
+export function stopSignals(onFirst?: (signal: NodeJS.Signals) => void, options: {hangUp?: boolean} = {}) {
+  const signals: NodeJS.Signals[] = options.hangUp === false ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP']
   const stop = new AbortController()
   const abort = new AbortController()
   // Every send in flight listens on abort: dozens at once is normal, not a leak.
@@ -19,16 +22,14 @@ export function stopSignals(onFirst?: (signal: NodeJS.Signals) => void) {
       abort.abort()
     }
   }
-  process.on('SIGINT', handler)
-  process.on('SIGTERM', handler)
+  for (const signal of signals) process.on(signal, handler)
   return {
     stop: stop.signal,
     abort: abort.signal,
     /** The conventional exit code after a signal: 128 + its number. */
-    exitCode: () => (received === 'SIGINT' ? 130 : received === 'SIGTERM' ? 143 : undefined),
+    exitCode: () => (received === 'SIGINT' ? 130 : received === 'SIGTERM' ? 143 : received === 'SIGHUP' ? 129 : undefined),
     dispose() {
-      process.off('SIGINT', handler)
-      process.off('SIGTERM', handler)
+      for (const signal of signals) process.off(signal, handler)
     },
   }
 }

@@ -2,6 +2,7 @@ import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {approveAnnouncement} from '../core/approval.js'
 import {shortId} from '../core/ids.js'
+import {oneLine} from '../core/terminal-text.js'
 import {announcementJson} from '../views/format.js'
 
 export default class Approve extends CrierCommand {
@@ -16,6 +17,9 @@ export default class Approve extends CrierCommand {
     const {announcement, approvals, findings} = approveAnnouncement(ctx, id)
     // Only timing errors (quiet hours) let an approval through: they block sending now, not approving.
     for (const finding of findings) this.say(`Policy ${finding.level}${finding.level === 'error' ? ' if sent now' : ''}: ${finding.message}`)
+    // What the approval is of, in the approver's own output: their name goes on these words.
+    const headlines = announcement.variants.map((variant) => `"${oneLine(variant.headline, 200)}"`).join(' / ')
+    this.say(`You approved: ${headlines} (${announcement.severity}, to ${announcement.channels.join(', ')}).`)
     this.say(
       approvals.required === 0
         ? `Approved ${shortId(id)} by ${ctx.user} (policy needs no approval for ${announcement.severity}). Next: crier broadcast ${shortId(id)}`

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {missingSecretLines} from '../cli/missing-secrets.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
-import {mustGet} from '../core/approval.js'
+import {mustGet, recordPreview} from '../core/approval.js'
 import {UsageError} from '../core/errors.js'
 import {previewAnnouncement} from '../core/preview.js'
 import {redact} from '../config/secrets.js'
@@ -23,6 +23,8 @@ export default class Preview extends CrierCommand {
       throw new UsageError(`${flags.channel} is not one of this announcement's channels (${announcement.channels.join(', ')}) — name one of those, or leave out --channel for all`)
     }
     const preview = previewAnnouncement(ctx, announcement, flags.channel)
+    // What this officer read: an approval by them later is of this text (approveAnnouncement).
+    recordPreview(ctx, announcement)
     this.say(previewText(preview))
     // crier broadcast from here would be refused for these: say so before the officer finds out.
     for (const line of missingSecretLines(ctx.config, [...new Set(preview.channels.map((c) => c.channel))])) this.logToStderr(`Note: ${line}; crier broadcast --no-wait queues it for one`)

@@ -2,8 +2,7 @@ import {isTargeted} from '../core/area-targeting.js'
 import {areaTargetsText} from '../views/area-reach-lines.js'
 import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
-import {mustGet} from '../core/approval.js'
-import {approvalStatus} from '../core/policy/approvals.js'
+import {approvalsOf, mustGet} from '../core/approval.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {shortId} from '../core/ids.js'
 import {supersededBy} from '../core/superseded.js'
@@ -22,7 +21,7 @@ export default class Show extends CrierCommand {
     const id = resolveAnnouncementId(ctx, args.id)
     const a = mustGet(ctx, id)
     const approvals = ctx.store.announcements.approvals(id)
-    const status = approvalStatus(a, approvals, ctx.config.policy)
+    const status = approvalsOf(ctx, a)
     const channels = ctx.store.deliveries.countsByChannel(id)
     const superseded = supersededBy(ctx, [id]).get(id)
     const schedule = ctx.store.schedules.activeFor(id)
@@ -59,6 +58,6 @@ export default class Show extends CrierCommand {
       const width = Math.max(12, ...channels.map((counts) => counts.channel.length + 2))
       for (const counts of channels) this.log('  ' + channelCountsLine(counts, width))
     }
-    return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.includes(x)}))}, deliveries: channels}
+    return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.some((valid) => valid.approver === x.approver && valid.contentHash === x.contentHash)}))}, deliveries: channels}
   }
 }

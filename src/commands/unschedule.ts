@@ -11,7 +11,9 @@ export default class Unschedule extends CrierCommand {
 
   async run() {
     const {args} = await this.parse(Unschedule)
-    const ctx = await this.context()
+    // Stopping needs no config: a colleague's typo in it, or a secret this shell lacks, must not
+    // keep a wrong message scheduled.
+    const ctx = await this.context({config: false})
     const id = resolveAnnouncementId(ctx, args.id)
     const announcement = unscheduleAnnouncement(ctx, id)
     this.say(`Unscheduled ${shortId(id)}; it is approved and will not go unless broadcast or scheduled again.`)

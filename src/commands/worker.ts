@@ -31,7 +31,8 @@ export default class Worker extends CrierCommand {
       const when = until === Infinity ? undefined : new Date(until).toISOString()
       log({event: 'channel-stopped', channel, reason, until: when ?? null}, `${channel} cannot send${when ? `, stopped until ${when}` : ''} (its deliveries stay queued): ${oneLine(reason, 300)}`)
     }
-    const signals = stopSignals((signal) => log({event: 'stopping', signal}, `stopping (${signal}): finishing sends in flight, leaving the rest queued`))
+    // SIGHUP reloads the config (below), not a stop.
+    const signals = stopSignals((signal) => log({event: 'stopping', signal}, `stopping (${signal}): finishing sends in flight, leaving the rest queued`), {hangUp: false})
     log({event: 'started', pid: process.pid}, `worker started (pid ${process.pid})`)
     const leftOut = (config: Config) => {
       for (const [channel, problem] of Object.entries(config.brokenChannels ?? {})) {

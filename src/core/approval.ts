@@ -3,15 +3,45 @@ import type {CoreContext} from './context.js'
 import type {Approval} from '../store/announcements.js'
 import {PolicyRefusal, UsageError} from './errors.js'
 import {transition} from './lifecycle.js'
+import {followUpThread} from './announcement.js'
 import {approvalStatus, assertMayApprove, contentHash, type ApprovalStatus} from './policy/approvals.js'
 import {findingsBlockingApproval, type Finding} from './policy/check.js'
 import {judgeAnnouncement} from './policy/judge.js'
 import {oneLine} from './terminal-text.js'
+import {shortId} from './ids.js'
+import {sameOfficer} from './officer.js'
+import {formatInZone} from './when.js'
 
 export interface ApproveResult {
   announcement: Announcement
   approvals: ApprovalStatus
   findings: Finding[]
+}
+
+/**
+ * The text an approver previewed is the text they approve: an edit made between their preview
+ * and their approval (the author, meanwhile) would otherwise carry their name on words they
+ * never read. Approving without a preview is their call; approving a changed text is refused.
+ */
+function refuseChangedSincePreview(ctx: CoreContext, announcement: Announcement): void {
+  const [previewed] = ctx.store.audit.latestOf(announcement.id, 'previewed').filter((event) => sameOfficer(event.actor, ctx.user))
+  if (!previewed || previewed.details.contentHash === contentHash(announcement)) return
+  const id = shortId(announcement.id)
+  const editors = ctx.store.audit.latestOf(announcement.id, 'edited').filter((event) => event.at >= previewed.at).map((event) => event.actor)
+  const by = editors.length ? ` by ${[...new Set(editors)].join(', ')}` : ''
+  throw new PolicyRefusal(`${id} was changed${by} since you previewed it (${formatInZone(previewed.at, ctx.config.timezone)}) — read it again (crier preview ${id}), then approve what you read`)
+}
+
+/** Records that the acting user read the announcement as it is now (crier preview): their approval is of this text. */
+export function recordPreview(ctx: CoreContext, announcement: Announcement): void {
+  ctx.store.audit.append({action: 'previewed', subject: announcement.id, details: {contentHash: contentHash(announcement)}, at: ctx.now()})
+}
+
+/** Where approval of `announcement` stands, counting the messages it follows up (approvalStatus). */
+export function approvalsOf(ctx: Pick<CoreContext, 'store' | 'config'>, announcement: Announcement): ApprovalStatus {
+  const get = ctx.store.announcements.get
+  const earlier = followUpThread(announcement.id, get).slice(1).flatMap((id) => get(id) ?? [])
+  return approvalStatus(announcement, ctx.store.announcements.approvals(announcement.id), ctx.config.policy, earlier)
 }
 
 /** Records the acting user's approval of the current text, after the same policy check as broadcast. */
@@ -27,9 +57,10 @@ export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult
     if (blocking.length) throw new PolicyRefusal(`cannot approve — ${blocking.map((f) => f.message).join('; ')}`)
     const approvals = ctx.store.announcements.approvals(id)
     assertMayApprove(current, ctx.user, approvals, ctx.config.policy, ctx.store.audit.actorsOf(id, 'edited'))
+    refuseChangedSincePreview(ctx, current)
     withdrawStaleApprovals(ctx, current, approvals)
     ctx.store.announcements.addApproval({announcementId: id, approver: ctx.user, contentHash: contentHash(current), approvedAt: at})
-    const status = approvalStatus(current, ctx.store.announcements.approvals(id), ctx.config.policy)
+    const status = approvalsOf(ctx, current)
     const next: Announcement = {...current, state: transition(current.state, status.satisfied ? 'approve' : 'approve-partially'), updatedAt: at}
     ctx.store.announcements.update(next)
     return {announcement: next, approvals: status, findings}

@@ -1,7 +1,8 @@
 import type {RenderedPart} from '../channels/driver.js'
 import type {Announcement} from './announcement.js'
 import type {CoreContext} from './context.js'
-import {approvalStatus, type ApprovalStatus} from './policy/approvals.js'
+import {approvalsOf} from './approval.js'
+import type {ApprovalStatus} from './policy/approvals.js'
 import type {Finding} from './policy/check.js'
 import {judgeAnnouncement} from './policy/judge.js'
 import {areaReachOf, emptyAudienceProblems, type AreaReach} from './area-reach.js'
@@ -36,7 +37,7 @@ export function previewAnnouncement(ctx: CoreContext, announcement: Announcement
     announcement,
     channels: shown.map((r) => ({channel: r.channel.name, type: r.channel.type, ...(r.language && {language: r.language}), parts: r.rendered.parts})),
     findings: onlyChannel ? findings.filter((f) => !f.channel || f.channel === onlyChannel) : findings,
-    approvals: approvalStatus(announcement, ctx.store.announcements.approvals(announcement.id), ctx.config.policy),
+    approvals: approvalsOf(ctx, announcement),
     targeting: areaReachOf(ctx, announcement).filter((reach) => !onlyChannel || reach.channel === onlyChannel),
   }
 }

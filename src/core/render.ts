@@ -68,7 +68,7 @@ export function renderForChannel(announcement: Announcement, config: Config, nam
   const channel = channelConfig(config, name)
   const driver = driverOf(channel)
   const {variant = channelVariant(announcement, channel), ...context} = options
-  const rendered = driver.render(announcement, variant, {channel, capUrl: capUrlFor(announcement, config), ...context})
+  const rendered = driver.render(announcement, variant, {channel, capUrl: capUrlFor(announcement, config), timeZone: config.timezone, ...context})
   return {channel, driver, rendered}
 }
 

@@ -1,12 +1,12 @@
 import type {Announcement} from './announcement.js'
 import type {CoreContext} from './context.js'
-import {mustGet, refuseRejected} from './approval.js'
+import {approvalsOf, mustGet, refuseRejected} from './approval.js'
 import {checkCron, cronOccurrences, isTimeZone} from './cron.js'
 import {PolicyRefusal, UsageError} from './errors.js'
 import {emptyAudienceProblems} from './area-reach.js'
 import {newId, shortId} from './ids.js'
 import {transition} from './lifecycle.js'
-import {approvalShortfall, approvalStatus} from './policy/approvals.js'
+import {approvalShortfall} from './policy/approvals.js'
 import {blockingFindings, type Finding} from './policy/check.js'
 import {judgeAnnouncement} from './policy/judge.js'
 import {parseUntil, parseWhen} from './when.js'
@@ -73,7 +73,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     // Refused now, as broadcast would refuse it, not found missed at the due time.
     refuseStaleUpdate(ctx, announcement)
     refuseRejected(ctx, announcement, 'schedule')
-    const approvals = approvalStatus(announcement, ctx.store.announcements.approvals(id), ctx.config.policy)
+    const approvals = approvalsOf(ctx, announcement)
     if (!approvals.satisfied) {
       throw new PolicyRefusal(approvalShortfall(announcement, approvals, 'be scheduled'))
     }

@@ -1,7 +1,7 @@
 import {primaryVariant, type Announcement} from '../core/announcement.js'
 import type {CoreContext} from '../core/context.js'
 import {cronOccurrences} from '../core/cron.js'
-import {approvalStatus} from '../core/policy/approvals.js'
+import {approvalsOf} from '../core/approval.js'
 import {supersededBy, type Superseded} from '../core/superseded.js'
 import type {OccurrenceRow} from '../store/schedules.js'
 import {announcementStatus, type AnnouncementStatus} from './status.js'
@@ -98,7 +98,7 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
   // do not have yet: both wait for a second pair of eyes. Older drafts are left to crier list.
   const candidates = [...store.announcements.list({states: ['pending_approval']}), ...store.announcements.list({states: ['draft'], since: now - draftWindowMs})]
   const awaitingApproval = candidates.flatMap((a) => {
-    const approvals = approvalStatus(a, store.announcements.approvals(a.id), ctx.config.policy)
+    const approvals = approvalsOf(ctx, a)
     if (approvals.satisfied) return []
     return [{announcement: ref(a.id)!, author: a.author, required: approvals.required, approvedBy: approvals.valid.map((approval) => approval.approver)}]
   })

@@ -567,7 +567,7 @@ export class Dispatcher {
     if (!rendered) {
       const referenced = referencedBy(announcement, (id) => this.knownAnnouncement(id))
       const variant = recipient?.language ? readerVariant(announcement.variants, recipient.language) : channelVariant(announcement, channel.config)
-      rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), referenced, recipient})
+      rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), timeZone: this.config.timezone, referenced, recipient})
       if (!recipient) channel.renders.set(announcement.id, rendered)
     }
     return rendered

@@ -3,12 +3,12 @@ import type {CoreContext} from '../core/context.js'
 import {PolicyRefusal, UsageError} from '../core/errors.js'
 import {newId, shortId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
-import {approvalShortfall, approvalStatus, contentHash} from '../core/policy/approvals.js'
+import {approvalSeverity, approvalShortfall, contentHash} from '../core/policy/approvals.js'
 import {checkOverride, type OverrideRequest} from '../core/policy/override.js'
 import {blockingFindings, type Finding} from '../core/policy/check.js'
 import {judgeAnnouncement} from '../core/policy/judge.js'
 import {driverOf} from '../core/render.js'
-import {mustGet, refuseRejected} from '../core/approval.js'
+import {approvalsOf, mustGet, refuseRejected} from '../core/approval.js'
 import {refuseStaleUpdate, threadOf} from '../core/follow-up.js'
 import {channelLimits} from '../config/load.js'
 import {requireSecretsFor} from '../config/missing-secrets.js'
@@ -56,12 +56,14 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     refuseStaleUpdate(ctx, announcement)
     refuseRejected(ctx, announcement, 'send')
     const approvedAnnouncement = options.approvedAs ? mustGet(ctx, options.approvedAs) : announcement
-    const approvals = approvalStatus(approvedAnnouncement, ctx.store.announcements.approvals(approvedAnnouncement.id), ctx.config.policy)
+    const approvals = approvalsOf(ctx, approvedAnnouncement)
     // Checked even when the approvals are there: an override policy forbids is refused, not quietly ignored.
-    const overrideReason = options.override ? checkOverride(announcement, ctx.config.policy, options.override) : undefined
+    // An Update of an Extreme alert is as grave as the alert, whatever its own severity.
+    const severity = approvalSeverity(announcement, approvals)
+    const overrideReason = options.override ? checkOverride(announcement, ctx.config.policy, options.override, severity) : undefined
     const overridden = overrideReason !== undefined && !approvals.satisfied
     if (!approvals.satisfied && !overridden) {
-      throw new PolicyRefusal(`${approvalShortfall(announcement, approvals, 'be sent')}${overrideHint(announcement, ctx)}`)
+      throw new PolicyRefusal(`${approvalShortfall(announcement, approvals, 'be sent')}${overrideHint(announcement, severity, ctx)}`)
     }
     const {findings} = judgeAnnouncement(ctx, announcement, now)
     const blocking = blockingFindings(findings)
@@ -154,7 +156,7 @@ function checkedAreaReach(ctx: CoreContext, announcement: Announcement): AreaRea
 }
 
 /** Where policy allows an override for this announcement, the refusal says how. */
-function overrideHint(announcement: Announcement, ctx: CoreContext): string {
-  if (announcement.severity !== 'Extreme' || !ctx.config.policy.emergencyOverride.allowed) return ''
+function overrideHint(announcement: Announcement, severity: Announcement['severity'], ctx: CoreContext): string {
+  if (severity !== 'Extreme' || !ctx.config.policy.emergencyOverride.allowed) return ''
   return `, or if it cannot wait: crier broadcast ${shortId(announcement.id)} --override --reason "…"`
 }

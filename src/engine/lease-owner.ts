@@ -1,20 +1,39 @@
 import {randomBytes} from 'node:crypto'
+import {readFileSync, readlinkSync} from 'node:fs'
 import {hostname} from 'node:os'
 
-// A lease owner names the process holding a claim: host, pid and a random tag (pids are reused).
-// A process on this host that no longer exists has abandoned its leases: they can be resolved
-// at once instead of waiting for the lease to run out.
+// A lease owner names the process holding a claim: host, pid, a random tag (pids are reused)
+// and the pid namespace it counts in. A process of this host and namespace that no longer
+// exists has abandoned its leases: they can be resolved at once instead of waiting for the
+// lease to run out. Containers that share a host name (host networking) each count pids from
+// 1: a pid in another namespace says nothing here, so its leases are waited out.
+
+/** This boot and pid namespace ("3f2a9c1e-4026531836"), or '' where it cannot be read (not Linux). */
+function readPidNamespace(): string {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8)
+    const namespace = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1]
+    return boot && namespace ? `${boot}-${namespace}` : ''
+  } catch {
+    return ''
+  }
+}
+
+const pidNamespace = readPidNamespace()
 
 export function newLeaseOwner(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}${pidNamespace ? `:${pidNamespace}` : ''}`
 }
 
 export function isAbandonedOwner(owner: string | null, self: string): boolean {
   if (!owner || owner === self) return false
-  const [host, pidText] = owner.split(':')
+  const [host, pidText, _tag, namespace] = owner.split(':')
   const pid = Number(pidText)
   if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false
-  if (pid === process.pid) return true // an earlier dispatcher in this same process
+  // Another boot or pid namespace (or one of them unknown, an owner written before crier named
+  // namespaces aside): its pid cannot be looked up here.
+  if ((namespace ?? '') !== pidNamespace && namespace !== undefined) return false
+  if (pid === process.pid) return true // this pid is ours: whoever held it before us is gone
   try {
     process.kill(pid, 0)
     return false

@@ -33,6 +33,7 @@ export type AuditAction =
   | 'subscribers-imported'
   | 'subscriber-opted-out'
   | 'config-loaded'
+  | 'previewed'
 
 /** What a store function records; the actor defaults to the one the store was opened for. */
 export interface AuditEventInput {
@@ -150,6 +151,7 @@ export function auditTrail(db: Db, storeActor: string) {
   const prevHashOf = db.prepare(`SELECT prev_hash FROM audit_event WHERE seq = ?`).pluck()
   const byHash = db.prepare(`SELECT seq FROM audit_event WHERE hash = ?`).pluck()
   const actorsOf = db.prepare(`SELECT DISTINCT actor FROM audit_event WHERE subject = @subject AND action = @action`).pluck()
+  const eventsOf = db.prepare(`SELECT actor, at, details FROM audit_event WHERE subject = @subject AND action = @action ORDER BY seq DESC LIMIT @limit`)
   const lastConfigLoad = db.prepare(`SELECT details FROM audit_event WHERE action = 'config-loaded' ORDER BY seq DESC LIMIT 1`).pluck()
 
   function readHead(): {seq: number; hash: string} {
@@ -247,6 +249,10 @@ export function auditTrail(db: Db, storeActor: string) {
     /** Who did `action` to `subject`, ever (e.g. everyone who edited an announcement). */
     actorsOf(subject: string, action: AuditAction): string[] {
       return actorsOf.all({subject, action}) as string[]
+    },
+    /** The latest `action` events on `subject`, newest first, details parsed. */
+    latestOf(subject: string, action: AuditAction, limit = 50): Array<{actor: string; at: number; details: Record<string, unknown>}> {
+      return (eventsOf.all({subject, action, limit}) as Array<{actor: string; at: number; details: string}>).map((row) => ({...row, details: JSON.parse(row.details) as Record<string, unknown>}))
     },
     /** Every row in chain order, read lazily (a million rows never sit in memory). */
     *rows(): Generator<AuditEvent> {

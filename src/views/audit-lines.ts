@@ -49,6 +49,8 @@ function describeDetails(action: string, details: Record<string, unknown>): stri
       return `approvals ${text(details.approvalsValid)}/${text(details.approvalsRequired)}, content ${hash(details.contentHash)}: ${text(details.reason) || '(no reason given)'}`
     case 'reviewed':
       return `override by ${text(details.overrideBy)}${details.note ? `: ${text(details.note)}` : ''}`
+    case 'previewed':
+      return `content ${hash(details.contentHash)}`
     case 'config-loaded':
       return `${text(details.source)} sha256 ${hash(details.sha256)}`
     default:

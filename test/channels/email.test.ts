@@ -5,8 +5,9 @@ import {channelCommonSchema} from '../../src/config/schema.js'
 import {rememberSecret} from '../../src/config/secrets.js'
 import type {ChannelConfig, Recipient, SendContext} from '../../src/channels/driver.js'
 import {email, type EmailSettings} from '../../src/channels/email.js'
+import {forRecipient} from '../../src/channels/email-message.js'
 import {closeEmailTransports} from '../../src/channels/smtp-pool.js'
-import {ChannelUnusableError, PermanentSendError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, TransientSendError} from '../../src/channels/errors.js'
 import type {HttpClient} from '../../src/channels/http.js'
 import {makeAnnouncement, makeFullAnnouncement} from '../helpers/announcement.js'
 import {closedSmtpUrl, startSmtpFake, type SmtpFake} from '../fakes/smtp-server.js'
@@ -73,6 +74,16 @@ async function sendExpectingError(settings: Record<string, unknown> = {}, overri
 }
 
 describe('email render', () => {
+  it('gives the expiry in the configured time zone, as the officer typed it (BST in summer)', () => {
+    const announcement = makeFullAnnouncement()
+    const channel = makeChannel({smtp: 'smtp://mail.example:587'})
+    const {payload} = email.render(announcement, announcement.variants[0]!, {channel, recipient: jane, timeZone: 'Europe/London'})
+    expect(payload.text).toContain('\nExpires: 9 May 2024, 16:30 BST\n')
+    expect(payload.html).toContain('<li><strong>Expires:</strong> 9 May 2024, 16:30 BST</li>')
+    // Rendered again for another recipient at send time: the zone travels with the payload.
+    expect(forRecipient(payload, announcement, channel, {...jane, id: '99', email: 'other@example.com'}).text).toContain('Expires: 9 May 2024, 16:30 BST')
+  })
+
   it('shows the severity in the subject and the whole alert in the text and HTML bodies', () => {
     const announcement = makeFullAnnouncement()
     const channel = makeChannel({smtp: 'smtp://mail.example:587'})
@@ -343,12 +354,20 @@ describe('email send', () => {
     expect(fake.messages.map((message) => message.index)).toEqual([1])
   })
 
-  it('treats a dropped connection as transient', async () => {
+  it('treats a connection dropped after the whole message went as in doubt: it may have arrived, so it is not sent again', async () => {
     fake.answer(() => ({drop: true}))
     const error = await sendExpectingError()
-    expect(error).toBeInstanceOf(TransientSendError)
-    expect(error.message).toBe('connection closed unexpectedly')
+    expect(error).toBeInstanceOf(InDoubtSendError)
+    expect(error.message).toBe('connection closed unexpectedly after the whole message was sent — it may have arrived; not sent again')
     expect(fake.offers).toHaveLength(1)
+  })
+
+  it('treats a connection dropped before the message went (at RCPT) as transient: nothing can have arrived', async () => {
+    fake.answer(() => ({drop: true, at: 'rcpt'}))
+    const error = await sendExpectingError()
+    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).not.toBeInstanceOf(InDoubtSendError)
+    expect(error.message).toBe('connection closed unexpectedly')
   })
 
   it('treats a refused connection as transient', async () => {
@@ -357,10 +376,18 @@ describe('email send', () => {
     expect(error.message).toBe('connection refused')
   })
 
-  it('gives up on a server that stops answering at the channel timeout, as transient', async () => {
+  it('gives up on a server that takes the whole message and never answers, in doubt: the classic SMTP duplicate', async () => {
     fake.answer(() => ({stall: true}))
     const error = await sendExpectingError({timeout: '300ms'})
+    expect(error).toBeInstanceOf(InDoubtSendError)
+    expect(error.message).toBe('timed out after 300 ms after the whole message was sent — it may have arrived; not sent again')
+  })
+
+  it('gives up on a server that stops answering before the message (at RCPT), as transient', async () => {
+    fake.answer(() => ({stall: true, at: 'rcpt'}))
+    const error = await sendExpectingError({timeout: '300ms'})
     expect(error).toBeInstanceOf(TransientSendError)
+    expect(error).not.toBeInstanceOf(InDoubtSendError)
     expect(error.message).toBe('timed out after 300 ms')
   })
 

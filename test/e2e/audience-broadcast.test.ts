@@ -104,6 +104,38 @@ channels:
   })
 })
 
+describe('an e-mail whose server took the whole message and never answered', () => {
+  it('ends unknown, is never sent again (it may have arrived), and gets the Cancel', async () => {
+    smtp = await startSmtpFake({users: {alerts: smtpPassword}})
+    // Bryn's server takes the whole message and never answers; everyone else's accepts.
+    smtp.answer((offer) => (offer.to.includes('bryn@example.org') ? {stall: true} : {accept: true}))
+    home = makeCrierHome()
+    home.env.SMTP_PASSWORD = smtpPassword
+    home.writeConfig(`channels:
+  residents-email: {type: email, smtp: "smtp://alerts:\${SMTP_PASSWORD}@127.0.0.1:${smtp.port}", from: "North Wales Police <alerts@northwales.example>", audience: residents, timeout: 500ms, retryBase: 50ms, retryCap: 100ms, maxAttempts: 3}
+`)
+    const csv = join(home.home, 'residents.csv')
+    writeFileSync(csv, 'name,email\nAled,aled@example.org\nBryn,bryn@example.org\n')
+    expect(home.run(['subscribers', 'import', csv, '--list', 'residents']).status).toBe(0)
+    const sent = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--headline', 'Evacuate Llanrwst', '--channel', 'residents-email', '--json'], {input: 'Leave now (sent in error).'})
+    expect(sent.status, sent.stderr).toBe(4)
+    const id = JSON.parse(sent.stdout).announcement.id as string
+    expect(JSON.parse(sent.stdout).channels[0]).toMatchObject({total: 2, sent: 1, unknown: 1, dead: 0})
+    const toBryn = () => smtp!.offers.filter((offer) => offer.to.includes('bryn@example.org'))
+    expect(toBryn()).toHaveLength(1)
+    // A later run leaves it to the officer: it is not sent a second (or third) time.
+    expect(home.run(['run']).status).toBe(0)
+    expect(toBryn()).toHaveLength(1)
+
+    // The Cancel goes to both: Bryn may well have the wrong message.
+    smtp.answer(() => ({accept: true}))
+    const cancelled = await home.runAsync(['cancel', id, 'Disregard the evacuation message.', '--json'])
+    expect(cancelled.status, cancelled.stderr).toBe(0)
+    const cancels = smtp.messages.filter((message) => /Cancelled/.test(message.header('subject') ?? ''))
+    expect(cancels.map((message) => message.to[0]).sort()).toEqual(['aled@example.org', 'bryn@example.org'])
+  })
+})
+
 describe('each subscriber reads their own language', () => {
   it('however their tag is written: cy, CY-gb and cy-Latn-GB read the cy-GB text; en, none and fr the English', async () => {
     twilio = await startProviderFake({plan: twilioPlan({accountSid, authToken})})

@@ -205,15 +205,19 @@ describe('broadcast', () => {
     expect(fake.requests.length).toBe(0)
   })
 
-  it('SIGTERM stops cleanly: nothing left sending, the rest queued for crier run', async () => {
+  // SIGHUP: the terminal or SSH session of a foreground run went away (Node's default would kill it mid-send).
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('%s stops cleanly: nothing left sending, the rest queued for crier run', async (signal, exitCode) => {
     fake = await startProviderFake({plan: slow(20)})
     const prepared = queueFor(webhookConfig(fake.url, {concurrency: 4}), 300)
     home = prepared.home
     const child = spawn(process.execPath, [crierBin, 'run'], {env: home.env, stdio: 'ignore'})
     for (let i = 0; i < 300 && fake.requests.length < 40; i++) await sleep(10)
-    child.kill('SIGTERM')
+    child.kill(signal)
     const code = await new Promise((resolve) => child.on('close', (status) => resolve(status)))
-    expect(code).toBe(143)
+    expect(code).toBe(exitCode)
     const rows = deliveryRows(home)
     expect(rows.filter((r) => r.state === 'sending').length).toBe(0)
     const sent = rows.filter((r) => r.state === 'sent').length

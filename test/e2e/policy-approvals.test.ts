@@ -29,13 +29,13 @@ describe('two-person approval through the CLI', () => {
     refused(home.run(['approve', created.id], {env: author}), 3, /^Error: pc\.davies wrote this announcement and policy needs someone else to approve it — ask another officer \(CRIER_USER names who is approving\)$/)
     refused(home.run(['broadcast', created.id], {env: author}), 3, new RegExp(`${created.shortId} \\(Extreme\\) needs 2 approvals .*has 0 — ask another officer`))
 
-    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toBe(`Approval by sgt.jones recorded (1/2); ${created.shortId} needs 1 more.\n`)
+    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toBe(`You approved: "${created.variants[0].headline}" (Extreme, to website).\nApproval by sgt.jones recorded (1/2); ${created.shortId} needs 1 more.\n`)
     expect(show(home, created.id)).toMatchObject({state: 'pending_approval', approvals: {required: 2, valid: 1, by: [{approver: 'sgt.jones', current: true}]}})
     refused(home.run(['approve', created.id], {env: jones}), 3, /sgt\.jones has already approved this announcement — policy counts one approval per person/)
     refused(home.run(['broadcast', created.id], {env: jones}), 3, /needs 2 approvals .*has 1/)
     expect(storeFacts(home).deliveries).toBe(0)
 
-    expect(ok(home.run(['approve', created.id], {env: hughes})).stdout).toBe(`Approved ${created.shortId} by insp.hughes (2/2). Next: crier broadcast ${created.shortId}\n`)
+    expect(ok(home.run(['approve', created.id], {env: hughes})).stdout).toBe(`You approved: "${created.variants[0].headline}" (Extreme, to website).\nApproved ${created.shortId} by insp.hughes (2/2). Next: crier broadcast ${created.shortId}\n`)
     expect(show(home, created.id)).toMatchObject({state: 'approved', approvals: {required: 2, valid: 2}})
     const sent = home.run(['broadcast', created.id, '--json'], {env: author})
     expect(sent.status, explain(sent)).toBe(0)
@@ -79,6 +79,25 @@ describe('two-person approval through the CLI', () => {
     expect(show(home, created.id).state).toBe('sent')
   })
 
+  it('an edit between the approver’s preview and their approval: the approval is refused (exit 3) until they read it again', () => {
+    const created = draft(home, ['Flooding expected on the riverside tonight.', '--severity', 'Severe', '--area', 'Llanrwst', '--expires', '+6h'], {env: author})
+    ok(home.run(['preview', created.id], {env: jones}))
+    ok(home.run(['edit', created.id, '--headline', 'EVACUATE Conwy county', '--text', 'All residents of Conwy county must evacuate immediately.'], {env: author}))
+    const before = storeFacts(home)
+    const approval = home.run(['approve', created.id], {env: jones})
+    refused(approval, 3, /since you previewed it/)
+    expect(approval.stderr).toMatch(/^Error: \S+ was changed by pc\.davies since you previewed it \(\w{3} \d+ \w{3} \d{4} [\d:]+ UTC\) — read it again \(crier preview \S+\), then approve what you read\n$/)
+    expect(approval.stderr).toContain(`Error: ${created.shortId} was changed`)
+    expect(show(home, created.id).approvals).toMatchObject({valid: 0})
+    expect(storeFacts(home)).toEqual(before)
+    // Read again, approved: and the approver's output says what their name is on.
+    expect(ok(home.run(['preview', created.id], {env: jones})).stdout).toContain('EVACUATE Conwy county')
+    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toMatch(/^You approved: "EVACUATE Conwy county" \(Severe, to website\)\.\nApproved /)
+    // Each preview is in the audit trail: who read what, before they approved it.
+    const audit = jsonOf(home.run(['audit', '--id', created.id, '--json'])).events
+    expect(audit.filter((event: {action: string}) => event.action === 'previewed').map((event: {actor: string}) => event.actor)).toEqual(['sgt.jones', 'sgt.jones'])
+  })
+
   it('text changed behind crier’s back after approval: the stored hash no longer matches, so schedule and broadcast refuse (exit 3)', () => {
     const created = draft(home, ['Boil water before drinking in Llandudno.', '--severity', 'Severe', '--area', 'Llandudno', '--expires', '+6h'], {env: author})
     ok(home.run(['approve', created.id], {env: jones}))
@@ -117,7 +136,7 @@ describe('two-person approval through the CLI', () => {
     expect(ok(home.run(['list'])).stdout).toMatch(new RegExp(`^${created.shortId} +draft +Extreme .*\\[REJECTED\\] Evacuate Glan Conwy\\.$`, 'm'))
     ok(home.run(['edit', created.id, '--area', 'Glan Conwy Road'], {env: author}))
     expect(show(home, created.id).rejectReason).toBeUndefined()
-    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toMatch(/^Approval by sgt\.jones recorded \(1\/2\)/)
+    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toMatch(/\nApproval by sgt\.jones recorded \(1\/2\)/)
   })
 
   it('without CRIER_USER the approver is the OS user', () => {

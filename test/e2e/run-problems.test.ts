@@ -65,6 +65,27 @@ describe('crier run and a channel that left the config', () => {
   })
 })
 
+describe('crier run and a provider that asked it to wait', () => {
+  it('says the channel is paused and until when, not a quiet exit 0 while an alert waits', async () => {
+    const fake = await startProviderFake({plan: () => ({status: 429, headers: {'Retry-After': '3600'}, body: 'slow down'})})
+    try {
+      home = makeCrierHome()
+      home.writeConfig(`timezone: Europe/London\nchannels:\n  partners: {type: webhook, url: "${fake.url}/hooks"}\n`)
+      expect(home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners', '--no-wait'], {input: 'Road closed at J11.'}).status).toBe(0)
+      const run = await home.runAsync(['run'])
+      expect(run.status).toBe(0)
+      expect(run.stderr).toMatch(/^crier: partners is paused until \w{3} \d+ \w{3} \d{4} \d\d:\d\d(:\d\d)? GMT \(.*429.*\); its queued deliveries wait for a later run\n$/)
+      expect(fake.requests).toHaveLength(1)
+      // The next run says so again, sending nothing before the provider's time.
+      const again = await home.runAsync(['run'])
+      expect(again.stderr).toContain('crier: partners is paused until')
+      expect(fake.requests).toHaveLength(1)
+    } finally {
+      await fake.close()
+    }
+  })
+})
+
 describe('crier run and a channel whose settings are wrong', () => {
   it('leaves that channel out and delivers the rest: a secret missing from cron’s environment holds back nothing else', async () => {
     home = makeCrierHome()

@@ -1,3 +1,5 @@
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cronOccurrences} from '../../src/core/cron.js'
@@ -446,6 +448,17 @@ describe('crier schedule accepts', () => {
     expect(h.run(['unschedule', id]).status).toBe(0)
     expect(h.run(['show', id]).stdout).not.toContain('Scheduled:')
     expect(JSON.parse(h.run(['show', id, '--json']).stdout).schedule).toBeUndefined()
+  })
+
+  it('unschedule works while the config does not load (a colleague’s typo): stopping needs no config', () => {
+    const {h, id} = setUp()
+    expect(h.run(['schedule', id, '--at', '13/04/2030 10:00']).status).toBe(0)
+    writeFileSync(join(h.home, 'config.yaml'), `${readFileSync(join(h.home, 'config.yaml'), 'utf8')}policy:\n  bogusKey: 1\n`)
+    expect(h.run(['list']).status).toBe(0)
+    const unscheduled = h.run(['unschedule', id])
+    expect(unscheduled.status, unscheduled.stderr).toBe(0)
+    expect(scalar(h, 'SELECT state FROM announcement WHERE id = ?', id)).toBe('approved')
+    expect(scalar(h, 'SELECT count(*) FROM schedule WHERE next_due_at IS NOT NULL')).toBe(0)
   })
 
   it('words read in the configured zone whatever the process TZ', () => {

@@ -43,10 +43,27 @@ export interface ApprovalStatus {
   /** Approvals given to an earlier text: they no longer count (the approver approved that text). */
   stale: Approval[]
   satisfied: boolean
+  /**
+   * It follows up a message whose severity needs more approvals than its own: it needs those.
+   * An Update typed Minor that lifts an Extreme evacuation order is no less grave than the order.
+   */
+  followsUp?: {id: string; severity: Announcement['severity']}
 }
 
-export function approvalStatus(announcement: Announcement, approvals: Approval[], policy: Policy): ApprovalStatus {
-  const required = requiredApprovals(policy, announcement.severity)
+/**
+ * Where approval stands. `earlier`: the messages it follows up (an Update's or Cancel's thread);
+ * it needs as many approvals as the gravest of them.
+ */
+export function approvalStatus(announcement: Announcement, approvals: Approval[], policy: Policy, earlier: ReadonlyArray<Pick<Announcement, 'id' | 'severity'>> = []): ApprovalStatus {
+  let required = requiredApprovals(policy, announcement.severity)
+  let followsUp: ApprovalStatus['followsUp']
+  for (const message of earlier) {
+    const needs = requiredApprovals(policy, message.severity)
+    if (needs > required) {
+      required = needs
+      followsUp = {id: message.id, severity: message.severity}
+    }
+  }
   const hash = contentHash(announcement)
   const stale = approvals.filter((approval) => approval.contentHash !== hash)
   // One person counts once, however their name was typed.
@@ -57,7 +74,12 @@ export function approvalStatus(announcement: Announcement, approvals: Approval[]
     counted.add(officerKey(approval.approver))
     return true
   })
-  return {required, valid, stale, satisfied: valid.length >= required}
+  return {required, valid, stale, satisfied: valid.length >= required, ...(followsUp && {followsUp})}
+}
+
+/** The severity whose approvals an announcement needs: its own, or that of the graver message it follows up. */
+export function approvalSeverity(announcement: Announcement, status: ApprovalStatus): Announcement['severity'] {
+  return status.followsUp?.severity ?? announcement.severity
 }
 
 /**
@@ -71,7 +93,8 @@ export function approvalShortfall(announcement: Announcement, status: ApprovalSt
   const stale = status.stale.length
     ? `; the approval${status.stale.length === 1 ? '' : 's'} by ${status.stale.map((approval) => approval.approver).join(', ')} no longer match${status.stale.length === 1 ? 'es' : ''} the text, which changed after approval`
     : ''
-  return `${id} (${announcement.severity}) needs ${needs} before it can ${action} and has ${has}${stale} — ask another officer to run crier approve ${id}`
+  const grave = status.followsUp ? `, following up ${status.followsUp.severity} ${shortId(status.followsUp.id)}` : ''
+  return `${id} (${announcement.severity}${grave}) needs ${needs} before it can ${action} and has ${has}${stale} — ask another officer to run crier approve ${id}`
 }
 
 /**

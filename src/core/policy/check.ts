@@ -269,7 +269,9 @@ function personalData(announcement: Announcement, config: Config): Finding[] {
 
 function quietHours(announcement: Announcement, config: Config, sendAt: number[], id: string): Finding[] {
   const quiet = config.policy.quietHours
-  if (!quiet || quiet.except.includes(announcement.severity)) return []
+  // A Cancel withdraws what people already have: a wrong message must not stay live on their
+  // phones and in the feed until morning because the correction waits for the quiet hours to end.
+  if (!quiet || quiet.except.includes(announcement.severity) || announcement.msgType === 'Cancel') return []
   const at = sendAt.find((instant) => inQuietHours(instant, quiet, config.timezone))
   if (at === undefined) return []
   const keeping = quiet.channels ? announcement.channels.filter((name) => quiet.channels!.includes(name)) : [undefined]

@@ -25,12 +25,13 @@ export function cleanReason(text: string | undefined): string {
  * Refuses an override policy does not allow (exit 3) or one without the reason policy asks
  * for (exit 2); returns the reason to record.
  */
-export function checkOverride(announcement: Announcement, policy: Policy, request: OverrideRequest): string {
+export function checkOverride(announcement: Announcement, policy: Policy, request: OverrideRequest, severity: Announcement['severity'] = announcement.severity): string {
   const id = shortId(announcement.id)
   if (!policy.emergencyOverride.allowed) {
     throw new PolicyRefusal(`policy does not allow emergency overrides (policy.emergencyOverride.allowed is false) — ${id} needs its approvals: ask another officer to run crier approve ${id}`)
   }
-  if (announcement.severity !== 'Extreme') {
+  // `severity`: the one whose approvals it needs — an Update of an Extreme alert may be overridden.
+  if (severity !== 'Extreme') {
     throw new PolicyRefusal(`--override is only for Extreme announcements and ${id} is ${announcement.severity} — ask another officer to run crier approve ${id}`)
   }
   const reason = cleanReason(request.reason)

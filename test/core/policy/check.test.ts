@@ -266,6 +266,15 @@ describe('quiet hours', () => {
     ])
   })
 
+  it('never hold a Cancel: the wrong message it withdraws must not stay live until morning', () => {
+    const config = configWith('  quietHours: { from: "22:00", to: "07:00" }\n')
+    const original = bilingual({severity: 'Minor', expiresAt: evening + 3_600_000 * 12})
+    const cancel = bilingual({severity: 'Minor', msgType: 'Cancel', references: original.id, expiresAt: evening + 3_600_000 * 12})
+    expect(ofRule(check(cancel, config, evening), 'quiet-hours')).toEqual([])
+    // An Update still waits: it may carry routine news.
+    expect(ofRule(check({...cancel, msgType: 'Update'}, config, evening), 'quiet-hours').map((f) => f.level)).toEqual(['error'])
+  })
+
   it('severities in except may go out', () => {
     const config = configWith('  quietHours: { from: "22:00", to: "07:00", except: [Extreme, Severe] }\n')
     expect(ofRule(check(bilingual({severity: 'Severe', expiresAt: evening + 3_600_000}), config, evening), 'quiet-hours')).toEqual([])
