@@ -48,6 +48,7 @@ export default class Broadcast extends CrierCommand {
     const dryRun = flags['dry-run']
     const override = flags.override ? {reason: flags.reason} : undefined
     let result
+    let resumed = false
     if (args.id === '-') {
       const {file, channel, 'dry-run': _dry, wait: _wait, quiet: _quiet, color: _color, override: _override, reason: _reason, ...fields} = flags
       if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
@@ -63,7 +64,15 @@ export default class Broadcast extends CrierCommand {
       if (fields.length) {
         throw new UsageError(`${fields.map((name) => `--${name}`).join(', ')} ${fields.length === 1 ? 'changes' : 'change'} a draft, not a broadcast — crier edit ${shortId(id)} ${fields.map((name) => `--${name} …`).join(' ')} first (it then needs approving again where policy says), or broadcast - to draft and send in one step`)
       }
-      result = fanOut(ctx, id, {dryRun, override, requireSecrets: flags.wait})
+      const current = ctx.store.announcements.get(id)
+      if (current?.state === 'sending' && !dryRun && ctx.store.deliveries.hasPending(id)) {
+        // Queued already and left waiting (Ctrl-C or q on an earlier broadcast, a sender that
+        // died, --no-wait with no worker): broadcasting it again takes up sending what waits.
+        resumed = true
+        result = {announcement: current, findings: [], queued: 0, dryRun: false, targeting: []}
+      } else {
+        result = fanOut(ctx, id, {dryRun, override, requireSecrets: flags.wait})
+      }
     }
     const id = result.announcement.id
     for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
@@ -77,6 +86,8 @@ export default class Broadcast extends CrierCommand {
       this.say(`Dry run: ${shortId(id)} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
       return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
     }
+    if (resumed) this.logToStderr(`${shortId(id)} was queued already and is not queued twice: ${flags.wait ? 'sending what still waits' : 'crier run or a worker will send what still waits'}.`)
+    if (!flags.wait && resumed) return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: 0, targeting: []}
     if (!flags.wait) {
       for (const line of missingSecretLines(ctx.config, result.announcement.channels)) this.logToStderr(`Note: ${line}`)
       this.say(`Queued ${shortId(id)}: ${counted(result.queued, 'delivery', 'deliveries')}. crier run or a worker will send them.`)

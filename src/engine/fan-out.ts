@@ -52,6 +52,11 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
   const run = () => {
     const announcement = mustGet(ctx, id)
     const now = ctx.now()
+    const recurring = ctx.store.schedules.activeFor(id)
+    if (recurring?.kind === 'cron') {
+      // Sent itself, it would leave its schedule firing with nothing left to unschedule.
+      throw new UsageError(`${shortId(id)} is the template of a recurring schedule (cron "${recurring.cron}" ${recurring.timeZone}): its occurrences go out, each its own announcement, not it — to send it now as a one-off, crier unschedule ${shortId(id)} first`)
+    }
     const next = transition(announcement.state, 'start-sending', shortId(id))
     refuseStaleUpdate(ctx, announcement)
     refuseRejected(ctx, announcement, 'send')

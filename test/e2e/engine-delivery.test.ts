@@ -175,6 +175,24 @@ describe('broadcast', () => {
     expect(body.description).toBe('Water supply restored in Llandudno.')
   })
 
+  it('broadcast again of one left queued (stopped, or --no-wait with no worker) sends what waits, queuing nothing twice', async () => {
+    fake = await startProviderFake({plan: alwaysOk()})
+    home = makeCrierHome()
+    Object.assign(home.env, secretEnv)
+    home.writeConfig(webhookConfig(fake.url))
+    const queued = home.run(['broadcast', '-', '--severity', 'Minor', '--no-wait', '--json'], {input: 'Bins collected Tuesday.'})
+    const id = JSON.parse(queued.stdout).announcement.id as string
+    const again = home.run(['broadcast', id, '--no-wait'])
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stderr).toContain('was queued already and is not queued twice: crier run or a worker will send what still waits.')
+    const resumed = await home.runAsync(['broadcast', id, '--json'])
+    expect(resumed.status, resumed.stderr).toBe(0)
+    expect(JSON.parse(resumed.stdout).channels[0]).toMatchObject({channel: 'partners', sent: 1, total: 1})
+    expect(fake.requests.length).toBe(1)
+    // Sent: a broadcast now is refused as before (update or cancel it instead).
+    expect(home.run(['broadcast', id]).status).toBe(3)
+  })
+
   it('--no-wait queues and a later crier run sends', async () => {
     fake = await startProviderFake({plan: alwaysOk()})
     home = makeCrierHome()

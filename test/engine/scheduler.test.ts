@@ -3,6 +3,7 @@ import {approveAnnouncement} from '../../src/core/approval.js'
 import type {CoreContext} from '../../src/core/context.js'
 import {createDraft, type DraftInput} from '../../src/core/drafting.js'
 import {ExitCode, PolicyRefusal} from '../../src/core/errors.js'
+import {shortId} from '../../src/core/ids.js'
 import {scheduleAnnouncement, unscheduleAnnouncement} from '../../src/core/scheduling.js'
 import {fanOut} from '../../src/engine/fan-out.js'
 import {fireDueSchedules} from '../../src/engine/scheduler.js'
@@ -151,6 +152,16 @@ describe('a one-off schedule', () => {
 })
 
 describe('a recurring schedule', () => {
+  it('its template is not broadcast itself (the schedule would go on firing with nothing to unschedule); unscheduled, it may be', () => {
+    const {ctx} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    expect(() => fanOut(ctx, id)).toThrow(`is the template of a recurring schedule (cron "0 8 * * TUE" Europe/London): its occurrences go out, each its own announcement, not it — to send it now as a one-off, crier unschedule ${shortId(id)} first`)
+    expect(ctx.store.deliveries.countsByChannel(id)).toEqual([])
+    unscheduleAnnouncement(ctx, id)
+    expect(fanOut(ctx, id).queued).toBeGreaterThan(0)
+  })
+
   it('fires each due occurrence exactly once, each as its own announcement; the template is sent after the last', () => {
     const {ctx, w} = setUp()
     const id = draft(ctx)
@@ -391,11 +402,12 @@ describe('broadcasting a scheduled announcement now', () => {
     expect(w.store.audit.list({subject: id}).filter((event) => event.action === 'schedule-ended').map((event) => JSON.parse(event.details).reason)).toEqual(['sent now by officer.author (crier broadcast)'])
   })
 
-  it('leaves a recurring schedule running: its occurrences are their own sends', () => {
+  it('refuses a recurring template, leaving its schedule running: its occurrences are their own sends', () => {
     const {ctx, w} = setUp()
     const id = draft(ctx)
     scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
-    fanOut(ctx, id)
+    expect(() => fanOut(ctx, id)).toThrow(/is the template of a recurring schedule/)
     expect(w.store.schedules.activeFor(id)?.kind).toBe('cron')
+    expect(w.store.announcements.get(id)!.state).toBe('scheduled')
   })
 })
