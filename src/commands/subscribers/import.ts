@@ -18,7 +18,7 @@ export default class SubscribersImport extends CrierCommand {
     const result = await importSubscribers(ctx, args.file, flags.list, args.file === '-' ? process.stdin : undefined)
     const n = (value: number) => value.toLocaleString('en-GB')
     this.say(
-      `Imported ${n(result.imported)} into ${result.list} (${n(result.updated)} updated, ${n(result.rejected)} rejected${result.rejectedFile ? ` — see ${result.rejectedFile}` : ''})`,
+      `Imported ${n(result.imported)} into ${result.list} (${n(result.updated)} updated, ${n(result.rejected)} rejected${result.partial ? `, ${n(result.partial)} without a field that could not be used` : ''}${result.rejectedFile ? ` — see ${result.rejectedFile}` : ''})`,
     )
     return result
   }

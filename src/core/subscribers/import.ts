@@ -28,6 +28,8 @@ export interface ImportResult {
   inserted: number
   updated: number
   rejected: number
+  /** Rows imported without a field that could not be used (an unparseable phone beside a good e-mail): listed with the rejected. */
+  partial: number
   /** Where the rejected rows and their reasons were written, when there were any. */
   rejectedFile?: string
 }
@@ -82,30 +84,55 @@ function headerFor(file: string, onHeader: () => void) {
   }
 }
 
-/** One row checked: the subscriber to upsert, or the reason it is rejected. */
-export function checkRow(row: Partial<Record<Column, string>>, list: string, defaultRegion?: string): SubscriberInput | string {
+/** Language names a hand-made list may hold instead of a tag. */
+const languageNames: Record<string, string> = {english: 'en', saesneg: 'en', welsh: 'cy', cymraeg: 'cy'}
+
+/**
+ * One row checked: the subscriber to upsert — with `dropped`, the fields left out because they
+ * could not be used — or the reason it is rejected. A resident with a good e-mail address is
+ * not dropped from every alert over a phone number or a language label that cannot be read.
+ */
+export function checkRow(row: Partial<Record<Column, string>>, list: string, defaultRegion?: string): (SubscriberInput & {dropped?: string[]}) | string {
   const field = (name: Column) => row[name]?.trim() || null
   const email = field('email')
   const phone = field('phone')
   if (!email && !phone) return 'no e-mail address or phone number'
   const normalisedEmail = email ? normaliseEmail(email) : null
-  if (email && !normalisedEmail) return `invalid e-mail address "${email}"`
   const normalisedPhone = phone ? normalisePhone(phone, defaultRegion) : null
-  if (phone && !normalisedPhone) return `invalid phone number "${phone}"${defaultRegion ? '' : ' (numbers without +country need defaultRegion in config)'}`
-  const language = field('language')
-  if (language && !/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(language)) return `invalid language "${language}" (expected e.g. en-GB, cy)`
+  const badEmail = email && !normalisedEmail ? `invalid e-mail address "${email}"` : undefined
+  const badPhone = phone && !normalisedPhone ? `invalid phone number "${phone}"${defaultRegion ? '' : ' (numbers without +country need defaultRegion in config)'}` : undefined
+  if (!normalisedEmail && !normalisedPhone) return [badEmail, badPhone].filter(Boolean).join('; ')
+  const dropped: string[] = []
+  if (badEmail) dropped.push(`without the e-mail address: ${badEmail}`)
+  if (badPhone) dropped.push(`without the phone number: ${badPhone}`)
+  let language = field('language')?.replace(/_/g, '-') ?? null
+  if (language) language = languageNames[language.toLowerCase()] ?? language
+  if (language && !/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(language)) {
+    dropped.push(`without the language: "${field('language')}" is not a language tag (e.g. en-GB, cy) — they get the first language until it is`)
+    language = null
+  }
   const lat = field('lat')
   const lon = field('lon')
-  if ((lat === null) !== (lon === null)) return 'lat and lon must be given together'
-  const latitude = lat === null ? null : Number(lat)
-  const longitude = lon === null ? null : Number(lon)
-  if (latitude !== null && (!Number.isFinite(latitude) || Math.abs(latitude) > 90)) return `invalid latitude "${lat}"`
-  if (longitude !== null && (!Number.isFinite(longitude) || Math.abs(longitude) > 180)) return `invalid longitude "${lon}"`
+  let latitude = lat === null ? null : Number(lat)
+  let longitude = lon === null ? null : Number(lon)
+  const badPlace =
+    (lat === null) !== (lon === null)
+      ? 'lat and lon must be given together'
+      : latitude !== null && (!Number.isFinite(latitude) || Math.abs(latitude) > 90)
+        ? `invalid latitude "${lat}"`
+        : longitude !== null && (!Number.isFinite(longitude) || Math.abs(longitude) > 180)
+          ? `invalid longitude "${lon}"`
+          : undefined
+  if (badPlace) {
+    dropped.push(`without lat and lon: ${badPlace} — an alert targeted by area cannot place them`)
+    latitude = null
+    longitude = null
+  }
   const tags = (field('tags') ?? '')
     .split(/[;|,]/)
     .map((tag) => tag.trim())
     .filter(Boolean)
-  return {list, name: field('name'), email: normalisedEmail ?? null, phone: normalisedPhone ?? null, language, lat: latitude, lon: longitude, zone: field('zone'), tags}
+  return {list, name: field('name'), email: normalisedEmail ?? null, phone: normalisedPhone ?? null, language, lat: latitude, lon: longitude, zone: field('zone'), tags, ...(dropped.length && {dropped})}
 }
 
 /** Why the file cannot be imported, as one line (exit 2), or undefined when it can be read. */
@@ -157,13 +184,14 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
   })
   const rows = parser
 
-  const result: ImportResult = {list, imported: 0, inserted: 0, updated: 0, rejected: 0}
+  const result: ImportResult = {list, imported: 0, inserted: 0, updated: 0, rejected: 0, partial: 0}
   const rejectedFile = rejectedFileFor(stdin ? `${list}.csv` : file)
   // Rejects are written beside it and take its place only once the import is committed: a
   // failed import leaves the previous import's rejected file as it was.
   const rejectedPartial = `${rejectedFile}.${process.pid}.partial`
   let rejects: {csv: ReturnType<typeof stringify>; out: WriteStream} | undefined
-  const reject = (line: number, reason: string, record: Record<string, string>) => {
+  /** Writes a row and why to the rejected file (a row imported without a field too), and counts it rejected unless `imported`. */
+  const reject = (line: number, reason: string, record: Record<string, string>, imported = false) => {
     if (!rejects) {
       const out = createWriteStream(rejectedPartial, {mode: 0o600})
       // A write error (disk full, folder not writable) is reported by closeRejects, before the commit.
@@ -173,7 +201,8 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
       rejects = {csv, out}
     }
     rejects.csv.write({line, reason, ...record})
-    result.rejected++
+    if (imported) result.partial++
+    else result.rejected++
   }
 
   let rejectsClosed: Promise<void> | undefined
@@ -211,12 +240,14 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
         reject(info.lines, earlier, record)
         continue
       }
-      const {outcome, id} = store.upsertMatched(checked, match, now)
+      const {dropped, ...subscriber} = checked
+      const {outcome, id} = store.upsertMatched(subscriber, match, now)
       if (outcome === 'conflict') reject(info.lines, 'its e-mail and phone belong to two different subscribers', record)
       else {
         written.record(id!, info.lines)
         result.imported++
         result[outcome]++
+        if (dropped) reject(info.lines, `imported ${dropped.join('; ')}`, record, true)
       }
     }
     if (!headerSeen) throw noHeader(file, ' (it is empty)')

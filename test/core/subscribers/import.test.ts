@@ -41,16 +41,36 @@ describe('subscriber import', () => {
     const w = csvWorld()
     const file = writeCsv(w, 'mixed.csv', header + 'Good,good@example.org,,,,,,\nBadMail,not-an-email,,,,,,\nBadPhone,,12,,,,,\nNobody,,,,,,,\nFar,far@example.org,,,95,0,,\nShort,short@example.org\n')
     const result = await importSubscribers(w.ctx, file, 'residents')
-    expect(result).toMatchObject({imported: 1, rejected: 5, rejectedFile: join(w.home, 'mixed.rejected.csv')})
+    // Far has a good e-mail address: imported without the place it cannot be put at.
+    expect(result).toMatchObject({imported: 2, rejected: 4, partial: 1, rejectedFile: join(w.home, 'mixed.rejected.csv')})
     const rejected = readFileSync(join(w.home, 'mixed.rejected.csv'), 'utf8').trim().split('\n')
     expect(rejected[0]).toBe('line,reason,name,email,phone,language,lat,lon,zone,tags')
     expect(rejected.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual([
       '3,"invalid e-mail address ""not-an-email"""',
       '4,"invalid phone number ""12"""',
       '5,no e-mail address or phone number',
-      '6,"invalid latitude ""95"""',
+      '6,"imported without lat and lon: invalid latitude ""95"" — an alert targeted by area cannot place them"',
       '7,wrong number of fields for the header',
     ])
+  })
+
+  it('imports a resident with a usable e-mail address without the field that cannot be used, saying so', async () => {
+    const w = csvWorld()
+    const file = writeCsv(w, 'partly.csv', 'name,email,phone,language\nA,a1@example.org,12,Welsh\nB,b1@example.org,,cy_GB\nC,c1@example.org,12,\nD,d1@example.org,,Klingon please\nE,nonsense,12,en\n')
+    const result = await importSubscribers(w.ctx, file, 'residents')
+    expect(result).toMatchObject({imported: 4, rejected: 1, partial: 3})
+    const byEmail = new Map([...w.store.subscribers.iterateList('residents')].map((s) => [s.email, s]))
+    expect([...byEmail.keys()].sort()).toEqual(['a1@example.org', 'b1@example.org', 'c1@example.org', 'd1@example.org'])
+    expect(byEmail.get('a1@example.org')).toMatchObject({phone: null, language: 'cy'})
+    expect(byEmail.get('b1@example.org')).toMatchObject({language: 'cy-GB'})
+    expect(byEmail.get('c1@example.org')).toMatchObject({phone: null})
+    expect(byEmail.get('d1@example.org')).toMatchObject({language: null})
+    const rows = readFileSync(join(w.home, 'partly.rejected.csv'), 'utf8').trim().split('\n').slice(1)
+    expect(rows).toHaveLength(4)
+    expect(rows[0]).toMatch(/^2,"imported without the phone number: invalid phone number ""12""/)
+    expect(rows[1]).toMatch(/^4,"imported without the phone number: invalid phone number ""12""/)
+    expect(rows[2]).toMatch(/^5,"imported without the language: ""Klingon please"" is not a language tag/)
+    expect(rows[3]).toMatch(/^6,"invalid e-mail address ""nonsense""; invalid phone number ""12""/)
   })
 
   it('refuses a row whose e-mail and phone belong to two different subscribers', async () => {
@@ -103,9 +123,13 @@ describe('checkRow and contacts', () => {
     expect(normaliseContact('call me')).toBeUndefined()
   })
 
-  it('refuses rows a person would have to fix', () => {
-    expect(checkRow({email: 'a@example.org', lat: '53'}, 'l')).toBe('lat and lon must be given together')
-    expect(checkRow({email: 'a@example.org', language: 'english please'}, 'l')).toMatch(/invalid language/)
+  it('refuses rows with no usable contact; leaves out, and says, what else cannot be used', () => {
     expect(checkRow({phone: '7700900123'}, 'l')).toMatch(/need defaultRegion/)
+    expect(checkRow({email: 'not-an-email', phone: '12'}, 'l')).toBe('invalid e-mail address "not-an-email"; invalid phone number "12" (numbers without +country need defaultRegion in config)')
+    // With a usable contact, what cannot be used is left out, and said.
+    expect(checkRow({email: 'a@example.org', lat: '53'}, 'l')).toMatchObject({lat: null, lon: null, dropped: [expect.stringMatching(/^without lat and lon: lat and lon must be given together/)]})
+    expect(checkRow({email: 'a@example.org', language: 'english please'}, 'l')).toMatchObject({language: null, dropped: [expect.stringMatching(/^without the language/)]})
+    expect(checkRow({email: 'a@example.org', language: 'English'}, 'l')).toMatchObject({language: 'en'})
+    expect(checkRow({email: 'a@example.org', language: 'Cymraeg'}, 'l')).not.toHaveProperty('dropped')
   })
 })
