@@ -283,10 +283,14 @@ describe('sms send through Twilio: errors', () => {
     ['a 4xx without a Twilio body', {status: 404, body: 'no such route'} as Answer, PermanentSendError, 'HTTP 404: no such route', undefined],
     ['500 / 20500', twilioFaults.serverError(), TransientSendError, 'Twilio 20500: An internal server error has occurred', undefined],
     ['503 with Retry-After', {status: 503, headers: {'Retry-After': '5'}, body: 'upstream unavailable'} as Answer, TransientSendError, 'HTTP 503: upstream unavailable', 5000],
+    // A proxy or regional gateway in front (baseUrl) passed it on and got no answer: it may have gone.
+    ['504 from a gateway in front, in doubt', {status: 504, body: 'Gateway Time-out'} as Answer, InDoubtSendError, 'HTTP 504: Gateway Time-out — a gateway passed the request on and got no answer: the text may have gone', undefined],
+    ['502 from a gateway in front, in doubt', {status: 502, body: 'Bad Gateway'} as Answer, InDoubtSendError, 'HTTP 502: Bad Gateway — a gateway passed the request on and got no answer: the text may have gone', undefined],
   ])('classifies %s', async (_name, answer, type, message, retryAfterMs) => {
     fake.respondWith(twilioPlan({accountSid, authToken, cueAt: {0: answer}}))
     const error = await sendExpectingError()
     expect(error).toBeInstanceOf(type)
+    expect(error instanceof InDoubtSendError).toBe(type === InDoubtSendError)
     expect(error.message).toBe(message)
     expect((error as {retryAfterMs?: number}).retryAfterMs).toBe(retryAfterMs)
   })
@@ -441,6 +445,7 @@ describe('sms send through a generic gateway', () => {
     [{status: 429, headers: {'Retry-After': '12'}} as Answer, RateLimitedError, 'HTTP 429', 12_000],
     [{status: 429} as Answer, RateLimitedError, 'HTTP 429', 30_000],
     [{status: 503, body: 'maintenance'} as Answer, TransientSendError, 'HTTP 503: maintenance', undefined],
+    [{status: 504, body: 'upstream timed out'} as Answer, InDoubtSendError, 'HTTP 504: upstream timed out — a gateway passed the request on and got no answer: the text may have gone', undefined],
     [{status: 408} as Answer, TransientSendError, 'HTTP 408', undefined],
     [{status: 400, body: 'number +447700900456 rejected\nmore'} as Answer, PermanentSendError, 'HTTP 400: number +44…0456 rejected', undefined],
     [{status: 401} as Answer, ChannelUnusableError, "HTTP 401 — check the channel's token", undefined],
