@@ -53,6 +53,9 @@ describe('live view formatting', () => {
     expect(canShowLiveView(true, {isTTY: true}, {})).toBe(false)
     expect(canShowLiveView(false, {isTTY: false}, {})).toBe(false)
     expect(canShowLiveView(false, {isTTY: true}, {TERM: 'dumb'})).toBe(false)
+    // A CI job's log gets plain progress lines, not cursor codes.
+    expect(canShowLiveView(false, {isTTY: true}, {CI: 'true'})).toBe(false)
+    expect(canShowLiveView(false, {isTTY: true}, {CI: 'false'})).toBe(true)
     expect(wantsColour(true, {})).toBe(true)
     expect(wantsColour(false, {})).toBe(false)
     expect(wantsColour(true, {NO_COLOR: '1'})).toBe(false)

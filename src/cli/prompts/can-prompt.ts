@@ -1,3 +1,5 @@
+import {envFlagSet} from '../../core/env-flag.js'
+
 /** What decides whether a command may ask questions. */
 export interface PromptSurroundings {
   stdinIsTTY: boolean
@@ -11,11 +13,11 @@ export interface PromptSurroundings {
 
 /**
  * Prompts only for a person at a terminal: both stdin and stdout are terminals, and neither
- * --json, --no-input nor CRIER_NO_PROMPT=1 says otherwise. Anywhere else missing input is an
- * exit 2 naming the flag, never a prompt waiting on a stdin nobody is typing into.
+ * --json, --no-input, CRIER_NO_PROMPT=1 nor CI says otherwise (a CI job given a pseudo-terminal
+ * has nobody at it). Anywhere else missing input is an exit 2 naming the flag, never a prompt
+ * waiting on a stdin nobody is typing into.
  */
 export function canPrompt(surroundings: PromptSurroundings): boolean {
   const {stdinIsTTY, stdoutIsTTY, json, noInput, env} = surroundings
-  const switchedOff = env.CRIER_NO_PROMPT !== undefined && env.CRIER_NO_PROMPT !== '' && env.CRIER_NO_PROMPT !== '0'
-  return stdinIsTTY && stdoutIsTTY && !json && !noInput && !switchedOff
+  return stdinIsTTY && stdoutIsTTY && !json && !noInput && !envFlagSet(env.CRIER_NO_PROMPT) && !envFlagSet(env.CI)
 }

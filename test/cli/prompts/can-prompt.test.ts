@@ -15,11 +15,14 @@ describe('canPrompt', () => {
     ['--no-input', {noInput: true}],
     ['CRIER_NO_PROMPT=1', {env: {CRIER_NO_PROMPT: '1'}}],
     ['CRIER_NO_PROMPT=true', {env: {CRIER_NO_PROMPT: 'true'}}],
+    ['CI=true (a CI job given a pseudo-terminal)', {env: {CI: 'true'}}],
+    ['CI=1', {env: {CI: '1'}}],
   ])('does not prompt when %s', (_why, change) => {
     expect(canPrompt({...terminal, ...change})).toBe(false)
   })
 
-  it.each(['', '0'])('still prompts with CRIER_NO_PROMPT=%j', (value) => {
+  it.each(['', '0', 'false'])('still prompts with CRIER_NO_PROMPT=%j or CI=%j', (value) => {
     expect(canPrompt({...terminal, env: {CRIER_NO_PROMPT: value}})).toBe(true)
+    expect(canPrompt({...terminal, env: {CI: value}})).toBe(true)
   })
 })
