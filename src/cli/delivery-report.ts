@@ -1,4 +1,7 @@
 import type {Config} from '../config/load.js'
+import type {CoreContext} from '../core/context.js'
+import {formatInZone} from '../core/when.js'
+import {missingSecretLines} from './missing-secrets.js'
 import {ExitCode} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {RunSummary} from '../engine/dispatcher.js'
@@ -33,4 +36,21 @@ export function reportUnusableChannels(summary: RunSummary, signalExitCode?: num
 /** An announcement's delivery status in --json. */
 export function statusJson(status: AnnouncementStatus) {
   return {...status, announcement: announcementJson(status.announcement)}
+}
+
+/**
+ * Why deliveries of the announcement wait on a channel, beyond what status shows: a secret this
+ * shell lacks, settings left out as wrong, a provider's pause. One line each, for stderr.
+ */
+export function waitingChannelNotes(ctx: CoreContext, announcementId: string): string[] {
+  const notes: string[] = []
+  const waiting = (channel: string) => ctx.store.deliveries.waitingOn(announcementId, channel)
+  for (const line of missingSecretLines(ctx.config, Object.keys(ctx.config.missingSecrets ?? {}).filter(waiting))) notes.push(line)
+  for (const [channel, problem] of Object.entries(ctx.config.brokenChannels ?? {})) {
+    if (waiting(channel)) notes.push(`${channel} cannot send as configured here: ${oneLine(problem, 300)}`)
+  }
+  for (const pause of ctx.store.deliveries.channelPauses(ctx.now())) {
+    if (waiting(pause.channel)) notes.push(`${pause.channel} is paused until ${formatInZone(pause.pausedUntil, ctx.config.timezone)} (${oneLine(pause.reason, 200)}): what waits goes after that`)
+  }
+  return notes
 }

@@ -1,6 +1,7 @@
 import {isTargeted} from '../core/area-targeting.js'
 import {areaTargetsText} from '../views/area-reach-lines.js'
 import {CrierCommand} from '../cli/base-command.js'
+import {waitingChannelNotes} from '../cli/delivery-report.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {approvalsOf, mustGet} from '../core/approval.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
@@ -57,6 +58,7 @@ export default class Show extends CrierCommand {
       this.log(`Channels:  ${a.channels.join(', ')}`)
       const width = Math.max(12, ...channels.map((counts) => counts.channel.length + 2))
       for (const counts of channels) this.log('  ' + channelCountsLine(counts, width))
+      for (const note of waitingChannelNotes(ctx, id)) this.logToStderr(`Note: ${note}`)
     }
     return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.some((valid) => valid.approver === x.approver && valid.contentHash === x.contentHash)}))}, deliveries: channels}
   }

@@ -3,6 +3,8 @@ import {CrierCommand} from '../cli/base-command.js'
 import {resolveAnnouncementId} from '../cli/args.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {UsageError} from '../core/errors.js'
+import {splitChannelList} from '../core/fields.js'
+import {deliveryListLines} from '../views/delivery-list-lines.js'
 import {shortId} from '../core/ids.js'
 import {liveSnapshotReader, type LiveSnapshotReader} from '../engine/live-snapshot.js'
 import {retryDeadDeliveries} from '../engine/retry-dead.js'
@@ -27,10 +29,17 @@ export default class Status extends CrierCommand {
     watch: Flags.boolean({char: 'w', description: 'Follow delivery until every delivery is final: the live view on a terminal, a progress line a second on stderr otherwise.'}),
     quiet: Flags.boolean({description: 'With --watch off a terminal (or with --json): no progress lines on stderr.'}),
     color: Flags.boolean({description: 'Colour in the live view (--no-color, or NO_COLOR set, turns it off).', default: true, allowNo: true}),
+    deliveries: Flags.string({
+      description: 'Also list the deliveries in these states — who each was for, on which channel, why — to check with the provider: unknown, dead, expired, skipped (repeatable or a comma list; the first 200).',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
   }
 
   async run() {
     const {args, flags} = await this.parse(Status)
+    const states = flags.deliveries ? listedStates(flags.deliveries) : undefined
+    if (states && !args.id) throw new UsageError('--deliveries lists one announcement’s — crier status ID --deliveries unknown')
     // An empty id is a script's unset variable, not a request for the overview.
     if (args.id !== undefined && !args.id.trim()) throw new UsageError('the announcement id is empty — give an id, or none for the overview: crier status')
     if (!args.id) {
@@ -53,14 +62,19 @@ export default class Status extends CrierCommand {
     }
     // Imported here, not at the top: they load the channel drivers and policy, which the first
     // frame of --watch does not need.
-    const [{announcementStatus}, {reportDelivery}] = await Promise.all([import('../engine/status.js'), import('../cli/delivery-report.js')])
+    const [{announcementStatus}, {reportDelivery, waitingChannelNotes}] = await Promise.all([import('../engine/status.js'), import('../cli/delivery-report.js')])
     const ctx = await this.context({brokenChannelsAside: true})
     const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) {
       this.log(announcementLine(status.announcement, supersededBy(ctx, [id]).get(id)))
       if (status.channels.length === 0) this.log(`Not sent yet. Next: crier broadcast ${shortId(status.announcement.id)}`)
     }
-    return reportDelivery(this, status, ctx.config, interrupted ? 130 : undefined)
+    for (const note of waitingChannelNotes(ctx, id)) this.logToStderr(`Note: ${note}`)
+    const report = reportDelivery(this, status, ctx.config, interrupted ? 130 : undefined)
+    if (!states) return report
+    const listed = ctx.store.deliveries.listInStates(id, states, listedAtMost)
+    if (!this.jsonEnabled()) for (const line of deliveryListLines(listed, ctx.config)) this.log(line)
+    return {...report, deliveries: listed.deliveries, deliveriesInAll: listed.total}
   }
 
   /** The live view until every delivery is final, q, or Ctrl-C (true). */
@@ -115,4 +129,15 @@ export default class Status extends CrierCommand {
       sending: board.sending.map(statusJson),
     }
   }
+}
+
+/** How many deliveries --deliveries lists (then says how many more). */
+const listedAtMost = 200
+const listable = ['unknown', 'dead', 'expired', 'skipped'] as const
+
+function listedStates(given: string[]): Array<(typeof listable)[number]> {
+  const states = splitChannelList(given)
+  const unknown = states.filter((state) => !(listable as readonly string[]).includes(state))
+  if (unknown.length) throw new UsageError(`--deliveries ${unknown.join(', ')}: expected ${listable.join(', ')}`)
+  return states as Array<(typeof listable)[number]>
 }

@@ -78,6 +78,20 @@ export interface ChannelCounts {
   lastError: string | null
 }
 
+/** A delivery as `status --deliveries` lists it: who it was for and how it ended. */
+export interface DeliveryListed {
+  id: string
+  channel: string
+  state: DeliveryState
+  attempts: number
+  lastError: string | null
+  receiptId: string | null
+  /** The subscriber's, for a per-recipient delivery (null on a broadcast channel, or one removed since). */
+  name: string | null
+  email: string | null
+  phone: string | null
+}
+
 export interface LeaseHolder {
   owner: string
   count: number
@@ -246,6 +260,12 @@ export function deliveryStore(db: Db) {
   const nextQueuedChannel = db.prepare(`SELECT min(channel) FROM delivery WHERE state IN ('queued', 'failed') AND channel > ?`).pluck()
   // Skipped and cancelled ones never were to reach anyone: they neither count as reached nor stop it counting as expired.
   const anyNotExpired = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state NOT IN ('expired', 'skipped', 'cancelled'))`).pluck()
+  // Who each delivery was for, read at the time of asking (a subscriber removed since reads as null).
+  const inStates = db.prepare(`SELECT d.id, d.channel, d.state, d.attempts, d.last_error AS lastError, d.receipt_id AS receiptId,
+      s.name, s.email, s.phone
+    FROM delivery d LEFT JOIN subscriber s ON d.recipient IS NOT NULL AND s.id = CAST(d.recipient AS INTEGER)
+    WHERE d.announcement_id = @id AND d.state IN (SELECT value FROM json_each(@states)) ORDER BY d.channel, d.state, d.id LIMIT @limit`)
+  const countInStates = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = @id AND state IN (SELECT value FROM json_each(@states))`).pluck()
   const waitingOn = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed') AND channel = ?)`).pluck()
   const hasTrouble = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery WHERE announcement_id = ? AND state IN ('dead', 'unknown', 'expired'))`).pluck()
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
@@ -440,6 +460,11 @@ export function deliveryStore(db: Db) {
     },
     hasPending(announcementId: string): boolean {
       return hasPending.get(announcementId) === 1
+    },
+    /** The announcement's deliveries in these states, with whom each was for (up to `limit`), and how many there are in all. */
+    listInStates(announcementId: string, states: readonly DeliveryState[], limit: number): {total: number; deliveries: DeliveryListed[]} {
+      const params = {id: announcementId, states: JSON.stringify(states)}
+      return {total: countInStates.get(params) as number, deliveries: inStates.all({...params, limit}) as DeliveryListed[]}
     },
     /** The announcement has deliveries on this channel waiting to be sent (queued, or to retry). */
     waitingOn(announcementId: string, channel: string): boolean {

@@ -98,6 +98,13 @@ channels:
     const toDai = twilio.requests.filter((request) => new URLSearchParams(request.body).get('To') === '+447700900222')
     expect(toDai.map((request) => request.outcome)).toEqual(['reset'])
     expect(acceptedMessages(twilio.requests).map((m) => m.To).sort()).toEqual(['+447700900111', '+447700900333'])
+    // Which resident to check with the provider: their name and number, and why.
+    const listed = home.run(['status', draft.id, '--deliveries', 'unknown'])
+    expect(listed.stdout).toMatch(/^Deliveries: 1\n {2}residents-sms {2}unknown {2}Dai \+447700900222 {2}\(1 attempt\) {2}no answer, so it may or may not have gone out/m)
+    const json = JSON.parse(home.run(['status', draft.id, '--deliveries', 'unknown,dead', '--json']).stdout)
+    expect(json.deliveriesInAll).toBe(1)
+    expect(json.deliveries).toEqual([expect.objectContaining({channel: 'residents-sms', state: 'unknown', name: 'Dai', phone: '+447700900222', attempts: 1})])
+    expect(home.run(['status', draft.id, '--deliveries', 'lost']).stderr).toBe('Error: --deliveries lost: expected unknown, dead, expired, skipped\n')
     // A second run leaves it alone: in doubt is for a person to settle, not for a retry.
     expect(home.run(['run']).status).toBe(0)
     expect(twilio.requests.filter((request) => new URLSearchParams(request.body).get('To') === '+447700900222')).toHaveLength(1)

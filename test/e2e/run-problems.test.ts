@@ -76,10 +76,12 @@ describe('crier run and a provider that asked it to wait', () => {
       expect(run.status).toBe(0)
       expect(run.stderr).toMatch(/^crier: partners is paused until \w{3} \d+ \w{3} \d{4} \d\d:\d\d(:\d\d)? GMT \(.*429.*\); its queued deliveries wait for a later run\n$/)
       expect(fake.requests).toHaveLength(1)
-      // The next run says so again, sending nothing before the provider's time.
+      // The next run says so again, sending nothing before the provider's time; so does status.
       const again = await home.runAsync(['run'])
       expect(again.stderr).toContain('crier: partners is paused until')
       expect(fake.requests).toHaveLength(1)
+      const id = (JSON.parse(home.run(['list', '--json']).stdout) as Array<{id: string}>)[0]!.id
+      expect(home.run(['status', id]).stderr).toMatch(/^Note: partners is paused until .+ GMT \(.*429.*\): what waits goes after that\n$/)
     } finally {
       await fake.close()
     }

@@ -115,6 +115,8 @@ describe('crier worker picks up an edited config', () => {
     home.writeConfig(partnersAt(endpoint.url, ', headers: {Authorization: "Bearer ${PARTNERS_TOKEN}"}'))
     // The officer's shell has the variable; the worker's service environment does not.
     const worker = await startWorker(home)
+    // Logged just after `started`: under load the two lines may arrive in separate reads.
+    await waitFor('the worker to say what it left out', () => events(worker).includes('channel-left-out'), 10_000)
     expect(jsonLines(worker.stdout()).find((line) => line.event === 'channel-left-out')).toMatchObject({channel: 'partners', problem: expect.stringMatching(/PARTNERS_TOKEN is not set/)})
     queue(home, 'Boil water notice for Conwy.', [], {PARTNERS_TOKEN: 'from-the-shell'})
     await new Promise((resolve) => setTimeout(resolve, 1500))
