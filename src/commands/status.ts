@@ -4,7 +4,6 @@ import {resolveAnnouncementId} from '../cli/args.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
-import {deliveryListLines} from '../views/delivery-list-lines.js'
 import {shortId} from '../core/ids.js'
 import {liveSnapshotReader, type LiveSnapshotReader} from '../engine/live-snapshot.js'
 import {retryDeadDeliveries} from '../engine/retry-dead.js'
@@ -73,7 +72,8 @@ export default class Status extends CrierCommand {
     const report = reportDelivery(this, status, ctx.config, interrupted ? 130 : undefined)
     if (!states) return report
     const listed = ctx.store.deliveries.listInStates(id, states, listedAtMost)
-    if (!this.jsonEnabled()) for (const line of deliveryListLines(listed, ctx.config)) this.log(line)
+    // Imported only when asked: it loads the drivers, which the first frame of --watch does without.
+    if (!this.jsonEnabled()) for (const line of (await import('../views/delivery-list-lines.js')).deliveryListLines(listed, ctx.config)) this.log(line)
     return {...report, deliveries: listed.deliveries, deliveriesInAll: listed.total}
   }
 

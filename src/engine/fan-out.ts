@@ -52,10 +52,10 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
   const run = () => {
     const announcement = mustGet(ctx, id)
     const now = ctx.now()
-    const recurring = ctx.store.schedules.activeFor(id)
-    if (recurring?.kind === 'cron') {
+    const schedule = ctx.store.schedules.activeFor(id)
+    if (schedule?.kind === 'cron') {
       // Sent itself, it would leave its schedule firing with nothing left to unschedule.
-      throw new UsageError(`${shortId(id)} is the template of a recurring schedule (cron "${recurring.cron}" ${recurring.timeZone}): its occurrences go out, each its own announcement, not it — to send it now as a one-off, crier unschedule ${shortId(id)} first`)
+      throw new UsageError(`${shortId(id)} is the template of a recurring schedule (cron "${schedule.cron}" ${schedule.timeZone}): its occurrences go out, each its own announcement, not it — to send it now as a one-off, crier unschedule ${shortId(id)} first`)
     }
     const next = transition(announcement.state, 'start-sending', shortId(id))
     refuseStaleUpdate(ctx, announcement)
@@ -126,8 +126,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     }
     ctx.store.announcements.recordChannelTypes(id, Object.fromEntries(announcement.channels.map((name) => [name, ctx.config.channels[name]!.type])))
     ctx.store.announcements.setState(id, next, now)
-    // Sent now, it is not due again later: its one-off schedule ends (a recurring one goes on).
-    const schedule = ctx.store.schedules.activeFor(id)
+    // Sent now, it is not due again later: its one-off schedule ends.
     if (schedule?.kind === 'once') ctx.store.schedules.end(schedule.id, now, `sent now by ${ctx.user} (crier broadcast)`)
     const superseded = supersedeOriginal(ctx, announcement, now)
     // Everyone opted out or unreachable: nothing will be sent, so it is finished now.

@@ -251,6 +251,7 @@ export function deliveryStore(db: Db) {
   const pause = db.prepare(`INSERT INTO channel_pause (channel, paused_until, reason) VALUES (@channel, @until, @reason)
     ON CONFLICT (channel) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until), reason = excluded.reason`)
   const pauses = db.prepare(`SELECT channel, paused_until AS pausedUntil, reason FROM channel_pause WHERE paused_until > @now ORDER BY channel`)
+  const channelPauses = (now: number) => pauses.all({now}) as Array<{channel: string; pausedUntil: number; reason: string}>
   const sentOn = db.prepare(`SELECT DISTINCT announcement_id FROM delivery WHERE channel = ? AND state IN ('sent', 'sending')`).pluck()
   const nextLeaseExpiry = db.prepare(`SELECT min(lease_until) FROM delivery WHERE state = 'sending'`).pluck()
   // EXISTS stops at the first row: checked on every group commit, a count(*) here made the
@@ -436,11 +437,11 @@ export function deliveryStore(db: Db) {
       pause.run({channel, until, reason})
     },
     pausedChannels(now: number): Map<string, number> {
-      return new Map(this.channelPauses(now).map((row) => [row.channel, row.pausedUntil]))
+      return new Map(channelPauses(now).map((row) => [row.channel, row.pausedUntil]))
     },
     /** Channels paused now (a provider's rate limit), until when and why. */
     channelPauses(now: number): Array<{channel: string; pausedUntil: number; reason: string}> {
-      return pauses.all({now}) as Array<{channel: string; pausedUntil: number; reason: string}>
+      return channelPauses(now)
     },
     /** The earliest due time of pending work on these channels (work for channels no longer configured waits). */
     nextDueAt(channels: string[]): number | null {
