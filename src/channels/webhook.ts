@@ -72,9 +72,12 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
 
   async check(channel, context) {
     const secretState = `secret: ${channel.secret ? 'set' : 'not set'}`
-    // HEAD posts nothing; any status at all proves the endpoint is there and answering.
+    // HEAD posts nothing. An answer proves the endpoint is there — many take POST only (405, 404)
+    // — but a 5xx says it is failing, and 401/403 that it refuses the channel's headers.
     try {
       const response = await context.http.request(channel.url, {timeoutMs: channelTimeoutMs(channel), signal: context.signal, method: 'HEAD', headers: {...extraHeaders(channel), 'User-Agent': 'crier'}})
+      if (response.status >= 500) return {ok: false, detail: `failing: it answers HTTP ${response.status} (a send now would be retried until it recovers); ${secretState}`}
+      if (response.status === 401 || response.status === 403) return {ok: false, detail: `refused (HTTP ${response.status}): check the channel's headers; ${secretState}`}
       return {ok: true, detail: `reachable (HTTP ${response.status}); ${secretState}`}
     } catch (error) {
       return {ok: false, detail: `unreachable: ${safeReason(networkReason(error), channelSecrets(channel))}; ${secretState}`}

@@ -368,6 +368,16 @@ describe('webhook check', () => {
     expect(fake.requests.map((request) => request.method)).toEqual(['HEAD'])
   })
 
+  it.each([
+    [503, 'failing: it answers HTTP 503 (a send now would be retried until it recovers); secret: not set'],
+    [500, 'failing: it answers HTTP 500 (a send now would be retried until it recovers); secret: not set'],
+    [401, "refused (HTTP 401): check the channel's headers; secret: not set"],
+  ])('reports an endpoint that answers %i as not ready', async (status, detail) => {
+    fake.respondWith(() => ({status}))
+    const channel = makeChannel({url: `${fake.url}/hooks/alerts`})
+    expect(await webhook.check(channel, {http, signal: new AbortController().signal})).toEqual({ok: false, detail})
+  })
+
   it('reports a closed port as unreachable, with the reason', async () => {
     const channel = makeChannel({url: `${await closedPortUrl()}/hooks/alerts`})
     const result = await webhook.check(channel, {http, signal: new AbortController().signal})
