@@ -6,6 +6,7 @@ import {givenAnnouncementText} from '../cli/read-text.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {counted} from '../core/counted.js'
 import {ExitCode, PolicyRefusal} from '../core/errors.js'
+import {ConfigError} from '../config/load.js'
 import {cancelAnnouncement} from '../core/follow-up.js'
 import {mustGet} from '../core/approval.js'
 import {blockingFindings} from '../core/policy/check.js'
@@ -43,7 +44,13 @@ export default class Cancel extends CrierCommand {
     const {args, flags} = await this.parse(Cancel)
     // Only an argument or `-`: a cancel from a script with an idle stdin must not wait on it.
     const text = args.text === undefined ? undefined : givenAnnouncementText(args.text, undefined)
-    const ctx = await this.context()
+    let ctx: CoreContext
+    try {
+      ctx = await this.context()
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      return this.stopWithoutConfig(args.id, text, error)
+    }
     const id = resolveAnnouncementId(ctx, args.id)
     const result = cancelAnnouncement(ctx, id, text)
     const stopped = result.stopped ? `stopped ${counted(result.stopped, 'delivery', 'deliveries')} not yet sent` : 'nothing was waiting to be sent'
@@ -113,6 +120,20 @@ export default class Cancel extends CrierCommand {
     const followUpJson = reportDelivery(this, announcementStatus(ctx, followUp.id), ctx.config, signals.exitCode())
     reportUnusableChannels(summary, signals.exitCode())
     return {...json, followUp: followUpJson}
+  }
+
+  /**
+   * The config does not load (a colleague's typo): stopping needs none, and a wrong message must
+   * not go on going out while it is fixed. The Cancel message needs the config (its channels,
+   * policy): exit 2 with the config's problems, saying to cancel again once it loads.
+   */
+  private async stopWithoutConfig(given: string, text: string | undefined, problem: ConfigError): Promise<never> {
+    const ctx = await this.context({config: false})
+    const id = resolveAnnouncementId(ctx, given)
+    const result = cancelAnnouncement(ctx, id, text, {draftCancel: false})
+    const stopped = result.stopped ? `stopped ${counted(result.stopped, 'delivery', 'deliveries')} not yet sent` : 'nothing was waiting to be sent'
+    process.stderr.write(`Cancelled ${shortId(id)}: ${stopped}. The config does not load, so no Cancel message was drafted — fix it, then run crier cancel ${shortId(id)} again to tell the public:\n`)
+    throw problem
   }
 }
 

@@ -97,7 +97,10 @@ export interface CancelResult {
  * it reached, whose text is `text`. The Cancel is then sent as any announcement is, under the
  * same policy (see the command). Stopping needs no approval: it sends nothing.
  */
-export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | undefined): CancelResult {
+export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | undefined, options: {draftCancel?: boolean} = {}): CancelResult {
+  // draftCancel false: the config does not load, so only the stopping is done; a later cancel,
+  // once it does, drafts the Cancel message for what went out.
+  const draftCancel = options.draftCancel ?? true
   return ctx.store.transaction(() => {
     const original = mustGet(ctx, id)
     if (original.msgType === 'Cancel') throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it is itself a Cancel; send a new announcement instead`)
@@ -106,8 +109,11 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     const [latest] = ctx.store.announcements.sentUpdatesOf(id)
     if (latest) throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it was updated by ${shortId(latest)}, the latest word: cancel that (crier cancel ${shortId(latest)})`)
     const isFinal = original.state === 'sent' || original.state === 'sent_with_failures'
+    // Stopped before, while the config could not draft its Cancel (no Cancel exists: see above):
+    // cancelling again drafts it now.
+    const stoppedBefore = original.state === 'cancelled' && ctx.store.audit.latestOf(id, 'cancelled', 1)[0]?.details.cancelNotDrafted === true
     // Refuses what is already cancelled or expired, with the reason.
-    const next = isFinal ? original.state : transition(original.state, 'cancel', shortId(id))
+    const next = isFinal || stoppedBefore ? original.state : transition(original.state, 'cancel', shortId(id))
     const now = ctx.now()
     const schedule = ctx.store.schedules.activeFor(id)
     if (schedule) ctx.store.schedules.end(schedule.id, now, `cancelled by ${ctx.user}`)
@@ -115,7 +121,7 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     // yet stops too, and the Cancel goes wherever any of them reached (or may have). An Update
     // that never went out withdraws only itself: the public never read it, and what it would
     // have corrected stands (cancel that to withdraw it).
-    const wentOut = original.state === 'sending' || isFinal
+    const wentOut = original.state === 'sending' || isFinal || stoppedBefore
     const thread = wentOut ? threadOf(ctx, id) : [id]
     let stopped = 0
     let inFlight = 0
@@ -126,7 +132,7 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     // Expired, it is in force nowhere (CAP readers drop it, the feed no longer lists it): there is
     // nothing to withdraw, and a Cancel drafted without an expiry would only be refused.
     const expiredAt = original.expiresAt !== undefined && original.expiresAt <= now ? original.expiresAt : undefined
-    const mayHold = new Set(expiredAt === undefined ? ctx.store.deliveries.mayHaveReached(thread) : [])
+    const mayHold = new Set(expiredAt === undefined && draftCancel ? ctx.store.deliveries.mayHaveReached(thread) : [])
     const reached = [...new Set(thread.flatMap((member) => ctx.store.announcements.get(member)?.channels ?? []))].filter((name) => mayHold.has(name) && name in ctx.config.channels)
     if (next !== original.state) ctx.store.announcements.setState(id, next, now)
     for (const earlier of thread.slice(1)) {
@@ -137,7 +143,7 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
       reached.length === 0
         ? undefined
         : createDraft(ctx, {text: text?.trim() || `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, channels: reached}, {msgType: 'Cancel', original})
-    ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id})}, now)
+    ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id}), ...(!draftCancel && wentOut && {cancelNotDrafted: true})}, now)
     return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: occurrencesStillOut(ctx, id, now), ...(expiredAt !== undefined && {expiredAt})}
   })
 }

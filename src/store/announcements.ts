@@ -302,7 +302,7 @@ export function announcementStore(db: Db, audit: AuditTrail) {
       })
     },
     /** Records `crier cancel`: what it stopped, what was too late to stop, the Cancel it drafted. */
-    recordCancel(id: string, details: {stopped: number; inFlight: number; followUp?: string}, now: number): void {
+    recordCancel(id: string, details: {stopped: number; inFlight: number; followUp?: string; cancelNotDrafted?: boolean}, now: number): void {
       audit.append({action: 'cancelled', subject: id, at: now, details})
     },
     /** The type of each channel it is queued on, as configured when it was queued. */

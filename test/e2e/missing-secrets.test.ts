@@ -102,3 +102,39 @@ describe('a channel whose secret this shell lacks', () => {
     expect(JSON.parse(home.run(['status', id, '--json']).stdout)).toMatchObject({pending: 0})
   })
 })
+
+describe('a config that does not load (a colleague’s typo)', () => {
+  it('cancel still stops the message (exit 2, naming the problem); once fixed, cancel again tells the public', async () => {
+    fake = await startProviderFake({plan: slow(10_000)})
+    home = makeCrierHome()
+    const good = `channels:\n  website: {type: feed, dir: ./public}\n  partners: {type: webhook, url: "${fake.url}/hooks", concurrency: 1, timeout: 30s}\n`
+    home.writeConfig(good)
+    // Out on the website; to the partner, queued behind a slow endpoint that no run is sending to.
+    const queued = home.run(['broadcast', '-', '--severity', 'Minor', '--headline', 'Evacuate Llanrwst', '--channel', 'website,partners', '--no-wait', '--json'], {input: 'Leave now (sent in error).'})
+    const id = JSON.parse(queued.stdout).announcement.id as string
+    const db = home.db()
+    db.prepare(`UPDATE delivery SET state = 'sent' WHERE channel = 'website'`).run()
+    db.close()
+    home.writeConfig(`${good}policy:\n  bogusKey: 1\n`)
+
+    const stopped = home.run(['cancel', id, 'Disregard the evacuation message.'])
+    expect(stopped.status).toBe(2)
+    expect(stopped.stderr).toBe(
+      `Cancelled ${id.slice(0, 12)}: stopped 1 delivery not yet sent. The config does not load, so no Cancel message was drafted — fix it, then run crier cancel ${id.slice(0, 12)} again to tell the public:\nError: config.yaml: policy.bogusKey: unknown key\n`,
+    )
+    expect(rows(home, `SELECT channel, state FROM delivery ORDER BY channel`)).toEqual([
+      {channel: 'partners', state: 'cancelled'},
+      {channel: 'website', state: 'sent'},
+    ])
+    expect(rows(home, `SELECT state FROM announcement WHERE id = ?`, id)).toEqual([{state: 'cancelled'}])
+
+    home.writeConfig(good)
+    const told = await home.runAsync(['cancel', id, 'Disregard the evacuation message.'])
+    expect(told.status, told.stderr).toBe(0)
+    expect(told.stdout).toMatch(/Sending the Cancel message \S+ to website:/)
+    expect(rows(home, `SELECT a.msg_type AS type, d.channel, d.state FROM delivery d JOIN announcement a ON a.id = d.announcement_id WHERE a.msg_type = 'Cancel'`)).toEqual([{type: 'Cancel', channel: 'website', state: 'sent'}])
+    // Told once: a third cancel is refused, as any second one is.
+    expect(home.run(['cancel', id]).status).toBe(3)
+    expect(fake.requests).toHaveLength(0)
+  })
+})
