@@ -32,9 +32,13 @@ function refuseChangedSincePreview(ctx: CoreContext, announcement: Announcement)
   throw new PolicyRefusal(`${id} was changed${by} since you previewed it (${formatInZone(previewed.at, ctx.config.timezone)}) — read it again (crier preview ${id}), then approve what you read`)
 }
 
-/** Records that the acting user read the announcement as it is now (crier preview): their approval is of this text. */
-export function recordPreview(ctx: CoreContext, announcement: Announcement): void {
-  ctx.store.audit.append({action: 'previewed', subject: announcement.id, details: {contentHash: contentHash(announcement)}, at: ctx.now()})
+/**
+ * Records that the acting user read the announcement as it is now (crier preview): their
+ * approval is of this text. Skipped while another crier holds the database (a long import): a
+ * preview never waits on a write, and an approval without a recorded preview is as before.
+ */
+export function recordPreview(ctx: CoreContext, announcement: Announcement): boolean {
+  return ctx.store.audit.appendIfFree({action: 'previewed', subject: announcement.id, details: {contentHash: contentHash(announcement)}, at: ctx.now()})
 }
 
 /** Where approval of `announcement` stands, counting the messages it follows up (approvalStatus). */

@@ -250,6 +250,24 @@ export function auditTrail(db: Db, storeActor: string) {
     actorsOf(subject: string, action: AuditAction): string[] {
       return actorsOf.all({subject, action}) as string[]
     },
+    /**
+     * Appends only if the database is free this instant: for a record a reader leaves in passing
+     * (a preview), which must not keep that reader waiting behind another crier's long write (an
+     * import) as a send would. Returns whether it was written.
+     */
+    appendIfFree(event: AuditEventInput): boolean {
+      const waited = db.pragma('busy_timeout', {simple: true}) as number
+      db.pragma('busy_timeout = 0')
+      try {
+        append(event)
+        return true
+      } catch (error) {
+        if ((error as {code?: string}).code?.startsWith('SQLITE_BUSY')) return false
+        throw error
+      } finally {
+        db.pragma(`busy_timeout = ${waited}`)
+      }
+    },
     /** The latest `action` events on `subject`, newest first, details parsed. */
     latestOf(subject: string, action: AuditAction, limit = 50): Array<{actor: string; at: number; details: Record<string, unknown>}> {
       return (eventsOf.all({subject, action, limit}) as Array<{actor: string; at: number; details: string}>).map((row) => ({...row, details: JSON.parse(row.details) as Record<string, unknown>}))

@@ -271,3 +271,22 @@ describe('the audit trail', () => {
     expect(rows[0]!.details).not.toContain('ceri@')
   })
 })
+
+describe('a record left in passing (appendIfFree)', () => {
+  it('is skipped at once while another crier holds the database, and written once it is free', () => {
+    // Were it to wait for the lock as a send does, it would wait past the test's own timeout.
+    store.db.pragma('busy_timeout = 600000')
+    const importer = new Database(path, {timeout: 5000})
+    try {
+      importer.prepare('BEGIN IMMEDIATE').run()
+      expect(store.audit.appendIfFree({action: 'previewed', subject: 'A1', details: {contentHash: 'abc'}})).toBe(false)
+      importer.prepare('COMMIT').run()
+    } finally {
+      importer.close()
+    }
+    expect(store.db.pragma('busy_timeout', {simple: true})).toBe(600000)
+    expect(store.audit.appendIfFree({action: 'previewed', subject: 'A1', details: {contentHash: 'abc'}})).toBe(true)
+    expect(allRows(store).filter((row) => row.action === 'previewed')).toHaveLength(1)
+    expect(store.audit.verify()).toMatchObject({ok: true})
+  })
+})
