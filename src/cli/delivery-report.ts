@@ -49,8 +49,14 @@ export function waitingChannelNotes(ctx: CoreContext, announcementId: string): s
   for (const [channel, problem] of Object.entries(ctx.config.brokenChannels ?? {})) {
     if (waiting(channel)) notes.push(`${channel} cannot send as configured here: ${oneLine(problem, 300)}`)
   }
-  for (const pause of ctx.store.deliveries.channelPauses(ctx.now())) {
-    if (waiting(pause.channel)) notes.push(`${pause.channel} is paused until ${formatInZone(pause.pausedUntil, ctx.config.timezone)} (${oneLine(pause.reason, 200)}): what waits goes after that`)
-  }
+  for (const line of pauseLines(ctx, waiting, ': what waits goes after that')) notes.push(line)
   return notes
+}
+
+/** "partners is paused until Fri 27 Nov … (HTTP 429 …)", then `then`, for each paused channel `waiting` says has work waiting. */
+export function pauseLines(ctx: CoreContext, waiting: (channel: string) => boolean, then: string): string[] {
+  return ctx.store.deliveries
+    .channelPauses(ctx.now())
+    .filter((pause) => waiting(pause.channel))
+    .map((pause) => `${pause.channel} is paused until ${formatInZone(pause.pausedUntil, ctx.config.timezone)} (${oneLine(pause.reason, 200)})${then}`)
 }

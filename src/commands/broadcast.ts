@@ -9,9 +9,9 @@ import {stopSignals} from '../cli/stop-signals.js'
 import {UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
-import {draftAndFanOut} from '../engine/broadcast.js'
+import {draftAndFanOut, fanOutOrResume} from '../engine/broadcast.js'
+import type {FanOutResult} from '../engine/fan-out.js'
 import {deliverQueued} from '../engine/deliver.js'
-import {fanOut} from '../engine/fan-out.js'
 import {areaReachLine} from '../views/area-reach-lines.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson} from '../views/format.js'
@@ -47,8 +47,7 @@ export default class Broadcast extends CrierCommand {
     const ctx = await this.context()
     const dryRun = flags['dry-run']
     const override = flags.override ? {reason: flags.reason} : undefined
-    let result
-    let resumed = false
+    let result: FanOutResult & {resumed?: true}
     if (args.id === '-') {
       const {file, channel, 'dry-run': _dry, wait: _wait, quiet: _quiet, color: _color, override: _override, reason: _reason, ...fields} = flags
       if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
@@ -64,16 +63,9 @@ export default class Broadcast extends CrierCommand {
       if (fields.length) {
         throw new UsageError(`${fields.map((name) => `--${name}`).join(', ')} ${fields.length === 1 ? 'changes' : 'change'} a draft, not a broadcast — crier edit ${shortId(id)} ${fields.map((name) => `--${name} …`).join(' ')} first (it then needs approving again where policy says), or broadcast - to draft and send in one step`)
       }
-      const current = ctx.store.announcements.get(id)
-      if (current?.state === 'sending' && !dryRun && ctx.store.deliveries.hasPending(id)) {
-        // Queued already and left waiting (Ctrl-C or q on an earlier broadcast, a sender that
-        // died, --no-wait with no worker): broadcasting it again takes up sending what waits.
-        resumed = true
-        result = {announcement: current, findings: [], queued: 0, dryRun: false, targeting: []}
-      } else {
-        result = fanOut(ctx, id, {dryRun, override, requireSecrets: flags.wait})
-      }
+      result = fanOutOrResume(ctx, id, {dryRun, override, requireSecrets: flags.wait})
     }
+    const resumed = result.resumed === true
     const id = result.announcement.id
     for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
     for (const reach of result.targeting) this.logToStderr(`Targeted: ${areaReachLine(reach)}`)

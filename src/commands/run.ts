@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 import {CrierCommand, unattendedBusyTimeoutMs} from '../cli/base-command.js'
-import {reportUnusableChannels} from '../cli/delivery-report.js'
+import {pauseLines, reportUnusableChannels} from '../cli/delivery-report.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {parseDuration} from '../core/duration.js'
-import {formatInZone} from '../core/when.js'
 import {ExitCode, UsageError} from '../core/errors.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {oneLine} from '../core/terminal-text.js'
@@ -60,9 +59,7 @@ export default class Run extends CrierCommand {
     // A provider's rate limit holds a channel back past this run: cron's mail says until when,
     // rather than a quiet exit 0 while an alert waits.
     const waiting = new Set(ctx.store.deliveries.channelsWithQueue())
-    for (const pause of ctx.store.deliveries.channelPauses(Date.now()).filter((p) => waiting.has(p.channel))) {
-      process.stderr.write(`crier: ${pause.channel} is paused until ${formatInZone(pause.pausedUntil, ctx.config.timezone)} (${oneLine(pause.reason, 200)}); its queued deliveries wait for a later run\n`)
-    }
+    for (const line of pauseLines(ctx, (channel) => waiting.has(channel), '; its queued deliveries wait for a later run')) process.stderr.write(`crier: ${line}\n`)
     for (const [name, problem] of Object.entries(ctx.config.brokenChannels ?? {})) {
       // With deliveries waiting it was reported above, as a channel that cannot send.
       if (!(name in summary.unusableChannels)) process.stderr.write(`crier: ${problem} — ${name} is left out until that is fixed\n`)

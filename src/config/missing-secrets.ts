@@ -9,6 +9,11 @@ export function requireSecretsFor(config: Config, channelNames: readonly string[
   if (problems.length) throw new ConfigError(problems)
 }
 
+/** Channels configured but not usable here: a secret this shell lacks, or settings set aside as wrong. */
+export function channelsSetAside(config: Config): string[] {
+  return [...Object.keys(config.missingSecrets ?? {}), ...Object.keys(config.brokenChannels ?? {})]
+}
+
 /** What the channel lacks here ("config.yaml: channels.x.secret: environment variable X is not set"), or undefined. */
 export function missingSecretsOf(config: Config, channel: string): string | undefined {
   return config.missingSecrets?.[channel]?.map((problem) => problem.replace(/ — export it before running crier$/, '')).join('; ')

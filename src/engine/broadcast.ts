@@ -11,6 +11,19 @@ class RollBack extends Error {
 }
 
 /**
+ * `broadcast ID`: queues it (fanOut) — or, queued already and left waiting (Ctrl-C or q on an
+ * earlier broadcast, a sender that died, --no-wait with no worker), queues nothing twice and
+ * says so (`resumed`): broadcasting it again takes up sending what waits.
+ */
+export function fanOutOrResume(ctx: CoreContext, id: string, options: FanOutOptions = {}): FanOutResult & {resumed?: true} {
+  const current = ctx.store.announcements.get(id)
+  if (current?.state === 'sending' && !options.dryRun && ctx.store.deliveries.hasPending(id)) {
+    return {announcement: current, findings: [], queued: 0, dryRun: false, targeting: [], resumed: true}
+  }
+  return fanOut(ctx, id, options)
+}
+
+/**
  * `broadcast -`: drafts from the given text and queues it in one transaction, so a refusal by
  * policy leaves nothing behind. A dry run does both and rolls back.
  */

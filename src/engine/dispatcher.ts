@@ -2,7 +2,7 @@ import {setMaxListeners} from 'node:events'
 import {setTimeout as sleepFor} from 'node:timers/promises'
 import type {Config} from '../config/load.js'
 import {channelLimits} from '../config/load.js'
-import {missingSecretsOf} from '../config/missing-secrets.js'
+import {channelsSetAside, missingSecretsOf} from '../config/missing-secrets.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Recipient, Rendered} from '../channels/driver.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
@@ -204,8 +204,7 @@ export class Dispatcher {
     // says so: otherwise it would sit pending, unsent, with nothing telling anyone.
     const {announcementId} = limits
     // One announcement (broadcast, cancel): its channels this process cannot send on as configured.
-    const unusable = [...Object.keys(this.config.missingSecrets ?? {}), ...Object.keys(this.config.brokenChannels ?? {})]
-    const waitingOn = announcementId ? unusable.filter((name) => this.store.deliveries.waitingOn(announcementId, name)) : this.store.deliveries.channelsWithQueue()
+    const waitingOn = announcementId ? channelsSetAside(this.config).filter((name) => this.store.deliveries.waitingOn(announcementId, name)) : this.store.deliveries.channelsWithQueue()
     for (const name of waitingOn) {
       if (this.channels.has(name)) continue
       const broken = this.config.brokenChannels?.[name]

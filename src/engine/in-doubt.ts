@@ -1,4 +1,5 @@
 import type {Config} from '../config/load.js'
+import {channelsSetAside} from '../config/missing-secrets.js'
 import {redact} from '../config/secrets.js'
 import type {HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
@@ -39,7 +40,7 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
   // A channel this process cannot use as configured (a secret missing here, settings wrong) is
   // left to one that can: this one would look up or resend with the wrong credentials, or call
   // a delivery in doubt that the right config would settle.
-  const notMine = [...Object.keys(config.missingSecrets ?? {}), ...Object.keys(config.brokenChannels ?? {})]
+  const notMine = channelsSetAside(config)
   const leaveUnknown = (row: Abandoned, reason: string, at: number) => {
     if (!store.deliveries.markUnknown(row.id, row.owner, reason, at)) return
     summary.unknown++

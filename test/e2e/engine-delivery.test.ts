@@ -2,7 +2,7 @@ import {spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
 import {alwaysOk, faultMix, slow, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
-import {crierBin, makeCrierHome, storeFacts, type CrierHome} from '../helpers/cli.js'
+import {crierBin, makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
 import {makeWorld, type World} from '../helpers/world.js'
 
 // The delivery engine through the built CLI, as cron runs it: real processes, real HTTP on
@@ -175,39 +175,43 @@ describe('broadcast', () => {
     expect(body.description).toBe('Water supply restored in Llandudno.')
   })
 
+  /** A fresh home whose partners webhook (a fake answering 200) has one announcement queued by --no-wait. */
+  async function queueOneForPartners(): Promise<{h: CrierHome; endpoint: ProviderFake; queued: CliResult}> {
+    const endpoint = await startProviderFake({plan: alwaysOk()})
+    const h = makeCrierHome()
+    // Cleaned up after the test, as every test's.
+    fake = endpoint
+    home = h
+    Object.assign(h.env, secretEnv)
+    h.writeConfig(webhookConfig(endpoint.url))
+    return {h, endpoint, queued: h.run(['broadcast', '-', '--severity', 'Minor', '--no-wait', '--json'], {input: 'Bins collected Tuesday.'})}
+  }
+
   it('broadcast again of one left queued (stopped, or --no-wait with no worker) sends what waits, queuing nothing twice', async () => {
-    fake = await startProviderFake({plan: alwaysOk()})
-    home = makeCrierHome()
-    Object.assign(home.env, secretEnv)
-    home.writeConfig(webhookConfig(fake.url))
-    const queued = home.run(['broadcast', '-', '--severity', 'Minor', '--no-wait', '--json'], {input: 'Bins collected Tuesday.'})
+    const {h, endpoint, queued} = await queueOneForPartners()
     const id = JSON.parse(queued.stdout).announcement.id as string
-    const again = home.run(['broadcast', id, '--no-wait'])
+    const again = h.run(['broadcast', id, '--no-wait'])
     expect(again.status, again.stderr).toBe(0)
     expect(again.stderr).toContain('was queued already and is not queued twice: crier run or a worker will send what still waits.')
-    const resumed = await home.runAsync(['broadcast', id, '--json'])
+    const resumed = await h.runAsync(['broadcast', id, '--json'])
     expect(resumed.status, resumed.stderr).toBe(0)
     expect(JSON.parse(resumed.stdout).channels[0]).toMatchObject({channel: 'partners', sent: 1, total: 1})
-    expect(fake.requests.length).toBe(1)
+    expect(endpoint.requests.length).toBe(1)
     // Sent: a broadcast now is refused as before (update or cancel it instead).
-    expect(home.run(['broadcast', id]).status).toBe(3)
+    expect(h.run(['broadcast', id]).status).toBe(3)
   })
 
   it('--no-wait queues and a later crier run sends', async () => {
-    fake = await startProviderFake({plan: alwaysOk()})
-    home = makeCrierHome()
-    Object.assign(home.env, secretEnv)
-    home.writeConfig(webhookConfig(fake.url))
-    const queued = home.run(['broadcast', '-', '--severity', 'Minor', '--no-wait', '--json'], {input: 'Bins collected Tuesday.'})
+    const {h, endpoint, queued} = await queueOneForPartners()
     expect(queued.status).toBe(0)
     expect(JSON.parse(queued.stdout).pending).toBe(1)
-    expect(fake.requests.length).toBe(0)
-    const run = await home.runAsync(['run'])
+    expect(endpoint.requests.length).toBe(0)
+    const run = await h.runAsync(['run'])
     expect(run.status).toBe(0)
     expect(run.stdout).toBe('') // cron stays quiet on success
-    expect(fake.requests.length).toBe(1)
+    expect(endpoint.requests.length).toBe(1)
     const id = JSON.parse(queued.stdout).announcement.id
-    const status = home.run(['status', id, '--json'])
+    const status = h.run(['status', id, '--json'])
     expect(JSON.parse(status.stdout).channels[0]).toMatchObject({channel: 'partners', sent: 1, total: 1})
   })
 
