@@ -10,6 +10,7 @@ import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {followUpThread, readerVariant, type Announcement} from '../core/announcement.js'
 import {capUrlFor, channelVariant, referencedBy} from '../core/render.js'
+import {RuntimeFailure} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
@@ -20,13 +21,15 @@ import {ClaimSize} from './claim-size.js'
 import {resolveAbandonedLeases} from './in-doubt.js'
 import {newLeaseOwner} from './lease-owner.js'
 import {GroupCommit} from './group-commit.js'
+import {StartedSends, startedSendsDir} from './started-sends.js'
 import type {ChannelClaim, Claimed, ClaimRequest} from './queue-writes.js'
 
 // The dispatcher: claims due deliveries under a lease (committed before any network call),
 // sends them with per-channel concurrency and rate, classifies what drivers throw, and writes
 // results back in small group commits. Several dispatchers (overlapping cron runs, a worker)
 // share one queue safely; a crash loses at most the in-flight window, which the next
-// dispatcher resolves as "in doubt".
+// dispatcher resolves as "in doubt" — and, for a channel without idempotency, tells apart by
+// its record of the sends it started (started-sends.ts) from what it claimed and never began.
 
 /** One delivery's outcome, as progress for whoever is watching (plain lines, the live view). */
 export interface DispatchEvent {
@@ -114,6 +117,13 @@ interface ChannelState {
   renders: Map<string, Rendered>
 }
 
+/** A claimed delivery ready to go: rendered, its context made. */
+interface ReadySend {
+  delivery: Claimed
+  payload: Rendered['payload']
+  context: DeliveryContext
+}
+
 // A claim this full means a big queue: its claims and commits move to a queue thread.
 const threadedFromClaim = 64
 // Shared by every send: one listener per request in flight, so no listener limit.
@@ -156,6 +166,11 @@ export class Dispatcher {
   private claiming: Promise<void> | undefined
   private wakeUp: (() => void) | undefined
   private summary: RunSummary = emptySummary()
+  /** Where this dispatcher's record of the sends it started lives (none for a database in memory). */
+  private readonly startedSendsDir: string | undefined
+  private readonly startedSends: StartedSends
+  /** The record of starts could not be written: nothing more may start. */
+  private startedSendsFailure: Error | undefined
 
   constructor(options: DispatcherOptions) {
     this.store = options.store
@@ -166,6 +181,8 @@ export class Dispatcher {
     this.onEvent = options.onEvent
     this.onChannelStopped = options.onChannelStopped
     this.writes = new GroupCommit(options.store, this.now)
+    this.startedSendsDir = startedSendsDir(options.store.origin?.path)
+    this.startedSends = new StartedSends(this.startedSendsDir, this.owner)
     const maxConcurrency = Math.max(1, ...Object.values(options.config.channels).map((c) => channelLimits(c).concurrency))
     this.ownsHttp = !options.http
     this.http = options.http ?? createHttpClient({connectionsPerOrigin: maxConcurrency})
@@ -225,6 +242,7 @@ export class Dispatcher {
     try {
       for (;;) {
         this.writes.throwFailure()
+        if (this.startedSendsFailure) throw this.startedSendsFailure
         const now = this.now()
         if (limits.stop?.aborted || limits.abort?.aborted) {
           this.summary.stoppedBy = 'signal'
@@ -254,6 +272,8 @@ export class Dispatcher {
           }
           await this.writes.flush()
           this.writes.throwFailure()
+          // Nothing held, every result committed: the record of what started has done its job.
+          this.startedSends.settled()
           if (limits.announcementId && !this.store.deliveries.hasPending(limits.announcementId)) {
             this.summary.stoppedBy = 'done'
             break
@@ -292,9 +312,19 @@ export class Dispatcher {
 
   async close(): Promise<void> {
     await this.writes.close()
+    this.startedSends.close(this.holdsNothing())
     if (this.ownsHttp) await this.http.close()
     const drivers = new Set([...this.channels.values()].map((channel) => channel.driver))
     await Promise.all([...drivers].map((driver) => driver.close?.()))
+  }
+
+  /** No delivery is leased to this dispatcher any more (false where the store cannot tell). */
+  private holdsNothing(): boolean {
+    try {
+      return this.store.deliveries.leasedBy(this.owner, 1).length === 0
+    } catch {
+      return false
+    }
   }
 
   private isQuiet(): boolean {
@@ -320,6 +350,8 @@ export class Dispatcher {
       wanted.push([channel, {channel: channel.config.name, limit: want, leaseUntil: now + channel.leaseMs, ratePerSecond: channel.ratePerSecond}])
     }
     if (wanted.length === 0) return
+    // Before the claim commits, the record of starts exists: from then on, what it lacks did not start.
+    if (wanted.some(([channel]) => !channel.driver.capabilities.idempotent)) this.openStartedSends()
     // Results waiting for their group commit ride along: one commit (one fsync) instead of two.
     const claimed = this.writes.claim(this.owner, now, wanted.map(([, request]) => request))
     this.claiming = claimed.then(
@@ -346,8 +378,10 @@ export class Dispatcher {
   }
 
   private startSends(abort?: AbortSignal): void {
+    if (this.startedSendsFailure) return
     const now = this.now()
     for (const channel of this.channels.values()) {
+      const ready: ReadySend[] = []
       while (channel.waiting.length > 0 && channel.inFlight < channel.concurrency && channel.pausedUntil <= now && channel.unusableUntil <= now) {
         if (channel.waiting[0]!.leaseUntil! < now + channel.timeoutMs + leaseMarginMs) {
           this.renewLeases(channel, now)
@@ -355,65 +389,128 @@ export class Dispatcher {
         }
         const delivery = channel.waiting.shift()!
         channel.inFlight++
-        void this.sendOne(channel, delivery, abort)
+        const send = this.prepare(channel, delivery, now, abort)
+        if (send) ready.push(send)
+        else this.finished(channel)
       }
+      if (ready.length === 0 || !this.recordStarts(channel, ready)) continue
+      for (const send of ready) void this.transmit(channel, send)
     }
   }
 
-  /** Sends one claimed delivery and buffers its result; frees its slot whatever happens. */
-  private async sendOne(channel: ChannelState, delivery: Claimed, abort?: AbortSignal): Promise<void> {
+  /**
+   * A channel without idempotency: its sends are recorded as started before they go, so that a
+   * crash leaves in doubt only what was in flight. False where they must not go after all.
+   */
+  private recordStarts(channel: ChannelState, ready: ReadySend[]): boolean {
+    if (channel.driver.capabilities.idempotent) return true
+    try {
+      this.startedSends.record(ready.map((send) => send.delivery))
+    } catch (error) {
+      this.startedSendsFailure = new RuntimeFailure(`cannot record the sends it starts (${(error as NodeJS.ErrnoException).code ?? describe(error)}) — free space where the database is, then run again; nothing was sent without a record`)
+      this.putBack(channel, ready)
+      return false
+    }
+    // Recorded after its lease could run out (the process stalled in between): another process
+    // may take these over and, seeing no record, send them. Not sent here; next time round
+    // their leases are renewed, or they are dropped as the other's.
+    const late = this.now()
+    if (ready.some((send) => send.delivery.leaseUntil! - leaseMarginMs < late)) {
+      this.putBack(channel, ready)
+      return false
+    }
+    return true
+  }
+
+  /** Prepared sends that will not start now: back to the front of the line. */
+  private putBack(channel: ChannelState, ready: ReadySend[]): void {
+    channel.waiting.unshift(...ready.map((send) => send.delivery))
+    channel.inFlight -= ready.length
+  }
+
+  private openStartedSends(): void {
+    try {
+      this.startedSends.open()
+    } catch (error) {
+      throw new RuntimeFailure(`cannot create ${this.startedSendsDir} (${(error as NodeJS.ErrnoException).code ?? describe(error)}) — crier records there which sends it started; check the database's directory is writable`)
+    }
+  }
+
+  /** A send's slot is free again, whatever happened to it. */
+  private finished(channel: ChannelState): void {
+    channel.inFlight--
+    channel.claimSize.finished()
+    this.wakeUp?.()
+  }
+
+  /**
+   * Readies one claimed delivery: renders it and makes its context; or settles it without a
+   * send (expired, opted out, made for another channel, unrenderable) and returns undefined.
+   */
+  private prepare(channel: ChannelState, delivery: Claimed, startedAt: number, abort?: AbortSignal): ReadySend | undefined {
+    if (delivery.expiresAt !== null && delivery.expiresAt <= startedAt) {
+      this.notAttempted(channel, delivery, startedAt, 'expired', 'expired', 'announcement expired before it could be sent')
+      return undefined
+    }
+    let announcement: Announcement
+    let rendered: Rendered
+    let recipient: Recipient | undefined
+    try {
+      announcement = this.announcementFor(delivery.announcementId)
+      const madeForAnother = madeForAnotherChannel(channel, delivery, announcement)
+      if (madeForAnother) {
+        this.stopChannel(channel, startedAt, `it is now a ${channel.config.type} channel, but ${madeForAnother}; put it back as it was, or cancel the announcements waiting for it`)
+        this.handBack(channel, [delivery], 'unusable', startedAt, channel.unusableReason)
+        return undefined
+      }
+      if (delivery.recipient !== null) {
+        recipient = delivery.audience?.recipient
+        const contact = channel.driver.capabilities.contact
+        const address = recipient && contact ? recipient[contact] : undefined
+        if (!recipient || !address || (contact && delivery.audience?.optedOut[contact])) {
+          // Removed, changed or opted out since the fan-out (as of the claim, moments before this
+          // send): never send to them now.
+          const why = recipient ? (address ? 'opted out since the broadcast was queued' : `no ${contact} for this subscriber`) : 'subscriber removed since the broadcast was queued'
+          this.notAttempted(channel, delivery, startedAt, 'opted-out', 'skipped', why)
+          return undefined
+        }
+      }
+      // A Cancel goes to those the message it cancels reached: not to one whose copy was let go
+      // unsent when it was cancelled, and not before a sender still holding that copy settles it.
+      if (announcement.msgType === 'Cancel' && delivery.recipient !== null) {
+        const thread = announcement.references ? followUpThread(announcement.references, (id) => this.knownAnnouncement(id)) : []
+        const reach = this.store.deliveries.originalReach(thread, channel.config.name, delivery.recipient)
+        if (reach === 'held') {
+          this.handBack(channel, [delivery], 'aborted', startedAt + settleWaitMs, 'waiting for the send of the message it cancels to settle')
+          return undefined
+        }
+        if (reach === 'not-reached') {
+          this.notAttempted(channel, delivery, startedAt, 'opted-out', 'skipped', 'never received the message it cancels (it was stopped before it was sent)')
+          return undefined
+        }
+      }
+      rendered = this.renderFor(announcement, channel, recipient)
+    } catch (error) {
+      this.notAttempted(channel, delivery, startedAt, 'permanent', 'dead', `cannot render: ${describe(error)}`)
+      return undefined
+    }
+    // Drivers enforce the channel's timeout themselves (driver contract); the signal here is the
+    // run's hard abort, shared, because a fresh timeout signal per send cost ~10 µs each.
+    const context = new DeliveryContext({store: this.store, channel: channel.config, deliveryId: delivery.id, announcement, signal: abort ?? neverAborted, http: this.http, now: this.now, recipient})
+    return {delivery, payload: rendered.payload, context}
+  }
+
+  /** Sends one readied delivery and buffers its result; frees its slot whatever happens. */
+  private async transmit(channel: ChannelState, {delivery, payload, context}: ReadySend): Promise<void> {
     const startedAt = this.now()
     try {
-      if (delivery.expiresAt !== null && delivery.expiresAt <= startedAt) {
-        return this.notAttempted(channel, delivery, startedAt, 'expired', 'expired', 'announcement expired before it could be sent')
-      }
-      let announcement: Announcement
-      let rendered: Rendered
-      let recipient: Recipient | undefined
-      try {
-        announcement = this.announcementFor(delivery.announcementId)
-        const madeForAnother = madeForAnotherChannel(channel, delivery, announcement)
-        if (madeForAnother) {
-          this.stopChannel(channel, startedAt, `it is now a ${channel.config.type} channel, but ${madeForAnother}; put it back as it was, or cancel the announcements waiting for it`)
-          return this.handBack(channel, [delivery], 'unusable', startedAt, channel.unusableReason)
-        }
-        if (delivery.recipient !== null) {
-          recipient = delivery.audience?.recipient
-          const contact = channel.driver.capabilities.contact
-          const address = recipient && contact ? recipient[contact] : undefined
-          if (!recipient || !address || (contact && delivery.audience?.optedOut[contact])) {
-            // Removed, changed or opted out since the fan-out (as of the claim, moments before this
-            // send): never send to them now.
-            const why = recipient ? (address ? 'opted out since the broadcast was queued' : `no ${contact} for this subscriber`) : 'subscriber removed since the broadcast was queued'
-            return this.notAttempted(channel, delivery, startedAt, 'opted-out', 'skipped', why)
-          }
-        }
-        // A Cancel goes to those the message it cancels reached: not to one whose copy was let go
-        // unsent when it was cancelled, and not before a sender still holding that copy settles it.
-        if (announcement.msgType === 'Cancel' && delivery.recipient !== null) {
-          const thread = announcement.references ? followUpThread(announcement.references, (id) => this.knownAnnouncement(id)) : []
-          const reach = this.store.deliveries.originalReach(thread, channel.config.name, delivery.recipient)
-          if (reach === 'held') return this.handBack(channel, [delivery], 'aborted', startedAt + settleWaitMs, 'waiting for the send of the message it cancels to settle')
-          if (reach === 'not-reached') return this.notAttempted(channel, delivery, startedAt, 'opted-out', 'skipped', 'never received the message it cancels (it was stopped before it was sent)')
-        }
-        rendered = this.renderFor(announcement, channel, recipient)
-      } catch (error) {
-        return this.notAttempted(channel, delivery, startedAt, 'permanent', 'dead', `cannot render: ${describe(error)}`)
-      }
-      // Drivers enforce the channel's timeout themselves (driver contract); the signal here is the
-      // run's hard abort, shared, because a fresh timeout signal per send cost ~10 µs each.
-      const context = new DeliveryContext({store: this.store, channel: channel.config, deliveryId: delivery.id, announcement, signal: abort ?? neverAborted, http: this.http, now: this.now, recipient})
-      try {
-        const receipt = await channel.driver.send(rendered.payload, context)
-        // Written out, never spread: the one path every send takes (bench: ~8 µs less CPU per send).
-        this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt, durationMs: this.now() - startedAt, outcome: 'sent', nextState: 'sent', receiptId: receipt.providerId, receiptUrl: receipt.url})
-      } catch (error) {
-        this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt, durationMs: this.now() - startedAt, ...this.classify(channel, delivery, error, abort)})
-      }
+      const receipt = await channel.driver.send(payload, context)
+      // Written out, never spread: the one path every send takes (bench: ~8 µs less CPU per send).
+      this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt, durationMs: this.now() - startedAt, outcome: 'sent', nextState: 'sent', receiptId: receipt.providerId, receiptUrl: receipt.url})
+    } catch (error) {
+      this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt, durationMs: this.now() - startedAt, ...this.classify(channel, delivery, error, context.signal)})
     } finally {
-      channel.inFlight--
-      channel.claimSize.finished()
-      this.wakeUp?.()
+      this.finished(channel)
     }
   }
 
@@ -574,6 +671,7 @@ export class Dispatcher {
 
   private async resolveInDoubt(abort?: AbortSignal): Promise<void> {
     const reconciled = await resolveAbandonedLeases({
+      startedSendsDir: this.startedSendsDir,
       store: this.store,
       config: this.config,
       owner: this.owner,

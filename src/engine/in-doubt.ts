@@ -7,13 +7,15 @@ import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import type {AttemptResult, LeasedDelivery} from '../store/deliveries.js'
 import {finishAnnouncementsIfDone} from './finish.js'
-import {isAbandonedOwner} from './lease-owner.js'
+import {isAbandonedOwner, ofEarlierBoot} from './lease-owner.js'
 import {DeliveryContext} from './send-context.js'
+import {forgetStartedSends, ownersWithStartedSends, readStartedSends, startKey} from './started-sends.js'
 
 // A delivery left `sending` by a process that died (its lease ran out, or its pid is gone) may
 // or may not have gone out. Never re-send blindly: requeue it only when the driver's sends are
 // idempotent, ask the provider where the driver can reconcile, and otherwise mark it `unknown`
-// for the officer to see.
+// for the officer to see. One its sender had claimed but, by its record of what it started
+// (started-sends.ts), never began is not in doubt at all: it goes back to the queue.
 
 export interface InDoubtOptions {
   store: Store
@@ -22,6 +24,8 @@ export interface InDoubtOptions {
   now: () => number
   http: HttpClient
   signal: AbortSignal
+  /** Where dispatchers record the sends they start (undefined: a database in memory). */
+  startedSendsDir?: string
 }
 
 export interface InDoubtSummary {
@@ -47,6 +51,13 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
     summary.leftUnknown.push({id: row.id, channel: row.channel, announcementId: row.announcementId, reason})
   }
   const toReconcile: Abandoned[] = []
+  const startsByOwner = new Map<string, Set<string> | undefined>()
+  const neverStarted = (row: Abandoned): boolean => {
+    if (!row.owner) return false
+    if (!startsByOwner.has(row.owner)) startsByOwner.set(row.owner, readStartedSends(options.startedSendsDir, row.owner))
+    const starts = startsByOwner.get(row.owner)
+    return starts !== undefined && !starts.has(startKey(row.id, row.attempts))
+  }
   for (;;) {
     const at = now()
     const abandonedOwners = store.deliveries.leaseHolders().filter((holder) => isAbandonedOwner(holder.owner, owner))
@@ -59,7 +70,12 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
       for (const row of rows.values()) {
         const channel = config.channels[row.channel]
         const driver = channel && driverFor(channel.type)
-        if (!channel || !driver) {
+        if (driver && !driver.capabilities.idempotent && neverStarted(row)) {
+          // Its sender recorded every send it began, and not this one: it did not go out.
+          const state = store.deliveries.requeueUnstarted(row.id, row.owner!, 'its sender stopped before sending it; queued again', at)
+          if (state === 'queued') summary.requeued++
+          if (state === 'cancelled') touched.add(row.announcementId)
+        } else if (!channel || !driver) {
           leaveUnknown(row, `its sender stopped mid-send and channel ${row.channel} is no longer configured`, at)
           touched.add(row.announcementId)
         } else if (row.stopReason) {
@@ -86,7 +102,16 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
     })
   }
   if (toReconcile.length) await reconcile(options, toReconcile, summary)
+  forgetRecordsOfTheGone(options)
   return summary
+}
+
+/** Records of start left by dispatchers that are gone and hold nothing any more. */
+function forgetRecordsOfTheGone({store, owner, startedSendsDir}: InDoubtOptions): void {
+  for (const recorded of ownersWithStartedSends(startedSendsDir)) {
+    if (!(isAbandonedOwner(recorded, owner) || ofEarlierBoot(recorded))) continue
+    if (store.deliveries.leasedBy(recorded, 1).length === 0) forgetStartedSends(startedSendsDir, recorded)
+  }
 }
 
 async function reconcile(options: InDoubtOptions, rows: Abandoned[], summary: InDoubtSummary): Promise<void> {

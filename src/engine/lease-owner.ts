@@ -25,6 +25,22 @@ export function newLeaseOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}${pidNamespace ? `:${pidNamespace}` : ''}`
 }
 
+/** Of this host and this boot: what it wrote to files without syncing them survived its end. */
+export function sameHostAndBoot(owner: string): boolean {
+  const [host, , , namespace] = owner.split(':')
+  return pidNamespace !== '' && host === hostname() && namespace !== undefined && bootOf(namespace) === bootOf(pidNamespace)
+}
+
+/** Of this host, but of a boot before this one: certainly gone. */
+export function ofEarlierBoot(owner: string): boolean {
+  const [host, , , namespace] = owner.split(':')
+  return pidNamespace !== '' && host === hostname() && namespace !== undefined && bootOf(namespace) !== bootOf(pidNamespace)
+}
+
+function bootOf(namespace: string): string {
+  return namespace.split('-')[0]!
+}
+
 export function isAbandonedOwner(owner: string | null, self: string): boolean {
   if (!owner || owner === self) return false
   const [host, pidText, _tag, namespace] = owner.split(':')

@@ -237,6 +237,13 @@ export function deliveryStore(db: Db) {
       last_error = CASE WHEN stop_reason IS NULL THEN @reason ELSE stop_reason || '; its sender stopped mid-send, so it may or may not have gone out' END,
       finished_at = CASE WHEN stop_reason IS NULL THEN NULL ELSE @now END
     WHERE id = @id AND state = 'sending' AND lease_owner IS @owner RETURNING state`).pluck()
+  // Claimed by a sender that died before it started it: not in doubt. Back to the queue, the
+  // attempt not counted — or, stopped since (a cancel), cancelled: it never went out.
+  const requeueUnstarted = db.prepare(`UPDATE delivery SET state = CASE WHEN stop_reason IS NULL THEN 'queued' ELSE 'cancelled' END,
+      lease_owner = NULL, lease_until = NULL, due_at = @now, updated_at = @now, attempts = attempts - 1,
+      last_error = CASE WHEN stop_reason IS NULL THEN @reason ELSE stop_reason END,
+      finished_at = CASE WHEN stop_reason IS NULL THEN NULL ELSE @now END
+    WHERE id = @id AND state = 'sending' AND lease_owner = @owner RETURNING state`).pluck()
   const markUnknown = db.prepare(`UPDATE delivery SET state = 'unknown', lease_owner = NULL, lease_until = NULL,
       last_error = @reason, updated_at = @now, finished_at = @now
     WHERE id = @id AND state = 'sending' AND lease_owner IS @owner`)
@@ -404,6 +411,10 @@ export function deliveryStore(db: Db) {
     /** Back to the queue — or, stopped while it was being sent (stop_reason), unknown; undefined when another process has it now. */
     requeue(id: string, owner: string | null, reason: string, now: number): 'queued' | 'unknown' | undefined {
       return requeue.get({id, owner, reason, now}) as 'queued' | 'unknown' | undefined
+    },
+    /** Never started by the sender that claimed it (and died): queued again, or cancelled where it was stopped since; undefined when another process has it now. */
+    requeueUnstarted(id: string, owner: string, reason: string, now: number): 'queued' | 'cancelled' | undefined {
+      return requeueUnstarted.get({id, owner, reason, now}) as 'queued' | 'cancelled' | undefined
     },
     markUnknown(id: string, owner: string | null, reason: string, now: number): boolean {
       return markUnknown.run({id, owner, reason, now}).changes === 1

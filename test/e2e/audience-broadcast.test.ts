@@ -5,7 +5,7 @@ import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {startSmtpFake, type SmtpFake} from '../fakes/smtp-server.js'
 import {acceptedMessages, twilioFaults, twilioPlan} from '../fakes/twilio-plan.js'
 import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
-import {waitFor} from '../helpers/spawn-crier.js'
+import {spawnCrier, waitFor} from '../helpers/spawn-crier.js'
 
 // E-mail and SMS to an imported audience through the built CLI: a real SMTP server and a
 // Twilio-shaped API on loopback, and what each received, person by person.
@@ -206,5 +206,44 @@ channels:
     } finally {
       db.close()
     }
+  })
+})
+
+describe('crier run killed while texting an audience', () => {
+  it('leaves in doubt only the texts on the wire: those it had claimed and not started go to their residents after the restart, nobody twice', async () => {
+    const plan = twilioPlan({accountSid, authToken})
+    // Each text takes 300 ms to be accepted: the kill finds four on the wire and more claimed ahead.
+    twilio = await startProviderFake({plan: (request) => ({...plan(request), delayMs: 300})})
+    home = makeCrierHome()
+    home.env.TWILIO_AUTH_TOKEN = authToken
+    home.writeConfig(`defaultRegion: GB
+channels:
+  residents-sms: {type: sms, accountSid: "${accountSid}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "+447700900999", baseUrl: "${twilio.url}", audience: residents, concurrency: 4}
+`)
+    const numbers = Array.from({length: 40}, (_, i) => `+4477009005${String(i).padStart(2, '0')}`)
+    const csv = join(home.home, 'residents.csv')
+    writeFileSync(csv, `name,phone\n${numbers.map((number, i) => `R${i},${number}`).join('\n')}\n`)
+    expect(home.run(['subscribers', 'import', csv, '--list', 'residents']).status).toBe(0)
+    expect(home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'residents-sms', '--no-wait'], {input: 'Gas leak: avoid the High Street.'}).status).toBe(0)
+
+    const db = home.db()
+    const held = () => db.prepare(`SELECT count(*) FROM delivery WHERE state = 'sending'`).pluck().get() as number
+    const run = spawnCrier(home, ['run'])
+    // Killed with texts on the wire and more claimed than were on the wire.
+    await waitFor('texts on the wire, more claimed', () => twilio!.requests.length >= 6 && held() > 4)
+    run.child.kill('SIGKILL')
+    await run.exit
+
+    const restart = await home.runAsync(['run', '--json'])
+    expect(restart.status).toBe(4) // what was on the wire is in doubt: a person checks it
+    const rows = db.prepare(`SELECT recipient, state FROM delivery`).all() as Array<{recipient: string; state: string}>
+    db.close()
+    const unknown = rows.filter((row) => row.state === 'unknown')
+    expect(unknown.length).toBeGreaterThan(0)
+    expect(unknown.length).toBeLessThanOrEqual(4)
+    expect(rows.filter((row) => row.state === 'sent')).toHaveLength(40 - unknown.length)
+    // Every resident's text reached the provider, exactly once: none lost with the claims, none resent.
+    const sentTo = twilio.requests.map((request) => new URLSearchParams(request.body).get('To'))
+    expect([...sentTo].sort()).toEqual([...numbers].sort())
   })
 })
