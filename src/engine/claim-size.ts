@@ -1,11 +1,13 @@
 // How many deliveries a channel holds claimed ahead of its sends (waiting and in flight).
 //
-// Twice the concurrency; for an idempotent channel at least 32, and when it sends fast up to 8×:
-// about a quarter second of its sending. Bigger claims cost less SQL per delivery (bench:
-// 6.1k → 7.7k webhook POSTs/s over 30,000 here), but what a process holds claimed is what a crash leaves in
-// doubt, and what an Extreme announcement queued now waits behind. In doubt, an idempotent
-// channel's deliveries are simply sent again (the provider deduplicates); anyone else's end
-// `unknown`, so theirs stay small.
+// Twice the concurrency, at least 32; and when it sends fast up to 8×: about a quarter second
+// of its sending. Bigger claims cost less SQL per delivery (bench: 6.1k → 7.7k webhook POSTs/s
+// over 30,000 here), but what a process holds claimed is what an Extreme announcement queued now
+// waits behind, and what a crash leaves to the next process. An idempotent channel's deliveries
+// are then simply sent again (the provider deduplicates), and any other's that never started
+// are told apart by the record of starts (started-sends.ts) and sent too. Only where there is no
+// such record (a database in memory) would a crash leave every claimed delivery `unknown`:
+// there, no more than twice the concurrency.
 
 const minimumClaim = 32
 /** How long the rate is measured over before the size follows it. */
@@ -19,10 +21,10 @@ export class ClaimSize {
 
   constructor(
     private readonly concurrency: number,
-    private readonly idempotent: boolean,
+    /** A crash leaves in doubt only what was on the wire (idempotent, or its starts recorded). */
+    private readonly mayGrow: boolean,
   ) {
-    // Not idempotent: what a crash leaves claimed ends unknown, never resent — no more than 2×.
-    this.base = idempotent ? Math.max(concurrency * 2, minimumClaim) : concurrency * 2
+    this.base = mayGrow ? Math.max(concurrency * 2, minimumClaim) : concurrency * 2
     this.current = this.base
   }
 
@@ -33,7 +35,7 @@ export class ClaimSize {
 
   /** How many to hold claimed now. */
   target(now: number): number {
-    if (!this.idempotent) return this.base
+    if (!this.mayGrow) return this.base
     const elapsed = now - this.countedSince
     if (elapsed >= windowMs) {
       const perQuarterSecond = (this.sent / elapsed) * 250

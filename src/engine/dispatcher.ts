@@ -207,7 +207,7 @@ export class Dispatcher {
         unusableUntil: 0,
         rateLimitsInARow: 0,
         drainedUntil: 0,
-        claimSize: new ClaimSize(limits.concurrency, driver.capabilities.idempotent),
+        claimSize: new ClaimSize(limits.concurrency, driver.capabilities.idempotent || this.startedSendsDir !== undefined),
         renders: new Map(),
       })
     }

@@ -65,9 +65,9 @@ describe('a dispatcher that dies holding claims on a channel without idempotency
     const stopA = new AbortController()
     const first = new Dispatcher({store: world.store, config: world.config})
     const running = first.run({abort: stopA.signal})
-    // Two in flight, two more claimed ahead (twice the concurrency), two still queued.
+    // Two in flight, the other four claimed ahead.
     await waitFor('two sends in flight', () => hanging.sends.length === 2)
-    expect(deliveryStateCounts(world.store)).toEqual({sending: 4, queued: 2})
+    expect(deliveryStateCounts(world.store)).toEqual({sending: 6})
     const started = [...hanging.sends]
 
     // The first dispatcher is gone as far as the queue can tell: its leases have run out.
@@ -77,7 +77,7 @@ describe('a dispatcher that dies holding claims on a channel without idempotency
     const summary = await second.run()
     await second.close()
 
-    expect(summary.requeued).toBe(2)
+    expect(summary.requeued).toBe(4)
     expect(summary.unknown).toBe(2)
     const states = statesById(world)
     for (const id of started) expect(states[id]).toBe('unknown')
