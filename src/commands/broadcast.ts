@@ -16,7 +16,7 @@ import {areaReachLine} from '../views/area-reach-lines.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson} from '../views/format.js'
 import {liveSnapshotReader} from '../engine/live-snapshot.js'
-import {retryDeadDeliveries} from '../engine/retry-dead.js'
+import {retryDeadAfterwards, retryDeadDeliveries} from '../engine/retry-dead.js'
 import {openLiveView} from '../views/live/open-live-view.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
 import type {LiveViewSession} from '../views/live/session.js'
@@ -29,6 +29,7 @@ export default class Broadcast extends CrierCommand {
     '<%= config.bin %> broadcast 01JD5X',
     'echo "Water supply restored in Llandudno." | <%= config.bin %> broadcast - --severity Minor --channel website',
     '<%= config.bin %> broadcast 01JD5X --no-wait   # queue only; crier run or a worker sends',
+    '<%= config.bin %> broadcast 01JD5X --retry-dead   # the outage is over: send again what its retries gave up on',
   ]
   static override args = {id: Args.string({description: 'Announcement id (any unique prefix), or - to draft from stdin.', required: true, ignoreStdin: true})}
   static override flags = {
@@ -40,6 +41,10 @@ export default class Broadcast extends CrierCommand {
     color: Flags.boolean({description: 'Colour in the live view (--no-color, or NO_COLOR set, turns it off).', default: true, allowNo: true}),
     override: Flags.boolean({description: 'Emergency override: send an Extreme announcement without its remaining approvals, where policy allows. Recorded and flagged until another officer runs crier review.'}),
     reason: Flags.string({description: 'Why the override cannot wait for approval (required unless policy says otherwise).', dependsOn: ['override']}),
+    'retry-dead': Flags.boolean({
+      description: 'Send again, with fresh attempts, the deliveries that ended dead through transient failures (timeouts, 5xx, dropped connections), also once it has finished. A provider refusal stays dead; unknown ones are never re-sent.',
+      exclusive: ['override', 'dry-run'],
+    }),
   }
 
   async run() {
@@ -49,7 +54,8 @@ export default class Broadcast extends CrierCommand {
     const override = flags.override ? {reason: flags.reason} : undefined
     let result: FanOutResult & {resumed?: true}
     if (args.id === '-') {
-      const {file, channel, 'dry-run': _dry, wait: _wait, quiet: _quiet, color: _color, override: _override, reason: _reason, ...fields} = flags
+      const {file, channel, 'dry-run': _dry, wait: _wait, quiet: _quiet, color: _color, override: _override, reason: _reason, 'retry-dead': retryDead, ...fields} = flags
+      if (retryDead) throw new UsageError('--retry-dead takes the id of an announcement sent before, not -')
       if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
       result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun, override, requireSecrets: flags.wait})
     } else {
@@ -63,7 +69,15 @@ export default class Broadcast extends CrierCommand {
       if (fields.length) {
         throw new UsageError(`${fields.map((name) => `--${name}`).join(', ')} ${fields.length === 1 ? 'changes' : 'change'} a draft, not a broadcast — crier edit ${shortId(id)} ${fields.map((name) => `--${name} …`).join(' ')} first (it then needs approving again where policy says), or broadcast - to draft and send in one step`)
       }
-      result = fanOutOrResume(ctx, id, {dryRun, override, requireSecrets: flags.wait})
+      if (flags['retry-dead']) {
+        const retried = retryDeadAfterwards(ctx, id)
+        if (retried.requeued === 0) {
+          this.say(`Nothing to retry: no delivery of ${shortId(id)} ended dead through a transient failure${retried.announcement.state === 'sending' ? ' (it is still sending)' : ''}.`)
+          return {...announcementStatus(ctx, id), announcement: announcementJson(retried.announcement), queued: 0, targeting: []}
+        }
+        this.logToStderr(`Retrying ${counted(retried.requeued, 'dead delivery', 'dead deliveries')} of ${shortId(id)}: ${Object.entries(retried.byChannel).map(([channel, n]) => `${channel} ${n}`).join(', ')}.`)
+        result = {announcement: retried.announcement, findings: [], queued: retried.requeued, dryRun: false, targeting: []}
+      } else result = fanOutOrResume(ctx, id, {dryRun, override, requireSecrets: flags.wait})
     }
     const resumed = result.resumed === true
     const id = result.announcement.id

@@ -17,6 +17,7 @@ export type LifecycleEvent =
   | 'cancel'
   | 'expire'
   | 'complete-schedule'
+  | 'retry'
 
 const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, LifecycleState>>> = {
   draft: {edit: 'draft', reject: 'draft', approve: 'approved', 'approve-partially': 'pending_approval', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
@@ -30,7 +31,8 @@ const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, Lifecyc
   // expire: every delivery expired before it could go — it reached no one.
   sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled', expire: 'expired'},
   sent: {},
-  sent_with_failures: {},
+  // retry: what ended dead through transient failures (an outage outlasting the attempts) is sent again.
+  sent_with_failures: {retry: 'sending'},
   cancelled: {},
   expired: {},
 }
@@ -58,6 +60,7 @@ const verbs: Record<LifecycleEvent, string> = {
   cancel: 'cancel',
   expire: 'expire',
   'complete-schedule': 'complete the schedule of',
+  retry: 'retry the dead deliveries of',
 }
 
 export function canTransition(from: LifecycleState, event: LifecycleEvent): boolean {

@@ -7,7 +7,7 @@ import {canTransition, finalStates, transition, type LifecycleEvent} from '../..
 // sent | sent_with_failures | cancelled | expired. Editing approved text withdraws the approvals
 // (back to pending_approval); once scheduled or sending, only update or cancel change it.
 
-const events: LifecycleEvent[] = ['edit', 'approve', 'approve-partially', 'reject', 'schedule', 'unschedule', 'start-sending', 'finish', 'finish-with-failures', 'cancel', 'expire']
+const events: LifecycleEvent[] = ['edit', 'approve', 'approve-partially', 'reject', 'schedule', 'unschedule', 'start-sending', 'finish', 'finish-with-failures', 'cancel', 'expire', 'retry']
 
 /** Every legal move, written out from the design; everything not listed is illegal. */
 const legal: Record<LifecycleState, Partial<Record<LifecycleEvent, LifecycleState>>> = {
@@ -43,7 +43,7 @@ const legal: Record<LifecycleState, Partial<Record<LifecycleEvent, LifecycleStat
   scheduled: {unschedule: 'approved', 'start-sending': 'sending', cancel: 'cancelled', expire: 'expired'},
   sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled', expire: 'expired'},
   sent: {},
-  sent_with_failures: {},
+  sent_with_failures: {retry: 'sending'},
   cancelled: {},
   expired: {},
 }
@@ -72,9 +72,10 @@ describe('lifecycle: legal transitions', () => {
     expect(transition('approved', 'edit')).toBe('pending_approval')
   })
 
-  it('the final states are exactly sent, sent_with_failures, cancelled and expired, and nothing leaves them', () => {
+  it('the final states are exactly sent, sent_with_failures, cancelled and expired, and nothing leaves them but a retry of the dead', () => {
     expect([...finalStates].sort()).toEqual(['cancelled', 'expired', 'sent', 'sent_with_failures'])
-    for (const state of finalStates) for (const event of events) expect(canTransition(state, event)).toBe(false)
+    for (const state of finalStates) for (const event of events) expect(canTransition(state, event)).toBe(state === 'sent_with_failures' && event === 'retry')
+    expect(transition('sent_with_failures', 'retry')).toBe('sending')
   })
 })
 
@@ -87,7 +88,7 @@ describe('lifecycle: illegal transitions are refused with exit 3 and a reason', 
         const error = refusal(from, event, '01JD5X0000AB')
         expect(error.exitCode).toBe(ExitCode.refused)
         expect(error.exitCode).toBe(3)
-        expect(error.message).toMatch(/^cannot \w+ 01JD5X0000AB — \S/)
+        expect(error.message).toMatch(/^cannot [\w ]+? 01JD5X0000AB — \S/)
         expect(error.message).not.toContain('  ')
       })
     }

@@ -1,0 +1,110 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {alwaysOk, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {shortId} from '../../src/core/ids.js'
+import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+
+// An outage that outlasted a channel's attempts: once it is over, `broadcast ID --retry-dead`
+// sends again what the retries gave up on — through the built CLI, against a webhook fake that
+// answers 503 and then recovers — and never what a provider refused, nor after an Update.
+
+let home: CrierHome | undefined
+let fake: ProviderFake | undefined
+afterEach(async () => {
+  home?.cleanup()
+  home = undefined
+  await fake?.close()
+  fake = undefined
+})
+
+/** A fake whose `partners` path answers 503 until `recovered`; `strict` always refuses with 400. */
+async function outage(): Promise<{fake: ProviderFake; recover: () => void}> {
+  let recovered = false
+  const ok = alwaysOk()
+  const server = await startProviderFake({
+    plan: (request) => {
+      if (request.path.startsWith('/strict')) return {status: 400, body: 'unknown event type'}
+      return recovered ? ok(request) : {status: 503, body: 'down for maintenance'}
+    },
+  })
+  return {fake: server, recover: () => (recovered = true)}
+}
+
+function configFor(url: string): string {
+  const fast = 'retryBase: 10ms, retryCap: 20ms, maxAttempts: 2'
+  return `channels:\n  partners: {type: webhook, url: "${url}/partners", ${fast}}\n  strict: {type: webhook, url: "${url}/strict", ${fast}}\n  website: {type: feed, dir: ./public}\n`
+}
+
+describe('crier broadcast ID --retry-dead', () => {
+  it('after the outage, sends again what gave up on 503s with fresh attempts; the refused stays dead', async () => {
+    const server = await outage()
+    fake = server.fake
+    home = makeCrierHome()
+    home.writeConfig(configFor(fake.url))
+    const first = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners,strict', '--json'], {input: 'Water supply restored in Llandudno.'})
+    expect(first.status).toBe(4)
+    const id = JSON.parse(first.stdout).announcement.id as string
+    expect(jsonOf(home.run(['status', id, '--json'])).announcement.state).toBe('sent_with_failures')
+    const before = fake.requests.length
+
+    server.recover()
+    const retried = await home.runAsync(['broadcast', id, '--retry-dead', '--json'])
+    // The refused one is still dead: exit 4, as for any broadcast that ends with one.
+    expect(retried.status, retried.stderr).toBe(4)
+    const status = JSON.parse(retried.stdout)
+    const byChannel = Object.fromEntries((status.channels as Array<{channel: string}>).map((channel) => [channel.channel, channel]))
+    expect(byChannel.partners).toMatchObject({sent: 1, dead: 0})
+    expect(byChannel.strict).toMatchObject({sent: 0, dead: 1})
+    // One more request, to partners only: the 400 was not asked again.
+    expect(fake.requests.slice(before).map((request) => request.path)).toEqual(['/partners'])
+    const db = home.db()
+    try {
+      expect(db.prepare(`SELECT channel, state, attempts FROM delivery ORDER BY channel`).all()).toEqual([
+        {channel: 'partners', state: 'sent', attempts: 1},
+        {channel: 'strict', state: 'dead', attempts: 1},
+      ])
+    } finally {
+      db.close()
+    }
+    // Recorded: who sent it back to the queue, and the announcement sending again.
+    const audit = home.run(['audit', '--id', id, '--json'])
+    expect(audit.stdout).toContain('retried: they died of transient failures')
+
+    const again = home.run(['broadcast', id, '--retry-dead'])
+    expect(again.status).toBe(0)
+    expect(again.stdout).toBe(`Nothing to retry: no delivery of ${shortId(id)} ended dead through a transient failure.\n`)
+  })
+
+  it('is refused once an Update has gone out and for one never broadcast; with --no-wait crier run does the retry', async () => {
+    const server = await outage()
+    fake = server.fake
+    home = makeCrierHome()
+    home.writeConfig(configFor(fake.url))
+    // Published on the website; the partners' copy died in the outage.
+    const sentOnce = async (text: string) => {
+      const result = await home!.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners,website', '--json'], {input: text})
+      expect(result.status).toBe(4)
+      return JSON.parse(result.stdout).announcement.id as string
+    }
+    const updated = await sentOnce('Road closed at J11.')
+    const waiting = await sentOnce('Gas leak on the High Street.')
+    server.recover()
+    const update = jsonOf(home.run(['update', updated, 'Road reopened at J11.', '--severity', 'Minor', '--json']))
+    expect((await home.runAsync(['broadcast', update.id])).status).toBe(0)
+    const refused = home.run(['broadcast', updated, '--retry-dead'])
+    expect(refused.status).toBe(3)
+    expect(refused.stderr).toMatch(/^Error: cannot retry the dead deliveries of \w+ — it was updated by \w+ since, so its words are no longer the news\n$/)
+
+    const draft = jsonOf(home.run(['draft', 'Not sent yet.', '--severity', 'Minor', '--channel', 'partners', '--json']))
+    const notSent = home.run(['broadcast', draft.id, '--retry-dead'])
+    expect(notSent.status).toBe(2)
+    expect(notSent.stderr).toContain('has not been broadcast (it is draft): there is nothing to retry')
+
+    const queued = home.run(['broadcast', waiting, '--retry-dead', '--no-wait'])
+    expect(queued.status).toBe(0)
+    expect(queued.stderr).toBe(`Retrying 1 dead delivery of ${shortId(waiting)}: partners 1.\n`)
+    expect(queued.stdout).toContain(`Queued ${shortId(waiting)}: 1 delivery. crier run or a worker will send them.`)
+    expect(jsonOf(home.run(['status', waiting, '--json'])).announcement.state).toBe('sending')
+    expect((await home.runAsync(['run'])).status).toBe(0)
+    expect(jsonOf(home.run(['status', waiting, '--json'])).announcement.state).toBe('sent')
+  })
+})
