@@ -7,7 +7,7 @@ import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import type {AttemptResult, LeasedDelivery} from '../store/deliveries.js'
 import {finishAnnouncementsIfDone} from './finish.js'
-import {isAbandonedOwner, ofEarlierBoot} from './lease-owner.js'
+import {bootOfOwner, isAbandonedOwner} from './lease-owner.js'
 import {DeliveryContext} from './send-context.js'
 import {forgetStartedSends, ownersWithStartedSends, readStartedSends, startKey} from './started-sends.js'
 
@@ -109,7 +109,7 @@ export async function resolveAbandonedLeases(options: InDoubtOptions): Promise<I
 /** Records of start left by dispatchers that are gone and hold nothing any more. */
 function forgetRecordsOfTheGone({store, owner, startedSendsDir}: InDoubtOptions): void {
   for (const recorded of ownersWithStartedSends(startedSendsDir)) {
-    if (!(isAbandonedOwner(recorded, owner) || ofEarlierBoot(recorded))) continue
+    if (!(isAbandonedOwner(recorded, owner) || bootOfOwner(recorded) === 'earlier')) continue
     if (store.deliveries.leasedBy(recorded, 1).length === 0) forgetStartedSends(startedSendsDir, recorded)
   }
 }

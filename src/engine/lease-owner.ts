@@ -25,16 +25,15 @@ export function newLeaseOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}${pidNamespace ? `:${pidNamespace}` : ''}`
 }
 
-/** Of this host and this boot: what it wrote to files without syncing them survived its end. */
-export function sameHostAndBoot(owner: string): boolean {
+/**
+ * Which boot of this host the owner ran in: `this` one (what it wrote to files without syncing
+ * them survived its end), an `earlier` one (it is certainly gone), or undefined where that
+ * cannot be told (another host, no boot id recorded, not Linux).
+ */
+export function bootOfOwner(owner: string): 'this' | 'earlier' | undefined {
   const [host, , , namespace] = owner.split(':')
-  return pidNamespace !== '' && host === hostname() && namespace !== undefined && bootOf(namespace) === bootOf(pidNamespace)
-}
-
-/** Of this host, but of a boot before this one: certainly gone. */
-export function ofEarlierBoot(owner: string): boolean {
-  const [host, , , namespace] = owner.split(':')
-  return pidNamespace !== '' && host === hostname() && namespace !== undefined && bootOf(namespace) !== bootOf(pidNamespace)
+  if (!pidNamespace || host !== hostname() || namespace === undefined) return undefined
+  return bootOf(namespace) === bootOf(pidNamespace) ? 'this' : 'earlier'
 }
 
 function bootOf(namespace: string): string {

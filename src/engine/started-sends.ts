@@ -1,6 +1,6 @@
 import {closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
-import {sameHostAndBoot} from './lease-owner.js'
+import {bootOfOwner} from './lease-owner.js'
 
 // Which sends actually started, per dispatcher: a line "<delivery id> <attempt>" appended to a
 // file of its own just before the requests go. A dispatcher holds more claimed than it has in
@@ -46,7 +46,7 @@ export class StartedSends {
   record(sends: ReadonlyArray<{id: string; attempts: number}>): void {
     if (this.fd === undefined) return
     let lines = ''
-    for (const send of sends) lines += `${send.id} ${send.attempts}\n`
+    for (const send of sends) lines += startKey(send.id, send.attempts) + '\n'
     writeSync(this.fd, lines)
     this.written = true
   }
@@ -72,7 +72,7 @@ export class StartedSends {
  * trusted to be complete (another boot or host, no record at all).
  */
 export function readStartedSends(dir: string | undefined, owner: string | null): Set<string> | undefined {
-  if (!dir || !owner || !sameHostAndBoot(owner)) return undefined
+  if (!dir || !owner || bootOfOwner(owner) !== 'this') return undefined
   let text: string
   try {
     text = readFileSync(fileFor(dir, owner), 'utf8')
