@@ -518,3 +518,20 @@ describe('secrets never appear in output', () => {
     }
   })
 })
+
+describe('a command crier does not have', () => {
+  it('a typo in a cron line exits 127 (as the README documents), names the word and points to crier help, with nothing written', () => {
+    const home = makeCrierHome()
+    try {
+      const result = home.run(['brodcast', '01JD5X'])
+      expect(result.status, explain(result)).toBe(127)
+      expect(result.stdout).toBe('')
+      expect(result.stderr).toMatch(/brodcast( 01JD5X)? is not a crier command/)
+      expect(result.stderr).toMatch(/crier help/)
+      expect(result.stderr).not.toMatch(/^ {4}at /m)
+      expect(readdirSync(home.home)).not.toContain('crier.db')
+    } finally {
+      home.cleanup()
+    }
+  })
+})
