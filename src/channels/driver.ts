@@ -142,6 +142,11 @@ export interface Driver<Settings = Record<string, unknown>, Payload = unknown> {
   /** For `channels test`: credentials and reachability, without posting. */
   check(channel: ChannelConfig<Settings>, context: {http: HttpClient; signal: AbortSignal}): Promise<CheckResult>
   reconcile?(deliveryId: string, context: SendContext<Settings>): Promise<Receipt | undefined>
+  /**
+   * Loads what its sends need (a library that commands which never send do not load), so that
+   * a send the engine has recorded as started goes out at once rather than after the import.
+   */
+  load?(): Promise<void>
   /** Releases what sends kept open (an SMTP pool), so a finished run can exit. */
   close?(): Promise<void>
 }

@@ -113,5 +113,8 @@ export const email: Driver<EmailSettings, EmailPayload> = {
     }
   },
 
+  load: async () => {
+    await loadNodemailer()
+  },
   close: () => closeEmailTransports(),
 }

@@ -26,6 +26,8 @@ export interface HttpResponse {
 
 export interface HttpClient {
   request(url: string, request: HttpRequest): Promise<HttpResponse>
+  /** Loads undici now, before the first request (see Driver.load). */
+  load?(): Promise<void>
   close(): Promise<void>
 }
 
@@ -65,11 +67,12 @@ export function createHttpClient(options: {connectionsPerOrigin?: number} = {}):
       pool.dispatch(options, new ResponseCollector(abort, resolve, reject))
     })
 
+  const load = (): Promise<PoolClass> => (loading ??= import('undici').then((undici) => (PoolConstructor = undici.Pool)))
+
   const dispatch = (target: string, request: HttpRequest, abort: RequestAbort): Promise<HttpResponse> => {
     const {origin, path} = parseTarget(target)
     if (PoolConstructor) return send(poolFor(origin, PoolConstructor), path, request, abort)
-    loading ??= import('undici').then((undici) => (PoolConstructor = undici.Pool))
-    return loading.then((Constructor) => send(poolFor(origin, Constructor), path, request, abort))
+    return load().then((Constructor) => send(poolFor(origin, Constructor), path, request, abort))
   }
 
   const inFlight = new InFlight()
@@ -92,6 +95,9 @@ export function createHttpClient(options: {connectionsPerOrigin?: number} = {}):
       } finally {
         inFlight.remove(abort)
       }
+    },
+    async load() {
+      await load()
     },
     async close() {
       inFlight.stop()

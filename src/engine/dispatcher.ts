@@ -171,6 +171,8 @@ export class Dispatcher {
   private readonly startedSends: StartedSends
   /** The record of starts could not be written: nothing more may start. */
   private startedSendsFailure: Error | undefined
+  /** Drivers whose libraries are loaded (undici, nodemailer): once they have work, not for an idle run. */
+  private readonly loadedDrivers = new Set<Driver>()
 
   constructor(options: DispatcherOptions) {
     this.store = options.store
@@ -264,6 +266,8 @@ export class Dispatcher {
           this.letGoOfStopped()
         }
         this.claim(now)
+        const loading = this.loadSenders()
+        if (loading) await loading
         this.startSends(limits.abort)
         if (this.isQuiet()) {
           if (this.claiming) {
@@ -434,6 +438,24 @@ export class Dispatcher {
     } catch (error) {
       throw new RuntimeFailure(`cannot create ${this.startedSendsDir} (${(error as NodeJS.ErrnoException).code ?? describe(error)}) — crier records there which sends it started; check the database's directory is writable`)
     }
+  }
+
+  /**
+   * Loads the libraries the sends need before the first one starts: a send is recorded as
+   * started just before it goes, and a crash during a 50–150 ms import would leave it in doubt.
+   */
+  private loadSenders(): Promise<unknown> | undefined {
+    const toLoad = new Set<Driver>()
+    for (const channel of this.channels.values()) if (channel.waiting.length > 0 && !this.loadedDrivers.has(channel.driver)) toLoad.add(channel.driver)
+    if (toLoad.size === 0) return undefined
+    // The first work of all: the HTTP client too, which most drivers share.
+    const loads = this.loadedDrivers.size === 0 ? [this.http.load?.()] : []
+    for (const driver of toLoad) {
+      this.loadedDrivers.add(driver)
+      loads.push(driver.load?.())
+    }
+    // A library that does not load fails the sends that need it, each with its own error.
+    return Promise.all(loads).catch(() => {})
   }
 
   /** A send's slot is free again, whatever happened to it. */

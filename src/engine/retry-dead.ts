@@ -1,8 +1,9 @@
 import type {Announcement} from '../core/announcement.js'
 import type {CoreContext} from '../core/context.js'
-import {PolicyRefusal, UsageError} from '../core/errors.js'
+import {PolicyRefusal} from '../core/errors.js'
 import {shortId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
+import {supersededBy} from '../core/superseded.js'
 
 /** Dead deliveries sent back to the queue: how many, per channel. */
 export interface RetryResult {
@@ -25,8 +26,8 @@ export function retryDeadDeliveries(ctx: CoreContext, announcementId: string): R
 /**
  * `broadcast ID --retry-dead`: the same, and after the announcement has finished with failures
  * too (an outage that outlasted the attempts is over): it is sending again until they settle.
- * Refused once an Update or Cancel has gone out after it — its words are no longer the news —
- * and where it never went out or has expired.
+ * Refused once it has been cancelled or an Update of it has gone out — its words are no longer
+ * the news — and where it never went out or has expired.
  */
 export function retryDeadAfterwards(ctx: CoreContext, id: string): RetryResult & {announcement: Announcement} {
   return ctx.store.transaction(() => {
@@ -35,14 +36,16 @@ export function retryDeadAfterwards(ctx: CoreContext, id: string): RetryResult &
     if (announcement.state !== 'sending' && announcement.state !== 'sent_with_failures') {
       if (announcement.state === 'sent') return {announcement, requeued: 0, byChannel: {}}
       if (announcement.state === 'cancelled' || announcement.state === 'expired') transition(announcement.state, 'retry', name)
-      throw new UsageError(`${name} has not been broadcast (it is ${announcement.state.replace('_', ' ')}): there is nothing to retry — crier broadcast ${name} sends it`)
+      throw new PolicyRefusal(`cannot retry the dead deliveries of ${name} — it has not been broadcast (it is ${announcement.state.replace('_', ' ')}): crier broadcast ${name} sends it`)
     }
     const now = ctx.now()
     if (announcement.expiresAt !== undefined && announcement.expiresAt <= now) throw new PolicyRefusal(`cannot retry the dead deliveries of ${name} — it has expired`)
-    const followedBy = ctx.store.announcements.followUpsOf([id]).find((follow) => ['scheduled', 'sending', 'sent', 'sent_with_failures'].includes(follow.state))
-    if (followedBy) {
-      throw new PolicyRefusal(`cannot retry the dead deliveries of ${name} — ${followedBy.msgType === 'Cancel' ? 'it was cancelled' : 'it was updated'} by ${shortId(followedBy.id)} since, so its words are no longer the news`)
-    }
+    // Withdrawn (a Cancel drafted or gone out, or cancelled where it had reached no one, which
+    // drafts no Cancel) or replaced by an Update gone out: its words are not to go anywhere now.
+    const superseded = supersededBy(ctx, [id]).get(id)
+    const cancel = superseded?.cancelledBy ?? superseded?.cancelNotSent
+    const withdrawn = cancel ? `it was cancelled (${shortId(cancel)})` : ctx.store.audit.latestOf(id, 'cancelled', 1).length ? 'it was cancelled' : superseded?.updatedBy ? `it was updated by ${shortId(superseded.updatedBy)} since, so its words are no longer the news` : undefined
+    if (withdrawn) throw new PolicyRefusal(`cannot retry the dead deliveries of ${name} — ${withdrawn}`)
     if (ctx.store.dashboard.countRetryableDead(id, now) === 0) return {announcement, requeued: 0, byChannel: {}}
     if (announcement.state === 'sent_with_failures') ctx.store.announcements.setState(id, transition(announcement.state, 'retry', name), now)
     return {...retryDeadDeliveries(ctx, id), announcement: ctx.store.announcements.get(id)!}

@@ -159,7 +159,7 @@ export function announcementStore(db: Db, audit: AuditTrail) {
   const byId = db.prepare(`SELECT * FROM announcement WHERE id = ?`)
   const byPrefix = db.prepare(`SELECT id FROM announcement WHERE id >= @low AND id < @high ORDER BY id LIMIT 6`)
   const setState = db.prepare(`UPDATE announcement SET state = @state, updated_at = @now,
-      sent_at = CASE WHEN @state IN ('sent', 'sent_with_failures') THEN @now ELSE sent_at END,
+      sent_at = CASE WHEN @state IN ('sent', 'sent_with_failures') THEN coalesce(sent_at, @now) ELSE sent_at END,
       issued_at = CASE WHEN @state = 'sending' THEN coalesce(issued_at, @now) ELSE issued_at END
     WHERE id = @id`)
   const count = db.prepare(`SELECT count(*) AS n FROM announcement`).pluck()

@@ -34,8 +34,15 @@ function describeDetails(action: string, details: Record<string, unknown>): stri
       return `content ${hash(details.contentHash)}`
     case 'rejected':
       return `${text(details.from)} → ${text(details.to)}: ${text(details.reason)}`
-    case 'state-changed':
+    case 'state-changed': {
+      // Deliveries sent back to the queue (a retry of the dead): how many, from where to where, and why.
+      const deliveries = details.deliveries as {from?: string; to?: string; count?: number; channels?: Record<string, number>} | undefined
+      if (deliveries) {
+        const channels = Object.entries(deliveries.channels ?? {}).map(([channel, n]) => `${channel} ${n}`)
+        return `${text(deliveries.count)} deliveries ${text(deliveries.from)} → ${text(deliveries.to)}${channels.length ? ` (${channels.join(', ')})` : ''}: ${text(details.why)}`
+      }
       return `${text(details.from)} → ${text(details.to)}`
+    }
     case 'send-result': {
       const channels = Object.entries((details.channels ?? {}) as Record<string, Record<string, number>>)
       const counts = channels.map(([channel, states]) => `${channel} ${Object.entries(states).map(([state, n]) => `${state} ${n}`).join(', ')}`)

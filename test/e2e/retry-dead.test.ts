@@ -35,6 +35,25 @@ function configFor(url: string): string {
 }
 
 describe('crier broadcast ID --retry-dead', () => {
+  it('is refused once the officer has cancelled it, even where it had reached no one (no Cancel message drafted)', async () => {
+    const server = await outage()
+    fake = server.fake
+    home = makeCrierHome()
+    home.writeConfig(configFor(fake.url))
+    const first = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners', '--json'], {input: 'Evacuate Towyn now.'})
+    expect(first.status).toBe(4)
+    const id = JSON.parse(first.stdout).announcement.id as string
+    const cancelled = home.run(['cancel', id, 'Sent in error.'])
+    expect(cancelled.status, cancelled.stderr).toBe(0)
+    expect(cancelled.stdout).toContain('no Cancel message is needed')
+    server.recover()
+    const before = fake.requests.length
+    const refused = home.run(['broadcast', id, '--retry-dead'])
+    expect(refused.status).toBe(3)
+    expect(refused.stderr).toBe(`Error: cannot retry the dead deliveries of ${shortId(id)} — it was cancelled\n`)
+    expect(fake.requests.length).toBe(before)
+  })
+
   it('after the outage, sends again what gave up on 503s with fresh attempts; the refused stays dead', async () => {
     const server = await outage()
     fake = server.fake
@@ -66,8 +85,9 @@ describe('crier broadcast ID --retry-dead', () => {
       db.close()
     }
     // Recorded: who sent it back to the queue, and the announcement sending again.
-    const audit = home.run(['audit', '--id', id, '--json'])
-    expect(audit.stdout).toContain('retried: they died of transient failures')
+    const audit = home.run(['audit', '--id', id])
+    expect(audit.stdout).toMatch(/state-changed .*1 deliveries dead → queued \(partners 1\): retried: they died of transient failures/)
+    expect(audit.stdout).toMatch(/state-changed .*sent_with_failures → sending/)
 
     const again = home.run(['broadcast', id, '--retry-dead'])
     expect(again.status).toBe(0)
@@ -96,8 +116,8 @@ describe('crier broadcast ID --retry-dead', () => {
 
     const draft = jsonOf(home.run(['draft', 'Not sent yet.', '--severity', 'Minor', '--channel', 'partners', '--json']))
     const notSent = home.run(['broadcast', draft.id, '--retry-dead'])
-    expect(notSent.status).toBe(2)
-    expect(notSent.stderr).toContain('has not been broadcast (it is draft): there is nothing to retry')
+    expect(notSent.status).toBe(3)
+    expect(notSent.stderr).toContain('it has not been broadcast (it is draft)')
 
     const queued = home.run(['broadcast', waiting, '--retry-dead', '--no-wait'])
     expect(queued.status).toBe(0)

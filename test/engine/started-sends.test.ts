@@ -33,6 +33,19 @@ const hangingDriver: Driver = {
 }
 if (!driverFor('test-hanging')) registerDriver(hangingDriver)
 
+/** Like hanging, with a library to load first: load() resolves when `loaded` is called. */
+const loading: {loaded: () => void; began: boolean} = {loaded: () => {}, began: false}
+if (!driverFor('test-loading')) {
+  registerDriver({
+    ...hangingDriver,
+    type: 'test-loading',
+    load: () => {
+      loading.began = true
+      return new Promise<void>((resolve) => (loading.loaded = resolve))
+    },
+  })
+}
+
 let world: World | undefined
 afterEach(() => {
   for (const release of hanging.release.splice(0)) release()
@@ -117,6 +130,24 @@ describe('a dispatcher that dies holding claims on a channel without idempotency
 })
 
 describe('the record of starts', () => {
+  it('is written only once what the sends need is loaded: no send is recorded while its library is still importing', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-loading, concurrency: 2}\n`)
+    world.queue(2)
+    hanging.hold = false
+    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const running = dispatcher.run()
+    await waitFor('the claim and the load', () => loading.began && deliveryStateCounts(world!.store).sending === 2)
+    const file = join(startedSendsDir(join(world.home, 'crier.db'))!, encodeURIComponent(dispatcher.owner))
+    await sleep(30)
+    expect(readFileSync(file, 'utf8')).toBe('')
+    expect(hanging.sends).toEqual([])
+    loading.loaded()
+    await running
+    await dispatcher.close()
+    expect(hanging.sends).toHaveLength(2)
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 2})
+  })
+
   it('is a private file beside the database, emptied when nothing is held, removed when the dispatcher closes holding nothing', async () => {
     world = makeWorld(`channels:\n  plain: {type: test-hanging, concurrency: 2}\n`)
     world.queue(2)
