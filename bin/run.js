@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import v8 from 'node:v8'
-
 // A worker reloads its config on SIGHUP: one that comes while it is still starting must not end
 // it (Node's default for SIGHUP), and the config it then loads is the newest anyway. Set before
 // anything is imported, hence the dynamic import.
@@ -14,15 +12,6 @@ for (const stream of [process.stdout, process.stderr]) {
     if (error.code !== 'EPIPE' && error.code !== 'EIO') throw error
   })
 }
-
-// A delivery pass allocates fast and keeps little (~22 MB live at any audience size), and V8
-// otherwise lets the garbage grow to four times that before it collects, and its young
-// generation to 48 MB: crier run's peak RSS to a million SMS recipients was 249 MB. Collected
-// once the heap has doubled, the young generation kept at its starting size: 195 MB, for ~5%
-// more CPU (bench: memory). V8 reads both at each collection, so setting them here, before
-// anything is loaded, takes effect.
-v8.setFlagsFromString('--heap-growing-percent=100')
-v8.setFlagsFromString('--semi-space-growth-factor=1')
 
 // dist/src/cli/execute.js is @oclif/core's execute, bundled with the commands by the build
 // (scripts/bundle-cli.js); bin/dev.js runs the sources with @oclif/core from node_modules.

@@ -22,6 +22,7 @@ import {progressOnStderr} from '../views/live/progress-lines.js'
 import type {LiveViewSession} from '../views/live/session.js'
 import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
 import {counted} from '../core/counted.js'
+import {keepHeapLean} from '../cli/lean-heap.js'
 
 export default class Broadcast extends CrierCommand {
   static override description = 'Send an approved announcement to its channels now, or draft one from stdin (-) and send it.'
@@ -48,6 +49,7 @@ export default class Broadcast extends CrierCommand {
   }
 
   async run() {
+    keepHeapLean()
     const {args, flags} = await this.parse(Broadcast)
     const ctx = await this.context()
     const dryRun = flags['dry-run']

@@ -19,6 +19,7 @@ import {liveSnapshotReader} from '../engine/live-snapshot.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson, formatTime} from '../views/format.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
+import {keepHeapLean} from '../cli/lean-heap.js'
 
 export default class Cancel extends CrierCommand {
   static override description =
@@ -41,6 +42,7 @@ export default class Cancel extends CrierCommand {
   }
 
   async run() {
+    keepHeapLean()
     const {args, flags} = await this.parse(Cancel)
     // Only an argument or `-`: a cancel from a script with an idle stdin must not wait on it.
     const text = args.text === undefined ? undefined : givenAnnouncementText(args.text, undefined)

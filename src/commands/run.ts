@@ -8,6 +8,7 @@ import {deliverQueued} from '../engine/deliver.js'
 import {oneLine} from '../core/terminal-text.js'
 import {problemLines} from '../cli/problem-lines.js'
 import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
+import {keepHeapLean} from '../cli/lean-heap.js'
 
 export default class Run extends CrierCommand {
   static override description = 'One unattended pass: fire due schedules, deliver queued work until idle or --max-time, then exit. Safe to overlap.'
@@ -18,6 +19,7 @@ export default class Run extends CrierCommand {
   }
 
   async run() {
+    keepHeapLean()
     const {flags} = await this.parse(Run)
     let deadline: number | undefined
     if (flags['max-time'] !== undefined) {
