@@ -34,19 +34,30 @@ function configFor(url: string): string {
   return `channels:\n  partners: {type: webhook, url: "${url}/partners", ${fast}}\n  strict: {type: webhook, url: "${url}/strict", ${fast}}\n  website: {type: feed, dir: ./public}\n`
 }
 
+/** A home on the outage fake; `home` and `fake` are set for afterEach. */
+async function homeInOutage(): Promise<{home: CrierHome; fake: ProviderFake; recover: () => void}> {
+  const server = await outage()
+  fake = server.fake
+  home = makeCrierHome()
+  home.writeConfig(configFor(fake.url))
+  return {home, fake, recover: server.recover}
+}
+
+/** `broadcast -` during the outage: it ends with dead deliveries (exit 4); its id. */
+async function broadcastInOutage(h: CrierHome, channels: string, text: string): Promise<string> {
+  const result = await h.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', channels, '--json'], {input: text})
+  expect(result.status).toBe(4)
+  return JSON.parse(result.stdout).announcement.id as string
+}
+
 describe('crier broadcast ID --retry-dead', () => {
   it('is refused once the officer has cancelled it, even where it had reached no one (no Cancel message drafted)', async () => {
-    const server = await outage()
-    fake = server.fake
-    home = makeCrierHome()
-    home.writeConfig(configFor(fake.url))
-    const first = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners', '--json'], {input: 'Evacuate Towyn now.'})
-    expect(first.status).toBe(4)
-    const id = JSON.parse(first.stdout).announcement.id as string
+    const {home, fake, recover} = await homeInOutage()
+    const id = await broadcastInOutage(home, 'partners', 'Evacuate Towyn now.')
     const cancelled = home.run(['cancel', id, 'Sent in error.'])
     expect(cancelled.status, cancelled.stderr).toBe(0)
     expect(cancelled.stdout).toContain('no Cancel message is needed')
-    server.recover()
+    recover()
     const before = fake.requests.length
     const refused = home.run(['broadcast', id, '--retry-dead'])
     expect(refused.status).toBe(3)
@@ -55,17 +66,12 @@ describe('crier broadcast ID --retry-dead', () => {
   })
 
   it('after the outage, sends again what gave up on 503s with fresh attempts; the refused stays dead', async () => {
-    const server = await outage()
-    fake = server.fake
-    home = makeCrierHome()
-    home.writeConfig(configFor(fake.url))
-    const first = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners,strict', '--json'], {input: 'Water supply restored in Llandudno.'})
-    expect(first.status).toBe(4)
-    const id = JSON.parse(first.stdout).announcement.id as string
+    const {home, fake, recover} = await homeInOutage()
+    const id = await broadcastInOutage(home, 'partners,strict', 'Water supply restored in Llandudno.')
     expect(jsonOf(home.run(['status', id, '--json'])).announcement.state).toBe('sent_with_failures')
     const before = fake.requests.length
 
-    server.recover()
+    recover()
     const retried = await home.runAsync(['broadcast', id, '--retry-dead', '--json'])
     // The refused one is still dead: exit 4, as for any broadcast that ends with one.
     expect(retried.status, retried.stderr).toBe(4)
@@ -95,19 +101,11 @@ describe('crier broadcast ID --retry-dead', () => {
   })
 
   it('is refused once an Update has gone out and for one never broadcast; with --no-wait crier run does the retry', async () => {
-    const server = await outage()
-    fake = server.fake
-    home = makeCrierHome()
-    home.writeConfig(configFor(fake.url))
+    const {home, recover} = await homeInOutage()
     // Published on the website; the partners' copy died in the outage.
-    const sentOnce = async (text: string) => {
-      const result = await home!.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'partners,website', '--json'], {input: text})
-      expect(result.status).toBe(4)
-      return JSON.parse(result.stdout).announcement.id as string
-    }
-    const updated = await sentOnce('Road closed at J11.')
-    const waiting = await sentOnce('Gas leak on the High Street.')
-    server.recover()
+    const updated = await broadcastInOutage(home, 'partners,website', 'Road closed at J11.')
+    const waiting = await broadcastInOutage(home, 'partners,website', 'Gas leak on the High Street.')
+    recover()
     const update = jsonOf(home.run(['update', updated, 'Road reopened at J11.', '--severity', 'Minor', '--json']))
     expect((await home.runAsync(['broadcast', update.id])).status).toBe(0)
     const refused = home.run(['broadcast', updated, '--retry-dead'])
