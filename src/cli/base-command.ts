@@ -8,6 +8,7 @@ import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import {translateSqliteError} from '../store/sqlite-errors.js'
 import {actingUser} from '../config/user.js'
+import {keepHeapLean} from './lean-heap.js'
 
 /** How long `crier run` and `crier worker` wait for another crier holding the database (a long import). */
 export const unattendedBusyTimeoutMs = 30_000
@@ -23,9 +24,17 @@ export abstract class CrierCommand extends Command {
     config: Flags.string({description: 'Config file (default: CRIER_HOME/config.yaml; env CRIER_CONFIG).', helpGroup: 'GLOBAL'}),
   }
 
+  /** Sends or imports in bulk (run, worker, broadcast, cancel, subscribers import): its heap is kept lean (lean-heap.ts). */
+  static allocatesInBulk = false
+
   private paths?: CrierPaths
   private loadedConfig?: Config
   private store?: Store
+
+  override async init(): Promise<void> {
+    if ((this.constructor as typeof CrierCommand).allocatesInBulk) keepHeapLean()
+    await super.init()
+  }
 
   protected crierPaths(): CrierPaths {
     if (!this.paths) {

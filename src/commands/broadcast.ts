@@ -22,10 +22,10 @@ import {progressOnStderr} from '../views/live/progress-lines.js'
 import type {LiveViewSession} from '../views/live/session.js'
 import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
 import {counted} from '../core/counted.js'
-import {keepHeapLean} from '../cli/lean-heap.js'
 
 export default class Broadcast extends CrierCommand {
   static override description = 'Send an approved announcement to its channels now, or draft one from stdin (-) and send it.'
+  static override allocatesInBulk = true
   static override examples = [
     '<%= config.bin %> broadcast 01JD5X',
     'echo "Water supply restored in Llandudno." | <%= config.bin %> broadcast - --severity Minor --channel website',
@@ -49,7 +49,6 @@ export default class Broadcast extends CrierCommand {
   }
 
   async run() {
-    keepHeapLean()
     const {args, flags} = await this.parse(Broadcast)
     const ctx = await this.context()
     const dryRun = flags['dry-run']

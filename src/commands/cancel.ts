@@ -19,11 +19,11 @@ import {liveSnapshotReader} from '../engine/live-snapshot.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson, formatTime} from '../views/format.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
-import {keepHeapLean} from '../cli/lean-heap.js'
 
 export default class Cancel extends CrierCommand {
   static override description =
     'Cancel an announcement: stop what has not been sent, end its schedule, and where it reached the public send a CAP Cancel to those channels (and recipients).'
+  static override allocatesInBulk = true
   static override examples = [
     '<%= config.bin %> cancel 01JD5X "The road has reopened; the closure notice was sent in error."',
     '<%= config.bin %> cancel 01JD5X --no-wait   # stop it and queue the Cancel for crier run',
@@ -42,7 +42,6 @@ export default class Cancel extends CrierCommand {
   }
 
   async run() {
-    keepHeapLean()
     const {args, flags} = await this.parse(Cancel)
     // Only an argument or `-`: a cancel from a script with an idle stdin must not wait on it.
     const text = args.text === undefined ? undefined : givenAnnouncementText(args.text, undefined)

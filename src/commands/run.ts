@@ -8,10 +8,10 @@ import {deliverQueued} from '../engine/deliver.js'
 import {oneLine} from '../core/terminal-text.js'
 import {problemLines} from '../cli/problem-lines.js'
 import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
-import {keepHeapLean} from '../cli/lean-heap.js'
 
 export default class Run extends CrierCommand {
   static override description = 'One unattended pass: fire due schedules, deliver queued work until idle or --max-time, then exit. Safe to overlap.'
+  static override allocatesInBulk = true
   static override examples = ['* * * * * <%= config.bin %> run --max-time 50s', '<%= config.bin %> run --verbose']
   static override flags = {
     'max-time': Flags.string({description: 'Stop claiming after this long (e.g. 50s, 5m); in-flight sends finish.'}),
@@ -19,7 +19,6 @@ export default class Run extends CrierCommand {
   }
 
   async run() {
-    keepHeapLean()
     const {flags} = await this.parse(Run)
     let deadline: number | undefined
     if (flags['max-time'] !== undefined) {

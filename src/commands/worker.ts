@@ -9,14 +9,13 @@ import {deliverQueued} from '../engine/deliver.js'
 import {isBusy} from '../store/sqlite-errors.js'
 import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
 import type {ChannelStop, DispatchEvent} from '../engine/dispatcher.js'
-import {keepHeapLean} from '../cli/lean-heap.js'
 
 export default class Worker extends CrierCommand {
   static override description = 'Run continuously: fire schedules on time and deliver as work arrives; SIGTERM/SIGINT drain and exit 0.'
+  static override allocatesInBulk = true
   static override examples = ['<%= config.bin %> worker', '<%= config.bin %> worker --json   # JSON lines, one per event']
 
   async run() {
-    keepHeapLean()
     await this.parse(Worker)
     // A channel with wrong settings is left out, not allowed to hold back the others.
     const ctx = await this.context({brokenChannelsAside: true, missingSecretsAside: false, busyTimeoutMs: unattendedBusyTimeoutMs})

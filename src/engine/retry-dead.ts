@@ -35,19 +35,29 @@ export function retryDeadAfterwards(ctx: CoreContext, id: string): RetryResult &
     const name = shortId(id)
     if (announcement.state !== 'sending' && announcement.state !== 'sent_with_failures') {
       if (announcement.state === 'sent') return {announcement, requeued: 0, byChannel: {}}
+      // Cancelled or expired: the lifecycle refuses, saying which.
       if (announcement.state === 'cancelled' || announcement.state === 'expired') transition(announcement.state, 'retry', name)
       throw new PolicyRefusal(`cannot retry the dead deliveries of ${name} — it has not been broadcast (it is ${announcement.state.replace('_', ' ')}): crier broadcast ${name} sends it`)
     }
     const now = ctx.now()
     if (announcement.expiresAt !== undefined && announcement.expiresAt <= now) throw new PolicyRefusal(`cannot retry the dead deliveries of ${name} — it has expired`)
-    // Withdrawn (a Cancel drafted or gone out, or cancelled where it had reached no one, which
-    // drafts no Cancel) or replaced by an Update gone out: its words are not to go anywhere now.
-    const superseded = supersededBy(ctx, [id]).get(id)
-    const cancel = superseded?.cancelledBy ?? superseded?.cancelNotSent
-    const withdrawn = cancel ? `it was cancelled (${shortId(cancel)})` : ctx.store.audit.latestOf(id, 'cancelled', 1).length ? 'it was cancelled' : superseded?.updatedBy ? `it was updated by ${shortId(superseded.updatedBy)} since, so its words are no longer the news` : undefined
+    const withdrawn = whyWithdrawn(ctx, id)
     if (withdrawn) throw new PolicyRefusal(`cannot retry the dead deliveries of ${name} — ${withdrawn}`)
     if (ctx.store.dashboard.countRetryableDead(id, now) === 0) return {announcement, requeued: 0, byChannel: {}}
     if (announcement.state === 'sent_with_failures') ctx.store.announcements.setState(id, transition(announcement.state, 'retry', name), now)
     return {...retryDeadDeliveries(ctx, id), announcement: ctx.store.announcements.get(id)!}
   })
+}
+
+/**
+ * Why its words are not to go anywhere now, if so: withdrawn (a Cancel drafted or gone out, or
+ * cancelled where it had reached no one, which drafts no Cancel) or replaced by an Update gone out.
+ */
+function whyWithdrawn(ctx: CoreContext, id: string): string | undefined {
+  const superseded = supersededBy(ctx, [id]).get(id)
+  const cancel = superseded?.cancelledBy ?? superseded?.cancelNotSent
+  if (cancel) return `it was cancelled (${shortId(cancel)})`
+  if (ctx.store.audit.latestOf(id, 'cancelled', 1).length) return 'it was cancelled'
+  if (superseded?.updatedBy) return `it was updated by ${shortId(superseded.updatedBy)} since, so its words are no longer the news`
+  return undefined
 }
