@@ -43,9 +43,18 @@ export function recordPreview(ctx: CoreContext, announcement: Announcement): boo
 
 /** Where approval of `announcement` stands, counting the messages it follows up (approvalStatus). */
 export function approvalsOf(ctx: Pick<CoreContext, 'store' | 'config'>, announcement: Announcement): ApprovalStatus {
-  const get = ctx.store.announcements.get
+  // The announcement as given (a draft not yet stored, an edit not yet written) leads its thread.
+  const get = (id: string) => (id === announcement.id ? announcement : ctx.store.announcements.get(id))
   const earlier = followUpThread(announcement.id, get).slice(1).flatMap((id) => get(id) ?? [])
   return approvalStatus(announcement, ctx.store.announcements.approvals(announcement.id), ctx.config.policy, earlier)
+}
+
+/**
+ * Where a text that is not yet approved waits: `pending_approval` when policy asks for any
+ * approval (what approvers list with crier list --status pending_approval), else `draft`.
+ */
+export function unapprovedState(ctx: Pick<CoreContext, 'store' | 'config'>, announcement: Announcement): 'draft' | 'pending_approval' {
+  return approvalsOf(ctx, announcement).required > 0 ? 'pending_approval' : 'draft'
 }
 
 /** Records the acting user's approval of the current text, after the same policy check as broadcast. */

@@ -1,3 +1,4 @@
+import {unapprovedState} from './approval.js'
 import {narrows, variantIndexFor, type Announcement, type CapStatus, type Category, type Certainty, type Severity, type Urgency, type Variant} from './announcement.js'
 import {publishableText} from './terminal-text.js'
 import type {CoreContext} from './context.js'
@@ -112,6 +113,7 @@ export function createDraft(ctx: CoreContext, typed: DraftInput, followUp?: Foll
     createdAt: at,
     updatedAt: at,
   }
+  announcement.state = unapprovedState(ctx, announcement)
   ctx.store.announcements.insert(announcement)
   return announcement
 }
@@ -142,7 +144,7 @@ export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput)
     const current = ctx.store.announcements.get(id)
     if (!current) throw new UsageError(`no announcement with id ${id} — see crier list`)
     const at = ctx.now()
-    const state = transition(current.state, 'edit', id.slice(0, 12))
+    transition(current.state, 'edit', id.slice(0, 12))
     const {variant, index} = variantToEdit(current, input)
     if (input.text !== undefined) variant.description = input.text
     if (input.headline !== undefined || !variant.headline) variant.headline = input.headline?.trim() || headlineFrom(variant.description)
@@ -166,7 +168,8 @@ export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput)
       updatedAt: at,
     }
     const withdrawnApprovals = ctx.store.announcements.clearApprovals(id)
-    next.state = state
+    // Edited text is unapproved text (the approvers approved the old one).
+    next.state = unapprovedState(ctx, next)
     next.rejectReason = undefined
     ctx.store.announcements.update(next)
     return {announcement: next, withdrawnApprovals}

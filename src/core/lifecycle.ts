@@ -19,6 +19,8 @@ export type LifecycleEvent =
   | 'complete-schedule'
   | 'retry'
 
+// edit: which states may be edited. Where the edited text then waits, draft or
+// pending_approval, is policy's answer (unapprovedState in approval.ts), not the table's.
 const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, LifecycleState>>> = {
   draft: {edit: 'draft', reject: 'draft', approve: 'approved', 'approve-partially': 'pending_approval', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
   // start-sending from draft or pending_approval is allowed only when policy needs no (more)

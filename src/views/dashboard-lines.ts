@@ -12,7 +12,9 @@ export function dashboardLines(board: ShiftDashboard, config: Config): string[] 
   if (board.untoldCancels.length) {
     lines.push('Cancelled, but the public is not told yet')
     for (const {cancel, original} of board.untoldCancels) {
-      lines.push(`  ${title(original)}  withdrawn; its Cancel ${shortId(cancel.id)} is ${cancel.state.replace('_', ' ')} — crier preview ${shortId(cancel.id)}, then crier broadcast ${shortId(cancel.id)}`)
+      const id = shortId(cancel.id)
+      const approve = cancel.state === 'pending_approval' ? `, another officer crier approve ${id}` : ''
+      lines.push(`  ${title(original)}  withdrawn; its Cancel ${id} is ${cancel.state.replace('_', ' ')} — crier preview ${id}${approve}, then crier broadcast ${id}`)
     }
   }
   if (board.sending.length) {

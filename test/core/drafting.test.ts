@@ -121,3 +121,24 @@ describe('text from outside, as stored for publication', () => {
     expect(edited.variants[0]).toMatchObject({headline: 'All clear', description: 'All clear.'})
   })
 })
+
+describe('draft or pending_approval: where an unapproved text waits', () => {
+  it('is pending_approval from the start where policy asks for an approval, draft where it asks for none, and follows edits', () => {
+    world = makeWorld(config)
+    const ctx = world.ctx
+    expect(createDraft(ctx, {text: 'Bins on Tuesday.', severity: 'Minor', channels: []}).state).toBe('draft')
+    const severe = createDraft(ctx, {text: 'Evacuate Pentre.', severity: 'Severe', channels: []})
+    expect(severe.state).toBe('pending_approval')
+    expect(ctx.store.announcements.list({states: ['pending_approval']}).map((a) => a.id)).toEqual([severe.id])
+    expect(editAnnouncement(ctx, severe.id, {severity: 'Moderate'}).announcement.state).toBe('draft')
+    expect(editAnnouncement(ctx, severe.id, {severity: 'Extreme'}).announcement.state).toBe('pending_approval')
+    expect(ctx.store.announcements.get(severe.id)!.state).toBe('pending_approval')
+  })
+
+  it('a Minor Update of a Severe message needs what the message needed, so it waits for approval too', () => {
+    world = makeWorld(config)
+    const original = createDraft(world.ctx, {text: 'Evacuate Pentre.', severity: 'Severe', channels: []})
+    const update = createDraft(world.ctx, {text: 'You may return home.', severity: 'Minor', channels: []}, {msgType: 'Update', original})
+    expect(update.state).toBe('pending_approval')
+  })
+})

@@ -125,12 +125,12 @@ describe('crier cancel', () => {
     expect(result.stderr).toContain(`${drafted.id.slice(0, 12)} is cancelled all the same: nothing more of it will go out — but the public has not been told it is cancelled.\n`)
     expect(result.stderr).toMatch(new RegExp(`^Next: crier preview ${followUpId}; once approved, crier broadcast ${followUpId}$`, 'm'))
     expect(result.stderr).not.toMatch(/^ {4}at /m)
-    expect(show(home, followUpId!)).toMatchObject({msgType: 'Cancel', state: 'draft', severity: 'Severe'})
+    expect(show(home, followUpId!)).toMatchObject({msgType: 'Cancel', state: 'pending_approval', severity: 'Severe'})
     // While that Cancel waits for approval, cancelling again is refused and names it.
     refused(home.run(['cancel', drafted.id]), 3, new RegExp(`cancelled already by ${followUpId}`))
     // …and every place an officer looks says the public is not told yet.
     const original = drafted.id.slice(0, 12)
-    expect(ok(home.run(['status'])).stdout).toMatch(new RegExp(`^Cancelled, but the public is not told yet\n  ${original}  Severe +Shelter in place in Rhyl\\.  withdrawn; its Cancel ${followUpId} is draft — crier preview ${followUpId}, then crier broadcast ${followUpId}$`, 'm'))
+    expect(ok(home.run(['status'])).stdout).toMatch(new RegExp(`^Cancelled, but the public is not told yet\n  ${original}  Severe +Shelter in place in Rhyl\\.  withdrawn; its Cancel ${followUpId} is pending approval — crier preview ${followUpId}, another officer crier approve ${followUpId}, then crier broadcast ${followUpId}$`, 'm'))
     expect(ok(home.run(['list'])).stdout).toMatch(new RegExp(`^${original} .*\\[CANCEL NOT SENT YET: ${followUpId}\\] Shelter in place in Rhyl\\.$`, 'm'))
     expect(ok(home.run(['show', drafted.id])).stdout).toMatch(new RegExp(`^Cancelled: by ${followUpId}, which has not gone out: the public is not told yet`, 'm'))
     expect(show(home, drafted.id).cancelNotSent).toMatch(new RegExp(`^${followUpId}`))

@@ -299,7 +299,7 @@ describe('crier show', () => {
       input: 'The river has breached its banks.',
     })
     const text = ok(home.run(['show', created.shortId])).stdout
-    expect(text).toContain(`${created.id}  draft`)
+    expect(text).toContain(`${created.id}  pending_approval`)
     expect(text).toContain('Severe / Immediate / Observed  Safety: Flooding  (Actual Alert)')
     expect(text).toContain('Evacuate Riverside Road')
     expect(text).toContain('The river has breached its banks.')

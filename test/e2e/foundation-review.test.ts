@@ -181,7 +181,7 @@ describe('crier approve and reject', () => {
   it('refuses the author approving their own Severe announcement (exit 3); another officer approves', () => {
     const created = draft(home, ['Evacuate Pentre.', '--severity', 'Severe'])
     refused(home.run(['approve', created.id]), 3, /officer\.author wrote this announcement and policy needs someone else to approve it/)
-    expect(show(home, created.id)).toMatchObject({state: 'draft', approvals: {valid: 0, by: []}})
+    expect(show(home, created.id)).toMatchObject({state: 'pending_approval', approvals: {valid: 0, by: []}})
 
     const result = ok(home.run(['approve', created.shortId], {env: jones}))
     expect(result.stdout).toBe(`You approved: "Evacuate Pentre." (Severe, to website).\nApproved ${created.shortId} by sgt.jones (1/1). Next: crier broadcast ${created.shortId}\n`)

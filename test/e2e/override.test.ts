@@ -94,7 +94,7 @@ describe('crier broadcast --override', () => {
     refused(h.run(['broadcast', created.id, '--override'], {env: officer}), 2, /--override needs --reason "…" — say why/)
     refused(h.run(['broadcast', created.id, '--override', '--reason', '\u001b[31m \u0007'], {env: officer}), 2, /--override needs --reason/)
     expect(storeFacts(h)).toEqual(before)
-    expect(show(h, created.id)).toMatchObject({state: 'draft'})
+    expect(show(h, created.id)).toMatchObject({state: 'pending_approval'})
     expect(auditActions(h, created.id).map((event) => event.action)).toEqual(['created'])
   })
 
@@ -118,7 +118,7 @@ describe('crier broadcast --override', () => {
     const h = homeWith('{allowed: true}')
     const created = draft(h, ['Road closed.', '--severity', 'Severe'], {env: officer})
     refused(h.run(['broadcast', created.id, '--override', '--reason', 'urgent'], {env: officer}), 3, /--override is only for Extreme announcements and \S+ is Severe/)
-    expect(show(h, created.id)).toMatchObject({state: 'draft'})
+    expect(show(h, created.id)).toMatchObject({state: 'pending_approval'})
   })
 
   it('sends the ordinary way when the approvals are there, recording no override', () => {
@@ -138,7 +138,7 @@ describe('crier broadcast --override', () => {
     const created = draft(h, ['Evacuate Towyn.', '--severity', 'Extreme'], {env: officer})
     const dry = ok(h.run(['broadcast', created.id, '--override', '--reason', 'urgent', '--dry-run'], {env: officer}))
     expect(dry.stderr).toContain('Emergency override by insp.owen would be recorded')
-    expect(show(h, created.id)).toMatchObject({state: 'draft'})
+    expect(show(h, created.id)).toMatchObject({state: 'pending_approval'})
     expect(show(h, created.id).override).toBeUndefined()
   })
 

@@ -294,6 +294,7 @@ describe('crier schedule refuses bad input, scheduling nothing', () => {
   /** One `Error: …` line, the exit code, nothing on stdout, no schedule row, the draft still a draft. */
   function refused(h: CrierHome, id: string, args: string[], exitCode: number, message: RegExp): string {
     const before = schedules(h)
+    const stateBefore = scalar(h, 'SELECT state FROM announcement WHERE id = ?', id)
     const result = h.run(['schedule', id, ...args])
     expect(result.status, explain(result)).toBe(exitCode)
     expect(result.stdout, explain(result)).toBe('')
@@ -302,7 +303,7 @@ describe('crier schedule refuses bad input, scheduling nothing', () => {
     expect(lines[0]).toMatch(/^Error: \S/)
     expect(lines[0]).toMatch(message)
     expect(schedules(h)).toBe(before)
-    expect(scalar(h, 'SELECT state FROM announcement WHERE id = ?', id) as unknown).toBe('draft')
+    expect(scalar(h, 'SELECT state FROM announcement WHERE id = ?', id)).toBe(stateBefore)
     return lines[0]!
   }
 

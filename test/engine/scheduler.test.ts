@@ -320,7 +320,7 @@ describe('approval and unscheduling', () => {
       expect((refusal as PolicyRefusal).message).toMatch(/\(Severe\) needs 1 approval before it can be scheduled and has 0 — ask another officer to run crier approve/)
     }
     expect(count(w, 'schedule')).toBe(0)
-    expect(stateOf(w, id)).toBe('draft')
+    expect(stateOf(w, id)).toBe('pending_approval')
   })
 
   it('schedules a Severe announcement once another officer approved it; its occurrences go on that approval', () => {

@@ -102,5 +102,7 @@ describe('approvals', () => {
     expect(world.store.announcements.get(draft.id)).toMatchObject({state: 'draft', rejectReason: 'Wrong junction numbers'})
     expect(world.store.announcements.approvals(draft.id)).toEqual([])
     expect(() => rejectAnnouncement(world!.ctx, draft.id, ' \u001b[0m ')).toThrow(UsageError)
+    // The author's correction goes back to the approvers.
+    expect(editAnnouncement(world.ctx, draft.id, {text: 'Corrected junction numbers.'}).announcement).toMatchObject({state: 'pending_approval', rejectReason: undefined})
   })
 })
