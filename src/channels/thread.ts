@@ -65,12 +65,32 @@ function splitToFit(text: string, fits: (index: number, candidate: string) => bo
       current = piece
       return
     }
-    for (const {segment} of finer.segment(piece)) add(segment, finer === words ? graphemes : finer === sentences ? words : undefined)
+    for (const segment of segmentsOf(piece, finer)) add(segment, finer === words ? graphemes : finer === sentences ? words : undefined)
   }
   // Paragraph breaks stay with the text before them, so a post ends at a paragraph when it can.
-  for (const {segment} of sentences.segment(text)) add(segment, words)
+  for (const segment of segmentsOf(text, sentences)) add(segment, words)
   push()
   return parts
+}
+
+// A link, a hashtag or a mention is never cut: the sentence segmenter ends a sentence at the
+// "?" of a query string, the word segmenter breaks at "/" and "-", and half a link is a link to
+// the wrong page.
+const unbreakable = /(?:https?:\/\/|www\.)[^\s<>"]+|[#@][\p{L}\p{M}\p{N}_]+/gu
+
+/** The segmenter's segments of `text`, joined where a boundary falls inside a link, hashtag or mention. */
+function* segmentsOf(text: string, segmenter: Intl.Segmenter): Generator<string> {
+  const inside: Array<[number, number]> = []
+  for (const match of text.matchAll(unbreakable)) inside.push([match.index, match.index + match[0].length])
+  const splitsToken = (at: number) => inside.some(([start, end]) => at > start && at < end)
+  let pending = ''
+  for (const {segment, index} of segmenter.segment(text)) {
+    pending += segment
+    if (segmenter !== graphemes && splitsToken(index + segment.length)) continue
+    yield pending
+    pending = ''
+  }
+  if (pending) yield pending
 }
 
 /**

@@ -39,6 +39,19 @@ describe('threadPosts', () => {
     }
   })
 
+  it('never cuts a link, a hashtag or a mention: not at the "?" of a query, nor at its "-" or "/"', () => {
+    const query = 'https://www.northwales.police.uk/alerts/a55?x=1&y=2'
+    const hyphens = 'https://www.northwales.police.uk/news/flood-warning-update-for-residents-of-conwy-valley'
+    const filler = (n: number) => Array.from({length: n}, (_, i) => `Sentence ${i} is filler.`).join(' ')
+    for (let padding = 0; padding < 40; padding++) {
+      const body = `${filler(padding % 7)} Follow #A55Flood and @NWPolice for updates: ${query} and call 999. ${'word '.repeat(padding)}see ${hyphens} for more.`
+      const posts = threadPosts({heading: 'Flood', body}, {limit: 110, count: codePoints, threads: true})
+      const all = posts.join('\n')
+      for (const token of [query, hyphens, '#A55Flood', '@NWPolice']) expect(all, `padding ${padding}`).toContain(token)
+      for (const post of posts) expect(codePoints(post)).toBeLessThanOrEqual(110)
+    }
+  })
+
   it('widens the numbering when the thread reaches ten posts', () => {
     const body = Array.from({length: 30}, (_, i) => `Line ${i}.`).join(' ')
     const posts = threadPosts({heading: 'H', body}, {limit: 20, count: codePoints, threads: true})
