@@ -16,6 +16,7 @@ import {shortId} from '../core/ids.js'
 import {checkAnnouncementText} from '../core/text-input.js'
 import {announcementJson} from '../views/format.js'
 import {counted} from '../core/counted.js'
+import {oneLine} from '../core/terminal-text.js'
 
 export default class Edit extends CrierCommand {
   static override description = 'Change fields of a draft; editing approved text withdraws its approvals.'
@@ -55,8 +56,9 @@ export default class Edit extends CrierCommand {
       const language = input.lang === undefined ? undefined : parseLanguage(input.lang)
       input.text = editInEditor(language === undefined ? variants[0]!.description : (variants[variantIndexFor(variants, language)]?.description ?? ''))
     }
-    const {announcement, withdrawnApprovals} = editAnnouncement(ctx, id, input)
+    const {announcement, withdrawnApprovals, keptHeadline} = editAnnouncement(ctx, id, input)
     this.say(`Edited ${shortId(id)}${withdrawnApprovals ? `; ${counted(withdrawnApprovals, 'approval')} withdrawn — it needs approving again` : ''}.`)
+    if (keptHeadline) this.logToStderr(`Note: the headline stays "${oneLine(keptHeadline, 140)}" — if the new text says otherwise, change it with --headline`)
     return {...announcementJson(announcement), withdrawnApprovals}
   }
 }

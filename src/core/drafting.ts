@@ -136,6 +136,8 @@ export interface EditResult {
   announcement: Announcement
   /** How many approvals the edit withdrew: the approvers approved the old text. */
   withdrawnApprovals: number
+  /** The text changed under a headline the officer typed, which stays: they are told, to check it still fits. */
+  keptHeadline?: string
 }
 
 export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput): EditResult {
@@ -146,8 +148,13 @@ export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput)
     const at = ctx.now()
     transition(current.state, 'edit', id.slice(0, 12))
     const {variant, index} = variantToEdit(current, input)
+    // A headline crier took from the old text's first sentence would contradict corrected text
+    // ("closed" over "open again"): it is taken again from the new text. A typed one is kept.
+    const derivedHeadline = Boolean(variant.headline) && variant.headline === headlineFrom(variant.description)
+    const textChanged = input.text !== undefined && input.text !== variant.description
     if (input.text !== undefined) variant.description = input.text
-    if (input.headline !== undefined || !variant.headline) variant.headline = input.headline?.trim() || headlineFrom(variant.description)
+    if (input.headline !== undefined || !variant.headline || (textChanged && derivedHeadline)) variant.headline = input.headline?.trim() || headlineFrom(variant.description)
+    const keptHeadline = textChanged && input.headline === undefined && !derivedHeadline ? variant.headline : undefined
     if (input.instruction !== undefined) variant.instruction = input.instruction.trim() || undefined
     const variants = [...current.variants]
     variants.splice(index, 1, variant)
@@ -172,7 +179,7 @@ export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput)
     next.state = unapprovedState(ctx, next)
     next.rejectReason = undefined
     ctx.store.announcements.update(next)
-    return {announcement: next, withdrawnApprovals}
+    return {announcement: next, withdrawnApprovals, ...(keptHeadline && {keptHeadline})}
   })
 }
 

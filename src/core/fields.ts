@@ -34,10 +34,31 @@ export const defaultEvent: Record<Category, string> = {
 /** A headline from the text when none is given: its first sentence, cut at a word under 140 characters. */
 export function headlineFrom(text: string): string {
   const firstLine = text.split('\n')[0]!.trim()
-  const sentence = /^(.+?[.!?])(\s|$)/.exec(firstLine)?.[1] ?? firstLine
+  const sentence = firstSentence(firstLine)
   if ([...sentence].length <= 140) return sentence
   const cut = [...sentence].slice(0, 139).join('')
   return cut.slice(0, Math.max(cut.lastIndexOf(' '), 80)).trimEnd() + '…'
+}
+
+// Words whose full stop does not end a sentence: a headline of "St." (St. Asaph), "No." (No. 5
+// bus) or "Gas leak on U.S." is worse than none. Initials (U.S., J. Smith) are caught apart.
+const abbreviations = new Set(
+  'st mr mrs ms dr no nos jct rd ave mt ft sgt insp supt ch cllr rev prof approx est etc vs eg ie cf am pm co ltd inc dept govt tel'.split(' '),
+)
+
+/** The text up to the first full stop, ! or ? that ends a sentence: before a capital (or the end), not after an abbreviation or an initial. */
+function firstSentence(line: string): string {
+  for (const match of line.matchAll(/[.!?]+(?=\s+(\S)|$)/g)) {
+    const end = match.index + match[0].length
+    const next = match[1]
+    if (next !== undefined && !/[\p{Lu}\p{Lt}\p{N}"'“‘(\[]/u.test(next)) continue
+    if (match[0] === '.') {
+      const word = /([\p{L}.]+)$/u.exec(line.slice(0, match.index))?.[1] ?? ''
+      if (abbreviations.has(word.replace(/\./g, '').toLowerCase()) || /^(\p{L}\.)*\p{L}$/u.test(word)) continue
+    }
+    return line.slice(0, end)
+  }
+  return line
 }
 
 export function parseWebLink(typed: string): string {

@@ -1,6 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {createDraft, editAnnouncement, parseLanguage, parseStatus} from '../../src/core/drafting.js'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
+import {headlineFrom} from '../../src/core/fields.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // Drafting and editing in process: CAP status (drills), language tags, and language variants.
@@ -140,5 +141,37 @@ describe('draft or pending_approval: where an unapproved text waits', () => {
     const original = createDraft(world.ctx, {text: 'Evacuate Pentre.', severity: 'Severe', channels: []})
     const update = createDraft(world.ctx, {text: 'You may return home.', severity: 'Minor', channels: []}, {msgType: 'Update', original})
     expect(update.state).toBe('pending_approval')
+  })
+})
+
+describe('a headline taken from the text', () => {
+  it('is the first sentence, which an abbreviation, an initial or a lower-case word after the stop does not end', () => {
+    const cases: Array<[string, string]> = [
+      ['St. Asaph: the bridge on the A525 is closed. Use the A55.', 'St. Asaph: the bridge on the A525 is closed.'],
+      ['No. 5 bus diverted. Expect delays.', 'No. 5 bus diverted.'],
+      ['Gas leak on U.S. Route 1. Evacuate.', 'Gas leak on U.S. Route 1.'],
+      ['The A55 is closed at Jct. 11 today. Avoid it.', 'The A55 is closed at Jct. 11 today.'],
+      ['Flooding expected e.g. in Rhyl. Stay away.', 'Flooding expected e.g. in Rhyl.'],
+      ['The A55 is closed at J11. Avoid the area.', 'The A55 is closed at J11.'],
+      ['Road closed! Avoid.', 'Road closed!'],
+      ['Closed until 18:00. 5 cars involved.', 'Closed until 18:00.'],
+      ["Mae'r A55 ar gau. Osgowch yr ardal.", "Mae'r A55 ar gau."],
+      ['Boil water notice', 'Boil water notice'],
+    ]
+    for (const [text, headline] of cases) expect(headlineFrom(text), text).toBe(headline)
+  })
+
+  it('is taken again when edit corrects the text; a typed headline stays, and the edit says so', () => {
+    world = makeWorld(config)
+    const ctx = world.ctx
+    const derived = createDraft(ctx, {text: 'The A55 is closed at J11. Avoid the area.', severity: 'Minor', channels: []})
+    const reopened = editAnnouncement(ctx, derived.id, {text: 'The A55 is open again at J11. Drive carefully.'})
+    expect(reopened.announcement.variants[0]!.headline).toBe('The A55 is open again at J11.')
+    expect(reopened.keptHeadline).toBeUndefined()
+    const typed = createDraft(ctx, {text: 'The A55 is closed at J11.', headline: 'A55 closed at J11', severity: 'Minor', channels: []})
+    const edited = editAnnouncement(ctx, typed.id, {text: 'The A55 is open again at J11.'})
+    expect(edited.announcement.variants[0]!.headline).toBe('A55 closed at J11')
+    expect(edited.keptHeadline).toBe('A55 closed at J11')
+    expect(editAnnouncement(ctx, typed.id, {expires: '+2h'}).keptHeadline).toBeUndefined()
   })
 })
