@@ -24,8 +24,12 @@ const maxMessageLength = 4096
 /** When a 429 says neither `retry_after` nor Retry-After. */
 const defaultRateLimitMs = 30_000
 
-/** `<bot id>:<secret>`, as @BotFather issues it. */
-const botTokenPattern = /^\d+:[A-Za-z0-9_-]+$/
+/**
+ * `<bot id>:<secret>`, as @BotFather issues it — or `${VAR}` left in place because this shell
+ * lacks the variable: that is reported as missing (the channel set aside, the others usable),
+ * not as a malformed token that refuses the whole config.
+ */
+const botTokenPattern = /^(\d+:[A-Za-z0-9_-]+|\$\{[A-Za-z_][A-Za-z0-9_]*\})$/
 /** A public channel's or group's @username (https://core.telegram.org/method/account.checkUsername), or a numeric chat id. */
 const chatIdPattern = /^(@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d{1,20})$/
 

@@ -175,6 +175,25 @@ policy:
     expect(loadConfig(withConfig(yaml.replace(/ {2}broken.*\n/, '')), {HOOK_TOKEN: 'tok-1234', HOOK_SECRET: 'sec-5678'}, {missingSecretsAside: true}).missingSecrets).toBeUndefined()
   })
 
+  it('sets aside every social channel whose only problem is a missing secret, Telegram\'s token included', () => {
+    const yaml = [
+      'channels:',
+      '  website: {type: feed, dir: ./public}',
+      '  telegram: {type: telegram, botToken: "${TELEGRAM_BOT_TOKEN}", chatId: "@nwpolice"}',
+      '  x: {type: x, apiKey: "${X_API_KEY}", apiSecret: "${X_API_SECRET}", accessToken: "${X_ACCESS_TOKEN}", accessSecret: "${X_ACCESS_SECRET}"}',
+      '  mastodon: {type: mastodon, baseUrl: "https://mastodon.example", accessToken: "${MASTODON_TOKEN}"}',
+      '  bluesky: {type: bluesky, handle: police.bsky.social, appPassword: "${BLUESKY_APP_PASSWORD}"}',
+      '  facebook: {type: facebook, pageId: "1234567890", pageAccessToken: "${FACEBOOK_PAGE_TOKEN}"}',
+      '',
+    ].join('\n')
+    const config = loadConfig(withConfig(yaml), {}, {missingSecretsAside: true})
+    expect(Object.keys(config.channels)).toEqual(['website', 'telegram', 'x', 'mastodon', 'bluesky', 'facebook'])
+    expect(Object.keys(config.missingSecrets ?? {})).toEqual(['telegram', 'x', 'mastodon', 'bluesky', 'facebook'])
+    expect(config.missingSecrets?.telegram).toEqual(['config.yaml: channels.telegram.botToken: environment variable TELEGRAM_BOT_TOKEN is not set — export it before running crier'])
+    // Given, a token is still checked for its shape.
+    expect(problemsOf(withConfig(yaml), {TELEGRAM_BOT_TOKEN: 'not-a-token'})).toContainEqual(expect.stringMatching(/channels\.telegram\.botToken: expected a bot token/))
+  })
+
   it('keeps common settings a channel gives', () => {
     const config = loadConfig(withConfig('channels:\n  partners: { type: webhook, url: "https://partners.example/hook", maxAttempts: 3, timeout: 2s, concurrency: 4, rate: 10/s, allowTest: true }\n'), {})
     const partners = config.channels.partners!
