@@ -15,5 +15,6 @@ export function osUserName(): string {
  * One line without control sequences: it is printed, stored and compared as typed otherwise.
  */
 export function actingUser(env: NodeJS.ProcessEnv = process.env): string {
-  return oneLine(env.CRIER_USER ?? '', 200) || osUserName()
+  // Stored and shown without invisible format characters: two names that print alike are one.
+  return oneLine((env.CRIER_USER ?? '').replace(/\p{Cf}/gu, ''), 200) || osUserName()
 }

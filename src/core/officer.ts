@@ -5,7 +5,9 @@
 
 /** The form in which two officers' names are compared. */
 export function officerKey(name: string): string {
-  return name.normalize('NFKC').trim().toLowerCase()
+  // Invisible format characters (a zero-width space, a soft hyphen) would make the author a
+  // second person to the two-person rule, under a name that prints the same.
+  return name.normalize('NFKC').replace(/\p{Cf}/gu, '').trim().toLowerCase()
 }
 
 export function sameOfficer(a: string, b: string): boolean {

@@ -24,8 +24,19 @@ const bidiOverrides = /[\u202a-\u202e]/g
  * — what reaches the public, a partner's system or a terminal is what the preview shows.
  */
 export function publishableText(text: string): string {
-  return text.replace(escapeSequences, '').replace(/\r\n?/g, '\n').replace(controlCharacters, '').replace(bidiOverrides, '')
+  return text
+    .replace(escapeSequences, '')
+    .replace(/\r\n?|[\v\f]/g, '\n')
+    .replace(controlCharacters, '')
+    .replace(bidiOverrides, '')
+    .replace(invisibleBreaks, '')
 }
+
+// Pasted from web pages and word processors, unseen: zero-width space, soft hyphen, word joiner,
+// zero-width no-break space. One of them switches an SMS to UCS-2 (three times the segments)
+// and a policy error would name a character nobody can see. The joiners that emoji and
+// several scripts need (U+200C, U+200D) are kept.
+const invisibleBreaks = /[\u00ad\u180e\u200b\u2060\ufeff]/g
 
 /** One line, safe to print, at most `max` characters. */
 export function oneLine(text: string, max = 300): string {

@@ -121,6 +121,13 @@ describe('text from outside, as stored for publication', () => {
     const edited = editAnnouncement(world.ctx, drafted.id, {text: 'All clear\u001b[1A.', headline: '\u202eAll clear'}).announcement
     expect(edited.variants[0]).toMatchObject({headline: 'All clear', description: 'All clear.'})
   })
+
+  it('loses the invisible characters pasted text brings (zero-width space, soft hyphen, word joiner, BOM), keeps emoji joiners, and makes a vertical tab a line break', () => {
+    world = makeWorld(config)
+    const pasted = 'Boil water\u200bnotice in Con\u00adwy\u2060 until\ufeff further notice.\u000bFamilies 👨\u200d👩\u200d👧 should boil all water.'
+    const drafted = createDraft(world.ctx, {text: pasted, headline: 'Boil\u200b water', severity: 'Minor', channels: []})
+    expect(drafted.variants[0]).toMatchObject({headline: 'Boil water', description: 'Boil waternotice in Conwy until further notice.\nFamilies 👨\u200d👩\u200d👧 should boil all water.'})
+  })
 })
 
 describe('draft or pending_approval: where an unapproved text waits', () => {
