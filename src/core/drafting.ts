@@ -103,7 +103,8 @@ export function createDraft(ctx: CoreContext, typed: DraftInput, followUp?: Foll
         language,
         headline,
         description: input.text,
-        instruction: input.instruction?.trim() || (followUp?.msgType === 'Update' ? original?.variants[0]?.instruction : undefined) || undefined,
+        // An Update keeps the original's advice unless given other advice (--instruction "" drops it).
+        instruction: input.instruction !== undefined ? input.instruction.trim() || undefined : followUp?.msgType === 'Update' ? original?.variants[0]?.instruction : undefined,
       },
     ],
     channels,

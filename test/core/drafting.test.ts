@@ -182,3 +182,13 @@ describe('a headline taken from the text', () => {
     expect(editAnnouncement(ctx, typed.id, {expires: '+2h'}).keptHeadline).toBeUndefined()
   })
 })
+
+describe('an Update’s instruction', () => {
+  it('is the original’s unless given, and --instruction "" drops it', () => {
+    world = makeWorld(config)
+    const original = createDraft(world.ctx, {text: 'The A55 is flooded.', instruction: 'Avoid the area.', severity: 'Minor', channels: []})
+    expect(createDraft(world.ctx, {text: 'Still flooded.', channels: []}, {msgType: 'Update', original}).variants[0]!.instruction).toBe('Avoid the area.')
+    expect(createDraft(world.ctx, {text: 'Reopened.', instruction: 'Drive carefully.', channels: []}, {msgType: 'Update', original}).variants[0]!.instruction).toBe('Drive carefully.')
+    expect(createDraft(world.ctx, {text: 'Reopened.', instruction: '', channels: []}, {msgType: 'Update', original}).variants[0]!.instruction).toBeUndefined()
+  })
+})

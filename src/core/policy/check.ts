@@ -49,6 +49,7 @@ export function checkPolicy(announcement: Announcement, config: Config, renderin
     ...quietHours(announcement, config, sendAt, id),
     ...channels(announcement, renderings, id),
     ...followUpLanguages(announcement, options.referenced, id),
+    ...followUpInstruction(announcement, options.referenced, id),
   ]
 }
 
@@ -80,6 +81,25 @@ function followUpLanguages(announcement: Announcement, referenced: Announcement 
       rule: 'follow-up-language',
       message: `${shortId(referenced.id)}, which this ${announcement.msgType} follows up, went out in ${variant.language} too; this has no ${variant.language} text — add it: crier edit ${id} --lang ${variant.language} --headline … --text …`,
     }))
+}
+
+/**
+ * An Update keeps its original's instruction unless given another, and advice that was right
+ * for the alert ("Avoid the area") can be wrong under its all-clear: a warning quoting it.
+ */
+function followUpInstruction(announcement: Announcement, referenced: Announcement | undefined, id: string): Finding[] {
+  if (!referenced || announcement.msgType !== 'Update') return []
+  return announcement.variants.flatMap((variant) => {
+    const instruction = variant.instruction?.trim()
+    const carried = instruction && referenced.variants.some((earlier) => earlier.instruction?.trim() === instruction)
+    if (!carried) return []
+    const lang = announcement.variants.length > 1 ? ` --lang ${variant.language}` : ''
+    return [{
+      level: 'warning' as const,
+      rule: 'follow-up-instruction',
+      message: `the instruction${lang ? ` (${variant.language})` : ''} is ${shortId(referenced.id)}'s, unchanged: "${instruction.length > 80 ? `${instruction.slice(0, 79)}…` : instruction}" — if the advice has changed: crier edit ${id}${lang} --instruction "…" (--instruction "" drops it)`,
+    }]
+  })
 }
 
 function requiredFields(announcement: Announcement, config: Config, id: string): Finding[] {

@@ -392,3 +392,19 @@ describe('a bilingual announcement on a per-recipient channel', () => {
     expect(limits[0]!.message).toMatch(/^residents-sms \(cy-GB\): SMS — UCS-2 \(because of ŵ\), \d+ segments \(\d+ chars\) is \d+ sms-segments, over the limit of 2/)
   })
 })
+
+describe('an Update that keeps its original’s instruction', () => {
+  it('warns, quoting the advice, so an all-clear does not go out still saying "Avoid the area"', () => {
+    const config = configWith('  approvals: {default: 0}\n')
+    const original = makeAnnouncement({expiresAt: noon + 6 * 3_600_000, variants: [{language: 'en-GB', headline: 'A55 flooded', description: 'The A55 is flooded at J11.', instruction: 'Avoid the area & stay safe.'}]})
+    const update = makeAnnouncement({msgType: 'Update', references: original.id, expiresAt: original.expiresAt, variants: [{language: 'en-GB', headline: 'A55 reopened', description: 'The A55 has reopened.', instruction: 'Avoid the area & stay safe.'}]})
+    const findings = ofRule(checkPolicy(update, config, renderForAllChannels(update, config), noon, {referenced: original}), 'follow-up-instruction')
+    expect(findings).toEqual([
+      {level: 'warning', rule: 'follow-up-instruction', message: `the instruction is ${shortId(original.id)}'s, unchanged: "Avoid the area & stay safe." — if the advice has changed: crier edit ${shortId(update.id)} --instruction "…" (--instruction "" drops it)`},
+    ])
+    const changed = {...update, variants: [{...update.variants[0]!, instruction: 'Drive carefully.'}]}
+    expect(ofRule(checkPolicy(changed, config, renderForAllChannels(changed, config), noon, {referenced: original}), 'follow-up-instruction')).toEqual([])
+    // An Alert is not a follow-up, and the warning is for Updates only (a Cancel carries no advice of its own).
+    expect(ofRule(check(original, config), 'follow-up-instruction')).toEqual([])
+  })
+})
