@@ -32,6 +32,8 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
         // out there to update, and the announcement itself can no longer be edited or sent.
         throw new PolicyRefusal(`cannot update ${short} — it reached no one (crier status ${short} says why); send what it should say as a new announcement: crier draft …`)
       }
+      // Queued or going out, it can no longer be edited: stopping it is the way to change it.
+      if (original.state === 'sending') throw new PolicyRefusal(`cannot update ${short} — nothing of it has reached anyone yet, and what is queued cannot be edited: crier cancel ${short} stops it (a Cancel message goes out only where something may have reached the public); then draft what it should say`)
       throw new PolicyRefusal(`cannot update ${short} — nothing of it has been sent yet; change it instead: crier edit ${short} (crier unschedule ${short} first if it is scheduled)`)
     }
     return createDraft(ctx, input, {msgType: 'Update', original})

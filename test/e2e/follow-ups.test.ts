@@ -234,6 +234,10 @@ describe('crier update', () => {
     const drafted = jsonOf(ok(home.run(['draft', 'Road closed in Bangor.', '--severity', 'Minor', '--json'])))
     refused(home.run(['update', drafted.id, 'Road closed in Bangor until 6pm.']), 3, /nothing of it has been sent yet; change it instead: crier edit/)
     expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
+    // Queued for a run, it can be edited no longer: update says how to change it, not "edit".
+    ok(home.run(['broadcast', drafted.id, '--no-wait']))
+    refused(home.run(['update', drafted.id, 'Road closed in Bangor until 6pm.']), 3, new RegExp(`nothing of it has reached anyone yet, and what is queued cannot be edited: crier cancel ${drafted.id.slice(0, 12)} stops it`))
+    expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
   })
 })
 
