@@ -123,6 +123,8 @@ describe('parseWhen refuses', () => {
       expect(refused('tomorrow', winter, zone).message).toBe('--at "tomorrow" has no time of day — say it, e.g. "tomorrow 07:30"')
     }
     expect(refused('next Monday', winter, 'Europe/London').message).toMatch(/has no time of day/)
+    // An ISO date alone too: it would be its midnight.
+    expect(refused('2027-01-20', winter, 'Europe/London').message).toBe('--at "2027-01-20" has no time of day — say it, e.g. "2027-01-20T07:30"')
   })
 
   it('a time in the past', () => {
