@@ -3,7 +3,8 @@ import {CrierCommand} from '../cli/base-command.js'
 import {missingSecretLines} from '../cli/missing-secrets.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {mustGet, recordPreview} from '../core/approval.js'
-import {UsageError} from '../core/errors.js'
+import {ExitCode, UsageError} from '../core/errors.js'
+import {blockingFindings} from '../core/policy/check.js'
 import {previewAnnouncement} from '../core/preview.js'
 import {redact} from '../config/secrets.js'
 import {announcementJson} from '../views/format.js'
@@ -28,6 +29,8 @@ export default class Preview extends CrierCommand {
     this.say(previewText(preview))
     // crier broadcast from here would be refused for these: say so before the officer finds out.
     for (const line of missingSecretLines(ctx.config, [...new Set(preview.channels.map((c) => c.channel))])) this.logToStderr(`Note: ${line}; crier broadcast --no-wait queues it for one`)
+    // A policy error would refuse it: exit 3, so `crier preview ID && crier broadcast ID` means what it says.
+    if (blockingFindings(preview.findings).length) process.exitCode = ExitCode.refused
     return {
       announcement: announcementJson(announcement),
       channels: preview.channels.map((c) => ({...c, parts: c.parts.map((p) => ({...p, label: redact(p.label), text: redact(p.text)}))})),

@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {jsonOf, makeCrierHome, storeFacts, type CrierHome} from '../helpers/cli.js'
-import {draft, explain, ok, refused, show} from '../helpers/cli-assertions.js'
+import {draft, exited, explain, ok, refused, show} from '../helpers/cli-assertions.js'
 import {capSchemaErrors} from '../helpers/validate-cap.js'
 
 // Through the built CLI: drills marked as such (CAP status), language tags the CAP schema
@@ -51,7 +51,8 @@ describe('--status: a drill is marked as one', () => {
     const drill = draft(home, ['Evacuate the riverside (exercise).', '--severity', 'Minor', '--status', 'exercise', '--channel', 'website'])
     expect(drill.status).toBe('Exercise')
     expect(ok(home.run(['show', drill.id])).stdout).toMatch(/\(Exercise Alert\)/)
-    const preview = ok(home.run(['preview', drill.id])).stdout
+    // A policy error (no allowTest): the whole preview, and exit 3 as broadcast would.
+    const preview = exited(home.run(['preview', drill.id]), 3).stdout
     expect(preview).toContain('<status>Exercise</status>')
     // The officer reads what it is before anything else, in the preview and in every list.
     expect(preview.split('\n')[0]).toMatch(/^\w{12} {2}Minor {2}\[EXERCISE\] Evacuate the riverside \(exercise\)\.$/)

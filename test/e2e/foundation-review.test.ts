@@ -46,8 +46,8 @@ describe('crier edit', () => {
     writeFileSync(file, 'After, by file.\n')
     ok(home.run(['edit', created.id, '--file', file]))
     expect(show(home, created.id).variants[0].description).toBe('After, by file.')
-    // the headline given at draft time (the first sentence) is kept: only --headline changes it
-    expect(show(home, created.id).headline).toBe('Before.')
+    // a headline taken from the text (its first sentence) is taken again from the new text
+    expect(show(home, created.id).headline).toBe('After, by file.')
   })
 
   it('refuses to run with nothing to change when not on a terminal (exit 2)', () => {

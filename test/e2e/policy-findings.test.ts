@@ -1,6 +1,6 @@
 import {afterAll, describe, expect, it} from 'vitest'
 import {jsonOf, makeCrierHome, storeFacts} from '../helpers/cli.js'
-import {draft, explain, ok, refused, show} from '../helpers/cli-assertions.js'
+import {draft, exited, explain, ok, refused, show} from '../helpers/cli-assertions.js'
 
 // The one policy check through the built CLI: preview, approve, schedule and broadcast report
 // the same findings for the same announcement, and refuse on the same errors (exit 3). Build
@@ -57,7 +57,7 @@ describe('errors refuse everywhere (exit 3) and change nothing', () => {
 
   it('a banned word and a phone number: preview shows the errors; approve, schedule and broadcast refuse', () => {
     const created = draft(home, ['Some IDIOT left a van on the A55. Call Dave on 07911 123456 or our line 0300 123 4567.', '--severity', 'Minor', '--expires', '+6h'])
-    const findings = jsonOf(ok(home.run(['preview', created.id, '--json']))).findings
+    const findings = jsonOf(exited(home.run(['preview', created.id, '--json']), 3)).findings
     expect(findings).toEqual([
       {level: 'error', rule: 'banned-word', message: 'banned word "idiot" in the headline and description (en) — reword it (policy.content.bannedWords)'},
       {level: 'error', rule: 'personal-data', message: 'personal data: a phone number (+44 79** ***456) in the description (en) — remove it, or add it to policy.content.allowedNumbers if it is a public number'},
@@ -103,7 +103,7 @@ describe('quiet hours through the CLI', () => {
   it('a Minor announcement: shown in preview, approvable, refused now and at a quiet time, scheduled after', () => {
     const created = draft(home, ['The library is closed today.', '--severity', 'Minor', '--expires', '+12h'])
     const quiet = new RegExp(`Minor announcements may not go out in quiet hours ${at(hour - 1)}–${at(hour + 3)}, and this one would at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC — send it from ${at(hour + 3)}: crier schedule ${created.shortId} --at \\d{4}-\\d\\d-\\d\\dT${at(hour + 3)}`)
-    const preview = jsonOf(ok(home.run(['preview', created.id, '--json']))).findings
+    const preview = jsonOf(exited(home.run(['preview', created.id, '--json']), 3)).findings
     expect(preview).toEqual([{level: 'error', rule: 'quiet-hours', message: expect.stringMatching(quiet)}])
 
     // approving is not sending: an officer may approve at night what goes in the morning

@@ -9,7 +9,12 @@ export function explain(result: CliResult): string {
 }
 
 export function ok(result: CliResult): CliResult {
-  expect(result.status, explain(result)).toBe(0)
+  return exited(result, 0)
+}
+
+/** A run that ended with `status` (preview with a policy error: 3, its output all there). */
+export function exited(result: CliResult, status: number): CliResult {
+  expect(result.status, explain(result)).toBe(status)
   return result
 }
 
