@@ -34,19 +34,40 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
+/** What cronDueSince found due: listed one by one up to its cap, then the gap, then the latest. */
+export interface DueOccurrences {
+  /** In order; the last is the latest occurrence due by `now`. */
+  due: number[]
+  /** The first occurrence after `now` (null: none before `until`). */
+  next: number | null
+  /** Occurrences from `from` up to (not including) the last of `due`, beyond the cap: not listed one by one. */
+  unlisted?: {from: number; before: number}
+}
+
 /**
- * Occurrences after `first` up to `now` (at most `cap`: a minute cron after a week's downtime
- * need not list ten thousand), and the first one after `now`. Steps one occurrence at a time:
- * computing far ahead is slow (a yearly job, 1000 occurrences: seconds, under the write lock).
+ * Occurrences after `first` up to `now`, and the first one after `now`. Steps one occurrence
+ * at a time up to `cap` (computing far ahead is slow: a yearly job, 1000 occurrences: seconds,
+ * under the write lock); past the cap the rest are a range and the latest is found backwards
+ * from `now` — so a minute cron after a week's downtime still knows the one due a moment ago.
  */
-export function cronDueSince(expression: string, timeZone: string, first: number, now: number, until: number | null, cap: number): {due: number[]; next: number | null} {
+export function cronDueSince(expression: string, timeZone: string, first: number, now: number, until: number | null, cap: number): DueOccurrences {
   const iterator = CronExpressionParser.parse(expression, {tz: timeZone, currentDate: new Date(first), endDate: until ? new Date(until) : undefined})
   const due: number[] = []
   while (iterator.hasNext()) {
     const at = iterator.next().getTime()
     if (at > now) return {due, next: at}
-    if (due.length === cap) return {due, next: cronOccurrences(expression, timeZone, now, 1, until)[0] ?? null}
+    if (due.length === cap) {
+      const next = cronOccurrences(expression, timeZone, now, 1, until)[0] ?? null
+      const latest = latestBy(expression, timeZone, Math.min(now, until ?? Infinity))
+      if (latest <= at) return {due: [...due, at], next}
+      return {due: [...due, latest], next, unlisted: {from: at, before: latest}}
+    }
     due.push(at)
   }
   return {due, next: null}
+}
+
+/** The latest occurrence at or before `by`. */
+function latestBy(expression: string, timeZone: string, by: number): number {
+  return CronExpressionParser.parse(expression, {tz: timeZone, currentDate: new Date(by + 1)}).prev().getTime()
 }

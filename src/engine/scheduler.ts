@@ -1,6 +1,6 @@
 import type {Announcement} from '../core/announcement.js'
 import type {CoreContext} from '../core/context.js'
-import {cronDueSince} from '../core/cron.js'
+import {cronDueSince, type DueOccurrences} from '../core/cron.js'
 import {CrierError} from '../core/errors.js'
 import {newId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
@@ -24,7 +24,8 @@ export interface SchedulerEvent {
   reason?: string
 }
 
-const maxOccurrencesPerPass = 1000
+/** Missed occurrences recorded one by one; beyond them, one row for the range (a week of a minute cron is 10,080). */
+const listedOccurrencesPerPass = 100
 
 export function fireDueSchedules(ctx: CoreContext, onEvent?: (event: SchedulerEvent) => void): SchedulerEvent[] {
   const events: SchedulerEvent[] = []
@@ -44,10 +45,12 @@ function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEv
   // Every occurrence due by now, and the first one after.
   const due = [first]
   let next: number | null = null
+  let unlisted: DueOccurrences['unlisted']
   if (schedule.kind === 'cron') {
-    const since = cronDueSince(schedule.cron!, schedule.timeZone, first, now, schedule.untilAt, maxOccurrencesPerPass)
+    const since = cronDueSince(schedule.cron!, schedule.timeZone, first, now, schedule.untilAt, listedOccurrencesPerPass)
     due.push(...since.due)
     next = since.next
+    unlisted = since.unlisted
   }
   if (!ctx.store.schedules.advance(schedule.id, first, next, now, next === null ? 'last occurrence' : null)) return [] // another process has it
 
@@ -55,11 +58,13 @@ function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEv
   const events: SchedulerEvent[] = []
   const latest = due.at(-1)!
   const base = {scheduleId: schedule.id, templateId: template.id}
-  for (const dueAt of due.slice(0, -1)) {
-    const reason = `missed: crier was not running (a later occurrence, ${new Date(latest).toISOString()}, was due too)`
+  const missed = (dueAt: number, reason: string) => {
     ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'missed', announcementId: null, recordedAt: now, reason})
     events.push({kind: 'missed', ...base, dueAt, reason})
   }
+  for (const dueAt of due.slice(0, -1)) missed(dueAt, `missed: crier was not running (a later occurrence, ${new Date(latest).toISOString()}, was due too)`)
+  // The rest of a long outage: one row for the range, so none goes unrecorded and cron's mail is not thousands of lines.
+  if (unlisted) missed(unlisted.from, `missed: crier was not running — this and every occurrence after it before ${new Date(unlisted.before).toISOString()}`)
   const lateBy = now - latest
   if (lateBy > schedule.graceMs) {
     const reason = `missed: due ${formatSpan(lateBy)} ago, beyond the ${formatSpan(schedule.graceMs)} grace period`

@@ -238,6 +238,23 @@ describe('a recurring schedule', () => {
     expect(fireDueSchedules(ctx)).toEqual([])
   })
 
+  it('after a long outage of a minute cron lists 101 missed, records the rest as one range, and fires the one due a moment ago', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '* * * * *'})
+    const firstDue = start + minute
+    clock = firstDue + 25 * hour + 27_000 // 1,501 occurrences due; the latest 27 s ago
+    const latest = firstDue + 25 * hour
+    const events = fireDueSchedules(ctx)
+    expect(events).toHaveLength(103)
+    expect(events.slice(0, 101).map((event) => [event.kind, event.dueAt])).toEqual(Array.from({length: 101}, (_, i) => ['missed', firstDue + i * minute]))
+    expect(events[101]).toMatchObject({kind: 'missed', dueAt: firstDue + 101 * minute, reason: `missed: crier was not running — this and every occurrence after it before ${new Date(latest).toISOString()}`})
+    expect(events[102]).toMatchObject({kind: 'fired', dueAt: latest})
+    expect(count(w, 'delivery')).toBe(1)
+    expect(w.store.schedules.latestFor(id)).toMatchObject({nextDueAt: latest + minute})
+    expect(fireDueSchedules(ctx)).toEqual([])
+  })
+
   it('after downtime beyond the grace period records every occurrence missed and fires none, then carries on', () => {
     const {ctx, w} = setUp()
     const id = draft(ctx)
