@@ -57,23 +57,64 @@ export function readFileText(path: string): string {
   }
 }
 
+/**
+ * How long text piped without `-` has to start arriving. A script's stdin is often a pipe that
+ * is never written to nor closed (a spawned child's, ssh without -n): waiting for its end would
+ * hang the script for good. `-` says the text is coming, and is waited for.
+ */
+const silentPipeMs = 2000
+
 /** The announcement text from an argument, `-` (stdin), --file, or piped stdin; undefined when none was given. */
-export function givenAnnouncementText(arg: string | undefined, file: string | undefined, options: {emptyPipeIsNone?: boolean} = {}): string | undefined {
+export async function givenAnnouncementText(arg: string | undefined, file: string | undefined, options: {emptyPipeIsNone?: boolean} = {}): Promise<string | undefined> {
   if (arg !== undefined && file !== undefined) throw new UsageError('give the text as an argument or with --file, not both')
   if (file !== undefined) return readFileText(file)
   if (arg === '-') return readStdinText()
   if (arg !== undefined) return checkAnnouncementText(Buffer.from(arg, 'utf8'), 'the text')
   if (!stdinIsPiped()) return undefined
-  if (!options.emptyPipeIsNone) return readStdinText()
+  const bytes = await readPipeUnlessSilent(silentPipeMs)
+  if (bytes === undefined) {
+    if (options.emptyPipeIsNone) return undefined
+    throw new UsageError(`stdin is open but no text came within ${silentPipeMs / 1000} s — give the text as an argument or with --file, or pipe it with - (crier draft - waits for it)`)
+  }
   // A cron job's or a script's stdin is often an empty pipe: with a template's text to fall back
   // on, nothing piped means nothing given.
-  const bytes = readBounded(0)
-  return bytes.toString('utf8').trim() === '' ? undefined : checkAnnouncementText(bytes, 'stdin')
+  if (options.emptyPipeIsNone && bytes.toString('utf8').trim() === '') return undefined
+  return checkAnnouncementText(bytes, 'stdin')
+}
+
+/** Piped stdin up to its end (at most 1 MiB + 1 byte), or undefined when nothing arrives within `waitMs` and it stays open. */
+function readPipeUnlessSilent(waitMs: number): Promise<Buffer | undefined> {
+  const stdin = process.stdin
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let total = 0
+    const finish = (result: Buffer | undefined) => {
+      clearTimeout(silence)
+      stdin.off('data', onData).off('end', onEnd).off('error', onError)
+      // Let go of a pipe left open, or it would keep the process alive.
+      if (result === undefined || total > maxTextBytes) stdin.destroy()
+      else stdin.pause()
+      resolve(result)
+    }
+    const onData = (chunk: Buffer) => {
+      clearTimeout(silence)
+      chunks.push(chunk)
+      total += chunk.length
+      if (total > maxTextBytes) finish(Buffer.concat(chunks))
+    }
+    const onEnd = () => finish(Buffer.concat(chunks))
+    const onError = (error: Error) => {
+      clearTimeout(silence)
+      reject(error)
+    }
+    const silence = setTimeout(() => finish(undefined), waitMs)
+    stdin.on('data', onData).on('end', onEnd).on('error', onError)
+  })
 }
 
 /** As givenAnnouncementText, but exit 2 when there is none: the non-interactive contract. */
-export function announcementText(arg: string | undefined, file: string | undefined): string {
-  const text = givenAnnouncementText(arg, file)
+export async function announcementText(arg: string | undefined, file: string | undefined): Promise<string> {
+  const text = await givenAnnouncementText(arg, file)
   if (text === undefined) throw new UsageError('no announcement text — give it as an argument, with --file, or on stdin (-)')
   return text
 }

@@ -44,7 +44,7 @@ export default class Cancel extends CrierCommand {
   async run() {
     const {args, flags} = await this.parse(Cancel)
     // Only an argument or `-`: a cancel from a script with an idle stdin must not wait on it.
-    const text = args.text === undefined ? undefined : givenAnnouncementText(args.text, undefined)
+    const text = args.text === undefined ? undefined : await givenAnnouncementText(args.text, undefined)
     let ctx: CoreContext
     try {
       ctx = await this.context()

@@ -37,7 +37,7 @@ export default class Draft extends CrierCommand {
     const prompting = canPrompt({stdinIsTTY: Boolean(process.stdin.isTTY), stdoutIsTTY: Boolean(process.stdout.isTTY), json: this.jsonEnabled(), noInput, env: process.env})
     const {text: templateText, ...templateFields} = template ? fillTemplate(await this.crierConfig(), template, vars ?? []) : {}
     // Off a terminal a missing text is exit 2 before anything is opened, as it always was.
-    const text = prompting || templateText !== undefined ? (givenAnnouncementText(args.text, file, {emptyPipeIsNone: templateText !== undefined}) ?? templateText) : announcementText(args.text, file)
+    const text = prompting || templateText !== undefined ? ((await givenAnnouncementText(args.text, file, {emptyPipeIsNone: templateText !== undefined})) ?? templateText) : await announcementText(args.text, file)
     const ctx = await this.context()
     refuseChannelNameAsText(args.text, channel, ctx.config)
     const given = {...overTemplate(templateFields, {...fields, channels: splitChannelList(channel ?? [])}), text}

@@ -24,7 +24,7 @@ export default class Update extends CrierCommand {
   async run() {
     const {args, flags} = await this.parse(Update)
     const {file, channel, ...fields} = flags
-    const text = announcementText(args.text, file)
+    const text = await announcementText(args.text, file)
     const ctx = await this.context()
     refuseChannelNameAsText(args.text, channel, ctx.config)
     const id = resolveAnnouncementId(ctx, args.id)

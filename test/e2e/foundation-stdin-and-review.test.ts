@@ -50,6 +50,44 @@ describe('piped stdin without -', () => {
   })
 })
 
+/** crier ARGS with a stdin pipe that stays open and is never written to, as a careless script leaves it; killed after 15 s. */
+function withSilentStdin(home: ReturnType<typeof makeCrierHome>, args: string[]): Promise<{status: number | null; stdout: string; stderr: string; ms: number}> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [crierBin, ...args], {env: home.env, cwd: home.home, stdio: ['pipe', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const hung = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    child.on('error', reject)
+    child.on('close', (status) => {
+      clearTimeout(hung)
+      resolve({status, stdout, stderr, ms: Date.now() - started})
+    })
+  })
+}
+
+describe('a stdin pipe left open with nothing written', () => {
+  it('is not waited on for good: no text is exit 2 naming what to do; a template needs none; --text … works at once', async () => {
+    const home = makeCrierHome()
+    try {
+      home.writeConfig('channels:\n  website: {type: feed, dir: ./public}\ntemplates:\n  bins: {headline: "Bins {day}", text: "Bins are collected on {day}.", severity: Minor, channels: [website]}\n')
+      const noText = await withSilentStdin(home, ['draft', '--severity', 'Minor'])
+      expect(noText.status, noText.stderr).toBe(2)
+      expect(noText.stderr).toBe('Error: stdin is open but no text came within 2 s — give the text as an argument or with --file, or pipe it with - (crier draft - waits for it)\n')
+      const fromTemplate = await withSilentStdin(home, ['draft', '--template', 'bins', '--var', 'day=Tuesday', '--json'])
+      expect(fromTemplate.status, fromTemplate.stderr).toBe(0)
+      expect(jsonOf(fromTemplate).variants[0].description).toBe('Bins are collected on Tuesday.')
+      const given = await withSilentStdin(home, ['draft', 'Road closed.', '--severity', 'Minor', '--json'])
+      expect(given.status, given.stderr).toBe(0)
+      expect(jsonOf(home.run(['list', '--json']))).toHaveLength(2)
+    } finally {
+      home.cleanup()
+    }
+  })
+})
+
 describe('review', () => {
   it('the reviewer can reject a Severe draft that is waiting for their approval', () => {
     const home = makeCrierHome()
