@@ -51,7 +51,7 @@ function firstSentence(line: string): string {
   for (const match of line.matchAll(/[.!?]+(?=\s+(\S)|$)/g)) {
     const end = match.index + match[0].length
     const next = match[1]
-    if (next !== undefined && !/[\p{Lu}\p{Lt}\p{N}"'“‘(\[]/u.test(next)) continue
+    if (next !== undefined && !/[\p{Lu}\p{Lt}\p{N}"'“‘([]/u.test(next)) continue
     if (match[0] === '.') {
       const word = /([\p{L}.]+)$/u.exec(line.slice(0, match.index))?.[1] ?? ''
       if (abbreviations.has(word.replace(/\./g, '').toLowerCase()) || /^(\p{L}\.)*\p{L}$/u.test(word)) continue
