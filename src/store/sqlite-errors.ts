@@ -1,3 +1,5 @@
+import {statSync} from 'node:fs'
+import {dirname} from 'node:path'
 import {RuntimeFailure} from '../core/errors.js'
 
 /** Another connection held the database past the busy timeout. */
@@ -15,8 +17,24 @@ export function translateSqliteError(error: unknown, path = 'crier.db'): unknown
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
     return new RuntimeFailure(`${path} is not a readable crier database — restore it from a backup or point CRIER_HOME elsewhere`)
   }
-  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR') {
-    return new RuntimeFailure(`cannot write ${path} (${code}) — check that CRIER_HOME is writable`)
+  // Extended codes too: SQLITE_READONLY_DIRECTORY is a database whose directory is not ours.
+  if (code && /^SQLITE_(READONLY|CANTOPEN|IOERR)/.test(code)) {
+    return new RuntimeFailure(`cannot write ${path} (${code}) — ${ownerHint(path) ?? 'check that CRIER_HOME is writable'}`)
   }
   return error
+}
+
+/** When the database or its directory belongs to another user (crier run by cron as someone else, or once under sudo): say so. */
+function ownerHint(path: string): string | undefined {
+  const uid = process.getuid?.()
+  if (uid === undefined) return undefined
+  for (const file of [path, dirname(path)]) {
+    try {
+      const owner = statSync(file).uid
+      if (owner !== uid) return `${file} belongs to uid ${owner} and this is uid ${uid}: run crier as that user, or give this one its CRIER_HOME`
+    } catch {
+      // not there (yet): nothing to say about its owner
+    }
+  }
+  return undefined
 }

@@ -1,0 +1,46 @@
+import {chownSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {RuntimeFailure} from '../../src/core/errors.js'
+import {translateSqliteError} from '../../src/store/sqlite-errors.js'
+
+// SQLite's errors as one line a duty officer or a cron mail can act on, not "report it".
+
+const dir = mkdtempSync(join(tmpdir(), 'crier-sqlite-errors-'))
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+const sqliteError = (code: string) => Object.assign(new Error('attempt to write a readonly database'), {code})
+
+describe('translateSqliteError', () => {
+  it('a read-only database, extended codes included, is a runtime failure saying what to check', () => {
+    const mine = join(dir, 'crier.db')
+    writeFileSync(mine, '')
+    for (const code of ['SQLITE_READONLY', 'SQLITE_READONLY_DIRECTORY', 'SQLITE_CANTOPEN_ISDIR', 'SQLITE_IOERR_WRITE']) {
+      const translated = translateSqliteError(sqliteError(code), mine)
+      expect(translated).toBeInstanceOf(RuntimeFailure)
+      expect((translated as Error).message).toBe(`cannot write ${mine} (${code}) — check that CRIER_HOME is writable`)
+    }
+  })
+
+  it('names the owner when the database belongs to another user (cron running crier as someone else)', () => {
+    const uid = process.getuid!()
+    // As root, a file given to nobody; as anyone else, a file root owns.
+    let theirs = '/etc/hostname'
+    let owner = 0
+    if (uid === 0) {
+      theirs = join(dir, 'theirs.db')
+      writeFileSync(theirs, '')
+      chownSync(theirs, 65534, 65534)
+      owner = 65534
+    }
+    expect((translateSqliteError(sqliteError('SQLITE_READONLY_DIRECTORY'), theirs) as Error).message).toBe(
+      `cannot write ${theirs} (SQLITE_READONLY_DIRECTORY) — ${theirs} belongs to uid ${owner} and this is uid ${uid}: run crier as that user, or give this one its CRIER_HOME`,
+    )
+  })
+
+  it('leaves other errors as they are', () => {
+    const other = sqliteError('SQLITE_CONSTRAINT_UNIQUE')
+    expect(translateSqliteError(other)).toBe(other)
+  })
+})
