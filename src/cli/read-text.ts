@@ -36,7 +36,12 @@ function readBounded(fd: number): Buffer {
 }
 
 export function readStdinText(): string {
-  return checkAnnouncementText(readBounded(0), 'stdin')
+  try {
+    return checkAnnouncementText(readBounded(0), 'stdin')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError('stdin is a directory — pipe or redirect the file with the text (crier draft - < text.txt)')
+    throw error
+  }
 }
 
 export function readFileText(path: string): string {

@@ -85,7 +85,9 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   try {
     text = readFileSync(paths.configFile, 'utf8')
   } catch (error) {
-    throw new UsageError(`${label}: cannot be read (${(error as NodeJS.ErrnoException).code}) — check its permissions`)
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EISDIR') throw new UsageError(`${paths.configFile} is a directory — give the config file (--config DIR/config.yaml)`)
+    throw new UsageError(`${label}: cannot be read (${code}) — check its permissions`)
   }
   const document = parseDocument(quoteBareSecrets(text), {prettyErrors: true, uniqueKeys: true})
   if (document.errors.length) {
@@ -100,6 +102,11 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     // An unquoted value starting with * is a YAML alias: the error would repeat the value, which
     // may be a secret written in place — so it is not repeated.
     throw new ConfigError([`${label}: a value starting with * reads as a YAML alias that is not defined — put it in quotes ('*…') — fix the YAML`])
+  }
+  // An empty file (a truncated save, everything commented out) is not "no channels": every cron
+  // run would then fail channel by channel. No file at all is the embedded default.
+  if (raw === null || (typeof raw === 'object' && Object.keys(raw).length === 0)) {
+    throw new ConfigError([`${label}: the file is empty — write its settings (see the README's config example), or remove it to use the embedded default`])
   }
   const {value, problems: secretProblems} = resolveSecrets(raw, env)
   const problems = secretProblems.map((p) => `${label}: ${p.path}: environment variable ${p.variable} is not set — export it before running crier`)

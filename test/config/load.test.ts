@@ -83,6 +83,18 @@ describe('loadConfig: the embedded default', () => {
     expect((caught as Error).message).toContain(missing)
   })
 
+  it('refuses a config path that is a directory, saying so', () => {
+    const folder = join(root, 'a-folder')
+    mkdirSync(folder, {recursive: true})
+    expect(() => loadConfig(resolvePaths({CRIER_HOME: home}, folder), {})).toThrow(`${folder} is a directory — give the config file (--config DIR/config.yaml)`)
+  })
+
+  it('refuses an empty file, or one whose every line is a comment: that is not "no channels", and no file is the default', () => {
+    for (const text of ['', '\n\n', '# channels:\n#   website: {type: feed, dir: ./public}\n']) {
+      expect(problemsOf(withConfig(text))).toEqual(["config.yaml: the file is empty — write its settings (see the README's config example), or remove it to use the embedded default"])
+    }
+  })
+
   it('also refuses a missing file named by CRIER_CONFIG', () => {
     const missing = join(root, 'gone.yaml')
     const paths = resolvePaths({CRIER_HOME: home, CRIER_CONFIG: missing})

@@ -1,4 +1,5 @@
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
+import {closeSync, openSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 import {crierBin, jsonOf, makeCrierHome} from '../helpers/cli.js'
 
@@ -83,6 +84,21 @@ describe('a stdin pipe left open with nothing written', () => {
       expect(given.status, given.stderr).toBe(0)
       expect(jsonOf(home.run(['list', '--json']))).toHaveLength(2)
     } finally {
+      home.cleanup()
+    }
+  })
+})
+
+describe('stdin that is a directory', () => {
+  it('is exit 2 saying so, not an unexpected error', () => {
+    const home = makeCrierHome()
+    const fd = openSync(home.home, 'r')
+    try {
+      const result = spawnSync(process.execPath, [crierBin, 'draft', '-', '--severity', 'Minor'], {env: home.env, stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000})
+      expect(result.status, result.stderr).toBe(2)
+      expect(result.stderr).toBe('Error: stdin is a directory — pipe or redirect the file with the text (crier draft - < text.txt)\n')
+    } finally {
+      closeSync(fd)
       home.cleanup()
     }
   })
