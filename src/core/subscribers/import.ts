@@ -100,7 +100,7 @@ export function checkRow(row: Partial<Record<Column, string>>, list: string, def
   const normalisedEmail = email ? normaliseEmail(email) : null
   const normalisedPhone = phone ? normalisePhone(phone, defaultRegion) : null
   const badEmail = email && !normalisedEmail ? `invalid e-mail address "${email}"` : undefined
-  const badPhone = phone && !normalisedPhone ? `invalid phone number "${phone}"${defaultRegion ? '' : ' (numbers without +country need defaultRegion in config)'}` : undefined
+  const badPhone = phone && !normalisedPhone ? `invalid phone number "${phone}"${defaultRegion || phone.trim().startsWith('+') || phone.trim().startsWith('00') ? '' : ' (numbers without +country need defaultRegion in config)'}` : undefined
   if (!normalisedEmail && !normalisedPhone) return [badEmail, badPhone].filter(Boolean).join('; ')
   const dropped: string[] = []
   if (badEmail) dropped.push(`without the e-mail address: ${badEmail}`)

@@ -125,6 +125,8 @@ describe('checkRow and contacts', () => {
 
   it('refuses rows with no usable contact; leaves out, and says, what else cannot be used', () => {
     expect(checkRow({phone: '7700900123'}, 'l')).toMatch(/need defaultRegion/)
+    // A number with its +country is wrong in itself: no region would help.
+    expect(checkRow({phone: '+4477009001100'}, 'l')).toBe('invalid phone number "+4477009001100"')
     expect(checkRow({email: 'not-an-email', phone: '12'}, 'l')).toBe('invalid e-mail address "not-an-email"; invalid phone number "12" (numbers without +country need defaultRegion in config)')
     // With a usable contact, what cannot be used is left out, and said.
     expect(checkRow({email: 'a@example.org', lat: '53'}, 'l')).toMatchObject({lat: null, lon: null, dropped: [expect.stringMatching(/^without lat and lon: lat and lon must be given together/)]})
