@@ -72,7 +72,7 @@ export const telegram: Driver<TelegramSettings, TelegramPayload> = {
     const silent = channel.silentFor.includes(announcement.severity)
     return {
       parts: posts.map((post, index) => ({
-        label: `${posts.length === 1 ? 'post' : `post ${index + 1}/${posts.length}`}${index === 0 && silent ? ', silent' : ''}`,
+        label: `${posts.length === 1 ? 'post' : `post ${index + 1}/${posts.length}`}${silent || index > 0 ? ', silent' : ''}`,
         text: post,
         length: {count: telegramLength(post), limit: maxMessageLength, unit: 'characters' as const},
       })),

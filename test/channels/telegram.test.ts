@@ -161,7 +161,7 @@ describe('telegram render', () => {
     const description = sentencesOf(4097 - headline.length - 2 - 2 - link.length)
     const announcement = announcementOf(headline, description, {web: link})
     const {parts, payload} = render(announcement)
-    expect(parts.map((part) => part.label)).toEqual(['post 1/2', 'post 2/2'])
+    expect(parts.map((part) => part.label)).toEqual(['post 1/2', 'post 2/2, silent'])
     for (const part of parts) expect(part.length!.count).toBeLessThanOrEqual(4096)
     expect(parts[0]!.text).toMatch(/^Road closed\n\nFlood water & debris/)
     expect(parts[0]!.text.endsWith(`\n\n${link}\n1/2`)).toBe(true)
@@ -181,7 +181,7 @@ describe('telegram render', () => {
     const sentences = Array.from({length: 140}, (_, index) => `Sentence ${String(index + 1).padStart(3, '0')} says where the water is and what to do about it.`)
     const description = sentences.join(' ')
     const {parts} = render(announcementOf('Flood warning for the Conwy valley', description))
-    expect(parts.map((part) => part.label)).toEqual(['post 1/3', 'post 2/3', 'post 3/3'])
+    expect(parts.map((part) => part.label)).toEqual(['post 1/3', 'post 2/3, silent', 'post 3/3, silent'])
     for (const [index, part] of parts.entries()) {
       expect(part.length!.count).toBeLessThanOrEqual(4096)
       expect(part.text.endsWith(`.\n${index + 1}/3`)).toBe(true)
