@@ -10,7 +10,7 @@ import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {UsageError} from '../core/errors.js'
 import {isDrill} from '../core/drill.js'
-import {fillTemplate, overTemplate} from '../core/templates.js'
+import {fillTemplateAndTyped, templateNamed, overTemplate} from '../core/templates.js'
 import {announcementJson} from '../views/format.js'
 
 export default class Draft extends CrierCommand {
@@ -19,7 +19,7 @@ export default class Draft extends CrierCommand {
     'echo "The A55 is closed westbound." | <%= config.bin %> draft - --severity Moderate --channel website --expires +6h',
     '<%= config.bin %> draft "Water supply restored in Llandudno." --severity Minor --area Llandudno',
     '<%= config.bin %> draft   # on a terminal: $EDITOR (or typed lines), then questions and a summary',
-    '<%= config.bin %> draft --template road-closure --var road=A55 --var junctions="J11–J12"',
+    '<%= config.bin %> draft --template road-closure --var road=A55 --var direction=westbound --var junctions="J11 and J12" --var until=18:00 --var area=Bangor   # the README\'s road-closure template',
   ]
   static override args = {text: Args.string({description: 'The text, or - to read stdin.', ignoreStdin: true})}
   static override flags = {
@@ -35,12 +35,16 @@ export default class Draft extends CrierCommand {
     const {file, channel, 'no-input': noInput, template, var: vars, ...fields} = flags
     if (vars?.length && !template) throw new UsageError('--var fills a template\'s placeholders — give --template NAME')
     const prompting = canPrompt({stdinIsTTY: Boolean(process.stdin.isTTY), stdoutIsTTY: Boolean(process.stdout.isTTY), json: this.jsonEnabled(), noInput, env: process.env})
-    const {text: templateText, ...templateFields} = template ? fillTemplate(await this.crierConfig(), template, vars ?? []) : {}
+    const templateText = template ? templateNamed(await this.crierConfig(), template).text : undefined
     // Off a terminal a missing text is exit 2 before anything is opened, as it always was.
-    const text = prompting || templateText !== undefined ? ((await givenAnnouncementText(args.text, file, {emptyPipeIsNone: templateText !== undefined})) ?? templateText) : await announcementText(args.text, file)
+    const typedText = prompting || templateText !== undefined ? await givenAnnouncementText(args.text, file, {emptyPipeIsNone: templateText !== undefined}) : await announcementText(args.text, file)
+    const filled = template ? fillTemplateAndTyped(await this.crierConfig(), template, vars ?? [], {...fields, text: typedText}) : undefined
+    const {text: filledTemplateText, ...templateFields} = filled?.template ?? {}
+    const {text: filledTypedText, ...typedFields} = filled?.typed ?? {...fields, text: typedText}
+    const text = filledTypedText ?? filledTemplateText
     const ctx = await this.context()
     refuseChannelNameAsText(args.text, channel, ctx.config)
-    const given = {...overTemplate(templateFields, {...fields, channels: splitChannelList(channel ?? [])}), text}
+    const given = {...overTemplate(templateFields, {...typedFields, channels: splitChannelList(channel ?? [])}), text}
     // Refused before any question rather than after the officer answered them all.
     if (given.lang !== undefined) parseLanguage(given.lang)
     if (given.status !== undefined) parseStatus(given.status)

@@ -12,16 +12,32 @@ const placeholder = /\{\{|\}\}|\{([A-Za-z][\w-]*)\}/g
 
 /** The template's fields as draft input, placeholders filled; the officer's own flags go over them. */
 export function fillTemplate(config: Config, name: string, vars: string[]): Partial<DraftInput> & {text?: string} {
+  return fillTemplateAndTyped(config, name, vars, {}).template
+}
+
+/** The named template, or exit 2 naming those configured. */
+export function templateNamed(config: Config, name: string): Template {
   const template = config.templates?.[name]
-  if (!template) {
-    const known = Object.keys(config.templates ?? {})
-    throw new UsageError(`no template "${name}" — ${known.length ? `configured: ${known.join(', ')}` : 'none are configured (templates: in config.yaml)'}`)
-  }
+  if (template) return template
+  const known = Object.keys(config.templates ?? {})
+  throw new UsageError(`no template "${name}" — ${known.length ? `configured: ${known.join(', ')}` : 'none are configured (templates: in config.yaml)'}`)
+}
+
+/**
+ * The template's fields and the officer's typed ones, placeholders filled in both: with
+ * --template, "{road} shut" typed as the headline means the road, as it would in the template —
+ * never a published "{road}". Every placeholder of either must be given, every --var used.
+ */
+export function fillTemplateAndTyped<Typed extends Record<string, unknown>>(config: Config, name: string, vars: string[], typed: Typed): {template: Partial<DraftInput> & {text?: string}; typed: Typed} {
+  const template = templateNamed(config, name)
   const values = parseVars(vars)
   const wanted = placeholdersOf(template)
+  const typedWanted = placeholdersOf(typed).filter((key) => !wanted.includes(key))
   const missing = wanted.filter((key) => !values.has(key))
   if (missing.length) throw new UsageError(`template ${name} needs ${missing.map((key) => `--var ${key}=…`).join(', ')}`)
-  const unused = [...values.keys()].filter((key) => !wanted.includes(key))
+  const unknown = typedWanted.find((key) => !values.has(key))
+  if (unknown) throw new UsageError(`{${unknown}} is typed with --template ${name}, which has no such placeholder and no --var gives it — give --var ${unknown}=…, or write {{${unknown}}} for the braces`)
+  const unused = [...values.keys()].filter((key) => !wanted.includes(key) && !typedWanted.includes(key))
   if (unused.length) {
     throw new UsageError(`--var ${unused[0]}: template ${name} has no {${unused[0]}} — its placeholders: ${wanted.join(', ') || 'none'}`)
   }
@@ -30,7 +46,8 @@ export function fillTemplate(config: Config, name: string, vars: string[]): Part
   const filled: Partial<DraftInput> = {}
   for (const [field, value] of Object.entries(fields)) if (value !== undefined) (filled as Record<string, string>)[field] = fill(value)
   if (channels) filled.channels = channels
-  return filled
+  const typedFilled = Object.fromEntries(Object.entries(typed).map(([field, value]) => [field, typeof value === 'string' ? fill(value) : value])) as Typed
+  return {template: filled, typed: typedFilled}
 }
 
 /** What the officer typed over what the template gives: every field typed wins; the template's channels only when none were typed. */
@@ -52,7 +69,7 @@ function parseVars(vars: string[]): Map<string, string> {
 }
 
 /** The placeholders of every text field, in order of first appearance. */
-function placeholdersOf(template: Template): string[] {
+function placeholdersOf(template: Record<string, unknown>): string[] {
   const names = new Set<string>()
   for (const value of Object.values(template)) {
     if (typeof value !== 'string') continue

@@ -5,7 +5,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {resolvePaths} from '../../src/config/paths.js'
 import {UsageError} from '../../src/core/errors.js'
-import {fillTemplate} from '../../src/core/templates.js'
+import {fillTemplate, fillTemplateAndTyped} from '../../src/core/templates.js'
 
 // Templates: checked when the config loads, filled with --var at draft time.
 
@@ -67,6 +67,16 @@ describe('templates', () => {
       channels: ['website'],
     })
     expect(fillTemplate(load(config), 'bins', [])).toEqual({text: 'Bins are collected on Tuesday this week.', severity: 'Minor'})
+  })
+
+  it('fills placeholders the officer types beside the template too, so a typed "{road} shut" is never published as typed', () => {
+    const vars = ['road=A55', 'direction=westbound', 'junctions=J11 and J12', 'until=18:00', 'area=Bangor, Gwynedd']
+    const {typed} = fillTemplateAndTyped(load(config), 'road-closure', vars, {headline: '{road} shut', text: 'Avoid the {road} today; {{braces}} stay.', severity: undefined})
+    expect(typed).toEqual({headline: 'A55 shut', text: 'Avoid the A55 today; {braces} stay.', severity: undefined})
+    // A --var used only in typed text is used.
+    expect(fillTemplateAndTyped(load(config), 'bins', ['day=Friday'], {text: 'Bins on {day}.'}).typed).toEqual({text: 'Bins on Friday.'})
+    // A typed placeholder nothing fills is refused, never published.
+    expect(refusal(() => fillTemplateAndTyped(load(config), 'bins', [], {headline: '{road} shut'}))).toBe('{road} is typed with --template bins, which has no such placeholder and no --var gives it — give --var road=…, or write {{road}} for the braces')
   })
 
   it('refuses a missing placeholder, an unused or repeated --var, and an unknown template — naming what to do', () => {

@@ -43,6 +43,10 @@ describe('crier draft --template', () => {
 
     const own = jsonOf(ok(h.run(['draft', 'The A55 is shut both ways after a crash.', '--template', 'road-closure', ...vars, '--severity', 'Severe', '--channel', 'website,partners', '--json'])))
     expect(own).toMatchObject({severity: 'Severe', urgency: 'Expected', channels: ['website', 'partners'], headline: 'A55 closed westbound', variants: [{description: 'The A55 is shut both ways after a crash.'}]})
+
+    // Placeholders typed beside the template are filled as the template's are.
+    const typed = jsonOf(ok(h.run(['draft', 'Avoid the {road} today.', '--template', 'road-closure', ...vars, '--headline', '{road} shut', '--json'])))
+    expect(typed).toMatchObject({headline: 'A55 shut', variants: [{headline: 'A55 shut', description: 'Avoid the A55 today.'}]})
   })
 
   it('refuses a missing or unused --var, --var without --template and an unknown template: one line, exit 2, nothing drafted', () => {
