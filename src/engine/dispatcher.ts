@@ -541,7 +541,7 @@ export class Dispatcher {
     this.addResult(channel, delivery, {id: delivery.id, owner: this.owner, startedAt, durationMs: 0, outcome, nextState, error, notAttempted: true})
   }
 
-  private classify(channel: ChannelState, delivery: Claimed, error: unknown, abort?: AbortSignal): Pick<AttemptResult, 'outcome' | 'nextState' | 'dueAt' | 'error' | 'refundAttempt'> {
+  private classify(channel: ChannelState, delivery: Claimed, error: unknown, abort?: AbortSignal): Pick<AttemptResult, 'outcome' | 'nextState' | 'dueAt' | 'error' | 'attemptError' | 'refundAttempt'> {
     const now = this.now()
     const message = describe(error)
     if (abort?.aborted) {
@@ -582,11 +582,11 @@ export class Dispatcher {
 
   private retryOrGiveUp(channel: ChannelState, delivery: ClaimedDelivery, message: string, retryAfterMs: number | undefined, now: number) {
     if (delivery.attempts >= delivery.maxAttempts) {
-      return {outcome: 'transient' as const, nextState: 'dead' as const, error: `gave up after ${delivery.attempts} attempts: ${message}`}
+      return {outcome: 'transient' as const, nextState: 'dead' as const, error: `gave up after ${delivery.attempts} attempts: ${message}`, attemptError: message}
     }
     const dueAt = now + (retryAfterMs !== undefined ? Math.min(maxProviderWaitMs, Math.max(0, retryAfterMs)) : retryDelayMs(delivery.attempts, channel.retryBaseMs, channel.retryCapMs, this.random))
     if (delivery.expiresAt !== null && dueAt >= delivery.expiresAt) {
-      return {outcome: 'transient' as const, nextState: 'expired' as const, error: `announcement expires before the next try: ${message}`}
+      return {outcome: 'transient' as const, nextState: 'expired' as const, error: `announcement expires before the next try: ${message}`, attemptError: message}
     }
     return {outcome: 'transient' as const, nextState: 'failed' as const, dueAt, error: message}
   }

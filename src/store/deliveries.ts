@@ -52,7 +52,10 @@ export interface AttemptResult {
   nextState: 'sent' | 'failed' | 'queued' | 'dead' | 'expired' | 'unknown' | 'skipped'
   /** When a failed or requeued delivery may be tried again. */
   dueAt?: number
+  /** The delivery's standing error ("gave up after 8 attempts: HTTP 503"). */
   error?: string
+  /** What this attempt itself met, when it differs from `error` ("HTTP 503"): the attempt row keeps it. */
+  attemptError?: string
   receiptId?: string
   receiptUrl?: string
   /** A rate-limited attempt does not use up one of the delivery's attempts. */
@@ -370,7 +373,7 @@ export function deliveryStore(db: Db) {
       const attempts: unknown[][] = []
       const sent: AttemptResult[] = []
       for (const result of results) {
-        if (!result.notAttempted) attempts.push([result.id, result.startedAt, result.durationMs, result.outcome, result.receiptId ?? null, result.error ?? null])
+        if (!result.notAttempted) attempts.push([result.id, result.startedAt, result.durationMs, result.outcome, result.receiptId ?? null, result.attemptError ?? result.error ?? null])
         if (result.nextState === 'sent') sent.push(result)
         else {
           recordResult.run({

@@ -78,6 +78,8 @@ describe('crier broadcast ID --retry-dead', () => {
     const status = JSON.parse(retried.stdout)
     const byChannel = Object.fromEntries((status.channels as Array<{channel: string}>).map((channel) => [channel.channel, channel]))
     expect(byChannel.partners).toMatchObject({sent: 1, dead: 0})
+    // Sent in the end: its retries say what they met (503), not "gave up", which is no longer so.
+    expect(home.run(['status', id]).stdout).toMatch(/^partners +sent 1\/1 {3}\(2 retries: HTTP 503: down for maintenance\)$/m)
     expect(byChannel.strict).toMatchObject({sent: 0, dead: 1})
     // One more request, to partners only: the 400 was not asked again.
     expect(fake.requests.slice(before).map((request) => request.path)).toEqual(['/partners'])
