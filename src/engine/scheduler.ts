@@ -1,6 +1,7 @@
 import type {Announcement} from '../core/announcement.js'
 import type {CoreContext} from '../core/context.js'
 import {cronDueSince, type DueOccurrences} from '../core/cron.js'
+import {graceMs} from '../core/scheduling.js'
 import {CrierError} from '../core/errors.js'
 import {newId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
@@ -66,8 +67,11 @@ function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEv
   // The rest of a long outage: one row for the range, so none goes unrecorded and cron's mail is not thousands of lines.
   if (unlisted) missed(unlisted.from, `missed: crier was not running — this and every occurrence after it before ${new Date(unlisted.before).toISOString()}`)
   const lateBy = now - latest
-  if (lateBy > schedule.graceMs) {
-    const reason = `missed: due ${formatSpan(lateBy)} ago, beyond the ${formatSpan(schedule.graceMs)} grace period`
+  // The grace in force (config scheduling.grace as it is now), not the one when it was
+  // scheduled: an admin who raises it after missed occurrences means it for what is scheduled.
+  const grace = graceMs(ctx)
+  if (lateBy > grace) {
+    const reason = `missed: due ${formatSpan(lateBy)} ago, beyond the ${formatSpan(grace)} grace period`
     ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt: latest, state: 'missed', announcementId: null, recordedAt: now, reason})
     events.push({kind: 'missed', ...base, dueAt: latest, reason})
   } else {

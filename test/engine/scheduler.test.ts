@@ -135,6 +135,17 @@ describe('a one-off schedule', () => {
     expect(deliveriesOf(w, id)).toBe(1)
   })
 
+  it('uses the grace in force when it fires, not the one when it was scheduled', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {at: '2026-11-25T14:00'})
+    clock = Date.UTC(2026, 10, 25, 14, 45)
+    // The admin raised the grace after scheduling (config.yaml edited; this run reads it).
+    const raised = {...ctx, config: {...ctx.config, scheduling: {...ctx.config.scheduling, grace: '1h'}}}
+    expect(fireDueSchedules(raised).map((event) => event.kind)).toEqual(['fired'])
+    expect(deliveriesOf(w, id)).toBe(1)
+  })
+
   it('whose announcement expired before the run came is recorded missed, with the reason', () => {
     const {ctx, w} = setUp()
     // Expires 14:05; due 14:00; the run comes at 14:06, inside the grace period.
