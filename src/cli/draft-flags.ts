@@ -13,7 +13,7 @@ export const announcementFlags = {
   urgency: Flags.string({description: `Urgency: ${urgencies.join(', ')} (default Unknown).`}),
   certainty: Flags.string({description: `Certainty: ${certainties.join(', ')} (default Unknown).`}),
   category: Flags.string({description: `Category: ${categories.join(', ')} (default Other).`}),
-  event: Flags.string({description: 'Event type, e.g. "Road closure".'}),
+  event: Flags.string({description: 'Event type, e.g. "Road closure" (edit: "" gives back the category’s own).'}),
   area: Flags.string({description: 'Area description, e.g. "Bangor, Gwynedd".'}),
   circle: Flags.string({description: 'Target a circle, "LAT,LON RADIUS_KM" (CAP circle): e-mail and SMS go only to subscribers inside the area. Repeatable; needs --area.', multiple: true, multipleNonGreedy: true}),
   polygon: Flags.string({description: 'Target a polygon, "LAT,LON LAT,LON LAT,LON …" (CAP polygon). Repeatable; needs --area.', multiple: true, multipleNonGreedy: true}),
@@ -21,7 +21,7 @@ export const announcementFlags = {
   expires: Flags.string({description: 'Expiry: ISO 8601 or relative (+6h, +2d).'}),
   lang: Flags.string({description: 'Language of the text, a tag such as cy-GB (default: the first configured language).'}),
   instruction: Flags.string({description: 'What the public should do.'}),
-  web: Flags.string({description: 'Link to more information (http or https).'}),
+  web: Flags.string({description: 'Link to more information (http or https; edit: "" removes it).'}),
   file: Flags.string({char: 'f', description: 'Read the text from this file.'}),
 }
 

@@ -167,8 +167,9 @@ export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput)
       urgency: input.urgency ? parseUrgency(input.urgency) : current.urgency,
       certainty: input.certainty ? parseCertainty(input.certainty) : current.certainty,
       category,
-      event: input.event?.trim() || current.event,
-      web: input.web !== undefined ? parseWebLink(input.web) : current.web,
+      // "" takes a field back: --event "" to the category's own word, --web "" to no link.
+      event: input.event === undefined ? current.event : input.event.trim() || defaultEvent[category],
+      web: input.web === undefined ? current.web : input.web.trim() ? parseWebLink(input.web) : undefined,
       area: draftArea(input, current.area),
       expiresAt: input.expires !== undefined ? parseExpiry(input.expires, at, ctx.config.timezone) : current.expiresAt,
       channels: input.channels?.length ? (input.channels.forEach((name) => channelConfig(ctx.config, name)), input.channels) : current.channels,

@@ -192,3 +192,14 @@ describe('an Update’s instruction', () => {
     expect(createDraft(world.ctx, {text: 'Reopened.', instruction: '', channels: []}, {msgType: 'Update', original}).variants[0]!.instruction).toBeUndefined()
   })
 })
+
+describe('edit with an empty value', () => {
+  it('takes the field back: --web "" removes the link, --event "" gives the category its own word', () => {
+    world = makeWorld(config)
+    const created = createDraft(world.ctx, {text: 'Road closed.', severity: 'Minor', category: 'Transport', event: 'Wrong event', web: 'https://example.org/a55', channels: []})
+    const edited = editAnnouncement(world.ctx, created.id, {web: '', event: ' '}).announcement
+    expect(edited.web).toBeUndefined()
+    expect(edited.event).toBe(createDraft(world.ctx, {text: 'x.', severity: 'Minor', category: 'Transport', channels: []}).event)
+    expect(world.ctx.store.announcements.get(created.id)!.web).toBeUndefined()
+  })
+})
