@@ -8,7 +8,7 @@ export const maxTextBytes = 1024 * 1024
  * surrounding whitespace trimmed.
  */
 export function checkAnnouncementText(bytes: Buffer, source: string): string {
-  if (bytes.length > maxTextBytes) throw new UsageError(`${source} is larger than 1 MiB (${bytes.length} bytes) — shorten the text`)
+  if (bytes.length > maxTextBytes) throw new UsageError(`${source} is larger than 1 MiB — shorten the text`)
   let text: string
   try {
     text = new TextDecoder('utf-8', {fatal: true}).decode(bytes)

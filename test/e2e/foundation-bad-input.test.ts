@@ -91,7 +91,7 @@ describe('bad input: one Error line, exit 2, nothing written', () => {
   })
 
   it('stdin larger than 1 MiB', () => {
-    refused(['draft', '-', '--severity', 'Minor'], 2, /stdin is larger than 1 MiB .* — shorten the text/, {input: Buffer.alloc(1024 * 1024 + 1, 'a')})
+    refused(['draft', '-', '--severity', 'Minor'], 2, /stdin is larger than 1 MiB — shorten the text$/, {input: Buffer.alloc(1024 * 1024 + 1, 'a')})
     refused(['draft', '-', '--severity', 'Minor'], 2, /larger than 1 MiB/, {input: Buffer.alloc(3 * 1024 * 1024, 'b')})
     const file = join(home.home, 'big.txt')
     writeFileSync(file, Buffer.alloc(1024 * 1024 + 10, 'c'))
