@@ -55,6 +55,8 @@ export interface RenderContext<Settings> {
   recipient?: Recipient
   /** The announcement an Update or Cancel refers to, for CAP <references>. */
   referenced?: Announcement
+  /** The messages `referenced` follows up in turn, nearest first: <references> names them too. */
+  earlier?: Announcement[]
   /** The configured time zone: times people read (an e-mail's expiry) are in it. Default UTC. */
   timeZone?: string
 }

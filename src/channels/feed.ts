@@ -67,7 +67,7 @@ export const feed: Driver<FeedSettings, FeedPayload> = {
   // The CAP document carries every language variant, so the variant asked for changes nothing.
   render(announcement, _variant, context: FeedRenderContext) {
     const capPath = capDocumentPath(announcement.id)
-    const capXml = buildCapXml(announcement, {referenced: context.referenced})
+    const capXml = buildCapXml(announcement, {referenced: context.referenced, earlier: context.earlier})
     const entries: RenderedPart[] = buildAlertsEntries(announcement, {baseUrl: context.channel.baseUrl}).map((entry) => ({
       label: `${alertsFeedPath} entry (${entry.language})`,
       text: entry.xml,

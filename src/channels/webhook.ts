@@ -1,7 +1,7 @@
 import {createHmac} from 'node:crypto'
 import {z} from 'zod'
 import type {Announcement, Variant} from '../core/announcement.js'
-import {capReference, formatCapDateTime, sentTime} from '../core/cap/build.js'
+import {capReferences, formatCapDateTime, sentTime} from '../core/cap/build.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
@@ -40,7 +40,7 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
   capabilities: {counts: 'bytes', threads: false, media: false, idempotent: true, reconcile: false},
 
   render(announcement, variant, context) {
-    const document = toWebhookDocument(announcement, variant, context.capUrl, context.referenced)
+    const document = toWebhookDocument(announcement, variant, context.capUrl, context.referenced && capReferences(context.referenced, context.earlier))
     const body = JSON.stringify(document)
     return {
       parts: [
@@ -90,7 +90,7 @@ export const webhook: Driver<WebhookSettings, WebhookPayload> = {
  * `references` is CAP's "sender,identifier,sent" of what an Update or Cancel follows up: the
  * partner knows messages by those, never by crier's own ids.
  */
-function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl: string | undefined, referenced: Announcement | undefined) {
+function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl: string | undefined, references: string | undefined) {
   const area = announcement.area
   return {
     id: announcement.id,
@@ -101,7 +101,7 @@ function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl:
     status: announcement.status,
     msgType: announcement.msgType,
     scope: announcement.scope,
-    references: referenced ? capReference(referenced) : undefined,
+    references,
     category: announcement.category,
     event: announcement.event,
     urgency: announcement.urgency,

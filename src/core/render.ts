@@ -1,7 +1,7 @@
 import type {Config} from '../config/load.js'
 import type {ChannelConfig, Driver, Recipient, Rendered} from '../channels/driver.js'
 import {driverFor} from '../channels/registry.js'
-import {primaryVariant, readerVariant, type Announcement, type Variant} from './announcement.js'
+import {followUpThread, primaryVariant, readerVariant, type Announcement, type Variant} from './announcement.js'
 import {UsageError} from './errors.js'
 
 // One place that turns an announcement into what a channel publishes, used by preview, by the
@@ -47,6 +47,8 @@ export interface RenderOptions {
   variant?: Variant
   /** The announcement an Update or Cancel refers to. */
   referenced?: Announcement
+  /** The messages `referenced` itself follows up, nearest first: CAP <references> lists them all. */
+  earlier?: Announcement[]
 }
 
 /**
@@ -90,4 +92,16 @@ export function renderForAllChannels(announcement: Announcement, config: Config,
 /** The announcement an Update or Cancel refers to, looked up by the caller's store. */
 export function referencedBy(announcement: Announcement, get: (id: string) => Announcement | undefined): Announcement | undefined {
   return announcement.references ? get(announcement.references) : undefined
+}
+
+/**
+ * What an Update or Cancel follows up, for rendering: the message it refers to and the ones that
+ * message follows up in turn (nearest first). A Cancel of an Update names the original Alert
+ * too, so a CAP reader that never saw the Update still withdraws the Alert.
+ */
+export function followedUp(announcement: Announcement, get: (id: string) => Announcement | undefined): Pick<RenderOptions, 'referenced' | 'earlier'> {
+  const referenced = referencedBy(announcement, get)
+  if (!referenced) return {}
+  const earlier = followUpThread(referenced.id, get).slice(1).flatMap((id) => get(id) ?? [])
+  return earlier.length ? {referenced, earlier} : {referenced}
 }

@@ -9,7 +9,7 @@ import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedE
 import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {followUpThread, readerVariant, type Announcement} from '../core/announcement.js'
-import {capUrlFor, channelVariant, referencedBy} from '../core/render.js'
+import {capUrlFor, channelVariant, followedUp} from '../core/render.js'
 import {RuntimeFailure} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
@@ -683,9 +683,9 @@ export class Dispatcher {
   private renderFor(announcement: Announcement, channel: ChannelState, recipient?: Recipient): Rendered {
     let rendered = recipient ? undefined : channel.renders.get(announcement.id)
     if (!rendered) {
-      const referenced = referencedBy(announcement, (id) => this.knownAnnouncement(id))
+      const thread = followedUp(announcement, (id) => this.knownAnnouncement(id))
       const variant = recipient?.language ? readerVariant(announcement.variants, recipient.language) : channelVariant(announcement, channel.config)
-      rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), timeZone: this.config.timezone, referenced, recipient})
+      rendered = channel.driver.render(announcement, variant, {channel: channel.config, capUrl: capUrlFor(announcement, this.config), timeZone: this.config.timezone, ...thread, recipient})
       if (!recipient) channel.renders.set(announcement.id, rendered)
     }
     return rendered

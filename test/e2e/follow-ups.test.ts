@@ -189,6 +189,10 @@ describe('crier update', () => {
     const listed = ok(home.run(['list'])).stdout
     expect(listed).toMatch(new RegExp(`^${updateId!.slice(0, 12)} +sent .* \\[CANCELLED by ${cancel.id.slice(0, 12)}\\] Water is back on in Conwy\\.$`, 'm'))
     expect(listed).toMatch(updatedLine)
+    // The Cancel's CAP names the thread: the Update it cancels and the Alert that Update updated.
+    const cancelCap = readFileSync(join(home.home, 'public', 'cap', `${cancel.id}.xml`), 'utf8')
+    expect(cancelCap).toMatch(new RegExp(`<references>${original.sender},${original.identifier},\\S+ ${update.sender},${update.identifier},\\S+</references>`))
+    expect(await capSchemaErrors(cancelCap)).toEqual([])
   })
 
   it('once sent, stops what of the original had not gone out on its channels, and says so', async () => {

@@ -30,6 +30,8 @@ export function createXmlDocument(): XMLBuilder {
 export interface BuildCapOptions {
   /** The announcement this one updates or cancels: CAP names it by sender, identifier and sent. */
   referenced?: Announcement
+  /** The messages `referenced` follows up in turn, nearest first: named too, oldest first. */
+  earlier?: Announcement[]
 }
 
 /**
@@ -50,9 +52,14 @@ export function buildCapXml(announcement: Announcement, options: BuildCapOptions
   alert.ele('status').txt(announcement.status)
   alert.ele('msgType').txt(announcement.msgType)
   alert.ele('scope').txt(announcement.scope)
-  if (referenced) alert.ele('references').txt(capReference(referenced))
+  if (referenced) alert.ele('references').txt(capReferences(referenced, options.earlier))
   for (const variant of announcement.variants) appendInfo(alert, announcement, variant)
   return document.end({prettyPrint: true})
+}
+
+/** CAP <references>: the message followed up and those it followed up in turn (given nearest first), oldest first, space-separated. */
+export function capReferences(referenced: Announcement, earlier: readonly Announcement[] = []): string {
+  return [...earlier].reverse().concat(referenced).map(capReference).join(' ')
 }
 
 /** CAP's name for a message: "sender,identifier,sent". */

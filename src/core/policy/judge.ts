@@ -1,6 +1,6 @@
 import type {Announcement} from '../announcement.js'
 import type {CoreContext} from '../context.js'
-import {referencedBy, renderForAllChannels, type ChannelRendering} from '../render.js'
+import {followedUp, renderForAllChannels, type ChannelRendering} from '../render.js'
 import {checkPolicy, type CheckOptions, type Finding} from './check.js'
 
 /**
@@ -9,7 +9,7 @@ import {checkPolicy, type CheckOptions, type Finding} from './check.js'
  * check on exactly that.
  */
 export function judgeAnnouncement(ctx: CoreContext, announcement: Announcement, now: number, options: Omit<CheckOptions, 'referenced'> = {}): {findings: Finding[]; renderings: ChannelRendering[]} {
-  const referenced = referencedBy(announcement, ctx.store.announcements.get)
-  const renderings = renderForAllChannels(announcement, ctx.config, {referenced})
-  return {findings: checkPolicy(announcement, ctx.config, renderings, now, {...options, referenced}), renderings}
+  const thread = followedUp(announcement, ctx.store.announcements.get)
+  const renderings = renderForAllChannels(announcement, ctx.config, thread)
+  return {findings: checkPolicy(announcement, ctx.config, renderings, now, {...options, referenced: thread.referenced}), renderings}
 }

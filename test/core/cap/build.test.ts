@@ -63,6 +63,15 @@ describe('buildCapXml', () => {
     expect(capReference(original)).toBe('alerts@northwales.example,northwales-2024-0100,2024-05-09T08:30:00+00:00')
   })
 
+  it('names the whole thread in a Cancel of an Update, oldest first, so a reader that missed the Update withdraws the Alert', async () => {
+    const alert = makeAnnouncement({identifier: 'northwales-2024-0100', createdAt: baseTime - 3_600_000})
+    const update = makeAnnouncement({identifier: 'northwales-2024-0101', msgType: 'Update', references: alert.id, createdAt: baseTime - 1_800_000})
+    const cancel = makeAnnouncement({msgType: 'Cancel', references: update.id})
+    const xml = buildCapXml(cancel, {referenced: update, earlier: [alert]})
+    expect(await capSchemaErrors(xml)).toEqual([])
+    expect(xml).toContain('<references>alerts@northwales.example,northwales-2024-0100,2024-05-09T08:30:00+00:00 alerts@northwales.example,northwales-2024-0101,2024-05-09T09:00:00+00:00</references>')
+  })
+
   it('leaves references out when the referenced announcement is not given', async () => {
     const xml = buildCapXml(makeAnnouncement({msgType: 'Cancel', references: '01HXAMP1E00000000000009999'}))
     expect(xml).not.toContain('<references>')
