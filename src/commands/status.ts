@@ -123,7 +123,7 @@ export default class Status extends CrierCommand {
     const [{shiftDashboard}, {dashboardLines}, {statusJson}] = await Promise.all([import('../engine/dashboard.js'), import('../views/dashboard-lines.js'), import('../cli/delivery-report.js')])
     const ctx = await this.context({brokenChannelsAside: true})
     const board = shiftDashboard(ctx)
-    if (!this.jsonEnabled()) for (const line of dashboardLines(board, ctx.config)) this.log(line)
+    if (!this.jsonEnabled()) for (const line of dashboardLines(board, ctx.config, terminalWidth())) this.log(line)
     return {
       ...board,
       sending: board.sending.map(statusJson),
@@ -140,4 +140,11 @@ function listedStates(given: string[]): Array<(typeof listable)[number]> {
   const unknown = states.filter((state) => !(listable as readonly string[]).includes(state))
   if (unknown.length) throw new UsageError(`--deliveries ${unknown.join(', ')}: expected ${listable.join(', ')}`)
   return states as Array<(typeof listable)[number]>
+}
+
+/** The terminal's width, or COLUMNS when set (a script or a test asking for a width); none in a pipe. */
+function terminalWidth(): number | undefined {
+  const columns = Number(process.env.COLUMNS)
+  if (Number.isInteger(columns) && columns >= 40) return columns
+  return process.stdout.isTTY ? process.stdout.columns : undefined
 }

@@ -5,47 +5,79 @@ import type {AnnouncementRef, ShiftDashboard} from '../engine/dashboard.js'
 import {broadcastSummaryLines} from './broadcast-lines.js'
 import {announcementLine, drillFlag, formatTime, scheduleHow, supersededFlag} from './format.js'
 
-/** The shift-start dashboard as plain text: one heading per part that has something in it. */
-export function dashboardLines(board: ShiftDashboard, config: Config): string[] {
+/**
+ * The shift-start dashboard as plain text: one heading per part that has something in it. With
+ * `width` (a terminal's, or COLUMNS), an item that would wrap puts what to do on a line of its
+ * own and cuts what still does not fit — it is read over SSH in 80 columns at the start of a shift.
+ */
+export function dashboardLines(board: ShiftDashboard, config: Config, width?: number): string[] {
   const lines: string[] = []
+  /** One item: what it is, then what to do about it. */
+  const item = (what: string, todo: string, between = '  ') => {
+    const whole = `${what}${between}${todo}`
+    if (width === undefined || [...whole].length <= width) lines.push(whole)
+    else lines.push(cut(what, width), ...wrap(todo.trim(), width, '    '))
+  }
   const title = (ref: AnnouncementRef) => `${shortId(ref.id)}  ${ref.severity.padEnd(8)} ${drillFlag(ref)}${oneLine(ref.headline, 100)}`
   if (board.untoldCancels.length) {
     lines.push('Cancelled, but the public is not told yet')
     for (const {cancel, original} of board.untoldCancels) {
       const id = shortId(cancel.id)
       const approve = cancel.state === 'pending_approval' ? `, another officer crier approve ${id}` : ''
-      lines.push(`  ${title(original)}  withdrawn; its Cancel ${id} is ${cancel.state.replace('_', ' ')} — crier preview ${id}${approve}, then crier broadcast ${id}`)
+      item(`  ${title(original)}`, `withdrawn; its Cancel ${id} is ${cancel.state.replace('_', ' ')} — crier preview ${id}${approve}, then crier broadcast ${id}`)
     }
   }
   if (board.sending.length) {
     lines.push('Sending now')
     for (const status of board.sending) {
-      lines.push('  ' + announcementLine(status.announcement))
-      for (const line of broadcastSummaryLines(status, config)) lines.push('    ' + line)
+      const fit = (line: string) => (width === undefined ? line : cut(line, width))
+      lines.push(fit('  ' + announcementLine(status.announcement)))
+      for (const line of broadcastSummaryLines(status, config)) lines.push(fit('    ' + line))
     }
   }
   if (board.scheduled.length) {
     lines.push('Scheduled next')
     for (const next of board.scheduled) {
-      lines.push(`  ${formatTime(next.at)}  ${title(next.announcement)}  (${scheduleHow(next)})`)
+      item(`  ${formatTime(next.at)}  ${title(next.announcement)}`, `(${scheduleHow(next)})`)
     }
   }
   if (board.awaitingApproval.length) {
     lines.push('Waiting for approval')
     for (const waiting of board.awaitingApproval) {
       const by = waiting.approvedBy.length ? ` (${waiting.approvedBy.join(', ')})` : ''
-      lines.push(`  ${title(waiting.announcement)}  approvals ${waiting.approvedBy.length}/${waiting.required}${by} — crier approve ${shortId(waiting.announcement.id)} (not ${waiting.author})`)
+      item(`  ${title(waiting.announcement)}`, `approvals ${waiting.approvedBy.length}/${waiting.required}${by} — crier approve ${shortId(waiting.announcement.id)} (not ${waiting.author})`)
     }
   }
   if (board.trouble.length || board.missedOccurrences.length) {
     lines.push('Needs attention (last 24 h)')
-    for (const item of board.trouble) {
-      const error = item.error ? `: ${oneLine(item.error, 160)}` : ''
-      lines.push(`  ${item.state.toUpperCase()} ${item.count} on ${item.channel}  ${supersededFlag(item)}${title(item.announcement)}  last ${formatTime(item.lastAt)}${error} — crier status ${shortId(item.announcement.id)}`)
+    for (const trouble of board.trouble) {
+      const error = trouble.error ? `: ${oneLine(trouble.error, 160)}` : ''
+      item(`  ${trouble.state.toUpperCase()} ${trouble.count} on ${trouble.channel}  ${supersededFlag(trouble)}${title(trouble.announcement)}`, `last ${formatTime(trouble.lastAt)}${error} — crier status ${shortId(trouble.announcement.id)}`)
     }
   }
   // Unindented, as crier run reports them: one line per missed occurrence.
-  for (const m of board.missedOccurrences) lines.push(`MISSED ${shortId(m.templateId)} occurrence due ${new Date(m.dueAt).toISOString()}: ${oneLine(m.reason ?? '', 200)}`)
+  for (const m of board.missedOccurrences) item(`MISSED ${shortId(m.templateId)} occurrence due ${new Date(m.dueAt).toISOString()}:`, oneLine(m.reason ?? '', 200), ' ')
   if (lines.length === 0) lines.push('Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.')
   return lines
+}
+
+/** `text` in lines of at most `width` characters, each after `indent`, broken between words (a word longer than a line is cut). */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    const candidate = line ? `${line} ${word}` : word
+    if (line && [...indent + candidate].length > width) {
+      lines.push(cut(indent + line, width))
+      line = word
+    } else line = candidate
+  }
+  if (line) lines.push(cut(indent + line, width))
+  return lines
+}
+
+/** At most `width` characters, the last one … when cut. */
+function cut(line: string, width: number): string {
+  const characters = [...line]
+  return characters.length <= width ? line : characters.slice(0, Math.max(1, width - 1)).join('') + '…'
 }

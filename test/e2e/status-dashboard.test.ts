@@ -119,6 +119,12 @@ describe('crier status (the shift-start dashboard)', () => {
     expect(out).not.toContain('\u001b')
     expect(out).not.toContain('pwned')
 
+    // Over SSH in 80 columns: nothing wraps; what to do goes on its own line, and nothing is lost but a cut headline.
+    const narrow = ok(h.run(['status'], {env: {COLUMNS: '80'}})).stdout
+    for (const line of narrow.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80)
+    expect(narrow).toMatch(new RegExp(`^ {2}${shortId(needsTwo)} {2}Extreme {2}Evacuate the seafront\\.\n {4}approvals 1/2 \\(sgt\\.first\\) — crier approve ${shortId(needsTwo)} \\(not officer\\.author\\)$`, 'm'))
+    expect(narrow).toMatch(new RegExp(`^ {4}last \\S+: HTTP 400: bad request — crier status ${shortId(troubled!)}$`, 'm'))
+
     // Cancelled since: still listed (it went wrong), but marked, so nobody chases or retries it.
     const cancelled = jsonOf(ok(h.run(['cancel', troubled!, '--no-wait', '--json'])))
     const cancel = cancelled.followUp.announcement.id as string
