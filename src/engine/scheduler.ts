@@ -92,17 +92,16 @@ function fireOccurrence(ctx: CoreContext, schedule: Schedule, template: Announce
   const base = {scheduleId: schedule.id, templateId: template.id, dueAt}
   // One-off: the announcement itself goes. Recurring: each occurrence is its own announcement
   // (own id and CAP identifier), so every week's bulletin is a separate, auditable send.
-  let announcementId: string
+  const announcementId = schedule.kind === 'once' ? template.id : newId(now)
   try {
     // A savepoint: a refusal undoes the clone and the fan-out, not the advanced schedule.
-    announcementId = ctx.store.transaction(() => {
-      const id = schedule.kind === 'once' ? template.id : cloneForOccurrence(ctx, schedule, template, dueAt, now)
-      fanOut(ctx, id, {approvedAs: schedule.kind === 'cron' ? template.id : undefined})
-      return id
+    ctx.store.transaction(() => {
+      if (schedule.kind === 'cron') cloneForOccurrence(ctx, schedule, template, announcementId, dueAt, now)
+      fanOut(ctx, announcementId, {approvedAs: schedule.kind === 'cron' ? template.id : undefined})
     })
   } catch (error) {
     if (!(error instanceof CrierError)) throw error
-    const reason = `missed: ${error.message}`
+    const reason = `missed: ${schedule.kind === 'cron' ? asTheSchedules(error.message, announcementId, template.id) : error.message}`
     ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'missed', announcementId: null, recordedAt: now, reason})
     return {kind: 'missed', ...base, reason}
   }
@@ -110,8 +109,19 @@ function fireOccurrence(ctx: CoreContext, schedule: Schedule, template: Announce
   return {kind: 'fired', ...base, announcementId}
 }
 
-function cloneForOccurrence(ctx: CoreContext, schedule: Schedule, template: Announcement, dueAt: number, now: number): string {
-  const id = newId(now)
+/**
+ * A recurring occurrence's refusal, told of what the officer knows: the template (the clone was
+ * rolled back and exists nowhere), and without advice to move it to a one-off time — the
+ * schedule goes on, and the next occurrence is judged on its own.
+ */
+function asTheSchedules(message: string, cloneId: string, templateId: string): string {
+  return message
+    .replace(/ — (?:send it from|consider waiting until) [^;]*?: crier schedule \S+ --at \S+/g, ' (the schedule goes on with the next occurrence)')
+    .replaceAll(cloneId.slice(0, 12), templateId.slice(0, 12))
+    .replaceAll(cloneId, templateId)
+}
+
+function cloneForOccurrence(ctx: CoreContext, schedule: Schedule, template: Announcement, id: string, dueAt: number, now: number): void {
   // The template's expiry, kept as a span: expiring 6 h after scheduling means 6 h after each firing.
   const expiresAt = template.expiresAt === undefined ? undefined : dueAt + Math.max(0, template.expiresAt - schedule.createdAt)
   ctx.store.announcements.insert({
@@ -126,5 +136,4 @@ function cloneForOccurrence(ctx: CoreContext, schedule: Schedule, template: Anno
     sentAt: undefined,
     rejectReason: undefined,
   })
-  return id
 }

@@ -135,6 +135,20 @@ describe('a one-off schedule', () => {
     expect(deliveriesOf(w, id)).toBe(1)
   })
 
+  it('an occurrence refused when it fires (quiet hours set since) is missed, told of the template, with no advice to make it a one-off', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    clock = tuesday1 + minute
+    const quietMornings = {...ctx, config: {...ctx.config, policy: {...ctx.config.policy, quietHours: {from: '07:00', to: '09:00', except: [], level: 'block' as const}}}}
+    const [event, ...more] = fireDueSchedules(quietMornings)
+    expect(more).toEqual([])
+    expect(event).toMatchObject({kind: 'missed', dueAt: tuesday1})
+    expect(event!.reason).toMatch(/^missed: refused by policy — Minor announcements may not go out in quiet hours 07:00–09:00, and this one would at 2026-12-01 08:01 Europe\/London \(the schedule goes on with the next occurrence\)$/)
+    expect(count(w, 'announcement')).toBe(1)
+    expect(stateOf(w, id)).toBe('scheduled')
+  })
+
   it('uses the grace in force when it fires, not the one when it was scheduled', () => {
     const {ctx, w} = setUp()
     const id = draft(ctx)
