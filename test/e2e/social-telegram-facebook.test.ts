@@ -90,7 +90,7 @@ describe('broadcast to telegram and a facebook page', () => {
 
     const preview = home.run(['preview', draft.id, '--channel', 'telegram'])
     expect(preview.status, explain(preview)).toBe(0)
-    const labels = [...preview.stdout.matchAll(/^(post \d\/\d)\s+\[(\d+)\/4096 characters\]$/gm)]
+    const labels = [...preview.stdout.matchAll(/^(post \d\/\d)(?:, silent)?\s+\[(\d+)\/4096 characters\]$/gm)]
     expect(labels.map((match) => match[1])).toEqual(['post 1/3', 'post 2/3', 'post 3/3'])
     for (const match of labels) expect(Number(match[2])).toBeLessThanOrEqual(4096)
     const facebookPreview = home.run(['preview', draft.id, '--channel', 'facebook'])

@@ -84,7 +84,7 @@ describe('crier worker picks up an edited config', () => {
     expect(new Set(loads.map((event) => JSON.stringify(event.details))).size).toBe(2)
   })
 
-  it('a config file removed or emptied while it runs is refused: the channels in force keep sending', async () => {
+  it('a config file removed, emptied or left without channels while it runs is refused: the channels in force keep sending', async () => {
     const endpoint = await fake()
     home = makeCrierHome()
     const configFile = home.writeConfig(partnersAt(endpoint.url))
@@ -101,9 +101,13 @@ describe('crier worker picks up an edited config', () => {
 
     writeFileSync(configFile, '')
     await waitFor('the worker to refuse the empty file', () => invalid().length === 2, 10_000)
-    expect(invalid()[1]).toMatch(/config\.yaml declares no channels$/)
+    expect(invalid()[1]).toMatch(/config\.yaml: the file is empty — write its settings/)
     queue(home, 'Road reopened at Junction 15.', ['--config', copy])
     await waitFor('the second announcement at the endpoint', () => endpoint.requests.length === 2)
+
+    writeFileSync(configFile, 'timezone: Europe/London\n')
+    await waitFor('the worker to refuse a file without channels', () => invalid().length === 3, 10_000)
+    expect(invalid()[2]).toMatch(/config\.yaml declares no channels$/)
     worker.child.kill('SIGTERM')
     expect((await worker.exit).code).toBe(0)
     expect(events(worker)).not.toContain('config-reloaded')
