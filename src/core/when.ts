@@ -42,7 +42,15 @@ export function parseUntil(text: string, now: number, timeZone: string): Resolve
   const numeric = numericDateOnly.test(trimmed) ? numericDateIn(trimmed) : undefined
   if (numeric) refuseAmbiguousDate(numeric, given)
   const date = /^\d{4}-\d{2}-\d{2}$/.test(trimmed) ? trimmed : numeric?.year ? numericIsoDate(numeric) : undefined
-  if (date === undefined) return resolveWhen(text, now, timeZone, given)
+  if (date === undefined) {
+    try {
+      return resolveWhen(text, now, timeZone, given)
+    } catch (error) {
+      // A day in words ("friday", "31 March") is until the end of it, as a date is.
+      if (!(error instanceof UsageError) || !/has no time of day/.test(error.message)) throw error
+      return {...resolveWhen(`${trimmed} 23:59:59`, now, timeZone, given), understood: trimmed}
+    }
+  }
   if (parseIsoTime(date, timeZone) === undefined) throw new UsageError(`--until "${text}" is not a date — use ISO 8601 (2027-03-31) or words like "31 Mar 2027"`)
   return {...resolveWhen(`${date}T23:59:59`, now, timeZone, given), understood: trimmed}
 }

@@ -403,6 +403,9 @@ describe('parseUntil', () => {
     expect(parseUntil('2027-03-31', winter, 'Europe/London')).toEqual({at: Date.UTC(2027, 2, 31, 22, 59, 59), understood: '2027-03-31'})
     expect(parseUntil('31/03/2027', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 31, 22, 59, 59))
     expect(parseUntil('2027-01-31T18:00', winter, 'Europe/London').at).toBe(Date.UTC(2027, 0, 31, 18, 0))
+    // A day in words too: "until Friday" includes Friday (winter is Wed 25 Nov 2026).
+    expect(parseUntil('friday', winter, 'Europe/London')).toEqual({at: Date.UTC(2026, 10, 27, 23, 59, 59), understood: 'friday'})
+    expect(parseUntil('31 March 2027', winter, 'Europe/London').at).toBe(Date.UTC(2027, 2, 31, 22, 59, 59))
   })
 
   it('names --until and the value as typed, not the end of day it became', () => {
@@ -410,6 +413,7 @@ describe('parseUntil', () => {
     expect(refusedUntil('03/04/2027')).toBe('--until "03/04/2027" could be 3 April or 4 March — write 2027-04-03 or 3 Apr 2027')
     expect(refusedUntil('2027-02-30')).toMatch(/^--until "2027-02-30" is not/)
     expect(refusedUntil('whenever')).toMatch(/^--until "whenever" is not a time crier understands/)
+    expect(refusedUntil('yesterday')).toBe('--until "yesterday" is in the past (Tue 24 Nov 2026 23:59:59 GMT) — give a later time')
   })
 })
 
