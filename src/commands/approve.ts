@@ -20,11 +20,13 @@ export default class Approve extends CrierCommand {
     // What the approval is of, in the approver's own output: their name goes on these words.
     const headlines = announcement.variants.map((variant) => `"${oneLine(variant.headline, 200)}"`).join(' / ')
     this.say(`You approved: ${headlines} (${announcement.severity}, to ${announcement.channels.join(', ')}).`)
+    // Quiet hours now: sending now would be refused; the finding above names the time to schedule.
+    const next = findings.some((f) => f.level === 'error') ? `Next: crier schedule ${shortId(id)} --at … (after the quiet hours, as above)` : `Next: crier broadcast ${shortId(id)}`
     this.say(
       approvals.required === 0
-        ? `Approved ${shortId(id)} by ${ctx.user} (policy needs no approval for ${announcement.severity}). Next: crier broadcast ${shortId(id)}`
+        ? `Approved ${shortId(id)} by ${ctx.user} (policy needs no approval for ${announcement.severity}). ${next}`
         : approvals.satisfied
-        ? `Approved ${shortId(id)} by ${ctx.user} (${approvals.valid.length}/${approvals.required}). Next: crier broadcast ${shortId(id)}`
+        ? `Approved ${shortId(id)} by ${ctx.user} (${approvals.valid.length}/${approvals.required}). ${next}`
         : `Approval by ${ctx.user} recorded (${approvals.valid.length}/${approvals.required}); ${shortId(id)} needs ${approvals.required - approvals.valid.length} more.`,
     )
     return {...announcementJson(announcement), approvals: {required: approvals.required, valid: approvals.valid.length, satisfied: approvals.satisfied}, findings}

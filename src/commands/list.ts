@@ -4,7 +4,7 @@ import {lifecycleStates, type LifecycleState} from '../core/announcement.js'
 import {UsageError} from '../core/errors.js'
 import {parseSince} from '../core/time-input.js'
 import {machineTimeZone} from '../core/time-zone.js'
-import {announcementJson, announcementLine, scheduleJson} from '../views/format.js'
+import {announcementJson, announcementLine, scheduleJson, unreviewedOverridesLine} from '../views/format.js'
 import {counted} from '../core/counted.js'
 import {supersededBy} from '../core/superseded.js'
 
@@ -41,7 +41,7 @@ export default class List extends CrierCommand {
       const missed = ctx.store.schedules.missedSince(ctx.now() - 24 * 3600_000)
       if (missed.length) this.logToStderr(`${counted(missed.length, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
       const unreviewed = ctx.store.announcements.unreviewedOverrides()
-      if (unreviewed.length) this.logToStderr(`${counted(unreviewed.length, 'emergency override')} not yet reviewed — another officer runs crier review ID`)
+      if (unreviewed.length) this.logToStderr(unreviewedOverridesLine(unreviewed.map((a) => a.id)))
     }
     return announcements.map((a) => ({...announcementJson(a), ...superseded.get(a.id), ...scheduleJson(schedules.get(a.id))}))
   }

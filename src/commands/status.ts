@@ -66,7 +66,7 @@ export default class Status extends CrierCommand {
     const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) {
       this.log(announcementLine(status.announcement, supersededBy(ctx, [id]).get(id)))
-      if (status.channels.length === 0) this.log(`Not sent yet. Next: crier broadcast ${shortId(status.announcement.id)}`)
+      if (status.channels.length === 0) this.log(`Not sent yet. Next: ${nextStepBeforeSending(status.announcement)}`)
     }
     for (const note of waitingChannelNotes(ctx, id)) this.logToStderr(`Note: ${note}`)
     const report = reportDelivery(this, status, ctx.config, interrupted ? 130 : undefined)
@@ -147,4 +147,12 @@ function terminalWidth(): number | undefined {
   const columns = Number(process.env.COLUMNS)
   if (Number.isInteger(columns) && columns >= 40) return columns
   return process.stdout.isTTY ? process.stdout.columns : undefined
+}
+
+/** What to do with an announcement not sent yet: approval first where it waits for one. */
+function nextStepBeforeSending(announcement: {id: string; state: string}): string {
+  const id = shortId(announcement.id)
+  if (announcement.state === 'pending_approval') return `another officer approves it (crier approve ${id}), then crier broadcast ${id}`
+  if (announcement.state === 'scheduled') return `it goes when its schedule fires (crier unschedule ${id} to send it now instead)`
+  return `crier broadcast ${id}`
 }

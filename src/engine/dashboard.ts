@@ -53,6 +53,14 @@ export interface TroubleItem extends Superseded {
   error: string | null
 }
 
+/** Sent by emergency override, not yet reviewed by another officer. */
+export interface UnreviewedOverride {
+  announcement: AnnouncementRef
+  by: string
+  at: number
+  reason: string
+}
+
 export interface ShiftDashboard {
   sending: AnnouncementStatus[]
   scheduled: UpcomingOccurrence[]
@@ -60,6 +68,7 @@ export interface ShiftDashboard {
   trouble: TroubleItem[]
   missedOccurrences: Array<OccurrenceRow & {templateId: string}>
   untoldCancels: UntoldCancel[]
+  unreviewedOverrides: UnreviewedOverride[]
 }
 
 const dayMs = 24 * 3600_000
@@ -117,5 +126,8 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
     return original ? [{cancel: ref(a.id)!, original}] : []
   })
 
-  return {sending, scheduled, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since), untoldCancels}
+  // However old, as list and audit flag them: one officer's judgement waits for a second.
+  const unreviewedOverrides = store.announcements.unreviewedOverrides().flatMap((a) => (a.override ? [{announcement: ref(a.id)!, by: a.override.by, at: a.override.at, reason: a.override.reason}] : []))
+
+  return {sending, scheduled, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since), untoldCancels, unreviewedOverrides}
 }

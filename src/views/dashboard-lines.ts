@@ -48,6 +48,12 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
       item(`  ${title(waiting.announcement)}`, `approvals ${waiting.approvedBy.length}/${waiting.required}${by} — crier approve ${shortId(waiting.announcement.id)} (not ${waiting.author})`)
     }
   }
+  if (board.unreviewedOverrides.length) {
+    lines.push('Sent by emergency override, not yet reviewed')
+    for (const o of board.unreviewedOverrides) {
+      item(`  ${title(o.announcement)}`, `by ${o.by} ${formatTime(o.at)}: "${oneLine(o.reason, 120)}" — another officer: crier review ${shortId(o.announcement.id)}`)
+    }
+  }
   if (board.trouble.length || board.missedOccurrences.length) {
     lines.push('Needs attention (last 24 h)')
     for (const trouble of board.trouble) {

@@ -4,6 +4,7 @@ import {drillWord, isDrill} from '../core/drill.js'
 import type {Superseded} from '../core/superseded.js'
 import type {Schedule} from '../store/schedules.js'
 import {shortId} from '../core/ids.js'
+import {counted} from '../core/counted.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 
 // Plain-text formatting shared by commands: pure functions, no I/O, no colour decisions.
@@ -62,4 +63,9 @@ export function announcementJson(a: Announcement) {
 
 export function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length)
+}
+
+/** "2 emergency overrides not yet reviewed — another officer runs crier review 01M8…, crier review 01M9…" */
+export function unreviewedOverridesLine(ids: string[]): string {
+  return `${counted(ids.length, 'emergency override')} not yet reviewed — another officer runs ${ids.map((id) => `crier review ${shortId(id)}`).join(', ')}`
 }

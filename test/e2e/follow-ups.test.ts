@@ -126,6 +126,7 @@ describe('crier cancel', () => {
     expect(result.stderr).toMatch(new RegExp(`^Next: crier preview ${followUpId}; once approved, crier broadcast ${followUpId}$`, 'm'))
     expect(result.stderr).not.toMatch(/^ {4}at /m)
     expect(show(home, followUpId!)).toMatchObject({msgType: 'Cancel', state: 'pending_approval', severity: 'Severe'})
+    expect(ok(home.run(['status', followUpId!])).stdout).toContain(`Not sent yet. Next: another officer approves it (crier approve ${followUpId}), then crier broadcast ${followUpId}\n`)
     // While that Cancel waits for approval, cancelling again is refused and names it.
     refused(home.run(['cancel', drafted.id]), 3, new RegExp(`cancelled already by ${followUpId}`))
     // …and every place an officer looks says the public is not told yet.

@@ -109,6 +109,7 @@ describe('quiet hours through the CLI', () => {
     // approving is not sending: an officer may approve at night what goes in the morning
     const approved = ok(home.run(['approve', created.id], {env: {CRIER_USER: 'sgt.jones'}}))
     expect(approved.stdout).toMatch(new RegExp(`^Policy error if sent now: ${quiet.source}`, 'm'))
+    expect(approved.stdout).toMatch(new RegExp(`Next: crier schedule ${created.shortId} --at … \\(after the quiet hours, as above\\)$`, 'm'))
     expect(show(home, created.id).state).toBe('approved')
 
     const before = storeFacts(home)

@@ -4,7 +4,7 @@ import {resolveAnnouncementId} from '../../cli/args.js'
 import {parseSince} from '../../core/time-input.js'
 import {machineTimeZone} from '../../core/time-zone.js'
 import {auditEventJson, auditLine} from '../../views/audit-lines.js'
-import {counted} from '../../core/counted.js'
+import {unreviewedOverridesLine} from '../../views/format.js'
 
 export default class Audit extends CrierCommand {
   static override description = 'The audit trail: who did what, when, on what — oldest first; see also audit verify and audit export.'
@@ -36,7 +36,7 @@ export default class Audit extends CrierCommand {
       const flagged = new Set(unreviewed)
       if (events.length === 0) this.log('No audit events.')
       for (const event of events) this.log(auditLine(event, flagged))
-      if (unreviewed.length) this.logToStderr(`${counted(unreviewed.length, 'emergency override')} not yet reviewed — another officer runs crier review ID`)
+      if (unreviewed.length) this.logToStderr(unreviewedOverridesLine(unreviewed))
     }
     return {events: events.map(auditEventJson), unreviewedOverrides: unreviewed}
   }
