@@ -5,6 +5,7 @@ import {createDraft, type DraftInput} from './drafting.js'
 import {PolicyRefusal} from './errors.js'
 import {shortId} from './ids.js'
 import {transition} from './lifecycle.js'
+import {formatInZone} from './when.js'
 
 // Follow-ups, as CAP has them: a message that went out is never changed; an Update or a Cancel
 // referencing it takes its place.
@@ -26,6 +27,11 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
     if (cancel) throw new PolicyRefusal(`cannot update ${short} — it was cancelled by ${shortId(cancel)}; send a new announcement instead`)
     const [latest] = ctx.store.announcements.sentUpdatesOf(id)
     if (latest) throw new PolicyRefusal(`cannot update ${short} — it was updated already by ${shortId(latest)}: update that (crier update ${shortId(latest)} …)`)
+    // Expired, it is over for the public (and for CAP readers): what is news now is a new
+    // announcement — an Update would bring the old one back, and with no expiry of its own.
+    if (original.expiresAt !== undefined && original.expiresAt <= ctx.now()) {
+      throw new PolicyRefusal(`cannot update ${short} — it expired at ${formatInZone(original.expiresAt, ctx.config.timezone)}; send what is news now as a new announcement: crier draft …`)
+    }
     if (ctx.store.deliveries.publishedChannels(id).length === 0) {
       if (['sent', 'sent_with_failures', 'expired'].includes(original.state)) {
         // Finished without reaching anyone (every delivery dead or expired): there is nothing

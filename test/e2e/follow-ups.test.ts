@@ -1,3 +1,4 @@
+import {setTimeout as sleep} from 'node:timers/promises'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
@@ -242,6 +243,14 @@ describe('crier update', () => {
     // Queued for a run, it can be edited no longer: update says how to change it, not "edit".
     ok(home.run(['broadcast', drafted.id, '--no-wait']))
     refused(home.run(['update', drafted.id, 'Road closed in Bangor until 6pm.']), 3, new RegExp(`nothing of it has reached anyone yet, and what is queued cannot be edited: crier cancel ${drafted.id.slice(0, 12)} stops it`))
+    expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
+  })
+
+  it('refuses an announcement that has expired: what is news now is a new announcement (exit 3)', async () => {
+    home = makeCrierHome()
+    const sent = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Minor', '--expires', '+1s', '--json'], {input: 'Water off in Conwy for a second.'}))).announcement
+    await sleep(Math.max(0, sent.expiresAt - Date.now()) + 50)
+    refused(home.run(['update', sent.id, 'Water back on.']), 3, /cannot update \w+ — it expired at .*; send what is news now as a new announcement: crier draft …$/)
     expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
   })
 })
