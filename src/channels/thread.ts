@@ -73,10 +73,12 @@ function splitToFit(text: string, fits: (index: number, candidate: string) => bo
   return parts
 }
 
-// A link, a hashtag or a mention is never cut: the sentence segmenter ends a sentence at the
-// "?" of a query string, the word segmenter breaks at "/" and "-", and half a link is a link to
-// the wrong page.
-const unbreakable = /(?:https?:\/\/|www\.)[^\s<>"]+|[#@][\p{L}\p{M}\p{N}_]+/gu
+// A link, an address, a hashtag or a mention is never cut: the sentence segmenter ends a
+// sentence at the "?" of a query string, the word segmenter breaks at "/", "-" and "@", and half
+// a link is a link to the wrong page. In order: links with a scheme or www, e-mail addresses and
+// full handles (@police@mastodon.social), bare domains with a path (conwy.gov.uk/floods, which X
+// and Bluesky link too), then hashtags and mentions.
+const unbreakable = /(?:https?:\/\/|www\.)[^\s<>"]+|@?[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+|(?:[\p{L}\p{N}-]+\.)+\p{L}{2,}\/[^\s<>"]*|[#@][\p{L}\p{M}\p{N}_]+/gu
 
 /** The segmenter's segments of `text`, joined where a boundary falls inside a link, hashtag or mention. */
 function* segmentsOf(text: string, segmenter: Intl.Segmenter): Generator<string> {

@@ -41,24 +41,35 @@ export function headlineFrom(text: string): string {
 }
 
 // Words whose full stop does not end a sentence: a headline of "St." (St. Asaph), "No." (No. 5
-// bus) or "Gas leak on U.S." is worse than none. Initials (U.S., J. Smith) are caught apart.
+// bus) or "Gas leak on U.S." is worse than none. Dotted initials (U.S., e.g.) are caught apart;
+// a lone capital is not an initial ("Evacuate Zone A. Go now."), nor a possessive's s.
 const abbreviations = new Set(
-  'st mr mrs ms dr no nos jct rd ave mt ft sgt insp supt ch cllr rev prof approx est etc vs eg ie cf am pm co ltd inc dept govt tel'.split(' '),
+  'st mr mrs ms dr no nos jct rd ave mt ft sgt insp supt ch cllr rev prof approx etc vs eg ie cf am pm co ltd inc dept govt tel cat ind nr apt bldg hosp'.split(' '),
 )
+/** After a name ("Main St.", "Station Rd."), these are the street and may end the sentence; alone ("St. Asaph"), a saint. */
+const streets = new Set(['st', 'rd', 'ave'])
 
-/** The text up to the first full stop, ! or ? that ends a sentence: before a capital (or the end), not after an abbreviation or an initial. */
+/** The text up to the first full stop, ! or ? that ends a sentence: before a capital (or the end), not after an abbreviation or initials. */
 function firstSentence(line: string): string {
   for (const match of line.matchAll(/[.!?]+(?=\s+(\S)|$)/g)) {
     const end = match.index + match[0].length
     const next = match[1]
     if (next !== undefined && !/[\p{Lu}\p{Lt}\p{N}"'“‘([]/u.test(next)) continue
-    if (match[0] === '.') {
-      const word = /([\p{L}.]+)$/u.exec(line.slice(0, match.index))?.[1] ?? ''
-      if (abbreviations.has(word.replace(/\./g, '').toLowerCase()) || /^(\p{L}\.)*\p{L}$/u.test(word)) continue
-    }
+    if (match[0] === '.' && !endsSentence(line.slice(0, match.index))) continue
     return line.slice(0, end)
   }
   return line
+}
+
+/** Whether a full stop after `before` ends a sentence. */
+function endsSentence(before: string): boolean {
+  const word = /([\p{L}.]+)$/u.exec(before)?.[1] ?? ''
+  if (/^(\p{L}\.)+\p{L}$/u.test(word)) return false
+  const bare = word.replace(/\./g, '').toLowerCase()
+  if (!abbreviations.has(bare)) return true
+  if (!streets.has(bare)) return false
+  const previous = /(\S+)\s+\S+$/u.exec(before)?.[1] ?? ''
+  return /^\p{Lu}/u.test(previous)
 }
 
 export function parseWebLink(typed: string): string {

@@ -50,6 +50,13 @@ describe('threadPosts', () => {
       for (const token of [query, hyphens, '#A55Flood', '@NWPolice']) expect(all, `padding ${padding}`).toContain(token)
       for (const post of posts) expect(codePoints(post)).toBeLessThanOrEqual(110)
     }
+    // An e-mail address, a full handle, a bare domain with a path, many times over.
+    for (const token of ['help@conwy.gov.uk', '@police@mastodon.social', 'conwy.gov.uk/floods']) {
+      const posts = threadPosts({heading: 'Road closed', body: Array.from({length: 40}, () => token).join(' ')}, {limit: 110, count: codePoints, threads: true})
+      expect(posts.length).toBeGreaterThan(3)
+      for (const post of posts) for (const word of post.replace(/\n\d+\/\d+$/, '').split(/\s+/).slice(2)) expect(word, token).toBe(token)
+      for (const post of posts) expect(codePoints(post)).toBeLessThanOrEqual(110)
+    }
   })
 
   it('widens the numbering when the thread reaches ten posts', () => {

@@ -164,6 +164,12 @@ describe('a headline taken from the text', () => {
       ['Closed until 18:00. 5 cars involved.', 'Closed until 18:00.'],
       ["Mae'r A55 ar gau. Osgowch yr ardal.", "Mae'r A55 ar gau."],
       ['Boil water notice', 'Boil water notice'],
+      ["Police are at St Mary's. Avoid the area.", "Police are at St Mary's."],
+      ['Fire in Block C. Residents must leave.', 'Fire in Block C.'],
+      ['Evacuate Zone A. Go now.', 'Evacuate Zone A.'],
+      ['Water off on Main St. Bottled water at the hall.', 'Water off on Main St.'],
+      ['Storm warning (Cat. 3). Stay in.', 'Storm warning (Cat. 3).'],
+      ['Smoke from fire at Unit 4, Ind. Est. Close windows.', 'Smoke from fire at Unit 4, Ind. Est.'],
     ]
     for (const [text, headline] of cases) expect(headlineFrom(text), text).toBe(headline)
   })
