@@ -38,8 +38,8 @@ export default class List extends CrierCommand {
     if (!this.jsonEnabled()) {
       if (announcements.length === 0) this.log('No announcements.')
       else this.log(announcements.map((a) => announcementLine(a, superseded.get(a.id), schedules.get(a.id))).join('\n'))
-      const missed = ctx.store.schedules.missedSince(ctx.now() - 24 * 3600_000)
-      if (missed.length) this.logToStderr(`${counted(missed.length, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
+      const missed = ctx.store.schedules.missedCountSince(ctx.now() - 24 * 3600_000)
+      if (missed) this.logToStderr(`${counted(missed, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
       const unreviewed = ctx.store.announcements.unreviewedOverrides()
       if (unreviewed.length) this.logToStderr(unreviewedOverridesLine(unreviewed.map((a) => a.id)))
     }

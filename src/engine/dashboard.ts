@@ -66,7 +66,10 @@ export interface ShiftDashboard {
   scheduled: UpcomingOccurrence[]
   awaitingApproval: AwaitingApproval[]
   trouble: TroubleItem[]
+  /** The newest 50. */
   missedOccurrences: Array<OccurrenceRow & {templateId: string}>
+  /** How many were recorded missed in the last 24 h, listed or not. */
+  missedOccurrencesCount: number
   untoldCancels: UntoldCancel[]
   unreviewedOverrides: UnreviewedOverride[]
 }
@@ -129,5 +132,5 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
   // However old, as list and audit flag them: one officer's judgement waits for a second.
   const unreviewedOverrides = store.announcements.unreviewedOverrides().flatMap((a) => (a.override ? [{announcement: ref(a.id)!, by: a.override.by, at: a.override.at, reason: a.override.reason}] : []))
 
-  return {sending, scheduled, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since), untoldCancels, unreviewedOverrides}
+  return {sending, scheduled, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since), missedOccurrencesCount: store.schedules.missedCountSince(since), untoldCancels, unreviewedOverrides}
 }

@@ -55,6 +55,7 @@ export function scheduleStore(db: Db, audit: AuditTrail) {
   const recentMissed = db.prepare(`SELECT o.schedule_id AS scheduleId, o.due_at AS dueAt, o.state, o.announcement_id AS announcementId,
       o.recorded_at AS recordedAt, o.reason, s.announcement_id AS templateId FROM occurrence o JOIN schedule s ON s.id = o.schedule_id
     WHERE o.state = 'missed' AND o.recorded_at >= ? ORDER BY o.due_at DESC LIMIT 50`)
+  const missedCount = db.prepare(`SELECT count(*) FROM occurrence WHERE state = 'missed' AND recorded_at >= ?`).pluck()
 
   return {
     insert(schedule: Omit<Schedule, 'endedAt' | 'endReason'>): void {
@@ -108,8 +109,12 @@ export function scheduleStore(db: Db, audit: AuditTrail) {
     occurrencesOf(announcementId: string): OccurrenceRow[] {
       return occurrencesOf.all(announcementId) as OccurrenceRow[]
     },
+    /** The newest 50 missed occurrences recorded since `since`; missedCountSince says how many there are. */
     missedSince(since: number): Array<OccurrenceRow & {templateId: string}> {
       return recentMissed.all(since) as Array<OccurrenceRow & {templateId: string}>
+    },
+    missedCountSince(since: number): number {
+      return missedCount.get(since) as number
     },
   }
 }

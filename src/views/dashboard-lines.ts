@@ -1,4 +1,5 @@
 import type {Config} from '../config/load.js'
+import {counted} from '../core/counted.js'
 import {shortId} from '../core/ids.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {AnnouncementRef, ShiftDashboard} from '../engine/dashboard.js'
@@ -63,6 +64,8 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
   }
   // Unindented, as crier run reports them: one line per missed occurrence.
   for (const m of board.missedOccurrences) item(`MISSED ${shortId(m.templateId)} occurrence due ${new Date(m.dueAt).toISOString()}:`, oneLine(m.reason ?? '', 200), ' ')
+  const unlisted = board.missedOccurrencesCount - board.missedOccurrences.length
+  if (unlisted > 0) lines.push(`… and ${counted(unlisted, 'earlier missed occurrence')} in the last 24 h (crier audit --since 24h has them all)`)
   if (lines.length === 0) lines.push('Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.')
   return lines
 }

@@ -6,6 +6,8 @@ import {ExitCode, PolicyRefusal} from '../../src/core/errors.js'
 import {shortId} from '../../src/core/ids.js'
 import {scheduleAnnouncement, unscheduleAnnouncement} from '../../src/core/scheduling.js'
 import {fanOut} from '../../src/engine/fan-out.js'
+import {shiftDashboard} from '../../src/engine/dashboard.js'
+import {dashboardLines} from '../../src/views/dashboard-lines.js'
 import {fireDueSchedules} from '../../src/engine/scheduler.js'
 import {cancelAnnouncement} from '../../src/core/follow-up.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
@@ -278,6 +280,11 @@ describe('a recurring schedule', () => {
     expect(count(w, 'delivery')).toBe(1)
     expect(w.store.schedules.latestFor(id)).toMatchObject({nextDueAt: latest + minute})
     expect(fireDueSchedules(ctx)).toEqual([])
+    // The dashboard lists the newest 50 and counts them all, saying how many it did not list.
+    const board = shiftDashboard(ctx)
+    expect(board.missedOccurrences).toHaveLength(50)
+    expect(board.missedOccurrencesCount).toBe(102)
+    expect(dashboardLines(board, ctx.config).at(-1)).toBe('… and 52 earlier missed occurrences in the last 24 h (crier audit --since 24h has them all)')
   })
 
   it('after downtime beyond the grace period records every occurrence missed and fires none, then carries on', () => {
