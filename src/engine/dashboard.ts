@@ -24,6 +24,8 @@ export interface AnnouncementRef {
 export interface UntoldCancel {
   cancel: AnnouncementRef
   original: AnnouncementRef
+  /** The Cancel was rejected: it waits for its author to change it. */
+  rejectReason?: string
 }
 
 export interface UpcomingOccurrence {
@@ -111,7 +113,8 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
   const candidates = [...store.announcements.list({states: ['pending_approval']}), ...store.announcements.list({states: ['draft'], since: now - draftWindowMs})]
   const awaitingApproval = candidates.flatMap((a) => {
     const approvals = approvalsOf(ctx, a)
-    if (approvals.satisfied) return []
+    // A rejected text waits for its author's edit, not for an approver (approve refuses it).
+    if (approvals.satisfied || a.rejectReason) return []
     return [{announcement: ref(a.id)!, author: a.author, required: approvals.required, approvedBy: approvals.valid.map((approval) => approval.approver)}]
   })
 
@@ -126,7 +129,7 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
   // public still holds what was withdrawn.
   const untoldCancels = store.announcements.list({states: ['draft', 'pending_approval', 'approved'], msgType: 'Cancel'}).flatMap((a) => {
     const original = a.references ? ref(a.references) : undefined
-    return original ? [{cancel: ref(a.id)!, original}] : []
+    return original ? [{cancel: ref(a.id)!, original, ...(a.rejectReason && {rejectReason: a.rejectReason})}] : []
   })
 
   // However old, as list and audit flag them: one officer's judgement waits for a second.

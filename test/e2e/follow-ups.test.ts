@@ -136,6 +136,13 @@ describe('crier cancel', () => {
     expect(ok(home.run(['list'])).stdout).toMatch(new RegExp(`^${original} .*\\[CANCEL NOT SENT YET: ${followUpId}\\] Shelter in place in Rhyl\\.$`, 'm'))
     expect(ok(home.run(['show', drafted.id])).stdout).toMatch(new RegExp(`^Cancelled: by ${followUpId}, which has not gone out: the public is not told yet`, 'm'))
     expect(show(home, drafted.id).cancelNotSent).toMatch(new RegExp(`^${followUpId}`))
+    // Rejected, it waits for its author, not an approver: the dashboard says so, and no approval is offered.
+    ok(home.run(['reject', followUpId!, '--reason', 'Say where to go instead'], {env: {CRIER_USER: 'insp.hughes'}}))
+    const rejected = ok(home.run(['status'])).stdout
+    expect(rejected).toContain(`withdrawn; its Cancel ${followUpId} was rejected ("Say where to go instead") — its author changes it (crier edit ${followUpId} …), then it is approved and sent`)
+    expect(rejected).not.toMatch(/^Waiting for approval$/m)
+    ok(home.run(['edit', followUpId!, '--text', 'The shelter order for Rhyl is cancelled. You may go out.']))
+    ok(home.run(['preview', followUpId!], {env: {CRIER_USER: 'insp.hughes'}}))
     ok(home.run(['approve', followUpId!], {env: {CRIER_USER: 'insp.hughes'}}))
     ok(home.run(['broadcast', followUpId!]))
     expect(show(home, followUpId!).state).toBe('sent')
