@@ -66,7 +66,9 @@ export default class Draft extends CrierCommand {
     }
     const announcement = createDraft(ctx, input)
     const drill = isDrill(announcement.status) ? `, ${announcement.status}` : ''
-    this.say(`Draft ${shortId(announcement.id)} created (${announcement.severity}${drill}). Next: crier preview ${shortId(announcement.id)}`)
+    const id = shortId(announcement.id)
+    const approval = announcement.state === 'pending_approval' ? `; another officer then approves it: crier approve ${id}` : ''
+    this.say(`Draft ${id} created (${announcement.severity}${drill}${announcement.state === 'pending_approval' ? ', waiting for approval' : ''}). Next: crier preview ${id}${approval}`)
     return announcementJson(announcement)
   }
 }

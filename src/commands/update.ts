@@ -30,7 +30,8 @@ export default class Update extends CrierCommand {
     const id = resolveAnnouncementId(ctx, args.id)
     const update = draftUpdate(ctx, id, {...fields, text, channels: splitChannelList(channel ?? [])})
     const short = shortId(update.id)
-    this.say(`Update ${short} of ${shortId(id)} drafted (${update.severity}, ${update.channels.join(', ')}). Next: crier preview ${short}, then crier broadcast ${short}`)
+    const approval = update.state === 'pending_approval' ? `, another officer crier approve ${short}` : ''
+    this.say(`Update ${short} of ${shortId(id)} drafted (${update.severity}, ${update.channels.join(', ')}${approval ? ', waiting for approval' : ''}). Next: crier preview ${short}${approval}, then crier broadcast ${short}`)
     return announcementJson(update)
   }
 }

@@ -105,7 +105,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   }
   // An empty file (a truncated save, everything commented out) is not "no channels": every cron
   // run would then fail channel by channel. No file at all is the embedded default.
-  if (raw === null || (typeof raw === 'object' && Object.keys(raw).length === 0)) {
+  if (raw === null || (typeof raw === 'object' && !Array.isArray(raw) && Object.keys(raw).length === 0)) {
     throw new ConfigError([`${label}: the file is empty — write its settings (see the README's config example), or remove it to use the embedded default`])
   }
   const {value, problems: secretProblems} = resolveSecrets(raw, env)

@@ -207,7 +207,9 @@ function isPhoneRegion(code: string): boolean {
 
 export const configFileSchema = z
   .object({
-    sender: z.string().min(1).optional(),
+    // CAP 1.2: the sender "MUST NOT include spaces, commas or restricted characters (< and &)";
+    // it is also what <references> lists, comma-separated.
+    sender: z.string().regex(/^[^\s,<&]+$/, 'a CAP sender has no spaces, commas, < or & — e.g. alerts@northwales.example').optional(),
     senderName: z.string().optional(),
     timezone: z
       .string()

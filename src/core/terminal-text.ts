@@ -33,10 +33,10 @@ export function publishableText(text: string): string {
 }
 
 // Pasted from web pages and word processors, unseen: zero-width space, soft hyphen, word joiner,
-// zero-width no-break space. One of them switches an SMS to UCS-2 (three times the segments)
+// invisible operators, zero-width no-break space, and the Hangul fillers that print as blanks. One of them switches an SMS to UCS-2 (three times the segments)
 // and a policy error would name a character nobody can see. The joiners that emoji and
 // several scripts need (U+200C, U+200D) are kept.
-const invisibleBreaks = /[\u00ad\u180e\u200b\u2060\ufeff]/g
+const invisibleBreaks = /[\u00ad\u115f\u1160\u180e\u200b\u2060-\u2064\u3164\ufeff\uffa0]/g
 
 /** One line, safe to print, at most `max` characters. */
 export function oneLine(text: string, max = 300): string {

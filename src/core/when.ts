@@ -62,7 +62,7 @@ function resolveWhen(text: string, now: number, timeZone: string, given: Given):
   if (relative) return checked({at: now + Math.round(Number(relative[1]) * unitMs[relative[2]![0]!.toLowerCase()]!), understood: trimmed}, now, given, timeZone)
   const iso = parseIsoTime(trimmed, timeZone)
   // A date alone would be its midnight: a daytime notice sent at 00:00 with nobody watching.
-  if (iso !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(trimmed)) throw new UsageError(`${given.flag} "${given.text}" has no time of day — say it, e.g. "${trimmed}T07:30"`)
+  if (iso !== undefined && /^\d{4}-\d{2}-\d{2}(?:Z|[+-]\d{2}(?::?\d{2})?)?$/i.test(trimmed)) throw new UsageError(`${given.flag} "${given.text}" has no time of day — say it, e.g. "${trimmed}T07:30"`)
   if (iso !== undefined) {
     const wall = isoWallTime(trimmed)
     return checked({at: wall ? instantIn(wall, timeZone, given) : iso, understood: trimmed}, now, given, timeZone)

@@ -89,6 +89,12 @@ describe('loadConfig: the embedded default', () => {
     expect(() => loadConfig(resolvePaths({CRIER_HOME: home}, folder), {})).toThrow(`${folder} is a directory — give the config file (--config DIR/config.yaml)`)
   })
 
+  it('refuses a sender CAP would not take (a space, a comma, < or &): it names every message, and <references> lists it comma-separated', () => {
+    for (const sender of ['North Wales Police', 'alerts,police@example.org', 'a&b@example.org']) {
+      expect(problemsOf(withConfig(`sender: "${sender}"\nchannels:\n  website: {type: feed, dir: ./public}\n`))).toEqual(['config.yaml: sender: a CAP sender has no spaces, commas, < or & — e.g. alerts@northwales.example'])
+    }
+  })
+
   it('refuses an empty file, or one whose every line is a comment: that is not "no channels", and no file is the default', () => {
     for (const text of ['', '\n\n', '# channels:\n#   website: {type: feed, dir: ./public}\n']) {
       expect(problemsOf(withConfig(text))).toEqual(["config.yaml: the file is empty — write its settings (see the README's config example), or remove it to use the embedded default"])

@@ -124,7 +124,7 @@ describe('text from outside, as stored for publication', () => {
 
   it('loses the invisible characters pasted text brings (zero-width space, soft hyphen, word joiner, BOM), keeps emoji joiners, and makes a vertical tab a line break', () => {
     world = makeWorld(config)
-    const pasted = 'Boil water\u200bnotice in Con\u00adwy\u2060 until\ufeff further notice.\u000bFamilies 👨\u200d👩\u200d👧 should boil all water.'
+    const pasted = 'Boil water\u200bnotice in Con\u00adwy\u2060 until\ufeff further\u2062\u3164 notice.\u000bFamilies 👨\u200d👩\u200d👧 should boil all water.'
     const drafted = createDraft(world.ctx, {text: pasted, headline: 'Boil\u200b water', severity: 'Minor', channels: []})
     expect(drafted.variants[0]).toMatchObject({headline: 'Boil water', description: 'Boil waternotice in Conwy until further notice.\nFamilies 👨\u200d👩\u200d👧 should boil all water.'})
   })

@@ -125,6 +125,7 @@ describe('parseWhen refuses', () => {
     expect(refused('next Monday', winter, 'Europe/London').message).toMatch(/has no time of day/)
     // An ISO date alone too: it would be its midnight.
     expect(refused('2027-01-20', winter, 'Europe/London').message).toBe('--at "2027-01-20" has no time of day — say it, e.g. "2027-01-20T07:30"')
+    for (const zoned of ['2027-01-20Z', '2027-01-20+01:00']) expect(refused(zoned, winter, 'Europe/London').message).toMatch(/has no time of day/)
   })
 
   it('a time in the past', () => {
