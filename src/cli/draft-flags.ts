@@ -18,7 +18,7 @@ export const announcementFlags = {
   circle: Flags.string({description: 'Target a circle, "LAT,LON RADIUS_KM" (CAP circle): e-mail and SMS go only to subscribers inside the area. Repeatable; needs --area.', multiple: true, multipleNonGreedy: true}),
   polygon: Flags.string({description: 'Target a polygon, "LAT,LON LAT,LON LAT,LON …" (CAP polygon). Repeatable; needs --area.', multiple: true, multipleNonGreedy: true}),
   zone: Flags.string({description: 'Target subscribers in these zones (their zone column); repeatable or a comma list; needs --area.', multiple: true, multipleNonGreedy: true}),
-  expires: Flags.string({description: 'Expiry: ISO 8601 or relative (+6h, +2d).'}),
+  expires: Flags.string({description: 'Expiry: ISO 8601 (a date alone: the end of that day) or relative (+6h, +2d).'}),
   lang: Flags.string({description: 'Language of the text, a tag such as cy-GB (default: the first configured language).'}),
   instruction: Flags.string({description: 'What the public should do.'}),
   web: Flags.string({description: 'Link to more information (http or https; edit: "" removes it).'}),

@@ -43,13 +43,15 @@ export default class Broadcast extends CrierCommand {
     override: Flags.boolean({description: 'Emergency override: send an Extreme announcement without its remaining approvals, where policy allows. Recorded and flagged until another officer runs crier review.'}),
     reason: Flags.string({description: 'Why the override cannot wait for approval (required unless policy says otherwise).', dependsOn: ['override']}),
     'retry-dead': Flags.boolean({
-      description: 'Send again, with fresh attempts, the deliveries that ended dead through transient failures (timeouts, 5xx, dropped connections), also once it has finished. A provider refusal stays dead; unknown ones are never re-sent.',
-      exclusive: ['override', 'dry-run'],
+      description: 'Send again, with fresh attempts, the deliveries that ended dead through transient failures (timeouts, 5xx, dropped connections), also once it has finished. A provider refusal stays dead; unknown ones are never re-sent. Not with --override or --dry-run.',
     }),
   }
 
   async run() {
     const {args, flags} = await this.parse(Broadcast)
+    // Checked here rather than as oclif's `exclusive`: one line in crier's own words (and a usage line without an empty choice).
+    const clash = flags['retry-dead'] && (flags.override ? '--override' : flags['dry-run'] ? '--dry-run' : undefined)
+    if (clash) throw new UsageError(`--retry-dead sends again what was approved and sent before — it takes no ${clash}; leave ${clash} out`)
     const ctx = await this.context()
     const dryRun = flags['dry-run']
     const override = flags.override ? {reason: flags.reason} : undefined

@@ -12,7 +12,7 @@ import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
 export default class Run extends CrierCommand {
   static override description = 'One unattended pass: fire due schedules, deliver queued work until idle or --max-time, then exit. Safe to overlap.'
   static override allocatesInBulk = true
-  static override examples = ['* * * * * <%= config.bin %> run --max-time 50s', '<%= config.bin %> run --verbose']
+  static override examples = ['<%= config.bin %> run --max-time 50s   # in crontab: * * * * * crier run --max-time 50s', '<%= config.bin %> run --verbose']
   static override flags = {
     'max-time': Flags.string({description: 'Stop claiming after this long (e.g. 50s, 5m); in-flight sends finish.'}),
     verbose: Flags.boolean({char: 'v', description: 'Print a summary on success (cron runs stay quiet without it).'}),

@@ -11,7 +11,7 @@ import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
 import type {ChannelStop, DispatchEvent} from '../engine/dispatcher.js'
 
 export default class Worker extends CrierCommand {
-  static override description = 'Run continuously: fire schedules on time and deliver as work arrives; SIGTERM/SIGINT drain and exit 0.'
+  static override description = 'Run continuously: fire schedules on time and deliver as work arrives; SIGTERM/SIGINT drain and exit 0; an edited config.yaml, or SIGHUP, is reloaded without a restart.'
   static override allocatesInBulk = true
   static override examples = ['<%= config.bin %> worker', '<%= config.bin %> worker --json   # JSON lines, one per event']
 

@@ -118,6 +118,11 @@ describe('crier broadcast ID --retry-dead', () => {
     const notSent = home.run(['broadcast', draft.id, '--retry-dead'])
     expect(notSent.status).toBe(3)
     expect(notSent.stderr).toContain('it has not been broadcast (it is draft)')
+    for (const clash of ['--dry-run', '--override']) {
+      const both = home.run(['broadcast', draft.id, '--retry-dead', clash])
+      expect(both.status).toBe(2)
+      expect(both.stderr).toBe(`Error: --retry-dead sends again what was approved and sent before — it takes no ${clash}; leave ${clash} out\n`)
+    }
 
     const queued = home.run(['broadcast', waiting, '--retry-dead', '--no-wait'])
     expect(queued.status).toBe(0)
