@@ -5,6 +5,7 @@ import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {mustGet, recordPreview} from '../core/approval.js'
 import {ExitCode, UsageError} from '../core/errors.js'
 import {blockingFindings} from '../core/policy/check.js'
+import {unreachedByArea} from '../core/area-reach.js'
 import {previewAnnouncement} from '../core/preview.js'
 import {redact} from '../config/secrets.js'
 import {announcementJson} from '../views/format.js'
@@ -29,8 +30,12 @@ export default class Preview extends CrierCommand {
     this.say(previewText(preview))
     // crier broadcast from here would be refused for these: say so before the officer finds out.
     for (const line of missingSecretLines(ctx.config, [...new Set(preview.channels.map((c) => c.channel))])) this.logToStderr(`Note: ${line}; crier broadcast --no-wait queues it for one`)
-    // A policy error would refuse it: exit 3, so `crier preview ID && crier broadcast ID` means what it says.
+    // A policy error would refuse it: exit 3, so `crier preview ID && crier broadcast ID` means
+    // what it says; an area that takes in nobody on a channel would be refused as bad input: 2.
+    const unreached = unreachedByArea(preview.targeting)
+    for (const line of unreached) this.logToStderr(`Error: crier broadcast would refuse it: ${line}`)
     if (blockingFindings(preview.findings).length) process.exitCode = ExitCode.refused
+    else if (unreached.length) process.exitCode = ExitCode.usage
     return {
       announcement: announcementJson(announcement),
       channels: preview.channels.map((c) => ({...c, parts: c.parts.map((p) => ({...p, label: redact(p.label), text: redact(p.text)}))})),

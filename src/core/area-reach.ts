@@ -32,6 +32,16 @@ export function areaReachOf(ctx: CoreContext, announcement: Announcement): AreaR
   return reach
 }
 
+/** Channels whose list has subscribers of whom the area takes in none: broadcast refuses them (exit 2), preview warns. */
+export function unreachedByArea(reach: AreaReach[]): string[] {
+  return reach
+    .filter(({subscribers, inside}) => subscribers > 0 && inside === 0)
+    .map(({channel, list, unplaced}) => {
+      const unplacedNote = unplaced ? ` (${counted(unplaced, 'subscriber')} cannot be placed: no location or zone)` : ''
+      return `channel ${channel}: no subscriber of "${list}" is inside the area${unplacedNote} — check --circle, --polygon and --zone, or leave ${channel} out`
+    })
+}
+
 /**
  * What is wrong with an announcement's per-recipient channels whose list has nobody in it
  * (never imported, or a typo in `audience:`): nothing would go there. One line each; none for a

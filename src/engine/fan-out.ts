@@ -15,8 +15,7 @@ import {requireSecretsFor} from '../config/missing-secrets.js'
 import {deliveryPriority} from './priority.js'
 import {finishAnnouncementsIfDone} from './finish.js'
 import {isTargeted} from '../core/area-targeting.js'
-import {areaReachOf, emptyAudienceProblems, type AreaReach} from '../core/area-reach.js'
-import {counted} from '../core/counted.js'
+import {areaReachOf, emptyAudienceProblems, unreachedByArea, type AreaReach} from '../core/area-reach.js'
 
 export interface FanOutResult {
   announcement: Announcement
@@ -151,11 +150,8 @@ function supersedeOriginal(ctx: CoreContext, update: Announcement, now: number):
 /** An area that takes in nobody on a channel is refused, rather than sent to no one there unnoticed. */
 function checkedAreaReach(ctx: CoreContext, announcement: Announcement): AreaReach[] {
   const reach = areaReachOf(ctx, announcement)
-  for (const {channel, list, subscribers, inside, unplaced} of reach) {
-    if (subscribers === 0 || inside > 0) continue
-    const unplacedNote = unplaced ? ` (${counted(unplaced, 'subscriber')} cannot be placed: no location or zone)` : ''
-    throw new UsageError(`channel ${channel}: no subscriber of "${list}" is inside the area${unplacedNote} — check --circle, --polygon and --zone, or leave ${channel} out`)
-  }
+  const [unreached] = unreachedByArea(reach)
+  if (unreached) throw new UsageError(unreached)
   return reach
 }
 

@@ -80,6 +80,12 @@ describe('geo-targeting', () => {
       refused(h.run(['broadcast', draft.id, ...dryRun]), 2, /^Error: channel residents-sms: no subscriber of "residents" is inside the area \(2 subscribers cannot be placed: no location or zone\) — check --circle, --polygon and --zone, or leave residents-sms out$/)
     }
     expect(storeFacts(h).deliveries).toBe(0)
+    // preview says so before anyone tries, exit 2 as broadcast's.
+    const previewed = h.run(['preview', draft.id])
+    expect(previewed.status).toBe(2)
+    expect(previewed.stdout).toContain('Targeted: residents-sms: the area takes in 0 of the')
+    expect(previewed.stderr).toContain('Error: crier broadcast would refuse it: channel residents-sms: no subscriber of "residents" is inside the area')
+    expect(storeFacts(h).deliveries).toBe(0)
 
     // Editing the targeting, then taking it away: the whole list again.
     ok(h.run(['edit', draft.id, '--zone', 'LL57']))
