@@ -58,9 +58,10 @@ function splitToFit(text: string, fits: (index: number, candidate: string) => bo
       current = piece.trimStart()
       return
     }
-    // The piece alone does not fit a post: break it finer (sentence → words → graphemes).
-    if (!finer) {
-      // A single grapheme over the limit cannot be split; it goes alone and policy reports it.
+    // The piece alone does not fit a post: break it finer (sentence → words → graphemes) — but
+    // never a link or an address: half of one misleads, so it goes whole and policy reports it.
+    if (!finer || (finer === graphemes && isUnbreakable(piece.trim()))) {
+      // A single grapheme (or link) over the limit cannot be split; it goes alone and policy reports it.
       push()
       current = piece
       return
@@ -79,6 +80,10 @@ function splitToFit(text: string, fits: (index: number, candidate: string) => bo
 // full handles (@police@mastodon.social), bare domains with a path (conwy.gov.uk/floods, which X
 // and Bluesky link too), then hashtags and mentions.
 const unbreakable = /(?:https?:\/\/|www\.)[^\s<>"]+|@?[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+|(?:[\p{L}\p{N}-]+\.)+\p{L}{2,}\/[^\s<>"]*|[#@][\p{L}\p{M}\p{N}_]+/gu
+
+function isUnbreakable(word: string): boolean {
+  return [...word.matchAll(unbreakable)].some((match) => match[0] === word)
+}
 
 /** The segmenter's segments of `text`, joined where a boundary falls inside a link, hashtag or mention. */
 function* segmentsOf(text: string, segmenter: Intl.Segmenter): Generator<string> {

@@ -59,6 +59,13 @@ describe('threadPosts', () => {
     }
   })
 
+  it('sends a link longer than a post whole, in a post of its own over the limit, for policy to refuse — never half a link', () => {
+    const long = `https://example.org/${'abcdefghij'.repeat(15)}`
+    const posts = threadPosts({heading: 'Road closed', body: `Details: ${long} then more words here.`}, {limit: 100, count: codePoints, threads: true})
+    expect(posts.filter((post) => post.includes(long))).toHaveLength(1)
+    expect(posts.some((post) => codePoints(post) > 100)).toBe(true)
+  })
+
   it('widens the numbering when the thread reaches ten posts', () => {
     const body = Array.from({length: 30}, (_, i) => `Line ${i}.`).join(' ')
     const posts = threadPosts({heading: 'H', body}, {limit: 20, count: codePoints, threads: true})
