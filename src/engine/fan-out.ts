@@ -69,7 +69,7 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
     if (!approvals.satisfied && !overridden) {
       throw new PolicyRefusal(`${approvalShortfall(announcement, approvals, 'be sent')}${overrideHint(announcement, severity, ctx)}`)
     }
-    const {findings} = judgeAnnouncement(ctx, announcement, now)
+    const {findings} = judgeAnnouncement(ctx, announcement, now, options.approvedAs ? {occurrenceOf: options.approvedAs} : {})
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
     const [emptyAudience] = emptyAudienceProblems(ctx, announcement)

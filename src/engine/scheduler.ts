@@ -101,24 +101,12 @@ function fireOccurrence(ctx: CoreContext, schedule: Schedule, template: Announce
     })
   } catch (error) {
     if (!(error instanceof CrierError)) throw error
-    const reason = `missed: ${schedule.kind === 'cron' ? asTheSchedules(error.message, announcementId, template.id) : error.message}`
+    const reason = `missed: ${error.message}`
     ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'missed', announcementId: null, recordedAt: now, reason})
     return {kind: 'missed', ...base, reason}
   }
   ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'fired', announcementId, recordedAt: now, reason: null})
   return {kind: 'fired', ...base, announcementId}
-}
-
-/**
- * A recurring occurrence's refusal, told of what the officer knows: the template (the clone was
- * rolled back and exists nowhere), and without advice to move it to a one-off time — the
- * schedule goes on, and the next occurrence is judged on its own.
- */
-function asTheSchedules(message: string, cloneId: string, templateId: string): string {
-  return message
-    .replace(/ — (?:send it from|consider waiting until) [^;]*?: crier schedule \S+ --at \S+/g, ' (the schedule goes on with the next occurrence)')
-    .replaceAll(cloneId.slice(0, 12), templateId.slice(0, 12))
-    .replaceAll(cloneId, templateId)
 }
 
 function cloneForOccurrence(ctx: CoreContext, schedule: Schedule, template: Announcement, id: string, dueAt: number, now: number): void {

@@ -29,6 +29,11 @@ export interface CheckOptions {
   sendAt?: number[]
   /** The message an Update or Cancel follows up: its languages are the ones the public was told in. */
   referenced?: Announcement
+  /**
+   * It is an occurrence of this recurring template, firing now: findings name the template (the
+   * occurrence exists only if it goes), and a time refused is missed, not moved to a one-off.
+   */
+  occurrenceOf?: string
 }
 
 // CAP 1.2 §3.2.2: headline "SHOULD be less than 160 characters".
@@ -39,14 +44,14 @@ const flagFor = {headline: '--headline', area: '--area', expires: '--expires', i
 
 export function checkPolicy(announcement: Announcement, config: Config, renderings: ChannelRendering[], now: number, options: CheckOptions = {}): Finding[] {
   const sendAt = options.sendAt?.length ? options.sendAt : [now]
-  const id = shortId(announcement.id)
+  const id = shortId(options.occurrenceOf ?? announcement.id)
   return [
     ...requiredFields(announcement, config, id),
     ...headlineLengths(announcement),
     ...expiry(announcement, config, now, sendAt[0]!, id, options.sendAt !== undefined),
     ...words(announcement, config),
     ...personalData(announcement, config),
-    ...quietHours(announcement, config, sendAt, id),
+    ...quietHours(announcement, config, sendAt, id, options.occurrenceOf !== undefined),
     ...channels(announcement, renderings, id),
     ...followUpLanguages(announcement, options.referenced, id),
     ...followUpInstruction(announcement, options.referenced, id),
@@ -287,7 +292,7 @@ function personalData(announcement: Announcement, config: Config): Finding[] {
   })
 }
 
-function quietHours(announcement: Announcement, config: Config, sendAt: number[], id: string): Finding[] {
+function quietHours(announcement: Announcement, config: Config, sendAt: number[], id: string, occurrence: boolean): Finding[] {
   const quiet = config.policy.quietHours
   // A Cancel withdraws what people already have: a wrong message must not stay live on their
   // phones and in the feed until morning because the correction waits for the quiet hours to end.
@@ -306,7 +311,7 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
           level: 'error' as const,
           rule: 'quiet-hours',
           ...(channel ? {channel} : {}),
-          message: `${announcement.severity} announcements may not go out${where} in ${range}, and this one would at ${when} — send it from ${quiet.to}: crier schedule ${id} --at ${end}`,
+          message: `${announcement.severity} announcements may not go out${where} in ${range}, and this one would at ${when} — ${occurrence ? `this occurrence of ${id} is missed; its schedule goes on with the next` : `send it from ${quiet.to}: crier schedule ${id} --at ${end}`}`,
         }
       : {
           level: 'warning' as const,
