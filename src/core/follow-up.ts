@@ -27,11 +27,6 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
     if (cancel) throw new PolicyRefusal(`cannot update ${short} — it was cancelled by ${shortId(cancel)}; send a new announcement instead`)
     const [latest] = ctx.store.announcements.sentUpdatesOf(id)
     if (latest) throw new PolicyRefusal(`cannot update ${short} — it was updated already by ${shortId(latest)}: update that (crier update ${shortId(latest)} …)`)
-    // Expired, it is over for the public (and for CAP readers): what is news now is a new
-    // announcement — an Update would bring the old one back, and with no expiry of its own.
-    if (original.expiresAt !== undefined && original.expiresAt <= ctx.now()) {
-      throw new PolicyRefusal(`cannot update ${short} — it expired at ${formatInZone(original.expiresAt, ctx.config.timezone)}; send what is news now as a new announcement: crier draft …`)
-    }
     if (ctx.store.deliveries.publishedChannels(id).length === 0) {
       if (['sent', 'sent_with_failures', 'expired'].includes(original.state)) {
         // Finished without reaching anyone (every delivery dead or expired): there is nothing
@@ -41,6 +36,11 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
       // Queued or going out, it can no longer be edited: stopping it is the way to change it.
       if (original.state === 'sending') throw new PolicyRefusal(`cannot update ${short} — nothing of it has reached anyone yet, and what is queued cannot be edited: crier cancel ${short} stops it (a Cancel message goes out only where something may have reached the public); then draft what it should say`)
       throw new PolicyRefusal(`cannot update ${short} — nothing of it has been sent yet; change it instead: crier edit ${short} (crier unschedule ${short} first if it is scheduled)`)
+    }
+    // Expired, it is over for the public (and for CAP readers): what is news now is a new
+    // announcement — an Update would bring the old one back, and with no expiry of its own.
+    if (original.expiresAt !== undefined && original.expiresAt <= ctx.now()) {
+      throw new PolicyRefusal(`cannot update ${short} — it expired at ${formatInZone(original.expiresAt, ctx.config.timezone)}; send what is news now as a new announcement: crier draft …`)
     }
     return createDraft(ctx, input, {msgType: 'Update', original})
   })
