@@ -1,20 +1,14 @@
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {alwaysOk, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {shortId} from '../../src/core/ids.js'
 import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {closedAfterEach} from '../helpers/closed-after-each.js'
 
 // An outage that outlasted a channel's attempts: once it is over, `broadcast ID --retry-dead`
 // sends again what the retries gave up on — through the built CLI, against a webhook fake that
 // answers 503 and then recovers — and never what a provider refused, nor after an Update.
 
-let home: CrierHome | undefined
-let fake: ProviderFake | undefined
-afterEach(async () => {
-  home?.cleanup()
-  home = undefined
-  await fake?.close()
-  fake = undefined
-})
+const opened = closedAfterEach()
 
 /** A fake whose `partners` path answers 503 until `recovered`; `strict` always refuses with 400. */
 async function outage(): Promise<{fake: ProviderFake; recover: () => void}> {
@@ -34,11 +28,11 @@ function configFor(url: string): string {
   return `channels:\n  partners: {type: webhook, url: "${url}/partners", ${fast}}\n  strict: {type: webhook, url: "${url}/strict", ${fast}}\n  website: {type: feed, dir: ./public}\n`
 }
 
-/** A home on the outage fake; `home` and `fake` are set for afterEach. */
+/** A home on the outage fake, both closed after the test. */
 async function homeInOutage(): Promise<{home: CrierHome; fake: ProviderFake; recover: () => void}> {
   const server = await outage()
-  fake = server.fake
-  home = makeCrierHome()
+  const fake = opened(server.fake)
+  const home = opened(makeCrierHome())
   home.writeConfig(configFor(fake.url))
   return {home, fake, recover: server.recover}
 }

@@ -1,24 +1,18 @@
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {mastodonChannelConfig, mastodonEnv, mastodonFaults, mastodonPlan, statusId, testAccessToken, testAcct, type MastodonFake, type MastodonPlanOptions} from '../fakes/mastodon-plan.js'
 import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {closedAfterEach} from '../helpers/closed-after-each.js'
 
 // The mastodon channel through the built CLI, against a Mastodon-shaped API on loopback: what
 // the instance received, post by post, and what `channels test` says about the account.
 
-let home: CrierHome | undefined
-let fake: ProviderFake | undefined
-afterEach(async () => {
-  home?.cleanup()
-  home = undefined
-  await fake?.close()
-  fake = undefined
-})
+const opened = closedAfterEach()
 
 async function setUp(settings: Record<string, unknown> = {}, plan: MastodonPlanOptions = {}): Promise<{home: CrierHome; fake: ProviderFake; instance: MastodonFake}> {
   const instance = mastodonPlan(plan)
-  fake = await startProviderFake({plan: instance.plan})
-  home = makeCrierHome()
+  const fake = opened(await startProviderFake({plan: instance.plan}))
+  const home = opened(makeCrierHome())
   Object.assign(home.env, mastodonEnv)
   // JSON is YAML: the channel as the shared helper writes it.
   home.writeConfig(`channels:\n  force-mastodon: ${JSON.stringify(mastodonChannelConfig(fake.url, settings))}\n`)
@@ -38,7 +32,7 @@ const sentence = (i: number) => `Sentence ${i} tells residents of Llanrwst what 
 
 describe('mastodon end to end', () => {
   it('broadcast - posts one status with the bearer token and the delivery\'s Idempotency-Key, and keeps its id and URL', async () => {
-    const {home, instance} = await setUp({visibility: 'unlisted'})
+    const {home, fake, instance} = await setUp({visibility: 'unlisted'})
     const result = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'force-mastodon', '--area', 'Llandudno', '--lang', 'cy-GB', '--json'], {
       input: 'Water supply restored in Llandudno.',
     })
@@ -59,7 +53,7 @@ describe('mastodon end to end', () => {
         idempotencyKey: `${delivery.id}-0`,
       },
     ])
-    const [request] = fake!.requests
+    const [request] = fake.requests
     expect(request!.headers.authorization).toBe(`Bearer ${testAccessToken}`)
     expect(result.stdout + result.stderr).not.toContain(testAccessToken)
   })

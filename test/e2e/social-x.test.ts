@@ -1,27 +1,21 @@
 import {spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {defaultXAccount, oauthParameters, postRequests, xChannelConfig, xCredentials, xEnv, xFaults, xPlan, type XFake, type XPlanOptions} from '../fakes/x-plan.js'
 import {crierBin, jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {closedAfterEach} from '../helpers/closed-after-each.js'
 
 // The x channel through the built CLI, against an X-shaped v2 API on loopback that checks
 // every OAuth 1.0a signature: what X received, post by post, what `channels test` says, and an
 // in-doubt thread after kill -9 settled by looking at the account's posts.
 
-let home: CrierHome | undefined
-let fake: ProviderFake | undefined
-afterEach(async () => {
-  home?.cleanup()
-  home = undefined
-  await fake?.close()
-  fake = undefined
-})
+const opened = closedAfterEach()
 
 async function setUp(settings: Record<string, unknown> = {}, plan: XPlanOptions = {}): Promise<{home: CrierHome; fake: ProviderFake; x: XFake}> {
   const x = xPlan(plan)
-  fake = await startProviderFake({plan: x.plan})
-  home = makeCrierHome()
+  const fake = opened(await startProviderFake({plan: x.plan}))
+  const home = opened(makeCrierHome())
   Object.assign(home.env, xEnv)
   // JSON is YAML: the channel as the shared helper writes it.
   home.writeConfig(`channels:\n  force-x: ${JSON.stringify(xChannelConfig(fake.url, settings))}\n`)
