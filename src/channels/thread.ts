@@ -87,13 +87,13 @@ function isUnbreakable(word: string): boolean {
 
 /** The segmenter's segments of `text`, joined where a boundary falls inside a link, hashtag or mention. */
 function* segmentsOf(text: string, segmenter: Intl.Segmenter): Generator<string> {
-  const inside: Array<[number, number]> = []
-  for (const match of text.matchAll(unbreakable)) inside.push([match.index, match.index + match[0].length])
-  const splitsToken = (at: number) => inside.some(([start, end]) => at > start && at < end)
+  // Graphemes break only a piece longer than a whole post (a bare token that long goes whole: splitToFit).
+  const inside = segmenter === graphemes ? [] : [...text.matchAll(unbreakable)].map((match) => [match.index, match.index + match[0].length] as const)
   let pending = ''
   for (const {segment, index} of segmenter.segment(text)) {
     pending += segment
-    if (segmenter !== graphemes && splitsToken(index + segment.length)) continue
+    const end = index + segment.length
+    if (inside.some(([start, stop]) => end > start && end < stop)) continue
     yield pending
     pending = ''
   }

@@ -71,9 +71,7 @@ function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEv
   // scheduled: an admin who raises it after missed occurrences means it for what is scheduled.
   const grace = graceMs(ctx)
   if (lateBy > grace) {
-    const reason = `missed: due ${formatSpan(lateBy)} ago, beyond the ${formatSpan(grace)} grace period`
-    ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt: latest, state: 'missed', announcementId: null, recordedAt: now, reason})
-    events.push({kind: 'missed', ...base, dueAt: latest, reason})
+    missed(latest, `missed: due ${formatSpan(lateBy)} ago, beyond the ${formatSpan(grace)} grace period`)
   } else {
     events.push(fireOccurrence(ctx, schedule, template, latest, now))
   }
