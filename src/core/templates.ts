@@ -31,17 +31,21 @@ export function templateNamed(config: Config, name: string): Template {
 export function fillTemplateAndTyped<Typed extends Record<string, unknown>>(config: Config, name: string, vars: string[], typed: Typed): {template: Partial<DraftInput> & {text?: string}; typed: Typed} {
   const template = templateNamed(config, name)
   const values = parseVars(vars)
-  const wanted = placeholdersOf(template)
+  // A template field the officer typed over is not published: its placeholders need no --var
+  // (though one given for it is no typo).
+  const kept = Object.fromEntries(Object.entries(template).filter(([field]) => typed[field] === undefined))
+  const wanted = placeholdersOf(kept)
   const typedWanted = placeholdersOf(typed).filter((key) => !wanted.includes(key))
   const missing = wanted.filter((key) => !values.has(key))
   if (missing.length) throw new UsageError(`template ${name} needs ${missing.map((key) => `--var ${key}=…`).join(', ')}`)
   const unknown = typedWanted.find((key) => !values.has(key))
   if (unknown) throw new UsageError(`{${unknown}} is typed with --template ${name}, which has no such placeholder and no --var gives it — give --var ${unknown}=…, or write {{${unknown}}} for the braces`)
-  const unused = [...values.keys()].filter((key) => !wanted.includes(key) && !typedWanted.includes(key))
+  const all = placeholdersOf(template)
+  const unused = [...values.keys()].filter((key) => !all.includes(key) && !typedWanted.includes(key))
   if (unused.length) {
-    throw new UsageError(`--var ${unused[0]}: template ${name} has no {${unused[0]}} — its placeholders: ${wanted.join(', ') || 'none'}`)
+    throw new UsageError(`--var ${unused[0]}: template ${name} has no {${unused[0]}} — its placeholders: ${all.join(', ') || 'none'}`)
   }
-  const fill = (text: string) => text.replace(placeholder, (whole, key: string | undefined) => (key === undefined ? whole[0]! : values.get(key)!))
+  const fill = (text: string) => text.replace(placeholder, (whole, key: string | undefined) => (key === undefined ? whole[0]! : (values.get(key) ?? whole)))
   const {channels, ...fields} = template
   const filled: Partial<DraftInput> = {}
   for (const [field, value] of Object.entries(fields)) if (value !== undefined) (filled as Record<string, string>)[field] = fill(value)
@@ -54,6 +58,15 @@ export function fillTemplateAndTyped<Typed extends Record<string, unknown>>(conf
 export function overTemplate(template: Partial<DraftInput>, typed: Partial<DraftInput> & {channels: string[]}): Partial<DraftInput> & {channels: string[]} {
   const given = Object.fromEntries(Object.entries(typed).filter(([, value]) => value !== undefined))
   return {...template, ...given, channels: typed.channels.length ? typed.channels : (template.channels ?? [])}
+}
+
+const namesByConfig = new WeakMap<Config, Set<string>>()
+
+/** The placeholder names of every configured template (policy: none may be published unfilled). */
+export function templatePlaceholderNames(config: Config): Set<string> {
+  let names = namesByConfig.get(config)
+  if (!names) namesByConfig.set(config, (names = new Set(Object.values(config.templates ?? {}).flatMap((template) => placeholdersOf(template)))))
+  return names
 }
 
 /** NAME=VALUE pairs; a name given twice is refused rather than one silently winning. */

@@ -79,6 +79,17 @@ describe('templates', () => {
     expect(refusal(() => fillTemplateAndTyped(load(config), 'bins', [], {headline: '{road} shut'}))).toBe('{road} is typed with --template bins, which has no such placeholder and no --var gives it — give --var road=…, or write {{road}} for the braces')
   })
 
+  it("asks no --var for a placeholder only in a field the officer typed over, and takes one given for it", () => {
+    const c = load(config)
+    // The template's text (with {junctions} and {until}) is replaced by the typed one.
+    const {typed, template} = fillTemplateAndTyped(c, 'road-closure', ['road=A55', 'direction=westbound', 'area=Bangor'], {text: 'The {road} is shut.'})
+    expect(typed).toEqual({text: 'The A55 is shut.'})
+    expect(template.headline).toBe('A55 closed westbound')
+    expect(fillTemplateAndTyped(c, 'road-closure', ['road=A55', 'direction=westbound', 'area=Bangor', 'until=18:00'], {text: 'Shut.'}).typed).toEqual({text: 'Shut.'})
+    // Still needed where the template's own field is published.
+    expect(refusal(() => fillTemplateAndTyped(c, 'road-closure', ['road=A55', 'area=Bangor'], {text: 'Shut.'}))).toBe('template road-closure needs --var direction=…')
+  })
+
   it('refuses a missing placeholder, an unused or repeated --var, and an unknown template — naming what to do', () => {
     const c = load(config)
     expect(refusal(() => fillTemplate(c, 'road-closure', ['road=A55']))).toBe('template road-closure needs --var direction=…, --var junctions=…, --var until=…, --var area=…')

@@ -1,5 +1,5 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {ok, refused} from '../helpers/cli-assertions.js'
+import {exited, ok, refused} from '../helpers/cli-assertions.js'
 import {jsonOf, makeCrierHome, storeFacts, type CrierHome} from '../helpers/cli.js'
 
 // crier draft --template through the built CLI, as a cron job or a script would run it.
@@ -60,5 +60,19 @@ describe('crier draft --template', () => {
     refused(h.run(['draft', 'Text.', '--severity', 'Minor', '--var', 'road=A55']), 2, /^Error: --var fills a template's placeholders — give --template NAME$/)
     refused(h.run(['draft', '--template', 'flood']), 2, /^Error: no template "flood" — configured: road-closure$/)
     expect(storeFacts(h)).toEqual(before)
+  })
+
+  it('a placeholder left in text edited later blocks the broadcast, and typed text over the template needs no --var for it', () => {
+    home = makeCrierHome()
+    const h = home
+    h.writeConfig(config)
+    // The typed text replaces the template's, so {junctions} and {until} are not asked for.
+    const draft = jsonOf(ok(h.run(['draft', 'The {road} is shut.', '--template', 'road-closure', '--var', 'road=A55', '--var', 'direction=westbound', '--var', 'area=Bangor', '--json'])))
+    expect(draft.variants[0].description).toBe('The A55 is shut.')
+    ok(h.run(['edit', draft.id, '--text', 'The {road} is still shut.']))
+    const preview = exited(h.run(['preview', draft.id]), 3)
+    expect(preview.stdout).toMatch(/^Policy error: \{road\} in the description \(en\) is a template placeholder nobody filled/m)
+    refused(h.run(['broadcast', draft.id]), 3, /\{road\} in the description \(en\) is a template placeholder nobody filled — write what it stands for: crier edit \w+ --text …/)
+    expect(storeFacts(h).deliveries).toBe(0)
   })
 })

@@ -8,6 +8,7 @@ import {lacksChannelLanguage, type ChannelRendering} from '../render.js'
 import {findPersonalData, type PersonalDataOptions} from './personal-data.js'
 import {inQuietHours, localIsoMinute, quietHoursEnd} from './quiet-hours.js'
 import {foldText, wordMatchers, type WordMatcher} from './words.js'
+import {templatePlaceholderNames} from '../templates.js'
 
 // The one policy check that preview, approve, schedule and broadcast all run, with the same
 // inputs: the announcement, the config, what each channel would publish, and the time. A
@@ -40,7 +41,8 @@ export interface CheckOptions {
 const capHeadlineAdvice = 160
 const dayMs = 86_400_000
 
-const flagFor = {headline: '--headline', area: '--area', expires: '--expires', instruction: '--instruction', web: '--web', event: '--event'} as const
+/** The `edit` flag that sets a field. */
+const flagFor = {headline: '--headline', description: '--text', area: '--area', zones: '--zone', expires: '--expires', instruction: '--instruction', web: '--web', event: '--event'} as const
 
 export function checkPolicy(announcement: Announcement, config: Config, renderings: ChannelRendering[], now: number, options: CheckOptions = {}): Finding[] {
   const sendAt = options.sendAt?.length ? options.sendAt : [now]
@@ -50,6 +52,7 @@ export function checkPolicy(announcement: Announcement, config: Config, renderin
     ...headlineLengths(announcement),
     ...expiry(announcement, config, now, sendAt[0]!, id, options.sendAt !== undefined),
     ...words(announcement, config),
+    ...unfilledPlaceholders(announcement, config, id),
     ...personalData(announcement, config),
     ...quietHours(announcement, config, sendAt, id, options.occurrenceOf !== undefined),
     ...channels(announcement, renderings, id),
@@ -247,6 +250,30 @@ function words(announcement: Announcement, config: Config): Finding[] {
     }
   }
   return findings
+}
+
+/**
+ * A configured template's {placeholder} left in the text — typed with `edit --text`, or pasted
+ * from the template: never published as "{road}". Other braces are the officer's own.
+ */
+function unfilledPlaceholders(announcement: Announcement, config: Config, id: string): Finding[] {
+  const names = templatePlaceholderNames(config)
+  if (names.size === 0) return []
+  const found = new Map<string, Place[]>()
+  eachText(announcement, (text, place) => {
+    if (place.field === 'web') return
+    for (const match of text.matchAll(/\{([A-Za-z][\w-]*)\}/g)) {
+      if (!names.has(match[1]!)) continue
+      const places = found.get(match[0]) ?? []
+      places.push(place)
+      found.set(match[0], places)
+    }
+  })
+  return [...found].map(([placeholder, places]) => ({
+    level: 'error' as const,
+    rule: 'unfilled-placeholder',
+    message: `${placeholder} in ${describePlaces(places)} is a template placeholder nobody filled — write what it stands for: crier edit ${id} ${flagFor[places[0]!.field]} …`,
+  }))
 }
 
 const detectorNames: Record<PersonalDataDetector, string> = {

@@ -408,3 +408,32 @@ describe('an Update that keeps its original’s instruction', () => {
     expect(ofRule(check(original, config), 'follow-up-instruction')).toEqual([])
   })
 })
+
+describe('unfilled template placeholders', () => {
+  const config = configWith(`  content: {}
+templates:
+  road-closure:
+    headline: "{road} closed {direction}"
+    text: "The {road} is closed {direction}."
+`)
+
+  it('blocks a configured template placeholder left in the text, naming where and the flag that fixes it', () => {
+    const announcement = makeAnnouncement({
+      expiresAt: noon + 3_600_000,
+      variants: [{language: 'en-GB', headline: 'A55 closed', description: 'The {road} is closed {direction}.', instruction: 'Avoid {road}.'}],
+    })
+    const found = ofRule(check(announcement, config), 'unfilled-placeholder')
+    expect(found.map((finding) => finding.level)).toEqual(['error', 'error'])
+    expect(found[0]!.message).toBe(`{road} in the description and instruction (en-GB) is a template placeholder nobody filled — write what it stands for: crier edit ${shortId(announcement.id)} --text …`)
+    expect(found[1]!.message).toContain('{direction} in the description (en-GB)')
+    expect(blockingFindings(check(announcement, config)).length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('leaves braces that are no template placeholder alone, and says nothing where no template is configured', () => {
+    const own = makeAnnouncement({expiresAt: noon + 3_600_000, variants: [{language: 'en-GB', headline: 'Code {A1} applies', description: 'Refer to {ref-7}.'}]})
+    expect(ofRule(check(own, config), 'unfilled-placeholder')).toEqual([])
+    const road = makeAnnouncement({expiresAt: noon + 3_600_000, variants: [{language: 'en-GB', headline: '{road} closed', description: 'Closed.'}]})
+    expect(ofRule(check(road, configWith('  content: {}\n')), 'unfilled-placeholder')).toEqual([])
+    expect(ofRule(check(road, config), 'unfilled-placeholder')[0]!.message).toContain('in the headline (en-GB)')
+  })
+})
