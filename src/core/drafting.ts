@@ -92,7 +92,7 @@ export function createDraft(ctx: CoreContext, typed: DraftInput, followUp?: Foll
     scope: original?.scope ?? 'Public',
     ...(original && {references: original.id}),
     category,
-    event: input.event?.trim() || original?.event || defaultEvent[category],
+    event: input.event?.trim() || (original && eventFollowingCategory(original, category)) || defaultEvent[category],
     urgency,
     severity,
     certainty,
@@ -168,7 +168,7 @@ export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput)
       certainty: input.certainty ? parseCertainty(input.certainty) : current.certainty,
       category,
       // "" takes a field back: --event "" to the category's own word, --web "" to no link.
-      event: input.event === undefined ? current.event : input.event.trim() || defaultEvent[category],
+      event: input.event === undefined ? eventFollowingCategory(current, category) : input.event.trim() || defaultEvent[category],
       web: input.web === undefined ? current.web : input.web.trim() ? parseWebLink(input.web) : undefined,
       area: draftArea(input, current.area),
       expiresAt: input.expires !== undefined ? parseExpiry(input.expires, at, ctx.config.timezone) : current.expiresAt,
@@ -253,4 +253,13 @@ function draftArea(input: Pick<DraftInput, 'area' | 'circle' | 'polygon' | 'zone
   if (input.area === undefined) return basis
   if (!description) return undefined
   return {description, polygons: basis?.polygons ?? [], circles: basis?.circles ?? [], geocodes: basis?.geocodes ?? []}
+}
+
+/**
+ * The event under a (perhaps new) category: one that was the old category's own word (none was
+ * typed, or it was reset) follows the category, as a derived headline follows the text; a typed
+ * one stays.
+ */
+function eventFollowingCategory(earlier: Announcement, category: Category): string {
+  return earlier.event === defaultEvent[earlier.category] ? defaultEvent[category] : earlier.event
 }

@@ -208,4 +208,17 @@ describe('edit with an empty value', () => {
     expect(edited.event).toBe(createDraft(world.ctx, {text: 'x.', severity: 'Minor', category: 'Transport', channels: []}).event)
     expect(world.ctx.store.announcements.get(created.id)!.web).toBeUndefined()
   })
+
+  it("an event that is the category's own word follows a new category; a typed one stays", () => {
+    world = makeWorld(config)
+    const reset = createDraft(world.ctx, {text: 'Road closed.', severity: 'Minor', category: 'Transport', event: 'Road closure', channels: []})
+    editAnnouncement(world.ctx, reset.id, {event: ''})
+    const moved = editAnnouncement(world.ctx, reset.id, {category: 'Fire'}).announcement
+    expect([moved.category, moved.event]).toEqual(['Fire', 'Fire'])
+    const typed = createDraft(world.ctx, {text: 'Road closed.', severity: 'Minor', category: 'Transport', event: 'Road closure', channels: []})
+    expect(editAnnouncement(world.ctx, typed.id, {category: 'Fire'}).announcement.event).toBe('Road closure')
+    const untyped = createDraft(world.ctx, {text: 'Smoke.', severity: 'Minor', channels: []})
+    expect(untyped.event).toBe('Announcement')
+    expect(editAnnouncement(world.ctx, untyped.id, {category: 'Met'}).announcement.event).toBe('Weather')
+  })
 })
