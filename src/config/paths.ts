@@ -25,7 +25,10 @@ export function resolvePaths(env: NodeJS.ProcessEnv, configFlag?: string): Crier
 
 /** A config file named on purpose (--config, CRIER_CONFIG) that is not there: a mistake, whatever reads it. */
 export function refuseMissingNamedConfig(paths: CrierPaths): void {
-  if (paths.configExplicit && !existsSync(paths.configFile)) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
+  if (!paths.configExplicit) return
+  if (!existsSync(paths.configFile)) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
+  // What the config loader would refuse too, cheaply: a command that only reads the store does not load it.
+  if (statSync(paths.configFile).isDirectory()) throw new UsageError(`${paths.configFile} is a directory — give the config file (--config DIR/config.yaml)`)
 }
 
 /** Creates a directory crier owns with mode 0700, or says plainly that it cannot. */

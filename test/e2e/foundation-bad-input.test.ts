@@ -253,6 +253,8 @@ describe('bad configuration: exit 2, each problem one line naming the file and k
     refusedWith(home.run(['channels', 'list'], {env: {CRIER_CONFIG: missing}}), 2, /config file .*missing\.yaml does not exist/)
     // Commands that read only the store say so too, rather than quietly ignoring it.
     for (const command of [['list'], ['status'], ['audit']]) refusedWith(home.run([...command, '--config', missing]), 2, /config file .*missing\.yaml does not exist/)
+    // A directory named as the config, by every kind of command.
+    for (const command of [['list'], ['audit', 'verify'], ['subscribers', 'list'], ['channels', 'list']]) refusedWith(home.run([...command, '--config', home.home]), 2, /is a directory — give the config file \(--config DIR\/config\.yaml\)$/)
     expectUnchanged(home, facts)
   })
 
