@@ -1,3 +1,4 @@
+import stringWidth from 'string-width'
 import type {Config} from '../config/load.js'
 import {counted} from '../core/counted.js'
 import {shortId} from '../core/ids.js'
@@ -16,7 +17,7 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
   /** One item: what it is, then what to do about it. */
   const item = (what: string, todo: string, between = '  ') => {
     const whole = `${what}${between}${todo}`
-    if (width === undefined || [...whole].length <= width) lines.push(whole)
+    if (width === undefined || stringWidth(whole) <= width) lines.push(whole)
     else lines.push(cut(what, width), ...wrap(todo.trim(), width, '    '))
   }
   const title = (ref: AnnouncementRef) => `${shortId(ref.id)}  ${ref.severity.padEnd(8)} ${drillFlag(ref)}${oneLine(ref.headline, 100)}`
@@ -74,13 +75,13 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
   return lines
 }
 
-/** `text` in lines of at most `width` characters, each after `indent`, broken between words (a word longer than a line is cut). */
+/** `text` in lines of at most `width` columns, each after `indent`, broken between words (a word longer than a line is cut). */
 function wrap(text: string, width: number, indent: string): string[] {
   const lines: string[] = []
   let line = ''
   for (const word of text.split(' ')) {
     const candidate = line ? `${line} ${word}` : word
-    if (line && [...indent + candidate].length > width) {
+    if (line && stringWidth(indent + candidate) > width) {
       lines.push(cut(indent + line, width))
       line = word
     } else line = candidate
@@ -89,8 +90,18 @@ function wrap(text: string, width: number, indent: string): string[] {
   return lines
 }
 
-/** At most `width` characters, the last one … when cut. */
+/** At most `width` terminal columns (CJK and most emoji take two), the last one … when cut. */
 function cut(line: string, width: number): string {
-  const characters = [...line]
-  return characters.length <= width ? line : characters.slice(0, Math.max(1, width - 1)).join('') + '…'
+  if (stringWidth(line) <= width) return line
+  let kept = ''
+  let used = 0
+  for (const {segment} of graphemes.segment(line)) {
+    const columns = stringWidth(segment)
+    if (used + columns > Math.max(1, width - 1)) break
+    kept += segment
+    used += columns
+  }
+  return kept + '…'
 }
+
+const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'})

@@ -1,3 +1,4 @@
+import stringWidth from 'string-width'
 import {afterEach, describe, expect, it} from 'vitest'
 import {createDraft} from '../../src/core/drafting.js'
 import {shortId} from '../../src/core/ids.js'
@@ -131,6 +132,18 @@ describe('crier status (the shift-start dashboard)', () => {
     const after = jsonOf(ok(h.run(['status', '--json'])))
     expect(after.trouble.filter((t: any) => t.announcement.id === troubled!).map((t: any) => t.cancelledBy)).toEqual([cancel, cancel])
     expect(h.run(['status']).stdout).toMatch(new RegExp(`^ {2}DEAD 1 on partners {2}\\[CANCELLED by ${shortId(cancel)}\\] ${shortId(troubled!)} `, 'm'))
+  })
+
+  it('fits wide characters (CJK, emoji: two columns each) into a narrow terminal', () => {
+    home = makeCrierHome()
+    const h = home
+    h.writeConfig(config)
+    const id = jsonOf(ok(h.run(['draft', '東京都の避難指示が発令されました 🌊🌊 直ちに避難してください。', '--headline', '東京都の避難指示が発令されました 🌊🌊 直ちに避難してください', '--severity', 'Extreme', '--channel', 'website', '--json']))).id as string
+    for (const columns of [80, 40]) {
+      const out = ok(h.run(['status'], {env: {COLUMNS: String(columns)}})).stdout
+      for (const line of out.trimEnd().split('\n')) expect(stringWidth(line), line).toBeLessThanOrEqual(columns)
+      expect(out.replace(/\n +/g, ' ')).toContain(`crier approve ${shortId(id)}`)
+    }
   })
 
   it("refuses an empty id (a script's unset variable) instead of showing the overview: exit 2", () => {
