@@ -6,9 +6,11 @@ import {parse} from 'csv-parse'
 import {stringify} from 'csv-stringify'
 import type {CoreContext} from '../context.js'
 import {RuntimeFailure, UsageError} from '../errors.js'
+import {publishableText} from '../terminal-text.js'
 import type {SubscriberInput} from '../../store/subscribers.js'
 import {normaliseEmail, normalisePhone} from './contacts.js'
 import {earlierLineReason, LinesWritten} from './lines-written.js'
+import {fromSpreadsheetSafe, spreadsheetSafe} from './spreadsheet-cell.js'
 
 // `crier subscribers import FILE --list L`: a CSV streamed row by row (never the whole file in
 // memory), each row checked, accepted rows upserted by contact in one transaction (a fatal
@@ -93,7 +95,7 @@ const languageNames: Record<string, string> = {english: 'en', saesneg: 'en', wel
  * not dropped from every alert over a phone number or a language label that cannot be read.
  */
 export function checkRow(row: Partial<Record<Column, string>>, list: string, defaultRegion?: string): (SubscriberInput & {dropped?: string[]}) | string {
-  const field = (name: Column) => row[name]?.trim() || null
+  const field = (name: Column) => fromSpreadsheetSafe(row[name]?.trim() ?? '').trim() || null
   const email = field('email')
   const phone = field('phone')
   if (!email && !phone) return 'no e-mail address or phone number'
@@ -132,7 +134,9 @@ export function checkRow(row: Partial<Record<Column, string>>, list: string, def
     .split(/[;|,]/)
     .map((tag) => tag.trim())
     .filter(Boolean)
-  return {list, name: field('name'), email: normalisedEmail ?? null, phone: normalisedPhone ?? null, language, lat: latitude, lon: longitude, zone: field('zone'), tags, ...(dropped.length && {dropped})}
+  // Names reach e-mail headers and zones CAP geocodes: stored as they will be used, on one line.
+  const plain = (name: Column) => publishableText(field(name) ?? '').replace(/\s*\n\s*/g, ' ').trim() || null
+  return {list, name: plain('name'), email: normalisedEmail ?? null, phone: normalisedPhone ?? null, language, lat: latitude, lon: longitude, zone: plain('zone'), tags, ...(dropped.length && {dropped})}
 }
 
 /** Why the file cannot be imported, as one line (exit 2), or undefined when it can be read. */
@@ -200,7 +204,8 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
       csv.pipe(out)
       rejects = {csv, out}
     }
-    rejects.csv.write({line, reason, ...record})
+    const cells = Object.entries({reason, ...record}).map(([key, value]) => [key, spreadsheetSafe(String(value ?? ''))])
+    rejects.csv.write({line, ...Object.fromEntries(cells)})
     if (imported) result.partial++
     else result.rejected++
   }

@@ -37,6 +37,27 @@ describe('subscriber import', () => {
     expect(await importSubscribers(w.ctx, again, 'residents')).toMatchObject({imported: 2, inserted: 0, updated: 2, rejected: 0})
   })
 
+  it('writes the rejected file safe to open in a spreadsheet, and takes it back in as it was once fixed', async () => {
+    const w = csvWorld()
+    const file = writeCsv(w, 'hostile.csv', header + `"=cmd|' /C calc'!A0",bad-email,,,,,,\n"+SUM(1+1)",,+44 7700 900123x,,,,,\n-3+cmd,,,,,,,\n"@x\u001b[31m",,,,,,"Zone\u001b]0;pwn\u0007A",\nPlain,,-12,,,,,\n`)
+    expect(await importSubscribers(w.ctx, file, 'residents')).toMatchObject({imported: 0, rejected: 5})
+    const rejectedFile = join(w.home, 'hostile.rejected.csv')
+    const text = readFileSync(rejectedFile, 'utf8')
+    expect(text).not.toContain('\u001b')
+    const cells = text.trim().split('\n').slice(1).map((line) => line.split(',')[2])
+    // Every cell a spreadsheet would take for a formula starts with an apostrophe; a number does not.
+    expect(cells).toEqual([`'=cmd|' /C calc'!A0`, `'+SUM(1+1)`, `'-3+cmd`, `'@x`, 'Plain'])
+    expect(text).toContain(",'+44 7700 900123x,")
+    expect(text).toContain(',-12,')
+    // Fixed (an address added) and imported again: the names are as they were typed, the zone without its escape.
+    const fixed = text.replace(',bad-email,', ',ok@example.org,').replace(/^(\d+),[^,]*,/gm, '').replace(/^line,reason,/, '').replace("'+44 7700 900123x", "'+44 7700 900123")
+    writeCsv(w, 'fixed.csv', fixed)
+    const again = await importSubscribers(w.ctx, join(w.home, 'fixed.csv'), 'residents')
+    expect(again).toMatchObject({imported: 2})
+    expect([...w.store.subscribers.iterateList('residents')].map((row) => row.name)).toEqual(["=cmd|' /C calc'!A0", '+SUM(1+1)'])
+    expect(checkRow({name: '@x\u001b[31m', email: 'a@example.org', zone: 'Zone\u001b]0;pwn\u0007A\nB'}, 'residents')).toMatchObject({name: '@x', zone: 'ZoneA B'})
+  })
+
   it('writes rejected rows beside the file with the line and reason', async () => {
     const w = csvWorld()
     const file = writeCsv(w, 'mixed.csv', header + 'Good,good@example.org,,,,,,\nBadMail,not-an-email,,,,,,\nBadPhone,,12,,,,,\nNobody,,,,,,,\nFar,far@example.org,,,95,0,,\nShort,short@example.org\n')
