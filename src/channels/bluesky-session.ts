@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto'
+import {rememberSecret} from '../config/secrets.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import type {BlueskySettings} from './bluesky.js'
 import type {ChannelConfig, CheckResult} from './driver.js'
@@ -107,6 +108,9 @@ function parseSession(answer: XrpcAnswer, channel: ChannelConfig<BlueskySettings
   if (typeof did !== 'string' || typeof accessJwt !== 'string' || typeof refreshJwt !== 'string') {
     throw new TransientSendError(`unexpected answer to sign-in: ${reasonOf(answer, channel)}`)
   }
+  // They post as the account: never shown, whatever a provider's error quotes.
+  rememberSecret(accessJwt)
+  rememberSecret(refreshJwt)
   return {
     did,
     handle: typeof handle === 'string' ? handle : did,

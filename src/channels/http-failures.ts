@@ -1,5 +1,5 @@
 import {stripTerminalControls} from '../core/terminal-text.js'
-import {redact} from '../config/secrets.js'
+import {redact, redactValues} from '../config/secrets.js'
 import {InDoubtSendError, PermanentSendError, TransientSendError} from './errors.js'
 import type {HttpResponse} from './http.js'
 
@@ -112,9 +112,7 @@ const maxReasonChars = 200
  * whole), then cut to 200 characters — after scrubbing, so no secret is half-kept.
  */
 export function safeReason(text: string, channelSecrets: Array<string | undefined>): string {
-  let result = redact(text)
-  const secrets = channelSecrets.filter((each): each is string => typeof each === 'string' && each.length >= 4).sort((a, b) => b.length - a.length)
-  for (const secret of secrets) result = result.split(secret).join('***')
+  const result = redactValues(redact(text), channelSecrets.filter((each): each is string => typeof each === 'string'))
   const chars = Array.from(result)
   return chars.length > maxReasonChars ? `${chars.slice(0, maxReasonChars).join('')}…` : result
 }

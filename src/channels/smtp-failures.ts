@@ -1,5 +1,5 @@
 import {oneLine} from '../core/terminal-text.js'
-import {redact} from '../config/secrets.js'
+import {redact, redactValues} from '../config/secrets.js'
 import type {ChannelConfig} from './driver.js'
 import type {EmailSettings} from './email.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, TransientSendError} from './errors.js'
@@ -94,14 +94,10 @@ function networkReason(error: SmtpError, channel: ChannelConfig<EmailSettings>):
  * removed too when it looks like a token (Postmark and others use the API token as both).
  */
 function scrub(text: string, endpoint: SmtpEndpoint): string {
-  const secrets = new Set<string>()
-  if (endpoint.password) secrets.add(endpoint.password).add(encodeURIComponent(endpoint.password))
-  if (endpoint.user && endpoint.user.length >= 20) secrets.add(endpoint.user).add(encodeURIComponent(endpoint.user))
-  let result = redact(text)
-  for (const secret of [...secrets].filter((each) => each.length > 0).sort((a, b) => b.length - a.length)) {
-    result = result.split(secret).join('***')
-  }
-  return result
+  const secrets: string[] = []
+  if (endpoint.password) secrets.push(endpoint.password)
+  if (endpoint.user && endpoint.user.length >= 20) secrets.push(endpoint.user)
+  return redactValues(redact(text), secrets)
 }
 
 /** Cut after scrubbing, so no secret is half-kept. */

@@ -8,15 +8,33 @@ export function rememberSecret(value: string): void {
   if (value.length >= 4) knownSecrets.add(value)
 }
 
-/** Replaces every known secret (and its URL-encoded form) in text with "***". */
+/** Replaces every known secret, in each form a provider may echo it (secretForms), with "***". */
 export function redact(text: string): string {
-  let result = text
-  for (const secret of knownSecrets) {
-    for (const form of new Set([secret, encodeURIComponent(secret)])) {
-      result = result.split(form).join('***')
-    }
+  return redactValues(text, knownSecrets)
+}
+
+/**
+ * Replaces each of `secrets` in text with "***": as written, URL-encoded, JSON-escaped (a
+ * provider quoting the request: `\"`, `\/`) and in base64 — whole, or inside a base64 token
+ * that decodes to text holding it (an SMTP server echoing `AUTH PLAIN`, a Basic header).
+ */
+export function redactValues(text: string, secrets: Iterable<string>): string {
+  // Longest first, so a secret that contains another goes whole.
+  const values = [...secrets].filter((secret) => secret.length >= 4).sort((a, b) => b.length - a.length)
+  if (values.length === 0) return text
+  let result = text.replace(/[A-Za-z0-9+/_-]{8,}={0,2}/g, (token) => {
+    const decoded = Buffer.from(token, token.includes('-') || token.includes('_') ? 'base64url' : 'base64').toString('utf8')
+    return values.some((secret) => decoded.includes(secret)) ? '***' : token
+  })
+  for (const secret of values) {
+    for (const form of secretForms(secret)) result = result.split(form).join('***')
   }
   return result
+}
+
+function secretForms(secret: string): Set<string> {
+  const json = JSON.stringify(secret).slice(1, -1)
+  return new Set([secret, encodeURIComponent(secret), json, json.replaceAll('/', '\\/')])
 }
 
 export interface SecretProblem {

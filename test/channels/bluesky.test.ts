@@ -568,6 +568,18 @@ describe('bluesky send: errors', () => {
     expect(error.message).toContain('"identifier":"police.bsky.social"')
     expect(error.message).not.toContain(appPassword)
   })
+
+  it("never puts the session's tokens in an error either: they post as the account", async () => {
+    let token = ''
+    server.respondWith((request) => {
+      if (!request.path.startsWith('/xrpc/com.atproto.repo.')) return pds.plan(request)
+      token = String(request.headers.authorization).replace(/^Bearer /, '')
+      return {status: 400, headers: {'Content-Type': 'application/json'}, body: JSON.stringify({error: 'InvalidRequest', message: `rejected token Bearer ${token}`})}
+    })
+    const error = await sendExpectingError(render(saying('Road closed')).payload, makeContext(makeChannel()))
+    expect(token.length).toBeGreaterThan(20)
+    expect(error.message).toBe('Bluesky InvalidRequest: rejected token Bearer ***')
+  })
 })
 
 describe('bluesky check', () => {
