@@ -4,7 +4,7 @@ import type {ChannelConfig, Driver, PostedPart} from './driver.js'
 import {PermanentSendError, TransientSendError} from './errors.js'
 import {socialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
-import {httpUrl} from './http-url.js'
+import {apiBaseUrl} from './http-url.js'
 import {recordKey} from './bluesky-record-key.js'
 import {authorized, currentSession, describeSession, failureOf, forgetSessions, reasonOf, xrpc, type Io, type Session} from './bluesky-session.js'
 
@@ -39,7 +39,7 @@ const account = z
 const blueskySettings = z
   .object({
     /** The account's PDS, or the entryway that signs it in (bsky.social hands over to the account's PDS). */
-    baseUrl: httpUrl.default('https://bsky.social'),
+    baseUrl: apiBaseUrl.default('https://bsky.social'),
     /** Handle (police.bsky.social) or DID (did:plc:…) of the account that posts. */
     identifier: account.optional(),
     /** The same as identifier, as DESIGN.md's example config spells it. */

@@ -7,7 +7,7 @@ import type {HttpClient, HttpResponse} from './http.js'
 import {firstBodyLine, headerValue, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject, unansweredSend} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
 import {socialText} from './social-text.js'
-import {httpUrl} from './http-url.js'
+import {apiBaseUrl} from './http-url.js'
 
 // A Facebook Page's feed, through the Graph API over plain HTTP
 // (https://developers.facebook.com/docs/pages-api/posts): one post per announcement, as the
@@ -35,7 +35,7 @@ const facebookSettings = z.object({
   /** The app's secret, when the app requires appsecret_proof on every call; written `${ENV}`. */
   appSecret: z.string().min(1).optional(),
   /** The Graph API host and version. */
-  baseUrl: httpUrl.default('https://graph.facebook.com/v21.0'),
+  baseUrl: apiBaseUrl.default('https://graph.facebook.com/v21.0'),
   severityTag: z.boolean().default(true),
 })
 export type FacebookSettings = z.infer<typeof facebookSettings>

@@ -12,3 +12,15 @@ export function isHttpUrl(text: string): boolean {
 }
 
 export const httpUrl = z.string().refine(isHttpUrl, 'expected an http(s) URL')
+
+/**
+ * A provider's `baseUrl`: the API's paths go after it, so a ?query or #fragment would swallow
+ * them, and a user:password would be dropped unsent (credentials have their own settings).
+ */
+export function isApiBaseUrl(text: string): boolean {
+  if (!isHttpUrl(text)) return false
+  const {username, password, search, hash} = new URL(text)
+  return !username && !password && !search && !hash
+}
+
+export const apiBaseUrl = z.string().refine(isApiBaseUrl, "expected the API's http(s) URL, without user:password, ?query or #fragment (its paths go after it)")

@@ -9,7 +9,7 @@ import {firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryA
 import {channelTimeoutMs} from './timeout.js'
 import {socialText, type SocialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
-import {isHttpUrl} from './http-url.js'
+import {isApiBaseUrl} from './http-url.js'
 
 // Posts on a Mastodon instance (or any server speaking its API: GoToSocial, Pleroma, Akkoma)
 // through the REST API directly, https://docs.joinmastodon.org/methods/statuses/#create.
@@ -26,7 +26,7 @@ const visibilities = ['public', 'unlisted', 'private'] as const
 
 const mastodonSettings = z.object({
   /** The instance, e.g. https://mastodon.social; a path prefix is kept (a proxy). */
-  baseUrl: z.string().refine(isHttpUrl, 'expected the instance\'s http(s) URL, e.g. https://mastodon.social'),
+  baseUrl: z.string().refine(isApiBaseUrl, "expected the instance's http(s) URL, e.g. https://mastodon.social, without user:password, ?query or #fragment"),
   /** A user access token with the write:statuses scope (read:accounts for channels test); written `${ENV}`. */
   accessToken: z.string().min(1),
   visibility: z.enum(visibilities).default('public'),

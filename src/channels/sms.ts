@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import type {ChannelConfig, Driver} from './driver.js'
 import {ChannelUnusableError, PermanentSendError} from './errors.js'
-import {httpUrl} from './http-url.js'
+import {apiBaseUrl, httpUrl} from './http-url.js'
 import {checkGeneric, checkTwilio, messagingServiceSid, sendGeneric, sendTwilio} from './sms-gateways.js'
 import {countSmsSegments, segmentLabel, smsTextFor} from './sms-text.js'
 
@@ -49,7 +49,7 @@ const smsSettings = z
     /** Twilio auth token; written `${ENV}` in config. */
     authToken: z.string().min(1).optional(),
     /** Twilio API host; a compatible gateway's may carry a path prefix (…/api/laml). */
-    baseUrl: httpUrl.default('https://api.twilio.com'),
+    baseUrl: apiBaseUrl.default('https://api.twilio.com'),
     /** Twilio posts delivery status updates here. */
     statusCallback: httpUrl.optional(),
     /** Generic: the gateway's endpoint, one POST per message. */

@@ -8,7 +8,7 @@ import {firstBodyLine, headerValue, networkReason, parseRetryAfter, safeReason, 
 import {channelTimeoutMs} from './timeout.js'
 import {socialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
-import {httpUrl} from './http-url.js'
+import {apiBaseUrl} from './http-url.js'
 
 // A Telegram channel or group, through the Bot API over plain HTTP
 // (https://core.telegram.org/bots/api#sendmessage): the bot posts as the channel, the headline
@@ -42,7 +42,7 @@ const telegramSettings = z.object({
     .transform(String)
     .refine((id) => chatIdPattern.test(id), 'expected a channel @username or a numeric chat id such as -1001234567890'),
   /** The Bot API host; a self-hosted Bot API server's address works too. */
-  baseUrl: httpUrl.default('https://api.telegram.org'),
+  baseUrl: apiBaseUrl.default('https://api.telegram.org'),
   /** Announcements of these severities are posted without a notification sound. */
   silentFor: z.array(z.enum(severities)).default(['Minor']),
   threads: z.boolean().default(true),

@@ -14,11 +14,24 @@ import {isHttpUrl} from './http-url.js'
 // secret (X-Crier-Signature: sha256=<hex HMAC of the exact body>) so the partner can tell it
 // came from us. One channel posts to one URL; several partners are several channels.
 
+// The headers crier sets cannot be set from config: a partner verifying signatures or
+// de-duplicating on Idempotency-Key must get ours, and framing is undici's.
+const reservedHeaders = new Set(['content-type', 'user-agent', 'idempotency-key', 'x-crier-signature', 'content-length', 'host', 'transfer-encoding', 'connection'])
+
+// RFC 9110 field names, values on one line: undici would refuse them at every send instead.
+const configHeaders = z.record(z.string(), z.string().refine((value) => !/[\r\n\0]/.test(value), 'a header value must be one line (no CR, LF or NUL)')).superRefine((headers, ctx) => {
+  for (const name of Object.keys(headers)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) ctx.addIssue({code: 'custom', path: [name], message: 'expected a header name (letters, digits, -)'})
+    else if (reservedHeaders.has(name.toLowerCase())) ctx.addIssue({code: 'custom', path: [name], message: `crier sets ${name} itself — remove it`})
+  }
+})
+
 const webhookSettings = z.object({
+  /** `https://user:${PASSWORD}@host/…` sends the user and password as Basic authorization. */
   url: z.string().refine(isHttpUrl, 'expected an http(s) URL'),
   /** HMAC key shared with the partner; written `${ENV}` in config. */
   secret: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: configHeaders.optional(),
 })
 export type WebhookSettings = z.infer<typeof webhookSettings>
 
@@ -134,9 +147,6 @@ function sign(body: string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('hex')
 }
 
-// The headers crier sets cannot be overridden from config: a partner verifying signatures
-// or de-duplicating on Idempotency-Key must get ours.
-const reservedHeaders = new Set(['content-type', 'user-agent', 'idempotency-key', 'x-crier-signature', 'content-length', 'host'])
 
 const fixedHeadersOf = new WeakMap<ChannelConfig<WebhookSettings>, Readonly<Record<string, string>>>()
 
@@ -150,10 +160,12 @@ function fixedHeaders(channel: ChannelConfig<WebhookSettings>): Readonly<Record<
   return headers
 }
 
+/** The config's headers, and the URL's user and password as Basic authorization (undici does not send them). */
 function extraHeaders(channel: ChannelConfig<WebhookSettings>): Record<string, string> {
-  const extra: Record<string, string> = {}
-  for (const [name, value] of Object.entries(channel.headers ?? {})) {
-    if (!reservedHeaders.has(name.toLowerCase())) extra[name] = value
+  const extra: Record<string, string> = {...channel.headers}
+  const {username, password} = new URL(channel.url)
+  if ((username || password) && !Object.keys(extra).some((name) => name.toLowerCase() === 'authorization')) {
+    extra.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString('base64')}`
   }
   return extra
 }

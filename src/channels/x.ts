@@ -9,7 +9,7 @@ import {firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryA
 import {channelTimeoutMs} from './timeout.js'
 import {socialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
-import {httpUrl} from './http-url.js'
+import {apiBaseUrl} from './http-url.js'
 import {oauthSigner, percentEncode, type Signer} from './oauth1.js'
 
 // Posts on X through the v2 API (https://docs.x.com/x-api/posts/create-post) as the account
@@ -67,7 +67,7 @@ const xSettings = z.object({
   /** The posting account's access token secret; written `${ENV}` in config. */
   accessSecret: z.string().min(1),
   /** The API host; a proxy or test server's address works too. */
-  baseUrl: httpUrl.default('https://api.x.com'),
+  baseUrl: apiBaseUrl.default('https://api.x.com'),
   threads: z.boolean().default(true),
   severityTag: z.boolean().default(true),
 })

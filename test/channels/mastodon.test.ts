@@ -9,7 +9,10 @@ import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, PostedPart, SendContext} from '../../src/channels/driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
+import {facebook} from '../../src/channels/facebook.js'
 import {mastodon, mastodonLength, type MastodonPayload, type MastodonSettings} from '../../src/channels/mastodon.js'
+import {telegram} from '../../src/channels/telegram.js'
+import {x} from '../../src/channels/x.js'
 import {driverFor} from '../../src/channels/registry.js'
 import {makeAnnouncement} from '../helpers/announcement.js'
 import {partsInMemory} from '../helpers/thread-parts.js'
@@ -104,6 +107,14 @@ describe('mastodon settings', () => {
     expect(mastodon.config.safeParse({accessToken: 't'}).success).toBe(false)
     expect(mastodon.config.safeParse({baseUrl: 'https://social.example'}).success).toBe(false)
     expect(mastodon.config.safeParse({baseUrl: 'social.example', accessToken: 't'}).success).toBe(false)
+    // The API's paths go after baseUrl: a query, a fragment or credentials there would be lost or swallow them.
+    for (const baseUrl of ['https://social.example/sub?t=x', 'https://social.example/#top', 'https://u:p@social.example']) {
+      expect(mastodon.config.safeParse({baseUrl, accessToken: 't'}).error?.issues[0]?.message, baseUrl).toMatch(/without user:password, \?query or #fragment/)
+    }
+    expect(mastodon.config.safeParse({baseUrl: 'https://proxy.example/mastodon/', accessToken: 't'}).success).toBe(true)
+    for (const driver of [x, telegram, facebook]) {
+      expect(driver.config.safeParse({baseUrl: 'https://api.example/v1?key=1'}).error?.issues.some((issue) => issue.path[0] === 'baseUrl' && /\?query/.test(issue.message)), driver.type).toBe(true)
+    }
     expect(mastodon.config.parse({baseUrl: 'https://social.example', accessToken: 't'})).toEqual({
       baseUrl: 'https://social.example',
       accessToken: 't',

@@ -187,19 +187,25 @@ describe('webhook send', () => {
     expect(fake.requests[0]!.headers).not.toHaveProperty('x-crier-signature')
   })
 
-  it('does not let configured headers replace the signature or the idempotency key', async () => {
-    const channel = makeChannel({url: `${fake.url}/hooks/alerts`, secret, headers: {'idempotency-key': 'mine', 'X-Crier-Signature': 'forged'}})
+  it('refuses at config load headers that would replace its own, and names or values that cannot be sent', () => {
+    const refusal = (headers: Record<string, string>) => webhook.config.safeParse({url: 'https://partners.example/hooks', headers}).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    expect(refusal({'idempotency-key': 'mine'})).toEqual(['headers.idempotency-key: crier sets idempotency-key itself — remove it'])
+    expect(refusal({'X-Crier-Signature': 'forged', Host: 'evil.example'})).toEqual(['headers.X-Crier-Signature: crier sets X-Crier-Signature itself — remove it', 'headers.Host: crier sets Host itself — remove it'])
+    expect(refusal({'X-Partner': 'north\r\nX-Injected: 1'})).toEqual(['headers.X-Partner: a header value must be one line (no CR, LF or NUL)'])
+    expect(refusal({'X-Bar\r\nX-Inj': 'v'})?.[0]).toMatch(/^headers\.X-Bar\r\nX-Inj: expected a header name/)
+  })
+
+  it('sends the user and password of the URL as Basic authorization, never in an error', async () => {
+    const channel = makeChannel({url: `${fake.url.replace('http://', 'http://partner:p%40ss-word-77@')}/hooks/alerts`})
     const announcement = makeAnnouncement()
     const {payload} = webhook.render(announcement, announcement.variants[0]!, {channel})
     await webhook.send(payload, makeContext(channel))
-    expect(fake.requests[0]!.headers['idempotency-key']).toBe('idem-key-1')
-    expect(fake.requests[0]!.headers['x-crier-signature']).toMatch(/^sha256=[0-9a-f]{64}$/)
-  })
-
-  it('treats a request undici refuses to send as permanent', async () => {
-    const error = await sendExpectingError({headers: {'X-Partner': 'north\r\nwales'}})
+    expect(fake.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('partner:p@ss-word-77').toString('base64')}`)
+    expect(fake.requests[0]!.path).toBe('/hooks/alerts')
+    fake.respondWith((request) => ({status: 401, body: `bad credentials ${request.headers.authorization}`}))
+    const error = await webhook.send(payload, makeContext(channel)).then(() => undefined, (thrown: Error) => thrown)
     expect(error).toBeInstanceOf(PermanentSendError)
-    expect(fake.requests).toHaveLength(0)
+    expect(error!.message).toBe('HTTP 401: bad credentials Basic ***')
   })
 
   it('treats 503 as transient', async () => {
