@@ -7,6 +7,7 @@ import {alertsFeedPath, buildAlertsEntries, buildAlertsFeed, buildCapIndexFeed, 
 import {buildCapXml} from '../core/cap/build.js'
 import type {ChannelConfig, Driver, Receipt, RenderContext, RenderedPart, SendContext} from './driver.js'
 import {PermanentSendError, TransientSendError} from './errors.js'
+import {publishedSetting} from '../config/schema.js'
 
 // Publishes announcements as files a web server serves: one CAP 1.2 document per announcement
 // (dir/cap/<id>.xml) and two Atom feeds rewritten from the channel's current announcements
@@ -18,7 +19,7 @@ const feedSettings = z.object({
   dir: z.string(),
   /** Public address of `dir`; links and ids are relative / URNs without it. */
   baseUrl: z.url().optional(),
-  title: z.string().optional(),
+  title: publishedSetting.optional(),
   /** Files crier creates are private by default; a site that serves them directly may set 0644. */
   fileMode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal file mode such as 0600 or 0644').default('0600'),
 })

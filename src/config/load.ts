@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {parseDocument} from 'yaml'
@@ -77,14 +77,26 @@ export class ConfigError extends UsageError {
   }
 }
 
+const maxConfigBytes = 1_048_576
+
+/** A key someone could have meant as a setting (a typo such as `polcy`), not a line of another file: those are not repeated back. */
+function looksLikeKey(key: string): boolean {
+  return /^[A-Za-z][\w-]{0,39}$/.test(key)
+}
+
 export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   refuseMissingNamedConfig(paths)
   if (!existsSync(paths.configFile)) return embeddedDefault(paths)
   const label = basename(paths.configFile)
   let text: string
   try {
+    // A device, a FIFO or a log named by mistake would hang or fill memory: a config is a file of a few KB.
+    const file = statSync(paths.configFile)
+    if (file.isFile() && file.size > maxConfigBytes) throw new ConfigError([`${paths.configFile} is ${(file.size / 1_048_576).toFixed(1)} MB; a crier config is a few KB — is it the right file?`])
+    if (!file.isFile() && !file.isDirectory()) throw new ConfigError([`${paths.configFile} is not a regular file — give the config file (--config DIR/config.yaml)`])
     text = readFileSync(paths.configFile, 'utf8')
   } catch (error) {
+    if (error instanceof UsageError) throw error
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EISDIR') throw new UsageError(`${paths.configFile} is a directory — give the config file (--config DIR/config.yaml)`)
     throw new UsageError(`${label}: cannot be read (${code}) — check its permissions`)
@@ -107,6 +119,10 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   // run would then fail channel by channel. No file at all is the embedded default.
   if (raw === null || (typeof raw === 'object' && !Array.isArray(raw) && Object.keys(raw).length === 0)) {
     throw new ConfigError([`${label}: the file is empty — write its settings (see the README's config example), or remove it to use the embedded default`])
+  }
+  // Another file given by mistake (/etc/shadow, a .netrc): its lines are not repeated back as keys.
+  if (raw && typeof raw === 'object' && !Array.isArray(raw) && !Object.keys(raw).some((key) => key in configFileSchema.shape || looksLikeKey(key))) {
+    throw new ConfigError([`${label}: this is not a crier config — it has none of ${Object.keys(configFileSchema.shape).join(', ')} at the top level; give the right file`])
   }
   const {value, problems: secretProblems} = resolveSecrets(raw, env)
   const problems = secretProblems.map((p) => `${label}: ${p.path}: environment variable ${p.variable} is not set — export it before running crier`)
@@ -217,8 +233,11 @@ export function describeIssue(issue: z.core.$ZodIssue, prefix: string[] = []): s
   switch (issue.code) {
     case 'invalid_type':
       return `${path}: expected ${article(issue.expected)}`
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => `${path === '(top level)' ? key : `${path}.${key}`}: unknown key`).join('; ')
+    case 'unrecognized_keys': {
+      const named = issue.keys.filter(looksLikeKey).map((key) => `${path === '(top level)' ? key : `${path}.${key}`}: unknown key`)
+      const unnamed = issue.keys.length - named.length
+      return [...named, ...(unnamed ? [`${path}: ${unnamed === 1 ? 'a line that is' : `${unnamed} lines that are`} not a setting — is it the right file?`] : [])].join('; ')
+    }
     case 'invalid_value':
       return `${path}: expected one of ${issue.values.map(String).join(', ')}`
     default:

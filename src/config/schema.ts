@@ -4,6 +4,9 @@ import {categories, certainties, severities, urgencies, type Severity} from '../
 import {parseDuration, parseRate} from '../core/duration.js'
 import {foldText} from '../core/policy/words.js'
 
+/** Text crier publishes as it is written (sender, names, a feed's title): no control characters, no unpaired surrogates or non-characters an XML writer would drop unseen. */
+export const publishedSetting = z.string().refine((text) => !/[\p{Cc}\p{Cs}\uFFFE\uFFFF]/u.test(text), 'no control characters (escape sequences, tabs, line breaks) — it is published as written')
+
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 500ms, 10s, 2m')
 const rate = z
   .string()
@@ -209,8 +212,8 @@ export const configFileSchema = z
   .object({
     // CAP 1.2: the sender "MUST NOT include spaces, commas or restricted characters (< and &)";
     // it is also what <references> lists, comma-separated.
-    sender: z.string().regex(/^[^\s,<&]+$/, 'a CAP sender has no spaces, commas, < or & — e.g. alerts@northwales.example').optional(),
-    senderName: z.string().optional(),
+    sender: z.string().regex(/^[^\s,<&\p{Cc}\p{Cs}\uFFFE\uFFFF]+$/u, 'a CAP sender has no spaces, commas, < or & (nor control characters) — e.g. alerts@northwales.example').optional(),
+    senderName: publishedSetting.optional(),
     timezone: z
       .string()
       .refine((zone) => {

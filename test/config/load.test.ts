@@ -91,8 +91,17 @@ describe('loadConfig: the embedded default', () => {
 
   it('refuses a sender CAP would not take (a space, a comma, < or &): it names every message, and <references> lists it comma-separated', () => {
     for (const sender of ['North Wales Police', 'alerts,police@example.org', 'a&b@example.org']) {
-      expect(problemsOf(withConfig(`sender: "${sender}"\nchannels:\n  website: {type: feed, dir: ./public}\n`))).toEqual(['config.yaml: sender: a CAP sender has no spaces, commas, < or & — e.g. alerts@northwales.example'])
+      expect(problemsOf(withConfig(`sender: "${sender}"\nchannels:\n  website: {type: feed, dir: ./public}\n`))).toEqual(['config.yaml: sender: a CAP sender has no spaces, commas, < or & (nor control characters) — e.g. alerts@northwales.example'])
     }
+  })
+
+  it('refuses control characters in what is published as written: sender, senderName, a feed title', () => {
+    const yaml = 'sender: "al\\x01erts@ex.org"\nsenderName: "Police \\e[31m"\nchannels:\n  website: {type: feed, dir: ./public, title: "Feed \\uFFFE"}\n'
+    expect(problemsOf(withConfig(yaml))).toEqual([
+      'config.yaml: sender: a CAP sender has no spaces, commas, < or & (nor control characters) — e.g. alerts@northwales.example',
+      'config.yaml: senderName: no control characters (escape sequences, tabs, line breaks) — it is published as written',
+      'config.yaml: channels.website.title: no control characters (escape sequences, tabs, line breaks) — it is published as written',
+    ])
   })
 
   it('refuses an empty file, or one whose every line is a comment: that is not "no channels", and no file is the default', () => {
@@ -329,5 +338,21 @@ channels:
     writeFileSync(file, 'bogus: 1\n')
     const problems = problemsOf(resolvePaths({CRIER_HOME: home}, file))
     expect(problems).toEqual(['north-wales.yaml: bogus: unknown key'])
+  })
+
+  it('does not repeat back the lines of a file that is not a crier config (a shadow or netrc given by mistake)', () => {
+    const file = join(root, 'shadow')
+    writeFileSync(file, 'root:*:20228:0:99999:7:::\ndaemon:$6$salt$hash:20228:0:99999:7:::\n')
+    const problems = problemsOf(resolvePaths({CRIER_HOME: home}, file))
+    expect(problems).toEqual(['shadow: this is not a crier config — it has none of sender, senderName, timezone, defaultRegion, languages, channels, policy, scheduling, templates at the top level; give the right file'])
+    writeFileSync(file, 'channels: {}\nuser:hunter2:x: 1\n')
+    expect(problemsOf(resolvePaths({CRIER_HOME: home}, file))).toEqual(['shadow: (top level): a line that is not a setting — is it the right file?'])
+  })
+
+  it('refuses a device or an oversized file as the config, before reading it', () => {
+    expect(problemsOf(resolvePaths({CRIER_HOME: home}, '/dev/zero'))).toEqual(['/dev/zero is not a regular file — give the config file (--config DIR/config.yaml)'])
+    const big = join(root, 'big.yaml')
+    writeFileSync(big, `# ${'x'.repeat(2_000_000)}\n`)
+    expect(problemsOf(resolvePaths({CRIER_HOME: home}, big))).toEqual([`${big} is 1.9 MB; a crier config is a few KB — is it the right file?`])
   })
 })
