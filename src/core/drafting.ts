@@ -47,7 +47,7 @@ export interface FollowUpBasis {
 
 /**
  * The text fields of what was typed, made publishable (see publishableText); the rest as given.
- * A headline, an area or an event is one line (a list row, a CAP element, a subject): a line
+ * A headline, an area, an event or a zone is one line (a list row, a CAP element, a subject): a line
  * break typed into one becomes a space.
  */
 function publishable<T extends Partial<DraftInput>>(input: T): T {
@@ -58,6 +58,8 @@ function publishable<T extends Partial<DraftInput>>(input: T): T {
     const text = publishableText(value)
     cleaned[field] = (field === 'text' || field === 'instruction' ? text : text.replace(/\s*\n\s*/g, ' ')) as T[typeof field]
   }
+  // Zones are CAP geocodes and what subscribers' zones are matched against (cleaned the same at import).
+  if (input.zone) cleaned.zone = input.zone.map((zone) => publishableText(zone).replace(/\s*\n\s*/g, ' '))
   return cleaned
 }
 

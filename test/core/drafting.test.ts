@@ -114,9 +114,10 @@ describe('text from outside, as stored for publication', () => {
   it('loses escape sequences, control characters and bidi overrides — at draft and at edit — and keeps lines, tabs and right-to-left marks', () => {
     world = makeWorld(config)
     const hostile = 'Flood\u001b[2J\u001b]52;c;ZXZpbA==\u0007 warning\u0007 for \u202eDNALLEW\u202c Conwy.\r\nLeave now.\tTake pets.\u200f'
-    const drafted = createDraft(world.ctx, {text: hostile, headline: 'Flood\u001b[31m warning', instruction: 'Go\u0000 uphill\u001b[0m.', area: 'Conwy\u0008', event: 'Flood\u009b2J', severity: 'Minor', channels: []})
+    const drafted = createDraft(world.ctx, {text: hostile, headline: 'Flood\u001b[31m warning', instruction: 'Go\u0000 uphill\u001b[0m.', area: 'Conwy\u0008', event: 'Flood\u009b2J', zone: ['LL26\u001b]0;PWNED\u0007\u001b[2J', 'LL27\u0007'], severity: 'Minor', channels: []})
     expect(drafted.variants[0]).toEqual({language: 'en-GB', headline: 'Flood warning', description: 'Flood warning for DNALLEW Conwy.\nLeave now.\tTake pets.\u200f', instruction: 'Go uphill.'})
     expect(drafted.area?.description).toBe('Conwy')
+    expect(drafted.area?.geocodes.map((geocode) => geocode.value)).toEqual(['LL26', 'LL27'])
     expect(drafted.event).toBe('Flood')
     const edited = editAnnouncement(world.ctx, drafted.id, {text: 'All clear\u001b[1A.', headline: '\u202eAll clear'}).announcement
     expect(edited.variants[0]).toMatchObject({headline: 'All clear', description: 'All clear.'})

@@ -324,6 +324,23 @@ describe('crier show', () => {
     // --json carries the text as stored: what the preview showed is what goes out.
     expect(show(home, created.id).variants[0].description).toBe('Safe text here.')
   })
+
+  it('prints file names it was given without their control sequences (a config, a CSV, an export)', () => {
+    const dir = join(home.home, 'odd\u001b]0;PWN\u0007dir')
+    mkdirSync(dir, {recursive: true})
+    const config = join(dir, 'c.yaml')
+    writeFileSync(config, 'channels:\n  website: {type: feed, dir: ./public}\n')
+    writeFileSync(join(dir, 's.csv'), 'name,email\nx,bad\n')
+    const outputs = [
+      ok(home.run(['channels', 'list', '--config', config])).stdout,
+      ok(home.run(['subscribers', 'import', join(dir, 's.csv'), '--list', 'q'])).stdout,
+      ok(home.run(['audit', 'export', '--output', join(dir, 'a.jsonl')])).stdout,
+    ]
+    for (const out of outputs) {
+      expect(out).toContain('odddir')
+      expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/)
+    }
+  })
 })
 
 describe('short ids', () => {

@@ -3,6 +3,7 @@ import {CrierCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../core/errors.js'
 import {writeAuditExport} from '../../core/audit-export.js'
 import {counted} from '../../core/counted.js'
+import {oneLine} from '../../core/terminal-text.js'
 
 export default class AuditExport extends CrierCommand {
   static override description = 'Write the audit trail as JSON lines with its hashes, so the chain can be checked elsewhere.'
@@ -16,7 +17,7 @@ export default class AuditExport extends CrierCommand {
     if (this.jsonEnabled() && !flags.output) throw new UsageError('audit export writes its JSON lines to stdout — give --output FILE to use --json')
     const ctx = await this.context({config: false})
     const written = await writeAuditExport(ctx.store, flags.output)
-    if (flags.output) this.say(`Wrote ${counted(written.events, 'audit event')} to ${flags.output}`)
+    if (flags.output) this.say(`Wrote ${counted(written.events, 'audit event')} to ${oneLine(flags.output, 1000)}`)
     return {...written, file: flags.output}
   }
 }

@@ -3,6 +3,7 @@ import {missingSecretLines} from '../../cli/missing-secrets.js'
 import {channelLimits} from '../../config/load.js'
 import {driverFor} from '../../channels/registry.js'
 import {pad} from '../../views/format.js'
+import {oneLine} from '../../core/terminal-text.js'
 
 export default class ChannelsList extends CrierCommand {
   static override description = 'List the configured channels (secrets never shown).'
@@ -27,7 +28,7 @@ export default class ChannelsList extends CrierCommand {
       }
     })
     if (!this.jsonEnabled()) {
-      this.log(`Config: ${config.source}`)
+      this.log(`Config: ${oneLine(config.source, 1000)}`)
       for (const c of channels) this.log(`${pad(c.name, 16)}${pad(c.type, 10)}${pad(c.kind, 14)}${c.idempotent ? 'idempotent' : ''}`)
       for (const line of missingSecretLines(config, channels.map((c) => c.name))) this.logToStderr(`Note: ${line}`)
     }

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {CrierCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../core/errors.js'
 import {importSubscribers} from '../../core/subscribers/import.js'
+import {oneLine} from '../../core/terminal-text.js'
 
 export default class SubscribersImport extends CrierCommand {
   static override description = 'Import subscribers from a CSV file (name,email,phone,language,lat,lon,zone,tags) into a list.'
@@ -19,7 +20,7 @@ export default class SubscribersImport extends CrierCommand {
     const result = await importSubscribers(ctx, args.file, flags.list, args.file === '-' ? process.stdin : undefined)
     const n = (value: number) => value.toLocaleString('en-GB')
     this.say(
-      `Imported ${n(result.imported)} into ${result.list} (${n(result.updated)} updated, ${n(result.rejected)} rejected${result.partial ? `, ${n(result.partial)} without a field that could not be used` : ''}${result.rejectedFile ? ` — see ${result.rejectedFile}` : ''})`,
+      `Imported ${n(result.imported)} into ${result.list} (${n(result.updated)} updated, ${n(result.rejected)} rejected${result.partial ? `, ${n(result.partial)} without a field that could not be used` : ''}${result.rejectedFile ? ` — see ${oneLine(result.rejectedFile, 1000)}` : ''})`,
     )
     return result
   }
