@@ -144,7 +144,7 @@ describe('feed render', () => {
     const original = makeAnnouncement()
     const update = makeAnnouncement({msgType: 'Update', references: original.id})
     const context = {channel: channel(), referenced: original}
-    expect(feed.render(update, primaryVariant(update), context).payload.capXml).toContain(`<references>alerts@northwales.example,${original.identifier},2024-05-09T09:30:00+00:00</references>`)
+    expect(feed.render(update, primaryVariant(update), context).payload.capXml).toContain(`<references>alerts@northwales.example,${original.identifier},2024-05-09T09:30:00-00:00</references>`)
   })
 })
 
@@ -213,7 +213,7 @@ describe('feed send', () => {
 
     const alerts = await readFeed(join(dir, 'alerts.atom'))
     expect(alerts.feed['title']).toBe('North Wales Police alerts')
-    expect(alerts.feed['updated']).toBe('2024-05-09T11:30:00+00:00')
+    expect(alerts.feed['updated']).toBe('2024-05-09T11:30:00-00:00')
     expect(alerts.entries.map((entry) => entry['title'])).toEqual(['Cancelled: B5106 reopened', 'Flood warning: River Conwy "severe" 🌊', 'Rhybudd llifogydd: Afon Conwy "difrifol" 🌊'])
 
     const index = await readFeed(join(dir, 'cap', 'index.atom'))

@@ -92,8 +92,8 @@ describe('webhook render', () => {
       'expires', 'web', 'area', 'language', 'headline', 'description', 'variants', 'links',
     ])
     expect(document).toMatchObject({
-      sent: '2025-03-01T11:58:00+00:00',
-      expires: '2025-03-01T18:00:00+00:00',
+      sent: '2025-03-01T11:58:00-00:00',
+      expires: '2025-03-01T18:00:00-00:00',
       language: 'cy-GB',
       headline: "A55 ar gau tua'r dwyrain",
       links: [{rel: 'cap', type: 'application/cap+xml', href: 'https://northwales.example/alerts/42.cap'}],
@@ -107,7 +107,7 @@ describe('webhook render', () => {
     const original = makeAnnouncement()
     const update = makeAnnouncement({id: '01JD6Y0000000000000000000U', identifier: 'crier-01JD6Y0000000000000000000U', msgType: 'Update', references: original.id})
     const document = JSON.parse(webhook.render(update, update.variants[0]!, {channel, referenced: original}).payload.body) as Record<string, unknown>
-    expect(document.references).toBe(`${original.sender},${original.identifier},2025-03-01T11:58:00+00:00`)
+    expect(document.references).toBe(`${original.sender},${original.identifier},2025-03-01T11:58:00-00:00`)
     // The same "sent" as the original's own webhook carried: a partner matches on it.
     const originalDocument = JSON.parse(webhook.render(original, original.variants[0]!, {channel}).payload.body) as Record<string, unknown>
     expect(String(document.references).endsWith(`,${String(originalDocument.sent)}`)).toBe(true)

@@ -75,7 +75,7 @@ describe('crier cancel', () => {
     const original = show(home, id)
     const cap = readFileSync(join(home.home, 'public', 'cap', `${followUp.id}.xml`), 'utf8')
     expect(cap).toContain('<msgType>Cancel</msgType>')
-    expect(cap).toContain(`<references>alerts@northwales.example,${original.identifier},${new Date(original.createdAt).toISOString().slice(0, 19)}+00:00</references>`)
+    expect(cap).toContain(`<references>alerts@northwales.example,${original.identifier},${new Date(original.createdAt).toISOString().slice(0, 19)}-00:00</references>`)
     expect(await capSchemaErrors(cap)).toEqual([])
     // Nothing of the original is left to send.
     ok(home.run(['run', '--max-time', '1s']))

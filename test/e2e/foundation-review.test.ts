@@ -124,7 +124,7 @@ describe('crier preview', () => {
     expect(withoutSent(published)).toBe(withoutSent(capXml))
     const {issuedAt} = show(home, created.id) as {issuedAt: number}
     expect(issuedAt).toBeGreaterThanOrEqual(created.createdAt)
-    expect(published).toContain(`<sent>${new Date(issuedAt).toISOString().slice(0, 19)}+00:00</sent>`)
+    expect(published).toContain(`<sent>${new Date(issuedAt).toISOString().slice(0, 19)}-00:00</sent>`)
   })
 
   it('gives a policy warning for a headline over 160 characters, in text and --json', () => {

@@ -74,10 +74,11 @@ export function sentTime(announcement: Announcement): number {
 
 /**
  * CAP dateTime: the XSD pattern is `\d\d\d\d-\d\d-\d\dT\d\d:\d\d:\d\d[-,+]\d\d:\d\d`, so no
- * `Z` and no fraction of a second; crier writes UTC as `+00:00`.
+ * `Z` and no fraction of a second; and CAP 1.2 §3.3.2: "The timezone for UTC MUST be
+ * represented as '-00:00'" (the XSD would take +00:00; strict readers do not).
  */
 export function formatCapDateTime(epochMs: number): string {
-  return `${new Date(epochMs).toISOString().slice(0, 19)}+00:00`
+  return `${new Date(epochMs).toISOString().slice(0, 19)}-00:00`
 }
 
 function appendInfo(alert: XMLBuilder, announcement: Announcement, variant: Variant): void {

@@ -36,7 +36,7 @@ describe('buildAlertsFeed', () => {
     expect(entries.map((entry) => entry['title'])).toEqual(['Newer', 'Older'])
     expect(feed['title']).toBe('North Wales Police alerts')
     expect(feed['id']).toBe('https://northwales.example/alerts/alerts.atom')
-    expect(feed['updated']).toBe('2024-05-09T11:30:00+00:00')
+    expect(feed['updated']).toBe('2024-05-09T11:30:00-00:00')
     expect(links(feed)).toEqual([{'@rel': 'self', '@href': 'https://northwales.example/alerts/alerts.atom'}])
   })
 
@@ -47,8 +47,8 @@ describe('buildAlertsFeed', () => {
       id: `https://northwales.example/alerts/cap/${newer.id}.xml#en-GB`,
       title: 'Newer',
       summary: 'Newer text',
-      updated: '2024-05-09T09:30:00+00:00',
-      published: '2024-05-09T09:30:00+00:00',
+      updated: '2024-05-09T09:30:00-00:00',
+      published: '2024-05-09T09:30:00-00:00',
       author: {name: 'alerts@northwales.example'},
       category: [{'@scheme': 'urn:oasis:names:tc:emergency:cap:1.2#severity', '@term': 'Moderate'}],
     })
@@ -149,10 +149,10 @@ describe('buildCapIndexFeed', () => {
     expect(links(entries[0]!)).toEqual([{'@rel': 'alternate', '@type': 'application/cap+xml', '@href': `https://northwales.example/alerts/cap/${flood.id}.xml`}])
     expect(entries[0]).toMatchObject({
       title: 'Flood warning: River Conwy "severe" 🌊',
-      published: '2024-05-09T09:31:00+00:00',
+      published: '2024-05-09T09:31:00-00:00',
       'cap:event': 'Flooding',
-      'cap:effective': '2024-05-09T09:30:00+00:00',
-      'cap:expires': '2024-05-09T15:30:00+00:00',
+      'cap:effective': '2024-05-09T09:30:00-00:00',
+      'cap:expires': '2024-05-09T15:30:00-00:00',
       'cap:status': 'Actual',
       'cap:msgType': 'Alert',
       'cap:category': 'Safety',

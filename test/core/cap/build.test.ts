@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 import {buildCapXml, capReference, formatCapDateTime} from '../../../src/core/cap/build.js'
 import {parseCap} from '../../../src/core/cap/parse.js'
@@ -14,7 +15,7 @@ describe('buildCapXml', () => {
         '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">',
         '  <identifier>northwales-2024-0042</identifier>',
         '  <sender>alerts@northwales.example</sender>',
-        '  <sent>2024-05-09T09:30:00+00:00</sent>',
+        '  <sent>2024-05-09T09:30:00-00:00</sent>',
         '  <status>Actual</status>',
         '  <msgType>Alert</msgType>',
         '  <scope>Public</scope>',
@@ -39,8 +40,8 @@ describe('buildCapXml', () => {
     expect(await capSchemaErrors(xml)).toEqual([])
     expect(xml.match(/<info>/g)).toHaveLength(2)
     expect(xml).toContain('<language>cy-GB</language>')
-    expect(xml).toContain('<effective>2024-05-09T09:30:00+00:00</effective>')
-    expect(xml).toContain('<expires>2024-05-09T15:30:00+00:00</expires>')
+    expect(xml).toContain('<effective>2024-05-09T09:30:00-00:00</effective>')
+    expect(xml).toContain('<expires>2024-05-09T15:30:00-00:00</expires>')
     expect(xml).toContain('<polygon>53.28,-3.83 53.29,-3.8 53.14,-3.79 53.13,-3.81 53.28,-3.83</polygon>')
     expect(xml).toContain('<circle>53.1398,-3.7966 2.5</circle>')
     expect(xml).toContain('<geocode>\n        <valueName>GSS</valueName>\n        <value>W06000003</value>\n      </geocode>')
@@ -59,8 +60,8 @@ describe('buildCapXml', () => {
     const update = makeAnnouncement({msgType: 'Update', references: original.id})
     const xml = buildCapXml(update, {referenced: original})
     expect(await capSchemaErrors(xml)).toEqual([])
-    expect(xml).toContain('<scope>Public</scope>\n  <references>alerts@northwales.example,northwales-2024-0100,2024-05-09T08:30:00+00:00</references>\n  <info>')
-    expect(capReference(original)).toBe('alerts@northwales.example,northwales-2024-0100,2024-05-09T08:30:00+00:00')
+    expect(xml).toContain('<scope>Public</scope>\n  <references>alerts@northwales.example,northwales-2024-0100,2024-05-09T08:30:00-00:00</references>\n  <info>')
+    expect(capReference(original)).toBe('alerts@northwales.example,northwales-2024-0100,2024-05-09T08:30:00-00:00')
   })
 
   it('names the whole thread in a Cancel of an Update, oldest first, so a reader that missed the Update withdraws the Alert', async () => {
@@ -69,7 +70,7 @@ describe('buildCapXml', () => {
     const cancel = makeAnnouncement({msgType: 'Cancel', references: update.id})
     const xml = buildCapXml(cancel, {referenced: update, earlier: [alert]})
     expect(await capSchemaErrors(xml)).toEqual([])
-    expect(xml).toContain('<references>alerts@northwales.example,northwales-2024-0100,2024-05-09T08:30:00+00:00 alerts@northwales.example,northwales-2024-0101,2024-05-09T09:00:00+00:00</references>')
+    expect(xml).toContain('<references>alerts@northwales.example,northwales-2024-0100,2024-05-09T08:30:00-00:00 alerts@northwales.example,northwales-2024-0101,2024-05-09T09:00:00-00:00</references>')
   })
 
   it('leaves references out when the referenced announcement is not given', async () => {
@@ -86,8 +87,10 @@ describe('buildCapXml', () => {
 
   it('writes sent as the creation time in the schema pattern, without Z or a fraction', () => {
     const xml = buildCapXml(makeAnnouncement({createdAt: Date.UTC(2024, 11, 31, 23, 59, 59, 987)}))
-    expect(xml).toContain('<sent>2024-12-31T23:59:59+00:00</sent>')
-    expect(formatCapDateTime(0)).toBe('1970-01-01T00:00:00+00:00')
+    expect(xml).toContain('<sent>2024-12-31T23:59:59-00:00</sent>')
+    // CAP 1.2 §3.3.2: UTC is written -00:00, as the agencies' own alerts write it.
+    expect(formatCapDateTime(0)).toBe('1970-01-01T00:00:00-00:00')
+    expect(readFileSync(new URL('../../fixtures/cap/canada.cap', import.meta.url), 'utf8')).toMatch(/<sent>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00<\/sent>/)
   })
 
   it('closes an open polygon ring and writes coordinates in plain decimals', async () => {
