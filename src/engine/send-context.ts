@@ -44,15 +44,27 @@ export class DeliveryContext implements SendContext<Record<string, unknown>> {
     this.recipient = options.recipient
   }
 
-  /** Current announcements on this channel, this one included: what a feed publishes. */
+  /**
+   * Current announcements on this channel, this one included: what a feed publishes. Not
+   * expired, and not withdrawn: every earlier message of a thread whose Update or Cancel the
+   * channel has published — expired or not (an all-clear that expired must not bring back the
+   * evacuation it replaced), and through messages the channel never carried (an Update that
+   * went to partners only).
+   */
   get collection(): Announcement[] {
     const store = this.#store
-    const ids = new Set(store.deliveries.announcementIdsSentOn(this.channel.name))
-    ids.add(this.announcement.id)
+    const published = new Map<string, Announcement>()
+    for (const id of store.deliveries.announcementIdsSentOn(this.channel.name)) {
+      const announcement = store.announcements.get(id)
+      if (announcement) published.set(id, announcement)
+    }
+    published.set(this.announcement.id, this.announcement)
+    const withdrawn = new Set<string>()
+    for (const followUp of published.values()) {
+      for (let earlier = followUp.references; earlier && !withdrawn.has(earlier); earlier = (published.get(earlier) ?? store.announcements.get(earlier))?.references) withdrawn.add(earlier)
+    }
     const at = this.now()
-    return [...ids]
-      .map((id) => (id === this.announcement.id ? this.announcement : store.announcements.get(id)))
-      .filter((a): a is Announcement => a !== undefined && (a.expiresAt === undefined || a.expiresAt > at))
+    return [...published.values()].filter((a) => !withdrawn.has(a.id) && (a.expiresAt === undefined || a.expiresAt > at))
   }
 
   /** The parts of a thread earlier attempts posted, in order. */

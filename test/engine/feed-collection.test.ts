@@ -1,0 +1,74 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {createDraft, type DraftInput} from '../../src/core/drafting.js'
+import {cancelAnnouncement, draftUpdate} from '../../src/core/follow-up.js'
+import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {fanOut} from '../../src/engine/fan-out.js'
+import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
+import {makeWorld, removeWorld, type World} from '../helpers/world.js'
+
+// What the feed lists after a thread of Updates and Cancels: the latest word only — even when
+// that word has expired, and when a message between went to other channels only.
+
+registerBroadcastTestDriver('test-feed-partners')
+
+let world: World | undefined
+afterEach(() => {
+  if (world) removeWorld(world)
+  world = undefined
+})
+
+const config = 'timezone: Europe/London\nchannels:\n  website: {type: feed, dir: ./public}\n  partners: {type: test-feed-partners}\n'
+
+function feedWorld() {
+  world = makeWorld(config)
+  const w = world
+  let clock = Date.UTC(2026, 10, 27, 12, 0)
+  w.ctx.now = () => clock
+  const send = async (id: string) => {
+    fanOut(w.ctx, id)
+    const dispatcher = new Dispatcher({store: w.store, config: w.config, now: () => clock})
+    await dispatcher.run()
+    await dispatcher.close()
+  }
+  const draft = (text: string, input: Partial<DraftInput> = {}) => createDraft(w.ctx, {text, severity: 'Minor', area: 'Conwy', expires: '+1d', channels: ['website', 'partners'], ...input}).id
+  const titles = () => [...readFileSync(join(w.home, 'public', 'alerts.atom'), 'utf8').matchAll(/<title>([^<]*)<\/title>/g)].map((match) => match[1]).slice(1)
+  return {w, send, draft, titles, advance: (ms: number) => (clock += ms)}
+}
+
+describe('the feed after follow-ups', () => {
+  it('keeps an original withdrawn after its Update expired, and after the Update of a Cancel expired', async () => {
+    const {w, send, draft, titles, advance} = feedWorld()
+    const alert = draft('Evacuate Riverside Road now.')
+    await send(alert)
+    const allClear = draftUpdate(w.ctx, alert, {text: 'Riverside Road: all clear, you may return.', expires: '+1m', channels: []}).id
+    await send(allClear)
+    expect(titles()).toEqual(['Update: Riverside Road: all clear, you may return.'])
+    advance(2 * 60_000)
+    await send(draft('Pool closed.'))
+    expect(titles()).toEqual(['Pool closed.'])
+
+    const boil = draft('Boil water notice for Conwy.')
+    await send(boil)
+    const extended = draftUpdate(w.ctx, boil, {text: 'Boil water notice extended to Deganwy.', expires: '+1m', channels: []}).id
+    await send(extended)
+    const cancel = cancelAnnouncement(w.ctx, extended, 'Sent in error: there is no boil water notice.').followUp!.id
+    await send(cancel)
+    advance(2 * 60_000)
+    await send(draft('Market cancelled.'))
+    expect(titles()).toEqual(['Market cancelled.', 'Pool closed.'])
+  })
+
+  it('withdraws the whole thread when a message between went to other channels only', async () => {
+    const {w, send, draft, titles} = feedWorld()
+    const alert = draft('Gas leak on High Street. Stay indoors.')
+    await send(alert)
+    const partnersOnly = draftUpdate(w.ctx, alert, {text: 'Gas leak contained; still stay indoors.', channels: ['partners']}).id
+    await send(partnersOnly)
+    expect(titles()).toEqual(['Gas leak on High Street.'])
+    const fixed = draftUpdate(w.ctx, partnersOnly, {text: 'Gas leak fixed. All clear.', instruction: '', channels: ['website', 'partners']}).id
+    await send(fixed)
+    expect(titles()).toEqual(['Update: Gas leak fixed.'])
+  })
+})
