@@ -96,7 +96,7 @@ export interface SendContext<Settings> {
   signal: AbortSignal
   http: HttpClient
   now: () => number
-  /** For drivers that publish a collection (the feed): current announcements on this channel. */
+  /** For drivers that publish a collection (the feed): current announcements on this channel, read afresh each time. */
   collection?: Announcement[]
   recipient?: Recipient
   /** Thread drivers: the parts earlier attempts already posted, in order. Empty on a first try. */
@@ -144,6 +144,11 @@ export interface Driver<Settings = Record<string, unknown>, Payload = unknown> {
   /** For `channels test`: credentials and reachability, without posting. */
   check(channel: ChannelConfig<Settings>, context: {http: HttpClient; signal: AbortSignal}): Promise<CheckResult>
   reconcile?(deliveryId: string, context: SendContext<Settings>): Promise<Receipt | undefined>
+  /**
+   * For drivers that publish a collection (the feed): writes it again, nothing new in it — one
+   * of its entries has expired. `collection` reads what is current; throws as send does.
+   */
+  republish?(channel: ChannelConfig<Settings>, collection: () => Announcement[], now: number): Promise<void>
   /**
    * Loads what its sends need (a library that commands which never send do not load), so that
    * a send the engine has recorded as started goes out at once rather than after the import.

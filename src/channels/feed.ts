@@ -78,34 +78,32 @@ export const feed: Driver<FeedSettings, FeedPayload> = {
 
   async send(payload, context) {
     const {channel} = context
-    const fileMode = Number.parseInt(channel.fileMode, 8)
-    const folderMode = fileModeFolder(fileMode)
-    const now = context.now()
-    const announcements = withSentAnnouncement(context)
+    const mode = Number.parseInt(channel.fileMode, 8)
     const title = channel.title ?? context.announcement.senderName ?? context.announcement.sender
-    const baseUrl = channel.baseUrl?.replace(/\/+$/, '')
-    const alertsFeed = buildAlertsFeed(announcements, {title, baseUrl, now, id: feedId(channel, baseUrl, alertsFeedPath)})
-    const capIndex = buildCapIndexFeed(announcements, {title: `${title}: CAP index`, baseUrl, now, id: feedId(channel, baseUrl, capIndexPath)})
-
-    let target = channel.dir
+    const target = join(channel.dir, payload.capPath)
     try {
-      await createFolders(join(channel.dir, dirname(payload.capPath)), folderMode)
+      await createFolders(join(channel.dir, dirname(payload.capPath)), fileModeFolder(mode))
       // The CAP document first: a feed must never link a file that is not there yet.
-      for (const [path, contents] of [
-        [payload.capPath, payload.capXml],
-        [capIndexPath, capIndex],
-        [alertsFeedPath, alertsFeed],
-      ] as const) {
-        target = join(channel.dir, path)
-        await writeFileAtomically(target, contents, fileMode)
-      }
-      await syncFolders([join(channel.dir, dirname(capIndexPath)), channel.dir])
+      await writeFileAtomically(target, payload.capXml, mode)
     } catch (error) {
       throw classifyFileError(error, target, channel.dir)
     }
+    await writeFeeds(channel, () => withSentAnnouncement(context), title, context.now())
     const receipt: Receipt = {providerId: payload.capPath}
+    const baseUrl = channel.baseUrl?.replace(/\/+$/, '')
     if (baseUrl) receipt.url = `${baseUrl}/${payload.capPath}`
     return receipt
+  },
+
+  async republish(channel, collection, now) {
+    const current = collection()
+    const title = channel.title ?? current[0]?.senderName ?? current[0]?.sender ?? channel.name
+    try {
+      await createFolders(join(channel.dir, dirname(capIndexPath)), fileModeFolder(Number.parseInt(channel.fileMode, 8)))
+    } catch (error) {
+      throw classifyFileError(error, channel.dir, channel.dir)
+    }
+    await writeFeeds(channel, collection, title, now)
   },
 
   async check(channel) {
@@ -133,6 +131,39 @@ export const feed: Driver<FeedSettings, FeedPayload> = {
 /** Folders the web server must traverse are world-readable only if the files are. */
 function fileModeFolder(fileMode: number): number {
   return fileMode & 0o044 ? 0o755 : 0o700
+}
+
+/**
+ * Writes both feeds from what is current, then reads it again: another process that sent to
+ * the channel meanwhile may have written its feeds before these, without this announcement —
+ * the last writer must have seen every send, so the feeds are written again while it changes.
+ */
+async function writeFeeds(channel: ChannelConfig<FeedSettings>, current: () => Announcement[], title: string, now: number): Promise<void> {
+  const mode = Number.parseInt(channel.fileMode, 8)
+  const baseUrl = channel.baseUrl?.replace(/\/+$/, '')
+  let announcements = current()
+  let target = channel.dir
+  try {
+    for (let round = 0; round < 3; round++) {
+      const capIndex = buildCapIndexFeed(announcements, {title: `${title}: CAP index`, baseUrl, now, id: feedId(channel, baseUrl, capIndexPath)})
+      const alertsFeed = buildAlertsFeed(announcements, {title, baseUrl, now, id: feedId(channel, baseUrl, alertsFeedPath)})
+      for (const [path, contents] of [[capIndexPath, capIndex], [alertsFeedPath, alertsFeed]] as const) {
+        target = join(channel.dir, path)
+        await writeFileAtomically(target, contents, mode)
+      }
+      await syncFolders([join(channel.dir, dirname(capIndexPath)), channel.dir])
+      const again = current()
+      if (sameEntries(again, announcements)) break
+      announcements = again
+    }
+  } catch (error) {
+    throw classifyFileError(error, target, channel.dir)
+  }
+}
+
+function sameEntries(a: Announcement[], b: Announcement[]): boolean {
+  const ids = new Set(a.map((announcement) => announcement.id))
+  return a.length === b.length && b.every((announcement) => ids.has(announcement.id))
 }
 
 /** The feeds list the channel's current announcements, with the one being sent among them. */

@@ -7,6 +7,7 @@ import {ExitCode, UsageError} from '../core/errors.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {oneLine} from '../core/terminal-text.js'
 import {problemLines} from '../cli/problem-lines.js'
+import {FeedRefresher} from '../engine/feed-refresh.js'
 import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
 
 export default class Run extends CrierCommand {
@@ -38,13 +39,20 @@ export default class Run extends CrierCommand {
     // Cron mails stderr: one line per delivery that needs a person (a few per channel and state,
     // then how many more: an audience that expired is not 100,000 lines).
     const problems = problemLines((line) => process.stderr.write(line + '\n'))
+    // A feed one of whose entries expired is written again (feed-refresh.ts).
+    const feeds = new FeedRefresher(() => ctx, (_channel, line) => process.stderr.write(`crier: ${line}\n`))
     // Due schedules fire first, then delivery; a schedule coming due during the run fires too.
     fireDueSchedules(ctx, onOccurrence)
     let summary
     try {
-      summary = await deliverQueued(ctx, {deadline, stop: signals.stop, abort: signals.abort, tick: () => void fireDueSchedules(ctx, onOccurrence)}, (event) => {
+      const tick = () => {
+        fireDueSchedules(ctx, onOccurrence)
+        feeds.tick()
+      }
+      summary = await deliverQueued(ctx, {deadline, stop: signals.stop, abort: signals.abort, tick}, (event) => {
         if (event.nextState === 'dead' || event.nextState === 'unknown' || event.nextState === 'expired') problems.add(event)
       })
+      if (!signals.stop.aborted) await feeds.finish()
     } finally {
       signals.dispose()
       problems.close()

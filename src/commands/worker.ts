@@ -7,6 +7,7 @@ import type {CoreContext} from '../core/context.js'
 import {oneLine} from '../core/terminal-text.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {isBusy} from '../store/sqlite-errors.js'
+import {FeedRefresher} from '../engine/feed-refresh.js'
 import {fireDueSchedules, type SchedulerEvent} from '../engine/scheduler.js'
 import type {ChannelStop, DispatchEvent} from '../engine/dispatcher.js'
 
@@ -48,6 +49,8 @@ export default class Worker extends CrierCommand {
     let current = ctx
     let next: CoreContext | undefined
     let restart = new AbortController()
+    // A feed one of whose entries expired is written again (feed-refresh.ts), with the config in force.
+    const feeds = new FeedRefresher(() => current, (channel, line) => log({event: 'feed-not-refreshed', channel, problem: line}, line))
     const stopReloads = watchConfigReloads({
       file: this.crierPaths().configFile,
       inForce: () => (next ?? current).config,
@@ -67,7 +70,10 @@ export default class Worker extends CrierCommand {
         try {
           await deliverQueued(
             ctxNow,
-            {stop: AbortSignal.any([signals.stop, restart.signal]), abort: signals.abort, keepRunning: true, tick: () => void fireDueSchedules(ctxNow, onSchedule), nextWake: () => ctxNow.store.schedules.nextDueAt()},
+            {stop: AbortSignal.any([signals.stop, restart.signal]), abort: signals.abort, keepRunning: true, tick: () => {
+              fireDueSchedules(ctxNow, onSchedule)
+              feeds.tick()
+            }, nextWake: () => ctxNow.store.schedules.nextDueAt()},
             onDelivery,
             onChannelStopped,
           )
@@ -84,6 +90,7 @@ export default class Worker extends CrierCommand {
         restart = new AbortController()
       }
     } finally {
+      await feeds.settle()
       await stopReloads()
       signals.dispose()
     }

@@ -2,6 +2,7 @@ import type {ChannelConfig, PostedPart, Recipient, SendContext} from '../channel
 import type {HttpClient} from '../channels/http.js'
 import type {Announcement} from '../core/announcement.js'
 import type {Store} from '../store/index.js'
+import {publishedCollection} from './published-collection.js'
 
 export interface DeliveryContextOptions {
   store: Store
@@ -44,27 +45,9 @@ export class DeliveryContext implements SendContext<Record<string, unknown>> {
     this.recipient = options.recipient
   }
 
-  /**
-   * Current announcements on this channel, this one included: what a feed publishes. Not
-   * expired, and not withdrawn: every earlier message of a thread whose Update or Cancel the
-   * channel has published — expired or not (an all-clear that expired must not bring back the
-   * evacuation it replaced), and through messages the channel never carried (an Update that
-   * went to partners only).
-   */
+  /** Current announcements on this channel, this one included: what a feed publishes (published-collection.ts). */
   get collection(): Announcement[] {
-    const store = this.#store
-    const published = new Map<string, Announcement>()
-    for (const id of store.deliveries.announcementIdsSentOn(this.channel.name)) {
-      const announcement = store.announcements.get(id)
-      if (announcement) published.set(id, announcement)
-    }
-    published.set(this.announcement.id, this.announcement)
-    const withdrawn = new Set<string>()
-    for (const followUp of published.values()) {
-      for (let earlier = followUp.references; earlier && !withdrawn.has(earlier); earlier = (published.get(earlier) ?? store.announcements.get(earlier))?.references) withdrawn.add(earlier)
-    }
-    const at = this.now()
-    return [...published.values()].filter((a) => !withdrawn.has(a.id) && (a.expiresAt === undefined || a.expiresAt > at))
+    return publishedCollection(this.#store, this.channel.name, this.now(), this.announcement)
   }
 
   /** The parts of a thread earlier attempts posted, in order. */

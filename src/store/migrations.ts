@@ -229,6 +229,15 @@ export const migrations: string[] = [
   ALTER TABLE delivery ADD COLUMN stop_reason TEXT;
   CREATE INDEX delivery_stopped_in_flight ON delivery(lease_owner) WHERE state = 'sending' AND stop_reason IS NOT NULL;
   `,
+  // 10: up to when each feed channel has been brought up to date with its entries' expiry: a run
+  // or the worker rewrites a feed once one of its entries expires, not only when one is added.
+  `
+  CREATE TABLE feed_refresh (
+    channel TEXT PRIMARY KEY,
+    checked_until INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX announcement_by_expiry ON announcement(expires_at) WHERE expires_at IS NOT NULL;
+  `,
 ]
 
 export const latestVersion = migrations.length

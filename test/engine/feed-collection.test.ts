@@ -1,10 +1,11 @@
-import {readFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {createDraft, type DraftInput} from '../../src/core/drafting.js'
 import {cancelAnnouncement, draftUpdate} from '../../src/core/follow-up.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
 import {fanOut} from '../../src/engine/fan-out.js'
+import {FeedRefresher} from '../../src/engine/feed-refresh.js'
 import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
@@ -70,5 +71,36 @@ describe('the feed after follow-ups', () => {
     const fixed = draftUpdate(w.ctx, partnersOnly, {text: 'Gas leak fixed. All clear.', instruction: '', channels: ['website', 'partners']}).id
     await send(fixed)
     expect(titles()).toEqual(['Update: Gas leak fixed.'])
+  })
+})
+
+describe('a feed entry that expires with nothing sent after it', () => {
+  it('leaves the feed at the next pass, which says once why it could not and tries again a minute later', async () => {
+    const {w, send, draft, titles, advance} = feedWorld()
+    await send(draft('Road closed until noon.', {expires: '+1m'}))
+    await send(draft('Library closed today.'))
+    const problems: string[] = []
+    const refresher = new FeedRefresher(() => w.ctx, (_channel, line) => problems.push(line))
+    await refresher.finish()
+    expect(titles()).toEqual(['Library closed today.', 'Road closed until noon.'])
+
+    advance(2 * 60_000)
+    // Something in the way of the feed's file: the rewrite fails, and is not marked done.
+    const feedFile = join(w.home, 'public', 'alerts.atom')
+    rmSync(feedFile)
+    mkdirSync(feedFile)
+    await refresher.finish()
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(/^website: an entry expired, but the feed could not be written again: cannot write .*alerts\.atom/)
+    expect(w.store.deliveries.feedCheckedUntil('website')).toBe(0)
+    rmSync(feedFile, {recursive: true})
+    await refresher.finish()
+    expect(problems).toHaveLength(1)
+    advance(61_000)
+    refresher.tick()
+    await refresher.settle()
+    expect(titles()).toEqual(['Library closed today.'])
+    expect(w.store.deliveries.feedCheckedUntil('website')).toBe(w.ctx.now())
+    expect(problems).toHaveLength(1)
   })
 })

@@ -35,6 +35,7 @@ const tablesSince: Record<number, string[]> = {
   7: [],
   8: [],
   9: [],
+  10: ['feed_refresh'],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
