@@ -130,6 +130,14 @@ const threadedFromClaim = 64
 const neverAborted = new AbortController().signal
 setMaxListeners(0, neverAborted)
 const recheckDrainedMs = 250
+/** A pass of the loop's store calls that took longer than this waited for a lock (a commit takes a few ms). */
+const slowPassMs = 100
+
+/**
+ * Resolves once the event loop has been through its poll phase, where a signal that came
+ * meanwhile is handed to its handler: two check phases on, whichever phase this runs in.
+ */
+const pastPendingEvents = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))
 const leaseCheckEveryMs = 5000
 const maxIdleSleepMs = 1000
 // A provider's Retry-After is obeyed, but a bogus one (days) must not silence a channel.
@@ -250,6 +258,7 @@ export class Dispatcher {
           this.summary.stoppedBy = 'signal'
           break
         }
+        const passBegan = performance.now()
         if (limits.deadline !== undefined && now >= limits.deadline) {
           this.summary.stoppedBy = 'deadline'
           break
@@ -264,8 +273,18 @@ export class Dispatcher {
           this.refreshPauses(now)
           this.expireOverdue(now)
           this.letGoOfStopped()
+          this.noticeOptOuts()
         }
         this.claim(now)
+        // Store calls above that waited for another process's lock held up this thread, and a
+        // signal sent meanwhile: it is heard before anything more starts (start nothing new).
+        if (performance.now() - passBegan > slowPassMs) {
+          await pastPendingEvents()
+          if (limits.stop?.aborted || limits.abort?.aborted) {
+            this.summary.stoppedBy = 'signal'
+            break
+          }
+        }
         const loading = this.loadSenders()
         if (loading) await loading
         this.startSends(limits.abort)
@@ -724,6 +743,31 @@ export class Dispatcher {
       if (gone.length === 0) continue
       channel.waiting = channel.waiting.filter((delivery) => !stopped.has(delivery.id))
       this.handBack(channel, gone, 'aborted', this.now())
+    }
+  }
+
+  /**
+   * A contact opted out since its delivery was claimed (crier subscribers optout, moments ago):
+   * marked on the claimed copy, so that prepare() skips it when its turn comes. Only what is
+   * already on the wire can still reach them.
+   */
+  private noticeOptOuts(): void {
+    const contacts: string[] = []
+    for (const channel of this.channels.values()) {
+      const contact = channel.driver.capabilities.contact
+      if (!contact) continue
+      for (const delivery of channel.waiting) {
+        const address = delivery.audience?.recipient[contact]
+        if (address && !delivery.audience!.optedOut[contact]) contacts.push(address)
+      }
+    }
+    if (contacts.length === 0) return
+    const optedOut = this.store.subscribers.optedOutAmong(contacts)
+    if (optedOut.size === 0) return
+    for (const channel of this.channels.values()) {
+      const contact = channel.driver.capabilities.contact
+      if (!contact) continue
+      for (const delivery of channel.waiting) if (delivery.audience && optedOut.has(delivery.audience.recipient[contact] ?? '')) delivery.audience.optedOut[contact] = true
     }
   }
 
