@@ -10,8 +10,8 @@ import {translateSqliteError} from '../store/sqlite-errors.js'
 import {actingUser} from '../config/user.js'
 import {keepHeapLean} from './lean-heap.js'
 
-/** How long `crier run` and `crier worker` wait for another crier holding the database (a long import). */
-export const unattendedBusyTimeoutMs = 30_000
+/** How long a command waits for another crier holding the database (a long import) before giving up. */
+export const lockWaitMs = 30_000
 
 /**
  * What every crier command shares: --config and --json, the lazily opened config and store,
@@ -82,7 +82,10 @@ export abstract class CrierCommand extends Command {
       ensurePrivateDir(paths.home)
       const {openStore} = await import('../store/index.js')
       const busy = Number(process.env.CRIER_BUSY_TIMEOUT_MS)
-      this.store = openStore(paths.database, {busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : (options.busyTimeoutMs ?? 5000), actor: actingUser()})
+      const busyTimeoutMs = process.env.CRIER_BUSY_TIMEOUT_MS && Number.isFinite(busy) && busy >= 0 ? busy : (options.busyTimeoutMs ?? lockWaitMs)
+      // An officer's command behind a long import says why it waits; cron's run and the worker wait quietly.
+      const onLockWait = options.busyTimeoutMs === undefined && busyTimeoutMs > 0 ? () => process.stderr.write(`crier: waiting for another crier process to finish with ${paths.database} (a subscriber import?), up to ${busyTimeoutMs < 1000 ? `${busyTimeoutMs} ms` : `${Math.round(busyTimeoutMs / 1000)} s`}…\n`) : undefined
+      this.store = openStore(paths.database, {busyTimeoutMs, actor: actingUser(), onLockWait})
       // The audit trail notes each config whose text differs from the last one recorded.
       if (config) (await import('../core/config-fingerprint.js')).recordConfigLoad(this.store, config)
     }
@@ -102,7 +105,7 @@ export abstract class CrierCommand extends Command {
   }
 
   protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
-    const translated = translateSqliteError(error) as Error & {oclif?: {exit?: number}}
+    const translated = translateSqliteError(error, this.paths?.database) as Error & {oclif?: {exit?: number}}
     let exitCode: number
     if (translated instanceof CrierError) exitCode = translated.exitCode
     else if (translated.oclif?.exit !== undefined) exitCode = translated.oclif.exit

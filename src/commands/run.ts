@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {CrierCommand, unattendedBusyTimeoutMs} from '../cli/base-command.js'
+import {CrierCommand, lockWaitMs} from '../cli/base-command.js'
 import {pauseLines, reportUnusableChannels} from '../cli/delivery-report.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {parseDuration} from '../core/duration.js'
@@ -29,7 +29,7 @@ export default class Run extends CrierCommand {
     }
     // A channel with wrong settings is left out, not allowed to hold back the others.
     // Unattended: an officer's long import holding the database is waited for, not a failure.
-    const ctx = await this.context({brokenChannelsAside: true, missingSecretsAside: false, busyTimeoutMs: unattendedBusyTimeoutMs})
+    const ctx = await this.context({brokenChannelsAside: true, missingSecretsAside: false, busyTimeoutMs: lockWaitMs})
     const signals = stopSignals()
     const occurrences: SchedulerEvent[] = []
     const onOccurrence = (event: SchedulerEvent) => {

@@ -1,6 +1,6 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Config} from '../config/load.js'
-import {CrierCommand, unattendedBusyTimeoutMs} from '../cli/base-command.js'
+import {CrierCommand, lockWaitMs} from '../cli/base-command.js'
 import {watchConfigReloads} from '../cli/config-watch.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import type {CoreContext} from '../core/context.js'
@@ -19,7 +19,7 @@ export default class Worker extends CrierCommand {
   async run() {
     await this.parse(Worker)
     // A channel with wrong settings is left out, not allowed to hold back the others.
-    const ctx = await this.context({brokenChannelsAside: true, missingSecretsAside: false, busyTimeoutMs: unattendedBusyTimeoutMs})
+    const ctx = await this.context({brokenChannelsAside: true, missingSecretsAside: false, busyTimeoutMs: lockWaitMs})
     const json = this.jsonEnabled()
     // One line per event on stdout: plain, or a JSON document per line with --json.
     const log = (event: Record<string, unknown>, text: string) => process.stdout.write(json ? JSON.stringify({at: new Date().toISOString(), ...event}) + '\n' : `${new Date().toISOString()} ${text}\n`)
@@ -80,7 +80,7 @@ export default class Worker extends CrierCommand {
         } catch (error) {
           // Locked past the wait (a very long import): a service goes on once it is free.
           if (!isBusy(error)) throw error
-          log({event: 'database-busy'}, `the database stayed locked by another crier for ${unattendedBusyTimeoutMs / 1000} s; trying again in 5 s`)
+          log({event: 'database-busy'}, `the database stayed locked by another crier for ${lockWaitMs / 1000} s; trying again in 5 s`)
           await sleep(5000, undefined, {signal: signals.stop}).catch(() => {})
         }
         if (next) {

@@ -3,6 +3,7 @@ import {redact} from '../config/secrets.js'
 import {RuntimeFailure} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Db} from './open.js'
+import {writeTransaction} from './write-lock.js'
 
 // The audit trail: an append-only, hash-chained table of who did what, when, on what. Every
 // row carries hash = SHA-256(prev_hash ‖ canonical row), so changing, deleting, reordering or
@@ -111,7 +112,7 @@ export function exportLine(event: AuditEvent): string {
 
 /** Runs fn in the caller's transaction, or in its own BEGIN IMMEDIATE: an append reads the head, then writes after it. */
 export function atomically<T>(db: Db, fn: () => T): T {
-  return db.inTransaction ? fn() : db.transaction(fn).immediate()
+  return db.inTransaction ? fn() : writeTransaction(db, fn)
 }
 
 /** JSON.stringify replacer: every string value redacted of known secrets, at any depth. */

@@ -2,6 +2,7 @@ import type {AuditTrail} from './audit.js'
 import type {DeliveryState} from './deliveries.js'
 import type {Db} from './open.js'
 import type {Schedule} from './schedules.js'
+import {writeTransaction} from './write-lock.js'
 
 // Reads for the live view and the shift-start dashboard, cheap enough to poll four times a
 // second while a 100,000-delivery broadcast is going out, and the one write the view's `r` makes.
@@ -114,7 +115,7 @@ export function dashboardStore(db: Db, audit: AuditTrail) {
      * records who did it. Returns how many per channel.
      */
     requeueRetryableDead(announcementId: string, actor: string, now: number): Map<string, number> {
-      return db.transaction(() => {
+      return writeTransaction(db, () => {
         const rows = requeueRetryable.all({id: announcementId, actor, now}) as Array<{channel: string}>
         const byChannel = new Map<string, number>()
         for (const row of rows) byChannel.set(row.channel, (byChannel.get(row.channel) ?? 0) + 1)
@@ -128,7 +129,7 @@ export function dashboardStore(db: Db, audit: AuditTrail) {
           })
         }
         return byChannel
-      }).immediate()
+      })
     },
     /** Active schedules, soonest first. */
     upcomingSchedules(limit: number): Schedule[] {

@@ -5,6 +5,7 @@ import {deliveryStore} from './deliveries.js'
 import {openDatabase, type Db, type OpenOptions} from './open.js'
 import {buildPreparingOnFirstUse} from './prepare-on-first-use.js'
 import {reportStore} from './reports.js'
+import {sayWhenWaiting, writeTransaction} from './write-lock.js'
 import {scheduleStore} from './schedules.js'
 import {subscriberStore} from './subscribers.js'
 
@@ -35,6 +36,11 @@ export interface Store {
 
 export interface StoreOptions extends OpenOptions {
   /**
+   * Called once when a write has to wait for another process's lock (an officer's command
+   * behind a long import): the command can say why it is waiting rather than seem to hang.
+   */
+  onLockWait?: () => void
+  /**
    * Who the audit trail records as acting. The CLI passes the acting user (CRIER_USER or the OS
    * user); code that opens the store itself (tests, benches) is recorded as "in-process".
    */
@@ -43,6 +49,7 @@ export interface StoreOptions extends OpenOptions {
 
 export function openStore(path: string, options: StoreOptions = {}): Store {
   const db = openDatabase(path, options)
+  if (options.onLockWait) sayWhenWaiting(db, options.busyTimeoutMs ?? 5000, options.onLockWait)
   const store = assembleStore(db, buildPreparingOnFirstUse(db, (connection) => auditTrail(connection, options.actor ?? 'in-process')))
   store.origin = {path, options: {busyTimeoutMs: options.busyTimeoutMs, actor: options.actor}}
   return store
@@ -59,7 +66,7 @@ export function assembleStore(db: Db, audit: AuditTrail): Store {
     dashboard: dashboardStore(connection, audit),
     reports: reportStore(connection),
     audit,
-    transaction: (fn) => db.transaction(fn).immediate(),
+    transaction: (fn) => writeTransaction(db, fn),
     snapshot: (fn) => db.transaction(fn).deferred(),
     close: () => db.close(),
   }))

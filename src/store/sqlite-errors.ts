@@ -12,7 +12,7 @@ export function isBusy(error: unknown): boolean {
 export function translateSqliteError(error: unknown, path = 'crier.db'): unknown {
   const code = (error as {code?: string}).code
   if (isBusy(error)) {
-    return new RuntimeFailure(`the database is locked: another crier process holds ${path} — wait for it to finish, then try again`)
+    return new RuntimeFailure(`the database is locked: another crier process holds ${path} — wait for it to finish, then try again (CRIER_BUSY_TIMEOUT_MS=120000 waits two minutes)`)
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
     return new RuntimeFailure(`${path} is not a readable crier database — restore it from a backup or point CRIER_HOME elsewhere`)
@@ -24,14 +24,18 @@ export function translateSqliteError(error: unknown, path = 'crier.db'): unknown
   return error
 }
 
-/** When the database or its directory belongs to another user (crier run by cron as someone else, or once under sudo): say so. */
+/**
+ * When the database or its directory belongs to another user (crier run by cron as someone
+ * else, or once under sudo), or is not writable by its owner (a chmod): say which and why.
+ */
 function ownerHint(path: string): string | undefined {
   const uid = process.getuid?.()
   if (uid === undefined) return undefined
   for (const file of [path, dirname(path)]) {
     try {
-      const owner = statSync(file).uid
+      const {uid: owner, mode} = statSync(file)
       if (owner !== uid) return `${file} belongs to uid ${owner} and this is uid ${uid}: run crier as that user, or give this one its CRIER_HOME`
+      if (uid !== 0 && (mode & 0o200) === 0) return `${file} is not writable (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod u+w ${file}`
     } catch {
       // not there (yet): nothing to say about its owner
     }

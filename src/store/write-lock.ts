@@ -1,0 +1,45 @@
+import type {Db} from './open.js'
+import {isBusy} from './sqlite-errors.js'
+
+// Every write transaction begins here (BEGIN IMMEDIATE: the write lock up front). A connection
+// told to (sayWhenWaiting) first tries without waiting, and when another process holds the lock
+// — an officer's command behind a long subscriber import — says so once before it waits, so a
+// command that waits is never mistaken for one that hangs.
+
+interface LockWait {
+  busyTimeoutMs: number
+  onWait: () => void
+  said: boolean
+}
+
+// On the connection itself, not in a WeakMap: store modules see it through a Proxy (prepare-on-first-use.ts).
+const lockWaitKey = Symbol('crier lock wait')
+type WithLockWait = Db & {[lockWaitKey]?: LockWait}
+
+export function sayWhenWaiting(db: Db, busyTimeoutMs: number, onWait: () => void): void {
+  ;(db as WithLockWait)[lockWaitKey] = {busyTimeoutMs, onWait, said: false}
+}
+
+/** Runs fn in one BEGIN IMMEDIATE transaction (a savepoint inside another). */
+export function writeTransaction<T>(db: Db, fn: () => T): T {
+  const wait = (db as WithLockWait)[lockWaitKey]
+  if (!wait || db.inTransaction) return db.transaction(fn).immediate()
+  let began = false
+  const run = db.transaction(() => {
+    began = true
+    return fn()
+  })
+  db.pragma('busy_timeout = 0')
+  try {
+    return run.immediate()
+  } catch (error) {
+    // Only a BEGIN that found the lock taken is tried again: fn had not run.
+    if (began || !isBusy(error)) throw error
+    if (!wait.said) wait.onWait()
+    wait.said = true
+    db.pragma(`busy_timeout = ${wait.busyTimeoutMs}`)
+    return run.immediate()
+  } finally {
+    db.pragma(`busy_timeout = ${wait.busyTimeoutMs}`)
+  }
+}
