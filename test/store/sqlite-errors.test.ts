@@ -1,7 +1,7 @@
-import {chownSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it, vi} from 'vitest'
 import {RuntimeFailure} from '../../src/core/errors.js'
 import {translateSqliteError} from '../../src/store/sqlite-errors.js'
 
@@ -37,6 +37,20 @@ describe('translateSqliteError', () => {
     expect((translateSqliteError(sqliteError('SQLITE_READONLY_DIRECTORY'), theirs) as Error).message).toBe(
       `cannot write ${theirs} (SQLITE_READONLY_DIRECTORY) — ${theirs} belongs to uid ${owner} and this is uid ${uid}: run crier as that user, or give this one its CRIER_HOME`,
     )
+  })
+
+  it("names the file and its mode when it is its owner's but not writable (a chmod), not the folder crier runs in", () => {
+    const file = join(dir, 'readonly.db')
+    writeFileSync(file, '')
+    chmodSync(file, 0o444)
+    const uid = process.getuid!() === 0 ? 65534 : process.getuid!()
+    if (process.getuid!() === 0) chownSync(file, uid, uid)
+    const getuid = vi.spyOn(process, 'getuid').mockReturnValue(uid)
+    try {
+      expect((translateSqliteError(sqliteError('SQLITE_READONLY'), file) as Error).message).toBe(`cannot write ${file} (SQLITE_READONLY) — ${file} is not writable (mode 0444): chmod u+w ${file}`)
+    } finally {
+      getuid.mockRestore()
+    }
   })
 
   it('leaves other errors as they are', () => {
