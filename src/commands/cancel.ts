@@ -58,13 +58,18 @@ export default class Cancel extends CrierCommand {
     // Held by a sender: what is on the wire finishes; what it has not started it lets go, unsent.
     const inFlight = result.inFlight ? `; ${counted(result.inFlight, 'delivery', 'deliveries')} held by a sender: any already on the wire finish, the rest are let go unsent` : ''
     this.say(`Cancelled ${shortId(id)}: ${stopped}${inFlight}.`)
-    const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight, occurrencesStillOut: result.occurrencesStillOut, ...(result.expiredAt !== undefined && {expiredAt: result.expiredAt})}
+    const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight, occurrencesStillOut: result.occurrencesStillOut, occurrencesSending: result.occurrencesSending, ...(result.expiredAt !== undefined && {expiredAt: result.expiredAt})}
     const {followUp} = result
     if (!followUp) {
-      const out = result.occurrencesStillOut.map((occurrence) => shortId(occurrence))
-      if (out.length) {
+      if (result.occurrencesStillOut.length) {
         // A recurring announcement is never sent itself: its occurrences are, each its own message.
-        this.say(`Its schedule is ended. Its occurrence${out.length === 1 ? '' : 's'} ${out.join(', ')} reached the public and ${out.length === 1 ? 'is' : 'are'} still current — to withdraw ${out.length === 1 ? 'it' : 'them'}: ${out.map((o) => `crier cancel ${o}`).join('; ')}`)
+        const sending = result.occurrencesSending.map((occurrence) => shortId(occurrence))
+        const current = result.occurrencesStillOut.filter((occurrence) => !result.occurrencesSending.includes(occurrence)).map((occurrence) => shortId(occurrence))
+        const parts: string[] = []
+        const one = (list: string[], single: string, plural: string) => (list.length === 1 ? single : plural)
+        if (sending.length) parts.push(`Its occurrence${one(sending, '', 's')} ${sending.join(', ')} ${one(sending, 'is', 'are')} still going out — to stop ${one(sending, 'it', 'them')} and withdraw what went: ${sending.map((o) => `crier cancel ${o}`).join('; ')}`)
+        if (current.length) parts.push(`Its occurrence${one(current, '', 's')} ${current.join(', ')} reached the public and ${one(current, 'is', 'are')} still current — to withdraw ${one(current, 'it', 'them')}: ${current.map((o) => `crier cancel ${o}`).join('; ')}`)
+        this.say(`Its schedule is ended. ${parts.join('. ')}`)
       } else if (result.expiredAt !== undefined) {
         this.say(`It expired at ${formatTime(result.expiredAt)}: nothing of it is in force anywhere, so no Cancel message is needed.`)
       } else {

@@ -94,6 +94,8 @@ export interface CancelResult {
    * expired, cancelled or updated): each is its own CAP message, withdrawn by its own cancel.
    */
   occurrencesStillOut: string[]
+  /** Those of them still going out (their broadcast not finished): a cancel of each stops it too. */
+  occurrencesSending: string[]
   /** When it had expired already: nothing of it is in force, so no Cancel was drafted. */
   expiredAt?: number
 }
@@ -152,6 +154,8 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
         ? undefined
         : createDraft(ctx, {text: text?.trim() || `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, channels: reached}, {msgType: 'Cancel', original})
     ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id}), ...(!draftCancel && wentOut && {cancelNotDrafted: true})}, now)
-    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: occurrencesStillOut(ctx, id, now), ...(expiredAt !== undefined && {expiredAt})}
+    const stillOut = occurrencesStillOut(ctx, id, now)
+    const occurrencesSending = stillOut.filter((occurrence) => ctx.store.announcements.get(occurrence)?.state === 'sending')
+    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: stillOut, occurrencesSending, ...(expiredAt !== undefined && {expiredAt})}
   })
 }

@@ -431,6 +431,9 @@ describe('cancelling a recurring announcement', () => {
     const result = cancelAnnouncement(ctx, id, undefined)
     expect(result.followUp).toBeUndefined()
     expect(result.occurrencesStillOut).toEqual([first])
+    // Its broadcast has not finished (the announcement is still sending): said so, a cancel of it stops it.
+    expect(w.store.announcements.get(first!)!.state).toBe('sending')
+    expect(result.occurrencesSending).toEqual([first])
     expect(second).toBeDefined()
     expect(w.store.schedules.activeFor(id)).toBeUndefined()
   })

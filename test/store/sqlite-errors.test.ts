@@ -53,6 +53,12 @@ describe('translateSqliteError', () => {
     }
   })
 
+  it('a full disk is a runtime failure saying so, not a bug to report', () => {
+    const translated = translateSqliteError(Object.assign(new Error('database or disk is full'), {code: 'SQLITE_FULL'}), '/home/crier/crier.db')
+    expect(translated).toBeInstanceOf(RuntimeFailure)
+    expect((translated as Error).message).toBe('the disk holding /home/crier/crier.db is full (SQLITE_FULL) — free some space, then run crier again: what was being sent is looked at then, and what is in doubt shown by crier status')
+  })
+
   it('leaves other errors as they are', () => {
     const other = sqliteError('SQLITE_CONSTRAINT_UNIQUE')
     expect(translateSqliteError(other)).toBe(other)
