@@ -109,6 +109,7 @@ function toWebhookDocument(announcement: Announcement, variant: Variant, capUrl:
     id: announcement.id,
     identifier: announcement.identifier,
     sender: announcement.sender,
+    senderName: announcement.senderName,
     // CAP's form, as in <sent> and in references: a partner matches follow-ups on it.
     sent: formatCapDateTime(sentTime(announcement)),
     status: announcement.status,

@@ -30,7 +30,12 @@ export function publishableText(text: string): string {
     .replace(controlCharacters, '')
     .replace(bidiOverrides, '')
     .replace(invisibleBreaks, '')
+    .replace(nonCharacters, '')
 }
+
+// Unicode non-characters: XML cannot carry U+FFFE and U+FFFF (the CAP document and the feed
+// would drop them while the webhook kept them), and none of them is text anyone reads.
+const nonCharacters = /[\ufdd0-\ufdef\ufffe\uffff]/g
 
 // Pasted from web pages and word processors, unseen: zero-width space, soft hyphen, word joiner,
 // invisible operators, zero-width no-break space, and the Hangul fillers that print as blanks. One of them switches an SMS to UCS-2 (three times the segments)

@@ -34,6 +34,7 @@ function makeAnnouncement(overrides: Partial<Announcement> = {}): Announcement {
     id: '01JNX0000000000000000000AA',
     identifier: 'northwales-2025-0042',
     sender: 'alerts@northwales.example',
+    senderName: 'North Wales Police',
     status: 'Actual',
     msgType: 'Alert',
     scope: 'Public',
@@ -88,10 +89,11 @@ describe('webhook render', () => {
     const document = JSON.parse(rendered.payload.body) as Record<string, unknown>
 
     expect(Object.keys(document)).toEqual([
-      'id', 'identifier', 'sender', 'sent', 'status', 'msgType', 'scope', 'category', 'event', 'urgency', 'severity', 'certainty',
+      'id', 'identifier', 'sender', 'senderName', 'sent', 'status', 'msgType', 'scope', 'category', 'event', 'urgency', 'severity', 'certainty',
       'expires', 'web', 'area', 'language', 'headline', 'description', 'variants', 'links',
     ])
     expect(document).toMatchObject({
+      senderName: 'North Wales Police',
       sent: '2025-03-01T11:58:00-00:00',
       expires: '2025-03-01T18:00:00-00:00',
       language: 'cy-GB',

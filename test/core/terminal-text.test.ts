@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {oneLine, stripTerminalControls} from '../../src/core/terminal-text.js'
+import {oneLine, publishableText, stripTerminalControls} from '../../src/core/terminal-text.js'
 
 // Text from outside (provider errors, replies) printed in a terminal: nothing in it may move the
 // cursor, retitle the window, or reorder the line it is printed on.
@@ -18,5 +18,12 @@ describe('stripTerminalControls', () => {
 
   it('keeps right-to-left letters themselves (Arabic, Hebrew) and the joiners emoji need', () => {
     expect(stripTerminalControls('خطأ שגיאה 👩‍🚒')).toBe('خطأ שגיאה 👩‍🚒')
+  })
+})
+
+describe('publishableText', () => {
+  it('drops Unicode non-characters, which XML cannot carry: every channel publishes the same text', () => {
+    expect(publishableText('A \ufffe \uffff end\ufdd0.')).toBe('A   end.')
+    expect(publishableText('Llanfair 🌊 ŵ ŷ.')).toBe('Llanfair 🌊 ŵ ŷ.')
   })
 })
