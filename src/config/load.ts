@@ -79,6 +79,23 @@ export class ConfigError extends UsageError {
 
 const maxConfigBytes = 1_048_576
 
+/**
+ * Two feed channels writing one folder would each rewrite alerts.atom and cap/index.atom without
+ * the other's entries (a Welsh feed beside the English one needs its own dir).
+ */
+function sharedFeedFolders(channels: Record<string, ChannelConfig>): string[] {
+  const byFolder = new Map<string, string>()
+  const problems: string[] = []
+  for (const [name, channel] of Object.entries(channels)) {
+    if (channel.type !== 'feed' || typeof channel.dir !== 'string') continue
+    const folder = resolve(channel.dir)
+    const first = byFolder.get(folder)
+    if (first) problems.push(`channels.${name}.dir: ${first} writes its feeds in ${folder} too — give each feed channel its own dir`)
+    else byFolder.set(folder, name)
+  }
+  return problems
+}
+
 /** A key someone could have meant as a setting (a typo such as `polcy`), not a line of another file: those are not repeated back. */
 function looksLikeKey(key: string): boolean {
   return /^[A-Za-z][\w-]{0,39}$/.test(key)
@@ -147,6 +164,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
       else channels[name] = result
     }
   }
+  for (const problem of sharedFeedFolders(channels)) report(problem)
   const missingSecrets = options.missingSecretsAside ? setMissingSecretsAside(problems, label, secretProblems, channels) : {}
   const brokenChannels = options.brokenChannelsAside ? setBrokenChannelsAside(problems, label, rawChannels, channels) : {}
   if (problems.length || !parsed.success) throw new ConfigError(problems)

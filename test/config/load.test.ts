@@ -95,6 +95,11 @@ describe('loadConfig: the embedded default', () => {
     }
   })
 
+  it('refuses two feed channels writing one folder: each would drop the other\'s entries from the feed', () => {
+    const problems = problemsOf(withConfig('channels:\n  website: {type: feed, dir: ./public}\n  website-cy: {type: feed, dir: public/, language: cy-GB}\n  other: {type: feed, dir: ./other}\n'))
+    expect(problems).toEqual([`config.yaml: channels.website-cy.dir: website writes its feeds in ${join(home, 'public')} too — give each feed channel its own dir`])
+  })
+
   it('refuses control characters in what is published as written: sender, senderName, a feed title', () => {
     const yaml = 'sender: "al\\x01erts@ex.org"\nsenderName: "Police \\e[31m"\nchannels:\n  website: {type: feed, dir: ./public, title: "Feed \\uFFFE"}\n'
     expect(problemsOf(withConfig(yaml))).toEqual([
