@@ -20,6 +20,8 @@ const feedSettings = z.object({
   /** Public address of `dir`; links and ids are relative / URNs without it. */
   baseUrl: z.url().optional(),
   title: publishedSetting.optional(),
+  /** The newest this many current announcements are listed (an announcement without an expiry would otherwise stay for ever). */
+  maxEntries: z.number().int().min(1).max(10_000).default(100),
   /** Files crier creates are private by default; a site that serves them directly may set 0644. */
   fileMode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal file mode such as 0600 or 0644').default('0600'),
 })
@@ -145,8 +147,9 @@ async function writeFeeds(channel: ChannelConfig<FeedSettings>, current: () => A
   let target = channel.dir
   try {
     for (let round = 0; round < 3; round++) {
-      const capIndex = buildCapIndexFeed(announcements, {title: `${title}: CAP index`, baseUrl, now, id: feedId(channel, baseUrl, capIndexPath)})
-      const alertsFeed = buildAlertsFeed(announcements, {title, baseUrl, now, id: feedId(channel, baseUrl, alertsFeedPath)})
+      const {maxEntries} = channel
+      const capIndex = buildCapIndexFeed(announcements, {title: `${title}: CAP index`, baseUrl, now, maxEntries, id: feedId(channel, baseUrl, capIndexPath)})
+      const alertsFeed = buildAlertsFeed(announcements, {title, baseUrl, now, maxEntries, id: feedId(channel, baseUrl, alertsFeedPath)})
       for (const [path, contents] of [[capIndexPath, capIndex], [alertsFeedPath, alertsFeed]] as const) {
         target = join(channel.dir, path)
         await writeFileAtomically(target, contents, mode)

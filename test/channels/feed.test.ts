@@ -95,8 +95,8 @@ async function asUnprivilegedUser<T>(action: () => Promise<T>): Promise<T> {
 }
 
 describe('feed driver settings', () => {
-  it('writes private files unless told otherwise', () => {
-    expect(feed.config.parse({dir: '/srv/alerts'})).toEqual({dir: '/srv/alerts', fileMode: '0600'})
+  it('writes private files, listing the newest 100, unless told otherwise', () => {
+    expect(feed.config.parse({dir: '/srv/alerts'})).toEqual({dir: '/srv/alerts', maxEntries: 100, fileMode: '0600'})
   })
 
   it('refuses a file mode that is not octal and a base URL that is not a URL', () => {

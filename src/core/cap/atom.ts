@@ -31,6 +31,8 @@ export interface FeedOptions {
   id: string
   /** Announcements that expired at or before now are left out. */
   now: number
+  /** The newest this many current announcements, at most (default: all): every reader downloads the whole file on each poll. */
+  maxEntries?: number
 }
 
 /** For one announcement's entries: only where the files are published matters. */
@@ -39,7 +41,7 @@ export type EntryOptions = Pick<FeedOptions, 'baseUrl'>
 /** The human-readable feed: one entry per announcement and language, newest first. */
 export function buildAlertsFeed(entries: Announcement[], options: FeedOptions): string {
   const {document, feed} = startFeed(options, alertsFeedPath)
-  for (const announcement of currentAnnouncements(entries, options.now)) {
+  for (const announcement of currentAnnouncements(entries, options.now).slice(0, options.maxEntries)) {
     for (const variant of announcement.variants) appendAlertsEntry(feed, announcement, variant, options)
   }
   return document.end({prettyPrint: true})
@@ -49,7 +51,7 @@ export function buildAlertsFeed(entries: Announcement[], options: FeedOptions): 
 export function buildCapIndexFeed(entries: Announcement[], options: FeedOptions): string {
   const {document, feed} = startFeed(options, capIndexPath)
   feed.att(xmlnsNamespace, 'xmlns:cap', capNamespace)
-  for (const announcement of currentAnnouncements(entries, options.now)) appendIndexEntry(feed, announcement, options)
+  for (const announcement of currentAnnouncements(entries, options.now).slice(0, options.maxEntries)) appendIndexEntry(feed, announcement, options)
   return document.end({prettyPrint: true})
 }
 

@@ -40,6 +40,12 @@ describe('buildAlertsFeed', () => {
     expect(links(feed)).toEqual([{'@rel': 'self', '@href': 'https://northwales.example/alerts/alerts.atom'}])
   })
 
+  it('lists at most maxEntries, the newest: an announcement without an expiry does not stay for ever', () => {
+    const newest = makeAnnouncement({createdAt: baseTime + hour, variants: [{language: 'en-GB', headline: 'Newest', description: 'x'}]})
+    expect(parseFeed(buildAlertsFeed([older, newer, newest], {...options, maxEntries: 2})).entries.map((entry) => entry['title'])).toEqual(['Newest', 'Newer'])
+    expect(parseFeed(buildCapIndexFeed([older, newer, newest], {...options, maxEntries: 1})).entries.map((entry) => entry['title'])).toEqual(['Newest'])
+  })
+
   it('writes headline, description, severity, dates and author into each entry', () => {
     const {entries} = parseFeed(buildAlertsFeed([newer], options))
     expect(entries[0]).toMatchObject({
