@@ -146,9 +146,10 @@ export interface Driver<Settings = Record<string, unknown>, Payload = unknown> {
   reconcile?(deliveryId: string, context: SendContext<Settings>): Promise<Receipt | undefined>
   /**
    * For drivers that publish a collection (the feed): writes it again, nothing new in it — one
-   * of its entries has expired. `collection` reads what is current; throws as send does.
+   * of its entries has expired. `collection` reads what is current; `publisher` names the
+   * feed when the channel has no title (as the announcements' sender does); throws as send does.
    */
-  republish?(channel: ChannelConfig<Settings>, collection: () => Announcement[], now: number): Promise<void>
+  republish?(channel: ChannelConfig<Settings>, collection: () => Announcement[], now: number, publisher: {sender: string; senderName?: string}): Promise<void>
   /**
    * Loads what its sends need (a library that commands which never send do not load), so that
    * a send the engine has recorded as started goes out at once rather than after the import.

@@ -97,9 +97,8 @@ export const feed: Driver<FeedSettings, FeedPayload> = {
     return receipt
   },
 
-  async republish(channel, collection, now) {
-    const current = collection()
-    const title = channel.title ?? current[0]?.senderName ?? current[0]?.sender ?? channel.name
+  async republish(channel, collection, now, publisher) {
+    const title = channel.title ?? publisher.senderName ?? publisher.sender
     try {
       await createFolders(join(channel.dir, dirname(capIndexPath)), fileModeFolder(Number.parseInt(channel.fileMode, 8)))
     } catch (error) {

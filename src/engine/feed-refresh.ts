@@ -47,7 +47,7 @@ export class FeedRefresher {
       const since = ctx.store.deliveries.feedCheckedUntil(name)
       if (!ctx.store.deliveries.expiredOnChannelSince(name, since, now)) continue
       try {
-        await driver.republish(channel, () => publishedCollection(ctx.store, name, ctx.now()), now)
+        await driver.republish(channel, () => publishedCollection(ctx.store, name, ctx.now()), now, ctx.config)
         ctx.store.transaction(() => ctx.store.deliveries.setFeedCheckedUntil(name, now))
         this.failedUntil.delete(name)
       } catch (error) {

@@ -83,6 +83,8 @@ describe('a feed entry that expires with nothing sent after it', () => {
     const refresher = new FeedRefresher(() => w.ctx, (_channel, line) => problems.push(line))
     await refresher.finish()
     expect(titles()).toEqual(['Library closed today.', 'Road closed until noon.'])
+    const feedTitle = () => /<title>([^<]*)<\/title>/.exec(readFileSync(join(w.home, 'public', 'alerts.atom'), 'utf8'))![1]
+    const titled = feedTitle()
 
     advance(2 * 60_000)
     // Something in the way of the feed's file: the rewrite fails, and is not marked done.
@@ -100,6 +102,9 @@ describe('a feed entry that expires with nothing sent after it', () => {
     refresher.tick()
     await refresher.settle()
     expect(titles()).toEqual(['Library closed today.'])
+    // Named as the sends name it: the sender, as config gives it.
+    expect(feedTitle()).toBe(titled)
+    expect(titled).toBe(w.config.sender)
     expect(w.store.deliveries.feedCheckedUntil('website')).toBe(w.ctx.now())
     expect(problems).toHaveLength(1)
   })
