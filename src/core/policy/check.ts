@@ -30,6 +30,8 @@ export interface CheckOptions {
   sendAt?: number[]
   /** The message an Update or Cancel follows up: its languages are the ones the public was told in. */
   referenced?: Announcement
+  /** The rest of its thread, before `referenced` (an Update of an Update): the gravest of them sets what it may do at night. */
+  earlier?: Announcement[]
   /**
    * It is an occurrence of this recurring template, firing now: findings name the template (the
    * occurrence exists only if it goes), and a time refused is missed, not moved to a one-off.
@@ -54,7 +56,7 @@ export function checkPolicy(announcement: Announcement, config: Config, renderin
     ...words(announcement, config),
     ...unfilledPlaceholders(announcement, config, id),
     ...personalData(announcement, config),
-    ...quietHours(announcement, config, sendAt, id, options.occurrenceOf !== undefined),
+    ...quietHours(announcement, config, sendAt, id, options.occurrenceOf !== undefined, [...(options.referenced ? [options.referenced] : []), ...(options.earlier ?? [])]),
     ...channels(announcement, renderings, id),
     ...followUpLanguages(announcement, options.referenced, id),
     ...followUpInstruction(announcement, options.referenced, id),
@@ -319,11 +321,14 @@ function personalData(announcement: Announcement, config: Config): Finding[] {
   })
 }
 
-function quietHours(announcement: Announcement, config: Config, sendAt: number[], id: string, occurrence: boolean): Finding[] {
+function quietHours(announcement: Announcement, config: Config, sendAt: number[], id: string, occurrence: boolean, thread: Announcement[]): Finding[] {
   const quiet = config.policy.quietHours
   // A Cancel withdraws what people already have: a wrong message must not stay live on their
   // phones and in the feed until morning because the correction waits for the quiet hours to end.
   if (!quiet || quiet.except.includes(announcement.severity) || announcement.msgType === 'Cancel') return []
+  // Nor an Update of a message that could go out at night: an all-clear typed Minor that lifts
+  // an Extreme evacuation order goes as the order went (it needs the order's approvals too).
+  if (thread.some((earlier) => quiet.except.includes(earlier.severity))) return []
   const at = sendAt.find((instant) => inQuietHours(instant, quiet, config.timezone))
   if (at === undefined) return []
   const keeping = quiet.channels ? announcement.channels.filter((name) => quiet.channels!.includes(name)) : [undefined]

@@ -8,8 +8,8 @@ import {checkPolicy, type CheckOptions, type Finding} from './check.js'
  * for every channel (an Update or Cancel with the message it follows up) and run the one policy
  * check on exactly that.
  */
-export function judgeAnnouncement(ctx: CoreContext, announcement: Announcement, now: number, options: Omit<CheckOptions, 'referenced'> = {}): {findings: Finding[]; renderings: ChannelRendering[]} {
+export function judgeAnnouncement(ctx: CoreContext, announcement: Announcement, now: number, options: Omit<CheckOptions, 'referenced' | 'earlier'> = {}): {findings: Finding[]; renderings: ChannelRendering[]} {
   const thread = followedUp(announcement, ctx.store.announcements.get)
   const renderings = renderForAllChannels(announcement, ctx.config, thread)
-  return {findings: checkPolicy(announcement, ctx.config, renderings, now, {...options, referenced: thread.referenced}), renderings}
+  return {findings: checkPolicy(announcement, ctx.config, renderings, now, {...options, referenced: thread.referenced, earlier: thread.earlier}), renderings}
 }

@@ -275,6 +275,21 @@ describe('quiet hours', () => {
     expect(ofRule(check({...cancel, msgType: 'Update'}, config, evening), 'quiet-hours').map((f) => f.level)).toEqual(['error'])
   })
 
+  it("an Update of a message whose severity may go out at night goes too: the all-clear of an Extreme order, typed Minor", () => {
+    const config = configWith('  quietHours: { from: "22:00", to: "07:00", except: [Extreme, Severe] }\n')
+    const order = bilingual({severity: 'Extreme', expiresAt: evening + 3_600_000 * 12})
+    const escalation = bilingual({severity: 'Moderate', msgType: 'Update', references: order.id, expiresAt: evening + 3_600_000 * 12})
+    const allClear = bilingual({severity: 'Minor', msgType: 'Update', references: escalation.id, expiresAt: evening + 3_600_000 * 12})
+    const judged = (update: Announcement, referenced: Announcement, earlier: Announcement[]) =>
+      ofRule(checkPolicy(update, config, renderForAllChannels(update, config), evening, {referenced, earlier}), 'quiet-hours')
+    expect(judged(allClear, order, [])).toEqual([])
+    // Through the thread: the Extreme order is two messages back.
+    expect(judged(allClear, escalation, [order])).toEqual([])
+    // A routine thread still waits for the morning.
+    const routine = bilingual({severity: 'Minor', expiresAt: evening + 3_600_000 * 12})
+    expect(judged({...allClear, references: routine.id}, routine, []).map((finding) => finding.level)).toEqual(['error'])
+  })
+
   it('severities in except may go out', () => {
     const config = configWith('  quietHours: { from: "22:00", to: "07:00", except: [Extreme, Severe] }\n')
     expect(ofRule(check(bilingual({severity: 'Severe', expiresAt: evening + 3_600_000}), config, evening), 'quiet-hours')).toEqual([])
