@@ -154,6 +154,10 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
         ? undefined
         : createDraft(ctx, {text: text?.trim() || `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, channels: reached}, {msgType: 'Cancel', original})
     ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id}), ...(!draftCancel && wentOut && {cancelNotDrafted: true})}, now)
+    // What went out before the cancel, once nothing of it is still being sent (else the last send to settle records it).
+    for (const member of thread) {
+      if (ctx.store.announcements.get(member)?.state === 'cancelled' && !ctx.store.deliveries.hasPending(member) && ctx.store.deliveries.publishedChannels(member).length) ctx.store.announcements.recordCancelledResult(member, now)
+    }
     const stillOut = occurrencesStillOut(ctx, id, now)
     const occurrencesSending = stillOut.filter((occurrence) => ctx.store.announcements.get(occurrence)?.state === 'sending')
     return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: stillOut, occurrencesSending, ...(expiredAt !== undefined && {expiredAt})}

@@ -270,6 +270,17 @@ export function announcementStore(db: Db, audit: AuditTrail) {
         }
       })
     },
+    /**
+     * A cancelled announcement whose last delivery has settled: what it did before and after
+     * the cancel (sent, cancelled, let go), recorded once — an after-action review's first
+     * question is how many people got the false alarm.
+     */
+    recordCancelledResult(id: string, now: number): void {
+      atomically(db, () => {
+        if (audit.latestOf(id, 'send-result', 1).length) return
+        audit.append({action: 'send-result', subject: id, at: now, details: {from: 'sending', to: 'cancelled', channels: sendResult(id)}})
+      })
+    },
     /** Cancel messages drafted or sent for this announcement (not those themselves withdrawn). */
     cancelsOf(id: string): string[] {
       return cancelsOf.all(id) as string[]

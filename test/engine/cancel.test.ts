@@ -68,6 +68,30 @@ describe('cancelling on a per-recipient channel', () => {
     expect(texts[0]!.text).toBe('Cancelled: Evacuate Llanrwst — Sent in error: no evacuation.')
   })
 
+  it('records in the audit trail what the announcement did, once nothing of it is still being sent', async () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-cancel-text, audience: residents}\n')
+    const {store, ctx} = world
+    store.transaction(() => {
+      for (let i = 0; i < 4; i++) store.subscribers.upsert({list: 'residents', name: `R${i}`, email: null, phone: phone(i), language: null, lat: null, lon: null, zone: null, tags: []}, Date.now())
+    })
+    const [held, settled] = world.queue(2, {text: 'Gas leak: stay indoors.', headline: 'Gas leak'})
+    const setState = store.db.prepare(`UPDATE delivery SET state = @state, lease_owner = CASE WHEN @state = 'sending' THEN 'gone:1:x' END,
+      lease_until = CASE WHEN @state = 'sending' THEN 0 END WHERE announcement_id = @id AND recipient = (SELECT CAST(id AS TEXT) FROM subscriber WHERE phone = @phone)`)
+    ;['sent', 'sent', 'sending', 'queued'].forEach((state, i) => setState.run({state, id: held, phone: phone(i)}))
+    ;['sent', 'queued', 'queued', 'queued'].forEach((state, i) => setState.run({state, id: settled, phone: phone(i)}))
+    const results = (id: string) => store.audit.latestOf(id, 'send-result').map((event) => event.details)
+
+    // Nothing of it in flight: recorded with the cancel.
+    cancelAnnouncement(ctx, settled!, 'Sent in error.')
+    expect(results(settled!)).toEqual([{from: 'sending', to: 'cancelled', channels: {'residents-text': {cancelled: 3, sent: 1}}}])
+
+    // One held by a sender (here, one that died): recorded once it settles, and only once.
+    expect(cancelAnnouncement(ctx, held!, 'Sent in error.').inFlight).toBe(1)
+    expect(results(held!)).toEqual([])
+    await new Dispatcher({store, config: world.config}).run()
+    expect(results(held!)).toEqual([{from: 'sending', to: 'cancelled', channels: {'residents-text': {cancelled: 1, sent: 2, unknown: 1}}}])
+  })
+
   it('reads the original once for the whole Cancel, not once per recipient', async () => {
     world = makeWorld('channels:\n  residents-text: {type: test-cancel-text, audience: residents}\n')
     const {store, ctx} = world
