@@ -29,7 +29,7 @@ export default class Status extends CrierCommand {
     quiet: Flags.boolean({description: 'With --watch off a terminal (or with --json): no progress lines on stderr.'}),
     color: Flags.boolean({description: 'Colour in the live view (--no-color, or NO_COLOR set, turns it off).', default: true, allowNo: true}),
     deliveries: Flags.string({
-      description: 'Also list the deliveries in these states — who each was for, on which channel, why — to check with the provider: unknown, dead, expired, skipped (repeatable or a comma list; the first 200).',
+      description: 'Also list the deliveries in these states — who each was for, on which channel, why — to check with the provider: unknown, dead, expired, skipped, cancelled (repeatable or a comma list; the first 200).',
       multiple: true,
       multipleNonGreedy: true,
     }),
@@ -133,7 +133,7 @@ export default class Status extends CrierCommand {
 
 /** How many deliveries --deliveries lists (then says how many more). */
 const listedAtMost = 200
-const listable = ['unknown', 'dead', 'expired', 'skipped'] as const
+const listable = ['unknown', 'dead', 'expired', 'skipped', 'cancelled'] as const
 
 function listedStates(given: string[]): Array<(typeof listable)[number]> {
   const states = splitChannelList(given)

@@ -79,6 +79,8 @@ export interface ChannelCounts {
   /** Attempts that did not succeed (retries). */
   retries: number
   lastError: string | null
+  /** The state of the delivery whose error lastError is (undefined: a retried attempt's). */
+  lastErrorState?: DeliveryState
 }
 
 /** A delivery as `status --deliveries` lists it: who it was for and how it ended. */
@@ -158,7 +160,7 @@ export function deliveryStore(db: Db) {
   const stopping = (where: string) => ({undelivered: db.prepare(`${stopUndelivered} ${where}`), inFlight: db.prepare(`${stopInFlight} ${where}`)})
   /** `by`: "cancelled by pc.smith", "superseded by Update 01JE…". */
   const stop = (statements: ReturnType<typeof stopping>, by: string, params: Record<string, unknown>) => {
-    statements.inFlight.run({...params, inFlightReason: `${by} while it was being sent; not tried again`})
+    statements.inFlight.run({...params, inFlightReason: `${by} while a sender held it; not sent again`})
     return statements.undelivered.run({...params, reason: `${by} before it was sent`}).changes
   }
   const cancelUndelivered = stopping('AND announcement_id = @id')
@@ -292,14 +294,18 @@ export function deliveryStore(db: Db) {
       count(*) - count(DISTINCT CASE WHEN d.state IN ('dead', 'unknown', 'expired', 'skipped', 'cancelled') THEN d.id END) AS n
     FROM attempt a JOIN delivery d ON d.id = a.delivery_id
     WHERE d.announcement_id = ? AND a.outcome != 'sent' GROUP BY d.channel`)
-  // The last error per channel: a delivery's standing error (dead, unknown, retrying) over a
-  // retried attempt's, so "sent 3/3 (1 retry: 503)" still says what the retry was for.
-  const lastErrorFor = db.prepare(`SELECT channel, lastError FROM (
-      SELECT d.channel AS channel, a.error AS lastError, 0 AS standing, a.id AS seq FROM attempt a JOIN delivery d ON d.id = a.delivery_id
+  // The last error per channel (the last row wins): a delivery's standing error over a retried
+  // attempt's, so "sent 3/3 (1 retry: 503)" still says what the retry was for; and of standing
+  // errors, the gravest state's — a dead delivery's reason before a skipped one's — with the
+  // state it explains.
+  const lastErrorFor = db.prepare(`SELECT channel, lastError, state FROM (
+      SELECT d.channel AS channel, a.error AS lastError, NULL AS state, 0 AS standing, 0 AS grave, a.id AS seq FROM attempt a JOIN delivery d ON d.id = a.delivery_id
         WHERE d.announcement_id = @id AND a.error IS NOT NULL
       UNION ALL
-      SELECT channel, last_error, 1, updated_at FROM delivery WHERE announcement_id = @id AND last_error IS NOT NULL AND state != 'sent')
-    ORDER BY standing, seq`)
+      SELECT channel, last_error, state, 1, CASE state WHEN 'skipped' THEN 1 WHEN 'cancelled' THEN 2 WHEN 'failed' THEN 3 WHEN 'queued' THEN 3
+          WHEN 'expired' THEN 4 WHEN 'unknown' THEN 5 WHEN 'dead' THEN 6 ELSE 0 END, updated_at
+        FROM delivery WHERE announcement_id = @id AND last_error IS NOT NULL AND state != 'sent')
+    ORDER BY standing, grave, seq`)
   const broadcastOnes = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, state, attempts,
       last_error AS lastError, receipt_id AS receiptId, receipt_url AS receiptUrl FROM delivery
     WHERE announcement_id = ? AND recipient IS NULL ORDER BY channel, id`)
@@ -531,7 +537,11 @@ export function deliveryStore(db: Db) {
         counts.total += row.n
       }
       for (const row of retriesFor.all(announcementId) as Array<{channel: string; n: number}>) entry(row.channel).retries = row.n
-      for (const row of lastErrorFor.all({id: announcementId}) as Array<{channel: string; lastError: string}>) entry(row.channel).lastError = row.lastError
+      for (const row of lastErrorFor.all({id: announcementId}) as Array<{channel: string; lastError: string; state: DeliveryState | null}>) {
+        const counts = entry(row.channel)
+        counts.lastError = row.lastError
+        counts.lastErrorState = row.state ?? undefined
+      }
       return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel))
     },
     /** The thread posts earlier attempts of this delivery published, in order. */

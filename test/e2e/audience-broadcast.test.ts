@@ -104,7 +104,7 @@ channels:
     const json = JSON.parse(home.run(['status', draft.id, '--deliveries', 'unknown,dead', '--json']).stdout)
     expect(json.deliveriesInAll).toBe(1)
     expect(json.deliveries).toEqual([expect.objectContaining({channel: 'residents-sms', state: 'unknown', name: 'Dai', phone: '+447700900222', attempts: 1})])
-    expect(home.run(['status', draft.id, '--deliveries', 'lost']).stderr).toBe('Error: --deliveries lost: expected unknown, dead, expired, skipped\n')
+    expect(home.run(['status', draft.id, '--deliveries', 'lost']).stderr).toBe('Error: --deliveries lost: expected unknown, dead, expired, skipped, cancelled\n')
     // A second run leaves it alone: in doubt is for a person to settle, not for a retry.
     expect(home.run(['run']).status).toBe(0)
     expect(twilio.requests.filter((request) => new URLSearchParams(request.body).get('To') === '+447700900222')).toHaveLength(1)
@@ -199,7 +199,7 @@ channels:
     expect(gotCancel).toEqual(gotOriginal)
     const db = home.db()
     try {
-      const letGo = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = 'cancelled' AND last_error LIKE '%while it was being sent%'`).pluck().get(id) as number
+      const letGo = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = 'cancelled' AND last_error LIKE '%while a sender held it%'`).pluck().get(id) as number
       expect(letGo).toBe(5)
       const skipped = db.prepare(`SELECT last_error FROM delivery WHERE announcement_id <> ? AND state = 'skipped'`).pluck().all(id)
       expect(skipped).toEqual(Array(5).fill('never received the message it cancels (it was stopped before it was sent)'))

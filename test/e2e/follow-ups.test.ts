@@ -307,7 +307,7 @@ describe('a delivery being sent as its announcement is cancelled or updated', ()
     // Timed out, it would have been retried (retryBase 50 ms): the old words after the new.
     expect(msgTypes()).toEqual(['Alert', followUp === 'cancel' ? 'Cancel' : 'Update'])
     const by = followUp === 'cancel' ? /^cancelled by \S+/ : /^superseded by Update \w{12}/
-    expect(delivery(home, id)).toEqual({state: 'cancelled', lastError: expect.stringMatching(new RegExp(`${by.source} while it was being sent; not tried again \\(timed out after 1500 ms\\)$`))})
+    expect(delivery(home, id)).toEqual({state: 'cancelled', lastError: expect.stringMatching(new RegExp(`${by.source} while a sender held it; not sent again \\(timed out after 1500 ms\\)$`))})
   })
 
   it('cancel: what a run holds claimed and has not started goes back, cancelled, and is never sent', async () => {
@@ -326,7 +326,7 @@ describe('a delivery being sent as its announcement is cancelled or updated', ()
     const sentIds = fake!.requests.map((request) => JSON.parse(request.body).id as string)
     expect(sentIds.filter((sent) => sent === second)).toEqual([])
     expect(sentIds.filter((sent) => sent === first).length).toBeGreaterThanOrEqual(2)
-    expect(delivery(home, second)).toEqual({state: 'cancelled', lastError: expect.stringMatching(/^cancelled by \S+ while it was being sent; not tried again$/)})
+    expect(delivery(home, second)).toEqual({state: 'cancelled', lastError: expect.stringMatching(/^cancelled by \S+ while a sender held it; not sent again$/)})
   })
   it('cancel: a partner that never answered (timed out after the request went) gets the Cancel, even once the original gave up', async () => {
     home = await homeWithStallingPartner()

@@ -49,7 +49,7 @@ function countsOf(snapshot: ReturnType<ReturnType<typeof liveSnapshotReader>['re
   return snapshot.channels.map(({lastError: _lastError, ...counts}) => counts)
 }
 function fullCounts(w: World, id: string) {
-  return w.store.deliveries.countsByChannel(id).map(({retries: _retries, lastError: _lastError, ...counts}) => counts)
+  return w.store.deliveries.countsByChannel(id).map(({retries: _retries, lastError: _lastError, lastErrorState: _lastErrorState, ...counts}) => counts)
 }
 
 describe('the live snapshot', () => {

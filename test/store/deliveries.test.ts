@@ -94,12 +94,33 @@ describe('recording results', () => {
     )
     expect(world.store.transaction(() => world!.store.deliveries.requeue(d!.id, 'me:1:x', 'its sender stopped mid-send', now + 60))).toBe('unknown')
     const byId = new Map(rows(world).map((row) => [row.id, row]))
-    const reason = 'cancelled by sgt.first while it was being sent; not tried again'
+    const reason = 'cancelled by sgt.first while a sender held it; not sent again'
     expect(byId.get(a!.id)).toMatchObject({state: 'cancelled', lastError: `${reason} (HTTP 503)`, finishedAt: now + 50})
     expect(byId.get(b!.id)).toMatchObject({state: 'cancelled', lastError: reason, finishedAt: now + 50})
     expect(byId.get(c!.id)).toMatchObject({state: 'sent'})
     // Its sender died mid-send: it may have gone out, so unknown (the Cancel goes to it), never resent.
     expect(byId.get(d!.id)).toMatchObject({state: 'unknown', lastError: `${reason}; its sender stopped mid-send, so it may or may not have gone out`, finishedAt: now + 60})
     expect(world.store.deliveries.stoppedWhileHeld('me:1:x')).toEqual([])
+  })
+})
+
+describe('the reason a channel line gives', () => {
+  it('is the gravest state’s, named when several states are shown: a dead delivery’s over a later opt-out', async () => {
+    const {channelCountsLine} = await import('../../src/views/status-lines.js')
+    world = makeWorld('channels:\n  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}\n')
+    const [id] = world.queue(1)
+    const extra = world.store.db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at, max_attempts, last_error, created_at, updated_at)
+      VALUES (@id, @announcement, 'partners', NULL, @state, 1, 0, 8, @error, 0, @at)`)
+    extra.run({id: 'x1', announcement: id, state: 'cancelled', error: 'superseded by Update 01ABC before it was sent', at: 10})
+    extra.run({id: 'x2', announcement: id, state: 'skipped', error: 'opted out since the broadcast was queued', at: 30})
+    const [partners] = world.store.deliveries.countsByChannel(id!)
+    expect(channelCountsLine(partners!)).toBe('partners    sent 0/3  pending 1  skipped 1  cancelled 1   (cancelled: superseded by Update 01ABC before it was sent)')
+    extra.run({id: 'x3', announcement: id, state: 'dead', error: 'HTTP 400: bad request', at: 20})
+    expect(channelCountsLine(world.store.deliveries.countsByChannel(id!)[0]!)).toMatch(/\(dead: HTTP 400: bad request\)$/)
+    // One state beside the sent count: no need to name it.
+    world.store.db.prepare(`DELETE FROM delivery WHERE id IN ('x1', 'x2', 'x3')`).run()
+    extra.run({id: 'x4', announcement: id, state: 'dead', error: 'HTTP 400: bad request', at: 40})
+    world.store.db.prepare(`UPDATE delivery SET state = 'sent', last_error = NULL WHERE id != 'x4'`).run()
+    expect(channelCountsLine(world.store.deliveries.countsByChannel(id!)[0]!)).toBe('partners    sent 1/2  dead 1   (HTTP 400: bad request)')
   })
 })
