@@ -87,9 +87,11 @@ export default class Broadcast extends CrierCommand {
     for (const finding of result.findings) this.logToStderr(`Policy ${finding.level}: ${finding.message}`)
     for (const reach of result.targeting) this.logToStderr(`Targeted: ${areaReachLine(reach)}`)
     if (override) this.logToStderr(overrideNotice(result.overridden === true, dryRun, ctx.user, id))
-    const superseded = result.superseded?.stopped ? {superseded: result.superseded} : {}
+    const superseded = result.superseded && (result.superseded.stopped || result.superseded.held) ? {superseded: result.superseded} : {}
     if (superseded.superseded) {
-      this.logToStderr(`Superseded: stopped ${counted(superseded.superseded.stopped, 'delivery', 'deliveries')} of ${shortId(superseded.superseded.id)} not yet sent — they carried the words this Update replaces`)
+      const {stopped, held, id} = superseded.superseded
+      const heldWords = held ? `; ${counted(held, 'delivery', 'deliveries')} held by a sender: any already on the wire finish, the rest are let go unsent` : ''
+      this.logToStderr(`Superseded: stopped ${counted(stopped, 'delivery', 'deliveries')} of ${shortId(id)} not yet sent${heldWords} — they carried the words this Update replaces`)
     }
     if (dryRun) {
       this.say(`Dry run: ${shortId(id)} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)

@@ -28,7 +28,8 @@ export interface FanOutResult {
   /** Per-recipient channels narrowed to the announcement's area: who it takes in, who it cannot place. */
   targeting: AreaReach[]
   /** An Update: its original's deliveries not yet sent that it stopped, since they carry the words it replaces. */
-  superseded?: {id: string; stopped: number}
+  /** The original's deliveries it stopped unsent, and those a sender held (on the wire finish; the rest are let go unsent). */
+  superseded?: {id: string; stopped: number; held: number}
 }
 
 /**
@@ -140,11 +141,11 @@ export function fanOut(ctx: CoreContext, id: string, options: FanOutOptions = {}
  * channel, same recipient): nobody should get the old words after, or instead of, the new ones.
  * Sends in flight finish; channels and people the Update does not reach keep the original.
  */
-function supersedeOriginal(ctx: CoreContext, update: Announcement, now: number): {id: string; stopped: number} | undefined {
+function supersedeOriginal(ctx: CoreContext, update: Announcement, now: number): {id: string; stopped: number; held: number} | undefined {
   if (update.msgType !== 'Update' || !update.references) return undefined
-  const stopped = ctx.store.deliveries.supersedeUndelivered(update.references, update.id, `superseded by Update ${shortId(update.id)}`, now)
-  if (stopped > 0) ctx.store.announcements.recordSuperseded(update.references, {by: update.id, stopped}, now)
-  return {id: update.references, stopped}
+  const {stopped, held} = ctx.store.deliveries.supersedeUndelivered(update.references, update.id, `superseded by Update ${shortId(update.id)}`, now)
+  if (stopped > 0 || held > 0) ctx.store.announcements.recordSuperseded(update.references, {by: update.id, stopped, ...(held > 0 && {held})}, now)
+  return {id: update.references, stopped, held}
 }
 
 /** An area that takes in nobody on a channel is refused, rather than sent to no one there unnoticed. */

@@ -321,7 +321,7 @@ export function announcementStore(db: Db, audit: AuditTrail) {
       setChannelTypes.run(JSON.stringify(types), id)
     },
     /** An Update went out in this announcement's place, stopping `stopped` of its deliveries not yet sent. */
-    recordSuperseded(id: string, details: {by: string; stopped: number}, now: number): void {
+    recordSuperseded(id: string, details: {by: string; stopped: number; held?: number}, now: number): void {
       audit.append({action: 'superseded', subject: id, at: now, details})
     },
     /** Records an emergency override once; false when the announcement already has one. */

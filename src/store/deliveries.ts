@@ -159,9 +159,10 @@ export function deliveryStore(db: Db) {
   const stopInFlight = `UPDATE delivery SET stop_reason = @inFlightReason, updated_at = @now WHERE state = 'sending'`
   const stopping = (where: string) => ({undelivered: db.prepare(`${stopUndelivered} ${where}`), inFlight: db.prepare(`${stopInFlight} ${where}`)})
   /** `by`: "cancelled by pc.smith", "superseded by Update 01JE…". */
+  /** How many were stopped unsent, and how many a sender held (on the wire, or about to be). */
   const stop = (statements: ReturnType<typeof stopping>, by: string, params: Record<string, unknown>) => {
-    statements.inFlight.run({...params, inFlightReason: `${by} while a sender held it; not sent again`})
-    return statements.undelivered.run({...params, reason: `${by} before it was sent`}).changes
+    const held = statements.inFlight.run({...params, inFlightReason: `${by} while a sender held it; not sent again`}).changes
+    return {stopped: statements.undelivered.run({...params, reason: `${by} before it was sent`}).changes, held}
   }
   const cancelUndelivered = stopping('AND announcement_id = @id')
   // An Update's words replace its original's: what of the original has not gone yet stops where
@@ -332,9 +333,11 @@ export function deliveryStore(db: Db) {
       return reached[contact].run({...values, thread: JSON.stringify(thread)}).changes
     },
     /** Stops the original's deliveries not yet sent that the Update `update` takes the place of (and marks those being sent, not to be tried again); how many it stopped. */
-    supersedeUndelivered(original: string, update: string, by: string, now: number): number {
+    supersedeUndelivered(original: string, update: string, by: string, now: number): {stopped: number; held: number} {
       const params = {original, update, now}
-      return stop(supersedeBroadcast, by, params) + stop(supersedeRecipients, by, params)
+      const broadcast = stop(supersedeBroadcast, by, params)
+      const recipients = stop(supersedeRecipients, by, params)
+      return {stopped: broadcast.stopped + recipients.stopped, held: broadcast.held + recipients.held}
     },
     /** Channels where any of these announcements reached the public or may have (see the query). */
     mayHaveReached(ids: string[]): string[] {
@@ -342,7 +345,7 @@ export function deliveryStore(db: Db) {
     },
     /** Stops every delivery of the announcement not yet sent (queued, or waiting to retry), and marks those being sent not to be tried again; how many it stopped. */
     cancelUndelivered(announcementId: string, by: string, now: number): number {
-      return stop(cancelUndelivered, by, {id: announcementId, now})
+      return stop(cancelUndelivered, by, {id: announcementId, now}).stopped
     },
     /** Channels on which the announcement reached the public, or may have (being sent, in doubt). */
     publishedChannels(announcementId: string): string[] {

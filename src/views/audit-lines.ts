@@ -51,7 +51,7 @@ function describeDetails(action: string, details: Record<string, unknown>): stri
     case 'cancelled':
       return `stopped ${text(details.stopped)} not yet sent, ${text(details.inFlight)} in flight; ${typeof details.followUp === 'string' ? `Cancel ${shortId(details.followUp)}` : 'no Cancel needed'}`
     case 'superseded':
-      return `by Update ${typeof details.by === 'string' ? shortId(details.by) : '—'}: stopped ${text(details.stopped)} not yet sent`
+      return `by Update ${typeof details.by === 'string' ? shortId(details.by) : '—'}: stopped ${text(details.stopped)} not yet sent${details.held ? `, ${text(details.held)} held by a sender` : ''}`
     case 'override':
       return `approvals ${text(details.approvalsValid)}/${text(details.approvalsRequired)}, content ${hash(details.contentHash)}: ${text(details.reason) || '(no reason given)'}`
     case 'reviewed':

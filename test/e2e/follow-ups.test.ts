@@ -219,7 +219,7 @@ describe('crier update', () => {
     ok(home.run(['run', '--max-time', '2s']))
     const second = jsonOf(ok(home.run(['update', update.id, 'Evacuate Zones A, B and C of Llanrwst now.', '--json'])))
     const json = jsonOf(ok(home.run(['broadcast', second.id, '--no-wait', '--json'])))
-    expect(json.superseded).toEqual({id: update.id, stopped: 1})
+    expect(json.superseded).toEqual({id: update.id, stopped: 1, held: 0})
     expect(ok(home.run(['status', id])).stdout).toMatch(/superseded by Update \w+ before it was sent/)
     expect(ok(home.run(['audit', '--id', id])).stdout).toMatch(new RegExp(`superseded +\\w+ +by Update ${update.id.slice(0, 12)}: stopped 1 not yet sent$`, 'm'))
   })

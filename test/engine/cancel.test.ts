@@ -181,7 +181,8 @@ describe('an Update going out in place of an original still being sent', () => {
     // The Update goes to the texts and the notice, not to partners.
     const update = draftUpdate(ctx, original!, {text: 'Evacuate Zones A and B.', headline: 'Evacuate Zones A and B', channels: ['residents-text', 'notice']})
     const result = fanOut(ctx, update.id)
-    expect(result.superseded).toEqual({id: original, stopped: 1})
+    // 2's text is held by a sender: counted apart, as cancel counts it.
+    expect(result.superseded).toEqual({id: original, stopped: 1, held: 1})
     const states = store.db.prepare(`SELECT channel, recipient, state, last_error AS error FROM delivery WHERE announcement_id = ? ORDER BY channel, CAST(recipient AS INTEGER)`).all(original) as Array<{channel: string; recipient: string | null; state: string; error: string | null}>
     expect(states.map(({channel, state}) => `${channel} ${state}`)).toEqual([
       'notice sent',
@@ -194,7 +195,7 @@ describe('an Update going out in place of an original still being sent', () => {
     ])
     expect(states.find((row) => row.state === 'cancelled')!.error).toBe(`superseded by Update ${update.id.slice(0, 12)} before it was sent`)
     const [event] = store.audit.list({subject: original}).filter((e) => e.action === 'superseded')
-    expect(JSON.parse(event!.details)).toEqual({by: update.id, stopped: 1})
+    expect(JSON.parse(event!.details)).toEqual({by: update.id, stopped: 1, held: 1})
     // The original is still sending (2's text in flight, partners, 4): nothing it began is dropped.
     expect(store.announcements.get(original!)?.state).toBe('sending')
   })
@@ -205,7 +206,7 @@ describe('an Update going out in place of an original still being sent', () => {
     const [original] = world.queue(1, {text: 'The A55 is closed westbound.', headline: 'A55 closed'})
     store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ? AND channel = 'notice'`).run(original)
     const update = draftUpdate(ctx, original!, {text: 'The A55 reopens at 18:00.', channels: []})
-    expect(fanOut(ctx, update.id).superseded).toEqual({id: original, stopped: 1})
+    expect(fanOut(ctx, update.id).superseded).toEqual({id: original, stopped: 1, held: 0})
     expect(store.announcements.get(original!)?.state).toBe('sent')
     await new Dispatcher({store, config: world.config}).run({announcementId: update.id})
     expect(store.announcements.get(update.id)?.state).toBe('sent')
