@@ -141,7 +141,8 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   if (raw && typeof raw === 'object' && !Array.isArray(raw) && !Object.keys(raw).some((key) => key in configFileSchema.shape || looksLikeKey(key))) {
     throw new ConfigError([`${label}: this is not a crier config — it has none of ${Object.keys(configFileSchema.shape).join(', ')} at the top level; give the right file`])
   }
-  const {value, problems: secretProblems} = resolveSecrets(raw, env)
+  const {value, problems: resolved} = resolveSecrets(raw, env)
+  const secretProblems = resolved.filter((p) => !p.unusable)
   const problems = secretProblems.map((p) => `${label}: ${p.path}: environment variable ${p.variable} is not set — export it before running crier`)
   // A key whose variable is missing is reported once, as missing, not again as invalid.
   const secretPaths = new Set(secretProblems.map((p) => p.path))
@@ -149,6 +150,8 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     if (![...secretPaths].some((path) => problem.startsWith(`${path}:`))) problems.push(`${label}: ${problem}`)
   }
 
+  // Set, but unusable where it stands: a wrong setting of its channel, not a secret this shell lacks.
+  for (const p of resolved) if (p.unusable) report(`${p.path}: environment variable ${p.variable} ${p.unusable}`)
   const parsed = configFileSchema.safeParse(value)
   if (!parsed.success) for (const issue of parsed.error.issues) report(describeIssue(issue))
   // Channels are checked even when the top level has problems, so all are reported at once.

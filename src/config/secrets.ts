@@ -40,7 +40,11 @@ function secretForms(secret: string): Set<string> {
 export interface SecretProblem {
   path: string
   variable: string
+  /** Set: the variable is set, but its value cannot stand where it is (why); unset otherwise. */
+  unusable?: string
 }
+
+const placeholder = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
 
 /**
  * Replaces `${NAME}` in every string of a parsed YAML tree with the environment's value.
@@ -48,7 +52,8 @@ export interface SecretProblem {
  */
 export function resolveSecrets(node: unknown, env: NodeJS.ProcessEnv, path: string[] = [], problems: SecretProblem[] = []): {value: unknown; problems: SecretProblem[]} {
   if (typeof node === 'string') {
-    const value = node.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_whole, name: string) => {
+    const filledWith = new Map<string, string>()
+    const value = node.replace(placeholder, (_whole, name: string) => {
       const found = env[name]
       if (found === undefined || found === '') {
         problems.push({path: path.join('.'), variable: name})
@@ -56,8 +61,11 @@ export function resolveSecrets(node: unknown, env: NodeJS.ProcessEnv, path: stri
         return `\${${name}}`
       }
       rememberSecret(found)
+      filledWith.set(name, found)
       return found
     })
+    const moved = filledWith.size ? urlMovedBy(node, value, filledWith) : undefined
+    if (moved) problems.push({path: path.join('.'), variable: moved.variable, unusable: moved.why})
     return {value, problems}
   }
   if (Array.isArray(node)) {
@@ -69,4 +77,29 @@ export function resolveSecrets(node: unknown, env: NodeJS.ProcessEnv, path: stri
     return {value: out, problems}
   }
   return {value: node, problems}
+}
+
+/**
+ * A secret filled into a URL (`https://alerts:${PASSWORD}@partner.example/…`) that holds `@`,
+ * `/`, `?` or `#` would move where the URL points — to another host, with the rest of the
+ * password in the path — and crier would send the announcement there. The URL written with a
+ * plain stand-in for each secret says where it was meant to point.
+ */
+function urlMovedBy(template: string, filled: string, filledWith: Map<string, string>): {variable: string; why: string} | undefined {
+  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(template)) return undefined
+  let meant: URL
+  try {
+    meant = new URL(template.replace(placeholder, 'x'))
+  } catch {
+    return undefined
+  }
+  let got: URL | undefined
+  try {
+    got = new URL(filled)
+  } catch {
+    // A value that breaks the URL moves it nowhere: said as plainly.
+  }
+  if (got && got.host === meant.host && got.hash === meant.hash) return undefined
+  const variable = [...filledWith].find(([, secret]) => /[@/?#:]/.test(secret))?.[0] ?? [...filledWith.keys()][0]!
+  return {variable, why: `its value holds @, /, ?, # or : and would send ${got ? `to ${got.host || 'another place'}` : 'nowhere (it breaks the URL)'} instead of ${meant.host} — percent-encode them in the variable (%40 for @, %2F for /, %3F for ?, %23 for #, %3A for :)`}
 }

@@ -252,6 +252,17 @@ policy:
     expect(redact('the key is hmac-from-env-8f3a')).toBe('the key is ***')
   })
 
+  it("refuses a secret that would move where a URL points (@, /, # in a password), never sending elsewhere; a percent-encoded one is fine", () => {
+    const yaml = 'channels:\n  partners: { type: webhook, url: "https://alerts:${PARTNER_PASS}@partner.example/hooks/crier" }\n'
+    for (const secret of ['pw@127.0.0.1:18102/evil#', 'p@ss#1word', 'a/b']) {
+      const problems = problemsOf(withConfig(yaml), {PARTNER_PASS: secret})
+      expect(problems[0]).toMatch(/^config\.yaml: channels\.partners\.url: environment variable PARTNER_PASS its value holds @, \/, \?, # or : and would send (to .*|nowhere .*) instead of partner\.example — percent-encode them/)
+      expect(problems.join('\n')).not.toContain(secret)
+    }
+    const config = loadConfig(resolvePaths({CRIER_HOME: home}), {PARTNER_PASS: 'p%40ss%231word'})
+    expect(new URL(config.channels.partners!.url as string).host).toBe('partner.example')
+  })
+
   it('refuses a missing ${ENV}, naming the variable and the key and never a value', () => {
     const problems = problemsOf(withConfig('channels:\n  partners: { type: webhook, url: "https://partners.example/hook", secret: "${PARTNERS_HMAC_MISSING}" }\n'), {
       OTHER: 'unrelated-value-77',
