@@ -15,11 +15,12 @@ import {isHttpUrl} from './http-url.js'
 // came from us. One channel posts to one URL; several partners are several channels.
 
 // The headers crier sets cannot be set from config: a partner verifying signatures or
-// de-duplicating on Idempotency-Key must get ours, and framing is undici's.
-const reservedHeaders = new Set(['content-type', 'user-agent', 'idempotency-key', 'x-crier-signature', 'content-length', 'host', 'transfer-encoding', 'connection'])
+// de-duplicating on Idempotency-Key must get ours, and the connection and framing are undici's
+// (it refuses these at every send).
+const reservedHeaders = new Set(['content-type', 'user-agent', 'idempotency-key', 'x-crier-signature', 'content-length', 'host', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection'])
 
 // RFC 9110 field names, values on one line: undici would refuse them at every send instead.
-const configHeaders = z.record(z.string(), z.string().refine((value) => !/[\r\n\0]/.test(value), 'a header value must be one line (no CR, LF or NUL)')).superRefine((headers, ctx) => {
+const configHeaders = z.record(z.string(), z.string().refine((value) => !/[\r\n\0]/.test(value), 'a header value must be one line (no CR, LF or NUL)').refine((value) => !/[^\x00-\xff]/.test(value), 'a header value is Latin-1 text: no emoji or other characters beyond it (percent-encode them)')).superRefine((headers, ctx) => {
   for (const name of Object.keys(headers)) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) ctx.addIssue({code: 'custom', path: [name], message: 'expected a header name (letters, digits, -)'})
     else if (reservedHeaders.has(name.toLowerCase())) ctx.addIssue({code: 'custom', path: [name], message: `crier sets ${name} itself — remove it`})

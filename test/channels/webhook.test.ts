@@ -195,6 +195,9 @@ describe('webhook send', () => {
     expect(refusal({'X-Crier-Signature': 'forged', Host: 'evil.example'})).toEqual(['headers.X-Crier-Signature: crier sets X-Crier-Signature itself — remove it', 'headers.Host: crier sets Host itself — remove it'])
     expect(refusal({'X-Partner': 'north\r\nX-Injected: 1'})).toEqual(['headers.X-Partner: a header value must be one line (no CR, LF or NUL)'])
     expect(refusal({'X-Bar\r\nX-Inj': 'v'})?.[0]).toMatch(/^headers\.X-Bar\r\nX-Inj: expected a header name/)
+    expect(refusal({'Keep-Alive': 'x', Upgrade: 'h2c', Expect: '100-continue'})).toEqual(['Keep-Alive', 'Upgrade', 'Expect'].map((name) => `headers.${name}: crier sets ${name} itself — remove it`))
+    expect(refusal({'X-A': 'wave 🌊', Authorization: 'Bearer abc\u2603'})).toEqual(['headers.X-A', 'headers.Authorization'].map((path) => `${path}: a header value is Latin-1 text: no emoji or other characters beyond it (percent-encode them)`))
+    expect(refusal({'X-Partner': 'Llanfair café'})).toBeUndefined()
   })
 
   it('sends the user and password of the URL as Basic authorization, never in an error', async () => {
