@@ -260,7 +260,9 @@ export function auditTrail(db: Db, storeActor: string) {
       const waited = db.pragma('busy_timeout', {simple: true}) as number
       db.pragma('busy_timeout = 0')
       try {
-        append(event)
+        // Its own BEGIN here, not writeTransaction's, which would wait for the lock after all.
+        if (db.inTransaction) append(event)
+        else db.transaction(() => append(event)).immediate()
         return true
       } catch (error) {
         if ((error as {code?: string}).code?.startsWith('SQLITE_BUSY')) return false

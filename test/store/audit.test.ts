@@ -6,6 +6,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {rememberSecret} from '../../src/config/secrets.js'
 import {canonicalRow, chainHash, genesisHash, verifyPageRows, type AuditEvent} from '../../src/store/audit.js'
 import {openStore, type Store} from '../../src/store/index.js'
+import {sayWhenWaiting} from '../../src/store/write-lock.js'
 import {makeAnnouncement} from '../helpers/announcement.js'
 
 let dir: string
@@ -274,12 +275,16 @@ describe('the audit trail', () => {
 
 describe('a record left in passing (appendIfFree)', () => {
   it('is skipped at once while another crier holds the database, and written once it is free', () => {
-    // Were it to wait for the lock as a send does, it would wait past the test's own timeout.
+    // Were it to wait for the lock as a send does, it would wait past the test's own timeout —
+    // even on a connection that waits for the lock, saying so, as an officer's command does.
     store.db.pragma('busy_timeout = 600000')
+    let said = 0
+    sayWhenWaiting(store.db, 600000, () => said++)
     const importer = new Database(path, {timeout: 5000})
     try {
       importer.prepare('BEGIN IMMEDIATE').run()
       expect(store.audit.appendIfFree({action: 'previewed', subject: 'A1', details: {contentHash: 'abc'}})).toBe(false)
+      expect(said).toBe(0)
       importer.prepare('COMMIT').run()
     } finally {
       importer.close()
