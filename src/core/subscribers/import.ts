@@ -70,12 +70,16 @@ function noHeader(file: string, why = ''): UsageError {
   return new UsageError(`${file} has no header row naming its columns${why} — the first line must be like ${subscriberColumns.join(',')}`)
 }
 
+/** The columns a rejected-rows file has before the subscriber's. */
+const rejectedFileColumns = ['line', 'reason']
+
 function headerFor(file: string, onHeader: () => void) {
   return (header: string[]): string[] => {
     onHeader()
     const names = header.map((name) => name.replace(/^\uFEFF/, '').trim().toLowerCase())
     if (!names.includes('email') && !names.includes('phone')) throw noHeader(file)
-    const unknown = names.filter((name) => name && !subscriberColumns.includes(name as Column))
+    // A rejected-rows file, fixed, comes back with its line and reason columns: they are not read.
+    const unknown = names.filter((name) => name && !subscriberColumns.includes(name as Column) && !rejectedFileColumns.includes(name))
     if (unknown.length) throw new UsageError(`${file}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} — the columns are ${subscriberColumns.join(', ')}`)
     const seen = new Set<string>()
     for (const name of names) {
@@ -204,7 +208,7 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
       csv.pipe(out)
       rejects = {csv, out}
     }
-    const cells = Object.entries({reason, ...record}).map(([key, value]) => [key, spreadsheetSafe(String(value ?? ''))])
+    const cells = Object.entries({...record, reason}).filter(([key]) => key !== 'line').map(([key, value]) => [key, spreadsheetSafe(String(value ?? ''))])
     rejects.csv.write({line, ...Object.fromEntries(cells)})
     if (imported) result.partial++
     else result.rejected++

@@ -49,12 +49,16 @@ describe('subscriber import', () => {
     expect(cells).toEqual([`'=cmd|' /C calc'!A0`, `'+SUM(1+1)`, `'-3+cmd`, `'@x`, 'Plain'])
     expect(text).toContain(",'+44 7700 900123x,")
     expect(text).toContain(',-12,')
-    // Fixed (an address added) and imported again: the names are as they were typed, the zone without its escape.
-    const fixed = text.replace(',bad-email,', ',ok@example.org,').replace(/^(\d+),[^,]*,/gm, '').replace(/^line,reason,/, '').replace("'+44 7700 900123x", "'+44 7700 900123")
+    // Fixed (an address added) and imported again as it is, line and reason columns and all:
+    // the names are as they were typed; what is still rejected gets today's reason.
+    const fixed = text.replace(',bad-email,', ',ok@example.org,').replace("'+44 7700 900123x", "'+44 7700 900123")
     writeCsv(w, 'fixed.csv', fixed)
     const again = await importSubscribers(w.ctx, join(w.home, 'fixed.csv'), 'residents')
     expect(again).toMatchObject({imported: 2})
     expect([...w.store.subscribers.iterateList('residents')].map((row) => row.name)).toEqual(["=cmd|' /C calc'!A0", '+SUM(1+1)'])
+    const again2 = readFileSync(join(w.home, 'fixed.rejected.csv'), 'utf8').trim().split('\n')
+    expect(again2[0]).toBe('line,reason,name,email,phone,language,lat,lon,zone,tags')
+    expect(again2.slice(1).map((line) => line.split(',').slice(0, 3).join(','))).toEqual(["4,no e-mail address or phone number,'-3+cmd", "5,no e-mail address or phone number,'@x", '6,"invalid phone number ""-12""",Plain'])
     expect(checkRow({name: '@x\u001b[31m', email: 'a@example.org', zone: 'Zone\u001b]0;pwn\u0007A\nB'}, 'residents')).toMatchObject({name: '@x', zone: 'ZoneA B'})
   })
 
