@@ -19,8 +19,9 @@ export const httpUrl = z.string().refine(isHttpUrl, 'expected an http(s) URL')
  */
 export function isApiBaseUrl(text: string): boolean {
   if (!isHttpUrl(text)) return false
-  const {username, password, search, hash} = new URL(text)
-  return !username && !password && !search && !hash
+  const {username, password} = new URL(text)
+  // A bare "?" or "#" parses as an empty query or fragment, and would swallow the paths all the same.
+  return !username && !password && !text.includes('?') && !text.includes('#')
 }
 
 export const apiBaseUrl = z.string().refine(isApiBaseUrl, "expected the API's http(s) URL, without user:password, ?query or #fragment (its paths go after it)")

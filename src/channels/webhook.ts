@@ -33,7 +33,19 @@ const webhookSettings = z.object({
   /** HMAC key shared with the partner; written `${ENV}` in config. */
   secret: z.string().min(1).optional(),
   headers: configHeaders.optional(),
+}).refine((settings) => !(hasUserInfo(settings.url) && Object.keys(settings.headers ?? {}).some((name) => name.toLowerCase() === 'authorization')), {
+  path: ['headers', 'Authorization'],
+  message: 'the url has a user and password too — keep one way to sign in: the url\'s, or this header',
 })
+
+function hasUserInfo(url: string): boolean {
+  try {
+    const {username, password} = new URL(url)
+    return Boolean(username || password)
+  } catch {
+    return false
+  }
+}
 export type WebhookSettings = z.infer<typeof webhookSettings>
 
 /** What render produces and send posts unchanged: the body is signed byte for byte. */

@@ -145,7 +145,7 @@ function listedStates(given: string[]): Array<(typeof listable)[number]> {
 /** The terminal's width, or COLUMNS when set (a script or a test asking for a width); none in a pipe. */
 function terminalWidth(): number | undefined {
   const columns = Number(process.env.COLUMNS)
-  if (Number.isInteger(columns) && columns >= 40) return columns
+  if (Number.isInteger(columns) && columns >= 20) return columns
   return process.stdout.isTTY ? process.stdout.columns : undefined
 }
 

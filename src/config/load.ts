@@ -1,4 +1,4 @@
-import {existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readFileSync, realpathSync, statSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {parseDocument} from 'yaml'
@@ -88,7 +88,8 @@ function sharedFeedFolders(channels: Record<string, ChannelConfig>): string[] {
   const problems: string[] = []
   for (const [name, channel] of Object.entries(channels)) {
     if (channel.type !== 'feed' || typeof channel.dir !== 'string') continue
-    const folder = resolve(channel.dir)
+    // The same folder through a symlink is the same folder.
+    const folder = existsSync(channel.dir) ? realpathSync(channel.dir) : resolve(channel.dir)
     const first = byFolder.get(folder)
     if (first) problems.push(`channels.${name}.dir: ${first} writes its feeds in ${folder} too — give each feed channel its own dir`)
     else byFolder.set(folder, name)

@@ -25,7 +25,11 @@ export function resolvePaths(env: NodeJS.ProcessEnv, configFlag?: string): Crier
 
 /** A config file named on purpose (--config, CRIER_CONFIG) that is not there: a mistake, whatever reads it. */
 export function refuseMissingNamedConfig(paths: CrierPaths): void {
-  if (!paths.configExplicit) return
+  if (!paths.configExplicit) {
+    // CRIER_HOME/config.yaml that is a folder is no config, whichever command reads it (or not).
+    if (existsSync(paths.configFile) && statSync(paths.configFile).isDirectory()) throw new UsageError(`${paths.configFile} is a directory — give the config file (--config DIR/config.yaml)`)
+    return
+  }
   if (!existsSync(paths.configFile)) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
   // What the config loader would refuse too, cheaply: a command that only reads the store does not load it.
   if (statSync(paths.configFile).isDirectory()) throw new UsageError(`${paths.configFile} is a directory — give the config file (--config DIR/config.yaml)`)

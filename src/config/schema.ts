@@ -5,7 +5,7 @@ import {parseDuration, parseRate} from '../core/duration.js'
 import {foldText} from '../core/policy/words.js'
 
 /** Text crier publishes as it is written (sender, names, a feed's title): no control characters, no unpaired surrogates or non-characters an XML writer would drop unseen. */
-export const publishedSetting = z.string().refine((text) => !/[\p{Cc}\p{Cs}\uFFFE\uFFFF]/u.test(text), 'no control characters (escape sequences, tabs, line breaks) — it is published as written')
+export const publishedSetting = z.string().refine((text) => !/[\p{Cc}\p{Cs}\uFFFE\uFFFF\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/u.test(text), 'no control characters (escape sequences, tabs, line breaks) or invisible ones (bidi overrides, zero-width) — it is published as written')
 
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 500ms, 10s, 2m')
 const rate = z

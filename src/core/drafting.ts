@@ -59,7 +59,14 @@ function publishable<T extends Partial<DraftInput>>(input: T): T {
     cleaned[field] = (field === 'text' || field === 'instruction' ? text : text.replace(/\s*\n\s*/g, ' ')) as T[typeof field]
   }
   // Zones are CAP geocodes and what subscribers' zones are matched against (cleaned the same at import).
-  if (input.zone) cleaned.zone = input.zone.map((zone) => publishableText(zone).replace(/\s*\n\s*/g, ' '))
+  if (input.zone) {
+    cleaned.zone = input.zone.map((zone) => {
+      const name = publishableText(zone).replace(/\s+/g, ' ').trim()
+      // Escape sequences alone would untarget it ("" means that): refused, not read as everyone.
+      if (!name && zone.trim()) throw new UsageError(`--zone holds no zone name once its control characters are dropped — give the zone's name`)
+      return name
+    })
+  }
   return cleaned
 }
 

@@ -35,7 +35,7 @@ export function publishableText(text: string): string {
 
 // Unicode non-characters: XML cannot carry U+FFFE and U+FFFF (the CAP document and the feed
 // would drop them while the webhook kept them), and none of them is text anyone reads.
-const nonCharacters = /[\ufdd0-\ufdef\ufffe\uffff]/g
+const nonCharacters = /[\ufdd0-\ufdef\ufffe\uffff\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{4fffe}\u{4ffff}\u{5fffe}\u{5ffff}\u{6fffe}\u{6ffff}\u{7fffe}\u{7ffff}\u{8fffe}\u{8ffff}\u{9fffe}\u{9ffff}\u{afffe}\u{affff}\u{bfffe}\u{bffff}\u{cfffe}\u{cffff}\u{dfffe}\u{dffff}\u{efffe}\u{effff}\u{ffffe}\u{fffff}\u{10fffe}\u{10ffff}]/gu
 
 // Pasted from web pages and word processors, unseen: zero-width space, soft hyphen, word joiner,
 // invisible operators, zero-width no-break space, and the Hangul fillers that print as blanks. One of them switches an SMS to UCS-2 (three times the segments)
@@ -43,8 +43,17 @@ const nonCharacters = /[\ufdd0-\ufdef\ufffe\uffff]/g
 // several scripts need (U+200C, U+200D) are kept.
 const invisibleBreaks = /[\u00ad\u115f\u1160\u180e\u200b\u2060-\u2064\u3164\ufeff\uffa0]/g
 
+const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'})
+
 /** One line, safe to print, at most `max` characters. */
 export function oneLine(text: string, max = 300): string {
   const flat = stripTerminalControls(text.replace(/[\r\n\t]+/g, ' ')).trim()
-  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat
+  if (flat.length <= max) return flat
+  // Cut between characters, never inside one (a surrogate pair, a flag, a joined emoji).
+  let kept = ''
+  for (const {segment} of graphemes.segment(flat)) {
+    if (kept.length + segment.length > max - 1) break
+    kept += segment
+  }
+  return kept + '…'
 }

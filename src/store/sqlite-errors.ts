@@ -14,8 +14,9 @@ export function translateSqliteError(error: unknown, path = 'crier.db'): unknown
   if (isBusy(error)) {
     return new RuntimeFailure(`the database is locked: another crier process holds ${path} — wait for it to finish, then try again (CRIER_BUSY_TIMEOUT_MS=120000 waits two minutes)`)
   }
-  if (code === 'SQLITE_FULL') {
-    return new RuntimeFailure(`the disk holding ${path} is full (SQLITE_FULL) — free some space, then run crier again: what was being sent is looked at then, and what is in doubt shown by crier status`)
+  // The shared-memory file that cannot grow is a full disk too (a tmpfs, a small volume).
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') {
+    return new RuntimeFailure(`the disk holding ${path} is full (${code}) — free some space, then run crier again: what was being sent is looked at then, and what is in doubt shown by crier status`)
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
     return new RuntimeFailure(`${path} is not a readable crier database — restore it from a backup or point CRIER_HOME elsewhere`)

@@ -108,7 +108,7 @@ describe('mastodon settings', () => {
     expect(mastodon.config.safeParse({baseUrl: 'https://social.example'}).success).toBe(false)
     expect(mastodon.config.safeParse({baseUrl: 'social.example', accessToken: 't'}).success).toBe(false)
     // The API's paths go after baseUrl: a query, a fragment or credentials there would be lost or swallow them.
-    for (const baseUrl of ['https://social.example/sub?t=x', 'https://social.example/#top', 'https://u:p@social.example']) {
+    for (const baseUrl of ['https://social.example/sub?t=x', 'https://social.example/#top', 'https://u:p@social.example', 'https://social.example?', 'https://social.example/#']) {
       expect(mastodon.config.safeParse({baseUrl, accessToken: 't'}).error?.issues[0]?.message, baseUrl).toMatch(/without user:password, \?query or #fragment/)
     }
     expect(mastodon.config.safeParse({baseUrl: 'https://proxy.example/mastodon/', accessToken: 't'}).success).toBe(true)

@@ -198,6 +198,8 @@ describe('webhook send', () => {
     expect(refusal({'Keep-Alive': 'x', Upgrade: 'h2c', Expect: '100-continue'})).toEqual(['Keep-Alive', 'Upgrade', 'Expect'].map((name) => `headers.${name}: crier sets ${name} itself — remove it`))
     expect(refusal({'X-A': 'wave 🌊', Authorization: 'Bearer abc\u2603'})).toEqual(['headers.X-A', 'headers.Authorization'].map((path) => `${path}: a header value is Latin-1 text: no emoji or other characters beyond it (percent-encode them)`))
     expect(refusal({'X-Partner': 'Llanfair café'})).toBeUndefined()
+    const both = webhook.config.safeParse({url: 'https://u:p@partners.example/hooks', headers: {Authorization: 'Bearer t'}}).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    expect(both).toEqual(["headers.Authorization: the url has a user and password too — keep one way to sign in: the url's, or this header"])
   })
 
   it('sends the user and password of the URL as Basic authorization, never in an error', async () => {

@@ -1,4 +1,4 @@
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -98,14 +98,18 @@ describe('loadConfig: the embedded default', () => {
   it('refuses two feed channels writing one folder: each would drop the other\'s entries from the feed', () => {
     const problems = problemsOf(withConfig('channels:\n  website: {type: feed, dir: ./public}\n  website-cy: {type: feed, dir: public/, language: cy-GB}\n  other: {type: feed, dir: ./other}\n'))
     expect(problems).toEqual([`config.yaml: channels.website-cy.dir: website writes its feeds in ${join(home, 'public')} too — give each feed channel its own dir`])
+    // The same folder through a symlink is the same folder.
+    mkdirSync(join(home, 'real'))
+    symlinkSync(join(home, 'real'), join(home, 'link'))
+    expect(problemsOf(withConfig('channels:\n  a: {type: feed, dir: real}\n  b: {type: feed, dir: link}\n'))).toEqual([`config.yaml: channels.b.dir: a writes its feeds in ${realpathSync(join(home, 'real'))} too — give each feed channel its own dir`])
   })
 
   it('refuses control characters in what is published as written: sender, senderName, a feed title', () => {
     const yaml = 'sender: "al\\x01erts@ex.org"\nsenderName: "Police \\e[31m"\nchannels:\n  website: {type: feed, dir: ./public, title: "Feed \\uFFFE"}\n'
     expect(problemsOf(withConfig(yaml))).toEqual([
       'config.yaml: sender: a CAP sender has no spaces, commas, < or & (nor control characters) — e.g. alerts@northwales.example',
-      'config.yaml: senderName: no control characters (escape sequences, tabs, line breaks) — it is published as written',
-      'config.yaml: channels.website.title: no control characters (escape sequences, tabs, line breaks) — it is published as written',
+      'config.yaml: senderName: no control characters (escape sequences, tabs, line breaks) or invisible ones (bidi overrides, zero-width) — it is published as written',
+      'config.yaml: channels.website.title: no control characters (escape sequences, tabs, line breaks) or invisible ones (bidi overrides, zero-width) — it is published as written',
     ])
   })
 

@@ -118,6 +118,9 @@ describe('text from outside, as stored for publication', () => {
     expect(drafted.variants[0]).toEqual({language: 'en-GB', headline: 'Flood warning', description: 'Flood warning for DNALLEW Conwy.\nLeave now.\tTake pets.\u200f', instruction: 'Go uphill.'})
     expect(drafted.area?.description).toBe('Conwy')
     expect(drafted.area?.geocodes.map((geocode) => geocode.value)).toEqual(['LL26', 'LL27'])
+    expect(createDraft(world.ctx, {text: 'x.', area: 'Conwy', zone: ['Old\tTown'], severity: 'Minor', channels: []}).area?.geocodes[0]?.value).toBe('Old Town')
+    // A zone that is nothing but an escape sequence would untarget the alert: refused.
+    expect(() => createDraft(world!.ctx, {text: 'x.', area: 'Conwy', zone: ['\u001b[0m'], severity: 'Minor', channels: []})).toThrow('--zone holds no zone name once its control characters are dropped')
     expect(drafted.event).toBe('Flood')
     const edited = editAnnouncement(world.ctx, drafted.id, {text: 'All clear\u001b[1A.', headline: '\u202eAll clear'}).announcement
     expect(edited.variants[0]).toMatchObject({headline: 'All clear', description: 'All clear.'})

@@ -25,5 +25,13 @@ describe('publishableText', () => {
   it('drops Unicode non-characters, which XML cannot carry: every channel publishes the same text', () => {
     expect(publishableText('A \ufffe \uffff end\ufdd0.')).toBe('A   end.')
     expect(publishableText('Llanfair 🌊 ŵ ŷ.')).toBe('Llanfair 🌊 ŵ ŷ.')
+    expect(publishableText('a\u{1ffff}b\u{10fffe}c')).toBe('abc')
+  })
+
+  it('oneLine cuts between characters, never inside an emoji or a flag', () => {
+    const cut = oneLine(`Flood ${'🌊'.repeat(60)}`, 100)
+    expect(cut.endsWith('🌊…')).toBe(true)
+    expect(cut).not.toMatch(/[\ud800-\udfff](?![\udc00-\udfff])(?<![\ud800-\udbff][\udc00-\udfff])|\ufffd/)
+    expect(oneLine('🇬🇧'.repeat(40), 21)).toBe(`${'🇬🇧'.repeat(5)}…`)
   })
 })

@@ -1,4 +1,4 @@
-import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {jsonOf, makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
@@ -253,6 +253,14 @@ describe('bad configuration: exit 2, each problem one line naming the file and k
     refusedWith(home.run(['channels', 'list'], {env: {CRIER_CONFIG: missing}}), 2, /config file .*missing\.yaml does not exist/)
     // Commands that read only the store say so too, rather than quietly ignoring it.
     for (const command of [['list'], ['status'], ['audit']]) refusedWith(home.run([...command, '--config', missing]), 2, /config file .*missing\.yaml does not exist/)
+    // A folder where CRIER_HOME's config.yaml would be, whichever command reads it (or not).
+    const folderHome = makeCrierHome()
+    try {
+      mkdirSync(join(folderHome.home, 'config.yaml'))
+      for (const command of [['list'], ['audit', 'verify'], ['status']]) refusedWith(folderHome.run(command), 2, /config\.yaml is a directory — give the config file/)
+    } finally {
+      folderHome.cleanup()
+    }
     // A directory named as the config, by every kind of command.
     for (const command of [['list'], ['audit', 'verify'], ['subscribers', 'list'], ['channels', 'list']]) refusedWith(home.run([...command, '--config', home.home]), 2, /is a directory — give the config file \(--config DIR\/config\.yaml\)$/)
     expectUnchanged(home, facts)

@@ -139,7 +139,7 @@ describe('crier status (the shift-start dashboard)', () => {
     const h = home
     h.writeConfig(config)
     const id = jsonOf(ok(h.run(['draft', '東京都の避難指示が発令されました 🌊🌊 直ちに避難してください。', '--headline', '東京都の避難指示が発令されました 🌊🌊 直ちに避難してください', '--severity', 'Extreme', '--channel', 'website', '--json']))).id as string
-    for (const columns of [80, 40]) {
+    for (const columns of [80, 40, 30]) {
       const out = ok(h.run(['status'], {env: {COLUMNS: String(columns)}})).stdout
       for (const line of out.trimEnd().split('\n')) expect(stringWidth(line), line).toBeLessThanOrEqual(columns)
       expect(out.replace(/\n +/g, ' ')).toContain(`crier approve ${shortId(id)}`)

@@ -50,6 +50,7 @@ describe('crier subscribers', () => {
     ['nothing in it (0 bytes)', '', /no header row .* — nothing was imported/],
     ['only a byte-order mark', '\uFEFF', /no header row .* — nothing was imported/],
     ['only blank lines', '\n\n\r\n', /no header row .* — nothing was imported/],
+    ['a quote inside a field', 'name,email\nBo"b",bob@example.org\n', /Invalid Opening Quote.* — fix the CSV; nothing was imported/],
   ]
   for (const [what, content, message] of bad) {
     it(`refuses a CSV with ${what}: one line, exit 2, nothing imported`, () => {

@@ -57,6 +57,8 @@ describe('translateSqliteError', () => {
     const translated = translateSqliteError(Object.assign(new Error('database or disk is full'), {code: 'SQLITE_FULL'}), '/home/crier/crier.db')
     expect(translated).toBeInstanceOf(RuntimeFailure)
     expect((translated as Error).message).toBe('the disk holding /home/crier/crier.db is full (SQLITE_FULL) — free some space, then run crier again: what was being sent is looked at then, and what is in doubt shown by crier status')
+    // The shared-memory file that cannot grow is the same full disk.
+    expect((translateSqliteError(Object.assign(new Error('disk I/O error'), {code: 'SQLITE_IOERR_SHMSIZE'}), '/home/crier/crier.db') as Error).message).toMatch(/^the disk holding \/home\/crier\/crier\.db is full \(SQLITE_IOERR_SHMSIZE\)/)
   })
 
   it('leaves other errors as they are', () => {

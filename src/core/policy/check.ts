@@ -274,8 +274,20 @@ function unfilledPlaceholders(announcement: Announcement, config: Config, id: st
   return [...found].map(([placeholder, places]) => ({
     level: 'error' as const,
     rule: 'unfilled-placeholder',
-    message: `${placeholder} in ${describePlaces(places)} is a template placeholder nobody filled — write what it stands for: crier edit ${id} ${flagFor[places[0]!.field]} …`,
+    message: `${placeholder} in ${describePlaces(places)} is a template placeholder nobody filled — write what it stands for: ${editCommands(announcement, places, id)}`,
   }))
+}
+
+/** The edit command(s) that rewrite these places: one per language, --lang for any but the first. */
+function editCommands(announcement: Announcement, places: Place[], id: string): string {
+  const byLanguage = new Map<string | undefined, Set<string>>()
+  for (const {field, language} of places) {
+    const lang = language === announcement.variants[0]?.language ? undefined : language
+    const flags = byLanguage.get(lang) ?? new Set()
+    flags.add(flagFor[field])
+    byLanguage.set(lang, flags)
+  }
+  return [...byLanguage].map(([lang, flags]) => `crier edit ${id}${lang ? ` --lang ${lang}` : ''} ${[...flags].map((flag) => `${flag} …`).join(' ')}`).join('; ')
 }
 
 const detectorNames: Record<PersonalDataDetector, string> = {

@@ -2,7 +2,7 @@ import {createReadStream, createWriteStream, renameSync, rmSync, statSync, type 
 import {basename} from 'node:path'
 import {Transform, pipeline, type Readable, type TransformCallback} from 'node:stream'
 import {finished} from 'node:stream/promises'
-import {parse} from 'csv-parse'
+import {CsvError, parse} from 'csv-parse'
 import {stringify} from 'csv-stringify'
 import type {CoreContext} from '../context.js'
 import {RuntimeFailure, UsageError} from '../errors.js'
@@ -139,7 +139,7 @@ export function checkRow(row: Partial<Record<Column, string>>, list: string, def
     .map((tag) => tag.trim())
     .filter(Boolean)
   // Names reach e-mail headers and zones CAP geocodes: stored as they will be used, on one line.
-  const plain = (name: Column) => publishableText(field(name) ?? '').replace(/\s*\n\s*/g, ' ').trim() || null
+  const plain = (name: Column) => publishableText(field(name) ?? '').replace(/\s+/g, ' ').trim() || null
   return {list, name: plain('name'), email: normalisedEmail ?? null, phone: normalisedPhone ?? null, language, lat: latitude, lon: longitude, zone: plain('zone'), tags, ...(dropped.length && {dropped})}
 }
 
@@ -269,7 +269,7 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
     await closeRejects().catch(() => undefined)
     rmSync(rejectedPartial, {force: true})
     const code = (error as {code?: string}).code
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
+    if (error instanceof CsvError || (typeof code === 'string' && code.startsWith('CSV_'))) {
       throw new UsageError(`${file}: ${(error as Error).message} — fix the CSV; nothing was imported`)
     }
     if (error instanceof UsageError) throw new UsageError(`${error.message.replace(/ — /, ' — nothing was imported; ')}`)

@@ -439,7 +439,7 @@ templates:
     })
     const found = ofRule(check(announcement, config), 'unfilled-placeholder')
     expect(found.map((finding) => finding.level)).toEqual(['error', 'error'])
-    expect(found[0]!.message).toBe(`{road} in the description and instruction (en-GB) is a template placeholder nobody filled — write what it stands for: crier edit ${shortId(announcement.id)} --text …`)
+    expect(found[0]!.message).toBe(`{road} in the description and instruction (en-GB) is a template placeholder nobody filled — write what it stands for: crier edit ${shortId(announcement.id)} --text … --instruction …`)
     expect(found[1]!.message).toContain('{direction} in the description (en-GB)')
     expect(blockingFindings(check(announcement, config)).length).toBeGreaterThanOrEqual(2)
   })
@@ -450,5 +450,10 @@ templates:
     const road = makeAnnouncement({expiresAt: noon + 3_600_000, variants: [{language: 'en-GB', headline: '{road} closed', description: 'Closed.'}]})
     expect(ofRule(check(road, configWith('  content: {}\n')), 'unfilled-placeholder')).toEqual([])
     expect(ofRule(check(road, config), 'unfilled-placeholder')[0]!.message).toContain('in the headline (en-GB)')
+    // In the Welsh text too: its own command, with --lang, so the English is not overwritten.
+    const welsh = bilingual({expiresAt: noon + 3_600_000})
+    welsh.variants[1]!.description = 'Ar gau {road}.'
+    welsh.event = '{road} closure'
+    expect(ofRule(check(welsh, config), 'unfilled-placeholder')[0]!.message).toMatch(/write what it stands for: crier edit \w+ --lang cy-GB --text …; crier edit \w+ --event …$/)
   })
 })
