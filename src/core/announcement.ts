@@ -83,6 +83,11 @@ export interface Announcement {
   sentAt?: number
   /** When its broadcast began: CAP's <sent>, and the feed's order (the draft's time until then). */
   issuedAt?: number
+  /**
+   * How its CAP times wrote UTC when it was published, where that was not CAP 1.2's "-00:00":
+   * crier wrote "+00:00" before it followed §3.3.2. A reference to it quotes its <sent> as sent.
+   */
+  utcWrittenAs?: string
   /** Present when it was sent by emergency override. */
   override?: Override
   /** Each channel's type when it was queued (its deliveries were made for that type). */

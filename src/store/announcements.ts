@@ -34,6 +34,7 @@ interface AnnouncementRow {
   updated_at: number
   sent_at: number | null
   issued_at?: number | null
+  utc_written_as?: string | null
   // Migration 8; written by recordChannelTypes only.
   channel_types_json?: string | null
   // Migration 6; read, never written by insert or update.
@@ -86,6 +87,7 @@ function toAnnouncement(row: AnnouncementRow): Announcement {
     updatedAt: row.updated_at,
     sentAt: row.sent_at ?? undefined,
     ...(row.issued_at ? {issuedAt: row.issued_at} : {}),
+    ...(row.utc_written_as ? {utcWrittenAs: row.utc_written_as} : {}),
     ...(row.override_by ? {override: toOverride(row)} : {}),
     ...(row.channel_types_json ? {channelTypes: JSON.parse(row.channel_types_json) as Record<string, string>} : {}),
   }

@@ -238,6 +238,12 @@ export const migrations: string[] = [
   ) STRICT;
   CREATE INDEX announcement_by_expiry ON announcement(expires_at) WHERE expires_at IS NOT NULL;
   `,
+  // 11: how each announcement published before now wrote UTC ("+00:00"; CAP 1.2 says "-00:00"),
+  // so that an Update or Cancel sent after the upgrade quotes the <sent> its readers hold.
+  `
+  ALTER TABLE announcement ADD COLUMN utc_written_as TEXT;
+  UPDATE announcement SET utc_written_as = '+00:00' WHERE issued_at IS NOT NULL;
+  `,
 ]
 
 export const latestVersion = migrations.length

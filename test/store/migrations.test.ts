@@ -36,6 +36,7 @@ const tablesSince: Record<number, string[]> = {
   8: [],
   9: [],
   10: ['feed_refresh'],
+  11: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
@@ -260,5 +261,25 @@ describe('migrations', () => {
     expect(() => openDatabase(path)).toThrow(/not a readable crier database/)
     expect(readFileSync(path).equals(before)).toBe(true)
     expect(existsSync(path)).toBe(true)
+  })
+})
+
+describe('migration 11', () => {
+  it('marks what was published before it as written with +00:00, so references quote its <sent> as its readers hold it', () => {
+    const old = openDatabase(path, {targetVersion: 10})
+    const insert = old.prepare(`INSERT INTO announcement (id, identifier, sender, cap_status, msg_type, scope, category, event, urgency, severity,
+        certainty, variants_json, channels_json, state, author, created_at, updated_at, issued_at)
+      VALUES (@id, @id, 'alerts@northwales.example', 'Actual', 'Alert', 'Public', 'Transport', 'Road closure', 'Expected', 'Minor', 'Observed',
+        '[{"language":"en","headline":"h","description":"d"}]', '["website"]', @state, 'pc.jones', @at, @at, @issued)`)
+    insert.run({id: '01JGZ11000000000000000000A', state: 'sent', at: createdAt, issued: createdAt + 60_000})
+    insert.run({id: '01JGZ11000000000000000000B', state: 'draft', at: createdAt, issued: null})
+    old.close()
+    const store = openStore(path)
+    try {
+      expect(store.announcements.get('01JGZ11000000000000000000A')!.utcWrittenAs).toBe('+00:00')
+      expect(store.announcements.get('01JGZ11000000000000000000B')!.utcWrittenAs).toBeUndefined()
+    } finally {
+      store.close()
+    }
   })
 })

@@ -48,7 +48,7 @@ export function buildCapXml(announcement: Announcement, options: BuildCapOptions
   const alert = document.ele(capNamespace, 'alert')
   alert.ele('identifier').txt(cleanText(announcement.identifier))
   alert.ele('sender').txt(cleanText(announcement.sender))
-  alert.ele('sent').txt(formatCapDateTime(sentTime(announcement)))
+  alert.ele('sent').txt(formatCapDateTime(sentTime(announcement), announcement.utcWrittenAs))
   alert.ele('status').txt(announcement.status)
   alert.ele('msgType').txt(announcement.msgType)
   alert.ele('scope').txt(announcement.scope)
@@ -64,7 +64,7 @@ export function capReferences(referenced: Announcement, earlier: readonly Announ
 
 /** CAP's name for a message: "sender,identifier,sent". */
 export function capReference(announcement: Announcement): string {
-  return `${announcement.sender},${announcement.identifier},${formatCapDateTime(sentTime(announcement))}`
+  return `${announcement.sender},${announcement.identifier},${formatCapDateTime(sentTime(announcement), announcement.utcWrittenAs)}`
 }
 
 /** CAP's <sent>: when the broadcast began, or, for one not yet broadcast (a preview), when it was drafted. */
@@ -77,8 +77,8 @@ export function sentTime(announcement: Announcement): number {
  * `Z` and no fraction of a second; and CAP 1.2 §3.3.2: "The timezone for UTC MUST be
  * represented as '-00:00'" (the XSD would take +00:00; strict readers do not).
  */
-export function formatCapDateTime(epochMs: number): string {
-  return `${new Date(epochMs).toISOString().slice(0, 19)}-00:00`
+export function formatCapDateTime(epochMs: number, utc = '-00:00'): string {
+  return `${new Date(epochMs).toISOString().slice(0, 19)}${utc}`
 }
 
 function appendInfo(alert: XMLBuilder, announcement: Announcement, variant: Variant): void {
@@ -89,8 +89,8 @@ function appendInfo(alert: XMLBuilder, announcement: Announcement, variant: Vari
   info.ele('urgency').txt(announcement.urgency)
   info.ele('severity').txt(announcement.severity)
   info.ele('certainty').txt(announcement.certainty)
-  if (announcement.effectiveAt !== undefined) info.ele('effective').txt(formatCapDateTime(announcement.effectiveAt))
-  if (announcement.expiresAt !== undefined) info.ele('expires').txt(formatCapDateTime(announcement.expiresAt))
+  if (announcement.effectiveAt !== undefined) info.ele('effective').txt(formatCapDateTime(announcement.effectiveAt, announcement.utcWrittenAs))
+  if (announcement.expiresAt !== undefined) info.ele('expires').txt(formatCapDateTime(announcement.expiresAt, announcement.utcWrittenAs))
   appendText(info, 'senderName', announcement.senderName)
   appendText(info, 'headline', variant.headline)
   appendText(info, 'description', variant.description)

@@ -88,6 +88,10 @@ describe('buildCapXml', () => {
   it('writes sent as the creation time in the schema pattern, without Z or a fraction', () => {
     const xml = buildCapXml(makeAnnouncement({createdAt: Date.UTC(2024, 11, 31, 23, 59, 59, 987)}))
     expect(xml).toContain('<sent>2024-12-31T23:59:59-00:00</sent>')
+    // One published before crier wrote -00:00 is quoted, and written again, as it was published.
+    const legacy = makeAnnouncement({utcWrittenAs: '+00:00'})
+    expect(capReference(legacy)).toMatch(/,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/)
+    expect(buildCapXml(legacy)).toMatch(/<sent>[^<]*\+00:00<\/sent>/)
     // CAP 1.2 §3.3.2: UTC is written -00:00, as the agencies' own alerts write it.
     expect(formatCapDateTime(0)).toBe('1970-01-01T00:00:00-00:00')
     expect(readFileSync(new URL('../../fixtures/cap/canada.cap', import.meta.url), 'utf8')).toMatch(/<sent>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00<\/sent>/)
