@@ -32,7 +32,8 @@ export interface SocialTextOptions {
 export function socialText(announcement: Announcement, variant: Variant, options: SocialTextOptions = {}): SocialText {
   const tags: string[] = []
   if (isDrill(announcement.status)) tags.push(drillWord(announcement.status))
-  if (options.severityTag !== false) {
+  // A Cancel withdraws an alarm: an orange SEVERE before "there is no gas leak" would raise one.
+  if (options.severityTag !== false && announcement.msgType !== 'Cancel') {
     const tag = severityTags[announcement.severity]
     if (tag) tags.push(tag)
   }

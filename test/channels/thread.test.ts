@@ -144,10 +144,10 @@ describe('socialText', () => {
     expect(noTag.link).toBe('https://example.org/cap/2.xml')
   })
 
-  it('says CANCELLED once: not again before a headline drafted as "Cancelled: …"', () => {
+  it('says CANCELLED once, not again before a headline drafted as "Cancelled: …", and raises no severity alarm over a withdrawal', () => {
     const cancel = makeAnnouncement({severity: 'Severe', msgType: 'Cancel', variants: [{language: 'en-GB', headline: 'Cancelled: Evacuate Llanrwst', description: 'Sent in error.'}]})
-    expect(socialText(cancel, cancel.variants[0]!).heading).toBe('🟠 SEVERE: Cancelled: Evacuate Llanrwst')
-    const bare = makeAnnouncement({severity: 'Severe', msgType: 'Cancel', variants: [{language: 'en-GB', headline: 'Evacuate Llanrwst', description: 'Sent in error.'}]})
-    expect(socialText(bare, bare.variants[0]!).heading).toBe('🟠 SEVERE · CANCELLED: Evacuate Llanrwst')
+    expect(socialText(cancel, cancel.variants[0]!).heading).toBe('Cancelled: Evacuate Llanrwst')
+    const bare = makeAnnouncement({severity: 'Severe', msgType: 'Cancel', status: 'Exercise', variants: [{language: 'en-GB', headline: 'Evacuate Llanrwst', description: 'Sent in error.'}]})
+    expect(socialText(bare, bare.variants[0]!).heading).toBe('EXERCISE · CANCELLED: Evacuate Llanrwst')
   })
 })
