@@ -2,7 +2,7 @@ import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {approveAnnouncement} from '../core/approval.js'
 import {shortId} from '../core/ids.js'
-import {oneLine} from '../core/terminal-text.js'
+import {approvedLines} from '../views/approved-lines.js'
 import {announcementJson} from '../views/format.js'
 
 export default class Approve extends CrierCommand {
@@ -17,9 +17,7 @@ export default class Approve extends CrierCommand {
     const {announcement, approvals, findings} = approveAnnouncement(ctx, id)
     // Only timing errors (quiet hours) let an approval through: they block sending now, not approving.
     for (const finding of findings) this.say(`Policy ${finding.level}${finding.level === 'error' ? ' if sent now' : ''}: ${finding.message}`)
-    // What the approval is of, in the approver's own output: their name goes on these words.
-    const headlines = announcement.variants.map((variant) => `"${oneLine(variant.headline, 200)}"`).join(' / ')
-    this.say(`You approved: ${headlines} (${announcement.severity}, to ${announcement.channels.join(', ')}).`)
+    for (const line of approvedLines(announcement)) this.say(line)
     // Quiet hours now: sending now would be refused; the finding above names the time to schedule.
     const next = findings.some((f) => f.level === 'error') ? `Next: crier schedule ${shortId(id)} --at … (after the quiet hours, as above)` : `Next: crier broadcast ${shortId(id)}`
     this.say(

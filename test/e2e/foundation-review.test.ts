@@ -184,7 +184,8 @@ describe('crier approve and reject', () => {
     expect(show(home, created.id)).toMatchObject({state: 'pending_approval', approvals: {valid: 0, by: []}})
 
     const result = ok(home.run(['approve', created.shortId], {env: jones}))
-    expect(result.stdout).toBe(`You approved: "Evacuate Pentre." (Severe, to website).\nApproved ${created.shortId} by sgt.jones (1/1). Next: crier broadcast ${created.shortId}\n`)
+    // The approver's output shows every word their name goes on.
+    expect(result.stdout).toBe(`You approved (Severe, to website):\n  Evacuate Pentre.\n    Evacuate Pentre.\nApproved ${created.shortId} by sgt.jones (1/1). Next: crier broadcast ${created.shortId}\n`)
     const stored = show(home, created.id)
     expect(stored.state).toBe('approved')
     expect(stored.approvals).toMatchObject({required: 1, valid: 1, by: [{approver: 'sgt.jones', current: true}]})
@@ -211,7 +212,7 @@ describe('crier approve and reject', () => {
     try {
       two.writeConfig('channels:\n  website: { type: feed, dir: ./public }\npolicy:\n  approvals: { default: 0, bySeverity: { Severe: 2 } }\n')
       const created = draft(two, ['Two approvals needed.', '--severity', 'Severe'])
-      expect(ok(two.run(['approve', created.id], {env: jones})).stdout).toBe(`You approved: "Two approvals needed." (Severe, to website).\nApproval by sgt.jones recorded (1/2); ${created.shortId} needs 1 more.\n`)
+      expect(ok(two.run(['approve', created.id], {env: jones})).stdout).toBe(`You approved (Severe, to website):\n  Two approvals needed.\n    Two approvals needed.\nApproval by sgt.jones recorded (1/2); ${created.shortId} needs 1 more.\n`)
       expect(show(two, created.id).state).toBe('pending_approval')
       refused(two.run(['approve', created.id], {env: jones}), 3, /sgt\.jones has already approved this announcement — policy counts one approval per person/)
       refused(two.run(['approve', created.id]), 3, /officer\.author wrote this announcement/)

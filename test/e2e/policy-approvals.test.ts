@@ -29,13 +29,14 @@ describe('two-person approval through the CLI', () => {
     refused(home.run(['approve', created.id], {env: author}), 3, /^Error: pc\.davies wrote this announcement and policy needs someone else to approve it — ask another officer \(CRIER_USER names who is approving\)$/)
     refused(home.run(['broadcast', created.id], {env: author}), 3, new RegExp(`${created.shortId} \\(Extreme\\) needs 2 approvals .*has 0 — ask another officer`))
 
-    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toBe(`You approved: "${created.variants[0].headline}" (Extreme, to website).\nApproval by sgt.jones recorded (1/2); ${created.shortId} needs 1 more.\n`)
+    const approvedText = `You approved (Extreme, to website):\n  ${created.variants[0].headline}\n    ${created.variants[0].description}\n  Area: Pentre\n`
+    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toBe(`${approvedText}Approval by sgt.jones recorded (1/2); ${created.shortId} needs 1 more.\n`)
     expect(show(home, created.id)).toMatchObject({state: 'pending_approval', approvals: {required: 2, valid: 1, by: [{approver: 'sgt.jones', current: true}]}})
     refused(home.run(['approve', created.id], {env: jones}), 3, /sgt\.jones has already approved this announcement — policy counts one approval per person/)
     refused(home.run(['broadcast', created.id], {env: jones}), 3, /needs 2 approvals .*has 1/)
     expect(storeFacts(home).deliveries).toBe(0)
 
-    expect(ok(home.run(['approve', created.id], {env: hughes})).stdout).toBe(`You approved: "${created.variants[0].headline}" (Extreme, to website).\nApproved ${created.shortId} by insp.hughes (2/2). Next: crier broadcast ${created.shortId}\n`)
+    expect(ok(home.run(['approve', created.id], {env: hughes})).stdout).toBe(`${approvedText}Approved ${created.shortId} by insp.hughes (2/2). Next: crier broadcast ${created.shortId}\n`)
     expect(show(home, created.id)).toMatchObject({state: 'approved', approvals: {required: 2, valid: 2}})
     const sent = home.run(['broadcast', created.id, '--json'], {env: author})
     expect(sent.status, explain(sent)).toBe(0)
@@ -92,7 +93,7 @@ describe('two-person approval through the CLI', () => {
     expect(storeFacts(home)).toEqual(before)
     // Read again, approved: and the approver's output says what their name is on.
     expect(ok(home.run(['preview', created.id], {env: jones})).stdout).toContain('EVACUATE Conwy county')
-    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toMatch(/^You approved: "EVACUATE Conwy county" \(Severe, to website\)\.\nApproved /)
+    expect(ok(home.run(['approve', created.id], {env: jones})).stdout).toMatch(/^You approved \(Severe, to website\):\n {2}EVACUATE Conwy county\n[\s\S]*\nApproved /)
     // Each preview is in the audit trail: who read what, before they approved it.
     const audit = jsonOf(home.run(['audit', '--id', created.id, '--json'])).events
     expect(audit.filter((event: {action: string}) => event.action === 'previewed').map((event: {actor: string}) => event.actor)).toEqual(['sgt.jones', 'sgt.jones'])
