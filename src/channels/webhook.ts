@@ -174,11 +174,14 @@ function fixedHeaders(channel: ChannelConfig<WebhookSettings>): Readonly<Record<
   return headers
 }
 
-/** The config's headers, and the URL's user and password as Basic authorization (undici does not send them). */
+/**
+ * The config's headers, and the URL's user and password as Basic authorization (undici does not
+ * send them; config refuses them beside an Authorization header).
+ */
 function extraHeaders(channel: ChannelConfig<WebhookSettings>): Record<string, string> {
   const extra: Record<string, string> = {...channel.headers}
   const {username, password} = new URL(channel.url)
-  if ((username || password) && !Object.keys(extra).some((name) => name.toLowerCase() === 'authorization')) {
+  if (username || password) {
     extra.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString('base64')}`
   }
   return extra
