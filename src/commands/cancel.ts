@@ -19,6 +19,7 @@ import {liveSnapshotReader} from '../engine/live-snapshot.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson, formatTime} from '../views/format.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
+import {occurrencesStillOutLine} from '../views/occurrence-lines.js'
 
 export default class Cancel extends CrierCommand {
   static override description =
@@ -62,14 +63,7 @@ export default class Cancel extends CrierCommand {
     const {followUp} = result
     if (!followUp) {
       if (result.occurrencesStillOut.length) {
-        // A recurring announcement is never sent itself: its occurrences are, each its own message.
-        const sending = result.occurrencesSending.map((occurrence) => shortId(occurrence))
-        const current = result.occurrencesStillOut.filter((occurrence) => !result.occurrencesSending.includes(occurrence)).map((occurrence) => shortId(occurrence))
-        const parts: string[] = []
-        const one = (list: string[], single: string, plural: string) => (list.length === 1 ? single : plural)
-        if (sending.length) parts.push(`Its occurrence${one(sending, '', 's')} ${sending.join(', ')} ${one(sending, 'is', 'are')} still going out — to stop ${one(sending, 'it', 'them')} and withdraw what went: ${sending.map((o) => `crier cancel ${o}`).join('; ')}`)
-        if (current.length) parts.push(`Its occurrence${one(current, '', 's')} ${current.join(', ')} reached the public and ${one(current, 'is', 'are')} still current — to withdraw ${one(current, 'it', 'them')}: ${current.map((o) => `crier cancel ${o}`).join('; ')}`)
-        this.say(`Its schedule is ended. ${parts.join('. ')}`)
+        this.say(occurrencesStillOutLine(result.occurrencesStillOut, result.occurrencesSending))
       } else if (result.expiredAt !== undefined) {
         this.say(`It expired at ${formatTime(result.expiredAt)}: nothing of it is in force anywhere, so no Cancel message is needed.`)
       } else {

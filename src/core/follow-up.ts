@@ -46,12 +46,13 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
   })
 }
 
-function occurrencesStillOut(ctx: CoreContext, templateId: string, now: number): string[] {
+/** A recurring announcement's occurrences that reached the public and are in force; `sending`: its broadcast has not finished. */
+function occurrencesStillOut(ctx: CoreContext, templateId: string, now: number): Array<{id: string; sending: boolean}> {
   return ctx.store.schedules.occurrencesOf(templateId).flatMap(({announcementId}) => {
     const occurrence = announcementId ? ctx.store.announcements.get(announcementId) : undefined
     if (!occurrence || occurrence.state === 'cancelled' || (occurrence.expiresAt !== undefined && occurrence.expiresAt <= now)) return []
     if (ctx.store.announcements.cancelsOf(occurrence.id).length || ctx.store.announcements.sentUpdatesOf(occurrence.id).length) return []
-    return ctx.store.deliveries.publishedChannels(occurrence.id).length ? [occurrence.id] : []
+    return ctx.store.deliveries.publishedChannels(occurrence.id).length ? [{id: occurrence.id, sending: occurrence.state === 'sending'}] : []
   })
 }
 
@@ -159,7 +160,7 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
       if (ctx.store.announcements.get(member)?.state === 'cancelled' && !ctx.store.deliveries.hasPending(member) && ctx.store.deliveries.publishedChannels(member).length) ctx.store.announcements.recordCancelledResult(member, now)
     }
     const stillOut = occurrencesStillOut(ctx, id, now)
-    const occurrencesSending = stillOut.filter((occurrence) => ctx.store.announcements.get(occurrence)?.state === 'sending')
-    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: stillOut, occurrencesSending, ...(expiredAt !== undefined && {expiredAt})}
+    const occurrencesSending = stillOut.filter((occurrence) => occurrence.sending).map((occurrence) => occurrence.id)
+    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: stillOut.map((occurrence) => occurrence.id), occurrencesSending, ...(expiredAt !== undefined && {expiredAt})}
   })
 }
