@@ -81,6 +81,8 @@ export default class Status extends CrierCommand {
   private async watchLive(ctx: CoreContext, id: string, reader: LiveSnapshotReader, view: Promise<typeof import('../views/live/session.js')>, colourFlag: boolean, quiet: boolean): Promise<boolean> {
     const session = await openLiveView(view, {role: 'watcher', read: reader.read, retry: () => retryDeadDeliveries(ctx, id), interrupt: () => {}, colour: wantsColour(colourFlag)})
     if (!session) return this.watchPlain(reader, quiet)
+    // r writes; a line about waiting for the lock would land inside the frame.
+    ctx.store.waitQuietly()
     const signals = stopSignals()
     try {
       // Ctrl-C is a key while the view reads keys; a signal still ends the watch.

@@ -5,7 +5,7 @@ import {deliveryStore} from './deliveries.js'
 import {openDatabase, type Db, type OpenOptions} from './open.js'
 import {buildPreparingOnFirstUse} from './prepare-on-first-use.js'
 import {reportStore} from './reports.js'
-import {sayWhenWaiting, writeTransaction} from './write-lock.js'
+import {sayWhenWaiting, waitQuietly, writeTransaction} from './write-lock.js'
 import {scheduleStore} from './schedules.js'
 import {subscriberStore} from './subscribers.js'
 
@@ -31,6 +31,8 @@ export interface Store {
   transaction<T>(fn: () => T): T
   /** Runs fn's reads in one deferred transaction: one WAL snapshot, no write lock, senders never wait. */
   snapshot<T>(fn: () => T): T
+  /** Waits for other processes' write locks without saying so from here on (a sender's waits are expected). */
+  waitQuietly(): void
   close(): void
 }
 
@@ -68,6 +70,7 @@ export function assembleStore(db: Db, audit: AuditTrail): Store {
     audit,
     transaction: (fn) => writeTransaction(db, fn),
     snapshot: (fn) => db.transaction(fn).deferred(),
+    waitQuietly: () => waitQuietly(db),
     close: () => db.close(),
   }))
 }

@@ -20,6 +20,15 @@ export function sayWhenWaiting(db: Db, busyTimeoutMs: number, onWait: () => void
   ;(db as WithLockWait)[lockWaitKey] = {busyTimeoutMs, onWait, said: false}
 }
 
+/**
+ * From now on the connection waits for the lock without a word: it is sending, and its waits are
+ * its own queue thread's commits and other senders' — expected, and a line written then would
+ * land inside the live view's frame.
+ */
+export function waitQuietly(db: Db): void {
+  delete (db as WithLockWait)[lockWaitKey]
+}
+
 /** Runs fn in one BEGIN IMMEDIATE transaction (a savepoint inside another). */
 export function writeTransaction<T>(db: Db, fn: () => T): T {
   const wait = (db as WithLockWait)[lockWaitKey]

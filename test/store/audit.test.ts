@@ -273,6 +273,31 @@ describe('the audit trail', () => {
   })
 })
 
+describe('a sender waiting for the lock (waitQuietly)', () => {
+  it('waits for another process without a word once it sends, and still writes', () => {
+    // The live view draws its frame on the same terminal: a line there leaves a stale copy of it.
+    let said = 0
+    sayWhenWaiting(store.db, 200, () => said++)
+    const holder = new Database(path, {timeout: 5000})
+    const write = () => store.transaction(() => store.subscribers.optOut('quiet@example.org', 'command', Date.now()))
+    try {
+      holder.prepare('BEGIN IMMEDIATE').run()
+      expect(() => write()).toThrow(/busy|locked/i)
+      expect(said).toBe(1)
+      store.waitQuietly()
+      said = 0
+      expect(() => write()).toThrow(/busy|locked/i)
+      expect(said).toBe(0)
+      holder.prepare('COMMIT').run()
+      write()
+    } finally {
+      holder.close()
+    }
+    expect(said).toBe(0)
+    expect(allRows(store).filter((row) => row.action === 'subscriber-opted-out')).toHaveLength(1)
+  })
+})
+
 describe('a record left in passing (appendIfFree)', () => {
   it('is skipped at once while another crier holds the database, and written once it is free', () => {
     // Were it to wait for the lock as a send does, it would wait past the test's own timeout —

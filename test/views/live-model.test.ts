@@ -11,6 +11,9 @@ describe('the live view model', () => {
     expect(model.onKey({input: 'q'})).toBeUndefined()
     expect(model.phase).toBe('confirming')
     expect(model.props(view)!.notice).toBe('Detach? 9 not sent yet: sends already in flight finish, the rest stay queued for crier run or a worker. y/n')
+    // While the officer decides, sending goes on: the question counts what the frame counts.
+    model.onSnapshot(snapshot([channel('partners', {queued: 4, sent: 6})]))
+    expect(model.props(view)!.notice).toBe('Detach? 4 not sent yet: sends already in flight finish, the rest stay queued for crier run or a worker. y/n')
     expect(model.onKey({input: 'y'})).toBe('detach')
     expect(model.phase).toBe('detaching')
     expect(model.props(view)!.notice).toBe('Detaching: sends in flight finish; the rest stays queued for crier run or a worker.')

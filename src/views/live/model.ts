@@ -100,9 +100,9 @@ export class LiveViewModel {
     if (this.phase !== 'live') return undefined
     if (key.input === 'q') {
       if (this.role === 'watcher') return 'quit'
+      // The question is worded from each snapshot (props), so its count keeps pace with the frame.
       this.phase = 'confirming'
-      const pending = this.snapshot?.pending ?? 0
-      this.say(`Detach? ${formatCount(pending)} not sent yet: sends already in flight finish, the rest stay queued for crier run or a worker. y/n`, null)
+      this.notice = undefined
       return undefined
     }
     if (key.input === 'r') {
@@ -161,7 +161,7 @@ export class LiveViewModel {
       rates,
       role: this.role,
       phase: this.phase,
-      notice: this.notice?.text,
+      notice: this.phase === 'confirming' ? detachQuestion(snapshot.pending) : this.notice?.text,
       ...view,
     }
   }
@@ -170,4 +170,8 @@ export class LiveViewModel {
     const at = this.snapshot?.at ?? 0
     this.notice = {text, until: forMs === null ? null : at + forMs}
   }
+}
+
+function detachQuestion(pending: number): string {
+  return `Detach? ${formatCount(pending)} not sent yet: sends already in flight finish, the rest stay queued for crier run or a worker. y/n`
 }
