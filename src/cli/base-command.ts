@@ -5,6 +5,7 @@ import {redact} from '../config/secrets.js'
 import type {CoreContext} from '../core/context.js'
 import {CrierError, ExitCode} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
+import {machineTimeZone} from '../core/time-zone.js'
 import type {Store} from '../store/index.js'
 import {translateSqliteError} from '../store/sqlite-errors.js'
 import {actingUser} from '../config/user.js'
@@ -97,6 +98,14 @@ export abstract class CrierCommand extends Command {
       },
     })
     return context
+  }
+
+  /**
+   * The zone human output shows times in: the config's; for a command that reads none (list),
+   * the zone the config named when last loaded (the audit trail notes it), else this machine's.
+   */
+  protected timeZone(): string {
+    return this.loadedConfig?.timezone ?? this.store?.audit.lastConfigTimeZone() ?? machineTimeZone()
   }
 
   /** Human output; suppressed when --json is on, so stdout holds one JSON document. */

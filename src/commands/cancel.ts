@@ -65,7 +65,7 @@ export default class Cancel extends CrierCommand {
       if (result.occurrencesStillOut.length) {
         this.say(occurrencesStillOutLine(result.occurrencesStillOut, result.occurrencesSending))
       } else if (result.expiredAt !== undefined) {
-        this.say(`It expired at ${formatTime(result.expiredAt)}: nothing of it is in force anywhere, so no Cancel message is needed.`)
+        this.say(`It expired at ${formatTime(result.expiredAt, this.timeZone())}: nothing of it is in force anywhere, so no Cancel message is needed.`)
       } else {
         this.say('It had not reached the public anywhere: no Cancel message is needed.')
       }

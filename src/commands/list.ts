@@ -3,7 +3,6 @@ import {CrierCommand} from '../cli/base-command.js'
 import {lifecycleStates, type LifecycleState} from '../core/announcement.js'
 import {UsageError} from '../core/errors.js'
 import {parseSince} from '../core/time-input.js'
-import {machineTimeZone} from '../core/time-zone.js'
 import {announcementJson, announcementLine, scheduleJson, unreviewedOverridesLine} from '../views/format.js'
 import {counted} from '../core/counted.js'
 import {supersededBy} from '../core/superseded.js'
@@ -27,8 +26,8 @@ export default class List extends CrierCommand {
     const ctx = await this.context({config: false})
     const announcements = ctx.store.announcements.list({
       states: states as LifecycleState[],
-      // list reads no config: a date without an offset is in this machine's zone.
-      since: flags.since ? parseSince(flags.since, ctx.now(), machineTimeZone()) : undefined,
+      // A date without an offset is in the zone the times are shown in.
+      since: flags.since ? parseSince(flags.since, ctx.now(), this.timeZone()) : undefined,
       limit: flags.all ? undefined : flags.limit,
     })
     const superseded = supersededBy(ctx, announcements.map((a) => a.id))
@@ -37,7 +36,7 @@ export default class List extends CrierCommand {
     if (!flags.all && announcements.length === flags.limit) process.stderr.write(`(the newest ${flags.limit}; --limit N or --all for more)\n`)
     if (!this.jsonEnabled()) {
       if (announcements.length === 0) this.log('No announcements.')
-      else this.log(announcements.map((a) => announcementLine(a, superseded.get(a.id), schedules.get(a.id))).join('\n'))
+      else this.log(announcements.map((a) => announcementLine(a, this.timeZone(), superseded.get(a.id), schedules.get(a.id))).join('\n'))
       const missed = ctx.store.schedules.missedCountSince(ctx.now() - 24 * 3600_000)
       if (missed) this.logToStderr(`${counted(missed, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
       const unreviewed = ctx.store.announcements.unreviewedOverrides()

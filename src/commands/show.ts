@@ -7,6 +7,7 @@ import {approvalsOf, mustGet} from '../core/approval.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {shortId} from '../core/ids.js'
 import {supersededBy} from '../core/superseded.js'
+import {formatSpan} from '../core/span.js'
 import {announcementJson, formatTime, overrideFlag, scheduleHow, scheduleJson} from '../views/format.js'
 import {channelCountsLine} from '../views/status-lines.js'
 
@@ -39,17 +40,20 @@ export default class Show extends CrierCommand {
       if (a.area) this.log(`Area:      ${clean(a.area.description)}`)
       if (isTargeted(a.area)) this.log(`Targets:   ${areaTargetsText(a.area)} (e-mail and SMS go only to subscribers inside)`)
       if (a.web) this.log(`Web:       ${a.web}`)
-      this.log(`Expires:   ${formatTime(a.expiresAt)}`)
+      const zone = this.timeZone()
+      // A recurring one's expiry is a span: each occurrence expires that long after it goes out.
+      if (schedule?.kind === 'cron' && a.expiresAt !== undefined) this.log(`Expires:   ${formatSpan(Math.max(0, a.expiresAt - schedule.createdAt))} after each occurrence`)
+      else this.log(`Expires:   ${formatTime(a.expiresAt, zone)}`)
       if (schedule?.nextDueAt != null) {
-        this.log(`Scheduled: ${schedule.kind === 'cron' ? 'next ' : ''}${formatTime(schedule.nextDueAt)} (${scheduleHow(schedule)}), by ${schedule.createdBy}${missed.length ? ` — ${missed.length} missed (crier status)` : ''}`)
+        this.log(`Scheduled: ${schedule.kind === 'cron' ? 'next ' : ''}${formatTime(schedule.nextDueAt, zone)} (${scheduleHow(schedule)}), by ${schedule.createdBy}${missed.length ? ` — ${missed.length} missed (crier status)` : ''}`)
       }
-      this.log(`Author:    ${a.author}, created ${formatTime(a.createdAt)}`)
+      this.log(`Author:    ${a.author}, created ${formatTime(a.createdAt, zone)}`)
       this.log(`Approvals: ${status.valid.length}/${status.required}${approvals.length ? ' (' + approvals.map((x) => x.approver).join(', ') + ')' : ''}`)
       if (a.rejectReason) this.log(`Rejected:  ${clean(a.rejectReason)}`)
       if (a.override) {
         const o = a.override
-        this.log(`Override:  by ${o.by}, ${formatTime(o.at)} — ${clean(o.reason) || '(no reason given)'}`)
-        this.log(o.reviewedBy ? `Reviewed:  by ${o.reviewedBy}, ${formatTime(o.reviewedAt)}${o.reviewNote ? ' — ' + clean(o.reviewNote) : ''}` : `Reviewed:  not yet — another officer runs crier review ${shortId(a.id)}`)
+        this.log(`Override:  by ${o.by}, ${formatTime(o.at, zone)} — ${clean(o.reason) || '(no reason given)'}`)
+        this.log(o.reviewedBy ? `Reviewed:  by ${o.reviewedBy}, ${formatTime(o.reviewedAt, zone)}${o.reviewNote ? ' — ' + clean(o.reviewNote) : ''}` : `Reviewed:  not yet — another officer runs crier review ${shortId(a.id)}`)
       }
       if (a.references) this.log(`${a.msgType === 'Cancel' ? 'Cancels' : 'Updates'}:   ${shortId(a.references)} (crier show ${shortId(a.references)})`)
       if (superseded?.cancelledBy) this.log(`Cancelled: by ${shortId(superseded.cancelledBy)} (crier show ${shortId(superseded.cancelledBy)})`)

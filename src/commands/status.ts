@@ -65,7 +65,7 @@ export default class Status extends CrierCommand {
     const ctx = await this.context({brokenChannelsAside: true})
     const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) {
-      this.log(announcementLine(status.announcement, supersededBy(ctx, [id]).get(id)))
+      this.log(announcementLine(status.announcement, this.timeZone(), supersededBy(ctx, [id]).get(id)))
       if (status.channels.length === 0) this.log(`Not sent yet. Next: ${nextStepBeforeSending(status.announcement)}`)
     }
     for (const note of waitingChannelNotes(ctx, id)) this.logToStderr(`Note: ${note}`)

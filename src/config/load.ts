@@ -22,6 +22,8 @@ export interface Config {
   sender: string
   senderName?: string
   timezone: string
+  /** The file names the zone (timezone:), rather than crier taking this machine's. */
+  timezoneNamed?: boolean
   defaultRegion?: string
   languages: string[]
   channels: Record<string, ChannelConfig>
@@ -178,6 +180,7 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
     sender: file.sender ?? defaultSender(),
     senderName: file.senderName,
     timezone: file.timezone ?? machineTimeZone(),
+    ...(file.timezone ? {timezoneNamed: true} : {}),
     defaultRegion: file.defaultRegion,
     languages: file.languages ?? ['en'],
     channels,

@@ -24,8 +24,11 @@ export function configFingerprint(config: Config): {source: string; sha256: stri
   return {source: config.source, sha256: createHash('sha256').update(text).digest('hex')}
 }
 
-/** Appends `config-loaded` to the audit trail when the config differs from the one last recorded. */
+/**
+ * Appends `config-loaded` to the audit trail when the config differs from the one last recorded;
+ * with the zone the file names, which commands that read no config (list) show times in.
+ */
 export function recordConfigLoad(store: Store, config: Config): void {
   const fingerprint = configFingerprint(config)
-  if (fingerprint) store.audit.recordConfigLoad(fingerprint)
+  if (fingerprint) store.audit.recordConfigLoad({...fingerprint, ...(config.timezoneNamed ? {timeZone: config.timezone} : {})})
 }

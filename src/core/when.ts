@@ -1,5 +1,6 @@
 import * as chrono from 'chrono-node'
 import {UsageError} from './errors.js'
+import {formatSpan} from './span.js'
 import {isoWallTime, parseIsoTime} from './time-input.js'
 import {wallTimeInstants, wallTimeToInstant, zoneOffsetMs, type WallTime} from './time-zone.js'
 
@@ -384,15 +385,4 @@ export function formatInZone(at: number, timeZone: string, withYear = true): str
 /** "in 18 h 38 min" */
 export function formatFromNow(at: number, now: number): string {
   return `in ${formatSpan(at - now)}`
-}
-
-/** "25 s", "12 min", "18 h 38 min", "3 days": a span as an officer reads it. */
-export function formatSpan(ms: number): string {
-  const seconds = Math.round(ms / 1000)
-  if (seconds < 90) return `${seconds} s`
-  const minutes = Math.round(seconds / 60)
-  if (minutes < 60) return `${minutes} min`
-  const hours = Math.floor(minutes / 60)
-  if (hours < 48) return `${hours} h ${minutes % 60} min`
-  return `${Math.round(hours / 24)} days`
 }

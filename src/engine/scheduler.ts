@@ -5,7 +5,7 @@ import {graceMs} from '../core/scheduling.js'
 import {CrierError} from '../core/errors.js'
 import {newId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
-import {formatSpan} from '../core/when.js'
+import {formatSpan} from '../core/span.js'
 import type {Schedule} from '../store/schedules.js'
 import {fanOut} from './fan-out.js'
 

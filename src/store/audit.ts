@@ -285,17 +285,24 @@ export function auditTrail(db: Db, storeActor: string) {
      * Appends `config-loaded` when the config's fingerprint differs from the last one recorded.
      * The first look is a plain read, so an unchanged config costs no write lock.
      */
-    recordConfigLoad(fingerprint: {source: string; sha256: string}, at = Date.now()): boolean {
-      const lastHash = () => {
+    recordConfigLoad(fingerprint: {source: string; sha256: string; timeZone?: string}, at = Date.now()): boolean {
+      // A zone the last record lacks is recorded too: one written before records carried it.
+      const isRecorded = () => {
         const text = lastConfigLoad.get() as string | undefined
-        return text ? (JSON.parse(text) as {sha256?: string}).sha256 : undefined
+        const last = text ? (JSON.parse(text) as {sha256?: string; timeZone?: string}) : undefined
+        return last?.sha256 === fingerprint.sha256 && last.timeZone === fingerprint.timeZone
       }
-      if (lastHash() === fingerprint.sha256) return false
+      if (isRecorded()) return false
       return atomically(db, () => {
-        if (lastHash() === fingerprint.sha256) return false
-        append({action: 'config-loaded', details: {source: fingerprint.source, sha256: fingerprint.sha256}, at})
+        if (isRecorded()) return false
+        append({action: 'config-loaded', details: fingerprint, at})
         return true
       })
+    },
+    /** The zone the config last loaded names, if it names one: where a command that reads no config shows times. */
+    lastConfigTimeZone(): string | undefined {
+      const text = lastConfigLoad.get() as string | undefined
+      return text ? (JSON.parse(text) as {timeZone?: string}).timeZone : undefined
     },
   }
 }

@@ -3,7 +3,7 @@ import type {CapStatus} from '../core/announcement.js'
 import {drillFlag} from './format.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {AuditEvent} from '../store/audit.js'
-import {formatTime, pad} from './format.js'
+import {formatUtc, pad} from './format.js'
 
 // `crier audit` as text: one line per event, oldest first. Pure functions; everything shown is
 // stripped of terminal control sequences (actors and reasons are typed by people).
@@ -20,7 +20,7 @@ export function auditLine(event: AuditEvent, unreviewed: ReadonlySet<string>): s
   const details = JSON.parse(event.details) as Record<string, unknown>
   let summary = describeDetails(event.action, details)
   if (event.action === 'override' && event.subject && unreviewed.has(event.subject)) summary += '  OVERRIDE — not yet reviewed'
-  return `${pad(String(event.seq), 7)} ${formatTime(event.at)}  ${pad(oneLine(event.actor, 24), 16)} ${pad(event.action, 20)} ${pad(oneLine(subject, 24), 13)} ${oneLine(summary, 400)}`
+  return `${pad(String(event.seq), 7)} ${formatUtc(event.at)}  ${pad(oneLine(event.actor, 24), 16)} ${pad(event.action, 20)} ${pad(oneLine(subject, 24), 13)} ${oneLine(summary, 400)}`
 }
 
 function describeDetails(action: string, details: Record<string, unknown>): string {

@@ -37,14 +37,14 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
     lines.push('Sending now')
     for (const status of board.sending) {
       const fit = (line: string) => (width === undefined ? line : cut(line, width))
-      lines.push(fit('  ' + announcementLine(status.announcement)))
+      lines.push(fit('  ' + announcementLine(status.announcement, config.timezone)))
       for (const line of broadcastSummaryLines(status, config)) lines.push(fit('    ' + line))
     }
   }
   if (board.scheduled.length) {
     lines.push('Scheduled next')
     for (const next of board.scheduled) {
-      item(`  ${formatTime(next.at)}  ${title(next.announcement)}`, `(${scheduleHow(next)})`)
+      item(`  ${formatTime(next.at, config.timezone)}  ${title(next.announcement)}`, `(${scheduleHow(next)})`)
     }
   }
   if (board.awaitingApproval.length) {
@@ -57,18 +57,18 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
   if (board.unreviewedOverrides.length) {
     lines.push('Sent by emergency override, not yet reviewed')
     for (const o of board.unreviewedOverrides) {
-      item(`  ${title(o.announcement)}`, `by ${o.by} ${formatTime(o.at)}: "${oneLine(o.reason, 120)}" — another officer: crier review ${shortId(o.announcement.id)}`)
+      item(`  ${title(o.announcement)}`, `by ${o.by} ${formatTime(o.at, config.timezone)}: "${oneLine(o.reason, 120)}" — another officer: crier review ${shortId(o.announcement.id)}`)
     }
   }
   if (board.trouble.length || board.missedOccurrences.length) {
     lines.push('Needs attention (last 24 h)')
     for (const trouble of board.trouble) {
       const error = trouble.error ? `: ${oneLine(trouble.error, 160)}` : ''
-      item(`  ${trouble.state.toUpperCase()} ${trouble.count} on ${trouble.channel}  ${supersededFlag(trouble)}${title(trouble.announcement)}`, `last ${formatTime(trouble.lastAt)}${error} — crier status ${shortId(trouble.announcement.id)}`)
+      item(`  ${trouble.state.toUpperCase()} ${trouble.count} on ${trouble.channel}  ${supersededFlag(trouble)}${title(trouble.announcement)}`, `last ${formatTime(trouble.lastAt, config.timezone)}${error} — crier status ${shortId(trouble.announcement.id)}`)
     }
   }
   // Unindented, as crier run reports them: one line per missed occurrence.
-  for (const m of board.missedOccurrences) item(`MISSED ${shortId(m.templateId)} occurrence due ${new Date(m.dueAt).toISOString()}:`, oneLine(m.reason ?? '', 200), ' ')
+  for (const m of board.missedOccurrences) item(`MISSED ${shortId(m.templateId)} occurrence due ${formatTime(m.dueAt, config.timezone)}:`, oneLine(m.reason ?? '', 200), ' ')
   const unlisted = board.missedOccurrencesCount - board.missedOccurrences.length
   if (unlisted > 0) lines.push(`… and ${counted(unlisted, 'earlier missed occurrence')} in the last 24 h (crier audit --since 24h has them all)`)
   if (lines.length === 0) lines.push('Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.')

@@ -9,25 +9,40 @@ import {stripTerminalControls} from '../core/terminal-text.js'
 
 // Plain-text formatting shared by commands: pure functions, no I/O, no colour decisions.
 
-export function formatTime(ms: number | undefined): string {
+/** "2026-11-27T18:00:00Z": for the audit trail and reports, which speak UTC as their exports do. */
+export function formatUtc(ms: number | undefined): string {
   return ms === undefined ? '—' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-export function announcementLine(a: Announcement, superseded?: Superseded, schedule?: Schedule): string {
+const clocks = new Map<string, Intl.DateTimeFormat>()
+
+/** "2026-11-28 07:00 GMT+13": a time as the clocks of the configured zone show it, as schedule echoes it. */
+export function formatTime(ms: number | undefined | null, timeZone: string): string {
+  if (ms == null) return '—'
+  let clock = clocks.get(timeZone)
+  if (!clock) {
+    clock = new Intl.DateTimeFormat('en-GB', {timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZoneName: 'short'})
+    clocks.set(timeZone, clock)
+  }
+  const part = Object.fromEntries(clock.formatToParts(new Date(ms)).map((p) => [p.type, p.value]))
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute} ${part.timeZoneName}`
+}
+
+export function announcementLine(a: Announcement, timeZone: string, superseded?: Superseded, schedule?: Schedule): string {
   const headline = stripTerminalControls(primaryVariant(a).headline)
-  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt)}  ${supersededFlag(superseded)}${drillFlag(a)}${a.rejectReason ? '[REJECTED] ' : ''}${overrideFlag(a)}${scheduleFlag(schedule)}${headline}`
+  return `${shortId(a.id)}  ${a.state.padEnd(18)} ${a.severity.padEnd(8)} ${formatTime(a.createdAt, timeZone)}  ${supersededFlag(superseded)}${drillFlag(a)}${a.rejectReason ? '[REJECTED] ' : ''}${overrideFlag(a)}${scheduleFlag(schedule, timeZone)}${headline}`
 }
 
-/** "[goes 2026-11-27T07:30:00Z] ", "[next 2026-12-01T08:00:00Z, cron] ": when a scheduled one goes out is what its officer asks first. */
-export function scheduleFlag(schedule: Schedule | undefined): string {
+/** "[goes 2026-11-27 07:30 GMT] ", "[next 2026-12-01 08:00 GMT, cron] ": when a scheduled one goes out is what its officer asks first. */
+export function scheduleFlag(schedule: Schedule | undefined, timeZone: string): string {
   if (schedule?.nextDueAt == null) return ''
-  return schedule.kind === 'cron' ? `[next ${formatTime(schedule.nextDueAt)}, cron] ` : `[goes ${formatTime(schedule.nextDueAt)}] `
+  return schedule.kind === 'cron' ? `[next ${formatTime(schedule.nextDueAt, timeZone)}, cron] ` : `[goes ${formatTime(schedule.nextDueAt, timeZone)}] `
 }
 
-/** How a schedule runs, in words: "once" or `cron "0 8 * * TUE" Europe/London until …`. */
+/** How a schedule runs, in words: "once" or `cron "0 8 * * TUE" Europe/London, until …` (the until in the schedule's own zone). */
 export function scheduleHow(schedule: Pick<Schedule, 'kind' | 'cron' | 'timeZone'> & {untilAt?: number | null}): string {
   if (schedule.kind !== 'cron') return 'once'
-  return `cron "${schedule.cron}" ${schedule.timeZone}${schedule.untilAt != null ? `, until ${formatTime(schedule.untilAt)}` : ''}`
+  return `cron "${schedule.cron}" ${schedule.timeZone}${schedule.untilAt != null ? `, until ${formatTime(schedule.untilAt, schedule.timeZone)}` : ''}`
 }
 
 /** The JSON shape of an active schedule, beside an announcement in list and show. */

@@ -2,7 +2,7 @@ import {stringify} from 'csv-stringify/sync'
 import type {ChannelReport, DeliveryReport} from '../engine/report.js'
 import {counted} from '../core/counted.js'
 import {oneLine} from '../core/terminal-text.js'
-import {formatTime} from './format.js'
+import {formatUtc} from './format.js'
 import {formatCount, formatDuration} from './live/format.js'
 
 // crier report's three forms: a table for the terminal, CSV for a spreadsheet, JSON for scripts.
@@ -50,7 +50,7 @@ export function reportJson(report: DeliveryReport) {
 }
 
 function windowWords(report: DeliveryReport): string {
-  return report.since === null ? `up to ${formatTime(report.until)}` : `from ${formatTime(report.since)} until ${formatTime(report.until)}`
+  return report.since === null ? `up to ${formatUtc(report.until)}` : `from ${formatUtc(report.since)} until ${formatUtc(report.until)}`
 }
 
 /** "350 ms", "4.2 s", then "1:05" (minutes) and "1:02:03". */

@@ -4,7 +4,8 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
-import {formatInZone, formatSpan, parseUntil, parseWhen} from '../../src/core/when.js'
+import {formatSpan} from '../../src/core/span.js'
+import {formatInZone, parseUntil, parseWhen} from '../../src/core/when.js'
 import {repoRoot} from '../helpers/cli.js'
 
 // `crier schedule --at WHEN` read with a fixed clock: every "now" here is a constant, and the

@@ -56,7 +56,7 @@ describe('--status: a drill is marked as one', () => {
     expect(preview).toContain('<status>Exercise</status>')
     // The officer reads what it is before anything else, in the preview and in every list.
     expect(preview.split('\n')[0]).toMatch(/^\w{12} {2}Minor {2}\[EXERCISE\] Evacuate the riverside \(exercise\)\.$/)
-    expect(ok(home.run(['list'])).stdout).toMatch(/^\w{12} {2}draft +Minor +\S+ {2}\[EXERCISE\] Evacuate the riverside/m)
+    expect(ok(home.run(['list'])).stdout).toMatch(/^\w{12} {2}draft +Minor +\d{4}-\d\d-\d\d \d\d:\d\d \S+ {2}\[EXERCISE\] Evacuate the riverside/m)
     expect(preview).toMatch(/^Policy error: Exercise announcements may not go to website — it is not marked allowTest/m)
     refused(home.run(['broadcast', drill.id]), 3, /refused by policy — Exercise announcements may not go to website/)
     expect(storeFacts(home).deliveries).toBe(0)

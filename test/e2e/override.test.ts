@@ -52,11 +52,11 @@ describe('crier broadcast --override', () => {
     expect(listed.stdout).toContain(`[${flag}] The Conwy bridge is failing.`)
     expect(listed.stderr).toContain(`1 emergency override not yet reviewed — another officer runs crier review ${created.shortId}`)
     // The shift-start dashboard names it, and what to do.
-    expect(ok(h.run(['status'])).stdout).toMatch(new RegExp(`^Sent by emergency override, not yet reviewed\n {2}${created.shortId} {2}Extreme {2}The Conwy bridge is failing\\. {2}by insp\\.owen \\S+: "Bridge failing; no second officer reachable" — another officer: crier review ${created.shortId}$`, 'm'))
+    expect(ok(h.run(['status'])).stdout).toMatch(new RegExp(`^Sent by emergency override, not yet reviewed\n {2}${created.shortId} {2}Extreme {2}The Conwy bridge is failing\\. {2}by insp\\.owen \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+: "Bridge failing; no second officer reachable" — another officer: crier review ${created.shortId}$`, 'm'))
     expect(jsonOf(ok(h.run(['status', '--json']))).unreviewedOverrides).toEqual([expect.objectContaining({by: 'insp.owen', reason: 'Bridge failing; no second officer reachable', announcement: expect.objectContaining({id: created.id})})])
     const shown = ok(h.run(['show', created.id])).stdout
     expect(shown).toMatch(new RegExp(`^${created.id}  sent  \\[${flag}\\]$`, 'm'))
-    expect(shown).toMatch(/^Override: {2}by insp\.owen, \S+Z — Bridge failing; no second officer reachable$/m)
+    expect(shown).toMatch(/^Override: {2}by insp\.owen, \d{4}-\d\d-\d\d \d\d:\d\d \S+ — Bridge failing; no second officer reachable$/m)
     expect(shown).toContain(`Reviewed:  not yet — another officer runs crier review ${created.shortId}`)
     expect(ok(h.run(['status', created.id])).stdout).toContain(`[${flag}]`)
     const audit = ok(h.run(['audit', '--id', created.id]))
@@ -73,7 +73,7 @@ describe('crier broadcast --override', () => {
     expect(ok(h.run(['list'])).stdout).toContain('[override, reviewed] The Conwy bridge')
     expect(ok(h.run(['list'])).stderr).not.toContain('not yet reviewed')
     expect(jsonOf(ok(h.run(['status', '--json']))).unreviewedOverrides).toEqual([])
-    expect(ok(h.run(['show', created.id])).stdout).toMatch(/^Reviewed: {2}by supt\.hughes, \S+Z — Justified: the bridge closed an hour later$/m)
+    expect(ok(h.run(['show', created.id])).stdout).toMatch(/^Reviewed: {2}by supt\.hughes, \d{4}-\d\d-\d\d \d\d:\d\d \S+ — Justified: the bridge closed an hour later$/m)
     expect(ok(h.run(['audit', '--id', created.id])).stdout).not.toContain(flag)
     const events = auditActions(h, created.id)
     const override = events.find((event) => event.action === 'override')!

@@ -195,7 +195,7 @@ describe('overlapping crier runs', () => {
     expect(scalar(home, `SELECT state FROM announcement WHERE id = ?`, id) as unknown).toBe('approved')
     // Never dropped silently: status and list show it.
     const status = home.run(['status'])
-    expect(status.stdout).toMatch(new RegExp(`^MISSED ${shortId(id!)} occurrence due \\S+: missed: due 19 min ago, beyond the 15 min grace period$`, 'm'))
+    expect(status.stdout).toMatch(new RegExp(`^MISSED ${shortId(id!)} occurrence due \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+: missed: due 19 min ago, beyond the 15 min grace period$`, 'm'))
     const list = home.run(['list'])
     expect(list.stderr).toMatch(/^1 scheduled occurrence missed in the last 24 h — see crier status$/m)
     // The next run has nothing left to report.
@@ -425,24 +425,37 @@ describe('crier schedule accepts', () => {
     expect(result.stdout).toMatch(/^Scheduled \S+ for Sat 13 Apr 2030 10:00 BST \(in .+\) — understood "13\/04\/2030 10:00"\.$/m)
   })
 
+  it('show gives a recurring one\'s expiry as the span after each occurrence, not a time before its first', () => {
+    const {h} = setUp()
+    const result = h.run(['draft', 'Siren test at noon.', '--severity', 'Minor', '--expires', '+2h', '--json'])
+    expect(result.status, explain(result)).toBe(0)
+    const weekly = JSON.parse(result.stdout).id as string
+    expect(h.run(['schedule', weekly, '--cron', '0 12 * * WED', '--tz', zone]).status).toBe(0)
+    const shown = h.run(['show', weekly]).stdout
+    expect(shown).toMatch(/^Expires: {3}2 h 0 min after each occurrence$/m)
+    expect(shown).not.toMatch(/^Expires: +\d{4}-/m)
+  })
+
   it('list and show say when a scheduled one goes out, in text and --json', () => {
     const {h, id} = setUp()
     const weekly = draftId(h, 'Minor', 'Bins are collected on Tuesday this week.')
     expect(h.run(['schedule', id, '--at', '13/04/2030 10:00']).status).toBe(0)
     expect(h.run(['schedule', weekly, '--cron', '0 8 * * TUE', '--tz', zone, '--until', '2030-12-31']).status).toBe(0)
     const nextTuesday = scalar(h, 'SELECT next_due_at FROM schedule WHERE kind = ?', 'cron')
-    const nextTuesdayText = new Date(nextTuesday).toISOString().replace('.000Z', 'Z')
+    // Shown as the configured zone's clocks show it, though list reads no config (the audit trail has the zone).
+    // London's clocks: 08:00, GMT in winter and BST in summer.
+    const nextTuesdayText = `${new Date(nextTuesday).toLocaleDateString('sv-SE', {timeZone: zone})} 08:00 (GMT|BST)`
 
     const list = h.run(['list'])
     expect(list.stdout).toContain(`${shortId(id)}  scheduled`)
-    expect(list.stdout).toMatch(new RegExp(`${shortId(id)} .*\\[goes 2030-04-13T09:00:00Z\\] The A55`))
+    expect(list.stdout).toMatch(new RegExp(`${shortId(id)} .*\\[goes 2030-04-13 10:00 BST\\] The A55`))
     expect(list.stdout).toMatch(new RegExp(`${shortId(weekly)} .*\\[next ${nextTuesdayText}, cron\\] Bins`))
     const listed = JSON.parse(h.run(['list', '--json']).stdout) as Array<{id: string; schedule?: {kind: string; nextDueAt: number; cron: string | null; timeZone: string}}>
     expect(listed.find((a) => a.id === id)?.schedule).toMatchObject({kind: 'once', nextDueAt: Date.UTC(2030, 3, 13, 9, 0), cron: null})
     expect(listed.find((a) => a.id === weekly)?.schedule).toMatchObject({kind: 'cron', nextDueAt: nextTuesday, cron: '0 8 * * TUE', timeZone: zone})
 
-    expect(h.run(['show', id]).stdout).toMatch(/^Scheduled: 2030-04-13T09:00:00Z \(once\), by /m)
-    expect(h.run(['show', weekly]).stdout).toContain(`Scheduled: next ${nextTuesdayText} (cron "0 8 * * TUE" Europe/London, until 2030-12-31T23:59:59Z), by `)
+    expect(h.run(['show', id]).stdout).toMatch(/^Scheduled: 2030-04-13 10:00 BST \(once\), by /m)
+    expect(h.run(['show', weekly]).stdout).toMatch(new RegExp(`^Scheduled: next ${nextTuesdayText} \\(cron "0 8 \\* \\* TUE" Europe/London, until 2030-12-31 23:59 GMT\\), by `, 'm'))
     expect(JSON.parse(h.run(['show', weekly, '--json']).stdout).schedule).toMatchObject({kind: 'cron', nextDueAt: nextTuesday})
 
     // Unscheduled: back to approved, and neither says a time any more.

@@ -255,6 +255,19 @@ describe('the audit trail', () => {
     expect(allRows(store).filter((row) => row.action === 'config-loaded')).toHaveLength(2)
   })
 
+  it('records the zone a config names, once; commands that read no config show times in it', () => {
+    expect(store.audit.lastConfigTimeZone()).toBeUndefined()
+    // Written before records carried the zone: the same config is recorded again, with it.
+    expect(store.audit.recordConfigLoad({source: '/etc/crier.yaml', sha256: 'a'.repeat(64)})).toBe(true)
+    expect(store.audit.recordConfigLoad({source: '/etc/crier.yaml', sha256: 'a'.repeat(64), timeZone: 'Pacific/Auckland'})).toBe(true)
+    expect(store.audit.recordConfigLoad({source: '/etc/crier.yaml', sha256: 'a'.repeat(64), timeZone: 'Pacific/Auckland'})).toBe(false)
+    expect(store.audit.lastConfigTimeZone()).toBe('Pacific/Auckland')
+    // A config that names none: times in this machine's zone again.
+    expect(store.audit.recordConfigLoad({source: '/etc/crier.yaml', sha256: 'b'.repeat(64)})).toBe(true)
+    expect(store.audit.lastConfigTimeZone()).toBeUndefined()
+    expect(store.audit.verify()).toMatchObject({ok: true})
+  })
+
   it('redacts every secret this process has read from the details it stores', () => {
     rememberSecret('hunter2-webhook-secret')
     store.audit.append({action: 'rejected', subject: 'x', details: {reason: 'pasted hunter2-webhook-secret by mistake', nested: ['hunter2-webhook-secret']}})
