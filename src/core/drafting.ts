@@ -55,7 +55,11 @@ function publishable<T extends Partial<DraftInput>>(input: T): T {
   for (const field of ['text', 'headline', 'instruction', 'area', 'event'] as const) {
     const value = input[field]
     if (typeof value !== 'string') continue
+    // Node reads arguments that are not UTF-8 with U+FFFD where the bytes were: the public would read "Caf�".
+    if (value.includes('\ufffd')) throw new UsageError(`${flagOf(field)} holds "\ufffd" where its bytes were not UTF-8 — give the text in UTF-8`)
     const text = publishableText(value)
+    // A coloured program's empty output, or pasted zero-width spaces: nothing anyone could read.
+    if (field === 'text' && value.trim() !== '' && text.trim() === '') throw new UsageError('the text holds nothing to read once its escape sequences and invisible characters are dropped — give the announcement text')
     cleaned[field] = (field === 'text' || field === 'instruction' ? text : text.replace(/\s*\n\s*/g, ' ')) as T[typeof field]
   }
   // Zones are CAP geocodes and what subscribers' zones are matched against (cleaned the same at import).
@@ -68,6 +72,10 @@ function publishable<T extends Partial<DraftInput>>(input: T): T {
     })
   }
   return cleaned
+}
+
+function flagOf(field: 'text' | 'headline' | 'instruction' | 'area' | 'event'): string {
+  return field === 'text' ? 'the text' : `--${field}`
 }
 
 /** Creates a draft in one write; nothing is written when any field is refused. */

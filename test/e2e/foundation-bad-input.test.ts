@@ -74,6 +74,20 @@ describe('bad input: one Error line, exit 2, nothing written', () => {
     refused(['draft', '-', '--severity', 'Minor'], 2, /stdin is empty/, {input: '\uFEFF  \n'})
   })
 
+  it('text with nothing to read once escape sequences and invisible characters are dropped', () => {
+    // A coloured program's empty output piped in: it would have gone out as an alert with no words.
+    refused(['broadcast', '-', '--severity', 'Minor'], 2, /^Error: the text holds nothing to read once its escape sequences and invisible characters are dropped — give the announcement text$/m, {input: '\u001b[31m\u001b[0m\n'})
+    refused(['draft', '-', '--severity', 'Minor'], 2, /the text holds nothing to read/, {input: '\u200b\u200b'})
+    refused(['draft', '\u001b[1m', '--severity', 'Minor'], 2, /the text holds nothing to read/)
+    refused(['edit', existing.id, '--text', '\u001b[0m\u001b[K\n'], 2, /the text holds nothing to read/)
+  })
+
+  it('an argument that was not UTF-8 (Node reads its bytes as U+FFFD)', () => {
+    refused(['draft', 'Caf\ufffd on High St closed.', '--severity', 'Minor'], 2, /^Error: the text holds "\ufffd" where its bytes were not UTF-8 — give the text in UTF-8$/m)
+    refused(['draft', 'Road closed.', '--headline', 'Caf\ufffd closed', '--severity', 'Minor'], 2, /--headline holds "\ufffd"/)
+    refused(['edit', existing.id, '--area', 'Caf\ufffd'], 2, /--area holds "\ufffd"/)
+  })
+
   it('stdin that is not valid UTF-8', () => {
     refused(['draft', '-', '--severity', 'Minor'], 2, /stdin is not valid UTF-8 — save the text as UTF-8/, {input: Buffer.from([0x52, 0x6f, 0x61, 0x64, 0x20, 0xff, 0xfe, 0x20, 0x63, 0x6c, 0x6f, 0x73, 0x65, 0x64])})
     // Latin-1 "café", as an old Windows tool would write it
