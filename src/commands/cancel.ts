@@ -59,7 +59,20 @@ export default class Cancel extends CrierCommand {
     // Held by a sender: what is on the wire finishes; what it has not started it lets go, unsent.
     const inFlight = result.inFlight ? `; ${counted(result.inFlight, 'delivery', 'deliveries')} held by a sender: any already on the wire finish, the rest are let go unsent` : ''
     this.say(`Cancelled ${shortId(id)}: ${stopped}${inFlight}.`)
-    const json = {announcement: announcementJson(result.announcement), stopped: result.stopped, inFlight: result.inFlight, occurrencesStillOut: result.occurrencesStillOut, occurrencesSending: result.occurrencesSending, ...(result.expiredAt !== undefined && {expiredAt: result.expiredAt})}
+    if (result.withdrawnUpdates.length) this.say(`Withdrawn with it, never sent: ${result.withdrawnUpdates.map((update) => `the Update ${shortId(update)}`).join(', ')} — it updated what is now cancelled.`)
+    // On stderr, --json or not: the public was just told it is cancelled, and the same words are due again.
+    const firing = result.scheduleStillFires
+    if (firing) this.logToStderr(`Warning: ${shortId(id)} was one occurrence of ${shortId(firing.templateId)}'s recurring schedule, which still fires — next ${formatTime(firing.nextDueAt, this.timeZone())}, with the same words. To stop it: crier unschedule ${shortId(firing.templateId)}`)
+    const json = {
+      announcement: announcementJson(result.announcement),
+      stopped: result.stopped,
+      inFlight: result.inFlight,
+      occurrencesStillOut: result.occurrencesStillOut,
+      occurrencesSending: result.occurrencesSending,
+      withdrawnUpdates: result.withdrawnUpdates,
+      ...(firing && {scheduleStillFires: firing}),
+      ...(result.expiredAt !== undefined && {expiredAt: result.expiredAt}),
+    }
     const {followUp} = result
     if (!followUp) {
       if (result.occurrencesStillOut.length) {

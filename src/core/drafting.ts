@@ -165,6 +165,11 @@ export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput)
     if (!current) throw new UsageError(`no announcement with id ${id} — see crier list`)
     const at = ctx.now()
     transition(current.state, 'edit', id.slice(0, 12))
+    // A Cancel goes where what it cancels reached, and only there: elsewhere it would withdraw
+    // something nobody saw; left off one, that channel's readers keep the alarm.
+    if (current.msgType === 'Cancel' && input.channels?.length && [...input.channels].sort().join(',') !== [...current.channels].sort().join(',')) {
+      throw new UsageError(`${shortId(id)} is a Cancel: it goes to the channels what it cancels reached (${current.channels.join(', ')}), not others — its channels are not edited`)
+    }
     const {variant, index} = variantToEdit(current, input)
     // A headline crier took from the old text's first sentence would contradict corrected text
     // ("closed" over "open again"): it is taken again from the new text. A typed one is kept.

@@ -97,6 +97,10 @@ export interface CancelResult {
   occurrencesStillOut: string[]
   /** Those of them still going out (their broadcast not finished): a cancel of each stops it too. */
   occurrencesSending: string[]
+  /** Updates of the thread drafted or scheduled but never sent, withdrawn with it. */
+  withdrawnUpdates: string[]
+  /** It was one occurrence of a recurring schedule that still fires: its template, and when next. */
+  scheduleStillFires?: {templateId: string; scheduleId: string; nextDueAt: number}
   /** When it had expired already: nothing of it is in force, so no Cancel was drafted. */
   expiredAt?: number
 }
@@ -149,6 +153,9 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     for (const earlier of thread.slice(1)) {
       if (ctx.store.announcements.get(earlier)?.state === 'sending') ctx.store.announcements.setState(earlier, transition('sending', 'cancel', shortId(earlier)), now)
     }
+    // An Update drafted or scheduled for the thread and not sent would update what is now
+    // withdrawn: it is withdrawn too (else it fires into a refusal, or waits as a plain draft).
+    const withdrawnUpdates = wentOut ? withdrawUnsentUpdates(ctx, thread, now) : []
     const headline = original.variants[0]?.headline ?? ''
     const followUp =
       reached.length === 0
@@ -161,6 +168,30 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     }
     const stillOut = occurrencesStillOut(ctx, id, now)
     const occurrencesSending = stillOut.filter((occurrence) => occurrence.sending).map((occurrence) => occurrence.id)
-    return {announcement: mustGet(ctx, id), stopped, inFlight, followUp, occurrencesStillOut: stillOut.map((occurrence) => occurrence.id), occurrencesSending, ...(expiredAt !== undefined && {expiredAt})}
+    // One occurrence of a recurring schedule: the schedule goes on firing the same words. Said,
+    // not ended — next week's bulletin may be right; the officer decides (crier unschedule).
+    const firing = thread.map((member) => ctx.store.schedules.stillFiringFor(member)).find((schedule) => schedule !== undefined)
+    return {
+      announcement: mustGet(ctx, id),
+      stopped,
+      inFlight,
+      followUp,
+      occurrencesStillOut: stillOut.map((occurrence) => occurrence.id),
+      occurrencesSending,
+      withdrawnUpdates,
+      ...(firing && {scheduleStillFires: {templateId: firing.announcementId, scheduleId: firing.id, nextDueAt: firing.nextDueAt!}}),
+      ...(expiredAt !== undefined && {expiredAt}),
+    }
   })
+}
+
+/** Withdraws the Updates of `thread` that never went out (drafts, awaiting approval, approved, scheduled). */
+function withdrawUnsentUpdates(ctx: CoreContext, thread: string[], now: number): string[] {
+  const unsent = ctx.store.announcements.followUpsOf(thread).filter((followUp) => followUp.msgType === 'Update' && !['sending', 'sent', 'sent_with_failures'].includes(followUp.state))
+  for (const update of unsent) {
+    const schedule = ctx.store.schedules.activeFor(update.id)
+    if (schedule) ctx.store.schedules.end(schedule.id, now, `what it updates was cancelled by ${ctx.user}`)
+    ctx.store.announcements.setState(update.id, transition(update.state, 'cancel', shortId(update.id)), now)
+  }
+  return unsent.map((update) => update.id)
 }

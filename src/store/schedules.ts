@@ -56,6 +56,8 @@ export function scheduleStore(db: Db, audit: AuditTrail) {
       o.recorded_at AS recordedAt, o.reason, s.announcement_id AS templateId FROM occurrence o JOIN schedule s ON s.id = o.schedule_id
     WHERE o.state = 'missed' AND o.recorded_at >= ? ORDER BY o.due_at DESC LIMIT 50`)
   const missedCount = db.prepare(`SELECT count(*) FROM occurrence WHERE state = 'missed' AND recorded_at >= ?`).pluck()
+  const stillFiring = db.prepare(`SELECT ${columns} FROM schedule
+    WHERE next_due_at IS NOT NULL AND id IN (SELECT schedule_id FROM occurrence WHERE announcement_id = ?)`)
 
   return {
     insert(schedule: Omit<Schedule, 'endedAt' | 'endReason'>): void {
@@ -112,6 +114,10 @@ export function scheduleStore(db: Db, audit: AuditTrail) {
     /** The newest 50 missed occurrences recorded since `since`; missedCountSince says how many there are. */
     missedSince(since: number): Array<OccurrenceRow & {templateId: string}> {
       return recentMissed.all(since) as Array<OccurrenceRow & {templateId: string}>
+    },
+    /** The schedule that fired this announcement as one of its occurrences, while it still fires. */
+    stillFiringFor(occurrenceId: string): Schedule | undefined {
+      return stillFiring.get(occurrenceId) as Schedule | undefined
     },
     missedCountSince(since: number): number {
       return missedCount.get(since) as number

@@ -98,6 +98,19 @@ describe('crier cancel', () => {
     expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
   })
 
+  it('a held Cancel keeps the channels what it cancels reached: edit --channel to others is refused (exit 2), nothing changes', () => {
+    home = makeCrierHome()
+    home.writeConfig(`${base}channels:\n  website: {type: feed, dir: ./public, baseUrl: "https://northwales.example/alerts"}\n  archive: {type: feed, dir: ./archive}\n`)
+    const id = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'website', '--area', 'Tal-y-Bont', '--expires', '+2h', '--json'], {input: 'Road closed at Tal-y-Bont.'}))).announcement.id as string
+    const held = jsonOf(ok(home.run(['cancel', id, '--hold', '--json']))).followUp.announcement.id as string
+    const result = home.run(['edit', held, '--channel', 'website,archive'])
+    expect(result.status, explain(result)).toBe(2)
+    expect(result.stderr).toMatch(/^Error: \S+ is a Cancel: it goes to the channels what it cancels reached \(website\), not others — its channels are not edited$/m)
+    expect(show(home, held).channels).toEqual(['website'])
+    // Its words may still be put right.
+    ok(home.run(['edit', held, '--text', 'The road at Tal-y-Bont was never closed: sent in error.']))
+  })
+
   it('refuses a second cancel, a cancel of a Cancel, and a cancel of what is already updated (exit 3, one line)', () => {
     home = makeCrierHome()
     const sent = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Minor', '--json'], {input: 'Water off in Conwy until 3pm.'}))).announcement.id as string

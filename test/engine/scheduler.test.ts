@@ -9,7 +9,7 @@ import {fanOut} from '../../src/engine/fan-out.js'
 import {shiftDashboard} from '../../src/engine/dashboard.js'
 import {dashboardLines} from '../../src/views/dashboard-lines.js'
 import {fireDueSchedules} from '../../src/engine/scheduler.js'
-import {cancelAnnouncement} from '../../src/core/follow-up.js'
+import {cancelAnnouncement, draftUpdate} from '../../src/core/follow-up.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // Firing schedules against a real SQLite store with a clock the test moves: no sleeping. The
@@ -237,6 +237,43 @@ describe('a recurring schedule', () => {
     clock = tuesday4 + 30 * 24 * hour
     expect(fireDueSchedules(ctx)).toEqual([])
     expect(count(w, 'announcement')).toBe(4)
+  })
+
+  it('cancelling one occurrence says its schedule still fires the same words, and when next; it does not end it', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    clock = tuesday1 + minute
+    const [fired] = fireDueSchedules(ctx)
+    const occurrence = fired!.announcementId!
+    w.store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(occurrence)
+    const result = cancelAnnouncement(ctx, occurrence, 'Not this week: the depot is closed.')
+    expect(result.scheduleStillFires).toMatchObject({templateId: id, nextDueAt: tuesday2})
+    expect(result.followUp).toMatchObject({msgType: 'Cancel', references: occurrence})
+    // Next week's bulletin may be right: the officer decides (crier unschedule).
+    expect(w.store.schedules.activeFor(id)).toMatchObject({nextDueAt: tuesday2})
+    // An announcement that is no occurrence has no such warning.
+    const plain = draft(ctx, {text: 'Road closed at Trefriw.'})
+    fanOut(ctx, plain)
+    expect(cancelAnnouncement(ctx, plain, undefined).scheduleStillFires).toBeUndefined()
+  })
+
+  it('cancelling what went out withdraws its Update that was scheduled and never sent: it does not fire into a refusal later', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx, {text: 'Road closed at Trefriw.'})
+    fanOut(ctx, id)
+    w.store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(id)
+    const update = draftUpdate(ctx, id, {text: 'The road at Trefriw reopens at 16:00.', channels: []})
+    scheduleAnnouncement(ctx, update.id, {at: new Date(clock + hour).toISOString()})
+    const draftOnly = draftUpdate(ctx, id, {text: 'The road at Trefriw reopens at 17:00.', channels: []})
+    const result = cancelAnnouncement(ctx, id, 'Sent in error.')
+    expect(result.withdrawnUpdates.sort()).toEqual([update.id, draftOnly.id].sort())
+    expect(stateOf(w, update.id)).toBe('cancelled')
+    expect(stateOf(w, draftOnly.id)).toBe('cancelled')
+    expect(w.store.schedules.activeFor(update.id)).toBeUndefined()
+    clock += 2 * hour
+    expect(fireDueSchedules(ctx)).toEqual([])
+    expect(deliveriesOf(w, update.id)).toBe(0)
   })
 
   it('after three weeks of downtime fires only the latest occurrence (within grace) and records the others missed', () => {
