@@ -63,7 +63,7 @@ export function renderEmail(
 
   const content: EmailContent = {
     headline: bodyText(variant.headline),
-    summary: [severityLabel(announcement), bodyText(announcement.event)].filter(Boolean).join(' · '),
+    summary: [announcement.msgType === 'Cancel' ? 'Cancelled' : severityLabel(announcement), bodyText(announcement.event)].filter(Boolean).join(' · '),
     description: bodyText(variant.description),
     instruction: variant.instruction ? bodyText(variant.instruction) : undefined,
     area: announcement.area ? bodyText(announcement.area.description) : undefined,
@@ -118,11 +118,13 @@ interface EmailContent {
   unsubscribe: UnsubscribeTarget
 }
 
-/** "[Severe] Flood warning", with "[EXERCISE] " before it for anything but an Actual alert. */
+/** "[Severe] Flood warning", with "[EXERCISE] " before it for anything but an Actual alert; a Cancel without the severity. */
 function subjectOf(announcement: Announcement, variant: Variant): string {
   const status = isDrill(announcement.status) ? `[${drillWord(announcement.status)}] ` : ''
   const headline = headerText(variant.headline)
-  return headerText(`${status}[${severityLabel(announcement)}] ${followUpLead(announcement, headline, variant.language)}${headline}`)
+  // A Cancel withdraws an alarm: no severity before "Cancelled: …".
+  const severity = announcement.msgType === 'Cancel' ? '' : `[${severityLabel(announcement)}] `
+  return headerText(`${status}${severity}${followUpLead(announcement, headline, variant.language)}${headline}`)
 }
 
 /** CAP's own word; "Unknown" would read as a broken alert to a resident. */

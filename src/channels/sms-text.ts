@@ -11,7 +11,7 @@ const maxListedNonGsm = 3
 /**
  * `[Severe] Update: River Conwy flood warning. Water is rising. Move to higher ground now. https://…`
  * Exercises and tests say so first, so nobody takes a drill for the real thing; severity
- * "Unknown" tells the public nothing and is left out.
+ * "Unknown" tells the public nothing and is left out, as is a Cancel's.
  */
 // The engine renders once per recipient, and the text is the same for everyone reading one
 // variant: composing it (NFC, punctuation, whitespace) cost ~20 µs a message at 100k recipients.
@@ -28,14 +28,17 @@ export function smsTextFor(announcement: Announcement, variant: Variant): string
 function composeSmsText(announcement: Announcement, variant: Variant): string {
   const tags: string[] = []
   if (isDrill(announcement.status)) tags.push(drillWord(announcement.status))
-  if (announcement.severity !== 'Unknown') tags.push(announcement.severity)
+  // A Cancel withdraws an alarm: "[Extreme] Cancelled: …" would raise one (as on the social channels).
+  if (announcement.severity !== 'Unknown' && announcement.msgType !== 'Cancel') tags.push(announcement.severity)
   const headline = tidy(variant.headline)
   const lead = followUpLead(announcement, headline, variant.language)
   const description = tidy(variant.description)
   const instruction = tidy(variant.instruction ?? '')
-  const pieces = [tags.map((tag) => `[${tag}]`).join(' '), headline ? asSentence(lead + headline) : lead.trim()]
+  // A headline taken from the text's first sentence is said once, as the text begins.
+  const headlineOpensText = headline !== '' && description.startsWith(headline) && description !== headline
+  const pieces = [tags.map((tag) => `[${tag}]`).join(' '), headlineOpensText ? asSentence(lead + description) : headline ? asSentence(lead + headline) : lead.trim()]
   // A description that only repeats the headline costs a segment and says nothing.
-  if (description && description !== headline && description !== asSentence(headline)) pieces.push(asSentence(description))
+  if (!headlineOpensText && description && description !== headline && description !== asSentence(headline)) pieces.push(asSentence(description))
   if (instruction) pieces.push(asSentence(instruction))
   if (announcement.web) pieces.push(announcement.web.trim())
   return pieces.filter((piece) => piece.length > 0).join(' ')

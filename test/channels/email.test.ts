@@ -152,8 +152,19 @@ describe('email render', () => {
     expect(subject({})).toBe('[Minor] A55 closed at Junction 11')
     expect(subject({status: 'Exercise', severity: 'Extreme'})).toBe('[EXERCISE] [Extreme] A55 closed at Junction 11')
     expect(subject({msgType: 'Update'})).toBe('[Minor] Update: A55 closed at Junction 11')
-    expect(subject({msgType: 'Cancel'})).toBe('[Minor] Cancelled: A55 closed at Junction 11')
+    expect(subject({msgType: 'Cancel'})).toBe('Cancelled: A55 closed at Junction 11')
     expect(subject({severity: 'Unknown'})).toBe('[Alert] A55 closed at Junction 11')
+  })
+
+  it('a Cancel raises no alarm: its body says Cancelled where the severity goes, not in red', () => {
+    const channel = makeChannel()
+    const cancel = makeAnnouncement({msgType: 'Cancel', severity: 'Extreme', variants: [{language: 'en-GB', headline: 'Cancelled: Flooding now: Llanrwst', description: 'The flood water has receded.'}]})
+    const {payload} = email.render(cancel, cancel.variants[0]!, {channel, recipient: jane})
+    expect(payload.subject).toBe('Cancelled: Flooding now: Llanrwst')
+    expect(payload.text).not.toContain('Extreme')
+    expect(payload.text).toContain('\nCancelled · ')
+    expect(payload.html).not.toContain('Extreme')
+    expect(payload.html).not.toContain('#b00020')
   })
 
   it('says "Cancelled:" or "Update:" once when the headline says it already (a Cancel crier drafts is "Cancelled: …")', () => {
@@ -162,11 +173,11 @@ describe('email render', () => {
       const announcement = makeAnnouncement({...overrides, variants: [{language: 'en-GB', headline, description: 'The road is open again.'}]})
       return email.render(announcement, announcement.variants[0]!, {channel, recipient: jane}).payload.subject
     }
-    expect(subject({msgType: 'Cancel'}, 'Cancelled: A55 closed at Junction 11')).toBe('[Minor] Cancelled: A55 closed at Junction 11')
-    expect(subject({msgType: 'Cancel'}, 'Canceled: A55 closure')).toBe('[Minor] Canceled: A55 closure')
+    expect(subject({msgType: 'Cancel'}, 'Cancelled: A55 closed at Junction 11')).toBe('Cancelled: A55 closed at Junction 11')
+    expect(subject({msgType: 'Cancel'}, 'Canceled: A55 closure')).toBe('Canceled: A55 closure')
     expect(subject({msgType: 'Update'}, 'Update: A55 reopened')).toBe('[Minor] Update: A55 reopened')
     // Only a lead at the start counts.
-    expect(subject({msgType: 'Cancel'}, 'Fireworks cancelled: Conwy')).toBe('[Minor] Cancelled: Fireworks cancelled: Conwy')
+    expect(subject({msgType: 'Cancel'}, 'Fireworks cancelled: Conwy')).toBe('Cancelled: Fireworks cancelled: Conwy')
   })
 
   it('puts the subscriber in an https unsubscribe URL and offers one-click unsubscribe', () => {

@@ -106,14 +106,22 @@ describe('sms render', () => {
     const cancel = makeAnnouncement({msgType: 'Cancel', severity: 'Moderate', variants: [{language: 'en-GB', headline: 'A55 closure', description: 'The road is open again.'}]})
     const channel = makeChannel()
     expect(sms.render(exercise, exercise.variants[0]!, {channel}).payload.body).toBe('[EXERCISE] [Extreme] Update: Evacuate Llanrwst.')
-    expect(sms.render(cancel, cancel.variants[0]!, {channel}).payload.body).toBe('[Moderate] Cancelled: A55 closure. The road is open again.')
+    expect(sms.render(cancel, cancel.variants[0]!, {channel}).payload.body).toBe('Cancelled: A55 closure. The road is open again.')
+  })
+
+  it('says a headline taken from the text\'s first sentence once, as the text begins', () => {
+    const piped = makeAnnouncement({severity: 'Minor', variants: [{language: 'en-GB', headline: 'Hang test.', description: 'Hang test. Stay indoors.'}]})
+    const update = makeAnnouncement({msgType: 'Update', severity: 'Minor', variants: [{language: 'en-GB', headline: 'Water restored', description: 'Water restored in Llandudno. Run taps for a minute.'}]})
+    const channel = makeChannel()
+    expect(sms.render(piped, piped.variants[0]!, {channel}).payload.body).toBe('[Minor] Hang test. Stay indoors.')
+    expect(sms.render(update, update.variants[0]!, {channel}).payload.body).toBe('[Minor] Update: Water restored in Llandudno. Run taps for a minute.')
   })
 
   it('says "Cancelled:" once when the headline says it already, as a Cancel crier drafted does', () => {
     const cancel = makeAnnouncement({msgType: 'Cancel', severity: 'Moderate', variants: [{language: 'en-GB', headline: 'Cancelled: A55 closure', description: 'The road is open again.'}]})
     const update = makeAnnouncement({msgType: 'Update', severity: 'Minor', variants: [{language: 'en-GB', headline: 'update: A55 reopened', description: ''}]})
     const channel = makeChannel()
-    expect(sms.render(cancel, cancel.variants[0]!, {channel}).payload.body).toBe('[Moderate] Cancelled: A55 closure. The road is open again.')
+    expect(sms.render(cancel, cancel.variants[0]!, {channel}).payload.body).toBe('Cancelled: A55 closure. The road is open again.')
     expect(sms.render(update, update.variants[0]!, {channel}).payload.body).toBe('[Minor] update: A55 reopened.')
   })
 

@@ -21,7 +21,7 @@ describe('what a follow-up says before its headline', () => {
 
   it('adds no English word before a headline in another language: its officer wrote what it is', () => {
     expect(followUpLead(cancel, 'Canslwyd: Rhybudd llifogydd Llanrwst', 'cy-GB')).toBe('')
-    expect(smsTextFor(cancel, cancel.variants[1]!)).toMatch(/^\[Minor\] Canslwyd: Rhybudd llifogydd Llanrwst\. /)
-    expect(smsTextFor(cancel, cancel.variants[0]!)).toMatch(/^\[Minor\] Cancelled: Flood warning for Llanrwst\. /)
+    expect(smsTextFor(cancel, cancel.variants[1]!)).toMatch(/^Canslwyd: Rhybudd llifogydd Llanrwst\. /)
+    expect(smsTextFor(cancel, cancel.variants[0]!)).toMatch(/^Cancelled: Flood warning for Llanrwst\. /)
   })
 })

@@ -136,15 +136,15 @@ describe('an Update that is no longer the latest word', () => {
     return id!
   }
 
-  it('is refused when the original was cancelled after it was drafted, and nothing of it is queued', async () => {
+  it('is withdrawn when the original is cancelled after it was drafted, and nothing of it is queued', async () => {
     world = makeWorld('channels:\n  notice: {type: test-follow-up}\n')
     const original = await sentOriginal(world)
     const update = draftUpdate(world.ctx, original, {text: 'The A55 reopens at 18:00.', channels: []})
-    const {followUp: cancel} = cancelAnnouncement(world.ctx, original, 'Sent in error.')
-    expect(() => fanOut(world!.ctx, update.id)).toThrow(/^cannot send \w+ — \w+, which it updates, was cancelled by \w+ since; an Update cannot bring it back: send a new announcement instead$/)
-    // Scheduling it is refused the same way, now, not found missed at the due time.
-    expect(() => scheduleAnnouncement(world!.ctx, update.id, {at: 'in 2 hours'})).toThrow(/which it updates, was cancelled by \w+ since/)
-    expect(world.store.announcements.get(update.id)?.state).toBe('draft')
+    const {followUp: cancel, withdrawnUpdates} = cancelAnnouncement(world.ctx, original, 'Sent in error.')
+    expect(withdrawnUpdates).toEqual([update.id])
+    expect(world.store.announcements.get(update.id)?.state).toBe('cancelled')
+    expect(() => fanOut(world!.ctx, update.id)).toThrow(/^cannot broadcast \w+ — it was cancelled/)
+    expect(() => scheduleAnnouncement(world!.ctx, update.id, {at: 'in 2 hours'})).toThrow(/it was cancelled/)
     expect(world.store.db.prepare('SELECT count(*) FROM delivery WHERE announcement_id = ?').pluck().get(update.id)).toBe(0)
     // The Cancel itself still goes.
     expect(fanOut(world.ctx, cancel!.id).queued).toBe(1)
