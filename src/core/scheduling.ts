@@ -78,7 +78,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
       throw new PolicyRefusal(approvalShortfall(announcement, approvals, 'be scheduled'))
     }
     // Judged at the time(s) it will go out: quiet hours at 07:30 tomorrow, not now.
-    const {findings} = judgeAnnouncement(ctx, announcement, now, {sendAt: next})
+    const {findings} = judgeAnnouncement(ctx, announcement, now, {sendAt: next, ...(request.cron !== undefined && {cron: request.cron})})
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
     // It would fire and send nowhere (the occurrence recorded missed): said now, not at the due time.

@@ -151,6 +151,18 @@ describe('a one-off schedule', () => {
     expect(stateOf(w, id)).toBe('scheduled')
   })
 
+  it('a cron that would fire in quiet hours is refused with advice about its cron, not a one-off --at', () => {
+    const {ctx} = setUp()
+    const id = draft(ctx)
+    const quietMornings = {...ctx, config: {...ctx.config, policy: {...ctx.config.policy, quietHours: {from: '07:00', to: '09:00', except: [], level: 'block' as const}}}}
+    expect(() => scheduleAnnouncement(quietMornings, id, {cron: '0 8 * * TUE'})).toThrow(
+      `refused by policy — Minor announcements may not go out in quiet hours 07:00–09:00, and this one would at 2026-12-01 08:00 Europe/London — give a cron that fires outside them: crier schedule ${shortId(id)} --cron "…"`,
+    )
+    // A one-off is told when the quiet hours end.
+    expect(() => scheduleAnnouncement(quietMornings, id, {at: '2026-12-01T08:00'})).toThrow(`send it from 09:00: crier schedule ${shortId(id)} --at 2026-12-01T09:00`)
+    expect(stateOf(world!, id)).toBe('draft')
+  })
+
   it('uses the grace in force when it fires, not the one when it was scheduled', () => {
     const {ctx, w} = setUp()
     const id = draft(ctx)

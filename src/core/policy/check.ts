@@ -37,6 +37,8 @@ export interface CheckOptions {
    * occurrence exists only if it goes), and a time refused is missed, not moved to a one-off.
    */
   occurrenceOf?: string
+  /** `sendAt` are the next firings of this cron (crier schedule --cron): a time refused is for the cron to avoid, not a one-off. */
+  cron?: string
 }
 
 // CAP 1.2 §3.2.2: headline "SHOULD be less than 160 characters".
@@ -56,7 +58,7 @@ export function checkPolicy(announcement: Announcement, config: Config, renderin
     ...words(announcement, config),
     ...unfilledPlaceholders(announcement, config, id),
     ...personalData(announcement, config),
-    ...quietHours(announcement, config, sendAt, id, options.occurrenceOf !== undefined, [...(options.referenced ? [options.referenced] : []), ...(options.earlier ?? [])]),
+    ...quietHours(announcement, config, sendAt, id, {occurrence: options.occurrenceOf !== undefined, cron: options.cron}, [...(options.referenced ? [options.referenced] : []), ...(options.earlier ?? [])]),
     ...channels(announcement, renderings, id),
     ...followUpLanguages(announcement, options.referenced, id),
     ...followUpInstruction(announcement, options.referenced, id),
@@ -333,7 +335,7 @@ function personalData(announcement: Announcement, config: Config): Finding[] {
   })
 }
 
-function quietHours(announcement: Announcement, config: Config, sendAt: number[], id: string, occurrence: boolean, thread: Announcement[]): Finding[] {
+function quietHours(announcement: Announcement, config: Config, sendAt: number[], id: string, recurring: {occurrence: boolean; cron?: string}, thread: Announcement[]): Finding[] {
   const quiet = config.policy.quietHours
   // A Cancel withdraws what people already have: a wrong message must not stay live on their
   // phones and in the feed until morning because the correction waits for the quiet hours to end.
@@ -348,6 +350,8 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
   const when = `${localIsoMinute(at, zone).replace('T', ' ')} ${zone}`
   const range = `quiet hours ${quiet.from}–${quiet.to}`
   const end = localIsoMinute(quietHoursEnd(at, quiet, zone), zone)
+  // A one-off moves to the morning; a recurring schedule needs a cron that fires outside them.
+  const remedy = recurring.cron !== undefined ? `give a cron that fires outside them: crier schedule ${id} --cron "…"` : `send it from ${quiet.to}: crier schedule ${id} --at ${end}`
   return keeping.map((channel) => {
     const where = channel ? ` to ${channel}` : ''
     return quiet.level === 'block'
@@ -355,13 +359,13 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
           level: 'error' as const,
           rule: 'quiet-hours',
           ...(channel ? {channel} : {}),
-          message: `${announcement.severity} announcements may not go out${where} in ${range}, and this one would at ${when} — ${occurrence ? `this occurrence of ${id} is missed; its schedule goes on with the next` : `send it from ${quiet.to}: crier schedule ${id} --at ${end}`}`,
+          message: `${announcement.severity} announcements may not go out${where} in ${range}, and this one would at ${when} — ${recurring.occurrence ? `this occurrence of ${id} is missed; its schedule goes on with the next` : remedy}`,
         }
       : {
           level: 'warning' as const,
           rule: 'quiet-hours',
           ...(channel ? {channel} : {}),
-          message: `this ${announcement.severity} announcement would go out${where} at ${when}, in ${range} — consider waiting until ${quiet.to}: crier schedule ${id} --at ${end}`,
+          message: `this ${announcement.severity} announcement would go out${where} at ${when}, in ${range} — ${recurring.cron !== undefined ? `consider a cron that fires outside them: crier schedule ${id} --cron "…"` : `consider waiting until ${quiet.to}: crier schedule ${id} --at ${end}`}`,
         }
   })
 }

@@ -47,8 +47,9 @@ export type TextKind = 'text' | 'link'
 
 export function findPersonalData(written: string, options: PersonalDataOptions, kind: TextKind = 'text'): PersonalDataFound[] {
   // As the reader sees it: an invisible character (zero-width space, soft hyphen) inside a
-  // number or an address does not hide it.
-  const text = written.replace(/\p{Cf}/gu, '')
+  // number or an address does not hide it, nor do full-width digits and letters (pasted from a
+  // phone or an input method: ０７７００ is read, and dialled, as 07700).
+  const text = written.replace(/\p{Cf}/gu, '').normalize('NFKC')
   const found: PersonalDataFound[] = []
   if (options.detectors.has('phone')) found.push(...findPhoneNumbers(text, options, kind))
   if (options.detectors.has('email')) found.push(...findEmailAddresses(text, options))

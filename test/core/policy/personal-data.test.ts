@@ -125,6 +125,10 @@ it('sees through invisible format characters inside a number or an address', () 
   expect(find('Dave 07700\u200b900123, da\u00adve@example.org, JG10\u200d3759C, AB12\u2060CDE').map((f) => f.key)).toEqual(['+447700900123', 'dave@example.org', 'JG103759C', 'AB12CDE'])
 })
 
+it('reads full-width digits and letters as the phone and the reader do', () => {
+  expect(find('Call \uff10\uff17\uff17\uff10\uff10 \uff19\uff10\uff10\uff11\uff12\uff13 now, or \uff44\uff41\uff56\uff45@example.org').map((f) => f.key)).toEqual(['+447700900123', 'dave@example.org'])
+})
+
 it('in a link, reads only numbers written with their + or 0: others are ids', () => {
   const link = (text: string) => findPersonalData(text, {detectors: all, regions: ['GB', 'US'], allowedNumbers: [], allowedEmails: []}, 'link')
   expect(link('https://example.org/news/article-1234567?id=123456789&post=2345678901')).toEqual([])
