@@ -5,6 +5,7 @@ import {watchConfigReloads} from '../cli/config-watch.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import type {CoreContext} from '../core/context.js'
 import {oneLine} from '../core/terminal-text.js'
+import {deliveryLog} from '../cli/delivery-log.js'
 import {deliverQueued} from '../engine/deliver.js'
 import {isBusy} from '../store/sqlite-errors.js'
 import {FeedRefresher} from '../engine/feed-refresh.js'
@@ -25,9 +26,10 @@ export default class Worker extends CrierCommand {
     const log = (event: Record<string, unknown>, text: string) => process.stdout.write(json ? JSON.stringify({at: new Date().toISOString(), ...event}) + '\n' : `${new Date().toISOString()} ${text}\n`)
     const onSchedule = (event: SchedulerEvent) =>
       log({event: `occurrence-${event.kind}`, ...event, dueAt: new Date(event.dueAt).toISOString()}, `${event.kind} ${event.templateId} due ${new Date(event.dueAt).toISOString()}${event.announcementId ? ` → ${event.announcementId}` : ''}${event.reason ? `: ${oneLine(event.reason, 200)}` : ''}`)
+    const deliveries = deliveryLog(log)
     const onDelivery = (event: DispatchEvent) => {
       if (event.nextState === 'failed' || event.nextState === 'queued') return
-      log({event: `delivery-${event.nextState}`, channel: event.channel, delivery: event.deliveryId, error: event.error}, `${event.channel} ${event.deliveryId} ${event.nextState}${event.error ? `: ${oneLine(event.error, 200)}` : ''}`)
+      deliveries.add(event)
     }
     const onChannelStopped = ({channel, reason, until}: ChannelStop) => {
       const when = until === Infinity ? undefined : new Date(until).toISOString()
@@ -91,6 +93,7 @@ export default class Worker extends CrierCommand {
       }
     } finally {
       await feeds.settle()
+      deliveries.close()
       await stopReloads()
       signals.dispose()
     }
