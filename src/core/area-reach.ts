@@ -12,6 +12,11 @@ export interface AreaReach {
   inside: number
   /** Subscribers with no location or zone the area can judge: left out. */
   unplaced: number
+  /** The contact the channel sends to. */
+  contact: 'email' | 'phone'
+  /** Of those inside, without that contact (their deliveries are skipped), and opted out (no delivery). */
+  noContact: number
+  optedOut: number
 }
 
 /**
@@ -25,9 +30,11 @@ export function areaReachOf(ctx: CoreContext, announcement: Announcement): AreaR
   const reach: AreaReach[] = []
   for (const name of announcement.channels) {
     const channel = ctx.config.channels[name]
-    if (!channel || driverOf(channel).kind !== 'per-recipient') continue
+    const driver = channel && driverOf(channel)
+    if (!driver || driver.kind !== 'per-recipient') continue
     const list = String(channel.audience)
-    reach.push({channel: name, list, ...ctx.store.subscribers.areaReach(list, area)})
+    const contact = driver.capabilities.contact ?? 'email'
+    reach.push({channel: name, list, contact, ...ctx.store.subscribers.areaReach(list, area, contact)})
   }
   return reach
 }

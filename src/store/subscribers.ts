@@ -157,8 +157,13 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     phone: db.prepare(`SELECT count(*) FROM subscriber s WHERE s.list = ? AND s.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone)`).pluck(),
   }
   const listNames = db.prepare(`SELECT DISTINCT list FROM subscriber ORDER BY list`).pluck()
-  const reach = db.prepare(`SELECT count(*) AS subscribers, coalesce(sum(m = 1), 0) AS inside, coalesce(sum(m IS NULL), 0) AS unplaced
-    FROM (SELECT crier_area_match(@area, lat, lon, zone) AS m FROM subscriber WHERE list = @list)`)
+  // As the fan-out sees them: of those inside, who has this channel's contact and has not opted out.
+  const reachBy = (contact: 'email' | 'phone') =>
+    db.prepare(`SELECT count(*) AS subscribers, coalesce(sum(m = 1), 0) AS inside, coalesce(sum(m IS NULL), 0) AS unplaced,
+        coalesce(sum(m = 1 AND c IS NULL), 0) AS noContact,
+        coalesce(sum(m = 1 AND c IS NOT NULL AND EXISTS (SELECT 1 FROM optout o WHERE o.contact = c)), 0) AS optedOut
+      FROM (SELECT crier_area_match(@area, lat, lon, zone) AS m, ${contact} AS c FROM subscriber WHERE list = @list)`)
+  const reach = {email: reachBy('email'), phone: reachBy('phone')}
 
   const matchContacts = (input: SubscriberInput): ContactMatch => ({
     emailId: input.email ? (byEmail.get(input.list, input.email) as number | undefined) : undefined,
@@ -223,9 +228,12 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     audienceSize(list: string): number {
       return audienceSize.get(list) as number
     },
-    /** Of a list, how many an area (as JSON) takes in, and how many it cannot place (no location or zone it can judge). */
-    areaReach(list: string, area: string): {subscribers: number; inside: number; unplaced: number} {
-      return reach.get({list, area}) as {subscribers: number; inside: number; unplaced: number}
+    /**
+     * Of a list, how many an area (as JSON) takes in, how many it cannot place (no location or
+     * zone it can judge), and of those inside how many lack the channel's contact or opted out.
+     */
+    areaReach(list: string, area: string, contact: 'email' | 'phone'): {subscribers: number; inside: number; unplaced: number; noContact: number; optedOut: number} {
+      return reach[contact].get({list, area}) as {subscribers: number; inside: number; unplaced: number; noContact: number; optedOut: number}
     },
     /** Subscribers of a list in id order, read lazily so a million rows never sit in memory. */
     *iterateList(list: string, limit = -1): Generator<Subscriber> {

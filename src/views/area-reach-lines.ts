@@ -4,10 +4,19 @@ import {zoneGeocode} from '../core/area-targeting.js'
 import {oneLine} from '../core/terminal-text.js'
 import {formatCount} from './live/format.js'
 
-/** "residents-sms: the area takes in 1,204 of the 48,211 subscribers of residents; 310 cannot be placed (no location or zone) and are left out." */
+/**
+ * "residents-email: the area takes in 944 of the 4,944 subscribers of residents, of whom 500 can
+ * be sent to (444 have no e-mail address); 310 cannot be placed (no location or zone) and are left out."
+ */
 export function areaReachLine(reach: AreaReach): string {
   const unplaced = reach.unplaced > 0 ? `; ${formatCount(reach.unplaced)} cannot be placed (no location or zone) and ${reach.unplaced === 1 ? 'is' : 'are'} left out` : ''
-  return `${reach.channel}: the area takes in ${formatCount(reach.inside)} of the ${formatCount(reach.subscribers)} subscribers of ${reach.list}${unplaced}.`
+  // Who it reaches, as the fan-out will: the officer learns it before sending, not from the skipped count after.
+  const missing = [
+    reach.noContact > 0 ? `${formatCount(reach.noContact)} ${reach.noContact === 1 ? 'has' : 'have'} no ${reach.contact === 'email' ? 'e-mail address' : 'phone number'}` : '',
+    reach.optedOut > 0 ? `${formatCount(reach.optedOut)} opted out` : '',
+  ].filter(Boolean)
+  const reachable = missing.length ? `, of whom ${formatCount(reach.inside - reach.noContact - reach.optedOut)} can be sent to (${missing.join(', ')})` : ''
+  return `${reach.channel}: the area takes in ${formatCount(reach.inside)} of the ${formatCount(reach.subscribers)} subscribers of ${reach.list}${reachable}${unplaced}.`
 }
 
 /** "circle 53.14,-3.79 r 2.5 km; polygon of 4 corners; zones LL26-riverside, LL26-town" */

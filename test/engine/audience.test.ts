@@ -6,6 +6,8 @@ import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {Dispatcher} from '../../src/engine/dispatcher.js'
 import {fanOut} from '../../src/engine/fan-out.js'
 import {createDraft} from '../../src/core/drafting.js'
+import {areaReachOf} from '../../src/core/area-reach.js'
+import {areaReachLine} from '../../src/views/area-reach-lines.js'
 import {UsageError} from '../../src/core/errors.js'
 import {openStore} from '../../src/store/index.js'
 import type {SubscriberInput} from '../../src/store/subscribers.js'
@@ -47,6 +49,19 @@ function residents(w: World, count: number, extra: (i: number) => Partial<Subscr
 }
 
 describe('per-recipient channels', () => {
+  it('a targeted preview counts whom the fan-out will send to: inside, with a phone, not opted out', () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
+    // 0-5 in zone RIV, 6-7 elsewhere; 1 and 2 have no phone; 3 opted out.
+    residents(world, 8, (i) => ({zone: i < 6 ? 'RIV' : 'TOWN', ...(i === 1 || i === 2 ? {phone: null, email: `r${i}@example.org`} : {})}))
+    world.store.subscribers.optOut('+447700900003', 'test', Date.now())
+    const draft = createDraft(world.ctx, {text: 'River rising.', severity: 'Minor', channels: ['residents-text'], area: 'Riverside', zone: ['RIV']})
+    const [reach] = areaReachOf(world.ctx, draft)
+    expect(reach).toMatchObject({subscribers: 8, inside: 6, unplaced: 0, contact: 'phone', noContact: 2, optedOut: 1})
+    expect(areaReachLine(reach!)).toBe('residents-text: the area takes in 6 of the 8 subscribers of residents, of whom 3 can be sent to (2 have no phone number, 1 opted out).')
+    // As the fan-out then does it.
+    expect(fanOut(world.ctx, draft.id).queued).toBe(3)
+  })
+
   it('fan out one delivery per subscriber, skip those without a phone, leave out the opted-out', async () => {
     world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
     residents(world, 10, (i) => (i === 3 ? {phone: null, email: 'no-phone@example.org'} : {}))
@@ -144,7 +159,7 @@ describe('per-recipient channels', () => {
     const ctx = world.ctx
     const draft = createDraft(ctx, {text: 'Flood warning: leave the riverside now.', severity: 'Minor', channels: ['residents-text', 'website'], area: 'Llanrwst riverside', circle: ['53.138,-3.795 2'], zone: ['LL26-riverside']})
     const result = fanOut(ctx, draft.id)
-    expect(result.targeting).toEqual([{channel: 'residents-text', list: 'residents', subscribers: 6, inside: 3, unplaced: 1}])
+    expect(result.targeting).toEqual([{channel: 'residents-text', list: 'residents', subscribers: 6, inside: 3, unplaced: 1, contact: 'phone', noContact: 0, optedOut: 1}])
     // The public channel is not narrowed: one delivery, as always.
     expect(result.queued).toBe(3)
     await new Dispatcher({store: world.store, config: world.config}).run()
