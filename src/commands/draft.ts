@@ -11,6 +11,8 @@ import {shortId} from '../core/ids.js'
 import {UsageError} from '../core/errors.js'
 import {isDrill} from '../core/drill.js'
 import {fillTemplateAndTyped, templateNamed, overTemplate} from '../core/templates.js'
+import {approvalsOf} from '../core/approval.js'
+import {approvalsWanted} from '../views/approval-wanted.js'
 import {announcementJson} from '../views/format.js'
 
 export default class Draft extends CrierCommand {
@@ -67,7 +69,7 @@ export default class Draft extends CrierCommand {
     const announcement = createDraft(ctx, input)
     const drill = isDrill(announcement.status) ? `, ${announcement.status}` : ''
     const id = shortId(announcement.id)
-    const approval = announcement.state === 'pending_approval' ? `; another officer then approves it: crier approve ${id}` : ''
+    const approval = announcement.state === 'pending_approval' ? `; then it needs ${approvalsWanted(announcement, approvalsOf(ctx, announcement))}: crier approve ${id}` : ''
     this.say(`Draft ${id} created (${announcement.severity}${drill}${announcement.state === 'pending_approval' ? ', waiting for approval' : ''}). Next: crier preview ${id}${approval}`)
     return announcementJson(announcement)
   }

@@ -2,6 +2,7 @@ import type {Preview} from '../core/preview.js'
 import {shortId} from '../core/ids.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {redact} from '../config/secrets.js'
+import {approvalsWanted} from './approval-wanted.js'
 import {areaReachLine} from './area-reach-lines.js'
 import {drillFlag} from './format.js'
 
@@ -22,6 +23,8 @@ export function previewText(preview: Preview): string {
   if (preview.findings.length === 0) lines.push('Policy: no findings.')
   for (const finding of preview.findings) lines.push(`Policy ${finding.level}: ${finding.message}`)
   const {required, valid} = preview.approvals
-  lines.push(required === 0 ? 'Approval: not needed.' : `Approval: ${valid.length}/${required}${valid.length >= required ? ' — ready' : ` — crier approve ${shortId(a.id)} (by someone other than ${a.author})`}`)
+  const approvedBy = valid.length ? ` — approved by ${valid.map((approval) => approval.approver).join(', ')}` : ''
+  const wanted = valid.length >= required ? ' — ready' : `; needs ${approvalsWanted(a, preview.approvals)}: crier approve ${shortId(a.id)}`
+  lines.push(required === 0 ? 'Approval: not needed.' : `Approval: ${valid.length}/${required}${approvedBy}${wanted}`)
   return lines.join('\n')
 }

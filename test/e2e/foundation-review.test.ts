@@ -143,7 +143,7 @@ describe('crier preview', () => {
 
   it('says where approval stands for a Severe announcement', () => {
     const created = draft(home, ['Severe weather.', '--severity', 'Severe'])
-    expect(ok(home.run(['preview', created.id])).stdout).toContain(`Approval: 0/1 — crier approve ${created.shortId} (by someone other than officer.author)`)
+    expect(ok(home.run(['preview', created.id])).stdout).toContain(`Approval: 0/1; needs 1, by an officer other than officer.author: crier approve ${created.shortId}`)
     expect(jsonOf(ok(home.run(['preview', created.id, '--json']))).approvals).toEqual({required: 1, valid: 0, satisfied: false})
   })
 

@@ -64,7 +64,7 @@ describe('an Update of an Extreme alert, typed Minor', () => {
     fanOut(ctx, notice.id)
     world.store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(notice.id)
     const update = draftUpdate(ctx, notice.id, {text: 'Bins on Wednesday.', severity: 'Minor', channels: ['website']})
-    expect(approvalsOf(world.ctx, update)).toEqual({required: 0, valid: [], stale: [], satisfied: true})
+    expect(approvalsOf(world.ctx, update)).toEqual({required: 0, valid: [], stale: [], satisfied: true, authorMayApprove: false})
     expect(fanOut(ctx, update.id).queued).toBe(1)
   })
 })

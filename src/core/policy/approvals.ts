@@ -43,6 +43,8 @@ export interface ApprovalStatus {
   /** Approvals given to an earlier text: they no longer count (the approver approved that text). */
   stale: Approval[]
   satisfied: boolean
+  /** Policy lets the author approve their own (authorMayApprove). */
+  authorMayApprove: boolean
   /**
    * It follows up a message whose severity needs more approvals than its own: it needs those.
    * An Update typed Minor that lifts an Extreme evacuation order is no less grave than the order.
@@ -74,7 +76,7 @@ export function approvalStatus(announcement: Announcement, approvals: Approval[]
     counted.add(officerKey(approval.approver))
     return true
   })
-  return {required, valid, stale, satisfied: valid.length >= required, ...(followsUp && {followsUp})}
+  return {required, valid, stale, satisfied: valid.length >= required, authorMayApprove: policy.approvals.authorMayApprove, ...(followsUp && {followsUp})}
 }
 
 /** The severity whose approvals an announcement needs: its own, or that of the graver message it follows up. */
