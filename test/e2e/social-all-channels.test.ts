@@ -274,7 +274,7 @@ describe('one Severe announcement to all five networks, the feed and a webhook',
       expect(parts[name]![0]!.text.startsWith(`${heading}\n\n`)).toBe(true)
       expect(parts[name]![0]!.text).toContain(`${web}\n1/`)
     }
-    expect(previewShown.stdout).toMatch(/^Approval: 1\/1 — ready$/m)
+    expect(previewShown.stdout).toMatch(/^Approval: 1\/1 — approved by \S+ — ready$/m)
 
     // 2. Broadcast: exit 0, every channel sent.
     const broadcast = await runBounded(home, ['broadcast', id])
