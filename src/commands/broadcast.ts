@@ -5,7 +5,7 @@ import {resolveAnnouncementId} from '../cli/args.js'
 import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {readStdinText} from '../cli/read-text.js'
 import {reportDelivery, reportUnusableChannels} from '../cli/delivery-report.js'
-import {stopSignals} from '../cli/stop-signals.js'
+import {stopSignals, stoppingLine} from '../cli/stop-signals.js'
 import {UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
@@ -110,8 +110,11 @@ export default class Broadcast extends CrierCommand {
     const reader = liveSnapshotReader(ctx.store, id)
     const detach = new AbortController()
     let session: LiveViewSession | undefined
-    const stopping = 'Stopping: finishing sends in flight; the rest stays queued for crier run. Press Ctrl-C again to abort.'
-    const signals = stopSignals(() => (session ? session.stopping(stopping) : process.stderr.write(stopping + '\n')))
+    const signals = stopSignals((signal) => {
+      // The live view is on a terminal whatever stopped it: there Ctrl-C aborts too.
+      if (session) session.stopping(stoppingLine(signal, true))
+      else process.stderr.write(stoppingLine(signal) + '\n')
+    })
     const isLive = canShowLiveView(this.jsonEnabled())
     let progress = isLive ? undefined : progressOnStderr(reader.read, flags.quiet)
     // Sending starts now; the view (Ink takes a moment to load) catches up with it.
