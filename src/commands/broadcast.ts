@@ -94,8 +94,12 @@ export default class Broadcast extends CrierCommand {
       this.logToStderr(`Superseded: stopped ${counted(stopped, 'delivery', 'deliveries')} of ${shortId(id)} not yet sent${heldWords} — they carried the words this Update replaces`)
     }
     if (dryRun) {
-      this.say(`Dry run: ${shortId(id)} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
-      return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
+      // A dry run of `broadcast -` drafted nothing: the id its rehearsal drew names nothing
+      // afterwards, and a script that kept it would get exit 2 from crier status.
+      const isDrafted = args.id !== '-'
+      this.say(`Dry run: ${isDrafted ? shortId(id) : 'it'} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
+      const announcement = isDrafted ? announcementJson(result.announcement) : {...announcementJson(result.announcement), id: null, shortId: null}
+      return {announcement, dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
     }
     if (resumed) this.logToStderr(`${shortId(id)} was queued already and is not queued twice: ${flags.wait ? 'sending what still waits' : 'crier run or a worker will send what still waits'}.`)
     if (!flags.wait && resumed) return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: 0, targeting: []}

@@ -228,6 +228,24 @@ describe('broadcast', () => {
     expect(fake.requests.length).toBe(0)
   })
 
+  it('a dry run of broadcast - names no id (nothing was drafted); one of an existing announcement names it', async () => {
+    fake = await startProviderFake({plan: alwaysOk()})
+    home = makeCrierHome()
+    Object.assign(home.env, secretEnv)
+    home.writeConfig(webhookConfig(fake.url))
+    const text = home.run(['broadcast', '-', '--severity', 'Minor', '--dry-run'], {input: 'Test of the dry run.'})
+    expect(text.status).toBe(0)
+    expect(text.stdout).toBe('Dry run: it would go to partners; nothing was written or sent.\n')
+    const json = JSON.parse(home.run(['broadcast', '-', '--severity', 'Minor', '--dry-run', '--json'], {input: 'Test of the dry run.'}).stdout)
+    expect(json.announcement).toMatchObject({id: null, shortId: null, channels: ['partners']})
+    expect(storeFacts(home)).toEqual({integrity: 'ok', announcements: 0, deliveries: 0})
+    const id = JSON.parse(home.run(['draft', 'Road closed at Junction 11.', '--severity', 'Minor', '--json']).stdout).id as string
+    const existing = home.run(['broadcast', id, '--dry-run'])
+    expect(existing.stdout).toBe(`Dry run: ${id.slice(0, 12)} would go to partners; nothing was written or sent.\n`)
+    expect(JSON.parse(home.run(['broadcast', id, '--dry-run', '--json']).stdout).announcement).toMatchObject({id, shortId: id.slice(0, 12)})
+    expect(fake.requests.length).toBe(0)
+  })
+
   // SIGHUP: the terminal or SSH session of a foreground run went away (Node's default would kill it mid-send).
   it.each([
     ['SIGTERM', 143],
