@@ -6,7 +6,8 @@ import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {readStdinText} from '../cli/read-text.js'
 import {reportDelivery, reportUnusableChannels} from '../cli/delivery-report.js'
 import {stopSignals, stoppingLine} from '../cli/stop-signals.js'
-import {UsageError} from '../core/errors.js'
+import {watchPauses} from '../cli/pause-notices.js'
+import {ExitCode, UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {draftAndFanOut, fanOutOrResume} from '../engine/broadcast.js'
@@ -123,6 +124,9 @@ export default class Broadcast extends CrierCommand {
     let progress = isLive ? undefined : progressOnStderr(reader.read, flags.quiet)
     // Sending starts now; the view (Ink takes a moment to load) catches up with it.
     const delivering = deliverQueued(ctx, {announcementId: id, stop: AbortSignal.any([signals.stop, detach.signal]), abort: signals.abort})
+    // A provider's pause, said once (not a progress line: with --quiet too); with only long ones
+    // left to wait for, it returns as --no-wait would (engine/pause-wait.ts).
+    const pauses = watchPauses(ctx, id, {say: (line) => (session ? session.notice(line) : process.stderr.write(line + '\n')), leave: () => detach.abort()})
     try {
       if (isLive) {
         session = await openLiveView(import('../views/live/session.js'), {
@@ -141,6 +145,7 @@ export default class Broadcast extends CrierCommand {
       try {
         await delivering
       } finally {
+        pauses.stop()
         progress?.stop()
         await session?.close(signals.exitCode() ? 'stopped' : detach.signal.aborted ? 'detached' : 'done')
         signals.dispose()
@@ -148,7 +153,10 @@ export default class Broadcast extends CrierCommand {
     }
     const report = reportDelivery(this, announcementStatus(ctx, id), ctx.config, signals.exitCode())
     reportUnusableChannels(await delivering, signals.exitCode())
-    return {...report, ...superseded}
+    const leftQueued = pauses.left()
+    // Left on a channel paused past its expiry: those will not go, which a script must hear.
+    if (leftQueued.some((pause) => pause.outlastsExpiry) && !signals.exitCode() && !process.exitCode) process.exitCode = ExitCode.incomplete
+    return {...report, ...superseded, ...(leftQueued.length > 0 && {leftQueued})}
   }
 }
 
