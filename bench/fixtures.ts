@@ -113,7 +113,7 @@ export function countQueueCalls(store: Store): QueueShape {
   store.deliveries.recordResults = (results, now) => {
     shape.flushes++
     shape.flushedRows += results.length
-    recordResults(results, now)
+    return recordResults(results, now)
   }
   return shape
 }

@@ -33,3 +33,14 @@ export function stopSignals(onFirst?: (signal: NodeJS.Signals) => void, options:
     },
   }
 }
+
+/**
+ * What a sender says as a signal stops it, worded by what stopped it: Ctrl-C is the way to
+ * abort only for someone at a terminal who pressed it; a script, systemd or a `kill` from
+ * another shell stopped it with a signal, and sending that again is what aborts.
+ */
+export function stoppingLine(signal: NodeJS.Signals, isTerminal = process.stderr.isTTY === true): string {
+  const what = 'finishing sends in flight; the rest stays queued for crier run.'
+  if (signal === 'SIGINT' && isTerminal) return `Stopping: ${what} Press Ctrl-C again to abort.`
+  return `Stopping (${signal}): ${what} Send ${signal} again to abort the sends in flight (they may end unknown).`
+}

@@ -5,8 +5,9 @@ import {resolveAnnouncementId} from '../cli/args.js'
 import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {readStdinText} from '../cli/read-text.js'
 import {reportDelivery, reportUnusableChannels} from '../cli/delivery-report.js'
-import {stopSignals} from '../cli/stop-signals.js'
-import {UsageError} from '../core/errors.js'
+import {stopSignals, stoppingLine} from '../cli/stop-signals.js'
+import {watchPauses} from '../cli/pause-notices.js'
+import {ExitCode, UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {draftAndFanOut, fanOutOrResume} from '../engine/broadcast.js'
@@ -94,8 +95,12 @@ export default class Broadcast extends CrierCommand {
       this.logToStderr(`Superseded: stopped ${counted(stopped, 'delivery', 'deliveries')} of ${shortId(id)} not yet sent${heldWords} — they carried the words this Update replaces`)
     }
     if (dryRun) {
-      this.say(`Dry run: ${shortId(id)} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
-      return {announcement: announcementJson(result.announcement), dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
+      // A dry run of `broadcast -` drafted nothing: the id its rehearsal drew names nothing
+      // afterwards, and a script that kept it would get exit 2 from crier status.
+      const isDrafted = args.id !== '-'
+      this.say(`Dry run: ${isDrafted ? shortId(id) : 'it'} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
+      const announcement = isDrafted ? announcementJson(result.announcement) : {...announcementJson(result.announcement), id: null, shortId: null}
+      return {announcement, dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
     }
     if (resumed) this.logToStderr(`${shortId(id)} was queued already and is not queued twice: ${flags.wait ? 'sending what still waits' : 'crier run or a worker will send what still waits'}.`)
     if (!flags.wait && resumed) return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: 0, targeting: []}
@@ -110,12 +115,18 @@ export default class Broadcast extends CrierCommand {
     const reader = liveSnapshotReader(ctx.store, id)
     const detach = new AbortController()
     let session: LiveViewSession | undefined
-    const stopping = 'Stopping: finishing sends in flight; the rest stays queued for crier run. Press Ctrl-C again to abort.'
-    const signals = stopSignals(() => (session ? session.stopping(stopping) : process.stderr.write(stopping + '\n')))
+    const signals = stopSignals((signal) => {
+      // The live view is on a terminal whatever stopped it: there Ctrl-C aborts too.
+      if (session) session.stopping(stoppingLine(signal, true))
+      else process.stderr.write(stoppingLine(signal) + '\n')
+    })
     const isLive = canShowLiveView(this.jsonEnabled())
     let progress = isLive ? undefined : progressOnStderr(reader.read, flags.quiet)
     // Sending starts now; the view (Ink takes a moment to load) catches up with it.
     const delivering = deliverQueued(ctx, {announcementId: id, stop: AbortSignal.any([signals.stop, detach.signal]), abort: signals.abort})
+    // A provider's pause, said once (not a progress line: with --quiet too); with only long ones
+    // left to wait for, it returns as --no-wait would (engine/pause-wait.ts).
+    const pauses = watchPauses(ctx, id, {say: (line) => (session ? session.notice(line) : process.stderr.write(line + '\n')), leave: () => detach.abort()})
     try {
       if (isLive) {
         session = await openLiveView(import('../views/live/session.js'), {
@@ -134,6 +145,7 @@ export default class Broadcast extends CrierCommand {
       try {
         await delivering
       } finally {
+        pauses.stop()
         progress?.stop()
         await session?.close(signals.exitCode() ? 'stopped' : detach.signal.aborted ? 'detached' : 'done')
         signals.dispose()
@@ -141,7 +153,10 @@ export default class Broadcast extends CrierCommand {
     }
     const report = reportDelivery(this, announcementStatus(ctx, id), ctx.config, signals.exitCode())
     reportUnusableChannels(await delivering, signals.exitCode())
-    return {...report, ...superseded}
+    const leftQueued = pauses.left()
+    // Left on a channel paused past its expiry: those will not go, which a script must hear.
+    if (leftQueued.some((pause) => pause.outlastsExpiry) && !signals.exitCode() && !process.exitCode) process.exitCode = ExitCode.incomplete
+    return {...report, ...superseded, ...(leftQueued.length > 0 && {leftQueued})}
   }
 }
 

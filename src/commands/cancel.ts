@@ -3,7 +3,7 @@ import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {reportDelivery, reportUnusableChannels, statusJson} from '../cli/delivery-report.js'
 import {givenAnnouncementText} from '../cli/read-text.js'
-import {stopSignals} from '../cli/stop-signals.js'
+import {stopSignals, stoppingLine} from '../cli/stop-signals.js'
 import {counted} from '../core/counted.js'
 import {ExitCode, PolicyRefusal} from '../core/errors.js'
 import {ConfigError} from '../config/load.js'
@@ -121,7 +121,7 @@ export default class Cancel extends CrierCommand {
       return {...json, followUp: statusJson(announcementStatus(ctx, followUp.id))}
     }
     this.say(`Sending the Cancel message ${follow} to ${followUp.channels.join(', ')}:`)
-    const signals = stopSignals(() => process.stderr.write('Stopping: finishing sends in flight; the rest stays queued for crier run.\n'))
+    const signals = stopSignals((signal) => process.stderr.write(stoppingLine(signal) + '\n'))
     const progress = progressOnStderr(liveSnapshotReader(ctx.store, followUp.id).read, flags.quiet || this.jsonEnabled())
     let summary
     try {

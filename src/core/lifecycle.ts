@@ -18,6 +18,7 @@ export type LifecycleEvent =
   | 'expire'
   | 'complete-schedule'
   | 'retry'
+  | 'resolve-in-doubt'
 
 // edit: which states may be edited. Where the edited text then waits, draft or
 // pending_approval, is policy's answer (unapprovedState in approval.ts), not the table's.
@@ -34,7 +35,8 @@ const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, Lifecyc
   sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled', expire: 'expired'},
   sent: {},
   // retry: what ended dead through transient failures (an outage outlasting the attempts) is sent again.
-  sent_with_failures: {retry: 'sending'},
+  // resolve-in-doubt: its last `unknown` delivery was sent after all (its sender's late answer).
+  sent_with_failures: {retry: 'sending', 'resolve-in-doubt': 'sent'},
   cancelled: {},
   expired: {},
 }
@@ -63,6 +65,7 @@ const verbs: Record<LifecycleEvent, string> = {
   expire: 'expire',
   'complete-schedule': 'complete the schedule of',
   retry: 'retry the dead deliveries of',
+  'resolve-in-doubt': 'resolve the deliveries in doubt of',
 }
 
 export function canTransition(from: LifecycleState, event: LifecycleEvent): boolean {

@@ -6,7 +6,7 @@ import {driverFor} from '../channels/registry.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {Store} from '../store/index.js'
 import type {AttemptResult, LeasedDelivery} from '../store/deliveries.js'
-import {finishAnnouncementsIfDone} from './finish.js'
+import {finishAnnouncementsIfDone, settleLateAnswers} from './finish.js'
 import {bootOfOwner, isAbandonedOwner} from './lease-owner.js'
 import {DeliveryContext} from './send-context.js'
 import {forgetStartedSends, ownersWithStartedSends, readStartedSends, startKey} from './started-sends.js'
@@ -145,7 +145,7 @@ async function reconcile(options: InDoubtOptions, rows: Abandoned[], summary: In
     }
   }
   store.transaction(() => {
-    store.deliveries.recordResults(results, now())
+    settleLateAnswers(store, store.deliveries.recordResults(results, now()), now())
     finishAnnouncementsIfDone(store, touched, now())
   })
 }

@@ -1,7 +1,7 @@
 import type {Store} from '../store/index.js'
 import type {AttemptResult, ClaimedDelivery} from '../store/deliveries.js'
 import type {AudienceMember} from '../store/subscribers.js'
-import {finishAnnouncementsIfDone} from './finish.js'
+import {finishAnnouncementsIfDone, settleLateAnswers} from './finish.js'
 
 // The dispatcher's two hot writes, as plain functions of a store so that they run the same on
 // the dispatcher's own connection or on a queue thread's (queue-writer.ts): claiming due
@@ -71,7 +71,7 @@ export function writeResults(store: Store, pending: PendingWrites, now: number):
 }
 
 function writePending(store: Store, {results, finished, optOuts}: PendingWrites, now: number): void {
-  store.deliveries.recordResults(results, now)
+  settleLateAnswers(store, store.deliveries.recordResults(results, now), now)
   for (const optOut of optOuts) store.subscribers.optOut(optOut.contact, optOut.how, now)
   finishAnnouncementsIfDone(store, finished, now)
 }

@@ -283,6 +283,25 @@ export function announcementStore(db: Db, audit: AuditTrail) {
         audit.append({action: 'send-result', subject: id, at: now, details: {from: 'sending', to: 'cancelled', channels: sendResult(id)}})
       })
     },
+    /**
+     * Deliveries another process had settled `unknown` turned out sent (their sender's late
+     * answer): the event says which channels, how many and whose answer, and the send result
+     * now; `state` moves the announcement where that changes how it ended.
+     */
+    recordInDoubtResolved(id: string, resolved: {channels: Record<string, number>; senders: string[]; state?: LifecycleState}, now: number): void {
+      atomically(db, () => {
+        const from = stateOf.get(id) as LifecycleState | undefined
+        if (from === undefined) return
+        const to = resolved.state ?? from
+        if (to !== from) setState.run({id, state: to, now})
+        audit.append({
+          action: 'in-doubt-resolved',
+          subject: id,
+          at: now,
+          details: {from, to, resolved: resolved.channels, by: 'late answer of its sender', senders: resolved.senders, channels: sendResult(id)},
+        })
+      })
+    },
     /** Cancel messages drafted or sent for this announcement (not those themselves withdrawn). */
     cancelsOf(id: string): string[] {
       return cancelsOf.all(id) as string[]

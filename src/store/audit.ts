@@ -25,6 +25,7 @@ export type AuditAction =
   | 'cancelled'
   | 'superseded'
   | 'send-result'
+  | 'in-doubt-resolved'
   | 'override'
   | 'reviewed'
   | 'scheduled'

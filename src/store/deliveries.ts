@@ -97,6 +97,15 @@ export interface DeliveryListed {
   phone: string | null
 }
 
+/** A delivery left `unknown` by another process that its own sender's late answer showed was sent. */
+export interface LateAnswer {
+  id: string
+  announcementId: string
+  channel: string
+  /** The lease owner whose send it was. */
+  sender: string
+}
+
 export interface LeaseHolder {
   owner: string
   count: number
@@ -226,6 +235,9 @@ export function deliveryStore(db: Db) {
   const recordLateSuccess = db.prepare(`UPDATE delivery SET state = 'sent', last_error = NULL,
       receipt_id = @receiptId, receipt_url = @receiptUrl, lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
     WHERE id = @id AND state IN ('unknown', 'queued', 'failed')`)
+  // Read before the late success overwrites it: a delivery another process settled `unknown`
+  // may have finished its announcement with failures, which must then be looked at again.
+  const settledUnknown = db.prepare(`SELECT announcement_id AS announcementId, channel FROM delivery WHERE id = ? AND state = 'unknown'`)
   const expiredLeases = db.prepare(`SELECT id, announcement_id AS announcementId, channel, recipient, attempts,
       max_attempts AS maxAttempts, expires_at AS expiresAt, lease_owner AS owner, updated_at AS claimedAt, stop_reason AS stopReason
     FROM delivery WHERE state = 'sending' AND lease_until <= @now AND channel NOT IN (SELECT value FROM json_each(@skip)) LIMIT @limit`)
@@ -382,9 +394,11 @@ export function deliveryStore(db: Db) {
     },
     /**
      * Writes attempts and outcomes. An outcome for a delivery whose lease this owner no longer
-     * holds is dropped, except a send: one that happened beats any doubt since.
+     * holds is dropped, except a send: one that happened beats any doubt since. Returns the
+     * deliveries such a late send took out of `unknown` (another process had settled them in
+     * doubt), with whose answer it was.
      */
-    recordResults(results: AttemptResult[], now: number): void {
+    recordResults(results: AttemptResult[], now: number): LateAnswer[] {
       const attempts: unknown[][] = []
       const sent: AttemptResult[] = []
       for (const result of results) {
@@ -405,12 +419,17 @@ export function deliveryStore(db: Db) {
         }
       }
       if (attempts.length > 0) recordAttempts.run(JSON.stringify(attempts))
-      if (sent.length === 0) return
+      const resolved: LateAnswer[] = []
+      if (sent.length === 0) return resolved
       const rows = JSON.stringify(sent.map((result) => [result.id, result.owner, result.receiptId ?? null, result.receiptUrl ?? null]))
       const recorded = new Set(recordSent.all({rows, now}) as string[])
       for (const result of sent) {
-        if (!recorded.has(result.id)) recordLateSuccess.run({id: result.id, receiptId: result.receiptId ?? null, receiptUrl: result.receiptUrl ?? null, now})
+        if (recorded.has(result.id)) continue
+        const wasUnknown = settledUnknown.get(result.id) as {announcementId: string; channel: string} | undefined
+        const changed = recordLateSuccess.run({id: result.id, receiptId: result.receiptId ?? null, receiptUrl: result.receiptUrl ?? null, now}).changes === 1
+        if (changed && wasUnknown) resolved.push({id: result.id, ...wasUnknown, sender: result.owner})
       }
+      return resolved
     },
     /** Deliveries whose lease has run out, but those on the `skip` channels. */
     expiredLeases(now: number, limit = 500, skip: string[] = []): LeasedDelivery[] {

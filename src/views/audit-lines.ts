@@ -48,6 +48,13 @@ function describeDetails(action: string, details: Record<string, unknown>): stri
       const counts = channels.map(([channel, states]) => `${channel} ${Object.entries(states).map(([state, n]) => `${state} ${n}`).join(', ')}`)
       return `${text(details.to)}: ${counts.join('; ') || 'no deliveries'}`
     }
+    case 'in-doubt-resolved': {
+      const resolved = Object.entries((details.resolved ?? {}) as Record<string, number>).map(([channel, n]) => `${channel} ${n}`)
+      const channels = Object.entries((details.channels ?? {}) as Record<string, Record<string, number>>)
+      const counts = channels.map(([channel, states]) => `${channel} ${Object.entries(states).map(([state, n]) => `${state} ${n}`).join(', ')}`)
+      const states = details.from === details.to ? text(details.to) : `${text(details.from)} → ${text(details.to)}`
+      return `unknown → sent by its sender's late answer (${resolved.join(', ')}); ${states}: ${counts.join('; ')}`
+    }
     case 'cancelled':
       return `stopped ${text(details.stopped)} not yet sent, ${text(details.inFlight)} in flight; ${typeof details.followUp === 'string' ? `Cancel ${shortId(details.followUp)}` : 'no Cancel needed'}`
     case 'superseded':

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
 import {alwaysOk, faultMix, slow, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {startGatedFake} from '../helpers/gated-fake.js'
 import {crierBin, makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
 import {makeWorld, type World} from '../helpers/world.js'
 
@@ -227,6 +228,24 @@ describe('broadcast', () => {
     expect(fake.requests.length).toBe(0)
   })
 
+  it('a dry run of broadcast - names no id (nothing was drafted); one of an existing announcement names it', async () => {
+    fake = await startProviderFake({plan: alwaysOk()})
+    home = makeCrierHome()
+    Object.assign(home.env, secretEnv)
+    home.writeConfig(webhookConfig(fake.url))
+    const text = home.run(['broadcast', '-', '--severity', 'Minor', '--dry-run'], {input: 'Test of the dry run.'})
+    expect(text.status).toBe(0)
+    expect(text.stdout).toBe('Dry run: it would go to partners; nothing was written or sent.\n')
+    const json = JSON.parse(home.run(['broadcast', '-', '--severity', 'Minor', '--dry-run', '--json'], {input: 'Test of the dry run.'}).stdout)
+    expect(json.announcement).toMatchObject({id: null, shortId: null, channels: ['partners']})
+    expect(storeFacts(home)).toEqual({integrity: 'ok', announcements: 0, deliveries: 0})
+    const id = JSON.parse(home.run(['draft', 'Road closed at Junction 11.', '--severity', 'Minor', '--json']).stdout).id as string
+    const existing = home.run(['broadcast', id, '--dry-run'])
+    expect(existing.stdout).toBe(`Dry run: ${id.slice(0, 12)} would go to partners; nothing was written or sent.\n`)
+    expect(JSON.parse(home.run(['broadcast', id, '--dry-run', '--json']).stdout).announcement).toMatchObject({id, shortId: id.slice(0, 12)})
+    expect(fake.requests.length).toBe(0)
+  })
+
   // SIGHUP: the terminal or SSH session of a foreground run went away (Node's default would kill it mid-send).
   it.each([
     ['SIGTERM', 143],
@@ -246,6 +265,30 @@ describe('broadcast', () => {
     expect(sent).toBeGreaterThan(0)
     expect(sent).toBeLessThan(300)
     expect(rows.filter((r) => r.state === 'queued').length).toBe(300 - sent)
+  })
+})
+
+describe('a broadcast stopped by a signal off a terminal', () => {
+  // A script, systemd or a kill from another shell stopped it: Ctrl-C is no way to abort there.
+  it.each(['SIGTERM', 'SIGHUP'] as const)('%s: says to send the signal again to abort, not to press Ctrl-C', async (signal) => {
+    const gated = await startGatedFake(alwaysOk())
+    try {
+      const prepared = queueFor(webhookConfig(gated.url), 1)
+      home = prepared.home
+      const child = spawn(process.execPath, [crierBin, 'broadcast', prepared.ids[0]!], {env: home.env, stdio: ['ignore', 'pipe', 'pipe']})
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+      const closed = new Promise((resolve) => child.on('close', (status) => resolve(status)))
+      for (let i = 0; i < 1000 && gated.held() < 1; i++) await sleep(10)
+      child.kill(signal)
+      for (let i = 0; i < 500 && !stderr.includes('Stopping'); i++) await sleep(10)
+      gated.open()
+      expect(await closed).toBe(signal === 'SIGTERM' ? 143 : 129)
+      expect(stderr).toContain(`Stopping (${signal}): finishing sends in flight; the rest stays queued for crier run. Send ${signal} again to abort the sends in flight (they may end unknown).\n`)
+      expect(stderr).not.toMatch(/Ctrl-C/)
+    } finally {
+      await gated.close()
+    }
   })
 })
 

@@ -1,4 +1,5 @@
-import {afterEach, describe, expect, it} from 'vitest'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it, vi} from 'vitest'
 import {z} from 'zod'
 import {registerDriver, driverFor} from '../../src/channels/registry.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
@@ -6,6 +7,7 @@ import type {Driver} from '../../src/channels/driver.js'
 import {Dispatcher, rateLimitPauseMs, type DispatchEvent} from '../../src/engine/dispatcher.js'
 import {finishAnnouncementsIfDone} from '../../src/engine/finish.js'
 import {alwaysOk, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {openStore, type Store} from '../../src/store/index.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // A scriptable in-memory driver for engine behaviour that no provider fake needs: what it
@@ -449,5 +451,82 @@ describe('deliveries in doubt', () => {
     const summary = await new Dispatcher({store: world.store, config: world.config}).run()
     expect(summary.requeued).toBe(1)
     expect(deliveryStateCounts(world.store)).toEqual({sent: 1})
+  })
+
+  describe('a sender suspended past its lease, whose deliveries another run settled in doubt', () => {
+    // The sender (SIGSTOP, a paused VM) still holds its requests open; cron's run, whose clock
+    // is past the lease, settles them `unknown` and finishes the announcement with failures.
+    // Then the sender wakes and its answers come in.
+    async function suspendedThenSettled(extraChannels = ''): Promise<{id: string; sender: Dispatcher; sending: Promise<unknown>; release: () => void; cronStore: Store}> {
+      world = makeWorld(`channels:\n  held: {type: test-plain, concurrency: 2}\n  quick: {type: test-plain}\n${extraChannels}`)
+      const [id] = world.queue(1)
+      let release!: () => void
+      const answers = new Promise<void>((resolve) => (release = resolve))
+      const channelOf = world.store.db.prepare('SELECT channel FROM delivery WHERE id = ?').pluck()
+      const script = scripted.script
+      let held = 0
+      scripted.script = async (deliveryId, attempt) => {
+        if (channelOf.get(deliveryId) === 'held') {
+          held++
+          await answers
+          return {providerId: `late-${deliveryId}`}
+        }
+        return script(deliveryId, attempt)
+      }
+      const sender = new Dispatcher({store: world.store, config: world.config, owner: 'duty-pc:4242:paused'})
+      const sending = sender.run({announcementId: id})
+      // What went out before it was stopped has been recorded: only the held send is in doubt.
+      const others = world.store.db.prepare(`SELECT count(*) FROM delivery WHERE channel != 'held' AND state = 'sending'`).pluck()
+      await vi.waitFor(() => expect([held, others.get()]).toEqual([1, 0]), {timeout: 5000})
+      const cronStore = openStore(join(world.home, 'crier.db'), {actor: 'cron'})
+      const inTenMinutes = () => Date.now() + 600_000
+      await new Dispatcher({store: cronStore, config: world.config, now: inTenMinutes}).run()
+      return {id: id!, sender, sending, release, cronStore}
+    }
+
+    it('settles an `unknown` delivery by its sender\'s late answer, moves the announcement to sent and says so in the audit trail', async () => {
+      const {id, sending, release, cronStore} = await suspendedThenSettled()
+      try {
+        expect(deliveryStateCounts(world!.store)).toEqual({sent: 1, unknown: 1})
+        expect(world!.store.announcements.get(id)!.state).toBe('sent_with_failures')
+        release()
+        await sending
+        expect(deliveryStateCounts(world!.store)).toEqual({sent: 2})
+        expect(world!.store.announcements.get(id)!.state).toBe('sent')
+        const trail = world!.store.db.prepare(`SELECT actor, action, details FROM audit_event WHERE subject = ? AND action IN ('send-result', 'in-doubt-resolved') ORDER BY seq`).all(id) as Array<{actor: string; action: string; details: string}>
+        expect(trail.map((event) => ({...event, details: JSON.parse(event.details) as unknown}))).toEqual([
+          {actor: 'cron', action: 'send-result', details: {from: 'sending', to: 'sent_with_failures', channels: {held: {unknown: 1}, quick: {sent: 1}}}},
+          {
+            actor: 'in-process',
+            action: 'in-doubt-resolved',
+            details: {from: 'sent_with_failures', to: 'sent', resolved: {held: 1}, by: 'late answer of its sender', senders: ['duty-pc:4242:paused'], channels: {held: {sent: 1}, quick: {sent: 1}}},
+          },
+        ])
+        expect(world!.store.audit.verify()).toMatchObject({ok: true})
+      } finally {
+        cronStore.close()
+      }
+    })
+
+    it('keeps the announcement sent_with_failures while anything else of it failed, and still records the resolution', async () => {
+      const script = scripted.script
+      scripted.script = async (deliveryId, attempt) => {
+        if (world!.store.db.prepare('SELECT channel FROM delivery WHERE id = ?').pluck().get(deliveryId) === 'refused') throw new PermanentSendError('HTTP 400: no')
+        return script(deliveryId, attempt)
+      }
+      const {id, sending, release, cronStore} = await suspendedThenSettled('  refused: {type: test-plain}\n')
+      try {
+        release()
+        await sending
+        expect(deliveryStateCounts(world!.store)).toEqual({sent: 2, dead: 1})
+        expect(world!.store.announcements.get(id)!.state).toBe('sent_with_failures')
+        expect(world!.store.audit.latestOf(id, 'send-result').map((event) => event.details.channels)).toEqual([{held: {unknown: 1}, quick: {sent: 1}, refused: {dead: 1}}])
+        expect(world!.store.audit.latestOf(id, 'in-doubt-resolved').map((event) => event.details)).toEqual([
+          expect.objectContaining({from: 'sent_with_failures', to: 'sent_with_failures', resolved: {held: 1}}),
+        ])
+      } finally {
+        cronStore.close()
+      }
+    })
   })
 })

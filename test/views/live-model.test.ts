@@ -68,6 +68,14 @@ describe('the live view model', () => {
     expect(model.props(view)!.notice).toBeUndefined()
   })
 
+  it('a paused channel\'s notice stays up while the pause lasts (it is waited for, in silence otherwise)', () => {
+    const model = new LiveViewModel('sender')
+    model.onSnapshot(snapshot([channel('partners', {queued: 1})], {at: startedAt + 1000}))
+    model.onNotice('partners is paused until 14:03 (HTTP 429: slow down): waiting for it — Ctrl-C leaves what waits queued for crier run.')
+    model.onSnapshot(snapshot([channel('partners', {queued: 1})], {at: startedAt + 60_000}))
+    expect(model.props(view)!.notice).toBe('partners is paused until 14:03 (HTTP 429: slow down): waiting for it — Ctrl-C leaves what waits queued for crier run.')
+  })
+
   it('a channel that finishes moves to the finished list once; requeued, it is live again and printed again when it finishes', () => {
     const model = new LiveViewModel('sender')
     model.onSnapshot(snapshot([channel('partners', {sent: 8, dead: 2}), channel('sms', {queued: 10})]))

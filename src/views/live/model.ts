@@ -130,6 +130,11 @@ export class LiveViewModel {
     this.say(text, null)
   }
 
+  /** Something the officer must know while sending goes on (a channel paused): it stays up until the next notice. */
+  onNotice(text: string): void {
+    this.say(text, null)
+  }
+
   /** Something to tell the officer for a few seconds (an error from a key's action). */
   notify(text: string): void {
     this.say(text)

@@ -36,6 +36,8 @@ export interface LiveViewSession {
   ended: Promise<LiveEnd>
   /** A signal asked the sender to stop: say so in the footer. */
   stopping(text: string): void
+  /** Something the officer must know while it goes on (a channel paused): shown until the next one. */
+  notice(text: string): void
   /** Reads a last snapshot, draws the last frame and gives the terminal back. */
   close(reason: CloseReason): Promise<LiveSnapshot>
 }
@@ -116,6 +118,10 @@ export async function startLiveView(options: LiveViewOptions): Promise<LiveViewS
     ended,
     stopping(text) {
       model.onStopping(text)
+      draw()
+    },
+    notice(text) {
+      model.onNotice(text)
       draw()
     },
     async close(reason) {
