@@ -2,6 +2,7 @@ import {closeSync, fchmodSync, lstatSync, openSync, renameSync, rmSync, writeSyn
 import {exportLine} from '../store/audit.js'
 import type {Store} from '../store/index.js'
 import {UsageError} from './errors.js'
+import {streamWriter} from './stream-writer.js'
 
 // `crier audit export`: the whole chain as JSON lines, streamed (a million rows never sit in
 // memory). A file is written beside its target and renamed into place, so a failed export
@@ -76,17 +77,15 @@ function writeToFile(store: Store, file: string): ExportResult {
 }
 
 async function writeToStdout(store: Store): Promise<ExportResult> {
-  const out = process.stdout
-  const write = async (text: string) => {
-    if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve))
-  }
+  const write = streamWriter(process.stdout)
   let result: ExportResult = {events: 0, lastHash: null}
   let buffer = ''
   for (const event of store.audit.rows()) {
     buffer += exportLine(event) + '\n'
     result = {events: result.events + 1, lastHash: event.hash}
     if (buffer.length >= chunkBytes) {
-      await write(buffer)
+      // A reader that stopped (| head) has what it wanted.
+      if (!(await write(buffer))) return result
       buffer = ''
     }
   }
