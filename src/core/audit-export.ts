@@ -1,7 +1,8 @@
-import {closeSync, existsSync, fchmodSync, openSync, renameSync, rmSync, statSync, writeSync} from 'node:fs'
+import {closeSync, fchmodSync, lstatSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {exportLine} from '../store/audit.js'
 import type {Store} from '../store/index.js'
 import {UsageError} from './errors.js'
+import {streamWriter} from './stream-writer.js'
 
 // `crier audit export`: the whole chain as JSON lines, streamed (a million rows never sit in
 // memory). A file is written beside its target and renamed into place, so a failed export
@@ -19,8 +20,26 @@ export async function writeAuditExport(store: Store, file?: string): Promise<Exp
   return file === undefined ? writeToStdout(store) : writeToFile(store, file)
 }
 
+/**
+ * The export is renamed over its target, which would replace a symlink, a FIFO or a device
+ * (--output /dev/stdout) with a plain file and report success: only a regular file or a new
+ * path is written.
+ */
+function refuseIrregularTarget(file: string): void {
+  let node
+  try {
+    node = lstatSync(file, {throwIfNoEntry: false})
+  } catch {
+    return // ENOTDIR, EACCES…: opening the file beside it says so
+  }
+  if (!node || node.isFile()) return
+  if (node.isDirectory()) throw new UsageError(`--output ${file} is a directory — give a file name in it, e.g. ${file.replace(/\/+$/, '')}/audit.jsonl`)
+  const kind = node.isSymbolicLink() ? 'a symlink' : node.isFIFO() ? 'a FIFO' : node.isSocket() ? 'a socket' : 'a device'
+  throw new UsageError(`--output ${file} is not a regular file (${kind}) — name a file, or leave out --output to write to stdout`)
+}
+
 function writeToFile(store: Store, file: string): ExportResult {
-  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--output ${file} is a directory — give a file name in it, e.g. ${file.replace(/\/+$/, '')}/audit.jsonl`)
+  refuseIrregularTarget(file)
   const partial = `${file}.partial-${process.pid}`
   let fd: number
   try {
@@ -42,6 +61,8 @@ function writeToFile(store: Store, file: string): ExportResult {
     }
     if (buffer) writeSync(fd, buffer)
     closeSync(fd)
+    // Again: something may have been put there while the chain was written.
+    refuseIrregularTarget(file)
     renameSync(partial, file)
   } catch (error) {
     try {
@@ -56,17 +77,15 @@ function writeToFile(store: Store, file: string): ExportResult {
 }
 
 async function writeToStdout(store: Store): Promise<ExportResult> {
-  const out = process.stdout
-  const write = async (text: string) => {
-    if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve))
-  }
+  const write = streamWriter(process.stdout)
   let result: ExportResult = {events: 0, lastHash: null}
   let buffer = ''
   for (const event of store.audit.rows()) {
     buffer += exportLine(event) + '\n'
     result = {events: result.events + 1, lastHash: event.hash}
     if (buffer.length >= chunkBytes) {
-      await write(buffer)
+      // A reader that stopped (| head) has what it wanted.
+      if (!(await write(buffer))) return result
       buffer = ''
     }
   }

@@ -9,6 +9,9 @@ import {wallTimeToInstant, type WallTime} from './time-zone.js'
  */
 const latestExpiry = Date.UTC(9999, 11, 31, 23, 59, 59)
 
+/** The furthest a JavaScript Date reaches either side of 1970, in ms (ECMA-262 TimeClip). */
+const latestDate = 8.64e15
+
 const isoPattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/
 
 /**
@@ -68,7 +71,11 @@ export function parseExpiry(text: string, now: number, timeZone = 'UTC'): number
 /** A --since (or --until) value: ISO 8601, or a duration back from now ("24h", "7d"). */
 export function parseSince(text: string, now: number, timeZone = 'UTC', flag = '--since'): number {
   const ms = parseDuration(text)
-  if (ms !== undefined) return now - ms
+  if (ms !== undefined) {
+    // 9999999999999999d back is before any time a Date can hold (±8.64e15 ms): not a time.
+    if (!(Math.abs(now - ms) <= latestDate)) throw new UsageError(`${flag} "${text}" is further back than any date — use ISO 8601 (2026-11-25) or a shorter duration (24h, 7d)`)
+    return now - ms
+  }
   const parsed = parseIsoTime(text, timeZone)
   if (parsed !== undefined) return parsed
   throw new UsageError(`${flag} "${text}" is not a time — use ISO 8601 (2026-11-25) or a duration (24h, 7d)`)

@@ -102,4 +102,9 @@ describe('parseSince', () => {
     expect(() => parseSince('last week', now)).toThrow(UsageError)
     expect(() => parseSince('Tuesday 2026-11-20', now)).toThrow(/is not a time/)
   })
+  it('refuses a duration further back than a Date can hold (exit 2), and takes one just inside', () => {
+    expect(() => parseSince('9999999999999999d', now)).toThrow(UsageError)
+    expect(() => parseSince('9'.repeat(400) + 'h', now, 'UTC', '--until')).toThrow(/^--until "9+h" is further back than any date/)
+    expect(parseSince('100000000d', 0)).toBe(-8.64e15)
+  })
 })

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto'
-import {readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
@@ -203,6 +204,35 @@ describe('crier audit', () => {
     const mixed = home.run(['audit', 'export', '--json'])
     expect(mixed.status).toBe(2)
     expect(mixed.stderr).toMatch(/^Error: audit export writes its JSON lines to stdout — give --output FILE to use --json\n$/)
+  })
+
+  it('audit export --output refuses a path that is there and is not a regular file, and leaves it as it was', () => {
+    home = makeCrierHome()
+    home.writeConfig(twoPersonConfig)
+    draft(home, ['Second.', '--severity', 'Minor'])
+    const fifo = join(home.home, 'audit.fifo')
+    execFileSync('mkfifo', [fifo])
+    const target = join(home.home, 'kept.jsonl')
+    writeFileSync(target, 'kept\n')
+    const link = join(home.home, 'audit-link.jsonl')
+    symlinkSync(target, link)
+    const dir = join(home.home, 'exports')
+    mkdirSync(dir)
+    for (const [path, kind] of [[fifo, 'a FIFO'], [link, 'a symlink']] as const) {
+      const refused = home.run(['audit', 'export', '--output', path])
+      expect(refused.status, explain(refused)).toBe(2)
+      expect(refused.stderr).toBe(`Error: --output ${path} is not a regular file (${kind}) — name a file, or leave out --output to write to stdout\n`)
+    }
+    const intoDir = home.run(['audit', 'export', '--output', dir])
+    expect(intoDir.status, explain(intoDir)).toBe(2)
+    expect(intoDir.stderr).toBe(`Error: --output ${dir} is a directory — give a file name in it, e.g. ${dir}/audit.jsonl\n`)
+    expect(lstatSync(fifo).isFIFO()).toBe(true)
+    expect(lstatSync(link).isSymbolicLink()).toBe(true)
+    expect(readFileSync(target, 'utf8')).toBe('kept\n')
+    expect(readdirSync(home.home).filter((name) => name.includes('.partial-'))).toEqual([])
+    // A regular file is replaced whole.
+    ok(home.run(['audit', 'export', '--output', target]))
+    expect(readFileSync(target, 'utf8')).toMatch(/^\{"seq":1,/)
   })
 
   it('never stores a secret from the config: not in any audit row, not anywhere in the database files', async () => {

@@ -117,6 +117,11 @@ describe('crier report', () => {
     refused(h.run(['report', '--until', 'soon']), 2, /^Error: --until "soon" is not a time/)
     refused(h.run(['report', '--since', '1d', '--until', '2d']), 2, /^Error: --since \S+ is not before --until \S+ — give an earlier --since or a later --until$/)
     refused(h.run(['report', '--json', '--format', 'csv']), 2, /^Error: --json and --format csv ask for two forms — give one$/)
+    // Further back than a Date reaches: a usage error, not "unexpected: Invalid time value" (exit 1).
+    for (const args of [['report', '--since'], ['report', '--until'], ['audit', '--since'], ['list', '--since']]) {
+      const flag = args[1]!
+      refused(h.run([...args, '9999999999999999d']), 2, new RegExp(`^Error: ${flag} "9999999999999999d" is further back than any date — use ISO 8601 \\(2026-11-25\\) or a shorter duration \\(24h, 7d\\)$`))
+    }
     expect(storeFacts(h)).toEqual(before)
     expect(explain(ok(h.run(['report', '--help'])))).toContain('queued to sent')
   })

@@ -1,7 +1,8 @@
+import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {jsonOf, makeCrierHome, storeFacts, type CrierHome} from '../helpers/cli.js'
+import {crierBin, jsonOf, makeCrierHome, storeFacts, type CrierHome} from '../helpers/cli.js'
 
 let home: CrierHome | undefined
 afterEach(() => {
@@ -129,6 +130,23 @@ describe('crier subscribers', () => {
     expect(binary.status).toBe(2)
     expect(binary.stderr).toBe('Error: stdin looks binary (a NUL byte at offset 0) — nothing was imported; give a CSV file\n')
     expect(subscriberCount(home)).toBe(1)
+  })
+
+  it("an input that is not a regular file (/dev/stdin, <(…) as /dev/fd/N) has its rejected rows go where -'s do, never beside the device", () => {
+    home = makeCrierHome()
+    home.writeConfig('defaultRegion: GB\nchannels:\n  website: {type: feed, dir: ./public}\n')
+    const csv = 'name,email\nCeri,ceri@example.org\nBad,nope\n'
+    // Through a shell's pipe (cat |): Node gives a child's stdin as a socket, which /dev/stdin cannot open (ENXIO).
+    const fromStdin = spawnSync('bash', ['-c', `cat | "${process.execPath}" "${crierBin}" subscribers import /dev/stdin --list residents`], {env: home.env, cwd: home.home, input: csv, encoding: 'utf8'})
+    expect(fromStdin.status, fromStdin.stderr).toBe(0)
+    expect(fromStdin.stdout.trim()).toBe('Imported 1 into residents (0 updated, 1 rejected — see residents.rejected.csv)')
+    expect(readFileSync(join(home.home, 'residents.rejected.csv'), 'utf8')).toContain('3,"invalid e-mail address ""nope""",Bad,nope')
+    // bash's process substitution: a pipe named /dev/fd/63, in a folder nobody can write to.
+    const substitution = `"${process.execPath}" "${crierBin}" subscribers import <(printf 'name,email\\nDai,dai@example.org\\nWorse,nah\\n') --list others`
+    const substituted = spawnSync('bash', ['-c', substitution], {env: home.env, cwd: home.home, encoding: 'utf8'})
+    expect(substituted.status, substituted.stderr).toBe(0)
+    expect(substituted.stdout.trim()).toBe('Imported 1 into others (0 updated, 1 rejected — see others.rejected.csv)')
+    expect(readFileSync(join(home.home, 'others.rejected.csv'), 'utf8')).toContain('3,"invalid e-mail address ""nah""",Worse,nah')
   })
 
   it('a list nobody imported into: exit 2 naming the lists there are, nothing on stdout', () => {

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {CrierCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../core/errors.js'
+import {streamWriter} from '../../core/stream-writer.js'
 import {listCountLine, subscriberJson, subscriberLine} from '../../views/subscriber-lines.js'
 
 export default class SubscribersList extends CrierCommand {
@@ -27,21 +28,19 @@ export default class SubscribersList extends CrierCommand {
     }
     // A list can hold a million people: write them as they are read, never all at once.
     const rows = ctx.store.subscribers.iterateList(flags.list, flags.limit ?? -1)
-    const out = process.stdout
-    const write = async (text: string) => {
-      if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve))
-    }
+    // A reader that stopped early (| head) ends the listing: no more is read or written.
+    const write = streamWriter(process.stdout)
     if (this.jsonEnabled()) {
       let first = true
-      await write('[')
+      if (!(await write('['))) return undefined
       for (const s of rows) {
-        await write((first ? '\n' : ',\n') + JSON.stringify(subscriberJson(s)))
+        if (!(await write((first ? '\n' : ',\n') + JSON.stringify(subscriberJson(s))))) return undefined
         first = false
       }
       await write(first ? ']\n' : '\n]\n')
     } else {
       for (const s of rows) {
-        await write(`${subscriberLine(s)}\n`)
+        if (!(await write(`${subscriberLine(s)}\n`))) return undefined
       }
     }
     return undefined

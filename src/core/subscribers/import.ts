@@ -1,5 +1,5 @@
 import {createReadStream, createWriteStream, renameSync, rmSync, statSync, type WriteStream} from 'node:fs'
-import {basename} from 'node:path'
+import {basename, resolve} from 'node:path'
 import {Transform, pipeline, type Readable, type TransformCallback} from 'node:stream'
 import {finished} from 'node:stream/promises'
 import {CsvError, parse} from 'csv-parse'
@@ -153,6 +153,20 @@ export function readableFile(file: string, error?: NodeJS.ErrnoException): Usage
   return new UsageError(`cannot read ${file} (${code}) — check the path`)
 }
 
+/**
+ * Whether the rejected rows can go beside the input: not when it is a pipe, a FIFO or a device
+ * (/dev/stdin, /dev/fd/63 from <(…)) — /dev/stdin.rejected.csv is no place for residents' rows,
+ * and /dev/fd is not writable — so those go where `-`'s do, LIST.rejected.csv here.
+ */
+function hasFolderOfItsOwn(file: string): boolean {
+  if (/^\/(dev|proc)\//.test(resolve(file))) return false
+  try {
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
 function checkPath(file: string): string | undefined {
   try {
     return statSync(file).isDirectory() ? 'EISDIR' : undefined
@@ -163,7 +177,8 @@ function checkPath(file: string): string | undefined {
 
 /**
  * Imports `path` into `list`; with `stdin` given, the CSV is read from it instead and `path` is
- * only its name in messages ("stdin"), its rejected rows going to LIST.rejected.csv here.
+ * only its name in messages ("stdin"), its rejected rows going to LIST.rejected.csv here (as
+ * those of a path that is not a regular file do).
  */
 export async function importSubscribers(ctx: CoreContext, path: string, list: string, stdin?: Readable): Promise<ImportResult> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(list)) throw new UsageError(`--list "${list}" is not a list name — use letters, digits, - and _`)
@@ -193,7 +208,7 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
   const rows = parser
 
   const result: ImportResult = {list, imported: 0, inserted: 0, updated: 0, rejected: 0, partial: 0}
-  const rejectedFile = rejectedFileFor(stdin ? `${list}.csv` : file)
+  const rejectedFile = rejectedFileFor(stdin || !hasFolderOfItsOwn(file) ? `${list}.csv` : file)
   // Rejects are written beside it and take its place only once the import is committed: a
   // failed import leaves the previous import's rejected file as it was.
   const rejectedPartial = `${rejectedFile}.${process.pid}.partial`
