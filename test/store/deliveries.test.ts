@@ -123,4 +123,17 @@ describe('the reason a channel line gives', () => {
     world.store.db.prepare(`UPDATE delivery SET state = 'sent', last_error = NULL WHERE id != 'x4'`).run()
     expect(channelCountsLine(world.store.deliveries.countsByChannel(id!)[0]!)).toBe('partners    sent 1/2  dead 1   (HTTP 400: bad request)')
   })
+
+  it('of one state, is the reason most of them share, not the one that settled last', async () => {
+    const {channelCountsLine} = await import('../../src/views/status-lines.js')
+    world = makeWorld('channels:\n  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}\n')
+    const [id] = world.queue(1)
+    world.store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(id)
+    const extra = world.store.db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at, max_attempts, last_error, created_at, updated_at)
+      VALUES (@id, @announcement, 'partners', NULL, 'cancelled', 1, 0, 8, @error, 0, @at)`)
+    for (let i = 0; i < 5; i++) extra.run({id: `c${i}`, announcement: id, error: 'cancelled by pc.owen', at: 10})
+    // Held by a sender when the cancel came, they settle later.
+    for (let i = 0; i < 2; i++) extra.run({id: `h${i}`, announcement: id, error: 'cancelled by pc.owen while a sender held it; not sent again', at: 20})
+    expect(channelCountsLine(world.store.deliveries.countsByChannel(id!)[0]!)).toBe('partners    sent 1/8  cancelled 7   (cancelled by pc.owen)')
+  })
 })
