@@ -6,6 +6,8 @@ import {announcementText} from '../cli/read-text.js'
 import {splitChannelList} from '../core/fields.js'
 import {draftUpdate} from '../core/follow-up.js'
 import {shortId} from '../core/ids.js'
+import {approvalsOf} from '../core/approval.js'
+import {approvalsWanted} from '../views/approval-wanted.js'
 import {announcementJson} from '../views/format.js'
 
 export default class Update extends CrierCommand {
@@ -30,8 +32,8 @@ export default class Update extends CrierCommand {
     const id = resolveAnnouncementId(ctx, args.id)
     const update = draftUpdate(ctx, id, {...fields, text, channels: splitChannelList(channel ?? [])})
     const short = shortId(update.id)
-    const approval = update.state === 'pending_approval' ? `, another officer crier approve ${short}` : ''
-    this.say(`Update ${short} of ${shortId(id)} drafted (${update.severity}, ${update.channels.join(', ')}${approval ? ', waiting for approval' : ''}). Next: crier preview ${short}${approval}, then crier broadcast ${short}`)
+    const approval = update.state === 'pending_approval' ? `; it needs ${approvalsWanted(update, approvalsOf(ctx, update))}: crier approve ${short}` : ''
+    this.say(`Update ${short} of ${shortId(id)} drafted (${update.severity}, ${update.channels.join(', ')}${approval ? ', waiting for approval' : ''}). Next: crier preview ${short}${approval}; then crier broadcast ${short}`)
     return announcementJson(update)
   }
 }

@@ -9,7 +9,7 @@ import {transition} from './lifecycle.js'
 import {approvalShortfall} from './policy/approvals.js'
 import {blockingFindings, type Finding} from './policy/check.js'
 import {judgeAnnouncement} from './policy/judge.js'
-import {parseUntil, parseWhen} from './when.js'
+import {formatInZone, parseUntil, parseWhen} from './when.js'
 import {refuseStaleUpdate} from './follow-up.js'
 import {parseDuration} from './duration.js'
 import type {Schedule} from '../store/schedules.js'
@@ -85,7 +85,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     const [emptyAudience] = emptyAudienceProblems(ctx, announcement)
     if (emptyAudience) throw new UsageError(emptyAudience)
     if (request.at && announcement.expiresAt !== undefined && announcement.expiresAt <= next[0]!) {
-      throw new PolicyRefusal(`${shortId(id)} expires (${new Date(announcement.expiresAt).toISOString()}) before it is due — set a later --expires with crier edit`)
+      throw new PolicyRefusal(`${shortId(id)} expires (${formatInZone(announcement.expiresAt, timeZone)}) before it is due — set a later --expires with crier edit`)
     }
     const schedule: Omit<Schedule, 'endedAt' | 'endReason'> = {
       id: newId(now),

@@ -20,14 +20,30 @@ const goneOut = new Set(['sending', 'sent', 'sent_with_failures'])
  */
 export function supersededBy(ctx: CoreContext, ids: string[]): Map<string, Superseded> {
   const found = new Map<string, Superseded>()
+  // Updates that reached the public, whether or not a cancel has withdrawn them since.
+  const updates = ctx.store.announcements.withdrawnIssuedUpdatesOf(ids)
   for (const followUp of ctx.store.announcements.followUpsOf(ids)) {
     const entry = found.get(followUp.referencesId) ?? {}
     const out = goneOut.has(followUp.state)
     if (followUp.msgType === 'Cancel' && out) entry.cancelledBy ??= followUp.id
     else if (followUp.msgType === 'Cancel') entry.cancelNotSent ??= followUp.id
-    else if (out) entry.updatedBy = followUp.id
-    else continue
+    else if (out) {
+      entry.updatedBy = followUp.id
+      updates.push(followUp)
+    } else continue
     found.set(followUp.referencesId, entry)
+  }
+  // A Cancel of an Update withdraws the whole story, this message with it: that Cancel is this
+  // one's too, so a list never shows the original warning as current once the thread is
+  // withdrawn. (Recursive: an Update of that Update carries the Cancel further down.)
+  const cancels = updates.length ? supersededBy(ctx, updates.map((update) => update.id)) : new Map<string, Superseded>()
+  for (const {id: update, referencesId: original} of updates) {
+    const cancel = cancels.get(update)
+    if (!cancel?.cancelledBy && !cancel?.cancelNotSent) continue
+    const entry = found.get(original) ?? {}
+    if (cancel.cancelledBy) entry.cancelledBy ??= cancel.cancelledBy
+    else entry.cancelNotSent ??= cancel.cancelNotSent
+    found.set(original, entry)
   }
   return found
 }

@@ -1,4 +1,4 @@
-import {primaryVariant, type CapStatus, type LifecycleState, type Severity} from '../core/announcement.js'
+import {primaryVariant, type CapStatus, type LifecycleState, type MsgType, type Severity} from '../core/announcement.js'
 import {RuntimeFailure} from '../core/errors.js'
 import type {Store} from '../store/index.js'
 import {deliveryStates, type ChannelCounts, type DeliveryState} from '../store/deliveries.js'
@@ -15,7 +15,7 @@ export type ChannelProgress = Omit<ChannelCounts, 'retries'>
 /** The announcement's delivery, as of `at`. */
 export interface LiveSnapshot {
   at: number
-  announcement: {id: string; severity: Severity; status: CapStatus; headline: string; state: LifecycleState}
+  announcement: {id: string; severity: Severity; status: CapStatus; msgType: MsgType; headline: string; state: LifecycleState}
   /** When its deliveries were created (the broadcast began); null before. */
   startedAt: number | null
   channels: ChannelProgress[]
@@ -89,7 +89,7 @@ export function liveSnapshotReader(store: Store, announcementId: string, now: ()
     const total = [...channels.values()].reduce((n, c) => n + c.total, 0)
     return {
       at,
-      announcement: {id: announcement.id, severity: announcement.severity, status: announcement.status, headline: primaryVariant(announcement).headline, state: announcement.state},
+      announcement: {id: announcement.id, severity: announcement.severity, status: announcement.status, msgType: announcement.msgType, headline: primaryVariant(announcement).headline, state: announcement.state},
       startedAt,
       channels: [...channels.values()],
       pending,

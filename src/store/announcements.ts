@@ -172,6 +172,9 @@ export function announcementStore(db: Db, audit: AuditTrail) {
   const followUpsOf = db.prepare(`SELECT id, references_id AS referencesId, msg_type AS msgType, state FROM announcement
     WHERE references_id IN (SELECT value FROM json_each(?)) AND msg_type IN ('Update', 'Cancel')
       AND state NOT IN ('cancelled', 'expired') ORDER BY id`)
+  // Updates withdrawn by a cancel after they had begun to go out: the public read some of them.
+  const withdrawnIssuedUpdatesOf = db.prepare(`SELECT id, references_id AS referencesId FROM announcement
+    WHERE references_id IN (SELECT value FROM json_each(?)) AND msg_type = 'Update' AND state = 'cancelled' AND issued_at IS NOT NULL ORDER BY id`)
   const addApproval = db.prepare(`INSERT INTO approval (announcement_id, approver, content_hash, approved_at)
     VALUES (@announcementId, @approver, @contentHash, @approvedAt)`)
   const approvalsOf = db.prepare(`SELECT announcement_id AS announcementId, approver, content_hash AS contentHash,
@@ -313,6 +316,10 @@ export function announcementStore(db: Db, audit: AuditTrail) {
     /** The Updates and Cancels of any of these (not those themselves withdrawn), oldest first. */
     followUpsOf(ids: string[]): Array<{id: string; referencesId: string; msgType: 'Update' | 'Cancel'; state: LifecycleState}> {
       return followUpsOf.all(JSON.stringify(ids)) as Array<{id: string; referencesId: string; msgType: 'Update' | 'Cancel'; state: LifecycleState}>
+    },
+    /** Updates of any of these cancelled after they began to go out (their thread was withdrawn by a Cancel of them). */
+    withdrawnIssuedUpdatesOf(ids: string[]): Array<{id: string; referencesId: string}> {
+      return withdrawnIssuedUpdatesOf.all(JSON.stringify(ids)) as Array<{id: string; referencesId: string}>
     },
     count(): number {
       return count.get() as number

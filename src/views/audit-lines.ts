@@ -39,7 +39,7 @@ function describeDetails(action: string, details: Record<string, unknown>): stri
       const deliveries = details.deliveries as {from?: string; to?: string; count?: number; channels?: Record<string, number>} | undefined
       if (deliveries) {
         const channels = Object.entries(deliveries.channels ?? {}).map(([channel, n]) => `${channel} ${n}`)
-        return `${text(deliveries.count)} deliveries ${text(deliveries.from)} → ${text(deliveries.to)}${channels.length ? ` (${channels.join(', ')})` : ''}: ${text(details.why)}`
+        return `${text(deliveries.count)} ${deliveries.count === 1 ? 'delivery' : 'deliveries'} ${text(deliveries.from)} → ${text(deliveries.to)}${channels.length ? ` (${channels.join(', ')})` : ''}: ${text(details.why)}`
       }
       return `${text(details.from)} → ${text(details.to)}`
     }

@@ -71,7 +71,10 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
   for (const m of board.missedOccurrences) item(`MISSED ${shortId(m.templateId)} occurrence due ${formatTime(m.dueAt, config.timezone)}:`, oneLine(m.reason ?? '', 200), ' ')
   const unlisted = board.missedOccurrencesCount - board.missedOccurrences.length
   if (unlisted > 0) lines.push(`… and ${counted(unlisted, 'earlier missed occurrence')} in the last 24 h (crier audit --since 24h has them all)`)
-  if (lines.length === 0) lines.push('Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.')
+  if (lines.length === 0) {
+    const quiet = 'Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.'
+    lines.push(...(width === undefined ? [quiet] : wrap(quiet, width, '')))
+  }
   return lines
 }
 

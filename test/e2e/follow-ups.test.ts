@@ -189,7 +189,7 @@ describe('crier update', () => {
     home = makeCrierHome()
     const original = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Moderate', '--area', 'Conwy', '--expires', '+6h', '--instruction', 'Boil water before drinking.', '--json'], {input: 'Water off in Conwy until 3pm.'}))).announcement
     const result = ok(home.run(['update', original.id.slice(0, 10), '-', '--severity', 'Minor'], {input: 'Water is back on in Conwy.'}))
-    const updateId = /^Update (\w+) of \w+ drafted \(Minor, website\)\. Next: crier preview \w+, then crier broadcast \w+$/m.exec(result.stdout)?.[1]
+    const updateId = /^Update (\w+) of \w+ drafted \(Minor, website\)\. Next: crier preview \w+; then crier broadcast \w+$/m.exec(result.stdout)?.[1]
     expect(updateId, explain(result)).toBeDefined()
     const update = show(home, updateId!)
     expect(update).toMatchObject({msgType: 'Update', references: original.id, state: 'draft', severity: 'Minor', channels: ['website'], expiresAt: original.expiresAt})
@@ -210,7 +210,8 @@ describe('crier update', () => {
     const cancel = jsonOf(ok(home.run(['cancel', updateId!, 'The water is safe: this was sent in error.', '--json']))).followUp.announcement
     const listed = ok(home.run(['list'])).stdout
     expect(listed).toMatch(new RegExp(`^${updateId!.slice(0, 12)} +sent .* \\[CANCELLED by ${cancel.id.slice(0, 12)}\\] Water is back on in Conwy\\.$`, 'm'))
-    expect(listed).toMatch(updatedLine)
+    // The Cancel withdrew the whole story: the original is not shown as current either.
+    expect(listed).toMatch(new RegExp(`^${original.id.slice(0, 12)} +sent .* \\[CANCELLED by ${cancel.id.slice(0, 12)}\\] Water off in Conwy until 3pm\\.$`, 'm'))
     // The Cancel's CAP names the thread: the Update it cancels and the Alert that Update updated.
     const cancelCap = readFileSync(join(home.home, 'public', 'cap', `${cancel.id}.xml`), 'utf8')
     expect(cancelCap).toMatch(new RegExp(`<references>${original.sender},${original.identifier},\\S+ ${update.sender},${update.identifier},\\S+</references>`))

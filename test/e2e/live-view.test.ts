@@ -108,7 +108,7 @@ describe('crier broadcast on a terminal', () => {
     const {exitCode} = await child.exited
     const text = child.text()
     expect(exitCode, text).toBe(4)
-    expect(text).toMatch(/all 3 final · 2 sent · 1 need attention/)
+    expect(text).toMatch(/all 3 final · 2 sent · 1 needs attention/)
     expect(text).toMatch(/✓ partners +sent 1\/1/)
     expect(text).toMatch(/✗ county +sent 0\/1, dead 1/)
     // The summary after the view, on stdout.
@@ -233,7 +233,7 @@ describe('crier status ID --watch on a terminal', () => {
     expect(db.prepare(`SELECT state FROM delivery WHERE channel = 'county'`).pluck().get()).toBe('queued')
     db.close()
     // county is pending again: back in the live region.
-    await child.waitFor(/sending · 1 of 3 final · 2 pending · 1 need attention/)
+    await child.waitFor(/sending · 1 of 3 final · 2 pending · 1 needs attention/)
 
     child.write('q')
     const {exitCode} = await child.exited

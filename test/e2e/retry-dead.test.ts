@@ -88,7 +88,7 @@ describe('crier broadcast ID --retry-dead', () => {
     }
     // Recorded: who sent it back to the queue, and the announcement sending again.
     const audit = home.run(['audit', '--id', id])
-    expect(audit.stdout).toMatch(/state-changed .*1 deliveries dead → queued \(partners 1\): retried: they died of transient failures/)
+    expect(audit.stdout).toMatch(/state-changed .*1 delivery dead → queued \(partners 1\): retried: they died of transient failures/)
     expect(audit.stdout).toMatch(/state-changed .*sent_with_failures → sending/)
 
     const again = home.run(['broadcast', id, '--retry-dead'])

@@ -62,6 +62,15 @@ describe('per-recipient channels', () => {
     expect(fanOut(world.ctx, draft.id).queued).toBe(3)
   })
 
+  it('an area whose subscribers inside all lack the channel\'s contact (or opted out) is refused like an empty one, nothing queued', () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
+    residents(world, 4, (i) => ({zone: i < 3 ? 'RIV' : 'TOWN', ...(i < 2 ? {phone: null, email: `r${i}@example.org`} : {})}))
+    world.store.subscribers.optOut('+447700900002', 'test', Date.now())
+    const draft = createDraft(world.ctx, {text: 'Sandbags at the library.', severity: 'Minor', channels: ['residents-text'], area: 'Riverside', zone: ['RIV']})
+    expect(() => fanOut(world!.ctx, draft.id)).toThrow('channel residents-text: none of the 3 subscribers of "residents" inside the area can be sent to (2 have no phone number, 1 opted out) — nothing would go there; leave residents-text out')
+    expect(deliveryStateCounts(world.store)).toEqual({})
+  })
+
   it('fan out one delivery per subscriber, skip those without a phone, leave out the opted-out', async () => {
     world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
     residents(world, 10, (i) => (i === 3 ? {phone: null, email: 'no-phone@example.org'} : {}))

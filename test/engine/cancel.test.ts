@@ -136,6 +136,31 @@ describe('an Update that is no longer the latest word', () => {
     return id!
   }
 
+  it('a Cancel of an Update, sent or still going out, marks the original cancelled too in what lists show', async () => {
+    world = makeWorld('channels:\n  notice: {type: test-follow-up}\n')
+    const {supersededBy} = await import('../../src/core/superseded.js')
+    // Cancelled while it was going out: the Update's own state is cancelled.
+    const original = await sentOriginal(world)
+    const update = draftUpdate(world.ctx, original, {text: 'The A55 reopens at 18:00.', channels: []})
+    fanOut(world.ctx, update.id)
+    expect(supersededBy(world.ctx, [original]).get(original)).toEqual({updatedBy: update.id})
+    const {followUp: cancel} = cancelAnnouncement(world.ctx, update.id, 'Sent in error.')
+    expect(world.store.announcements.get(update.id)?.state).toBe('cancelled')
+    // Drafted, not yet sent: the public is not told yet.
+    expect(supersededBy(world.ctx, [original]).get(original)).toEqual({cancelNotSent: cancel!.id})
+    fanOut(world.ctx, cancel!.id)
+    expect(supersededBy(world.ctx, [original]).get(original)).toEqual({cancelledBy: cancel!.id})
+
+    // Sent in full before the cancel: still updated by it, and cancelled with it.
+    const second = await sentOriginal(world)
+    const secondUpdate = draftUpdate(world.ctx, second, {text: 'The A55 reopens at 19:00.', channels: []})
+    fanOut(world.ctx, secondUpdate.id)
+    await new Dispatcher({store: world.store, config: world.config}).run({announcementId: secondUpdate.id})
+    const {followUp: secondCancel} = cancelAnnouncement(world.ctx, secondUpdate.id, 'Sent in error.')
+    fanOut(world.ctx, secondCancel!.id)
+    expect(supersededBy(world.ctx, [second]).get(second)).toEqual({updatedBy: secondUpdate.id, cancelledBy: secondCancel!.id})
+  })
+
   it('is withdrawn when the original is cancelled after it was drafted, and nothing of it is queued', async () => {
     world = makeWorld('channels:\n  notice: {type: test-follow-up}\n')
     const original = await sentOriginal(world)

@@ -151,6 +151,16 @@ describe('a one-off schedule', () => {
     expect(stateOf(w, id)).toBe('scheduled')
   })
 
+  it('the dashboard of a quiet shift fits the terminal too', () => {
+    const {ctx} = setUp()
+    const board = shiftDashboard(ctx)
+    expect(dashboardLines(board, ctx.config)).toEqual(['Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.'])
+    const narrow = dashboardLines(board, ctx.config, 80)
+    expect(narrow.join(' ')).toBe('Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.')
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(80)
+    expect(narrow).toHaveLength(2)
+  })
+
   it('a cron that would fire in quiet hours is refused with advice about its cron, not a one-off --at', () => {
     const {ctx} = setUp()
     const id = draft(ctx)

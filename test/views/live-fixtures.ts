@@ -16,7 +16,7 @@ export function snapshot(channels: ChannelProgress[], overrides: Partial<LiveSna
   const trouble = channels.reduce((n, c) => n + c.dead + c.unknown + c.expired, 0)
   return {
     at: startedAt + 42_000,
-    announcement: {id: '01JD5XABCDEFGHJKMNPQRSTVWX', severity: 'Extreme', status: 'Actual', headline: 'Evacuate Llandudno seafront now', state: pending ? 'sending' : trouble ? 'sent_with_failures' : 'sent'},
+    announcement: {id: '01JD5XABCDEFGHJKMNPQRSTVWX', severity: 'Extreme', status: 'Actual', msgType: 'Alert', headline: 'Evacuate Llandudno seafront now', state: pending ? 'sending' : trouble ? 'sent_with_failures' : 'sent'},
     startedAt,
     channels,
     pending,

@@ -40,8 +40,14 @@ describe('the live view', () => {
   })
 
   it('an exercise says so in the header, beside the severity', () => {
-    const frame = frameOf([snapshot([channel('website', {sent: 1})], {announcement: {id: '01JD5XABCDEFGHJKMNPQRSTVWX', severity: 'Extreme', status: 'Exercise', headline: 'Evacuate Llandudno seafront now', state: 'sent'}})])
+    const frame = frameOf([snapshot([channel('website', {sent: 1})], {announcement: {id: '01JD5XABCDEFGHJKMNPQRSTVWX', severity: 'Extreme', status: 'Exercise', msgType: 'Alert', headline: 'Evacuate Llandudno seafront now', state: 'sent'}})])
     expect(frame).toMatch(/^EXTREME {2}\[EXERCISE\] Evacuate Llandudno seafront now +0:42$/m)
+  })
+
+  it('a Cancel is headed CANCEL, not the severity of the alarm it withdraws', () => {
+    const frame = frameOf([snapshot([channel('website', {sent: 1})], {announcement: {id: '01JD5XABCDEFGHJKMNPQRSTVWX', severity: 'Extreme', status: 'Actual', msgType: 'Cancel', headline: 'Cancelled: Evacuate Llandudno seafront now', state: 'sent'}})])
+    expect(frame).toMatch(/^CANCEL {2}Cancelled: Evacuate Llandudno seafront now +0:42$/m)
+    expect(frame).not.toContain('EXTREME')
   })
 
   it('mixed failures: bar, counts, rate, ETA and the last error of a channel still sending; r offers the dead ones', () => {
@@ -64,7 +70,7 @@ describe('the live view', () => {
     const snap = snapshot([channel('x', {unknown: 1, lastError: 'its sender stopped mid-send: it may or may not have gone out — check x before sending again'}), channel('website', {sent: 1})])
     const frame = frameOf([snap])
     expect(frame).toMatch(/^✗ x +sent 0\/1, unknown 1 — last error: its sender stopped mid-send: it may…$/m)
-    expect(frame).toMatch(/^01JD5XABCDEF · all 2 final · 1 sent · 1 need attention$/m)
+    expect(frame).toMatch(/^01JD5XABCDEF · all 2 final · 1 sent · 1 needs attention$/m)
   })
 
   it('a 40-column terminal: no line wider than 40, and dead and unknown wrap onto a line of their own rather than being cut', () => {

@@ -351,7 +351,12 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
   const range = `quiet hours ${quiet.from}–${quiet.to}`
   const end = localIsoMinute(quietHoursEnd(at, quiet, zone), zone)
   // A one-off moves to the morning; a recurring schedule needs a cron that fires outside them.
-  const remedy = recurring.cron !== undefined ? `give a cron that fires outside them: crier schedule ${id} --cron "…"` : `send it from ${quiet.to}: crier schedule ${id} --at ${end}`
+  // Expired before they end, it could not go then either: the expiry is what must change.
+  const expiresFirst = announcement.expiresAt !== undefined && announcement.expiresAt <= quietHoursEnd(at, quiet, zone)
+  const oneOff = expiresFirst
+    ? `it expires at ${localIsoMinute(announcement.expiresAt!, zone).replace('T', ' ')}, before they end: give a later --expires (crier edit ${id} --expires …), then crier schedule ${id} --at ${end}`
+    : `send it from ${quiet.to}: crier schedule ${id} --at ${end}`
+  const remedy = recurring.cron !== undefined ? `give a cron that fires outside them: crier schedule ${id} --cron "…"` : oneOff
   return keeping.map((channel) => {
     const where = channel ? ` to ${channel}` : ''
     return quiet.level === 'block'
@@ -365,7 +370,7 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
           level: 'warning' as const,
           rule: 'quiet-hours',
           ...(channel ? {channel} : {}),
-          message: `this ${announcement.severity} announcement would go out${where} at ${when}, in ${range} — ${recurring.cron !== undefined ? `consider a cron that fires outside them: crier schedule ${id} --cron "…"` : `consider waiting until ${quiet.to}: crier schedule ${id} --at ${end}`}`,
+          message: `this ${announcement.severity} announcement would go out${where} at ${when}, in ${range} — ${recurring.cron !== undefined ? `consider a cron that fires outside them: crier schedule ${id} --cron "…"` : expiresFirst ? `it expires before they end (${localIsoMinute(announcement.expiresAt!, zone).replace('T', ' ')}), so waiting needs a later --expires too` : `consider waiting until ${quiet.to}: crier schedule ${id} --at ${end}`}`,
         }
   })
 }

@@ -23,8 +23,9 @@ export function Header({snapshot, phase, colour, columns}: HeaderProps) {
       <Box width={columns}>
         <Box flexGrow={1} flexShrink={1}>
           <Text wrap="truncate-end">
-            <Text bold={colour} color={colour ? severityColour(announcement.severity) : undefined}>
-              {severityWord(announcement.severity)}
+            {/* A Cancel withdraws an alarm: its old severity in red or orange would raise one. */}
+            <Text bold={colour} color={colour && announcement.msgType !== 'Cancel' ? severityColour(announcement.severity) : undefined}>
+              {announcement.msgType === 'Cancel' ? 'CANCEL' : severityWord(announcement.severity)}
             </Text>
             {'  '}
             {drillFlag(announcement)}
@@ -47,7 +48,7 @@ function standing(snapshot: LiveSnapshot, phase: LivePhase): string {
   const total = snapshot.channels.reduce((n, c) => n + c.total, 0)
   if (snapshot.startedAt === null) return `${id} · not sent yet (${snapshot.announcement.state.replace('_', ' ')})`
   const sent = snapshot.channels.reduce((n, c) => n + c.sent, 0)
-  const trouble = snapshot.trouble > 0 ? ` · ${formatCount(snapshot.trouble)} need attention` : ''
+  const trouble = snapshot.trouble > 0 ? ` · ${formatCount(snapshot.trouble)} ${snapshot.trouble === 1 ? 'needs' : 'need'} attention` : ''
   if (snapshot.isFinal) return `${id} · all ${formatCount(total)} final · ${formatCount(sent)} sent${trouble}`
   const verb = phase === 'detaching' || phase === 'stopping' ? 'stopping' : 'sending'
   return `${id} · ${verb} · ${formatCount(total - snapshot.pending)} of ${formatCount(total)} final · ${formatCount(snapshot.pending)} pending${trouble}`

@@ -266,6 +266,16 @@ describe('quiet hours', () => {
     ])
   })
 
+  it('one that expires before the quiet hours end is told its expiry must move too, not sent to a schedule it would refuse', () => {
+    const announcement = bilingual({severity: 'Moderate', expiresAt: evening + 3_600_000 * 2})
+    const [blocked] = ofRule(check(announcement, configWith('  quietHours: { from: "22:00", to: "07:00" }\n'), evening), 'quiet-hours')
+    expect(blocked!.message).toBe(
+      `Moderate announcements may not go out in quiet hours 22:00–07:00, and this one would at 2026-11-25 23:15 Europe/London — it expires at 2026-11-26 01:15, before they end: give a later --expires (crier edit ${shortId(announcement.id)} --expires …), then crier schedule ${shortId(announcement.id)} --at 2026-11-26T07:00`,
+    )
+    const [warned] = ofRule(check(announcement, configWith('  quietHours: { from: "22:00", to: "07:00", level: warn }\n'), evening), 'quiet-hours')
+    expect(warned!.message).toBe('this Moderate announcement would go out at 2026-11-25 23:15 Europe/London, in quiet hours 22:00–07:00 — it expires before they end (2026-11-26 01:15), so waiting needs a later --expires too')
+  })
+
   it('never hold a Cancel: the wrong message it withdraws must not stay live until morning', () => {
     const config = configWith('  quietHours: { from: "22:00", to: "07:00" }\n')
     const original = bilingual({severity: 'Minor', expiresAt: evening + 3_600_000 * 12})
