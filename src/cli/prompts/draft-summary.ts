@@ -5,6 +5,8 @@ import {shortId} from '../../core/ids.js'
 import type {Preview} from '../../core/preview.js'
 import {stripTerminalControls} from '../../core/terminal-text.js'
 import {formatFromNow, formatInZone} from '../../core/when.js'
+import {isTargeted} from '../../core/area-targeting.js'
+import {areaReachLine, areaTargetsText} from '../../views/area-reach-lines.js'
 import {pad} from '../../views/format.js'
 
 // The summary shown before guided drafting's final "Create this draft?": the answers, and per
@@ -44,6 +46,9 @@ export function draftSummary(preview: Preview, now: number, timeZone: string): s
     `Headline: ${safe(variant.headline)}`,
   ]
   if (a.area) lines.push(`Area: ${safe(a.area.description)}`)
+  // Who e-mail and SMS reach is what a targeted draft's officer confirms (preview says the same).
+  if (isTargeted(a.area)) lines.push(`Targets: ${areaTargetsText(a.area)}`)
+  for (const reach of preview.targeting) lines.push(`Targeted: ${areaReachLine(reach)}`)
   lines.push(a.expiresAt === undefined ? 'Expires: never' : `Expires: ${formatInZone(a.expiresAt, timeZone)} (${formatFromNow(a.expiresAt, now)})`)
   const width = Math.max(...preview.channels.map((c) => `${c.channel} (${c.type})`.length), 0) + 2
   lines.push('Channels:')

@@ -60,4 +60,24 @@ policy:
     expect(summary).toContain('Policy: no findings.')
     expect(summary).toContain('Approval: not needed.')
   })
+
+  it('shows a targeted draft\'s shapes and zones, and whom each e-mail or SMS channel reaches', () => {
+    const targeted = makeWorld(`timezone: Europe/London
+channels:
+  residents-sms: {type: sms, accountSid: AC1, authToken: secret-token, from: "+447700900999", audience: residents}
+`)
+    try {
+      targeted.store.transaction(() => {
+        for (let i = 0; i < 4; i++) {
+          targeted.store.subscribers.upsert({list: 'residents', name: `R${i}`, email: null, phone: i === 0 ? null : `+4477009000${10 + i}`, language: null, lat: null, lon: null, zone: i < 3 ? 'RIV' : 'TOWN', tags: []}, Date.now())
+        }
+      })
+      const draft = createDraft(targeted.ctx, {text: 'River rising.', severity: 'Minor', area: 'Riverside', zone: ['RIV'], channels: ['residents-sms']})
+      const lines = draftSummary(previewAnnouncement(targeted.ctx, draft), targeted.ctx.now(), 'UTC').split('\n')
+      expect(lines).toContain('Targets: zone RIV')
+      expect(lines).toContain('Targeted: residents-sms: the area takes in 3 of the 4 subscribers of residents, of whom 2 can be sent to (1 has no phone number).')
+    } finally {
+      removeWorld(targeted)
+    }
+  })
 })
