@@ -99,7 +99,7 @@ export default class Broadcast extends CrierCommand {
       // afterwards, and a script that kept it would get exit 2 from crier status.
       const isDrafted = args.id !== '-'
       this.say(`Dry run: ${isDrafted ? shortId(id) : 'it'} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
-      const announcement = isDrafted ? announcementJson(result.announcement) : {...announcementJson(result.announcement), id: null, shortId: null}
+      const announcement = isDrafted ? announcementJson(result.announcement) : {...announcementJson(result.announcement), id: null, shortId: null, identifier: null}
       return {announcement, dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
     }
     if (resumed) this.logToStderr(`${shortId(id)} was queued already and is not queued twice: ${flags.wait ? 'sending what still waits' : 'crier run or a worker will send what still waits'}.`)

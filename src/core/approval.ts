@@ -46,7 +46,9 @@ export function approvalsOf(ctx: Pick<CoreContext, 'store' | 'config'>, announce
   // The announcement as given (a draft not yet stored, an edit not yet written) leads its thread.
   const get = (id: string) => (id === announcement.id ? announcement : ctx.store.announcements.get(id))
   const earlier = followUpThread(announcement.id, get).slice(1).flatMap((id) => get(id) ?? [])
-  return approvalStatus(announcement, ctx.store.announcements.approvals(announcement.id), ctx.config.policy, earlier)
+  const status = approvalStatus(announcement, ctx.store.announcements.approvals(announcement.id), ctx.config.policy, earlier)
+  const editors = ctx.store.audit.actorsOf(announcement.id, 'edited')
+  return editors.length ? {...status, editors} : status
 }
 
 /**

@@ -59,10 +59,13 @@ function publishable<T extends Partial<DraftInput>>(input: T): T {
     if (value.includes('\ufffd')) throw new UsageError(`${flagOf(field)} holds "\ufffd" where its bytes were not UTF-8 — give the text in UTF-8`)
     const text = publishableText(value)
     // A coloured program's empty output, or pasted zero-width spaces: nothing anyone could read.
-    if (field === 'text' && value.trim() !== '' && text.trim() === '') throw new UsageError('the text holds nothing to read once its escape sequences and invisible characters are dropped — give the announcement text')
+    if (field === 'text' && value.trim() !== '' && !hasSomethingToRead(text)) throw new UsageError('the text holds nothing to read once its escape sequences and invisible characters are dropped — give the announcement text')
     cleaned[field] = (field === 'text' || field === 'instruction' ? text : text.replace(/\s*\n\s*/g, ' ')) as T[typeof field]
   }
   // Zones are CAP geocodes and what subscribers' zones are matched against (cleaned the same at import).
+  for (const [flag, values] of [['--zone', input.zone ?? []], ['--web', input.web === undefined ? [] : [input.web]]] as const) {
+    if (values.some((value) => value.includes('\ufffd'))) throw new UsageError(`${flag} holds "\ufffd" where its bytes were not UTF-8 — give it in UTF-8`)
+  }
   if (input.zone) {
     cleaned.zone = input.zone.map((zone) => {
       const name = publishableText(zone).replace(/\s+/g, ' ').trim()
@@ -72,6 +75,15 @@ function publishable<T extends Partial<DraftInput>>(input: T): T {
     })
   }
   return cleaned
+}
+
+// Format characters (joiners, tags), combining marks with nothing to combine with (variation
+// selectors, U+034F), separators and the blanks that print as nothing (braille, Hangul fillers).
+const unreadable = /[\p{Cf}\p{Mn}\p{Me}\p{Z}\s\u2800\u115f\u1160\u3164\uffa0]/gu
+
+/** Whether anything is left that a reader could see. */
+function hasSomethingToRead(text: string): boolean {
+  return text.replace(unreadable, '') !== ''
 }
 
 function flagOf(field: 'text' | 'headline' | 'instruction' | 'area' | 'event'): string {

@@ -136,7 +136,12 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     // yet stops too, and the Cancel goes wherever any of them reached (or may have). An Update
     // that never went out withdraws only itself: the public never read it, and what it would
     // have corrected stands (cancel that to withdraw it).
-    const wentOut = original.state === 'sending' || isFinal || stoppedBefore
+    // An Update went out only once some of it may have reached someone: one queued and not yet
+    // sent (broadcast --no-wait, no run since) withdraws only itself, as a draft does — a Cancel
+    // of the whole story would tell people to disregard words they never had, and withdraw the
+    // original with it.
+    const updateUnheard = original.msgType === 'Update' && !stoppedBefore && ctx.store.deliveries.mayHaveReached([id]).length === 0
+    const wentOut = (original.state === 'sending' || isFinal || stoppedBefore) && !updateUnheard
     const thread = wentOut ? threadOf(ctx, id) : [id]
     let stopped = 0
     let inFlight = 0

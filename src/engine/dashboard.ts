@@ -40,6 +40,8 @@ export interface UpcomingOccurrence {
 export interface AwaitingApproval {
   announcement: AnnouncementRef
   author: string
+  /** Who edited it, where policy keeps writers from approving. */
+  editors: string[]
   required: number
   approvedBy: string[]
 }
@@ -115,7 +117,7 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
     const approvals = approvalsOf(ctx, a)
     // A rejected text waits for its author's edit, not for an approver (approve refuses it).
     if (approvals.satisfied || a.rejectReason) return []
-    return [{announcement: ref(a.id)!, author: a.author, required: approvals.required, approvedBy: approvals.valid.map((approval) => approval.approver)}]
+    return [{announcement: ref(a.id)!, author: a.author, editors: approvals.authorMayApprove ? [] : (approvals.editors ?? []), required: approvals.required, approvedBy: approvals.valid.map((approval) => approval.approver)}]
   })
 
   const groups = store.dashboard.troubleSince(since)

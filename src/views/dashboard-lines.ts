@@ -51,7 +51,7 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
     lines.push('Waiting for approval')
     for (const waiting of board.awaitingApproval) {
       const by = waiting.approvedBy.length ? ` (${waiting.approvedBy.join(', ')})` : ''
-      item(`  ${title(waiting.announcement)}`, `approvals ${waiting.approvedBy.length}/${waiting.required}${by} — crier approve ${shortId(waiting.announcement.id)} (not ${waiting.author})`)
+      item(`  ${title(waiting.announcement)}`, `approvals ${waiting.approvedBy.length}/${waiting.required}${by} — crier approve ${shortId(waiting.announcement.id)} (not ${[...new Set([waiting.author, ...waiting.editors, ...waiting.approvedBy])].join(', ')})`)
     }
   }
   if (board.unreviewedOverrides.length) {

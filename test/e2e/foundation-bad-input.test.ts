@@ -78,6 +78,10 @@ describe('bad input: one Error line, exit 2, nothing written', () => {
     // A coloured program's empty output piped in: it would have gone out as an alert with no words.
     refused(['broadcast', '-', '--severity', 'Minor'], 2, /^Error: the text holds nothing to read once its escape sequences and invisible characters are dropped — give the announcement text$/m, {input: '\u001b[31m\u001b[0m\n'})
     refused(['draft', '-', '--severity', 'Minor'], 2, /the text holds nothing to read/, {input: '\u200b\u200b'})
+    // Joiners and variation selectors on their own, a combining grapheme joiner, tag characters, the braille blank.
+    refused(['draft', '-', '--severity', 'Minor'], 2, /the text holds nothing to read/, {input: '\ufe0f\u200d\u034f\n'})
+    refused(['draft', '\u{e0041}\u{e0042}', '--severity', 'Minor'], 2, /the text holds nothing to read/)
+    refused(['draft', '-', '--severity', 'Minor'], 2, /the text holds nothing to read/, {input: '\u2800'})
     refused(['draft', '\u001b[1m', '--severity', 'Minor'], 2, /the text holds nothing to read/)
     refused(['edit', existing.id, '--text', '\u001b[0m\u001b[K\n'], 2, /the text holds nothing to read/)
   })
@@ -86,6 +90,8 @@ describe('bad input: one Error line, exit 2, nothing written', () => {
     refused(['draft', 'Caf\ufffd on High St closed.', '--severity', 'Minor'], 2, /^Error: the text holds "\ufffd" where its bytes were not UTF-8 — give the text in UTF-8$/m)
     refused(['draft', 'Road closed.', '--headline', 'Caf\ufffd closed', '--severity', 'Minor'], 2, /--headline holds "\ufffd"/)
     refused(['edit', existing.id, '--area', 'Caf\ufffd'], 2, /--area holds "\ufffd"/)
+    refused(['edit', existing.id, '--zone', 'Caf\ufffd'], 2, /--zone holds "\ufffd"/)
+    refused(['edit', existing.id, '--web', 'https://example.org/caf\ufffd'], 2, /--web holds "\ufffd"/)
   })
 
   it('stdin that is not valid UTF-8', () => {

@@ -43,7 +43,7 @@ describe('the same findings everywhere', () => {
     const created = draft(home, ['Library closed for refurbishment.', '--severity', 'Minor', '--expires', '+30d'])
     const findings = jsonOf(ok(home.run(['preview', created.id, '--json']))).findings
     expect(findings).toEqual([{level: 'warning', rule: 'expires-far', message: expect.stringMatching(/days after it goes out \(policy\.content\.maxExpiryDays is 7\) — check the date/)}])
-    expect(ok(home.run(['preview', created.id])).stdout).toMatch(/^Policy warning: expires \S+, (29\.9|30) days after it goes out/m)
+    expect(ok(home.run(['preview', created.id])).stdout).toMatch(/^Policy warning: expires \d{4}-\d\d-\d\d \d\d:\d\d \S+, (29\.9|30) days after it goes out/m)
   })
 })
 

@@ -112,7 +112,7 @@ describe('crier status (the shift-start dashboard)', () => {
     expect(out).toMatch(new RegExp(`^ {2}\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+ {2}${shortId(weekly)} {2}Minor {4}Siren test every morning at eight\\. {2}\\(cron "0 8 \\* \\* \\*" Europe/London\\)$`, 'm'))
     expect(out).toMatch(new RegExp(`^ {2}\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+ {2}${shortId(once)} {2}Moderate Planned power cut in Bangor\\. {2}\\(once\\)$`, 'm'))
     expect(out).toMatch(/^Waiting for approval$/m)
-    expect(out).toMatch(new RegExp(`^ {2}${shortId(needsTwo)} {2}Extreme {2}Evacuate the seafront\\. {2}approvals 1/2 \\(sgt\\.first\\) — crier approve ${shortId(needsTwo)} \\(not officer\\.author\\)$`, 'm'))
+    expect(out).toMatch(new RegExp(`^ {2}${shortId(needsTwo)} {2}Extreme {2}Evacuate the seafront\\. {2}approvals 1/2 \\(sgt\\.first\\) — crier approve ${shortId(needsTwo)} \\(not officer\\.author, sgt\\.first\\)$`, 'm'))
     expect(out).toMatch(/^Needs attention \(last 24 h\)$/m)
     expect(out).toMatch(new RegExp(`^ {2}DEAD 1 on partners {2}${shortId(troubled!)} {2}Minor {4}Boil water notice\\. {2}last \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+: HTTP 400: bad request — crier status ${shortId(troubled!)}$`, 'm'))
     expect(out).toMatch(/^ {2}UNKNOWN 1 on website .*: its sender stopped mid-send — crier status /m)
@@ -123,7 +123,7 @@ describe('crier status (the shift-start dashboard)', () => {
     // Over SSH in 80 columns: nothing wraps; what to do goes on its own line, and nothing is lost but a cut headline.
     const narrow = ok(h.run(['status'], {env: {COLUMNS: '80'}})).stdout
     for (const line of narrow.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80)
-    expect(narrow).toMatch(new RegExp(`^ {2}${shortId(needsTwo)} {2}Extreme {2}Evacuate the seafront\\.\n {4}approvals 1/2 \\(sgt\\.first\\) — crier approve ${shortId(needsTwo)} \\(not officer\\.author\\)$`, 'm'))
+    expect(narrow).toMatch(new RegExp(`^ {2}${shortId(needsTwo)} {2}Extreme {2}Evacuate the seafront\\.\n {4}approvals 1/2 \\(sgt\\.first\\) — crier approve ${shortId(needsTwo)} \\(not officer\\.author,\n {4}sgt\\.first\\)$`, 'm'))
     expect(narrow).toMatch(new RegExp(`^ {4}last \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+: HTTP 400: bad request — crier status ${shortId(troubled!)}$`, 'm'))
 
     // Cancelled since: still listed (it went wrong), but marked, so nobody chases or retries it.

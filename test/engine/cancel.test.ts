@@ -136,6 +136,23 @@ describe('an Update that is no longer the latest word', () => {
     return id!
   }
 
+  it('an Update queued but not yet heard by anyone, cancelled, withdraws only itself: no Cancel of the story, the original stands', async () => {
+    world = makeWorld('channels:\n  notice: {type: test-follow-up}\n')
+    const {supersededBy} = await import('../../src/core/superseded.js')
+    const original = await sentOriginal(world)
+    const update = draftUpdate(world.ctx, original, {text: 'The A55 reopens at 18:00.', channels: []})
+    fanOut(world.ctx, update.id)
+    const result = cancelAnnouncement(world.ctx, update.id, 'Sent in error.')
+    expect(result.followUp).toBeUndefined()
+    expect(result.stopped).toBe(1)
+    expect(world.store.announcements.get(update.id)?.state).toBe('cancelled')
+    expect(world.store.announcements.get(original)?.state).toBe('sent')
+    expect(supersededBy(world.ctx, [original]).get(original)).toBeUndefined()
+    // The original can still be cancelled, once, with a Cancel naming only it.
+    const {followUp: cancel} = cancelAnnouncement(world.ctx, original, 'Sent in error.')
+    expect(cancel).toMatchObject({msgType: 'Cancel', references: original})
+  })
+
   it('a Cancel of an Update, sent or still going out, marks the original cancelled too in what lists show', async () => {
     world = makeWorld('channels:\n  notice: {type: test-follow-up}\n')
     const {supersededBy} = await import('../../src/core/superseded.js')
@@ -144,6 +161,8 @@ describe('an Update that is no longer the latest word', () => {
     const update = draftUpdate(world.ctx, original, {text: 'The A55 reopens at 18:00.', channels: []})
     fanOut(world.ctx, update.id)
     expect(supersededBy(world.ctx, [original]).get(original)).toEqual({updatedBy: update.id})
+    // On the wire when the cancel comes: it may have reached someone.
+    world.store.db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = 'sender:1', lease_until = ? WHERE announcement_id = ?`).run(Date.now() + 60_000, update.id)
     const {followUp: cancel} = cancelAnnouncement(world.ctx, update.id, 'Sent in error.')
     expect(world.store.announcements.get(update.id)?.state).toBe('cancelled')
     // Drafted, not yet sent: the public is not told yet.

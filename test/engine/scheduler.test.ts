@@ -168,9 +168,14 @@ describe('a one-off schedule', () => {
     expect(() => scheduleAnnouncement(quietMornings, id, {cron: '0 8 * * TUE'})).toThrow(
       `refused by policy — Minor announcements may not go out in quiet hours 07:00–09:00, and this one would at 2026-12-01 08:00 Europe/London — give a cron that fires outside them: crier schedule ${shortId(id)} --cron "…"`,
     )
+    // Judged over a week of firings, not the three it echoes: every quarter hour fires at night too.
+    const quietNights = {...ctx, config: {...ctx.config, policy: {...ctx.config.policy, quietHours: {from: '22:00', to: '07:00', except: [], level: 'block' as const}}}}
+    expect(() => scheduleAnnouncement(quietNights, id, {cron: '*/15 * * * *'})).toThrow(/Minor announcements may not go out in quiet hours 22:00–07:00, and this one would at \d{4}-\d\d-\d\d 22:00 Europe\/London — give a cron that fires outside them/)
+    expect(scheduleAnnouncement(quietNights, id, {cron: '0 9-17 * * *'}).schedule).toMatchObject({kind: 'cron'})
+    unscheduleAnnouncement(ctx, id)
     // A one-off is told when the quiet hours end.
     expect(() => scheduleAnnouncement(quietMornings, id, {at: '2026-12-01T08:00'})).toThrow(`send it from 09:00: crier schedule ${shortId(id)} --at 2026-12-01T09:00`)
-    expect(stateOf(world!, id)).toBe('draft')
+    expect(world!.store.schedules.activeFor(id)).toBeUndefined()
   })
 
   it('uses the grace in force when it fires, not the one when it was scheduled', () => {

@@ -14,4 +14,9 @@ describe('who must still approve, in words', () => {
     expect(approvalsWanted({author: 'insp.evans'}, {required: 1, valid: [], authorMayApprove: true})).toBe('1, by an officer')
     expect(approvalsWanted({author: 'insp.evans'}, {required: 2, valid: [approval('insp.evans')], authorMayApprove: true})).toBe('1 more, by an officer other than insp.evans')
   })
+
+  it('names those who edited it too, where policy keeps writers from approving', () => {
+    expect(approvalsWanted({author: 'pc.author'}, {required: 2, valid: [approval('sgt.a')], authorMayApprove: false, editors: ['sgt.b']})).toBe('1 more, by an officer other than pc.author, sgt.b and sgt.a')
+    expect(approvalsWanted({author: 'pc.author'}, {required: 1, valid: [], authorMayApprove: true, editors: ['sgt.b']})).toBe('1, by an officer')
+  })
 })

@@ -14,6 +14,7 @@ export default class AuditExport extends CrierCommand {
 
   async run() {
     const {flags} = await this.parse(AuditExport)
+    if (flags.output !== undefined && flags.output.trim() === '') throw new UsageError('--output is empty — give a file name, or leave out --output to write to stdout')
     if (this.jsonEnabled() && !flags.output) throw new UsageError('audit export writes its JSON lines to stdout — give --output FILE to use --json')
     const ctx = await this.context({config: false})
     const written = await writeAuditExport(ctx.store, flags.output)

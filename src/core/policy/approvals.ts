@@ -45,6 +45,8 @@ export interface ApprovalStatus {
   satisfied: boolean
   /** Policy lets the author approve their own (authorMayApprove). */
   authorMayApprove: boolean
+  /** Those who edited it (approvalsOf reads them): like the author, they may not approve it. */
+  editors?: string[]
   /**
    * It follows up a message whose severity needs more approvals than its own: it needs those.
    * An Update typed Minor that lifts an Extreme evacuation order is no less grave than the order.

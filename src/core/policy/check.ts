@@ -142,7 +142,7 @@ function headlineLengths(announcement: Announcement): Finding[] {
 
 function expiry(announcement: Announcement, config: Config, now: number, goesAt: number, id: string, scheduled: boolean): Finding[] {
   if (announcement.expiresAt === undefined) return []
-  const expires = new Date(announcement.expiresAt).toISOString()
+  const expires = `${localIsoMinute(announcement.expiresAt, config.timezone).replace('T', ' ')} ${config.timezone}`
   if (announcement.expiresAt <= now) {
     return [{level: 'error', rule: 'expired', message: `the announcement expired at ${expires} — set a later --expires`}]
   }
