@@ -47,7 +47,7 @@ export interface ConfigReloadOptions {
  */
 export function watchConfigReloads(options: ConfigReloadOptions): () => Promise<void> {
   let reloading = Promise.resolve()
-  const stopWatching = watchConfig(options.file, (trigger) => {
+  const check = (trigger: ReloadTrigger) => {
     reloading = reloading.then(async () => {
       const inForce = options.inForce()
       // A file that went away is not a wish to run on the embedded default's channels…
@@ -65,7 +65,11 @@ export function watchConfigReloads(options: ConfigReloadOptions): () => Promise<
       if (trigger === 'file' && JSON.stringify(config) === JSON.stringify(inForce)) return
       await options.onReload(config, trigger).catch((error: unknown) => options.onRefused(redact(error instanceof Error ? error.message : String(error))))
     })
-  })
+  }
+  const stopWatching = watchConfig(options.file, check)
+  // The file may have changed between the load of the config in force and the watch's first
+  // look (a worker starting under load): compared once now, or that change would go unseen.
+  check('file')
   return async () => {
     stopWatching()
     await reloading

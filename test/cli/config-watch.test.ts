@@ -1,0 +1,41 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {watchConfigReloads} from '../../src/cli/config-watch.js'
+import {loadConfig} from '../../src/config/load.js'
+import {resolvePaths} from '../../src/config/paths.js'
+
+let home: string | undefined
+afterEach(() => {
+  if (home) rmSync(home, {recursive: true, force: true})
+  home = undefined
+})
+
+describe('watching the config of a long-running worker', () => {
+  it('sees a change made between the load of the config in force and the start of the watch', async () => {
+    home = mkdtempSync(join(tmpdir(), 'crier-watch-'))
+    const file = join(home, 'config.yaml')
+    writeFileSync(file, 'channels:\n  website: {type: feed, dir: ./public}\n')
+    const paths = resolvePaths({CRIER_HOME: home})
+    const inForce = loadConfig(paths)
+    // Gone before the watch began: its first look sees no file, and no change after that.
+    rmSync(file)
+    const refused: string[] = []
+    const stop = watchConfigReloads({file, inForce: () => inForce, load: async () => loadConfig(paths), onRefused: (problem) => refused.push(problem), onReload: async () => {}})
+    await stop()
+    expect(refused).toEqual([`${file} is gone — put it back; a restart would run on the embedded default`])
+  })
+
+  it('says nothing when the file is as it was loaded', async () => {
+    home = mkdtempSync(join(tmpdir(), 'crier-watch-'))
+    const file = join(home, 'config.yaml')
+    writeFileSync(file, 'channels:\n  website: {type: feed, dir: ./public}\n')
+    const paths = resolvePaths({CRIER_HOME: home})
+    const inForce = loadConfig(paths)
+    const events: string[] = []
+    const stop = watchConfigReloads({file, inForce: () => inForce, load: async () => loadConfig(paths), onRefused: (problem) => events.push(problem), onReload: async () => void events.push('reloaded')})
+    await stop()
+    expect(events).toEqual([])
+  })
+})
