@@ -12,13 +12,18 @@ afterEach(() => {
   home = undefined
 })
 
+/** A config file in a fresh home, and the config loaded from it (what a worker starts with). */
+function configInForce() {
+  home = mkdtempSync(join(tmpdir(), 'crier-watch-'))
+  const file = join(home, 'config.yaml')
+  writeFileSync(file, 'channels:\n  website: {type: feed, dir: ./public}\n')
+  const paths = resolvePaths({CRIER_HOME: home})
+  return {file, paths, inForce: loadConfig(paths)}
+}
+
 describe('watching the config of a long-running worker', () => {
   it('sees a change made between the load of the config in force and the start of the watch', async () => {
-    home = mkdtempSync(join(tmpdir(), 'crier-watch-'))
-    const file = join(home, 'config.yaml')
-    writeFileSync(file, 'channels:\n  website: {type: feed, dir: ./public}\n')
-    const paths = resolvePaths({CRIER_HOME: home})
-    const inForce = loadConfig(paths)
+    const {file, paths, inForce} = configInForce()
     // Gone before the watch began: its first look sees no file, and no change after that.
     rmSync(file)
     const refused: string[] = []
@@ -28,11 +33,7 @@ describe('watching the config of a long-running worker', () => {
   })
 
   it('says nothing when the file is as it was loaded', async () => {
-    home = mkdtempSync(join(tmpdir(), 'crier-watch-'))
-    const file = join(home, 'config.yaml')
-    writeFileSync(file, 'channels:\n  website: {type: feed, dir: ./public}\n')
-    const paths = resolvePaths({CRIER_HOME: home})
-    const inForce = loadConfig(paths)
+    const {file, paths, inForce} = configInForce()
     const events: string[] = []
     const stop = watchConfigReloads({file, inForce: () => inForce, load: async () => loadConfig(paths), onRefused: (problem) => events.push(problem), onReload: async () => void events.push('reloaded')})
     await stop()
