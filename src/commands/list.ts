@@ -24,10 +24,12 @@ export default class List extends CrierCommand {
       if (!lifecycleStates.includes(state as LifecycleState)) throw new UsageError(`--status "${state}" is not a state — use one of ${lifecycleStates.join(', ')}`)
     }
     const ctx = await this.context({config: false})
+    // Read once: for list it is a store read (the zone the config last named).
+    const zone = this.timeZone()
     const announcements = ctx.store.announcements.list({
       states: states as LifecycleState[],
       // A date without an offset is in the zone the times are shown in.
-      since: flags.since ? parseSince(flags.since, ctx.now(), this.timeZone()) : undefined,
+      since: flags.since ? parseSince(flags.since, ctx.now(), zone) : undefined,
       limit: flags.all ? undefined : flags.limit,
     })
     const superseded = supersededBy(ctx, announcements.map((a) => a.id))
@@ -36,7 +38,7 @@ export default class List extends CrierCommand {
     if (!flags.all && announcements.length === flags.limit) process.stderr.write(`(the newest ${flags.limit}; --limit N or --all for more)\n`)
     if (!this.jsonEnabled()) {
       if (announcements.length === 0) this.log('No announcements.')
-      else this.log(announcements.map((a) => announcementLine(a, this.timeZone(), superseded.get(a.id), schedules.get(a.id))).join('\n'))
+      else this.log(announcements.map((a) => announcementLine(a, zone, superseded.get(a.id), schedules.get(a.id))).join('\n'))
       const missed = ctx.store.schedules.missedCountSince(ctx.now() - 24 * 3600_000)
       if (missed) this.logToStderr(`${counted(missed, 'scheduled occurrence')} missed in the last 24 h — see crier status`)
       const unreviewed = ctx.store.announcements.unreviewedOverrides()

@@ -39,6 +39,11 @@ export function areaReachOf(ctx: CoreContext, announcement: Announcement): AreaR
   return reach
 }
 
+/** "2 have no phone number, 1 opted out": why some of those inside cannot be sent to; '' when all can. */
+export function unreachableWhy({contact, noContact, optedOut}: Pick<AreaReach, 'contact' | 'noContact' | 'optedOut'>): string {
+  return [noContact ? `${counted(noContact, 'has', 'have')} no ${contact === 'email' ? 'e-mail address' : 'phone number'}` : '', optedOut ? `${counted(optedOut, 'opted out', 'opted out')}` : ''].filter(Boolean).join(', ')
+}
+
 /** Channels whose list has subscribers of whom the area takes in none it can send to: broadcast refuses them (exit 2), preview warns. */
 export function unreachedByArea(reach: AreaReach[]): string[] {
   return reach
@@ -46,8 +51,7 @@ export function unreachedByArea(reach: AreaReach[]): string[] {
     .map(({channel, list, inside, unplaced, contact, noContact, optedOut}) => {
       if (inside > 0) {
         // Inside, but none it could send to: "sent 0/643, skipped 643" is no alert.
-        const why = [noContact ? `${counted(noContact, 'has', 'have')} no ${contact === 'email' ? 'e-mail address' : 'phone number'}` : '', optedOut ? `${optedOut} opted out` : ''].filter(Boolean).join(', ')
-        return `channel ${channel}: none of the ${inside} subscribers of "${list}" inside the area can be sent to (${why}) — nothing would go there; leave ${channel} out`
+        return `channel ${channel}: none of the ${inside} subscribers of "${list}" inside the area can be sent to (${unreachableWhy({contact, noContact, optedOut})}) — nothing would go there; leave ${channel} out`
       }
       const unplacedNote = unplaced ? ` (${counted(unplaced, 'subscriber')} cannot be placed: no location or zone)` : ''
       return `channel ${channel}: no subscriber of "${list}" is inside the area${unplacedNote} — check --circle, --polygon and --zone, or leave ${channel} out`

@@ -1,5 +1,5 @@
 import type {Area} from '../core/announcement.js'
-import type {AreaReach} from '../core/area-reach.js'
+import {unreachableWhy, type AreaReach} from '../core/area-reach.js'
 import {zoneGeocode} from '../core/area-targeting.js'
 import {oneLine} from '../core/terminal-text.js'
 import {formatCount} from './live/format.js'
@@ -11,11 +11,8 @@ import {formatCount} from './live/format.js'
 export function areaReachLine(reach: AreaReach): string {
   const unplaced = reach.unplaced > 0 ? `; ${formatCount(reach.unplaced)} cannot be placed (no location or zone) and ${reach.unplaced === 1 ? 'is' : 'are'} left out` : ''
   // Who it reaches, as the fan-out will: the officer learns it before sending, not from the skipped count after.
-  const missing = [
-    reach.noContact > 0 ? `${formatCount(reach.noContact)} ${reach.noContact === 1 ? 'has' : 'have'} no ${reach.contact === 'email' ? 'e-mail address' : 'phone number'}` : '',
-    reach.optedOut > 0 ? `${formatCount(reach.optedOut)} opted out` : '',
-  ].filter(Boolean)
-  const reachable = missing.length ? `, of whom ${formatCount(reach.inside - reach.noContact - reach.optedOut)} can be sent to (${missing.join(', ')})` : ''
+  const why = unreachableWhy(reach)
+  const reachable = why ? `, of whom ${formatCount(reach.inside - reach.noContact - reach.optedOut)} can be sent to (${why})` : ''
   return `${reach.channel}: the area takes in ${formatCount(reach.inside)} of the ${formatCount(reach.subscribers)} subscribers of ${reach.list}${reachable}${unplaced}.`
 }
 

@@ -6,7 +6,7 @@ import {zoneGeocode} from '../area-targeting.js'
 import {shortId} from '../ids.js'
 import {lacksChannelLanguage, type ChannelRendering} from '../render.js'
 import {findPersonalData, type PersonalDataOptions} from './personal-data.js'
-import {inQuietHours, localIsoMinute, quietHoursEnd} from './quiet-hours.js'
+import {inQuietHours, localIsoMinute, quietHoursEnd, wallClock} from './quiet-hours.js'
 import {foldText, wordMatchers, type WordMatcher} from './words.js'
 import {templatePlaceholderNames} from '../templates.js'
 
@@ -142,7 +142,7 @@ function headlineLengths(announcement: Announcement): Finding[] {
 
 function expiry(announcement: Announcement, config: Config, now: number, goesAt: number, id: string, scheduled: boolean): Finding[] {
   if (announcement.expiresAt === undefined) return []
-  const expires = `${localIsoMinute(announcement.expiresAt, config.timezone).replace('T', ' ')} ${config.timezone}`
+  const expires = `${wallClock(announcement.expiresAt, config.timezone)} ${config.timezone}`
   if (announcement.expiresAt <= now) {
     return [{level: 'error', rule: 'expired', message: `the announcement expired at ${expires} — set a later --expires`}]
   }
@@ -347,14 +347,16 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
   if (at === undefined) return []
   const keeping = quiet.channels ? announcement.channels.filter((name) => quiet.channels!.includes(name)) : [undefined]
   const zone = config.timezone
-  const when = `${localIsoMinute(at, zone).replace('T', ' ')} ${zone}`
+  const when = `${wallClock(at, zone)} ${zone}`
   const range = `quiet hours ${quiet.from}–${quiet.to}`
-  const end = localIsoMinute(quietHoursEnd(at, quiet, zone), zone)
+  const endsAt = quietHoursEnd(at, quiet, zone)
+  const end = localIsoMinute(endsAt, zone)
   // A one-off moves to the morning; a recurring schedule needs a cron that fires outside them.
   // Expired before they end, it could not go then either: the expiry is what must change.
-  const expiresFirst = announcement.expiresAt !== undefined && announcement.expiresAt <= quietHoursEnd(at, quiet, zone)
+  const expiresFirst = announcement.expiresAt !== undefined && announcement.expiresAt <= endsAt
+  const expiresAt = expiresFirst ? wallClock(announcement.expiresAt!, zone) : ''
   const oneOff = expiresFirst
-    ? `it expires at ${localIsoMinute(announcement.expiresAt!, zone).replace('T', ' ')}, before they end: give a later --expires (crier edit ${id} --expires …), then crier schedule ${id} --at ${end}`
+    ? `it expires at ${expiresAt}, before they end: give a later --expires (crier edit ${id} --expires …), then crier schedule ${id} --at ${end}`
     : `send it from ${quiet.to}: crier schedule ${id} --at ${end}`
   const remedy = recurring.cron !== undefined ? `give a cron that fires outside them: crier schedule ${id} --cron "…"` : oneOff
   return keeping.map((channel) => {
@@ -370,7 +372,7 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
           level: 'warning' as const,
           rule: 'quiet-hours',
           ...(channel ? {channel} : {}),
-          message: `this ${announcement.severity} announcement would go out${where} at ${when}, in ${range} — ${recurring.cron !== undefined ? `consider a cron that fires outside them: crier schedule ${id} --cron "…"` : expiresFirst ? `it expires before they end (${localIsoMinute(announcement.expiresAt!, zone).replace('T', ' ')}), so waiting needs a later --expires too` : `consider waiting until ${quiet.to}: crier schedule ${id} --at ${end}`}`,
+          message: `this ${announcement.severity} announcement would go out${where} at ${when}, in ${range} — ${recurring.cron !== undefined ? `consider a cron that fires outside them: crier schedule ${id} --cron "…"` : expiresFirst ? `it expires before they end (${expiresAt}), so waiting needs a later --expires too` : `consider waiting until ${quiet.to}: crier schedule ${id} --at ${end}`}`,
         }
   })
 }

@@ -46,6 +46,11 @@ export function quietHoursEnd(instant: number, range: QuietHoursRange, timeZone:
   return wallTimeToInstant({year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(), hour: Math.floor(to / 60), minute: to % 60, second: 0}, timeZone)
 }
 
+/** "2026-11-26 07:00": the zone's wall clock, as policy's messages show it. */
+export function wallClock(instant: number, timeZone: string): string {
+  return localIsoMinute(instant, timeZone).replace('T', ' ')
+}
+
 /** "2026-11-26T07:00": the zone's wall clock, as `crier schedule --at` reads it back. */
 export function localIsoMinute(instant: number, timeZone: string): string {
   return new Date(instant + zoneOffsetMs(instant, timeZone)).toISOString().slice(0, 16)
