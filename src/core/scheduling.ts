@@ -81,7 +81,9 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     // A cron is judged over a week of its firings (at most 2,016: a day and a half of a minutely
     // one), not the three it echoes: quiet hours are a time of day, and an occurrence refused at
     // 03:00 every night would be "missed" and exit 4 every night.
-    const judgedAt = request.cron === undefined ? next : cronOccurrences(request.cron, timeZone, now, 2016, Math.min(untilAt ?? Infinity, now + 8 * 86_400_000))
+    // A sparse cron (monthly) has fewer in the week than the three it echoes: those, then.
+    const week = request.cron === undefined ? next : cronOccurrences(request.cron, timeZone, now, 2016, Math.min(untilAt ?? Infinity, now + 8 * 86_400_000))
+    const judgedAt = week.length > next.length ? week : next
     const {findings} = judgeAnnouncement(ctx, announcement, now, {sendAt: judgedAt, ...(request.cron !== undefined && {cron: request.cron})})
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)

@@ -173,6 +173,8 @@ describe('a one-off schedule', () => {
     expect(() => scheduleAnnouncement(quietNights, id, {cron: '*/15 * * * *'})).toThrow(/Minor announcements may not go out in quiet hours 22:00–07:00, and this one would at \d{4}-\d\d-\d\d 22:00 Europe\/London — give a cron that fires outside them/)
     expect(scheduleAnnouncement(quietNights, id, {cron: '0 9-17 * * *'}).schedule).toMatchObject({kind: 'cron'})
     unscheduleAnnouncement(ctx, id)
+    // One that fires less than once a week is judged at its next firings all the same.
+    expect(() => scheduleAnnouncement(quietNights, id, {cron: '0 23 1 * *'})).toThrow(/and this one would at \d{4}-\d\d-01 23:00 Europe\/London — give a cron that fires outside them/)
     // A one-off is told when the quiet hours end.
     expect(() => scheduleAnnouncement(quietMornings, id, {at: '2026-12-01T08:00'})).toThrow(`send it from 09:00: crier schedule ${shortId(id)} --at 2026-12-01T09:00`)
     expect(world!.store.schedules.activeFor(id)).toBeUndefined()
