@@ -3,7 +3,7 @@ import {CrierCommand} from '../cli/base-command.js'
 import {resolveAnnouncementId} from '../cli/args.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {UsageError} from '../core/errors.js'
-import {splitChannelList} from '../core/fields.js'
+import {splitNameList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {liveSnapshotReader, type LiveSnapshotReader} from '../engine/live-snapshot.js'
 import {retryDeadDeliveries} from '../engine/retry-dead.js'
@@ -138,7 +138,7 @@ const listedAtMost = 200
 const listable = ['unknown', 'dead', 'expired', 'skipped', 'cancelled'] as const
 
 function listedStates(given: string[]): Array<(typeof listable)[number]> {
-  const states = splitChannelList(given)
+  const states = splitNameList(given, '--deliveries', `expected ${listable.join(', ')}`)
   const unknown = states.filter((state) => !(listable as readonly string[]).includes(state))
   if (unknown.length) throw new UsageError(`--deliveries ${unknown.join(', ')}: expected ${listable.join(', ')}`)
   return states as Array<(typeof listable)[number]>

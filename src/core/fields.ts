@@ -84,5 +84,15 @@ export function parseWebLink(typed: string): string {
 
 /** --channel is repeatable and takes comma lists: "a,b" --channel c. */
 export function splitChannelList(values: string[]): string[] {
-  return [...new Set(values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean))]
+  return splitNameList(values, '--channel', 'give the channels it goes to (crier channels list shows them)')
+}
+
+/**
+ * A repeatable flag that takes comma lists. Given but naming nothing (a script's empty
+ * "$CHANNELS") is refused: taken as not given, it would quietly mean the default.
+ */
+export function splitNameList(values: string[], flag: string, hint: string): string[] {
+  const names = [...new Set(values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean))]
+  if (values.length > 0 && names.length === 0) throw new UsageError(`${flag} names nothing — ${hint}`)
+  return names
 }

@@ -138,6 +138,10 @@ describe('bad input: one Error line, exit 2, nothing written', () => {
     refused(['draft', 'Text.', '--severity', 'Minor', '--channel', 'twitter'], 2, /channel "twitter" is not configured — configured: website \(see crier channels list\)/)
     refused(['draft', 'Text.', '--severity', 'Minor', '--channel', 'website,twitter'], 2, /channel "twitter" is not configured — configured: website/)
     refused(['edit', existing.id, '--channel', 'sms'], 2, /channel "sms" is not configured — configured: website/)
+    // a script's empty "$CHANNELS" is refused, not taken as the default channels
+    refused(['edit', existing.id, '--channel', ''], 2, /--channel names nothing — give the channels it goes to/)
+    refused(['edit', existing.id, '--channel', ' , '], 2, /--channel names nothing/)
+    refused(['draft', 'Text.', '--severity', 'Minor', '--channel', ''], 2, /--channel names nothing/)
   })
 
   it('an unknown id, in every command that takes one', () => {
