@@ -7,6 +7,7 @@ import {postThread, threadPosts} from './thread.js'
 import {apiBaseUrl} from './http-url.js'
 import {recordKey} from './bluesky-record-key.js'
 import {authorized, currentSession, describeSession, failureOf, forgetSessions, reasonOf, xrpc, type Io, type Session} from './bluesky-session.js'
+import {segmenter} from '../core/segmenter.js'
 
 // Posts to a Bluesky account (or any atproto PDS) as app.bsky.feed.post records, long
 // announcements as a thread of replies.
@@ -147,7 +148,6 @@ export const bluesky: Driver<BlueskySettings, BlueskyPayload> = {
 
 // Counting and facets.
 
-let graphemes: Intl.Segmenter | undefined
 /** Characters that may join a neighbour into one grapheme: CR (CR LF), and everything from U+0300 (combining marks, surrogates, ZWJ…). */
 const joining = /[^\u0000-\u000c\u000e-\u02ff]+/g
 
@@ -163,9 +163,8 @@ export function graphemeLength(text: string): number {
   let stretchStart = 0
   let stretchEnd = 0
   const countStretch = () => {
-    graphemes ??= new Intl.Segmenter(undefined, {granularity: 'grapheme'})
     count += stretchStart - counted
-    for (const _ of graphemes.segment(text.slice(stretchStart, stretchEnd))) count++
+    for (const _ of segmenter('grapheme').segment(text.slice(stretchStart, stretchEnd))) count++
     counted = stretchEnd
   }
   for (const match of text.matchAll(joining)) {

@@ -10,6 +10,7 @@ import {channelTimeoutMs} from './timeout.js'
 import {socialText, type SocialText} from './social-text.js'
 import {postThread, threadPosts} from './thread.js'
 import {isApiBaseUrl} from './http-url.js'
+import {segmenter} from '../core/segmenter.js'
 
 // Posts on a Mastodon instance (or any server speaking its API: GoToSocial, Pleroma, Akkoma)
 // through the REST API directly, https://docs.joinmastodon.org/methods/statuses/#create.
@@ -131,7 +132,6 @@ function languageOf(variant: Variant): string | undefined {
 // shortened here: an announcement rarely has one, and counting one in full only splits earlier.
 
 const urlCharacters = 23
-const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'})
 
 /** The length Mastodon counts for a post with this text and content warning. */
 export function mastodonLength(text: string, spoilerText = ''): number {
@@ -142,7 +142,7 @@ function graphemeCount(text: string): number {
   // Printable ASCII and line feeds are one grapheme each (CR LF would be one for two).
   if (/^[\x20-\x7e\n]*$/.test(text)) return text.length
   let count = 0
-  for (const _ of graphemes.segment(text)) count++
+  for (const _ of segmenter('grapheme').segment(text)) count++
   return count
 }
 

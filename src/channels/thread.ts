@@ -1,5 +1,6 @@
 import type {PostedPart, Receipt, SendContext} from './driver.js'
 import type {SocialText} from './social-text.js'
+import {segmenter, type Granularity} from '../core/segmenter.js'
 
 // Long announcements become numbered threads ("… 1/3") instead of being cut off. The split is
 // made at sentence boundaries where it can, at word boundaries where a sentence is too long,
@@ -14,10 +15,6 @@ export interface ThreadOptions {
   /** When false, the whole text is one part even if over the limit (policy then refuses it). */
   threads: boolean
 }
-
-const sentences = new Intl.Segmenter(undefined, {granularity: 'sentence'})
-const words = new Intl.Segmenter(undefined, {granularity: 'word'})
-const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'})
 
 /**
  * The posts of an announcement: the heading first, the link in the first post (the one people
@@ -47,7 +44,7 @@ function splitToFit(text: string, fits: (index: number, candidate: string) => bo
     if (part) parts.push(part)
     current = ''
   }
-  const add = (piece: string, finer: Intl.Segmenter | undefined): void => {
+  const add = (piece: string, finer: Granularity | undefined): void => {
     const candidate = `${current}${piece}`.trim()
     if (fits(parts.length, candidate)) {
       current += piece
@@ -60,16 +57,16 @@ function splitToFit(text: string, fits: (index: number, candidate: string) => bo
     }
     // The piece alone does not fit a post: break it finer (sentence → words → graphemes) — but
     // never a link or an address: half of one misleads, so it goes whole and policy reports it.
-    if (!finer || (finer === graphemes && isUnbreakable(piece.trim()))) {
+    if (!finer || (finer === 'grapheme' && isUnbreakable(piece.trim()))) {
       // A single grapheme (or link) over the limit cannot be split; it goes alone and policy reports it.
       push()
       current = piece
       return
     }
-    for (const segment of segmentsOf(piece, finer)) add(segment, finer === words ? graphemes : finer === sentences ? words : undefined)
+    for (const segment of segmentsOf(piece, finer)) add(segment, finer === 'word' ? 'grapheme' : finer === 'sentence' ? 'word' : undefined)
   }
   // Paragraph breaks stay with the text before them, so a post ends at a paragraph when it can.
-  for (const segment of segmentsOf(text, sentences)) add(segment, words)
+  for (const segment of segmentsOf(text, 'sentence')) add(segment, 'word')
   push()
   return parts
 }
@@ -86,11 +83,11 @@ function isUnbreakable(word: string): boolean {
 }
 
 /** The segmenter's segments of `text`, joined where a boundary falls inside a link, hashtag or mention. */
-function* segmentsOf(text: string, segmenter: Intl.Segmenter): Generator<string> {
+function* segmentsOf(text: string, granularity: Granularity): Generator<string> {
   // Graphemes break only a piece longer than a whole post (a bare token that long goes whole: splitToFit).
-  const inside = segmenter === graphemes ? [] : [...text.matchAll(unbreakable)].map((match) => [match.index, match.index + match[0].length] as const)
+  const inside = granularity === 'grapheme' ? [] : [...text.matchAll(unbreakable)].map((match) => [match.index, match.index + match[0].length] as const)
   let pending = ''
-  for (const {segment, index} of segmenter.segment(text)) {
+  for (const {segment, index} of segmenter(granularity).segment(text)) {
     pending += segment
     const end = index + segment.length
     if (inside.some(([start, stop]) => end > start && end < stop)) continue

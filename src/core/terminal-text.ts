@@ -1,3 +1,5 @@
+import {segmenter} from './segmenter.js'
+
 // Text from outside (provider errors, replies, file contents) is shown to people in a terminal:
 // strip escape sequences and control characters so it cannot move the cursor, retitle the
 // window or hide itself.
@@ -43,15 +45,13 @@ const nonCharacters = /[\ufdd0-\ufdef\ufffe\uffff\u{1fffe}\u{1ffff}\u{2fffe}\u{2
 // several scripts need (U+200C, U+200D) are kept.
 const invisibleBreaks = /[\u00ad\u115f\u1160\u180e\u200b\u2060-\u2064\u3164\ufeff\uffa0]/g
 
-const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'})
-
 /** One line, safe to print, at most `max` characters. */
 export function oneLine(text: string, max = 300): string {
   const flat = stripTerminalControls(text.replace(/[\r\n\t]+/g, ' ')).trim()
   if (flat.length <= max) return flat
   // Cut between characters, never inside one (a surrogate pair, a flag, a joined emoji).
   let kept = ''
-  for (const {segment} of graphemes.segment(flat)) {
+  for (const {segment} of segmenter('grapheme').segment(flat)) {
     if (kept.length + segment.length > max - 1) break
     kept += segment
   }

@@ -6,6 +6,7 @@ import {oneLine} from '../core/terminal-text.js'
 import type {AnnouncementRef, ShiftDashboard} from '../engine/dashboard.js'
 import {broadcastSummaryLines} from './broadcast-lines.js'
 import {announcementLine, drillFlag, formatTime, scheduleHow, supersededFlag} from './format.js'
+import {segmenter} from '../core/segmenter.js'
 
 /**
  * The shift-start dashboard as plain text: one heading per part that has something in it. With
@@ -98,7 +99,7 @@ function cut(line: string, width: number): string {
   if (stringWidth(line) <= width) return line
   let kept = ''
   let used = 0
-  for (const {segment} of graphemes.segment(line)) {
+  for (const {segment} of segmenter('grapheme').segment(line)) {
     const columns = stringWidth(segment)
     if (used + columns > Math.max(1, width - 1)) break
     kept += segment
@@ -106,5 +107,3 @@ function cut(line: string, width: number): string {
   }
   return kept + '…'
 }
-
-const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'})
