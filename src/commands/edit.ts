@@ -40,7 +40,7 @@ export default class Edit extends CrierCommand {
     const {args, flags} = await this.parse(Edit)
     const ctx = await this.context()
     const id = resolveAnnouncementId(ctx, args.id)
-    const {file, channel, text: textFlag, ...fields} = flags
+    const {file, channel, text: textFlag, json: _json, config: _config, ...fields} = flags
     const input: EditInput = {...fields}
     if (channel) input.channels = splitChannelList(channel)
     if (file !== undefined) input.text = readFileText(file)
@@ -56,10 +56,15 @@ export default class Edit extends CrierCommand {
       const language = input.lang === undefined ? undefined : parseLanguage(input.lang)
       input.text = editInEditor(language === undefined ? variants[0]!.description : (variants[variantIndexFor(variants, language)]?.description ?? ''))
     }
-    const {announcement, withdrawnApprovals, keptHeadline} = editAnnouncement(ctx, id, input)
+    const {announcement, withdrawnApprovals, keptHeadline, unchanged} = editAnnouncement(ctx, id, input)
+    if (unchanged) {
+      this.say(`Unchanged: ${shortId(id)} already says that${announcement.state === 'approved' ? ' (its approvals stand)' : ''}.`)
+      return {...announcementJson(announcement), withdrawnApprovals, changed: false}
+    }
     this.say(`Edited ${shortId(id)}${withdrawnApprovals ? `; ${counted(withdrawnApprovals, 'approval')} withdrawn — it needs approving again` : ''}.`)
-    if (keptHeadline) this.logToStderr(`Note: the headline stays "${oneLine(keptHeadline, 140)}" — if the new text says otherwise, change it with --headline`)
-    return {...announcementJson(announcement), withdrawnApprovals}
+    // On stderr with --json too: a script is the likelier to leave "open" over "closed".
+    if (keptHeadline) process.stderr.write(`Note: the headline stays "${oneLine(keptHeadline, 140)}" — if the new text says otherwise, change it with --headline\n`)
+    return {...announcementJson(announcement), withdrawnApprovals, changed: true}
   }
 }
 

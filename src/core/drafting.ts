@@ -10,6 +10,7 @@ import {areaFrom, hasShapeFlags} from './area-targeting.js'
 import type {Area} from './announcement.js'
 import {channelConfig} from './render.js'
 import {parseExpiry} from './time-input.js'
+import {contentHash} from './policy/approvals.js'
 import {capStatuses, severities} from './announcement.js'
 import {shortId} from './ids.js'
 
@@ -168,6 +169,8 @@ export interface EditResult {
   withdrawnApprovals: number
   /** The text changed under a headline the officer typed, which stays: they are told, to check it still fits. */
   keptHeadline?: string
+  /** It already said all that: nothing was written, and its approvals stand. */
+  unchanged?: true
 }
 
 export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput): EditResult {
@@ -210,6 +213,9 @@ export function editAnnouncement(ctx: CoreContext, id: string, typed: EditInput)
       variants,
       updatedAt: at,
     }
+    // A script that sets the same fields on every run must not undo the second officer's approval:
+    // the approvers approved this very content.
+    if (contentHash(next) === contentHash(current)) return {announcement: current, withdrawnApprovals: 0, unchanged: true}
     const withdrawnApprovals = ctx.store.announcements.clearApprovals(id)
     // Edited text is unapproved text (the approvers approved the old one).
     next.state = unapprovedState(ctx, next)

@@ -80,6 +80,28 @@ describe('two-person approval through the CLI', () => {
     expect(show(home, created.id).state).toBe('sent')
   })
 
+  it('an edit that changes nothing keeps the approval, and edit --json with nothing to change is refused like edit', () => {
+    const created = draft(home, ['Flooding on the riverside at Llanrwst.', '--severity', 'Severe', '--area', 'Llanrwst', '--expires', '+6h'], {env: author})
+    ok(home.run(['approve', created.id], {env: jones}))
+    const events = () => (jsonOf(ok(home.run(['audit', '--id', created.id, '--json']))) as {events: Array<{action: string}>}).events.map((event) => event.action)
+    const before = events()
+    // a script re-applying the same fields
+    expect(ok(home.run(['edit', created.id, '--severity', 'Severe', '--text', 'Flooding on the riverside at Llanrwst.'], {env: author})).stdout).toBe(`Unchanged: ${created.shortId} already says that (its approvals stand).\n`)
+    expect(jsonOf(ok(home.run(['edit', created.id, '--area', 'Llanrwst', '--json'], {env: author})))).toMatchObject({state: 'approved', withdrawnApprovals: 0, changed: false})
+    // an empty "$FLAGS" with --json: refused as without it, nothing withdrawn
+    refused(home.run(['edit', created.id, '--json'], {env: author}), 2, /nothing to change — give a flag such as --text/)
+    expect(show(home, created.id)).toMatchObject({state: 'approved', approvals: {required: 1, valid: 1}})
+    expect(events()).toEqual(before)
+    expect(jsonOf(ok(home.run(['edit', created.id, '--area', 'Llanrwst and Trefriw', '--json'], {env: author})))).toMatchObject({state: 'pending_approval', withdrawnApprovals: 1, changed: true})
+  })
+
+  it('with --json too, edit says on stderr that a typed headline stayed over new text', () => {
+    const created = draft(home, ['Road open again at Conwy.', '--headline', 'Road open', '--severity', 'Minor', '--expires', '+6h'], {env: author})
+    const edited = ok(home.run(['edit', created.id, '--text', 'Road closed again at Conwy after a crash.', '--json'], {env: author}))
+    expect(jsonOf(edited)).toMatchObject({changed: true, variants: [{headline: 'Road open'}]})
+    expect(edited.stderr).toBe('Note: the headline stays "Road open" — if the new text says otherwise, change it with --headline\n')
+  })
+
   it('an edit between the approver’s preview and their approval: the approval is refused (exit 3) until they read it again', () => {
     const created = draft(home, ['Flooding expected on the riverside tonight.', '--severity', 'Severe', '--area', 'Llanrwst', '--expires', '+6h'], {env: author})
     ok(home.run(['preview', created.id], {env: jones}))
