@@ -28,6 +28,9 @@ export abstract class CrierCommand extends Command {
   /** Sends or imports in bulk (run, worker, broadcast, cancel, subscribers import): its heap is kept lean (lean-heap.ts). */
   static allocatesInBulk = false
 
+  /** Only reads (show, preview, status): the config it loaded is recorded only if the database is free, never waited for. */
+  static readsOnly = false
+
   private paths?: CrierPaths
   private loadedConfig?: Config
   private store?: Store
@@ -88,7 +91,8 @@ export abstract class CrierCommand extends Command {
       const onLockWait = options.busyTimeoutMs === undefined && busyTimeoutMs > 0 ? () => process.stderr.write(`crier: waiting for another crier process to finish with ${paths.database} (a subscriber import?), up to ${busyTimeoutMs < 1000 ? `${busyTimeoutMs} ms` : `${Math.round(busyTimeoutMs / 1000)} s`}…\n`) : undefined
       this.store = openStore(paths.database, {busyTimeoutMs, actor: actingUser(), onLockWait})
       // The audit trail notes each config whose text differs from the last one recorded.
-      if (config) (await import('../core/config-fingerprint.js')).recordConfigLoad(this.store, config)
+      const ifFree = (this.constructor as typeof CrierCommand).readsOnly
+      if (config) (await import('../core/config-fingerprint.js')).recordConfigLoad(this.store, config, {ifFree})
     }
     const context = {store: this.store, now: Date.now, user: actingUser()} as CoreContext
     Object.defineProperty(context, 'config', {

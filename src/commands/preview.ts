@@ -12,6 +12,7 @@ import {announcementJson} from '../views/format.js'
 import {previewText} from '../views/preview-text.js'
 
 export default class Preview extends CrierCommand {
+  static override readsOnly = true
   static override description = 'Show exactly what each channel will publish, with lengths and policy findings.'
   static override examples = ['<%= config.bin %> preview 01JD5X', '<%= config.bin %> preview 01JD5X --channel website --json']
   static override args = {id: idArg}

@@ -12,6 +12,7 @@ import {announcementJson, formatTime, overrideFlag, scheduleHow, scheduleJson} f
 import {channelCountsLine} from '../views/status-lines.js'
 
 export default class Show extends CrierCommand {
+  static override readsOnly = true
   static override description = 'Show one announcement with its channels, approvals and delivery state.'
   static override examples = ['<%= config.bin %> show 01JD5X']
   static override args = {id: idArg}

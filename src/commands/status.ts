@@ -16,6 +16,7 @@ import {progressOnStderr} from '../views/live/progress-lines.js'
 import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
 
 export default class Status extends CrierCommand {
+  static override readsOnly = true
   static override description = 'Delivery state per channel of one announcement (--watch follows it until every delivery is final); without an ID, the shift-start dashboard: what is sending, scheduled next, waiting for approval, and what went wrong in the last 24 h.'
   static override examples = [
     '<%= config.bin %> status',

@@ -28,7 +28,7 @@ export function configFingerprint(config: Config): {source: string; sha256: stri
  * Appends `config-loaded` to the audit trail when the config differs from the one last recorded;
  * with the zone the file names, which commands that read no config (list) show times in.
  */
-export function recordConfigLoad(store: Store, config: Config): void {
+export function recordConfigLoad(store: Store, config: Config, options: {ifFree?: boolean} = {}): void {
   const fingerprint = configFingerprint(config)
-  if (fingerprint) store.audit.recordConfigLoad({...fingerprint, ...(config.timezoneNamed ? {timeZone: config.timezone} : {})})
+  if (fingerprint) store.audit.recordConfigLoad({...fingerprint, ...(config.timezoneNamed ? {timeZone: config.timezone} : {})}, Date.now(), options)
 }

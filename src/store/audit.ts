@@ -116,6 +116,26 @@ export function atomically<T>(db: Db, fn: () => T): T {
   return db.inTransaction ? fn() : writeTransaction(db, fn)
 }
 
+/**
+ * Runs fn in the caller's transaction, or in its own only if the database is free this instant;
+ * undefined when another crier holds it. For a record a reader leaves in passing (a preview, the
+ * config it loaded), which must not keep that reader waiting behind a long write (an import).
+ */
+function ifFree<T>(db: Db, fn: () => T): T | undefined {
+  if (db.inTransaction) return fn()
+  const waited = db.pragma('busy_timeout', {simple: true}) as number
+  db.pragma('busy_timeout = 0')
+  try {
+    // Its own BEGIN here, not writeTransaction's, which would wait for the lock after all.
+    return db.transaction(fn).immediate()
+  } catch (error) {
+    if ((error as {code?: string}).code?.startsWith('SQLITE_BUSY')) return undefined
+    throw error
+  } finally {
+    db.pragma(`busy_timeout = ${waited}`)
+  }
+}
+
 /** JSON.stringify replacer: every string value redacted of known secrets, at any depth. */
 function redacted(_key: string, value: unknown): unknown {
   return typeof value === 'string' ? redact(value) : value
@@ -252,25 +272,9 @@ export function auditTrail(db: Db, storeActor: string) {
     actorsOf(subject: string, action: AuditAction): string[] {
       return actorsOf.all({subject, action}) as string[]
     },
-    /**
-     * Appends only if the database is free this instant: for a record a reader leaves in passing
-     * (a preview), which must not keep that reader waiting behind another crier's long write (an
-     * import) as a send would. Returns whether it was written.
-     */
+    /** Appends only if the database is free this instant (see ifFree). Returns whether it was written. */
     appendIfFree(event: AuditEventInput): boolean {
-      const waited = db.pragma('busy_timeout', {simple: true}) as number
-      db.pragma('busy_timeout = 0')
-      try {
-        // Its own BEGIN here, not writeTransaction's, which would wait for the lock after all.
-        if (db.inTransaction) append(event)
-        else db.transaction(() => append(event)).immediate()
-        return true
-      } catch (error) {
-        if ((error as {code?: string}).code?.startsWith('SQLITE_BUSY')) return false
-        throw error
-      } finally {
-        db.pragma(`busy_timeout = ${waited}`)
-      }
+      return ifFree(db, () => append(event)) !== undefined
     },
     /** The latest `action` events on `subject`, newest first, details parsed. */
     latestOf(subject: string, action: AuditAction, limit = 50): Array<{actor: string; at: number; details: Record<string, unknown>}> {
@@ -284,9 +288,10 @@ export function auditTrail(db: Db, storeActor: string) {
     },
     /**
      * Appends `config-loaded` when the config's fingerprint differs from the last one recorded.
-     * The first look is a plain read, so an unchanged config costs no write lock.
+     * The first look is a plain read, so an unchanged config costs no write lock. `ifFree`: only
+     * if the database is free this instant (a command that only reads; the next command records it).
      */
-    recordConfigLoad(fingerprint: {source: string; sha256: string; timeZone?: string}, at = Date.now()): boolean {
+    recordConfigLoad(fingerprint: {source: string; sha256: string; timeZone?: string}, at = Date.now(), options: {ifFree?: boolean} = {}): boolean {
       // A zone the last record lacks is recorded too: one written before records carried it.
       const isRecorded = () => {
         const text = lastConfigLoad.get() as string | undefined
@@ -294,11 +299,12 @@ export function auditTrail(db: Db, storeActor: string) {
         return last?.sha256 === fingerprint.sha256 && last.timeZone === fingerprint.timeZone
       }
       if (isRecorded()) return false
-      return atomically(db, () => {
+      const record = () => {
         if (isRecorded()) return false
         append({action: 'config-loaded', details: fingerprint, at})
         return true
-      })
+      }
+      return options.ifFree ? (ifFree(db, record) ?? false) : atomically(db, record)
     },
     /** The zone the config last loaded names, if it names one: where a command that reads no config shows times. */
     lastConfigTimeZone(): string | undefined {

@@ -333,3 +333,24 @@ describe('a record left in passing (appendIfFree)', () => {
     expect(store.audit.verify()).toMatchObject({ok: true})
   })
 })
+
+describe('the config a reader loaded (recordConfigLoad ifFree)', () => {
+  it('is not waited for while another crier holds the database; the next look records it, once', () => {
+    store.db.pragma('busy_timeout = 600000')
+    const fingerprint = {source: '/etc/crier/config.yaml', sha256: 'f'.repeat(64)}
+    const loads = () => allRows(store).filter((row) => row.action === 'config-loaded' && row.details.includes('f'.repeat(64)))
+    const importer = new Database(path, {timeout: 5000})
+    try {
+      importer.prepare('BEGIN IMMEDIATE').run()
+      expect(store.audit.recordConfigLoad(fingerprint, Date.now(), {ifFree: true})).toBe(false)
+      importer.prepare('COMMIT').run()
+    } finally {
+      importer.close()
+    }
+    expect(loads()).toHaveLength(0)
+    expect(store.audit.recordConfigLoad(fingerprint, Date.now(), {ifFree: true})).toBe(true)
+    expect(store.audit.recordConfigLoad(fingerprint, Date.now(), {ifFree: true})).toBe(false)
+    expect(loads()).toHaveLength(1)
+    expect(store.audit.verify()).toMatchObject({ok: true})
+  })
+})
