@@ -28,7 +28,9 @@ const bidiOverrides = /[\u202a-\u202e]/g
 export function publishableText(text: string): string {
   return text
     .replace(escapeSequences, '')
-    .replace(/\r\n?|[\v\f]/g, '\n')
+    // Every way another system ends a line is a line end here: dropped, NEL (U+0085, a C1
+    // control) would join "Road" and "closed".
+    .replace(/\r\n?|[\v\f\u0085\u2028\u2029]/g, '\n')
     .replace(controlCharacters, '')
     .replace(bidiOverrides, '')
     .replace(invisibleBreaks, '')

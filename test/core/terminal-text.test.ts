@@ -22,6 +22,12 @@ describe('stripTerminalControls', () => {
 })
 
 describe('publishableText', () => {
+  it('ends a line wherever another system did: NEL, the Unicode line and paragraph separators, CR, VT, FF', () => {
+    expect(publishableText('Road\u0085closed at the bridge.')).toBe('Road\nclosed at the bridge.')
+    expect(publishableText('One\u2028two\u2029three\r\nfour\rfive\vsix\fseven')).toBe('One\ntwo\nthree\nfour\nfive\nsix\nseven')
+    // other C1 controls are still dropped
+    expect(publishableText('a\u0080b\u009fc')).toBe('abc')
+  })
   it('drops Unicode non-characters, which XML cannot carry: every channel publishes the same text', () => {
     expect(publishableText('A \ufffe \uffff end\ufdd0.')).toBe('A   end.')
     expect(publishableText('Llanfair 🌊 ŵ ŷ.')).toBe('Llanfair 🌊 ŵ ŷ.')
