@@ -99,8 +99,10 @@ export default class Broadcast extends CrierCommand {
       // afterwards, and a script that kept it would get exit 2 from crier status.
       const isDrafted = args.id !== '-'
       this.say(`Dry run: ${isDrafted ? shortId(id) : 'it'} would go to ${result.announcement.channels.join(', ')}; nothing was written or sent.`)
-      const announcement = isDrafted ? announcementJson(result.announcement) : {...announcementJson(result.announcement), id: null, shortId: null, identifier: null}
-      return {announcement, dryRun: true, findings: result.findings, channels: result.announcement.channels, targeting: result.targeting}
+      // Nor was it ever in a state, nor issued. `channels` is a sent broadcast's per-channel
+      // counts: what a dry run would send to is another thing, under another name.
+      const announcement = isDrafted ? announcementJson(result.announcement) : {...announcementJson(result.announcement), id: null, shortId: null, identifier: null, state: null, issuedAt: null}
+      return {announcement, dryRun: true, findings: result.findings, wouldGoTo: result.announcement.channels, targeting: result.targeting}
     }
     if (resumed) this.logToStderr(`${shortId(id)} was queued already and is not queued twice: ${flags.wait ? 'sending what still waits' : 'crier run or a worker will send what still waits'}.`)
     if (!flags.wait && resumed) return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: 0, targeting: []}

@@ -65,6 +65,6 @@ export default class Show extends CrierCommand {
       for (const counts of channels) this.log('  ' + channelCountsLine(counts, width))
       for (const note of waitingChannelNotes(ctx, id)) this.logToStderr(`Note: ${note}`)
     }
-    return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), approvals: {required: status.required, valid: status.valid.length, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.some((valid) => valid.approver === x.approver && valid.contentHash === x.contentHash)}))}, deliveries: channels}
+    return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), approvals: {required: status.required, valid: status.valid.length, satisfied: status.satisfied, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.some((valid) => valid.approver === x.approver && valid.contentHash === x.contentHash)}))}, deliveries: channels}
   }
 }

@@ -13,7 +13,7 @@ const chunkBytes = 1 << 20
 export interface ExportResult {
   events: number
   /** The last row's hash: the value to keep elsewhere to notice a rewritten chain later. */
-  lastHash: string | null
+  headHash: string | null
 }
 
 export async function writeAuditExport(store: Store, file?: string): Promise<ExportResult> {
@@ -47,13 +47,13 @@ function writeToFile(store: Store, file: string): ExportResult {
   } catch (error) {
     throw new UsageError(`cannot write ${file} (${(error as NodeJS.ErrnoException).code}) — check the directory exists and is writable`)
   }
-  let result: ExportResult = {events: 0, lastHash: null}
+  let result: ExportResult = {events: 0, headHash: null}
   try {
     fchmodSync(fd, 0o600) // under any umask
     let buffer = ''
     for (const event of store.audit.rows()) {
       buffer += exportLine(event) + '\n'
-      result = {events: result.events + 1, lastHash: event.hash}
+      result = {events: result.events + 1, headHash: event.hash}
       if (buffer.length >= chunkBytes) {
         writeSync(fd, buffer)
         buffer = ''
@@ -78,11 +78,11 @@ function writeToFile(store: Store, file: string): ExportResult {
 
 async function writeToStdout(store: Store): Promise<ExportResult> {
   const write = streamWriter(process.stdout)
-  let result: ExportResult = {events: 0, lastHash: null}
+  let result: ExportResult = {events: 0, headHash: null}
   let buffer = ''
   for (const event of store.audit.rows()) {
     buffer += exportLine(event) + '\n'
-    result = {events: result.events + 1, lastHash: event.hash}
+    result = {events: result.events + 1, headHash: event.hash}
     if (buffer.length >= chunkBytes) {
       // A reader that stopped (| head) has what it wanted.
       if (!(await write(buffer))) return result

@@ -69,7 +69,7 @@ export function liveSnapshotReader(store: Store, announcementId: string, now: ()
     }
     const channels = new Map<string, ChannelProgress>()
     for (const name of names) {
-      channels.set(name, {channel: name, total: totals.get(name) ?? 0, queued: 0, sending: 0, sent: 0, failed: 0, dead: 0, unknown: 0, skipped: 0, expired: 0, cancelled: 0, lastError: null})
+      channels.set(name, {channel: name, total: totals.get(name) ?? 0, queued: 0, sending: 0, sent: 0, failed: 0, dead: 0, unknown: 0, skipped: 0, expired: 0, cancelled: 0, lastError: null, lastErrorState: null})
     }
     if (totals.size > 0) {
       for (const {channel, state, count} of store.dashboard.countsInStates(announcementId, names, unsentStates)) channels.get(channel)![state] += count

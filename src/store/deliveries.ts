@@ -79,8 +79,8 @@ export interface ChannelCounts {
   /** Attempts that did not succeed (retries). */
   retries: number
   lastError: string | null
-  /** The state of the delivery whose error lastError is (undefined: a retried attempt's). */
-  lastErrorState?: DeliveryState
+  /** The state of the delivery whose error lastError is (null: a retried attempt's, or no error). */
+  lastErrorState: DeliveryState | null
 }
 
 /** A delivery as `status --deliveries` lists it: who it was for and how it ended. */
@@ -549,7 +549,7 @@ export function deliveryStore(db: Db) {
       const entry = (channel: string): ChannelCounts => {
         let counts = byChannel.get(channel)
         if (!counts) {
-          counts = {channel, total: 0, queued: 0, sending: 0, sent: 0, failed: 0, dead: 0, unknown: 0, skipped: 0, expired: 0, cancelled: 0, retries: 0, lastError: null}
+          counts = {channel, total: 0, queued: 0, sending: 0, sent: 0, failed: 0, dead: 0, unknown: 0, skipped: 0, expired: 0, cancelled: 0, retries: 0, lastError: null, lastErrorState: null}
           byChannel.set(channel, counts)
         }
         return counts
@@ -563,7 +563,7 @@ export function deliveryStore(db: Db) {
       for (const row of lastErrorFor.all({id: announcementId}) as Array<{channel: string; lastError: string; state: DeliveryState | null}>) {
         const counts = entry(row.channel)
         counts.lastError = row.lastError
-        counts.lastErrorState = row.state ?? undefined
+        counts.lastErrorState = row.state
       }
       return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel))
     },

@@ -184,7 +184,7 @@ describe('crier audit', () => {
     const written = jsonOf(ok(home.run(['audit', 'export', '--output', file, '--json'])))
     expect(statSync(file).mode & 0o777).toBe(0o600)
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
-    expect(written).toEqual({events: lines.length, lastHash: JSON.parse(lines.at(-1)!).hash, file})
+    expect(written).toEqual({events: lines.length, headHash: JSON.parse(lines.at(-1)!).hash, file})
 
     // An independent checker: sha256(prev_hash + JSON.stringify([seq, at, actor, action, subject]) + "\n" + details).
     let prev = '0'.repeat(64)

@@ -237,7 +237,9 @@ describe('broadcast', () => {
     expect(text.status).toBe(0)
     expect(text.stdout).toBe('Dry run: it would go to partners; nothing was written or sent.\n')
     const json = JSON.parse(home.run(['broadcast', '-', '--severity', 'Minor', '--dry-run', '--json'], {input: 'Test of the dry run.'}).stdout)
-    expect(json.announcement).toMatchObject({id: null, shortId: null, channels: ['partners']})
+    expect(json.announcement).toMatchObject({id: null, shortId: null, state: null, issuedAt: null, channels: ['partners']})
+    expect(json.wouldGoTo).toEqual(['partners'])
+    expect(json).not.toHaveProperty('channels')
     expect(storeFacts(home)).toEqual({integrity: 'ok', announcements: 0, deliveries: 0})
     const id = JSON.parse(home.run(['draft', 'Road closed at Junction 11.', '--severity', 'Minor', '--json']).stdout).id as string
     const existing = home.run(['broadcast', id, '--dry-run'])

@@ -46,7 +46,7 @@ function record(w: World, ids: string[], result: Pick<AttemptResult, 'outcome' |
 
 /** The snapshot's counts in countsByChannel's shape, for comparison. */
 function countsOf(snapshot: ReturnType<ReturnType<typeof liveSnapshotReader>['read']>) {
-  return snapshot.channels.map(({lastError: _lastError, ...counts}) => counts)
+  return snapshot.channels.map(({lastError: _lastError, lastErrorState: _lastErrorState, ...counts}) => counts)
 }
 function fullCounts(w: World, id: string) {
   return w.store.deliveries.countsByChannel(id).map(({retries: _retries, lastError: _lastError, lastErrorState: _lastErrorState, ...counts}) => counts)

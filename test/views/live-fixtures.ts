@@ -3,8 +3,8 @@ import type {LiveViewProps} from '../../src/views/live/model.js'
 
 // Snapshots as the store would give them, for the live view's tests.
 
-export function channel(name: string, counts: Partial<Omit<ChannelProgress, 'channel'>> = {}): ChannelProgress {
-  const progress: ChannelProgress = {channel: name, total: 0, queued: 0, sending: 0, sent: 0, failed: 0, dead: 0, unknown: 0, skipped: 0, expired: 0, cancelled: 0, lastError: null, ...counts}
+export function channel(name: string, counts: Partial<Omit<ChannelProgress, 'channel' | 'lastErrorState'>> & {lastErrorState?: ChannelProgress['lastErrorState']} = {}): ChannelProgress {
+  const progress: ChannelProgress = {channel: name, total: 0, queued: 0, sending: 0, sent: 0, failed: 0, dead: 0, unknown: 0, skipped: 0, expired: 0, cancelled: 0, lastError: null, lastErrorState: null, ...counts}
   if (counts.total === undefined) progress.total = progress.queued + progress.sending + progress.sent + progress.failed + progress.dead + progress.unknown + progress.skipped + progress.expired + progress.cancelled
   return progress
 }
