@@ -55,18 +55,37 @@ export class DeliveryContext implements SendContext<Record<string, unknown>> {
     return this.#store.deliveries.postedParts(this.deliveryId)
   }
 
-  /** For an Update or Cancel: the original's first and last posts on this channel, when it was sent there. */
+  /**
+   * For an Update or Cancel: the post it replies to — the last of the message it follows up, when
+   * that was sent on this channel — and the thread's top. A reply's root is its parent's root
+   * (Bluesky hides one whose root differs): the first post of the earliest message in the unbroken
+   * run of the thread sent here, not the first of the message followed up, itself perhaps a reply.
+   */
   get followUpOf(): {root: PostedPart; parent: PostedPart} | undefined {
     const original = this.announcement.references
     if (!original || this.recipient) return undefined
-    const store = this.#store
-    const sent = store.deliveries.broadcastDeliveries(original).find((delivery) => delivery.channel === this.channel.name && delivery.state === 'sent')
+    const followed = this.#postsOf(original)
+    if (!followed) return undefined
+    let root = followed.first
+    const seen = new Set([original])
+    for (let earlier = this.#store.announcements.get(original)?.references; earlier && !seen.has(earlier); earlier = this.#store.announcements.get(earlier)?.references) {
+      seen.add(earlier)
+      const posts = this.#postsOf(earlier)
+      if (!posts) break
+      root = posts.first
+    }
+    return {root, parent: followed.last}
+  }
+
+  /** The first and last posts announcement `id` made on this channel, when it was sent here. */
+  #postsOf(id: string): {first: PostedPart; last: PostedPart} | undefined {
+    const sent = this.#store.deliveries.broadcastDeliveries(id).find((delivery) => delivery.channel === this.channel.name && delivery.state === 'sent')
     if (!sent) return undefined
-    const parts = store.deliveries.postedParts(sent.id)
-    if (parts.length > 0) return {root: parts[0]!, parent: parts.at(-1)!}
+    const parts = this.#store.deliveries.postedParts(sent.id)
+    if (parts.length > 0) return {first: parts[0]!, last: parts.at(-1)!}
     if (!sent.receiptId) return undefined
     const only: PostedPart = {index: 0, providerId: sent.receiptId, ...(sent.receiptUrl && {url: sent.receiptUrl})}
-    return {root: only, parent: only}
+    return {first: only, last: only}
   }
 
   /** Commits a posted part at once, so a crash or failure after part 2 resumes at part 3. */

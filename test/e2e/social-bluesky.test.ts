@@ -74,6 +74,37 @@ describe('bluesky through the CLI', () => {
     expect(pds.posts).toHaveLength(posts.length)
   })
 
+  it('every follow-up of a thread is rooted at the alert\'s first post: a second Update, and a Cancel of an Update, too', async () => {
+    // Bluesky hides a reply whose root is not its parent's root: rooted at the Update it follows,
+    // the all-clear would not show under the alert people saw.
+    const {home, pds} = await setUp()
+    // The PDS answers from this process: commands run asynchronously.
+    const lastId = () => (jsonOf(home.run(['list', '--json'])) as Array<{id: string}>)[0]!.id
+    const sent = async (args: string[], input?: string) => {
+      const result = await home.runAsync(args, input === undefined ? {} : {input})
+      expect(result.status, explain(result)).toBe(0)
+    }
+    await sent(['broadcast', '-', '--severity', 'Moderate', '--channel', 'bluesky', '--headline', 'Fire at Conwy quay'], 'A fire at Conwy quay. Keep windows and doors closed.')
+    const alert = lastId()
+    await sent(['update', alert, 'The fire at Conwy quay is under control.'])
+    const first = lastId()
+    await sent(['broadcast', first])
+    await sent(['update', first, 'The fire at Conwy quay is out; windows may be opened.'])
+    const second = lastId()
+    await sent(['broadcast', second])
+    await sent(['cancel', second, 'Sent in error.'])
+    const posts = pds.posts
+    expect(posts).toHaveLength(4)
+    const ref = (index: number) => ({uri: posts[index]!.uri, cid: posts[index]!.cid})
+    expect(posts[0]!.reply).toBeUndefined()
+    expect(posts.slice(1).map((post) => post.reply)).toEqual([
+      {root: ref(0), parent: ref(0)},
+      {root: ref(0), parent: ref(1)},
+      {root: ref(0), parent: ref(2)},
+    ])
+    expect(posts[3]!.text).toContain('Cancelled')
+  })
+
   it('retries a thread whose second post was rate-limited from the second post, never reposting the first', async () => {
     // The reset is in the past by the time the retry comes, so the pause is the driver's minimum.
     const {home, pds} = await setUp({cueWriteAt: {1: blueskyFaults.rateLimited(Math.floor(Date.now() / 1000))}})
