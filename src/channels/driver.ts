@@ -108,6 +108,11 @@ export interface SendContext<Settings> {
    * channel. The follow-up replies to the last, in the original's thread (root: the first).
    */
   followUpOf?: {root: PostedPart; parent: PostedPart}
+  /**
+   * Drivers that find a lost post by its text (X): whether another delivery already recorded
+   * this post as its own — an identical post of another announcement, never this one's.
+   */
+  postedElsewhere?(providerId: string): boolean
 }
 
 export interface Receipt {

@@ -311,8 +311,11 @@ async function adoptDuplicate(
   }
   // X's own word that an identical post exists, within this announcement's time: a link need
   // only be a link (X may have tidied its address).
-  const match = timeline.find((post) => matchesPost(post, text, replyTo?.providerId, true))
+  const matches = timeline.filter((post) => matchesPost(post, text, replyTo?.providerId, true))
+  // Not another announcement's identical post, made within the clock-skew margin before this one was drafted.
+  const match = matches.find((post) => !context.postedElsewhere?.(post.id))
   if (match) return postedAs(match.id)
+  if (matches.length > 0) throw new PermanentSendError(`${refused}: another announcement posted the same words minutes ago, and X takes no identical post twice — change the words to send this one`)
   throw new PermanentSendError(`${refused}, not one made since this announcement was created — check the account`)
 }
 
@@ -428,7 +431,7 @@ async function reconcileThread(context: SendContext<XSettings>): Promise<Receipt
     const found: PostedPart[] = []
     for (let index = recorded.length; index < posts.length; index++) {
       const previous = index === 0 ? followUpParent : (found.at(-1) ?? recorded[index - 1])
-      const match = timeline.find((post) => matchesPost(post, posts[index]!, previous?.providerId, anyLink))
+      const match = timeline.find((post) => matchesPost(post, posts[index]!, previous?.providerId, anyLink) && !context.postedElsewhere?.(post.id))
       if (!match) break
       found.push({index, ...postedAs(match.id)})
     }

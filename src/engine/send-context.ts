@@ -88,6 +88,11 @@ export class DeliveryContext implements SendContext<Record<string, unknown>> {
     return {first: only, last: only}
   }
 
+  /** Whether another delivery on this channel recorded the post as its own. */
+  postedElsewhere(providerId: string): boolean {
+    return this.#store.deliveries.isPartOfAnother(this.deliveryId, this.channel.name, providerId)
+  }
+
   /** Commits a posted part at once, so a crash or failure after part 2 resumes at part 3. */
   recordPart(part: PostedPart): void {
     this.#store.transaction(() => this.#store.deliveries.recordPart(this.deliveryId, part, this.now()))

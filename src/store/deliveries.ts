@@ -326,6 +326,8 @@ export function deliveryStore(db: Db) {
 
   const partsOf = db.prepare(`SELECT part_index AS "index", provider_id AS providerId, url, ref FROM delivery_part
     WHERE delivery_id = ? ORDER BY part_index`)
+  const partOfAnother = db.prepare(`SELECT EXISTS (SELECT 1 FROM delivery_part p JOIN delivery d ON d.id = p.delivery_id
+    WHERE p.provider_id = @providerId AND p.delivery_id != @deliveryId AND d.channel = @channel)`).pluck()
   const savePart = db.prepare(`INSERT OR REPLACE INTO delivery_part (delivery_id, part_index, provider_id, url, ref, posted_at)
     VALUES (@deliveryId, @index, @providerId, @url, @ref, @now)`)
 
@@ -568,6 +570,10 @@ export function deliveryStore(db: Db) {
       return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel))
     },
     /** The thread posts earlier attempts of this delivery published, in order. */
+    /** Whether another delivery on `channel` recorded the post `providerId` as one of its own. */
+    isPartOfAnother(deliveryId: string, channel: string, providerId: string): boolean {
+      return partOfAnother.get({deliveryId, channel, providerId}) === 1
+    },
     postedParts(deliveryId: string): PostedPart[] {
       return (partsOf.all(deliveryId) as Array<{index: number; providerId: string; url: string | null; ref: string | null}>).map((row) => ({
         index: row.index,

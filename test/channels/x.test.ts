@@ -444,6 +444,22 @@ describe('x send: duplicates', () => {
     expect(xFake.posts).toHaveLength(1)
   })
 
+  it('never takes another announcement\'s identical post, made minutes before this one was drafted, as its own', async () => {
+    const announcement = sayingText('Bin collections are delayed by one day.')
+    useXPlan({existing: [{text: 'Bin collections are delayed by one day.', createdAt: announcement.createdAt - 60_000}]})
+    const another = xFake.posts[0]!.id
+    const asked: string[] = []
+    const error = await sendExpectingError(announcement, makeChannel(), {postedElsewhere: (providerId) => (asked.push(providerId), providerId === another)})
+    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error.message).toBe(
+      'X 403: You are not allowed to create a Tweet with duplicate content. — an identical post is already on the account: another announcement posted the same words minutes ago, and X takes no identical post twice — change the words to send this one',
+    )
+    expect(asked).toEqual([another])
+    // Not another's: within the window, it is this announcement's lost post.
+    const receipt = await send(announcement, makeChannel(), {postedElsewhere: () => false})
+    expect(receipt.providerId).toBe(another)
+  })
+
   it('refuses a duplicate as permanent when the lookup is not allowed, saying why', async () => {
     const announcement = sayingText('Road closed.')
     useXPlan({existing: [{text: 'Road closed.', createdAt: Date.now()}], cueTimelineAt: {0: xFaults.clientNotEnrolled()}})

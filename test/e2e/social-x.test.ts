@@ -65,6 +65,25 @@ describe('x end to end', () => {
     for (const secret of secrets) expect(result.stdout + result.stderr).not.toContain(secret)
   })
 
+  it('a second announcement with the same words minutes later is not taken as sent with the first one\'s post', async () => {
+    const {home, x} = await setUp()
+    const bins = ['broadcast', '-', '--severity', 'Minor', '--channel', 'force-x', '--headline', 'Bins delayed']
+    const first = await home.runAsync([...bins, '--json'], {input: 'Bin collections are delayed by one day.'})
+    expect(first.status, first.stderr).toBe(0)
+    const second = await home.runAsync([...bins, '--json'], {input: 'Bin collections are delayed by one day.'})
+    // X refuses the identical post; the first one's is on the account, and it is not this one's
+    expect(second.status, second.stderr).toBe(4)
+    expect(x.posts).toHaveLength(1)
+    const db = home.db()
+    try {
+      const rows = db.prepare(`SELECT d.state, d.last_error AS lastError, p.provider_id AS post FROM delivery d LEFT JOIN delivery_part p ON p.delivery_id = d.id ORDER BY d.created_at`).all() as Array<{state: string; lastError: string | null; post: string | null}>
+      expect(rows.map((row) => [row.state, row.post])).toEqual([['sent', x.posts[0]!.id], ['dead', null]])
+      expect(rows[1]!.lastError).toMatch(/another announcement posted the same words minutes ago/)
+    } finally {
+      db.close()
+    }
+  })
+
   it('posts a long announcement as a thread of replies and, after the third post failed, resumes at the third', async () => {
     const {home, fake, x} = await setUp({retryBase: '50ms'}, {cueAt: {2: xFaults.serviceUnavailable()}})
     const result = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'force-x', '--headline', 'Flood warning for Llanrwst', '--json'], {input: longText})
