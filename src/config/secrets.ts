@@ -101,5 +101,6 @@ function urlMovedBy(template: string, filled: string, filledWith: Map<string, st
   }
   if (got && got.host === meant.host && got.hash === meant.hash) return undefined
   const variable = [...filledWith].find(([, secret]) => /[@/?#:]/.test(secret))?.[0] ?? [...filledWith.keys()][0]!
-  return {variable, why: `its value holds @, /, ?, # or : and would send ${got ? `to ${got.host || 'another place'}` : 'nowhere (it breaks the URL)'} instead of ${meant.host} — percent-encode them in the variable (%40 for @, %2F for /, %3F for ?, %23 for #, %3A for :)`}
+  // Never where it would send: that host is made of the secret itself.
+  return {variable, why: `holds @, /, ?, # or : and would send ${got ? 'somewhere other than' : 'nowhere (it breaks the URL), not to'} ${meant.host} — percent-encode them in the variable (%40 for @, %2F for /, %3F for ?, %23 for #, %3A for :)`}
 }
