@@ -29,8 +29,10 @@ const transitions: Record<LifecycleState, Partial<Record<LifecycleEvent, Lifecyc
   pending_approval: {edit: 'pending_approval', approve: 'approved', 'approve-partially': 'pending_approval', reject: 'draft', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
   // Editing approved text withdraws the approvals: the approvers approved that text.
   approved: {edit: 'pending_approval', reject: 'draft', 'start-sending': 'sending', schedule: 'scheduled', cancel: 'cancelled', expire: 'expired'},
-  // complete-schedule: a recurring announcement's last occurrence has fired.
-  scheduled: {unschedule: 'approved', 'start-sending': 'sending', 'complete-schedule': 'sent', cancel: 'cancelled', expire: 'expired'},
+  // complete-schedule: a recurring announcement's last occurrence has fired. The template itself
+  // was never sent (each occurrence is an announcement of its own): it is approved again, as
+  // after unschedule — scheduled again or broadcast as it stands.
+  scheduled: {unschedule: 'approved', 'start-sending': 'sending', 'complete-schedule': 'approved', cancel: 'cancelled', expire: 'expired'},
   // expire: every delivery expired before it could go — it reached no one.
   sending: {finish: 'sent', 'finish-with-failures': 'sent_with_failures', cancel: 'cancelled', expire: 'expired'},
   sent: {},

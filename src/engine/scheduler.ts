@@ -80,8 +80,10 @@ function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEv
     ctx.store.announcements.setState(template.id, transition('scheduled', 'complete-schedule'), now)
   }
   if (schedule.kind === 'once' && events.at(-1)?.kind === 'missed' && ctx.store.announcements.get(template.id)?.state === 'scheduled') {
-    // It did not go: back to approved, where the officer sees it and can broadcast or reschedule.
-    ctx.store.announcements.setState(template.id, transition('scheduled', 'unschedule'), now)
+    // It did not go: back to approved, where the officer sees it and can broadcast or reschedule —
+    // or, past its expiry, expired: approved would read as ready to send.
+    const expired = template.expiresAt !== undefined && template.expiresAt <= now
+    ctx.store.announcements.setState(template.id, transition('scheduled', expired ? 'expire' : 'unschedule'), now)
   }
   return events
 }

@@ -204,6 +204,8 @@ describe('a one-off schedule', () => {
     expect(deliveriesOf(w, id)).toBe(0)
     expect(w.store.schedules.occurrencesOf(id)).toEqual([expect.objectContaining({state: 'missed', announcementId: null, reason: events[0]!.reason})])
     expect(fireDueSchedules(ctx)).toEqual([])
+    // expired, not approved: approved would read as ready to send
+    expect(stateOf(w, id)).toBe('expired')
   })
 })
 
@@ -218,7 +220,7 @@ describe('a recurring schedule', () => {
     expect(fanOut(ctx, id).queued).toBeGreaterThan(0)
   })
 
-  it('fires each due occurrence exactly once, each as its own announcement; the template is sent after the last', () => {
+  it('fires each due occurrence exactly once, each as its own announcement; after the last the template, never sent itself, is approved again', () => {
     const {ctx, w} = setUp()
     const id = draft(ctx)
     const template = w.store.announcements.get(id)!
@@ -249,7 +251,7 @@ describe('a recurring schedule', () => {
       sent.push(occurrence.id)
       // Running again at the same moment fires nothing.
       expect(fireDueSchedules(ctx)).toEqual([])
-      expect(stateOf(w, id)).toBe(due === tuesday3 ? 'sent' : 'scheduled')
+      expect(stateOf(w, id)).toBe(due === tuesday3 ? 'approved' : 'scheduled')
     }
     expect(new Set(sent).size).toBe(3)
     expect(deliveriesOf(w, id)).toBe(0)
