@@ -68,6 +68,8 @@ export interface UnreviewedOverride {
 export interface ShiftDashboard {
   sending: AnnouncementStatus[]
   scheduled: UpcomingOccurrence[]
+  /** Active schedules beyond those shown (crier list --status scheduled has them all). */
+  scheduledNotShown: number
   awaitingApproval: AwaitingApproval[]
   trouble: TroubleItem[]
   /** The newest 50. */
@@ -81,8 +83,10 @@ export interface ShiftDashboard {
 const dayMs = 24 * 3600_000
 /** Drafts older than this are not shown as waiting for approval. */
 const draftWindowMs = 7 * dayMs
-/** The next few occurrences, across every schedule. */
+/** The next few occurrences, across every schedule: each schedule's next, then more of the soonest. */
 const upcomingCount = 5
+/** Schedules with a row of their own, at most; the rest are counted (scheduledNotShown). */
+const scheduleRowsMax = 10
 
 export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
   const now = ctx.now()
@@ -99,16 +103,21 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
 
   const sending = store.announcements.list({states: ['sending']}).map((a) => announcementStatus(ctx, a.id))
 
-  const scheduled: UpcomingOccurrence[] = []
-  for (const schedule of store.dashboard.upcomingSchedules(upcomingCount)) {
+  // Every schedule its next occurrence (a frequent cron must not hide tomorrow's one-off), then
+  // the soonest later occurrences while there is room.
+  const nextOfEach: UpcomingOccurrence[] = []
+  const later: UpcomingOccurrence[] = []
+  const schedules = store.dashboard.upcomingSchedules(scheduleRowsMax)
+  for (const schedule of schedules) {
     const announcement = ref(schedule.announcementId)
     if (!announcement || schedule.nextDueAt === null) continue
-    const times = [schedule.nextDueAt]
-    if (schedule.kind === 'cron' && schedule.cron) times.push(...cronOccurrences(schedule.cron, schedule.timeZone, schedule.nextDueAt, upcomingCount - 1, schedule.untilAt))
-    for (const at of times) scheduled.push({at, scheduleId: schedule.id, kind: schedule.kind, cron: schedule.cron, timeZone: schedule.timeZone, announcement})
+    const occurrence = (at: number): UpcomingOccurrence => ({at, scheduleId: schedule.id, kind: schedule.kind, cron: schedule.cron, timeZone: schedule.timeZone, announcement})
+    nextOfEach.push(occurrence(schedule.nextDueAt))
+    if (schedule.kind === 'cron' && schedule.cron) later.push(...cronOccurrences(schedule.cron, schedule.timeZone, schedule.nextDueAt, upcomingCount - 1, schedule.untilAt).map(occurrence))
   }
-  scheduled.sort((a, b) => a.at - b.at)
-  scheduled.splice(upcomingCount)
+  later.sort((a, b) => a.at - b.at)
+  const scheduled = [...nextOfEach, ...later.slice(0, Math.max(0, upcomingCount - nextOfEach.length))].sort((a, b) => a.at - b.at)
+  const scheduledNotShown = schedules.length < scheduleRowsMax ? 0 : store.dashboard.activeScheduleCount() - schedules.length
 
   // Partly approved ones, and drafts of the last week that cannot go without an approval they
   // do not have yet: both wait for a second pair of eyes. Older drafts are left to crier list.
@@ -137,5 +146,5 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
   // However old, as list and audit flag them: one officer's judgement waits for a second.
   const unreviewedOverrides = store.announcements.unreviewedOverrides().flatMap((a) => (a.override ? [{announcement: ref(a.id)!, by: a.override.by, at: a.override.at, reason: a.override.reason}] : []))
 
-  return {sending, scheduled, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since), missedOccurrencesCount: store.schedules.missedCountSince(since), untoldCancels, unreviewedOverrides}
+  return {sending, scheduled, scheduledNotShown, awaitingApproval, trouble, missedOccurrences: store.schedules.missedSince(since), missedOccurrencesCount: store.schedules.missedCountSince(since), untoldCancels, unreviewedOverrides}
 }

@@ -70,6 +70,7 @@ export function dashboardStore(db: Db, audit: AuditTrail) {
     WHERE ${retryableDead} AND EXISTS (SELECT 1 FROM announcement WHERE id = @id AND state = 'sending')
     RETURNING channel`)
   const upcoming = db.prepare(`SELECT ${scheduleColumns} FROM schedule WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT ?`)
+  const activeSchedules = db.prepare(`SELECT count(*) FROM schedule WHERE next_due_at IS NOT NULL`).pluck()
   // Candidates first (sending, or changed in the window: a delivery ending dead, unknown or
   // expired finishes or touches its announcement), then those deliveries through the
   // (announcement_id, state) index: never a scan of every delivery ever made.
@@ -134,6 +135,9 @@ export function dashboardStore(db: Db, audit: AuditTrail) {
     /** Active schedules, soonest first. */
     upcomingSchedules(limit: number): Schedule[] {
       return upcoming.all(limit) as Schedule[]
+    },
+    activeScheduleCount(): number {
+      return activeSchedules.get() as number
     },
     /** Dead, unknown and expired deliveries that ended since `since`, grouped by announcement, channel and state, newest first. */
     troubleSince(since: number, limit = 100): TroubleGroup[] {

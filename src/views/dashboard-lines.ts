@@ -47,6 +47,7 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
     for (const next of board.scheduled) {
       item(`  ${formatTime(next.at, config.timezone)}  ${title(next.announcement)}`, `(${scheduleHow(next)})`)
     }
+    if (board.scheduledNotShown > 0) lines.push(`  … and ${counted(board.scheduledNotShown, 'more schedule')} (crier list --status scheduled has them all)`)
   }
   if (board.awaitingApproval.length) {
     lines.push('Waiting for approval')

@@ -66,7 +66,7 @@ describe('crier status (the shift-start dashboard)', () => {
     const json = h.run(['status', '--json'])
     expect(json.status, explain(json)).toBe(0)
     const board = jsonOf(json)
-    expect(Object.keys(board).sort()).toEqual(['awaitingApproval', 'missedOccurrences', 'missedOccurrencesCount', 'scheduled', 'sending', 'trouble', 'unreviewedOverrides', 'untoldCancels'])
+    expect(Object.keys(board).sort()).toEqual(['awaitingApproval', 'missedOccurrences', 'missedOccurrencesCount', 'scheduled', 'scheduledNotShown', 'sending', 'trouble', 'unreviewedOverrides', 'untoldCancels'])
 
     expect(board.sending.map((s: any) => s.announcement.id)).toEqual(expect.arrayContaining([sending, troubled!]))
     const road = board.sending.find((s: any) => s.announcement.id === sending)
@@ -159,6 +159,6 @@ describe('crier status (the shift-start dashboard)', () => {
     home.writeConfig(config)
     const result = ok(home.run(['status']))
     expect(result.stdout).toBe('Nothing sending, scheduled or waiting for approval, no Cancel waiting to go out, and nothing went wrong in the last 24 h.\n')
-    expect(jsonOf(home.run(['status', '--json']))).toEqual({sending: [], scheduled: [], awaitingApproval: [], trouble: [], missedOccurrences: [], missedOccurrencesCount: 0, untoldCancels: [], unreviewedOverrides: []})
+    expect(jsonOf(home.run(['status', '--json']))).toEqual({sending: [], scheduled: [], scheduledNotShown: 0, awaitingApproval: [], trouble: [], missedOccurrences: [], missedOccurrencesCount: 0, untoldCancels: [], unreviewedOverrides: []})
   })
 })

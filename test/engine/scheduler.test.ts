@@ -151,6 +151,22 @@ describe('a one-off schedule', () => {
     expect(stateOf(w, id)).toBe('scheduled')
   })
 
+  it('the dashboard shows every schedule\'s next occurrence: a frequent cron does not hide tomorrow\'s one-off; beyond ten, it counts the rest', () => {
+    const {ctx} = setUp()
+    scheduleAnnouncement(ctx, draft(ctx), {cron: '*/10 * * * *'})
+    const oneOff = draft(ctx)
+    scheduleAnnouncement(ctx, oneOff, {at: '2026-11-26T07:30'})
+    let board = shiftDashboard(ctx)
+    expect(board.scheduled).toHaveLength(5)
+    expect(board.scheduled.filter((next) => next.announcement.id === oneOff).map((next) => next.at)).toEqual([Date.UTC(2026, 10, 26, 7, 30)])
+    expect(board.scheduledNotShown).toBe(0)
+    for (let i = 0; i < 10; i++) scheduleAnnouncement(ctx, draft(ctx), {at: `2026-11-2${7 + (i % 3)}T0${i % 10}:15`})
+    board = shiftDashboard(ctx)
+    expect(new Set(board.scheduled.map((next) => next.scheduleId)).size).toBe(10)
+    expect(board.scheduledNotShown).toBe(2)
+    expect(dashboardLines(board, ctx.config)).toContain('  … and 2 more schedules (crier list --status scheduled has them all)')
+  })
+
   it('the dashboard of a quiet shift fits the terminal too', () => {
     const {ctx} = setUp()
     const board = shiftDashboard(ctx)
