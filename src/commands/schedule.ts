@@ -31,8 +31,10 @@ export default class Schedule extends CrierCommand {
     if (result.schedule.kind === 'once') {
       this.say(`Scheduled ${shortId(id)} for ${formatInZone(result.next[0]!, zone)} (${formatFromNow(result.next[0]!, now)}) — understood "${result.understood}".`)
     } else {
-      const [first, ...rest] = result.next
-      this.say(`Next: ${formatInZone(first!, zone)}${rest.map((at) => ', ' + formatInZone(at, zone, false)).join('')}${result.schedule.untilAt ? ` (until ${formatInZone(result.schedule.untilAt, zone)})` : ''}`)
+      // The year on the first, and on any in another year than the one before (29 Feb 2028, 2032…).
+      const year = new Intl.DateTimeFormat('en-GB', {timeZone: zone, year: 'numeric'})
+      const times = result.next.map((at, index) => formatInZone(at, zone, index === 0 || year.format(at) !== year.format(result.next[index - 1]!)))
+      this.say(`Next: ${times.join(', ')}${result.schedule.untilAt ? ` (until ${formatInZone(result.schedule.untilAt, zone)})` : ''}`)
     }
     return {announcement: announcementJson(result.announcement), schedule: result.schedule, next: result.next, findings: result.findings}
   }

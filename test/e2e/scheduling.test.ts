@@ -407,14 +407,23 @@ describe('crier schedule accepts', () => {
     const result = h.run(['schedule', id, '--cron', '0 8 * * TUE', '--tz', zone, '--until', until])
     const after = cronOccurrences('0 8 * * TUE', zone, Date.now(), 3, untilAt)
     expect(result.status, explain(result)).toBe(0)
-    const echo = (next: number[]) => `Next: ${formatInZone(next[0]!, zone)}, ${formatInZone(next[1]!, zone, false)}, ${formatInZone(next[2]!, zone, false)} (until ${formatInZone(untilAt, zone)})\n`
+    // The year on the first, and again only where it changes (late December).
+    const year = (at: number) => new Date(at).toLocaleString('en-GB', {timeZone: zone, year: 'numeric'})
+    const echo = (next: number[]) => `Next: ${next.map((at, i) => formatInZone(at, zone, i === 0 || year(at) !== year(next[i - 1]!))).join(', ')} (until ${formatInZone(untilAt, zone)})\n`
     expect([echo(before), echo(after)]).toContain(result.stdout)
-    expect(result.stdout).toMatch(/^Next: Tue \d+ \w{3} \d{4} 08:00 (GMT|BST), Tue \d+ \w{3} 08:00 (GMT|BST), Tue \d+ \w{3} 08:00 (GMT|BST) \(until .+ 23:59:59 (GMT|BST)\)$/m)
+    expect(result.stdout).toMatch(/^Next: Tue \d+ \w{3} \d{4} 08:00 (GMT|BST), Tue \d+ \w{3}( \d{4})? 08:00 (GMT|BST), Tue \d+ \w{3}( \d{4})? 08:00 (GMT|BST) \(until .+ 23:59:59 (GMT|BST)\)$/m)
     const db = h.db()
     const rows = db.prepare('SELECT kind, cron, time_zone AS timeZone, until_at AS untilAt, next_due_at AS nextDueAt FROM schedule').all()
     db.close()
     expect([before[0], after[0]]).toContain((rows[0] as {nextDueAt: number}).nextDueAt)
     expect(rows).toEqual([{kind: 'cron', cron: '0 8 * * TUE', timeZone: zone, untilAt, nextDueAt: expect.any(Number)}])
+  })
+
+  it('the echo names the year again wherever it changes: leap days are four years apart', () => {
+    const {h, id} = setUp()
+    const result = h.run(['schedule', id, '--cron', '0 9 29 2 *', '--tz', zone])
+    expect(result.status, explain(result)).toBe(0)
+    expect(result.stdout).toMatch(/^Next: Tue 29 Feb 2028 09:00 GMT, Sun 29 Feb 2032 09:00 GMT, Fri 29 Feb 2036 09:00 GMT$/m)
   })
 
   it('a numeric date that reads only one way, read that way: 13/04 is 13 April', () => {
