@@ -27,7 +27,18 @@ export default class Worker extends CrierCommand {
     const onSchedule = (event: SchedulerEvent) =>
       log({event: `occurrence-${event.kind}`, ...event, dueAt: new Date(event.dueAt).toISOString()}, `${event.kind} ${event.templateId} due ${new Date(event.dueAt).toISOString()}${event.announcementId ? ` → ${event.announcementId}` : ''}${event.reason ? `: ${oneLine(event.reason, 200)}` : ''}`)
     const deliveries = deliveryLog(log)
+    // A provider's pause (429), said once per pause: the journal must not look healthy while a
+    // channel is held (crier run says it at its end; a worker has no end).
+    const toldPauses = new Map<string, number>()
+    const onPause = (channel: string) => {
+      const pause = current.store.deliveries.channelPauses(Date.now()).find((row) => row.channel === channel)
+      if (!pause || toldPauses.get(channel) === pause.pausedUntil) return
+      toldPauses.set(channel, pause.pausedUntil)
+      const until = new Date(pause.pausedUntil).toISOString()
+      log({event: 'channel-paused', channel, until, reason: pause.reason}, `${channel} is paused by its provider until ${until} (${oneLine(pause.reason, 200)}); its deliveries wait and go then`)
+    }
     const onDelivery = (event: DispatchEvent) => {
+      if (event.outcome === 'rate-limited') onPause(event.channel)
       if (event.nextState === 'failed' || event.nextState === 'queued') return
       deliveries.add(event)
     }

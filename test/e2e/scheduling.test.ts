@@ -7,7 +7,7 @@ import {createDraft} from '../../src/core/drafting.js'
 import {shortId} from '../../src/core/ids.js'
 import {scheduleAnnouncement} from '../../src/core/scheduling.js'
 import {formatInZone, parseWhen} from '../../src/core/when.js'
-import {alwaysOk, slow, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {alwaysOk, faultMix, slow, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
 import {jsonLines, killSpawned, spawnCrier, waitFor} from '../helpers/spawn-crier.js'
 import {makeWorld} from '../helpers/world.js'
@@ -121,6 +121,25 @@ describe('crier worker fires schedules', () => {
     expect(scalar(home, `SELECT count(*) FROM occurrence`)).toBe(1)
     expect(scalar(home, `SELECT count(*) FROM schedule WHERE next_due_at IS NOT NULL`)).toBe(0)
     expect(scalar(home, `SELECT count(*) FROM announcement WHERE state = 'sent'`)).toBe(1)
+  })
+
+  it('logs a provider\'s pause once (429 with Retry-After), and sends when it ends', async () => {
+    fake = await startProviderFake({plan: faultMix({seed: 1, fail503Rate: 0, rateLimitAt: [0], retryAfterSeconds: 2})})
+    home = prepareHome(fake.url)
+    const worker = spawnCrier(home, ['worker', '--json'])
+    const id = draftId(home)
+    const queued = await home.runAsync(['broadcast', id, '--no-wait'])
+    expect(queued.status, explain(queued)).toBe(0)
+    await waitFor('the delivery to be sent after the pause', () => scalar(home!, `SELECT count(*) FROM delivery WHERE state = 'sent'`) === 1, 20_000)
+    worker.child.kill('SIGTERM')
+    expect(await worker.exit, worker.stderr()).toEqual({code: 0, signal: null})
+    const events = jsonLines(worker.stdout())
+    const paused = events.filter((event) => event.event === 'channel-paused')
+    expect(paused).toHaveLength(1)
+    expect(paused[0]).toMatchObject({channel: 'partners', reason: expect.stringMatching(/429/)})
+    expect(Date.parse(paused[0]!.until as string)).toBeGreaterThan(Date.parse(paused[0]!.at as string))
+    expect(events.map((event) => event.event)).toContain('delivery-sent')
+    expect(fake.requests.map((request) => request.status)).toEqual([429, 200])
   })
 
   it('fires a schedule made by another process while it runs, on time', async () => {
