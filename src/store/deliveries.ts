@@ -303,10 +303,12 @@ export function deliveryStore(db: Db) {
   const countsFor = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE announcement_id = ? GROUP BY channel, state`)
   // Retries: failed attempts that were (or will be) tried again — every one, less the last of
   // each delivery that ended without being sent (a one-shot refusal is no retry).
+  // Not a try the channel's stop handed back uncounted (credentials refused, a stop signal):
+  // "5 retries" would read as crier retrying and failing, where nothing was retried.
   const retriesFor = db.prepare(`SELECT d.channel AS channel,
       count(*) - count(DISTINCT CASE WHEN d.state IN ('dead', 'unknown', 'expired', 'skipped', 'cancelled') THEN d.id END) AS n
     FROM attempt a JOIN delivery d ON d.id = a.delivery_id
-    WHERE d.announcement_id = ? AND a.outcome != 'sent' GROUP BY d.channel`)
+    WHERE d.announcement_id = ? AND a.outcome NOT IN ('sent', 'unusable', 'aborted') GROUP BY d.channel`)
   // The last error per channel (the last row wins): a delivery's standing error over a retried
   // attempt's, so "sent 3/3 (1 retry: 503)" still says what the retry was for; and of standing
   // errors, the gravest state's — a dead delivery's reason before a skipped one's — with the

@@ -325,6 +325,12 @@ describe('a channel that cannot send at all', () => {
     // Those it had claimed went back with the provider's reason.
     const handedBack = world.store.db.prepare(`SELECT count(*) FROM delivery WHERE channel = 'plain' AND last_error = 'HTTP 401: credentials refused'`).pluck().get() as number
     expect(handedBack).toBeGreaterThanOrEqual(1)
+    // Nothing was retried: the tries the stop handed back are no "retries" in the summary.
+    expect(world.store.db.prepare(`SELECT count(*) FROM attempt a JOIN delivery d ON d.id = a.delivery_id WHERE d.channel = 'plain'`).pluck().get()).toBeGreaterThanOrEqual(1)
+    const announcements = world.store.db.prepare(`SELECT DISTINCT announcement_id FROM delivery WHERE channel = 'plain'`).pluck().all() as string[]
+    const plainCounts = announcements.map((id) => world!.store.deliveries.countsByChannel(id).find((counts) => counts.channel === 'plain')!)
+    expect(plainCounts.reduce((n, counts) => n + counts.queued, 0)).toBe(20)
+    expect(plainCounts.map((counts) => counts.retries)).toEqual(announcements.map(() => 0))
   })
 
   it('stops a channel declared again as another kind, instead of skipping or killing what was queued for the old one', async () => {
