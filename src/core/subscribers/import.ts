@@ -73,6 +73,13 @@ function noHeader(file: string, why = ''): UsageError {
 /** The columns a rejected-rows file has before the subscriber's. */
 const rejectedFileColumns = ['line', 'reason']
 
+/** Where a row starts: csv-parse counts lines to where it ends, each CR and LF inside a quoted field one. */
+function startLine(endLine: number, record: Record<string, string>): number {
+  let breaks = 0
+  for (const key in record) breaks += record[key]?.match(/[\r\n]/g)?.length ?? 0
+  return endLine - breaks
+}
+
 function headerFor(file: string, onHeader: () => void) {
   return (header: string[]): string[] => {
     onHeader()
@@ -246,32 +253,34 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
     const now = ctx.now()
     // csv-parse counts rows with the wrong number of fields cumulatively: a rise marks this one.
     let invalidSoFar = 0
-    for await (const {record, info} of rows as AsyncIterable<{record: Record<string, string>; info: {lines: number; invalid_field_length: number}}>) {
-      if (info.invalid_field_length > invalidSoFar) {
-        invalidSoFar = info.invalid_field_length
-        reject(info.lines, 'wrong number of fields for the header', record)
+    for await (const {record, info: {lines: endLine, invalid_field_length}} of rows as AsyncIterable<{record: Record<string, string>; info: {lines: number; invalid_field_length: number}}>) {
+      // The line the row starts on, where an editor finds it.
+      const line = startLine(endLine, record)
+      if (invalid_field_length > invalidSoFar) {
+        invalidSoFar = invalid_field_length
+        reject(line, 'wrong number of fields for the header', record)
         continue
       }
       const checked = checkRow(record, list, defaultRegion)
       if (typeof checked === 'string') {
-        reject(info.lines, checked, record)
+        reject(line, checked, record)
         continue
       }
       // Looked at before anything is written, so nothing of a rejected row is applied.
       const match = store.matchContacts(checked)
       const earlier = earlierLineReason(match, written)
       if (earlier) {
-        reject(info.lines, earlier, record)
+        reject(line, earlier, record)
         continue
       }
       const {dropped, ...subscriber} = checked
       const {outcome, id} = store.upsertMatched(subscriber, match, now)
-      if (outcome === 'conflict') reject(info.lines, 'its e-mail and phone belong to two different subscribers', record)
+      if (outcome === 'conflict') reject(line, 'its e-mail and phone belong to two different subscribers', record)
       else {
-        written.record(id!, info.lines)
+        written.record(id!, line)
         result.imported++
         result[outcome]++
-        if (dropped) reject(info.lines, `imported ${dropped.join('; ')}`, record, true)
+        if (dropped) reject(line, `imported ${dropped.join('; ')}`, record, true)
       }
     }
     if (!headerSeen) throw noHeader(file, ' (it is empty)')

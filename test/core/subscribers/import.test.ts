@@ -79,6 +79,17 @@ describe('subscriber import', () => {
     ])
   })
 
+  it('names the line a row starts on, where a quoted field holds line breaks', async () => {
+    const w = csvWorld()
+    const file = writeCsv(w, 'multiline.csv', 'name,email,phone\n"Multi\nline\r\nname",bad-email-1,\nOK,ok@example.com,\nBad,bad-email-2,\n')
+    const result = await importSubscribers(w.ctx, file, 'residents')
+    expect(result).toMatchObject({imported: 1, rejected: 2})
+    const lines = readFileSync(join(w.home, 'multiline.rejected.csv'), 'utf8').split('\n')
+    expect(lines[1]).toMatch(/^2,"invalid e-mail address ""bad-email-1""",/)
+    // csv-parse's count past a quoted CR LF, as for every row after it
+    expect(lines.find((line) => line.includes('bad-email-2'))).toMatch(/^7,/)
+  })
+
   it('imports a resident with a usable e-mail address without the field that cannot be used, saying so', async () => {
     const w = csvWorld()
     const file = writeCsv(w, 'partly.csv', 'name,email,phone,language\nA,a1@example.org,12,Welsh\nB,b1@example.org,,cy_GB\nC,c1@example.org,12,\nD,d1@example.org,,Klingon please\nE,nonsense,12,en\n')
