@@ -334,7 +334,8 @@ describe('a recurring schedule', () => {
       ['missed', tuesday2],
       ['fired', tuesday3],
     ])
-    expect(events[0]!.reason).toBe('missed: crier was not running (a later occurrence, 2026-12-15T08:00:00.000Z, was due too)')
+    // in the configured zone, named, as the dashboard's lines are (08:00 GMT is 08:00 in London in December)
+    expect(events[0]!.reason).toBe('missed: crier was not running (a later occurrence, 2026-12-15 08:00 Europe/London, was due too)')
     expect(events[1]!.reason).toBe(events[0]!.reason)
     // Exactly one new announcement, one delivery.
     expect(count(w, 'announcement')).toBe(2)
@@ -359,7 +360,7 @@ describe('a recurring schedule', () => {
     const events = fireDueSchedules(ctx)
     expect(events).toHaveLength(103)
     expect(events.slice(0, 101).map((event) => [event.kind, event.dueAt])).toEqual(Array.from({length: 101}, (_, i) => ['missed', firstDue + i * minute]))
-    expect(events[101]).toMatchObject({kind: 'missed', dueAt: firstDue + 101 * minute, reason: `missed: crier was not running — this and every occurrence after it before ${new Date(latest).toISOString()}`})
+    expect(events[101]).toMatchObject({kind: 'missed', dueAt: firstDue + 101 * minute, reason: `missed: crier was not running — this and every occurrence after it before ${new Date(latest).toISOString().slice(0, 16).replace('T', ' ')} Europe/London`})
     expect(events[102]).toMatchObject({kind: 'fired', dueAt: latest})
     expect(count(w, 'delivery')).toBe(1)
     expect(w.store.schedules.latestFor(id)).toMatchObject({nextDueAt: latest + minute})
