@@ -313,7 +313,7 @@ describe('crier show', () => {
     expect(text).toMatch(/Channels: +website/)
 
     const json = show(home, created.id)
-    expect(json.approvals).toEqual({required: 1, valid: 0, by: []})
+    expect(json.approvals).toEqual({required: 1, valid: 0, satisfied: false, by: []})
     expect(json.deliveries).toEqual([])
   })
 
