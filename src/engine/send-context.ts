@@ -1,6 +1,6 @@
 import type {ChannelConfig, PostedPart, Recipient, SendContext} from '../channels/driver.js'
 import type {HttpClient} from '../channels/http.js'
-import type {Announcement} from '../core/announcement.js'
+import {followUpThread, type Announcement} from '../core/announcement.js'
 import type {Store} from '../store/index.js'
 import {publishedCollection} from './published-collection.js'
 
@@ -67,9 +67,7 @@ export class DeliveryContext implements SendContext<Record<string, unknown>> {
     const followed = this.#postsOf(original)
     if (!followed) return undefined
     let root = followed.first
-    const seen = new Set([original])
-    for (let earlier = this.#store.announcements.get(original)?.references; earlier && !seen.has(earlier); earlier = this.#store.announcements.get(earlier)?.references) {
-      seen.add(earlier)
+    for (const earlier of followUpThread(original, (id) => this.#store.announcements.get(id)).slice(1)) {
       const posts = this.#postsOf(earlier)
       if (!posts) break
       root = posts.first
