@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {lifecycleStates, type LifecycleState} from '../core/announcement.js'
 import {UsageError} from '../core/errors.js'
+import {splitCommaList} from '../core/fields.js'
 import {parseSince} from '../core/time-input.js'
 import {announcementJson, announcementLine, scheduleJson, unreviewedOverridesLine} from '../views/format.js'
 import {counted} from '../core/counted.js'
@@ -19,7 +20,7 @@ export default class List extends CrierCommand {
 
   async run() {
     const {flags} = await this.parse(List)
-    const states = (flags.status ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
+    const states = splitCommaList(flags.status ?? [])
     for (const state of states) {
       if (!lifecycleStates.includes(state as LifecycleState)) throw new UsageError(`--status "${state}" is not a state — use one of ${lifecycleStates.join(', ')}`)
     }

@@ -82,6 +82,11 @@ export function parseWebLink(typed: string): string {
   throw new UsageError(`--web "${typed}" is not an http(s) address — give the full URL, https://…`)
 }
 
+/** A repeatable flag's values as the names they list: "a,b" --flag c, blanks dropped, each once. */
+export function splitCommaList(values: string[]): string[] {
+  return [...new Set(values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean))]
+}
+
 /** --channel is repeatable and takes comma lists: "a,b" --channel c. */
 export function splitChannelList(values: string[]): string[] {
   return splitNameList(values, '--channel', 'give the channels it goes to (crier channels list shows them)')
@@ -92,7 +97,7 @@ export function splitChannelList(values: string[]): string[] {
  * "$CHANNELS") is refused: taken as not given, it would quietly mean the default.
  */
 export function splitNameList(values: string[], flag: string, hint: string): string[] {
-  const names = [...new Set(values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean))]
+  const names = splitCommaList(values)
   if (values.length > 0 && names.length === 0) throw new UsageError(`${flag} names nothing — ${hint}`)
   return names
 }

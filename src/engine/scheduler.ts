@@ -6,7 +6,7 @@ import {CrierError} from '../core/errors.js'
 import {newId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
 import {formatSpan} from '../core/span.js'
-import {wallClock} from '../core/policy/quiet-hours.js'
+import {namedWallClock} from '../core/policy/quiet-hours.js'
 import type {Schedule} from '../store/schedules.js'
 import {fanOut} from './fan-out.js'
 
@@ -65,7 +65,7 @@ function fireOne(ctx: CoreContext, schedule: Schedule, now: number): SchedulerEv
     events.push({kind: 'missed', ...base, dueAt, reason})
   }
   // Times in a reason in the configured zone, named, as policy's are: the dashboard's lines are in it too.
-  const at = (instant: number) => `${wallClock(instant, ctx.config.timezone)} ${ctx.config.timezone}`
+  const at = (instant: number) => namedWallClock(instant, ctx.config.timezone)
   for (const dueAt of due.slice(0, -1)) missed(dueAt, `missed: crier was not running (a later occurrence, ${at(latest)}, was due too)`)
   // The rest of a long outage: one row for the range, so none goes unrecorded and cron's mail is not thousands of lines.
   if (unlisted) missed(unlisted.from, `missed: crier was not running — this and every occurrence after it before ${at(unlisted.before)}`)

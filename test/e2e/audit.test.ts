@@ -2,11 +2,12 @@ import {createHash} from 'node:crypto'
 import {execFileSync} from 'node:child_process'
 import {lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
-import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {describe, expect, it} from 'vitest'
+import {startProviderFake} from '../fakes/provider-server.js'
 import {twilioPlan} from '../fakes/twilio-plan.js'
 import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
 import {draft, explain, ok} from '../helpers/cli-assertions.js'
+import {closedAfterEach} from '../helpers/closed-after-each.js'
 
 // The audit trail through the built CLI: what a two-person flow records (who, when, what, on
 // what), that `audit verify` catches a row changed with sqlite3, that `audit export` can be
@@ -35,13 +36,7 @@ interface AuditJson {
   hash: string
 }
 
-let home: CrierHome | undefined
-const fakes: ProviderFake[] = []
-afterEach(async () => {
-  home?.cleanup()
-  home = undefined
-  for (const fake of fakes.splice(0)) await fake.close()
-})
+const opened = closedAfterEach()
 
 function auditOf(h: CrierHome, args: string[] = []): {events: AuditJson[]; unreviewedOverrides: string[]} {
   return jsonOf(ok(h.run(['audit', '--all', '--json', ...args])))
@@ -60,7 +55,7 @@ function tamper(h: CrierHome, sql: string): void {
 
 describe('crier audit', () => {
   it('records a two-person flow: who drafted, who approved, the edit that withdrew it, the send and its result, with times', () => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     home.writeConfig(twoPersonConfig)
     const before = Date.now()
     const created = draft(home, ['Water supply restored in Llandudno.', '--severity', 'Minor'], {env: author})
@@ -112,14 +107,14 @@ describe('crier audit', () => {
   })
 
   it('marks a drill in the trail as in every list: an auditor does not read an exercise as a real alert', () => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     home.writeConfig(twoPersonConfig)
     const drill = draft(home, ['Flood drill at Conwy.', '--severity', 'Extreme', '--status', 'Exercise'])
     expect(ok(home.run(['audit', '--id', drill.shortId])).stdout).toMatch(new RegExp(`created +${drill.shortId}  .*Extreme \\[EXERCISE\\] "Flood drill at Conwy\\." to`, 'm'))
   })
 
   it('lists the newest events oldest first (also as audit list), --since and --limit, and refuses an unknown --id (exit 2)', () => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     home.writeConfig(twoPersonConfig)
     for (let i = 0; i < 3; i++) draft(home, [`Announcement ${i}.`, '--severity', 'Minor'])
     const all = auditOf(home).events
@@ -141,12 +136,12 @@ describe('crier audit', () => {
   })
 
   it('records a config load only when the config text changed', () => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     home.writeConfig(twoPersonConfig)
     ok(home.run(['run']))
     ok(home.run(['run']))
     ok(home.run(['list']))
-    const loads = () => auditOf(home!).events.filter((event) => event.action === 'config-loaded')
+    const loads = () => auditOf(home).events.filter((event) => event.action === 'config-loaded')
     expect(loads()).toHaveLength(1)
     expect(loads()[0]!.details).toEqual({source: join(home.home, 'config.yaml'), sha256: createHash('sha256').update(twoPersonConfig).digest('hex')})
     home.writeConfig(twoPersonConfig + 'languages: [en-GB, cy-GB]\n')
@@ -156,7 +151,7 @@ describe('crier audit', () => {
   })
 
   it('audit verify names a row changed with sqlite3 (exit 1, one line), and a truncated tail; --json says the same', () => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     home.writeConfig(twoPersonConfig)
     for (let i = 0; i < 4; i++) draft(home, [`Announcement ${i}.`, '--severity', 'Minor'])
     const count = auditOf(home).events.length
@@ -176,7 +171,7 @@ describe('crier audit', () => {
   })
 
   it('audit export writes JSON lines (0600) that check out with SHA-256 and the documented canonical form alone', () => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     home.writeConfig(twoPersonConfig)
     draft(home, ['Llanfairpwllgwyngyll: "quotes", \\backslash, Dŵr 🌊', '--severity', 'Minor'], {env: {CRIER_USER: 'sgt.ÿ "quoted"'}})
     draft(home, ['Second.', '--severity', 'Minor'])
@@ -207,7 +202,7 @@ describe('crier audit', () => {
   })
 
   it('audit export --output refuses a path that is there and is not a regular file, and leaves it as it was', () => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     home.writeConfig(twoPersonConfig)
     draft(home, ['Second.', '--severity', 'Minor'])
     const fifo = join(home.home, 'audit.fifo')
@@ -242,10 +237,9 @@ describe('crier audit', () => {
     const hmacSecret = 'whsec-audit-test-6f1d0c9e'
     const authToken = 'twilio-token-audit-test-2b7a'
     const accountSid = 'AC' + '1'.repeat(32)
-    const hooks = await startProviderFake()
-    const twilio = await startProviderFake({plan: twilioPlan({accountSid, authToken})})
-    fakes.push(hooks, twilio)
-    home = makeCrierHome()
+    const hooks = opened(await startProviderFake())
+    const twilio = opened(await startProviderFake({plan: twilioPlan({accountSid, authToken})}))
+    const home = opened(makeCrierHome())
     Object.assign(home.env, {PARTNERS_HMAC: hmacSecret, TWILIO_AUTH_TOKEN: authToken})
     home.writeConfig(`defaultRegion: GB
 channels:
@@ -280,7 +274,7 @@ policy:
     for (const secret of [hmacSecret, authToken]) {
       expect(exported).not.toContain(secret)
       // The database and its -wal and -shm (crier.db-sending/ holds only delivery ids and attempts).
-      for (const name of readdirSync(home.home).filter((file) => file.startsWith('crier.db') && statSync(join(home!.home, file)).isFile())) {
+      for (const name of readdirSync(home.home).filter((file) => file.startsWith('crier.db') && statSync(join(home.home, file)).isFile())) {
         const bytes = readFileSync(join(home.home, name))
         expect(bytes.includes(Buffer.from(secret, 'utf8')), `${secret} in ${name}`).toBe(false)
         expect(bytes.includes(Buffer.from(secret, 'utf16le')), `${secret} (UTF-16) in ${name}`).toBe(false)

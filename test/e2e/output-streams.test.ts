@@ -1,21 +1,16 @@
 import {spawn, type StdioOptions} from 'node:child_process'
 import {closeSync, openSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {openStore} from '../../src/store/index.js'
-import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
+import {startProviderFake} from '../fakes/provider-server.js'
 import {crierBin, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {closedAfterEach} from '../helpers/closed-after-each.js'
 
 // What crier writes to stdout and stderr when whoever reads them stops early (`| head -1`) or
 // cannot take it: the command still ends the way the README says. Build first (npm run build).
 
-let home: CrierHome | undefined
-const fakes: ProviderFake[] = []
-afterEach(async () => {
-  home?.cleanup()
-  home = undefined
-  for (const fake of fakes.splice(0)) await fake.close()
-})
+const opened = closedAfterEach()
 
 /**
  * Runs crier with stdout or stderr on /dev/full, where every write fails with ENOSPC as on a full
@@ -73,7 +68,7 @@ describe('streamed output and a reader that stops early', () => {
     ['subscribers list --list', ['subscribers', 'list', '--list', 'huge'], /^1 +resident0@example.org /],
     ['subscribers list --list --json', ['subscribers', 'list', '--list', 'huge', '--json'], /^\[/],
   ])('%s exits 0 when the reader closes after the first chunk', async (_name, args, first) => {
-    home ??= bigHome()
+    const home = opened(bigHome())
     const result = await runReadingFirstChunk(home, args)
     expect(result.firstChunk).toMatch(first)
     expect(result.stderr).toBe('')
@@ -83,7 +78,7 @@ describe('streamed output and a reader that stops early', () => {
 
 describe('stdout or stderr that cannot be written (ENOSPC)', () => {
   it.each([[['list']], [['list', '--json']], [['--help']]])('crier %j > /dev/full: exit 1 and one line saying so, no stack trace', async (args) => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     const result = await runIntoFullDevice(home, args, 'stdout')
     expect(result.output).toBe('Error: cannot write to stdout (ENOSPC) — the output is incomplete; make room there, or send it elsewhere\n')
     expect(result.status).toBe(1)
@@ -91,9 +86,8 @@ describe('stdout or stderr that cannot be written (ENOSPC)', () => {
 
   it('crier run 2>/dev/full finishes its pass: every result recorded, its usual exit code', async () => {
     // One delivery ends dead at once (its stderr line fails mid-pass), the other is still on the wire.
-    const fake = await startProviderFake({plan: (request) => (request.path === '/refuses' ? {status: 400, body: 'no'} : {status: 200, delayMs: 1000})})
-    fakes.push(fake)
-    home = makeCrierHome()
+    const fake = opened(await startProviderFake({plan: (request) => (request.path === '/refuses' ? {status: 400, body: 'no'} : {status: 200, delayMs: 1000})}))
+    const home = opened(makeCrierHome())
     home.writeConfig(`channels:\n  refuses: {type: webhook, url: "${fake.url}/refuses"}\n  slow: {type: webhook, url: "${fake.url}/slow"}\n`)
     expect(home.run(['broadcast', '-', '--severity', 'Minor', '--channel', 'refuses,slow', '--no-wait'], {input: 'Road closed at J11.'}).status).toBe(0)
     const run = await runIntoFullDevice(home, ['run'], 'stderr')
@@ -111,7 +105,7 @@ describe('stdout or stderr that cannot be written (ENOSPC)', () => {
   })
 
   it('crier run --verbose >/dev/full keeps its exit code and says on stderr what was dropped', async () => {
-    home = makeCrierHome()
+    const home = opened(makeCrierHome())
     const run = await runIntoFullDevice(home, ['run', '--verbose'], 'stdout')
     expect(run.output).toBe("crier: cannot write to stdout (ENOSPC): what it could not take was dropped; the deliveries' results are recorded — see crier status\n")
     expect(run.status).toBe(0)

@@ -6,7 +6,7 @@ import {zoneGeocode} from '../area-targeting.js'
 import {shortId} from '../ids.js'
 import {lacksChannelLanguage, type ChannelRendering} from '../render.js'
 import {findPersonalData, type PersonalDataOptions} from './personal-data.js'
-import {inQuietHours, localIsoMinute, quietHoursEnd, wallClock} from './quiet-hours.js'
+import {inQuietHours, localIsoMinute, namedWallClock, quietHoursEnd, wallClock} from './quiet-hours.js'
 import {foldText, wordMatchers, type WordMatcher} from './words.js'
 import {templatePlaceholderNames} from '../templates.js'
 
@@ -142,7 +142,7 @@ function headlineLengths(announcement: Announcement): Finding[] {
 
 function expiry(announcement: Announcement, config: Config, now: number, goesAt: number, id: string, scheduled: boolean): Finding[] {
   if (announcement.expiresAt === undefined) return []
-  const expires = `${wallClock(announcement.expiresAt, config.timezone)} ${config.timezone}`
+  const expires = namedWallClock(announcement.expiresAt, config.timezone)
   if (announcement.expiresAt <= now) {
     return [{level: 'error', rule: 'expired', message: `the announcement expired at ${expires} — set a later --expires`}]
   }
@@ -347,7 +347,7 @@ function quietHours(announcement: Announcement, config: Config, sendAt: number[]
   if (at === undefined) return []
   const keeping = quiet.channels ? announcement.channels.filter((name) => quiet.channels!.includes(name)) : [undefined]
   const zone = config.timezone
-  const when = `${wallClock(at, zone)} ${zone}`
+  const when = namedWallClock(at, zone)
   const range = `quiet hours ${quiet.from}–${quiet.to}`
   const endsAt = quietHoursEnd(at, quiet, zone)
   const end = localIsoMinute(endsAt, zone)

@@ -51,6 +51,11 @@ export function wallClock(instant: number, timeZone: string): string {
   return localIsoMinute(instant, timeZone).replace('T', ' ')
 }
 
+/** "2026-11-26 07:00 Europe/London": the wall clock with its zone named, as a stored reason shows a time. */
+export function namedWallClock(instant: number, timeZone: string): string {
+  return `${wallClock(instant, timeZone)} ${timeZone}`
+}
+
 /** "2026-11-26T07:00": the zone's wall clock, as `crier schedule --at` reads it back. */
 export function localIsoMinute(instant: number, timeZone: string): string {
   return new Date(instant + zoneOffsetMs(instant, timeZone)).toISOString().slice(0, 16)
