@@ -9,14 +9,15 @@ import {fillTemplate, fillTemplateAndTyped} from '../../src/core/templates.js'
 
 // Templates: checked when the config loads, filled with --var at draft time.
 
-let home: string | undefined
+// A test may load several configs: every home it made is removed after it.
+const homes: string[] = []
 afterEach(() => {
-  if (home) rmSync(home, {recursive: true, force: true})
-  home = undefined
+  for (const home of homes.splice(0)) rmSync(home, {recursive: true, force: true})
 })
 
 function load(yaml: string): Config {
-  home = mkdtempSync(join(tmpdir(), 'crier-templates-'))
+  const home = mkdtempSync(join(tmpdir(), 'crier-templates-'))
+  homes.push(home)
   writeFileSync(join(home, 'config.yaml'), yaml)
   return loadConfig(resolvePaths({CRIER_HOME: home}))
 }
