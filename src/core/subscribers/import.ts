@@ -3,6 +3,7 @@ import {basename, resolve} from 'node:path'
 import {Transform, pipeline, type Readable, type TransformCallback} from 'node:stream'
 import {finished} from 'node:stream/promises'
 import {CsvError, parse} from 'csv-parse'
+import {parse as parseRow} from 'csv-parse/sync'
 import {stringify} from 'csv-stringify'
 import type {CoreContext} from '../context.js'
 import {RuntimeFailure, UsageError} from '../errors.js'
@@ -80,9 +81,26 @@ function startLine(endLine: number, record: Record<string, string>): number {
   return endLine - breaks
 }
 
-function headerFor(file: string, onHeader: () => void) {
+/**
+ * Why a row the header does not fit is rejected: how many fields it has, and the row as read —
+ * its cells in the rejected file hold only the header's columns, and an extra field is most
+ * often half a name or an address with an unquoted comma, which the officer fixes from the row.
+ */
+function misfitReason(raw: string, headerFields: number): string {
+  const row = raw.replace(/[\r\n]+$/, '')
+  let found: number | undefined
+  try {
+    found = (parseRow(row, {relax_column_count: true, relax_quotes: true}) as string[][])[0]?.length
+  } catch {
+    // Counted by the stream's parser already; only the number is missing from the reason.
+  }
+  const hint = found !== undefined && found > headerFields ? 'a value holding a comma needs double quotes' : 'give every column, empty ones as ,,'
+  return `${found ?? 'a different number of'} fields where the header has ${headerFields} — ${hint}; the row as read: ${row}`
+}
+
+function headerFor(file: string, onHeader: (fields: number) => void) {
   return (header: string[]): string[] => {
-    onHeader()
+    onHeader(header.length)
     const names = header.map((name) => name.replace(/^\uFEFF/, '').trim().toLowerCase())
     if (!names.includes('email') && !names.includes('phone')) throw noHeader(file)
     // A rejected-rows file, fixed, comes back with its line and reason columns: they are not read.
@@ -206,8 +224,23 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
   }
   // csv-parse never calls `columns` for a file with no line of text (empty, a BOM, blank lines).
   let headerSeen = false
-  // Any line ending, even mixed: files pass through Excel, Notepad and scripts.
-  const parser = parse({columns: headerFor(file, () => (headerSeen = true)), bom: true, record_delimiter: ['\r\n', '\n', '\r'], max_record_size: maxRecordBytes, skip_empty_lines: true, relax_column_count: true, info: true, trim: false})
+  let headerFields = 0
+  // Any line ending, even mixed: files pass through Excel, Notepad and scripts. `raw`: the text of
+  // a row with the wrong number of fields goes to the rejected file whole.
+  const parser = parse({
+    columns: headerFor(file, (fields) => {
+      headerSeen = true
+      headerFields = fields
+    }),
+    bom: true,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    max_record_size: maxRecordBytes,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    info: true,
+    raw: true,
+    trim: false,
+  })
   // pipeline destroys every stage on an error in any of them; iterating the parser surfaces it.
   pipeline(input, new StrictUtf8(file), parser, (error) => {
     if (error) parser.destroy(error)
@@ -253,12 +286,12 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
     const now = ctx.now()
     // csv-parse counts rows with the wrong number of fields cumulatively: a rise marks this one.
     let invalidSoFar = 0
-    for await (const {record, info: {lines: endLine, invalid_field_length}} of rows as AsyncIterable<{record: Record<string, string>; info: {lines: number; invalid_field_length: number}}>) {
+    for await (const {record, raw, info: {lines: endLine, invalid_field_length}} of rows as AsyncIterable<{record: Record<string, string>; raw: string; info: {lines: number; invalid_field_length: number}}>) {
       // The line the row starts on, where an editor finds it.
       const line = startLine(endLine, record)
       if (invalid_field_length > invalidSoFar) {
         invalidSoFar = invalid_field_length
-        reject(line, 'wrong number of fields for the header', record)
+        reject(line, misfitReason(raw, headerFields), record)
         continue
       }
       const checked = checkRow(record, list, defaultRegion)

@@ -1,5 +1,6 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {parse as parseCsv} from 'csv-parse/sync'
 import {describe, expect, it} from 'vitest'
 import {checkRow, importSubscribers} from '../../../src/core/subscribers/import.js'
 import {normaliseContact} from '../../../src/core/subscribers/contacts.js'
@@ -75,8 +76,19 @@ describe('subscriber import', () => {
       '4,"invalid phone number ""12"""',
       '5,no e-mail address or phone number',
       '6,"imported without lat and lon: invalid latitude ""95"" — an alert targeted by area cannot place them"',
-      '7,wrong number of fields for the header',
+      '7,"2 fields where the header has 8 — give every column',
     ])
+    expect(rejected[5]).toBe('7,"2 fields where the header has 8 — give every column, empty ones as ,,; the row as read: Short,short@example.org",Short,short@example.org,,,,,,')
+  })
+
+  it('keeps the whole of a row with more fields than the header, saying how many', async () => {
+    const w = csvWorld()
+    const file = writeCsv(w, 'extra.csv', 'name,email,phone\r\nSmith, Jo,jo@example.com,+447700900011\r\n"Quoted, Al",al@example.com,+447700900012\r\n')
+    const result = await importSubscribers(w.ctx, file, 'residents')
+    expect(result).toMatchObject({imported: 1, rejected: 1})
+    const [, row] = parseCsv(readFileSync(join(w.home, 'extra.rejected.csv'), 'utf8')) as string[][]
+    expect(row!.slice(0, 2)).toEqual(['2', '4 fields where the header has 3 — a value holding a comma needs double quotes; the row as read: Smith, Jo,jo@example.com,+447700900011'])
+    expect([...w.store.subscribers.iterateList('residents')].map((subscriber) => subscriber.name)).toEqual(['Quoted, Al'])
   })
 
   it('names the line a row starts on, where a quoted field holds line breaks', async () => {
