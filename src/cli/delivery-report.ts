@@ -1,5 +1,6 @@
 import type {Config} from '../config/load.js'
 import type {CoreContext} from '../core/context.js'
+import {shortId} from '../core/ids.js'
 import {formatInZone} from '../core/when.js'
 import {missingSecretLines} from './missing-secrets.js'
 import {ExitCode} from '../core/errors.js'
@@ -49,14 +50,18 @@ export function waitingChannelNotes(ctx: CoreContext, announcementId: string): s
   for (const [channel, problem] of Object.entries(ctx.config.brokenChannels ?? {})) {
     if (waiting(channel)) notes.push(`${channel} cannot send as configured here: ${oneLine(problem, 300)}`)
   }
-  for (const line of pauseLines(ctx, waiting, ': what waits goes after that')) notes.push(line)
+  // A pause that outlasts the announcement: nothing waiting there goes after it.
+  const expiresAt = ctx.store.announcements.get(announcementId)?.expiresAt ?? null
+  const then = (pausedUntil: number) =>
+    expiresAt !== null && expiresAt <= pausedUntil ? `: ${shortId(announcementId)} expires first (${formatInZone(expiresAt, ctx.config.timezone)}), so what waits there will expire unsent unless the pause ends sooner` : ': what waits goes after that'
+  for (const line of pauseLines(ctx, waiting, then)) notes.push(line)
   return notes
 }
 
 /** "partners is paused until Fri 27 Nov … (HTTP 429 …)", then `then`, for each paused channel `waiting` says has work waiting. */
-export function pauseLines(ctx: CoreContext, waiting: (channel: string) => boolean, then: string): string[] {
+export function pauseLines(ctx: CoreContext, waiting: (channel: string) => boolean, then: string | ((pausedUntil: number) => string)): string[] {
   return ctx.store.deliveries
     .channelPauses(ctx.now())
     .filter((pause) => waiting(pause.channel))
-    .map((pause) => `${pause.channel} is paused until ${formatInZone(pause.pausedUntil, ctx.config.timezone)} (${oneLine(pause.reason, 200)})${then}`)
+    .map((pause) => `${pause.channel} is paused until ${formatInZone(pause.pausedUntil, ctx.config.timezone)} (${oneLine(pause.reason, 200)})${typeof then === 'string' ? then : then(pause.pausedUntil)}`)
 }

@@ -11,14 +11,16 @@ import {longPauseMs, pausesHolding, type PauseHolding} from '../engine/pause-wai
  * only long pauses are left to wait for. `left()` is what it left queued.
  */
 export function watchPauses(ctx: CoreContext, announcementId: string, options: {say: (line: string) => void; leave: () => void; everyMs?: number}) {
-  const told = new Set<string>()
+  /** What was said, per channel. */
+  const told = new Map<string, string>()
   let left: PauseHolding[] = []
   const look = () => {
     const {pauses, onlyLongPausesLeft} = pausesHolding(ctx, announcementId)
     for (const pause of pauses) {
       if (told.has(pause.channel)) continue
-      told.add(pause.channel)
-      options.say(pauseLine(ctx, announcementId, pause))
+      const line = pauseLine(ctx, announcementId, pause)
+      told.set(pause.channel, line)
+      options.say(line)
     }
     if (onlyLongPausesLeft && left.length === 0) {
       left = pauses.filter((pause) => pause.isLong)
@@ -35,6 +37,8 @@ export function watchPauses(ctx: CoreContext, announcementId: string, options: {
   return {
     stop: () => clearInterval(timer),
     left: () => left,
+    /** What was said of the channels it left queued (a live view shows only the latest notice). */
+    leftLines: () => left.map((pause) => told.get(pause.channel)).filter((line) => line !== undefined),
   }
 }
 

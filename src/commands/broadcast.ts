@@ -108,7 +108,7 @@ export default class Broadcast extends CrierCommand {
     if (!flags.wait && resumed) return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: 0, targeting: []}
     if (!flags.wait) {
       for (const line of missingSecretLines(ctx.config, result.announcement.channels)) this.logToStderr(`Note: ${line}`)
-      this.say(`Queued ${shortId(id)}: ${counted(result.queued, 'delivery', 'deliveries')}. crier run or a worker will send them.`)
+      this.say(`Queued ${shortId(id)}: ${counted(result.queued, 'delivery', 'deliveries')}. crier run or a worker will send ${result.queued === 1 ? 'it' : 'them'}.`)
       return {...announcementStatus(ctx, id), announcement: announcementJson(result.announcement), queued: result.queued, targeting: result.targeting, ...superseded}
     }
 
@@ -128,7 +128,14 @@ export default class Broadcast extends CrierCommand {
     const delivering = deliverQueued(ctx, {announcementId: id, stop: AbortSignal.any([signals.stop, detach.signal]), abort: signals.abort})
     // A provider's pause, said once (not a progress line: with --quiet too); with only long ones
     // left to wait for, it returns as --no-wait would (engine/pause-wait.ts).
-    const pauses = watchPauses(ctx, id, {say: (line) => (session ? session.notice(line) : process.stderr.write(line + '\n')), leave: () => detach.abort()})
+    let leftForPauses = false
+    const pauses = watchPauses(ctx, id, {
+      say: (line) => (session ? session.notice(line) : process.stderr.write(line + '\n')),
+      leave: () => {
+        leftForPauses = true
+        detach.abort()
+      },
+    })
     try {
       if (isLive) {
         session = await openLiveView(import('../views/live/session.js'), {
@@ -149,10 +156,12 @@ export default class Broadcast extends CrierCommand {
       } finally {
         pauses.stop()
         progress?.stop()
-        await session?.close(signals.exitCode() ? 'stopped' : detach.signal.aborted ? 'detached' : 'done')
+        await session?.close(signals.exitCode() ? 'stopped' : leftForPauses ? 'paused' : detach.signal.aborted ? 'detached' : 'done')
         signals.dispose()
       }
     }
+    // The view showed only the latest notice: below its last frame, why each channel was left.
+    if (session && leftForPauses && !signals.exitCode()) for (const line of pauses.leftLines()) process.stderr.write(line + '\n')
     const report = reportDelivery(this, announcementStatus(ctx, id), ctx.config, signals.exitCode())
     reportUnusableChannels(await delivering, signals.exitCode())
     const leftQueued = pauses.left()

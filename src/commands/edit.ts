@@ -17,6 +17,7 @@ import {checkAnnouncementText} from '../core/text-input.js'
 import {announcementJson} from '../views/format.js'
 import {counted} from '../core/counted.js'
 import {oneLine} from '../core/terminal-text.js'
+import {inTerminalForeground} from '../core/terminal-foreground.js'
 
 export default class Edit extends CrierCommand {
   static override description = 'Change fields of a draft; editing approved text withdraws its approvals.'
@@ -49,7 +50,7 @@ export default class Edit extends CrierCommand {
     // --lang alone says which language's text to change, not what to change it to.
     const changed = Object.entries(input).some(([field, value]) => field !== 'lang' && value !== undefined)
     if (!changed) {
-      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      if (!process.stdin.isTTY || !process.stdout.isTTY || !inTerminalForeground()) {
         throw new UsageError(`nothing to change — give a flag such as --text, --headline or --expires${input.lang === undefined ? '' : ' with --lang'} (or run on a terminal to use $EDITOR)`)
       }
       const {variants} = mustGet(ctx, id)

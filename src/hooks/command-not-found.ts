@@ -1,5 +1,6 @@
 import type {Hook} from '@oclif/core'
 import {envFlagSet} from '../core/env-flag.js'
+import {inTerminalForeground} from '../core/terminal-foreground.js'
 
 /** Exit code of a word that is not a crier command (README "exit codes"), as a shell's own. */
 const notACommand = 127
@@ -29,7 +30,7 @@ const hook: Hook.CommandNotFound = async function ({id, argv = [], config}) {
   const rest = [...words.slice(known), ...argv]
   const visible = config.commands.filter((command) => !command.hidden).map((command) => command.id)
   const nearest = nearestId(typed.join(':'), visible)
-  if (nearest && process.stdin.isTTY && process.stderr.isTTY && !envFlagSet(process.env.CRIER_NO_PROMPT) && !envFlagSet(process.env.CI)) {
+  if (nearest && process.stdin.isTTY && process.stderr.isTTY && !envFlagSet(process.env.CRIER_NO_PROMPT) && !envFlagSet(process.env.CI) && inTerminalForeground()) {
     const {confirm} = await import('@inquirer/prompts')
     // Left unanswered, it gives up rather than hold the terminal.
     const isConfirmed = await confirm({message: `${typed.join(' ')} is not a crier command. Did you mean ${nearest.replace(/:/g, ' ')}?`, default: true}, {output: process.stderr, signal: AbortSignal.timeout(10_000)}).catch(() => false)

@@ -16,7 +16,7 @@ export function broadcastSummaryLines(status: AnnouncementStatus, config: Config
     if (where) lines.push(`  ${receipt.channel} → ${oneLine(where, 200)}`)
   }
   const waiting = status.pending - status.abandoned
-  if (waiting > 0) lines.push(`${counted(waiting, 'delivery', 'deliveries')} still pending: crier run or a worker will send them (crier status ${shortId(status.announcement.id)}).`)
+  if (waiting > 0) lines.push(`${counted(waiting, 'delivery', 'deliveries')} still pending: crier run or a worker will send ${waiting === 1 ? 'it' : 'them'} (crier status ${shortId(status.announcement.id)}).`)
   if (status.abandoned > 0) {
     lines.push(`${counted(status.abandoned, 'delivery', 'deliveries')} in doubt: a crier stopped while sending them. The next crier run settles them — sent again where the channel drops duplicates, otherwise marked unknown, to be checked before anyone sends again.`)
   }

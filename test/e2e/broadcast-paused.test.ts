@@ -1,6 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {alwaysOk, startProviderFake, type ProviderFake, type ResponsePlan} from '../fakes/provider-server.js'
-import {makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {runInPty} from '../helpers/pty.js'
 
 // A waiting broadcast on a channel the partner paused (429 with Retry-After): it says so once,
 // waits out a short pause, and leaves a long one's deliveries queued for crier run, as --no-wait.
@@ -52,6 +53,24 @@ describe('a waiting broadcast on a channel the provider paused', () => {
     expect(fake!.requests.length).toBe(1)
     const json = JSON.parse(result.stdout)
     expect(json.leftQueued).toEqual([expect.objectContaining({channel: 'partners', pending: 1, isLong: true, outlastsExpiry: false})])
+  })
+
+  it('on a terminal, the live view says it is not waiting for the pause (not "Detached"), and below its last frame until when', async () => {
+    fake = await startProviderFake({plan: pausesFor(3600)})
+    home = makeCrierHome()
+    home.writeConfig(`channels:\n  partners: {type: webhook, url: "${fake.url}/hook"}\n`)
+    const draft = jsonOf(home.run(['draft', 'Water supply restored in Llandudno.', '--severity', 'Minor', '--channel', 'partners', '--expires', '+30m', '--json']))
+    const child = runInPty(['broadcast', draft.id as string], {env: home.env, columns: 100})
+    const {exitCode} = await child.exited
+    const text = child.text().replace(/\n(?!partners|Not waiting|\w+ deliver)/g, ' ')
+    // Past the expiry: it will expire unsent, which the exit code says too.
+    expect(exitCode, text).toBe(4)
+    expect(text).toMatch(/Not waiting for a provider's pause: 1 delivery stays queued behind it —/)
+    expect(text).not.toMatch(/Detached/)
+    expect(text).toMatch(/^partners is paused until .+ \(HTTP 429.*\), after \w{12} expires \(.+\): not waiting — its 1 delivery there stays queued, and will expire unsent unless the pause ends sooner\./m)
+    // status says the same of it, not that it goes after the pause.
+    const status = home.run(['status', draft.id as string])
+    expect(status.stderr).toMatch(/partners is paused until .+: \w{12} expires first \(.+\), so what waits there will expire unsent unless the pause ends sooner/)
   })
 
   it('exits 4 when the pause outlasts the announcement: what waits there will expire unsent', async () => {

@@ -1,7 +1,8 @@
 import {setTimeout as sleep} from 'node:timers/promises'
+import pty from 'node-pty'
 import {afterEach, describe, expect, it} from 'vitest'
 import {explain} from '../helpers/cli-assertions.js'
-import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
+import {crierBin, jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
 import {startGatedFake, type GatedFake} from '../helpers/gated-fake.js'
 import {importRecorder, loadedPackage} from '../helpers/pty.js'
 import {killSpawned, spawnCrier, waitFor} from '../helpers/spawn-crier.js'
@@ -122,6 +123,23 @@ describe('crier status ID --watch off a terminal', () => {
     for (const line of watch.stderr().split('\n').filter(Boolean)) expect(line).toMatch(progressPattern)
     expect(loadedPackage(imports.loaded(), 'ink')).toBe(false)
     expect(loadedPackage(imports.loaded(), 'react')).toBe(false)
+  })
+
+  it('run in the background of a terminal (timeout without --foreground), it sends with plain lines instead of stopping on raw mode', async () => {
+    fake = await startGatedFake(okPlan)
+    fake.open()
+    const {h, id} = webhookHome(fake.url)
+    home = h
+    // timeout puts the command in a process group of its own, not the terminal's foreground one.
+    const shell = pty.spawn('sh', ['-c', `timeout 60 "${process.execPath}" "${crierBin}" broadcast ${id}`], {cols: 80, rows: 24, env: {...h.env, TERM: 'xterm-256color'} as Record<string, string>})
+    let output = ''
+    shell.onData((data) => (output += data))
+    const {exitCode} = await new Promise<{exitCode: number}>((resolve) => shell.onExit(resolve))
+    expect(exitCode, output).toBe(0)
+    // No live view: no cursor hiding, no redraws; the summary as off a terminal.
+    expect(output).not.toContain('\u001b[?25l')
+    expect(output).toMatch(/^partners +sent 1\/1\r?$/m)
+    expect(fake.requests.length).toBe(1)
   })
 
   it('--watch without an ID is a usage error', () => {

@@ -121,7 +121,7 @@ describe('crier broadcast ID --retry-dead', () => {
     const queued = home.run(['broadcast', waiting, '--retry-dead', '--no-wait'])
     expect(queued.status).toBe(0)
     expect(queued.stderr).toBe(`Retrying 1 dead delivery of ${shortId(waiting)}: partners 1.\n`)
-    expect(queued.stdout).toContain(`Queued ${shortId(waiting)}: 1 delivery. crier run or a worker will send them.`)
+    expect(queued.stdout).toContain(`Queued ${shortId(waiting)}: 1 delivery. crier run or a worker will send it.`)
     expect(jsonOf(home.run(['status', waiting, '--json'])).announcement.state).toBe('sending')
     expect((await home.runAsync(['run'])).status).toBe(0)
     expect(jsonOf(home.run(['status', waiting, '--json'])).announcement.state).toBe('sent')

@@ -49,13 +49,15 @@ describe('live view formatting', () => {
   })
 
   it('the live view needs a terminal on stderr and no --json; colour yields to --no-color and NO_COLOR', () => {
-    expect(canShowLiveView(false, {isTTY: true}, {})).toBe(true)
-    expect(canShowLiveView(true, {isTTY: true}, {})).toBe(false)
-    expect(canShowLiveView(false, {isTTY: false}, {})).toBe(false)
-    expect(canShowLiveView(false, {isTTY: true}, {TERM: 'dumb'})).toBe(false)
+    expect(canShowLiveView(false, {isTTY: true}, {}, () => true)).toBe(true)
+    expect(canShowLiveView(true, {isTTY: true}, {}, () => true)).toBe(false)
+    expect(canShowLiveView(false, {isTTY: false}, {}, () => true)).toBe(false)
+    expect(canShowLiveView(false, {isTTY: true}, {TERM: 'dumb'}, () => true)).toBe(false)
     // A CI job's log gets plain progress lines, not cursor codes.
-    expect(canShowLiveView(false, {isTTY: true}, {CI: 'true'})).toBe(false)
-    expect(canShowLiveView(false, {isTTY: true}, {CI: 'false'})).toBe(true)
+    expect(canShowLiveView(false, {isTTY: true}, {CI: 'true'}, () => true)).toBe(false)
+    expect(canShowLiveView(false, {isTTY: true}, {CI: 'false'}, () => true)).toBe(true)
+    // Started in the background: raw mode would stop it (SIGTTOU), holding its deliveries.
+    expect(canShowLiveView(false, {isTTY: true}, {}, () => false)).toBe(false)
     expect(wantsColour(true, {})).toBe(true)
     expect(wantsColour(false, {})).toBe(false)
     expect(wantsColour(true, {NO_COLOR: '1'})).toBe(false)

@@ -92,6 +92,19 @@ describe('the live view model', () => {
     expect(props.finished[1]!.progress.sent).toBe(10)
   })
 
+  it('a retried channel that is sent before the next snapshot is printed again all the same', () => {
+    const model = new LiveViewModel('sender')
+    model.onSnapshot(snapshot([channel('partners', {dead: 1}), channel('slow', {queued: 1})]))
+    model.onSnapshot(snapshot([channel('partners', {dead: 1}), channel('slow', {queued: 1})]))
+    expect(model.props(view)!.finished.map((f) => f.key)).toEqual(['partners#1'])
+    model.onRetried({requeued: 1, byChannel: {partners: 1}})
+    // The next look finds it sent already: it never looked pending.
+    model.onSnapshot(snapshot([channel('partners', {sent: 1}), channel('slow', {queued: 1})]))
+    const props = model.props(view)!
+    expect(props.finished.map((f) => f.key)).toEqual(['partners#1', 'partners#2'])
+    expect(props.finished[1]!.progress.sent).toBe(1)
+  })
+
   it('before the fan-out nothing counts as finished', () => {
     const model = new LiveViewModel('watcher')
     model.onSnapshot(snapshot([channel('partners')], {startedAt: null, isFinal: false}))
@@ -113,6 +126,15 @@ describe('the live view model', () => {
     detached.onSnapshot(snapshot([channel('partners', {queued: 40, sent: 60})]))
     detached.onFinished('detached')
     expect(detached.props(view)!.notice).toBe('Detached: 40 deliveries stay queued; crier run or a worker will send them.')
+    const one = new LiveViewModel('sender')
+    one.onSnapshot(snapshot([channel('partners', {queued: 1})]))
+    one.onFinished('stopped')
+    expect(one.props(view)!.notice).toBe('Stopped: 1 delivery stays queued; crier run or a worker will send it.')
+    // Left behind a provider's long pause: not "Detached" (nobody pressed q); the command says until when below.
+    const paused = new LiveViewModel('sender')
+    paused.onSnapshot(snapshot([channel('partners', {queued: 3})]))
+    paused.onFinished('paused')
+    expect(paused.props(view)!.notice).toBe("Not waiting for a provider's pause: 3 deliveries stay queued behind it —")
     const quit = new LiveViewModel('watcher')
     quit.onSnapshot(snapshot([channel('partners', {queued: 1})]))
     quit.onFinished('quit')

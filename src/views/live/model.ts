@@ -119,6 +119,8 @@ export class LiveViewModel {
       this.say('Nothing requeued: the announcement has finished, or another process retried them first.')
       return
     }
+    // Live again: printed again when it finishes, even if that is before the next snapshot shows it pending.
+    for (const channel of Object.keys(result.byChannel)) this.inStatic.delete(channel)
     const where = Object.entries(result.byChannel).map(([channel, n]) => `${channel} ${formatCount(n)}`).join(', ')
     const what = `${formatCount(result.requeued)} dead ${result.requeued === 1 ? 'delivery' : 'deliveries'}`
     this.say(this.role === 'watcher' ? `Requeued ${what} (${where}); whoever is sending picks them up.` : `Requeued ${what} for another try (${where}).`)
@@ -141,16 +143,19 @@ export class LiveViewModel {
   }
 
   /** The last frame: everything is final, or the view closes with work left (why, and what happens to it). */
-  onFinished(reason: 'done' | 'detached' | 'stopped' | 'quit'): void {
+  onFinished(reason: 'done' | 'detached' | 'stopped' | 'quit' | 'paused'): void {
     this.phase = 'final'
     const pending = this.snapshot?.pending ?? 0
     if (pending === 0 || reason === 'done') {
       this.notice = undefined
       return
     }
-    const left = `${formatCount(pending)} ${pending === 1 ? 'delivery' : 'deliveries'}`
+    const one = pending === 1
+    const left = `${formatCount(pending)} ${one ? 'delivery' : 'deliveries'}`
     if (reason === 'quit') this.say(`Stopped watching: ${left} still pending; the broadcast goes on.`, null)
-    else this.say(`${reason === 'detached' ? 'Detached' : 'Stopped'}: ${left} stay queued; crier run or a worker will send them.`, null)
+    // Nobody pressed q: the command says below, per channel, until when and what becomes of them.
+    else if (reason === 'paused') this.say(`Not waiting for a provider's pause: ${left} ${one ? 'stays' : 'stay'} queued behind it —`, null)
+    else this.say(`${reason === 'detached' ? 'Detached' : 'Stopped'}: ${left} ${one ? 'stays' : 'stay'} queued; crier run or a worker will send ${one ? 'it' : 'them'}.`, null)
   }
 
   props(view: {hasKeys: boolean; colour: boolean; columns: number; rows: number}): LiveViewProps | undefined {

@@ -29,7 +29,7 @@ export interface LiveViewOptions {
 export type LiveEnd = 'final' | 'quit' | 'interrupted'
 
 /** Why the command closes the view: it drew its last frame for this reason. */
-export type CloseReason = 'done' | 'detached' | 'stopped' | 'quit'
+export type CloseReason = 'done' | 'detached' | 'stopped' | 'quit' | 'paused'
 
 export interface LiveViewSession {
   /** A watcher's view: resolves when every delivery is final, or the officer quits. */

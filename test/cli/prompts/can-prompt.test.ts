@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {canPrompt, type PromptSurroundings} from '../../../src/cli/prompts/can-prompt.js'
 
-const terminal: PromptSurroundings = {stdinIsTTY: true, stdoutIsTTY: true, json: false, noInput: false, env: {}}
+const terminal: PromptSurroundings = {stdinIsTTY: true, stdoutIsTTY: true, json: false, noInput: false, env: {}, foreground: () => true}
 
 describe('canPrompt', () => {
   it('prompts a person at a terminal', () => {
@@ -17,6 +17,7 @@ describe('canPrompt', () => {
     ['CRIER_NO_PROMPT=true', {env: {CRIER_NO_PROMPT: 'true'}}],
     ['CI=true (a CI job given a pseudo-terminal)', {env: {CI: 'true'}}],
     ['CI=1', {env: {CI: '1'}}],
+    ['it runs in the background (timeout without --foreground, &)', {foreground: () => false}],
   ])('does not prompt when %s', (_why, change) => {
     expect(canPrompt({...terminal, ...change})).toBe(false)
   })
