@@ -373,13 +373,15 @@ export function deliveryStore(db: Db) {
       return sendingNow.get(announcementId) as number
     },
     /**
-     * Takes up to `want` send tokens from the channel's bucket (capacity: one second's worth),
-     * shared through the database so that two processes together keep the configured rate.
+     * Takes up to `want` send tokens from the channel's bucket, shared through the database so
+     * that two processes together keep the configured rate. The bucket holds a tenth of a
+     * second's worth (at least one): a full second's would let twice the rate through in the
+     * first second, and `rate` is how an officer keeps under a provider's per-second cap.
      * Call inside the claim's BEGIN IMMEDIATE. Returns the tokens granted and, when none are
      * left, how long until the next one.
      */
     takeRateTokens(channel: string, perSecond: number, want: number, now: number): {granted: number; waitMs: number} {
-      const capacity = Math.max(1, Math.ceil(perSecond))
+      const capacity = Math.max(1, Math.ceil(perSecond / 10))
       const row = rateRow.get(channel) as {tokens: number; refilledAt: number} | undefined
       const tokens = row ? Math.min(capacity, row.tokens + (Math.max(0, now - row.refilledAt) * perSecond) / 1000) : capacity
       const granted = Math.max(0, Math.min(want, Math.floor(tokens)))
