@@ -2,6 +2,7 @@ import {hash as digest} from 'node:crypto'
 import {redact} from '../config/secrets.js'
 import {RuntimeFailure} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
+import {migrations} from './migrations.js'
 import type {Db} from './open.js'
 import {writeTransaction} from './write-lock.js'
 
@@ -14,6 +15,14 @@ import {writeTransaction} from './write-lock.js'
 
 /** prev_hash of the first row. */
 export const genesisHash = '0'.repeat(64)
+
+const folded = (sql: string) => sql.replace(/\s+/g, ' ').trim()
+/**
+ * The triggers that keep the trail append-only, as its migration created them (name → SQL,
+ * whitespace folded). One dropped or rewritten lets rows go with only the head to forge, so
+ * verify checks they are all there, as written.
+ */
+const guardTriggers = new Map([...migrations.join('\n').matchAll(/CREATE TRIGGER (audit_\w+)[\s\S]*?END;/g)].map(([sql, name]) => [name!, folded(sql.slice(0, -1))]))
 
 export type AuditAction =
   | 'created'
@@ -171,6 +180,7 @@ export function auditTrail(db: Db, storeActor: string) {
   const firstPage = db.prepare(`${checkColumns} ORDER BY seq LIMIT ${verifyPageRows}`).raw(true)
   const nextPage = db.prepare(`${checkColumns} WHERE seq > ? ORDER BY seq LIMIT ${verifyPageRows}`).raw(true)
   const prevHashOf = db.prepare(`SELECT prev_hash FROM audit_event WHERE seq = ?`).pluck()
+  const triggers = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger'`)
   const byHash = db.prepare(`SELECT seq FROM audit_event WHERE hash = ?`).pluck()
   const actorsOf = db.prepare(`SELECT DISTINCT actor FROM audit_event WHERE subject = @subject AND action = @action`).pluck()
   const eventsOf = db.prepare(`SELECT actor, at, details FROM audit_event WHERE subject = @subject AND action = @action ORDER BY seq DESC LIMIT @limit`)
@@ -230,11 +240,12 @@ export function auditTrail(db: Db, storeActor: string) {
         rows = nextPage.all(expected - 1) as CheckedRow[]
       }
       const events = expected - 1
+      const unguarded = unguardedProblem()
       if (broken) {
         // The iteration has ended: now the row's own prev_hash can say which kind of break it is.
         const prev = prevHashOf.get(broken.row) as string | undefined
         const problem = broken.problem ?? (prev === prevHash ? `row ${broken.row} does not match its hash (changed after it was written)` : outOfPlace(broken.row, prev ?? ''))
-        return {ok: false, events, row: broken.row, problem}
+        return {ok: false, events, row: broken.row, problem: unguarded ? `${problem}; and ${unguarded}` : problem}
       }
       if (!recorded) return {ok: false, events, row: events, problem: `the record of the chain's last row (audit_head) was deleted; the ${events} rows present chain correctly`}
       if (recorded.seq > events) {
@@ -242,8 +253,19 @@ export function auditTrail(db: Db, storeActor: string) {
       }
       if (recorded.seq < events) return {ok: false, events, row: recorded.seq + 1, problem: `rows ${recorded.seq + 1}–${events} were added outside crier (the head records ${recorded.seq} events)`}
       if (recorded.hash !== prevHash) return {ok: false, events, row: events, problem: `row ${events} is not the row written last (its hash differs from the head's: the tail was replaced)`}
+      // Whole as far as the chain and its head show: unless what guards it was taken away.
+      if (unguarded) return {ok: false, events, row: events, problem: `${unguarded}, so rows after the last one anyone exported may have been removed with the head rewritten`}
       return {ok: true, events, headHash: prevHash}
     })()
+  }
+
+  /** Which of the trail's guard triggers are missing or changed, as a phrase; undefined when all stand as written. */
+  function unguardedProblem(): string | undefined {
+    const present = new Map((triggers.all() as Array<{name: string; sql: string}>).map((row) => [row.name, folded(row.sql)]))
+    const missing = [...guardTriggers.keys()].filter((name) => !present.has(name))
+    const changed = [...guardTriggers].filter(([name, sql]) => present.has(name) && present.get(name) !== sql).map(([name]) => name)
+    const parts = [missing.length > 0 && `${missing.join(', ')} ${missing.length === 1 ? 'was' : 'were'} dropped`, changed.length > 0 && `${changed.join(', ')} ${changed.length === 1 ? 'was' : 'were'} rewritten`].filter(Boolean)
+    return parts.length > 0 ? `the triggers that keep it append-only were tampered with outside crier (${parts.join('; ')})` : undefined
   }
 
   /** The canonical row built from the row's fields as JavaScript reads them. */

@@ -6,6 +6,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {rememberSecret} from '../../src/config/secrets.js'
 import {canonicalRow, chainHash, genesisHash, verifyPageRows, type AuditEvent} from '../../src/store/audit.js'
 import {openStore, type Store} from '../../src/store/index.js'
+import {migrations} from '../../src/store/migrations.js'
 import {sayWhenWaiting} from '../../src/store/write-lock.js'
 import {makeAnnouncement} from '../helpers/announcement.js'
 
@@ -33,14 +34,20 @@ function appendMany(s: Store, count: number): void {
   })
 }
 
-/** Changes the file the way someone with sqlite3 and write access could: triggers dropped first. */
-function tamper(sql: string): void {
+/** The guard triggers' CREATE statements, as the migration wrote them. */
+const guardSql = [...migrations.join('\n').matchAll(/CREATE TRIGGER audit_\w+[\s\S]*?END;/g)].map(([sql]) => sql)
+
+/**
+ * Changes the file the way someone with sqlite3 and write access could: triggers dropped
+ * first and, unless `leaveGuardsDropped`, put back after, as a careful forger would.
+ */
+function tamper(sql: string, leaveGuardsDropped = false): void {
   store.close()
   const raw = new Database(path)
   try {
-    raw.exec(`DROP TRIGGER audit_event_no_update; DROP TRIGGER audit_event_no_delete; DROP TRIGGER audit_event_follows_head;
-      DROP TRIGGER audit_event_moves_head; DROP TRIGGER audit_head_only_forward; DROP TRIGGER audit_head_no_delete;`)
+    for (const create of guardSql) raw.exec(`DROP TRIGGER IF EXISTS ${/CREATE TRIGGER (\w+)/.exec(create)![1]}`)
     raw.exec(sql)
+    if (!leaveGuardsDropped) for (const create of guardSql) raw.exec(create)
   } finally {
     raw.close()
   }
@@ -133,6 +140,26 @@ describe('the audit trail', () => {
     appendMany(store, 10)
     tamper(`DELETE FROM audit_event WHERE seq > 7`)
     expect(store.audit.verify()).toEqual({ok: false, events: 7, row: 8, problem: 'the chain ends at row 7 but 10 events were written: rows 8–10 are missing (truncated)'})
+  })
+
+  it('verify fails a whole chain whose guard triggers were dropped or rewritten: the tail could have gone with the head', () => {
+    appendMany(store, 10)
+    expect(guardSql).toHaveLength(6)
+    // The last two rows deleted and the head rewritten to the new last row: the chain alone looks whole.
+    tamper(`DELETE FROM audit_event WHERE seq > 8; UPDATE audit_head SET seq = 8, hash = (SELECT hash FROM audit_event WHERE seq = 8)`, true)
+    const verdict = store.audit.verify()
+    expect(verdict).toMatchObject({ok: false, events: 8, row: 8})
+    expect(verdict.ok === false && verdict.problem).toMatch(/^the triggers that keep it append-only were tampered with outside crier \(audit_event_no_update, audit_event_no_delete, .+ were dropped\)/)
+
+    // Put back, one of them as a no-op under its own name.
+    tamper(`DELETE FROM audit_event WHERE seq > 7; UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM audit_event WHERE seq = 7)`)
+    store.close()
+    const raw = new Database(path)
+    raw.exec(`DROP TRIGGER audit_event_no_delete; CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event WHEN 0 BEGIN SELECT 1; END;`)
+    raw.close()
+    store = openStore(path, {actor: 'pc.jones'})
+    const rewritten = store.audit.verify()
+    expect(rewritten.ok === false && rewritten.problem).toMatch(/\(audit_event_no_delete was rewritten\)/)
   })
 
   it('verify names the row after one that was rewritten with a fresh hash', () => {
