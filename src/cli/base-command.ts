@@ -166,6 +166,12 @@ export function usageLine(message: string, commandId: string | undefined, argv: 
       parts.push(missing.length ? `missing argument ${missing.join('; ')}` : line)
       continue
     }
+    // oclif names a missing flag without its dashes ("Missing required flag reason").
+    const missingFlag = /^Missing required flag ([\w-]+)$/.exec(line)
+    if (missingFlag) {
+      parts.push(`missing --${missingFlag[1]}`)
+      continue
+    }
     const parsing = /^Parsing (--[\w-]+)$/.exec(line)
     if (parsing && i + 1 < lines.length) {
       const reason = lines[++i]!

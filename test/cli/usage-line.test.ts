@@ -43,6 +43,10 @@ describe('usageLine', () => {
     )
   })
 
+  it('a missing required flag named as it is typed, with its dashes', () => {
+    expect(usageLine('The following error occurred:\n  Missing required flag reason\nSee more help with --help', 'reject')).toBe('missing --reason — see crier reject --help')
+  })
+
   it('other errors pass through as one line, without oclif\'s headers', () => {
     expect(usageLine('The following error occurred:\n  Nonexistent flag: --bogus\nSee more help with --help', 'list')).toBe('Nonexistent flag: --bogus — see crier list --help')
     expect(usageLine('Unexpected argument: b\nSee more help with --help', undefined)).toBe('Unexpected argument: b — see crier --help')
