@@ -3,15 +3,20 @@ import {redact} from '../../config/secrets.js'
 import {primaryVariant} from '../../core/announcement.js'
 import {shortId} from '../../core/ids.js'
 import type {Preview} from '../../core/preview.js'
-import {stripTerminalControls} from '../../core/terminal-text.js'
+import {oneLine, stripTerminalControls} from '../../core/terminal-text.js'
 import {formatFromNow, formatInZone} from '../../core/when.js'
 import {isTargeted} from '../../core/area-targeting.js'
 import {areaReachLine, areaTargetsText} from '../../views/area-reach-lines.js'
 import {pad} from '../../views/format.js'
 
-// The summary shown before guided drafting's final "Create this draft?": the answers, and per
-// channel what `crier preview` would say about length and policy — short enough for 80×24.
-// The full rendered text is left to `crier preview`: the officer has just typed it.
+// The summary shown before guided drafting's final "Create this draft?": the answers, the
+// start of the text (written in $EDITOR, it has not been on screen), and per channel what
+// `crier preview` would say about length and policy — short enough for 80×24. The full
+// rendered text is left to `crier preview`.
+
+/** Lines of the text shown, each cut to fit 80 columns under "Text: ". */
+const textLines = 4
+const textWidth = 72
 
 const unitWords: Record<NonNullable<RenderedPart['length']>['unit'], string> = {
   characters: 'characters',
@@ -45,6 +50,9 @@ export function draftSummary(preview: Preview, now: number, timeZone: string): s
     `Severity ${a.severity} · urgency ${a.urgency} · certainty ${a.certainty}`,
     `Headline: ${safe(variant.headline)}`,
   ]
+  const paragraphs = variant.description.split('\n').filter((line) => line.trim())
+  paragraphs.slice(0, textLines).forEach((line, i) => lines.push(`${i === 0 ? 'Text: ' : '      '}${oneLine(redact(line), textWidth)}`))
+  if (paragraphs.length > textLines) lines.push(`      (${paragraphs.length - textLines} more ${paragraphs.length - textLines === 1 ? 'line' : 'lines'}: crier preview shows it whole)`)
   if (a.area) lines.push(`Area: ${safe(a.area.description)}`)
   // Who e-mail and SMS reach is what a targeted draft's officer confirms (preview says the same).
   if (isTargeted(a.area)) lines.push(`Targets: ${areaTargetsText(a.area)}`)

@@ -44,12 +44,22 @@ policy:
     const ctx = {...world.ctx, now: () => now}
     const draft = createDraft(ctx, {text: 'The A55 is closed westbound.\u001b]0;pwned\u0007', severity: 'Severe', urgency: 'Expected', certainty: 'Observed', expires: '+6h', channels: ['website', 'partners']})
     const lines = draftSummary(previewAnnouncement(ctx, draft), now, 'Europe/London').split('\n')
-    expect(lines.slice(0, 4)).toEqual(['Severity Severe · urgency Expected · certainty Observed', 'Headline: The A55 is closed westbound.', 'Expires: Wed 25 Nov 2026 18:00 GMT (in 6 h 0 min)', 'Channels:'])
-    expect(lines[4]).toBe('  website (feed)      2 parts, no length limit')
-    expect(lines[5]).toMatch(/^ {2}partners \(webhook\) {2}\d+\/1048576 bytes$/)
-    expect(lines.slice(6)).toEqual([expect.stringMatching(/^Policy error: policy requires area\b/), 'Approval: 1 needed before it can be broadcast.'])
-    expect(lines[6]).not.toContain(draft.id.slice(0, 8))
+    expect(lines.slice(0, 5)).toEqual(['Severity Severe · urgency Expected · certainty Observed', 'Headline: The A55 is closed westbound.', 'Text: The A55 is closed westbound.', 'Expires: Wed 25 Nov 2026 18:00 GMT (in 6 h 0 min)', 'Channels:'])
+    expect(lines[5]).toBe('  website (feed)      2 parts, no length limit')
+    expect(lines[6]).toMatch(/^ {2}partners \(webhook\) {2}\d+\/1048576 bytes$/)
+    expect(lines.slice(7)).toEqual([expect.stringMatching(/^Policy error: policy requires area\b/), 'Approval: 1 needed before it can be broadcast.'])
+    expect(lines[7]).not.toContain(draft.id.slice(0, 8))
     expect(lines.join('\n')).not.toContain('\u001b')
+  })
+
+  it('shows the start of the text (it may come from $EDITOR, never on screen), each line cut to the width', () => {
+    const text = ['Editor text: the Menai bridge is closed to high-sided vehicles.', '', 'Gusts to 70 mph expected on the Britannia Bridge and the A55 across Anglesey through the evening.', 'Line three.', 'Line four.', 'Line five.', 'Line six.'].join('\n')
+    const draft = createDraft(world.ctx, {text, headline: 'Menai bridge closed', severity: 'Minor', area: 'Menai', channels: ['website']})
+    const lines = draftSummary(previewAnnouncement(world.ctx, draft), world.ctx.now(), 'UTC').split('\n')
+    const start = lines.indexOf('Text: Editor text: the Menai bridge is closed to high-sided vehicles.')
+    expect(start).toBe(2)
+    expect(lines.slice(3, 7)).toEqual(['      Gusts to 70 mph expected on the Britannia Bridge and the A55 across Ang…', '      Line three.', '      Line four.', '      (2 more lines: crier preview shows it whole)'])
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80)
   })
 
   it('says when there are no findings and no approval is needed', () => {
