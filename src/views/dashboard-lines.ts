@@ -39,7 +39,7 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
     for (const status of board.sending) {
       const fit = (line: string) => (width === undefined ? line : cut(line, width))
       lines.push(fit('  ' + announcementLine(status.announcement, config.timezone)))
-      for (const line of broadcastSummaryLines(status, config)) lines.push(fit('    ' + line))
+      for (const line of broadcastSummaryLines(status, config)) lines.push(...(width === undefined ? ['    ' + line] : wrap(line, width, '    ')))
     }
   }
   if (board.scheduled.length) {
@@ -65,7 +65,8 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
   if (board.trouble.length || board.missedOccurrences.length) {
     lines.push('Needs attention (last 24 h)')
     for (const trouble of board.trouble) {
-      const error = trouble.error ? `: ${oneLine(trouble.error, 160)}` : ''
+      // One of their errors (they may differ), not necessarily the last one's.
+      const error = trouble.error ? `, e.g. ${oneLine(trouble.error, 160)}` : ''
       item(`  ${trouble.state.toUpperCase()} ${trouble.count} on ${trouble.channel}  ${supersededFlag(trouble)}${title(trouble.announcement)}`, `last ${formatTime(trouble.lastAt, config.timezone)}${error} — crier status ${shortId(trouble.announcement.id)}`)
     }
   }
@@ -80,19 +81,30 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
   return lines
 }
 
-/** `text` in lines of at most `width` columns, each after `indent`, broken between words (a word longer than a line is cut). */
+// A command to run ("crier status 01M8FDMSP4BH") is copied whole: never broken across lines.
+const command = /\bcrier(?: [a-z-]+){1,2} [0-9A-Z]{12}\b/g
+const nonBreaking = '\u00a0'
+
+/**
+ * `text` in lines of at most `width` columns, each after `indent`, broken between words and
+ * not inside a command that fits a line of its own; a word longer than a line is cut, but a
+ * link or a path stays whole on its own line, where the terminal wraps it and it can still be
+ * copied.
+ */
 function wrap(text: string, width: number, indent: string): string[] {
   const lines: string[] = []
   let line = ''
-  for (const word of text.split(' ')) {
+  const kept = text.replace(command, (found) => (stringWidth(indent + found) <= width ? found.replaceAll(' ', nonBreaking) : found))
+  const finish = (last: string) => lines.push(last.includes('/') && !last.includes(' ') ? indent + last : cut(indent + last, width))
+  for (const word of kept.split(' ')) {
     const candidate = line ? `${line} ${word}` : word
     if (line && stringWidth(indent + candidate) > width) {
-      lines.push(cut(indent + line, width))
+      finish(line)
       line = word
     } else line = candidate
   }
-  if (line) lines.push(cut(indent + line, width))
-  return lines
+  if (line) finish(line)
+  return lines.map((wrapped) => wrapped.replaceAll(nonBreaking, ' '))
 }
 
 /** At most `width` terminal columns (CJK and most emoji take two), the last one … when cut. */

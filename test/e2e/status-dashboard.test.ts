@@ -114,8 +114,8 @@ describe('crier status (the shift-start dashboard)', () => {
     expect(out).toMatch(/^Waiting for approval$/m)
     expect(out).toMatch(new RegExp(`^ {2}${shortId(needsTwo)} {2}Extreme {2}Evacuate the seafront\\. {2}approvals 1/2 \\(sgt\\.first\\) — crier approve ${shortId(needsTwo)} \\(not officer\\.author, sgt\\.first\\)$`, 'm'))
     expect(out).toMatch(/^Needs attention \(last 24 h\)$/m)
-    expect(out).toMatch(new RegExp(`^ {2}DEAD 1 on partners {2}${shortId(troubled!)} {2}Minor {4}Boil water notice\\. {2}last \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+: HTTP 400: bad request — crier status ${shortId(troubled!)}$`, 'm'))
-    expect(out).toMatch(/^ {2}UNKNOWN 1 on website .*: its sender stopped mid-send — crier status /m)
+    expect(out).toMatch(new RegExp(`^ {2}DEAD 1 on partners {2}${shortId(troubled!)} {2}Minor {4}Boil water notice\\. {2}last \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+, e\\.g\\. HTTP 400: bad request — crier status ${shortId(troubled!)}$`, 'm'))
+    expect(out).toMatch(/^ {2}UNKNOWN 1 on website .*, e\.g\. its sender stopped mid-send — crier status /m)
     // Stored provider text is stripped before it is shown.
     expect(out).not.toContain('\u001b')
     expect(out).not.toContain('pwned')
@@ -123,8 +123,10 @@ describe('crier status (the shift-start dashboard)', () => {
     // Over SSH in 80 columns: nothing wraps; what to do goes on its own line, and nothing is lost but a cut headline.
     const narrow = ok(h.run(['status'], {env: {COLUMNS: '80'}})).stdout
     for (const line of narrow.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80)
+    // A command is copied whole: never broken between its words and its id.
+    expect(narrow).not.toMatch(/crier(?: [a-z]+)+\n *[0-9A-Z]{12}/)
     expect(narrow).toMatch(new RegExp(`^ {2}${shortId(needsTwo)} {2}Extreme {2}Evacuate the seafront\\.\n {4}approvals 1/2 \\(sgt\\.first\\) — crier approve ${shortId(needsTwo)} \\(not officer\\.author,\n {4}sgt\\.first\\)$`, 'm'))
-    expect(narrow).toMatch(new RegExp(`^ {4}last \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+: HTTP 400: bad request — crier status ${shortId(troubled!)}$`, 'm'))
+    expect(narrow).toMatch(new RegExp(`^ {4}last \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+, e\\.g\\. HTTP 400: bad request —\n {4}crier status ${shortId(troubled!)}$`, 'm'))
 
     // Cancelled since: still listed (it went wrong), but marked, so nobody chases or retries it.
     const cancelled = jsonOf(ok(h.run(['cancel', troubled!, '--no-wait', '--json'])))
