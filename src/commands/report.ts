@@ -4,6 +4,7 @@ import {UsageError} from '../core/errors.js'
 import {parseSince} from '../core/time-input.js'
 import {machineTimeZone} from '../core/time-zone.js'
 import {deliveryReport} from '../engine/report.js'
+import {terminalWidth} from '../cli/terminal-width.js'
 import {reportCsv, reportJson, reportTable} from '../views/report-lines.js'
 
 export default class Report extends CrierCommand {
@@ -33,7 +34,7 @@ export default class Report extends CrierCommand {
     const json = reportJson(report)
     if (flags.format === 'json' && !this.jsonEnabled()) this.logJson(json)
     else if (flags.format === 'csv') process.stdout.write(reportCsv(report))
-    else if (!this.jsonEnabled()) for (const line of reportTable(report)) this.log(line)
+    else if (!this.jsonEnabled()) for (const line of reportTable(report, terminalWidth())) this.log(line)
     return json
   }
 }

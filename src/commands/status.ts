@@ -13,6 +13,7 @@ import {announcementLine} from '../views/format.js'
 import {pollSnapshots} from '../views/live/poll.js'
 import {openLiveView} from '../views/live/open-live-view.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
+import {terminalWidth} from '../cli/terminal-width.js'
 import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
 
 export default class Status extends CrierCommand {
@@ -143,13 +144,6 @@ function listedStates(given: string[]): Array<(typeof listable)[number]> {
   const unknown = states.filter((state) => !(listable as readonly string[]).includes(state))
   if (unknown.length) throw new UsageError(`--deliveries ${unknown.join(', ')}: expected ${listable.join(', ')}`)
   return states as Array<(typeof listable)[number]>
-}
-
-/** The terminal's width, or COLUMNS when set (a script or a test asking for a width); none in a pipe. */
-function terminalWidth(): number | undefined {
-  const columns = Number(process.env.COLUMNS)
-  if (Number.isInteger(columns) && columns >= 20) return columns
-  return process.stdout.isTTY ? process.stdout.columns : undefined
 }
 
 /** What to do with an announcement not sent yet: approval first where it waits for one. */

@@ -2,15 +2,21 @@ import {stringify} from 'csv-stringify/sync'
 import type {ChannelReport, DeliveryReport} from '../engine/report.js'
 import {counted} from '../core/counted.js'
 import {oneLine} from '../core/terminal-text.js'
+import {wrap} from './fit-width.js'
 import {formatUtc} from './format.js'
 import {formatCount, formatDuration} from './live/format.js'
 
 // crier report's three forms: a table for the terminal, CSV for a spreadsheet, JSON for scripts.
 
-/** The table, one line per channel and a total; columns only a few reports need (skipped, cancelled) appear when not all zero. */
-export function reportTable(report: DeliveryReport): string[] {
-  const heading = `Deliveries queued ${windowWords(report)}: ${counted(report.announcements, 'announcement')}, ${counted(report.total.deliveries, 'delivery', 'deliveries')}.`
-  if (report.channels.length === 0) return [heading]
+/**
+ * The table, one line per channel and a total; columns only a few reports need (skipped,
+ * cancelled) appear when not all zero. Wider than `width` (a terminal's), it is split into
+ * blocks that fit, each starting with the channel, rather than wrapping a row across lines.
+ */
+export function reportTable(report: DeliveryReport, width?: number): string[] {
+  const fit = (text: string) => (width === undefined ? [text] : wrap(text, width, ''))
+  const heading = fit(`Deliveries queued ${windowWords(report)}: ${counted(report.announcements, 'announcement')}, ${counted(report.total.deliveries, 'delivery', 'deliveries')}.`)
+  if (report.channels.length === 0) return heading
   const rows: ChannelReport[] = [...report.channels, {...report.total, channel: 'total'}]
   const columns: Array<{header: string; cell: (row: ChannelReport) => string; left?: boolean; when?: boolean}> = [
     {header: 'channel', cell: (row) => oneLine(row.channel, 40), left: true},
@@ -30,8 +36,19 @@ export function reportTable(report: DeliveryReport): string[] {
   const shown = columns.filter((column) => column.when !== false)
   const cells = [shown.map((column) => column.header), ...rows.map((row) => shown.map((column) => column.cell(row)))]
   const widths = shown.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)))
-  const lines = cells.map((line) => line.map((cell, i) => (shown[i]!.left ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd())
-  return [heading, '', ...lines, '', 'median, p95, slowest: time from queued to sent; failed tries: errors, timeouts and refusals, retried or not.']
+  // Blocks of columns after the channel's, each as many as fit the width (at least one).
+  const blocks: number[][] = []
+  for (let i = 1; i < shown.length; i++) {
+    const block = blocks.at(-1)
+    const used = block ? widths[0]! + block.reduce((sum, j) => sum + 2 + widths[j]!, 0) : 0
+    if (block && (width === undefined || used + 2 + widths[i]! <= width)) block.push(i)
+    else blocks.push([i])
+  }
+  const lines = blocks.flatMap((block, b) => [
+    ...(b > 0 ? [''] : []),
+    ...cells.map((line) => [0, ...block].map((i) => (shown[i]!.left ? line[i]!.padEnd(widths[i]!) : line[i]!.padStart(widths[i]!))).join('  ').trimEnd()),
+  ])
+  return [...heading, '', ...lines, '', ...fit('median, p95, slowest: time from queued to sent; failed tries: errors, timeouts and refusals, retried or not.')]
 }
 
 const csvColumns = ['channel', 'announcements', 'deliveries', 'sent', 'pending', 'dead', 'unknown', 'expired', 'skipped', 'cancelled', 'tries', 'failed_tries', 'median_ms', 'p95_ms', 'slowest_ms'] as const
@@ -43,7 +60,6 @@ export function reportCsv(report: DeliveryReport): string {
   return stringify(records, {header: true, columns: [...csvColumns], record_delimiter: 'windows'})
 }
 
-/** The JSON document: times as ISO 8601, latencies in ms. */
 /** The report in --json: times in epoch ms, as in every crier --json document. */
 export function reportJson(report: DeliveryReport) {
   return {...report}

@@ -98,6 +98,14 @@ describe('crier report', () => {
     expect(table.find((line) => line.startsWith('website'))!.split(/\s{2,}/)).toEqual(['website', '2', '1', '0', '0', '1', '0', '0', '200 ms', '200 ms', '200 ms'])
     expect(table.find((line) => line.startsWith('total'))!.split(/\s{2,}/)).toEqual(['total', '4', '2', '0', '1', '1', '0', '2', '200 ms', '5.0 s', '5.0 s'])
 
+    // In 60 columns (COLUMNS, as a terminal's width): the columns that do not fit come in a block of their own, each row whole.
+    const narrow = ok(h.run(['report', '--since', '7d'], {env: {COLUMNS: '60'}})).stdout.split('\n')
+    for (const line of narrow) expect(line.length, line).toBeLessThanOrEqual(60)
+    const headers = narrow.filter((line) => line.startsWith('channel'))
+    expect(headers.length).toBeGreaterThan(1)
+    expect(headers.flatMap((line) => line.split(/\s{2,}/).slice(1))).toEqual(['deliveries', 'sent', 'pending', 'dead', 'unknown', 'expired', 'failed tries', 'median', 'p95', 'slowest'])
+    expect(narrow.filter((line) => line.startsWith('partners')).flatMap((line) => line.split(/\s{2,}/).slice(1))).toEqual(['2', '1', '0', '1', '0', '0', '2', '5.0 s', '5.0 s', '5.0 s'])
+
     const csv = ok(h.run(['report', '--since', '7d', '--format', 'csv'])).stdout
     expect(csv.split('\r\n')).toEqual([
       'channel,announcements,deliveries,sent,pending,dead,unknown,expired,skipped,cancelled,tries,failed_tries,median_ms,p95_ms,slowest_ms',
