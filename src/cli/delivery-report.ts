@@ -8,6 +8,8 @@ import {oneLine} from '../core/terminal-text.js'
 import type {RunSummary} from '../engine/dispatcher.js'
 import type {AnnouncementStatus} from '../engine/status.js'
 import {broadcastSummaryLines} from '../views/broadcast-lines.js'
+import {wrap} from '../views/fit-width.js'
+import {terminalWidth} from './terminal-width.js'
 import {announcementJson} from '../views/format.js'
 
 /**
@@ -16,7 +18,10 @@ import {announcementJson} from '../views/format.js'
  * --json document.
  */
 export function reportDelivery(command: {log(text: string): void; jsonEnabled(): boolean}, status: AnnouncementStatus, config: Config, signalExitCode?: number) {
-  if (!command.jsonEnabled()) for (const line of broadcastSummaryLines(status, config)) command.log(line)
+  // On a terminal, fitted to its width: a long line would otherwise break inside a command's id.
+  const width = terminalWidth()
+  const fit = (line: string) => (width === undefined || line.length <= width ? [line] : wrap(line.trimStart(), width, /^ */.exec(line)![0]))
+  if (!command.jsonEnabled()) for (const line of broadcastSummaryLines(status, config)) for (const fitted of fit(line)) command.log(fitted)
   if (signalExitCode) process.exitCode = signalExitCode
   else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
   return statusJson(status)

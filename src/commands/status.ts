@@ -54,17 +54,21 @@ export default class Status extends CrierCommand {
     const readCtx = await this.context({config: false})
     const id = resolveAnnouncementId(readCtx, args.id)
     let interrupted = false
-    if (flags.watch) {
-      const reader = liveSnapshotReader(readCtx.store, id)
-      // Nothing to follow before the broadcast: say where it stands, as without --watch.
-      if (reader.read().startedAt !== null) {
-        interrupted = view ? await this.watchLive(readCtx, id, reader, view, flags.color, flags.quiet) : await this.watchPlain(reader, flags.quiet)
-      }
+    const reader = flags.watch ? liveSnapshotReader(readCtx.store, id) : undefined
+    let watched = false
+    /** Follows it, if it has been broadcast: before that there is nothing to follow, and it says where it stands, as without --watch. */
+    const watchIfStarted = async () => {
+      if (!reader || watched || reader.read().startedAt === null) return
+      watched = true
+      interrupted = view ? await this.watchLive(readCtx, id, reader, view, flags.color, flags.quiet) : await this.watchPlain(reader, flags.quiet)
     }
+    await watchIfStarted()
     // Imported here, not at the top: they load the channel drivers and policy, which the first
     // frame of --watch does not need.
     const [{announcementStatus}, {reportDelivery, waitingChannelNotes}] = await Promise.all([import('../engine/status.js'), import('../cli/delivery-report.js')])
     const ctx = await this.context({brokenChannelsAside: true})
+    // Broadcast since the first look (a colleague's broadcast a moment ago): followed after all.
+    await watchIfStarted()
     const status = announcementStatus(ctx, id)
     if (!this.jsonEnabled()) {
       this.log(announcementLine(status.announcement, this.timeZone(), supersededBy(ctx, [id]).get(id)))

@@ -111,9 +111,9 @@ describe('crier broadcast on a terminal', () => {
     expect(text).toMatch(/all 3 final · 2 sent · 1 needs attention/)
     expect(text).toMatch(/✓ partners +sent 1\/1/)
     expect(text).toMatch(/✗ county +sent 0\/1, dead 1/)
-    // The summary after the view, on stdout.
-    expect(text).toMatch(/^county +sent 0\/1 {2}dead 1 {3}\(1 retry: gave up after 2 attempts: HTTP 500: server on fire\)$/m)
-    expect(text).toMatch(/^1 delivery needs attention \(dead, unknown or expired\): crier status /m)
+    // The summary after the view, on stdout, fitted to the 80 columns.
+    expect(text).toMatch(/^county +sent 0\/1 {2}dead 1 {3}\(1 retry: gave up after 2 attempts: HTTP 500:\nserver on fire\)$/m)
+    expect(text).toMatch(/^1 delivery needs attention \(dead, unknown or expired\):\s+crier status [0-9A-Z]{12}\.$/m)
     // The provider's escape sequences were stripped before anything was drawn.
     const raw = child.output()
     expect(raw).not.toContain('pwned')
