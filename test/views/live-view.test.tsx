@@ -139,7 +139,9 @@ describe('the live view', () => {
     const frame = frameOf([snapshot(channels)], {role: 'sender'})
     const lines = frame.split('\n')
     expect(lines.length).toBeLessThan(24)
-    expect(lines.filter((line) => line.startsWith('channel-'))[0]).toMatch(/^channel-25 +█+░+ 1\/10 dead 2$/)
+    // Trouble first, with why, as far as the line goes; a channel with none has no error to show.
+    expect(lines.filter((line) => line.startsWith('channel-'))[0]).toMatch(/^channel-25 +█+░+ 1\/10 dead 2 — HTTP 400$/)
+    expect(lines.filter((line) => line.startsWith('channel-'))[1]).toMatch(/^channel-\d\d +█+░+ 1\/10$/)
     expect(frame).toMatch(/^\+\d+ more channels: a taller terminal shows them$/m)
   })
 

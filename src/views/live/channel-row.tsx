@@ -60,7 +60,7 @@ export function ChannelRow({progress, rate, colour, columns, nameWidth}: Channel
   )
 }
 
-/** One line per channel, for terminals too short for the detailed rows. */
+/** One line per channel, for terminals too short for the detailed rows; a channel in trouble ends with its last error, as far as it fits. */
 export function CompactChannelRow({progress, colour, columns, nameWidth}: ChannelRowProps) {
   const done = progress.total - pendingOf(progress)
   const trouble = [progress.failed ? `failed ${formatCount(progress.failed)}` : '', progress.dead ? `dead ${formatCount(progress.dead)}` : '', progress.unknown ? `unknown ${formatCount(progress.unknown)}` : '']
@@ -71,6 +71,7 @@ export function CompactChannelRow({progress, colour, columns, nameWidth}: Channe
       {nameCell(progress.channel, nameWidth)} <Bar done={done} total={progress.total} width={Math.min(12, Math.max(4, columns - nameWidth - 30))} colour={colour} /> {formatCount(progress.sent)}/{formatCount(progress.total)}
       {trouble ? ' ' : ''}
       <Text color={colour && (progress.dead || progress.unknown) ? 'red' : undefined}>{trouble}</Text>
+      {trouble && progress.lastError ? ` — ${oneLine(progress.lastError, Math.max(10, columns))}` : ''}
     </Text>
   )
 }
