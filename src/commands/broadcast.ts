@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags, type Interfaces} from '@oclif/core'
 import {CrierCommand} from '../cli/base-command.js'
 import {missingSecretLines} from '../cli/missing-secrets.js'
 import {resolveAnnouncementId} from '../cli/args.js'
@@ -13,6 +13,7 @@ import {shortId} from '../core/ids.js'
 import {draftAndFanOut, fanOutOrResume} from '../engine/broadcast.js'
 import type {FanOutResult} from '../engine/fan-out.js'
 import {deliverQueued} from '../engine/deliver.js'
+import {pastPendingEvents} from '../engine/dispatcher.js'
 import {areaReachLine} from '../views/area-reach-lines.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson} from '../views/format.js'
@@ -53,7 +54,32 @@ export default class Broadcast extends CrierCommand {
     // Checked here rather than as oclif's `exclusive`: one line in crier's own words (and a usage line without an empty choice).
     const clash = flags['retry-dead'] && (flags.override ? '--override' : flags['dry-run'] ? '--dry-run' : undefined)
     if (clash) throw new UsageError(`--retry-dead sends again what was approved and sent before — it takes no ${clash}; leave ${clash} out`)
+    // A broadcast that waits hears SIGINT/SIGTERM from the start: one during the queueing takes
+    // effect once it has committed, and is reported with what stays queued — never a silent exit
+    // that leaves thousands queued for the next cron run.
+    let session: LiveViewSession | undefined
+    const signals = flags.wait && !flags['dry-run']
+      ? stopSignals((signal) => {
+          // The live view is on a terminal whatever stopped it: there Ctrl-C aborts too.
+          if (session) session.stopping(stoppingLine(signal, true))
+          else process.stderr.write(stoppingLine(signal) + '\n')
+        })
+      : undefined
+    try {
+      return await this.broadcast(args, flags, signals, (opened) => (session = opened))
+    } finally {
+      signals?.dispose()
+    }
+  }
+
+  private async broadcast(args: {id: string}, flags: Interfaces.InferredFlags<typeof Broadcast.flags>, signals: ReturnType<typeof stopSignals> | undefined, onSession: (session: LiveViewSession | undefined) => void) {
     const ctx = await this.context()
+    // Stopped before anything was queued (the config and database take a moment to open).
+    if (signals?.stop.aborted) {
+      process.stderr.write('Stopped before anything was queued: nothing was sent.\n')
+      process.exitCode = signals.exitCode()
+      return {stopped: true, queued: 0}
+    }
     const dryRun = flags['dry-run']
     const override = flags.override ? {reason: flags.reason} : undefined
     let result: FanOutResult & {resumed?: true}
@@ -116,16 +142,17 @@ export default class Broadcast extends CrierCommand {
     // stderr, or none with --quiet. Either way the summary below goes to stdout.
     const reader = liveSnapshotReader(ctx.store, id)
     const detach = new AbortController()
+    // Made in run() for every broadcast that waits, as this one does (dry runs returned above).
+    const stop = signals!
+    // A signal that came while the queueing held this thread is handed to its handler now,
+    // before anything is sent.
+    await pastPendingEvents()
     let session: LiveViewSession | undefined
-    const signals = stopSignals((signal) => {
-      // The live view is on a terminal whatever stopped it: there Ctrl-C aborts too.
-      if (session) session.stopping(stoppingLine(signal, true))
-      else process.stderr.write(stoppingLine(signal) + '\n')
-    })
-    const isLive = canShowLiveView(this.jsonEnabled())
+    // Stopped while it was queued: no view to open, only what stays queued to say.
+    const isLive = canShowLiveView(this.jsonEnabled()) && !stop.stop.aborted
     let progress = isLive ? undefined : progressOnStderr(reader.read, flags.quiet)
     // Sending starts now; the view (Ink takes a moment to load) catches up with it.
-    const delivering = deliverQueued(ctx, {announcementId: id, stop: AbortSignal.any([signals.stop, detach.signal]), abort: signals.abort})
+    const delivering = deliverQueued(ctx, {announcementId: id, stop: AbortSignal.any([stop.stop, detach.signal]), abort: stop.abort})
     // A provider's pause, said once (not a progress line: with --quiet too); with only long ones
     // left to wait for, it returns as --no-wait would (engine/pause-wait.ts).
     let leftForPauses = false
@@ -148,6 +175,7 @@ export default class Broadcast extends CrierCommand {
           interrupt: () => process.kill(process.pid, 'SIGINT'),
           colour: wantsColour(flags.color),
         })
+        onSession(session)
         if (!session) progress = progressOnStderr(reader.read, flags.quiet)
       }
     } finally {
@@ -156,17 +184,24 @@ export default class Broadcast extends CrierCommand {
       } finally {
         pauses.stop()
         progress?.stop()
-        await session?.close(signals.exitCode() ? 'stopped' : leftForPauses ? 'paused' : detach.signal.aborted ? 'detached' : 'done')
-        signals.dispose()
+        await session?.close(stop.exitCode() ? 'stopped' : leftForPauses ? 'paused' : detach.signal.aborted ? 'detached' : 'done')
+        onSession(undefined)
       }
     }
     // The view showed only the latest notice: below its last frame, why each channel was left.
-    if (session && leftForPauses && !signals.exitCode()) for (const line of pauses.leftLines()) process.stderr.write(line + '\n')
-    const report = reportDelivery(this, announcementStatus(ctx, id), ctx.config, signals.exitCode())
-    reportUnusableChannels(await delivering, signals.exitCode())
+    if (session && leftForPauses && !stop.exitCode()) for (const line of pauses.leftLines()) process.stderr.write(line + '\n')
+    const report = reportDelivery(this, announcementStatus(ctx, id), ctx.config, stop.exitCode())
+    reportUnusableChannels(await delivering, stop.exitCode())
     const leftQueued = pauses.left()
     // Left on a channel paused past its expiry: those will not go, which a script must hear.
-    if (leftQueued.some((pause) => pause.outlastsExpiry) && !signals.exitCode() && !process.exitCode) process.exitCode = ExitCode.incomplete
+    if (leftQueued.some((pause) => pause.outlastsExpiry) && !stop.exitCode() && !process.exitCode) process.exitCode = ExitCode.incomplete
+    // Cancelled (or replaced by an Update) by another officer while this sent it: not "out", so
+    // not exit 0 for a script's `crier broadcast ID && notify`.
+    const stopped = report.channels.reduce((n, channel) => n + channel.cancelled, 0)
+    if (stopped > 0 && !stop.exitCode()) {
+      this.logToStderr(`${counted(stopped, 'delivery', 'deliveries')} of ${shortId(id)} ${stopped === 1 ? 'was' : 'were'} not sent: it was cancelled or updated while it was being sent (crier show ${shortId(id)}).`)
+      process.exitCode ??= ExitCode.incomplete
+    }
     return {...report, ...superseded, ...(leftQueued.length > 0 && {leftQueued})}
   }
 }

@@ -130,6 +130,9 @@ const threadedFromClaim = 64
 const neverAborted = new AbortController().signal
 setMaxListeners(0, neverAborted)
 const recheckDrainedMs = 250
+// How often a sender looks for what it holds claimed and another process stopped since (a
+// cancel, an Update): what it lets go is not sent, so the window after a cancel is this short.
+const stoppedCheckEveryMs = 25
 /** A pass of the loop's store calls that took longer than this waited for a lock (a commit takes a few ms). */
 const slowPassMs = 100
 
@@ -137,7 +140,7 @@ const slowPassMs = 100
  * Resolves once the event loop has been through its poll phase, where a signal that came
  * meanwhile is handed to its handler: two check phases on, whichever phase this runs in.
  */
-const pastPendingEvents = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))
+export const pastPendingEvents = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))
 const leaseCheckEveryMs = 5000
 const maxIdleSleepMs = 1000
 // A provider's Retry-After is obeyed, but a bogus one (days) must not silence a channel.
@@ -166,6 +169,8 @@ export class Dispatcher {
   private readonly onChannelStopped?: (stop: ChannelStop) => void
   /** This run does not return when idle (a worker). */
   private keepRunning = false
+  /** This run sends one announcement's deliveries only (a waiting broadcast or cancel), never the rest of the queue. */
+  private only: string | undefined
   private readonly channels = new Map<string, ChannelState>()
   private readonly announcements = new Map<string, Announcement>()
   /** Results on their way to the store, and the claims: inline, or on a queue thread once the queue is big. */
@@ -227,6 +232,7 @@ export class Dispatcher {
   async run(limits: RunLimits = {}): Promise<RunSummary> {
     this.summary = emptySummary()
     this.keepRunning = limits.keepRunning ?? false
+    this.only = limits.announcementId
     // Work queued for a channel that has left the config (removed, renamed) waits for it, and
     // says so: otherwise it would sit pending, unsent, with nothing telling anyone.
     const {announcementId} = limits
@@ -249,6 +255,7 @@ export class Dispatcher {
     limits.abort?.addEventListener('abort', wake)
     let lastLeaseCheck = -Infinity
     let lastPauseCheck = -Infinity
+    let lastStoppedCheck = -Infinity
     try {
       for (;;) {
         this.writes.throwFailure()
@@ -272,8 +279,11 @@ export class Dispatcher {
           limits.tick?.()
           this.refreshPauses(now)
           this.expireOverdue(now)
-          this.letGoOfStopped()
           this.noticeOptOuts()
+        }
+        if (now - lastStoppedCheck >= stoppedCheckEveryMs) {
+          lastStoppedCheck = now
+          this.letGoOfStopped()
         }
         this.claim(now)
         // Store calls above that waited for another process's lock held up this thread, and a
@@ -370,7 +380,7 @@ export class Dispatcher {
       const target = channel.claimSize.target(now)
       const want = target - channel.waiting.length - channel.inFlight
       if (want <= 0 || (channel.waiting.length > 0 && want < target / 2)) continue
-      wanted.push([channel, {channel: channel.config.name, limit: want, leaseUntil: now + channel.leaseMs, ratePerSecond: channel.ratePerSecond}])
+      wanted.push([channel, {channel: channel.config.name, limit: want, leaseUntil: now + channel.leaseMs, ratePerSecond: channel.ratePerSecond, announcementId: this.only}])
     }
     if (wanted.length === 0) return
     // Before the claim commits, the record of starts exists: from then on, what it lacks did not start.
@@ -799,11 +809,11 @@ export class Dispatcher {
       const asleepUntil = Math.max(channel.pausedUntil, channel.unusableUntil)
       if (asleepUntil <= now) awake.push(name)
       else if (asleepUntil < Infinity) {
-        const due = this.store.deliveries.nextDueAt([name])
+        const due = this.store.deliveries.nextDueAt([name], this.only)
         if (due !== null) candidates.push(Math.max(due, asleepUntil))
       }
     }
-    const due = awake.length > 0 ? this.store.deliveries.nextDueAt(awake) : null
+    const due = awake.length > 0 ? this.store.deliveries.nextDueAt(awake, this.only) : null
     if (due !== null) {
       candidates.push(due)
       // Work due later: look again when a drained channel may have more (from another process).

@@ -20,6 +20,8 @@ export interface ClaimRequest {
   leaseUntil: number
   /** Sends per second from config, shared with every process through the store's token bucket. */
   ratePerSecond?: number
+  /** Only this announcement's deliveries (a waiting broadcast or cancel sends its own, not the queue's backlog). */
+  announcementId?: string
 }
 
 export interface ChannelClaim {
@@ -57,7 +59,7 @@ export function claimForChannels(store: Store, owner: string, now: number, reque
         want = taken.granted
         tokenWaitMs = taken.waitMs
       }
-      const claimed: Claimed[] = want > 0 ? store.deliveries.claimDue({channel: request.channel, owner, now, leaseUntil: request.leaseUntil, limit: want}) : []
+      const claimed: Claimed[] = want > 0 ? store.deliveries.claimDue({channel: request.channel, owner, now, leaseUntil: request.leaseUntil, limit: want, announcementId: request.announcementId}) : []
       attachAudience(store, claimed)
       if (request.ratePerSecond && claimed.length < want) store.deliveries.returnRateTokens(request.channel, want - claimed.length)
       return {claimed, short: claimed.length < want, tokenWaitMs}

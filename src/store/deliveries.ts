@@ -210,6 +210,15 @@ export function deliveryStore(db: Db) {
                  ORDER BY priority, due_at LIMIT @limit)
     RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
       expires_at AS expiresAt, priority, due_at AS dueAt`)
+  // One announcement's (a waiting broadcast's, a cancel's): through its own index range, so that
+  // a backlog of other announcements is neither sent by this process nor read by each claim. Its
+  // deliveries on a channel share a priority; a retry's later due time is all that orders them.
+  const claimOf = db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = @owner, lease_until = @leaseUntil,
+      attempts = attempts + 1, updated_at = @now
+    WHERE id IN (SELECT id FROM delivery WHERE announcement_id = @announcementId AND state IN ('queued', 'failed') AND channel = @channel
+                 AND due_at <= @now LIMIT @limit)
+    RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
+      expires_at AS expiresAt, priority, due_at AS dueAt`)
   // A group commit's attempts in one statement, and its sends (the common outcome) in another:
   // over json_each, a row costs about half what a statement per row does (bench: the queue
   // thread's CPU per delivery).
@@ -393,10 +402,14 @@ export function deliveryStore(db: Db) {
     returnRateTokens(channel: string, count: number): void {
       returnRate.run({channel, count})
     },
-    /** Leases up to `limit` due deliveries of one channel, most urgent first. Call inside BEGIN IMMEDIATE. */
-    claimDue(params: {channel: string; owner: string; now: number; leaseUntil: number; limit: number}): ClaimedDelivery[] {
+    /**
+     * Leases up to `limit` due deliveries of one channel, most urgent first — of one announcement
+     * only, when given. Call inside BEGIN IMMEDIATE.
+     */
+    claimDue(params: {channel: string; owner: string; now: number; leaseUntil: number; limit: number; announcementId?: string}): ClaimedDelivery[] {
+      const {announcementId, ...rest} = params
       // RETURNING comes back in table order, not the subquery's: restore the urgency order.
-      const claimed = claim.all(params) as Array<ClaimedDelivery & {priority: number; dueAt: number}>
+      const claimed = (announcementId === undefined ? claim.all(rest) : claimOf.all({...rest, announcementId})) as Array<ClaimedDelivery & {priority: number; dueAt: number}>
       return claimed.sort((a, b) => a.priority - b.priority || a.dueAt - b.dueAt)
     },
     /**
@@ -498,9 +511,16 @@ export function deliveryStore(db: Db) {
     channelPauses(now: number): Array<{channel: string; pausedUntil: number; reason: string}> {
       return channelPauses(now)
     },
-    /** The earliest due time of pending work on these channels (work for channels no longer configured waits). */
-    nextDueAt(channels: string[]): number | null {
+    /**
+     * The earliest due time of pending work on these channels (work for channels no longer
+     * configured waits) — of one announcement only, when given.
+     */
+    nextDueAt(channels: string[], announcementId?: string): number | null {
       if (channels.length === 0) return null
+      if (announcementId !== undefined) {
+        const sql = `SELECT min(due_at) FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed') AND channel IN (${channels.map(() => '?').join(', ')})`
+        return db.prepare(sql).pluck().get(announcementId, ...channels) as number | null
+      }
       const sql = `SELECT min(due_at) FROM delivery WHERE state IN ('queued', 'failed') AND channel IN (${channels.map(() => '?').join(', ')})`
       return db.prepare(sql).pluck().get(...channels) as number | null
     },

@@ -36,7 +36,7 @@ describe('crier run reports what needs a person', () => {
     expect(lines[10]).toBe('crier: … and 5 more expired on residents-email (crier status shows them)')
 
     // The shift-start dashboard shows it among what needs attention.
-    expect(home.run(['status']).stdout).toMatch(/^ {2}EXPIRED 15 on residents-email {2}\w+ {2}Minor .*: announcement expired before it could be sent — crier status \w+$/m)
+    expect(home.run(['status']).stdout).toMatch(/^ {2}EXPIRED 15 on residents-email {2}\w+ {2}Minor .*, e\.g\. announcement expired before it could be sent — crier status \w+$/m)
 
     // It reached no one: expired, not "sent" — and crier says what to do instead, not to edit it.
     const id = (JSON.parse(home.run(['list', '--json']).stdout) as Array<{id: string; state: string}>)[0]!

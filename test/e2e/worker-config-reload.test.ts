@@ -55,7 +55,7 @@ describe('crier worker picks up an edited config', () => {
 
     // Half-saved: the worker says so and keeps the config it has.
     writeFileSync(goodConfig, 'channels:\n  partners: {type: webhook, url: ["')
-    await waitFor('the worker to refuse the broken edit', () => events(worker).includes('config-invalid'), 10_000)
+    await waitFor('the worker to refuse the broken edit', () => events(worker).includes('config-invalid'), 30_000)
     const invalid = jsonLines(worker.stdout()).find((line) => line.event === 'config-invalid')!
     expect(invalid.problem).toMatch(/config\.yaml/)
     // Work queued meanwhile (by a command given a copy of the good file) still goes where it went.
@@ -66,7 +66,7 @@ describe('crier worker picks up an edited config', () => {
 
     // Fixed, pointing elsewhere: reloaded, and what comes next goes there.
     writeFileSync(goodConfig, partnersAt(second.url))
-    await waitFor('the worker to reload', () => events(worker).includes('config-reloaded'), 10_000)
+    await waitFor('the worker to reload', () => events(worker).includes('config-reloaded'), 30_000)
     queue(home, 'Road reopened at Junction 13.')
     await waitFor('the third announcement at the second endpoint', () => second.requests.length === 1)
 
@@ -94,13 +94,13 @@ describe('crier worker picks up an edited config', () => {
     const invalid = () => jsonLines(worker.stdout()).filter((line) => line.event === 'config-invalid').map((line) => line.problem as string)
 
     rmSync(configFile)
-    await waitFor('the worker to refuse the missing file', () => invalid().length === 1, 10_000)
+    await waitFor('the worker to refuse the missing file', () => invalid().length === 1, 30_000)
     expect(invalid()[0]).toMatch(/config\.yaml is gone — put it back/)
     queue(home, 'Road reopened at Junction 14.', ['--config', copy])
     await waitFor('the announcement at the endpoint', () => endpoint.requests.length === 1)
 
     writeFileSync(configFile, '')
-    await waitFor('the worker to refuse the empty file', () => invalid().length === 2, 10_000)
+    await waitFor('the worker to refuse the empty file', () => invalid().length === 2, 30_000)
     expect(invalid()[1]).toMatch(/config\.yaml: the file is empty — write its settings/)
     queue(home, 'Road reopened at Junction 15.', ['--config', copy])
     await waitFor('the second announcement at the endpoint', () => endpoint.requests.length === 2)
@@ -108,7 +108,7 @@ describe('crier worker picks up an edited config', () => {
     writeFileSync(configFile, 'timezone: Europe/London\n')
     // A poll may catch the file between this write's truncation and its text, and refuse it as
     // empty once more first: what counts is that the file without channels is refused in turn.
-    await waitFor('the worker to refuse a file without channels', () => invalid().slice(2).some((problem) => /config\.yaml declares no channels$/.test(problem)), 10_000)
+    await waitFor('the worker to refuse a file without channels', () => invalid().slice(2).some((problem) => /config\.yaml declares no channels$/.test(problem)), 30_000)
     expect(invalid().slice(2).every((problem) => /the file is empty|declares no channels$/.test(problem))).toBe(true)
     worker.child.kill('SIGTERM')
     expect((await worker.exit).code).toBe(0)
@@ -122,7 +122,7 @@ describe('crier worker picks up an edited config', () => {
     // The officer's shell has the variable; the worker's service environment does not.
     const worker = await startWorker(home)
     // Logged just after `started`: under load the two lines may arrive in separate reads.
-    await waitFor('the worker to say what it left out', () => events(worker).includes('channel-left-out'), 10_000)
+    await waitFor('the worker to say what it left out', () => events(worker).includes('channel-left-out'), 30_000)
     expect(jsonLines(worker.stdout()).find((line) => line.event === 'channel-left-out')).toMatchObject({channel: 'partners', problem: expect.stringMatching(/PARTNERS_TOKEN is not set/)})
     queue(home, 'Boil water notice for Conwy.', [], {PARTNERS_TOKEN: 'from-the-shell'})
     await new Promise((resolve) => setTimeout(resolve, 1500))
@@ -130,13 +130,13 @@ describe('crier worker picks up an edited config', () => {
 
     // SIGHUP with nothing changed: reloaded (it is what the operator asked), still left out.
     worker.child.kill('SIGHUP')
-    await waitFor('the worker to reload on SIGHUP', () => events(worker).includes('config-reloaded'), 10_000)
+    await waitFor('the worker to reload on SIGHUP', () => events(worker).includes('config-reloaded'), 30_000)
     expect(jsonLines(worker.stdout()).find((line) => line.event === 'config-reloaded')).toMatchObject({trigger: 'SIGHUP'})
     expect(events(worker).filter((event) => event === 'channel-left-out').length).toBe(2)
     expect(endpoint.requests.length).toBe(0)
 
     home.writeConfig(partnersAt(endpoint.url, ', headers: {Authorization: "Bearer written-in"}'))
-    await waitFor('the waiting announcement to arrive', () => endpoint.requests.length === 1, 10_000)
+    await waitFor('the waiting announcement to arrive', () => endpoint.requests.length === 1, 30_000)
     expect(endpoint.requests[0]!.headers.authorization).toBe('Bearer written-in')
     worker.child.kill('SIGTERM')
     expect((await worker.exit).code).toBe(0)
@@ -164,7 +164,7 @@ describe('crier worker picks up an edited config', () => {
     worker.child.kill('SIGHUP')
     await waitFor('the worker to start', () => events(worker).includes('started'), 20_000)
     queue(home, 'Boil water notice for Conwy.')
-    await waitFor('the announcement to arrive', () => endpoint.requests.length === 1, 10_000)
+    await waitFor('the announcement to arrive', () => endpoint.requests.length === 1, 30_000)
     worker.child.kill('SIGTERM')
     expect((await worker.exit).code).toBe(0)
   })
@@ -186,7 +186,7 @@ describe('crier worker and a database another crier holds', () => {
     try {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - 500 - Date.now())))
       db.exec('BEGIN IMMEDIATE')
-      await waitFor('the worker to find the database locked', () => events(worker).includes('database-busy'), 10_000)
+      await waitFor('the worker to find the database locked', () => events(worker).includes('database-busy'), 30_000)
       db.exec('COMMIT')
     } finally {
       if (db.inTransaction) db.exec('ROLLBACK')

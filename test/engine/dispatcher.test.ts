@@ -139,6 +139,21 @@ describe('dispatcher', () => {
     expect(order.slice(1).sort()).toEqual([...routine].sort())
   })
 
+  it('a run for one announcement (a waiting broadcast) sends its deliveries only, not a backlog queued before them, and returns when they are done', async () => {
+    world = makeWorld(`channels:\n  plain: {type: test-plain, concurrency: 1}\n  other: {type: test-idempotent, concurrency: 1}\n`)
+    // Queued earlier, at the same priority: a plain run would send these first.
+    const backlog = world.queue(20)
+    const [mine] = world.queue(1)
+    const summary = await new Dispatcher({store: world.store, config: world.config}).run({announcementId: mine})
+    expect(summary).toMatchObject({sent: 2, stoppedBy: 'done'})
+    const sentFor = scripted.sends.map((deliveryId) => world!.store.db.prepare('SELECT announcement_id FROM delivery WHERE id = ?').pluck().get(deliveryId))
+    expect(sentFor).toEqual([mine, mine])
+    // The backlog waits, untouched, for crier run or a worker.
+    const backlogStates = world.store.db.prepare(`SELECT state, count(*) AS n FROM delivery WHERE announcement_id IN (${backlog.map(() => '?').join(',')}) GROUP BY state`).all(...backlog)
+    expect(backlogStates).toEqual([{state: 'queued', n: 40}])
+    expect(world.store.db.prepare(`SELECT sum(attempts) FROM delivery WHERE announcement_id != ?`).pluck().get(mine)).toBe(0)
+  })
+
   it('never sends after the announcement expires: a failing delivery ends expired', async () => {
     world = makeWorld(`channels:\n  plain: {type: test-plain, maxAttempts: 100, retryBase: 100ms, retryCap: 100ms}\n`)
     scripted.script = async () => {
