@@ -1,23 +1,19 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {resolvePaths} from '../../src/config/paths.js'
 import {UsageError} from '../../src/core/errors.js'
 import {fillTemplate, fillTemplateAndTyped} from '../../src/core/templates.js'
+import {tempDirsAfterEach} from '../helpers/closed-after-each.js'
 
 // Templates: checked when the config loads, filled with --var at draft time.
 
 // A test may load several configs: every home it made is removed after it.
-const homes: string[] = []
-afterEach(() => {
-  for (const home of homes.splice(0)) rmSync(home, {recursive: true, force: true})
-})
+const tempDir = tempDirsAfterEach()
 
 function load(yaml: string): Config {
-  const home = mkdtempSync(join(tmpdir(), 'crier-templates-'))
-  homes.push(home)
+  const home = tempDir('crier-templates-')
   writeFileSync(join(home, 'config.yaml'), yaml)
   return loadConfig(resolvePaths({CRIER_HOME: home}))
 }

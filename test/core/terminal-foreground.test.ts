@@ -1,20 +1,16 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {inTerminalForeground} from '../../src/core/terminal-foreground.js'
+import {tempDirsAfterEach} from '../helpers/closed-after-each.js'
 
 // /proc/PID/stat: pid (comm) state ppid pgrp session tty_nr tpgid …; comm may hold spaces and parentheses.
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
-})
+const tempDir = tempDirsAfterEach()
 
 function statFile(line: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'crier-stat-'))
-  dirs.push(dir)
-  const file = join(dir, 'stat')
+  const file = join(tempDir('crier-stat-'), 'stat')
   writeFileSync(file, line)
   return file
 }

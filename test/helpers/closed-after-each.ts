@@ -1,3 +1,6 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterEach} from 'vitest'
 
 // A test file's crier homes and fake servers, closed after each test however it ended, newest
@@ -15,5 +18,15 @@ export function closedAfterEach(): <T extends Opened>(thing: T) => T {
   return (thing) => {
     open.push(thing)
     return thing
+  }
+}
+
+/** Call at the top of a test file: returns `tempDir`, which makes a directory under the OS temp dir that is removed after each test. */
+export function tempDirsAfterEach(): (prefix: string) => string {
+  const opened = closedAfterEach()
+  return (prefix) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    opened({cleanup: () => rmSync(dir, {recursive: true, force: true})})
+    return dir
   }
 }
