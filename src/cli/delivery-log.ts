@@ -35,7 +35,7 @@ export function deliveryLog(log: (event: Record<string, unknown>, text: string) 
         return
       }
       kind.logged++
-      log({event: `delivery-${event.nextState}`, channel: event.channel, delivery: event.deliveryId, error: event.error}, `${event.channel} ${event.deliveryId} ${event.nextState}${event.error ? `: ${oneLine(event.error, 200)}` : ''}`)
+      log({event: `delivery-${event.nextState}`, announcement: event.announcementId, channel: event.channel, delivery: event.deliveryId, error: event.error}, `${event.channel} ${event.deliveryId} ${event.nextState}${event.error ? `: ${oneLine(event.error, 200)}` : ''}`)
     },
     /** Logs what is counted and not yet logged, and stops the timer. */
     close(): void {

@@ -54,31 +54,28 @@ export default class Broadcast extends CrierCommand {
     // Checked here rather than as oclif's `exclusive`: one line in crier's own words (and a usage line without an empty choice).
     const clash = flags['retry-dead'] && (flags.override ? '--override' : flags['dry-run'] ? '--dry-run' : undefined)
     if (clash) throw new UsageError(`--retry-dead sends again what was approved and sent before — it takes no ${clash}; leave ${clash} out`)
-    // A broadcast that waits hears SIGINT/SIGTERM from the start: one during the queueing takes
-    // effect once it has committed, and is reported with what stays queued — never a silent exit
-    // that leaves thousands queued for the next cron run.
-    let session: LiveViewSession | undefined
-    const signals = flags.wait && !flags['dry-run']
-      ? stopSignals((signal) => {
-          // The live view is on a terminal whatever stopped it: there Ctrl-C aborts too.
-          if (session) session.stopping(stoppingLine(signal, true))
-          else process.stderr.write(stoppingLine(signal) + '\n')
-        })
-      : undefined
+    const held: {signals?: ReturnType<typeof stopSignals>} = {}
     try {
-      return await this.broadcast(args, flags, signals, (opened) => (session = opened))
+      return await this.broadcast(args, flags, held)
     } finally {
-      signals?.dispose()
+      held.signals?.dispose()
     }
   }
 
-  private async broadcast(args: {id: string}, flags: Interfaces.InferredFlags<typeof Broadcast.flags>, signals: ReturnType<typeof stopSignals> | undefined, onSession: (session: LiveViewSession | undefined) => void) {
+  private async broadcast(args: {id: string}, flags: Interfaces.InferredFlags<typeof Broadcast.flags>, held: {signals?: ReturnType<typeof stopSignals>}) {
     const ctx = await this.context()
-    // Stopped before anything was queued (the config and database take a moment to open).
-    if (signals?.stop.aborted) {
-      process.stderr.write('Stopped before anything was queued: nothing was sent.\n')
-      process.exitCode = signals.exitCode()
-      return {stopped: true, queued: 0}
+    // A broadcast that waits hears SIGINT/SIGTERM from just before it queues (after any text is
+    // read from stdin, where Ctrl-C must still end it at once): one during the queueing takes
+    // effect once that has committed, and is reported with what stays queued — never a silent
+    // exit that leaves thousands queued for the next cron run.
+    let session: LiveViewSession | undefined
+    const hearSignals = () => {
+      if (!flags.wait || flags['dry-run']) return
+      held.signals ??= stopSignals((signal) => {
+        // The live view is on a terminal whatever stopped it: there Ctrl-C aborts too.
+        if (session) session.stopping(stoppingLine(signal, true))
+        else process.stderr.write(stoppingLine(signal) + '\n')
+      })
     }
     const dryRun = flags['dry-run']
     const override = flags.override ? {reason: flags.reason} : undefined
@@ -87,7 +84,9 @@ export default class Broadcast extends CrierCommand {
       const {file, channel, 'dry-run': _dry, wait: _wait, quiet: _quiet, color: _color, override: _override, reason: _reason, 'retry-dead': retryDead, ...fields} = flags
       if (retryDead) throw new UsageError('--retry-dead takes the id of an announcement sent before, not -')
       if (file !== undefined) throw new UsageError('broadcast - reads stdin; --file is for crier draft')
-      result = draftAndFanOut(ctx, {...fields, text: readStdinText(), channels: splitChannelList(channel ?? [])}, {dryRun, override, requireSecrets: flags.wait})
+      const text = readStdinText()
+      hearSignals()
+      result = draftAndFanOut(ctx, {...fields, text, channels: splitChannelList(channel ?? [])}, {dryRun, override, requireSecrets: flags.wait})
     } else {
       // Text where the id goes: the officer meant to draft and send in one step.
       if (/\s/.test(args.id.trim())) throw new UsageError(`"${args.id}" is not an announcement id — to draft and send text in one step, pipe it in: echo "…" | crier broadcast - --severity … --channel …`)
@@ -99,6 +98,7 @@ export default class Broadcast extends CrierCommand {
       if (fields.length) {
         throw new UsageError(`${fields.map((name) => `--${name}`).join(', ')} ${fields.length === 1 ? 'changes' : 'change'} a draft, not a broadcast — crier edit ${shortId(id)} ${fields.map((name) => `--${name} …`).join(' ')} first (it then needs approving again where policy says), or broadcast - to draft and send in one step`)
       }
+      hearSignals()
       if (flags['retry-dead']) {
         const retried = retryDeadAfterwards(ctx, id)
         if (retried.requeued === 0) {
@@ -142,12 +142,11 @@ export default class Broadcast extends CrierCommand {
     // stderr, or none with --quiet. Either way the summary below goes to stdout.
     const reader = liveSnapshotReader(ctx.store, id)
     const detach = new AbortController()
-    // Made in run() for every broadcast that waits, as this one does (dry runs returned above).
-    const stop = signals!
+    // Heard since before the queueing by every broadcast that waits, as this one does (dry runs returned above).
+    const stop = held.signals!
     // A signal that came while the queueing held this thread is handed to its handler now,
     // before anything is sent.
     await pastPendingEvents()
-    let session: LiveViewSession | undefined
     // Stopped while it was queued: no view to open, only what stays queued to say.
     const isLive = canShowLiveView(this.jsonEnabled()) && !stop.stop.aborted
     let progress = isLive ? undefined : progressOnStderr(reader.read, flags.quiet)
@@ -163,6 +162,7 @@ export default class Broadcast extends CrierCommand {
         detach.abort()
       },
     })
+    let closedView: LiveViewSession | undefined
     try {
       if (isLive) {
         session = await openLiveView(import('../views/live/session.js'), {
@@ -175,7 +175,6 @@ export default class Broadcast extends CrierCommand {
           interrupt: () => process.kill(process.pid, 'SIGINT'),
           colour: wantsColour(flags.color),
         })
-        onSession(session)
         if (!session) progress = progressOnStderr(reader.read, flags.quiet)
       }
     } finally {
@@ -185,11 +184,13 @@ export default class Broadcast extends CrierCommand {
         pauses.stop()
         progress?.stop()
         await session?.close(stop.exitCode() ? 'stopped' : leftForPauses ? 'paused' : detach.signal.aborted ? 'detached' : 'done')
-        onSession(undefined)
+        // Closed: a signal from here on is said on stderr.
+        closedView = session
+        session = undefined
       }
     }
     // The view showed only the latest notice: below its last frame, why each channel was left.
-    if (session && leftForPauses && !stop.exitCode()) for (const line of pauses.leftLines()) process.stderr.write(line + '\n')
+    if (closedView && leftForPauses && !stop.exitCode()) for (const line of pauses.leftLines()) process.stderr.write(line + '\n')
     const report = reportDelivery(this, announcementStatus(ctx, id), ctx.config, stop.exitCode())
     reportUnusableChannels(await delivering, stop.exitCode())
     const leftQueued = pauses.left()

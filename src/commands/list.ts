@@ -14,7 +14,7 @@ export default class List extends CrierCommand {
   static override flags = {
     status: Flags.string({description: `Only these lifecycle states (comma list): ${lifecycleStates.join(', ')}.`, multiple: true, multipleNonGreedy: true}),
     since: Flags.string({description: 'Only those created since: ISO 8601 or a duration back from now (24h, 7d).'}),
-    limit: Flags.integer({description: 'At most this many (default 50).', min: 1, max: 1_000_000_000, default: 50}),
+    limit: Flags.integer({description: 'At most this many.', min: 1, max: 1_000_000_000, default: 50}),
     all: Flags.boolean({description: 'All of them, however many.', exclusive: ['limit']}),
   }
 

@@ -121,6 +121,13 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     if (original.msgType === 'Cancel') throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it is itself a Cancel; send a new announcement instead`)
     const [earlier] = ctx.store.announcements.cancelsOf(id)
     if (earlier) throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it was cancelled already by ${shortId(earlier)} (crier status ${shortId(earlier)})`)
+    // Cancelled before without a Cancel message (it had expired, or reached nobody): recorded in
+    // the trail, and not done twice. One stopped while its Cancel could not be drafted is the
+    // exception: cancelling again drafts it (stoppedBefore below).
+    const [cancelledBefore] = ctx.store.audit.latestOf(id, 'cancelled', 1)
+    if (cancelledBefore && cancelledBefore.details.cancelNotDrafted !== true && (original.state === 'sent' || original.state === 'sent_with_failures')) {
+      throw new PolicyRefusal(`cannot cancel ${shortId(id)} — ${cancelledBefore.actor} cancelled it already (no Cancel message was needed: nothing of it was in force); crier audit --id ${shortId(id)} shows when`)
+    }
     const [latest] = ctx.store.announcements.sentUpdatesOf(id)
     if (latest) throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it was updated by ${shortId(latest)}, the latest word: cancel that (crier cancel ${shortId(latest)})`)
     const isFinal = original.state === 'sent' || original.state === 'sent_with_failures'

@@ -38,13 +38,18 @@ export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pic
       return result
     })
   } catch (error) {
-    if (error instanceof RollBack) return error.result
+    // A dry run's draft was rolled back too: its findings' hints name no id ("crier edit 01M… --expires" → "--expires").
+    if (error instanceof RollBack) return {...error.result, findings: error.result.findings.map((finding) => ({...finding, message: withoutId(finding.message, draftId)}))}
     if (error instanceof PolicyRefusal) {
       // The draft was rolled back: its id names nothing anyone could look up, so neither it nor
       // a hint built on it is repeated.
       const reason = withoutId(error.message.replace(/ — ask another officer.*$/, ''), draftId)
       // What policy refuses is put right on the command line; what needs approval, by a draft.
-      const next = reason.startsWith('refused by policy') ? 'put that right and run it again' : 'create it with crier draft, get it approved, then crier broadcast ID'
+      const next = reason.includes('crier schedule ID')
+        ? 'create it with crier draft (the same text and flags), then schedule it so'
+        : reason.startsWith('refused by policy')
+          ? 'put that right and run it again'
+          : 'create it with crier draft, get it approved, then crier broadcast ID'
       throw new PolicyRefusal(`${reason} — nothing was saved; ${next}`)
     }
     throw error
@@ -57,5 +62,7 @@ function withoutId(message: string, id: string): string {
   return message
     .replace(new RegExp(`^${ids} \\((\\w+)\\)`), (_, severity: string) => `${/^[AEIOU]/.test(severity) ? 'an' : 'a'} ${severity} announcement`)
     .replace(new RegExp(` \\([^()]*\\b${ids}\\b[^()]*\\)`, 'g'), '')
+    // Scheduling needs a saved draft: said as such, not as a flag broadcast does not take.
+    .replace(new RegExp(`crier (schedule|unschedule) ${ids} `, 'g'), 'crier $1 ID ')
     .replace(new RegExp(`crier \\w+ ${ids} `, 'g'), '')
 }

@@ -15,6 +15,13 @@ const notACommand = 127
  * the nearest command instead.
  */
 const hook: Hook.CommandNotFound = async function ({id, argv = [], config}) {
+  // A flag before the command (`crier --config FILE list`, as git -C reads): crier's flags go after it.
+  if (id.startsWith('-')) {
+    const command = argv.find((word) => config.findCommand(word))
+    const where = command ? `after the command: crier ${command} ${id} …` : 'after the command'
+    process.stderr.write(`Error: ${id} goes ${where}, not before it — crier help lists the commands\n`)
+    this.exit(2)
+  }
   const words = id.split(':')
   for (let length = words.length - 1; length > 0; length--) {
     const commandId = words.slice(0, length).join(':')

@@ -240,15 +240,24 @@ export function announcementStore(db: Db, audit: AuditTrail) {
     list(filter: ListFilter = {}): Announcement[] {
       const where: string[] = []
       const params: Record<string, unknown> = {limit: filter.limit ?? -1}
+      let withdrawn = ''
       if (filter.states?.length) {
         const inStates = `state IN (${filter.states.map((_, i) => `@s${i}`).join(', ')})`
         // Cancelled includes what went out and was withdrawn since: it keeps its sent state (what
-        // went out went out), but a script asking what was cancelled today means it too.
-        where.push(
-          filter.states.includes('cancelled')
-            ? `(${inStates} OR id IN (SELECT references_id FROM announcement WHERE msg_type = 'Cancel' AND state NOT IN ('cancelled', 'expired')))`
-            : inStates,
-        )
+        // went out went out), but a script asking what was cancelled today means it too — and
+        // the whole story a Cancel of an Update withdrew: each message an issued Update replaced.
+        if (filter.states.includes('cancelled')) {
+          // Cancelled without a Cancel message (expired by then, or it reached nobody): the trail records it.
+          withdrawn = `WITH RECURSIVE withdrawn(id) AS (
+              SELECT references_id FROM announcement WHERE msg_type = 'Cancel' AND state NOT IN ('cancelled', 'expired') AND references_id IS NOT NULL
+              UNION
+              SELECT subject FROM audit_event WHERE action = 'cancelled' AND subject IS NOT NULL
+              UNION
+              SELECT u.references_id FROM announcement u JOIN withdrawn w ON u.id = w.id
+                WHERE u.msg_type = 'Update' AND u.issued_at IS NOT NULL AND u.references_id IS NOT NULL)
+            `
+          where.push(`(${inStates} OR id IN (SELECT id FROM withdrawn))`)
+        } else where.push(inStates)
         filter.states.forEach((state, i) => (params[`s${i}`] = state))
       }
       if (filter.msgType !== undefined) {
@@ -259,7 +268,7 @@ export function announcementStore(db: Db, audit: AuditTrail) {
         where.push('created_at >= @since')
         params.since = filter.since
       }
-      const sql = `SELECT * FROM announcement ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`
+      const sql = `${withdrawn}SELECT * FROM announcement ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`
       return (db.prepare(sql).all(params) as AnnouncementRow[]).map(toAnnouncement)
     },
     /** Moves the lifecycle state; a send that finished records its result per channel. */

@@ -204,21 +204,20 @@ export function deliveryStore(db: Db) {
   const insert = db.prepare(`INSERT INTO delivery (id, announcement_id, channel, recipient, state, priority, due_at,
       expires_at, max_attempts, created_at, updated_at)
     VALUES (@id, @announcementId, @channel, @recipient, 'queued', @priority, @dueAt, @expiresAt, @maxAttempts, @now, @now)`)
-  const claim = db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = @owner, lease_until = @leaseUntil,
+  // A claim: leased to its owner, its attempt counted, the claimed rows returned (claimDue).
+  const claimStatement = (which: string) =>
+    db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = @owner, lease_until = @leaseUntil,
       attempts = attempts + 1, updated_at = @now
-    WHERE id IN (SELECT id FROM delivery WHERE channel = @channel AND state IN ('queued', 'failed') AND due_at <= @now
-                 ORDER BY priority, due_at LIMIT @limit)
+    WHERE id IN (${which})
     RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
       expires_at AS expiresAt, priority, due_at AS dueAt`)
+  const claim = claimStatement(`SELECT id FROM delivery WHERE channel = @channel AND state IN ('queued', 'failed') AND due_at <= @now
+                 ORDER BY priority, due_at LIMIT @limit`)
   // One announcement's (a waiting broadcast's, a cancel's): through its own index range, so that
   // a backlog of other announcements is neither sent by this process nor read by each claim. Its
   // deliveries on a channel share a priority; a retry's later due time is all that orders them.
-  const claimOf = db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = @owner, lease_until = @leaseUntil,
-      attempts = attempts + 1, updated_at = @now
-    WHERE id IN (SELECT id FROM delivery WHERE announcement_id = @announcementId AND state IN ('queued', 'failed') AND channel = @channel
-                 AND due_at <= @now LIMIT @limit)
-    RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
-      expires_at AS expiresAt, priority, due_at AS dueAt`)
+  const claimOf = claimStatement(`SELECT id FROM delivery WHERE announcement_id = @announcementId AND state IN ('queued', 'failed') AND channel = @channel
+                 AND due_at <= @now LIMIT @limit`)
   // A group commit's attempts in one statement, and its sends (the common outcome) in another:
   // over json_each, a row costs about half what a statement per row does (bench: the queue
   // thread's CPU per delivery).

@@ -24,7 +24,7 @@ describe("the worker's delivery log", () => {
     for (let i = 0; i < 12; i++) log.add(event(i, 'dead'))
     log.add(event(0, 'sent', 'A2', 'email'))
     expect(lines.map((line) => line.event)).toEqual([...Array(10).fill('delivery-sent'), ...Array(10).fill('delivery-dead'), 'delivery-sent'])
-    expect(lines[10]).toMatchObject({channel: 'sms', delivery: 'D0', error: 'HTTP 400: \u001b[31mbad number'})
+    expect(lines[10]).toMatchObject({announcement: 'A1', channel: 'sms', delivery: 'D0', error: 'HTTP 400: \u001b[31mbad number'})
     vi.advanceTimersByTime(10_000)
     expect(lines.slice(21)).toEqual([
       {event: 'deliveries-sent', announcement: 'A1', channel: 'sms', count: 47_990},

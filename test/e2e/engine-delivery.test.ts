@@ -240,6 +240,11 @@ describe('broadcast', () => {
     expect(json.announcement).toMatchObject({id: null, shortId: null, state: null, issuedAt: null, channels: ['partners']})
     expect(json.wouldGoTo).toEqual(['partners'])
     expect(json).not.toHaveProperty('channels')
+    // A warning's hint names no id either: nothing was saved to edit.
+    const far = home.run(['broadcast', '-', '--severity', 'Minor', '--expires', '+30d', '--dry-run'], {input: 'Test of the dry run.'})
+    expect(far.status).toBe(0)
+    expect(far.stderr).toMatch(/^Policy warning: expires .+ — check the date, or set an earlier one: --expires …$/m)
+    expect(far.stderr).not.toMatch(/[0-9A-Z]{12}/)
     expect(storeFacts(home)).toEqual({integrity: 'ok', announcements: 0, deliveries: 0})
     const id = JSON.parse(home.run(['draft', 'Road closed at Junction 11.', '--severity', 'Minor', '--json']).stdout).id as string
     const existing = home.run(['broadcast', id, '--dry-run'])

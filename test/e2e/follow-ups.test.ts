@@ -212,6 +212,9 @@ describe('crier update', () => {
     expect(listed).toMatch(new RegExp(`^${updateId!.slice(0, 12)} +sent .* \\[CANCELLED by ${cancel.id.slice(0, 12)}\\] Water is back on in Conwy\\.$`, 'm'))
     // The Cancel withdrew the whole story: the original is not shown as current either.
     expect(listed).toMatch(new RegExp(`^${original.id.slice(0, 12)} +sent .* \\[CANCELLED by ${cancel.id.slice(0, 12)}\\] Water off in Conwy until 3pm\\.$`, 'm'))
+    // …and a script asking what was cancelled is told both messages of the story.
+    const cancelledIds = (jsonOf(ok(home.run(['list', '--status', 'cancelled', '--json']))) as Array<{id: string}>).map((a) => a.id)
+    expect(cancelledIds.sort()).toEqual([original.id, update.id].sort())
     // The Cancel's CAP names the thread: the Update it cancels and the Alert that Update updated.
     const cancelCap = readFileSync(join(home.home, 'public', 'cap', `${cancel.id}.xml`), 'utf8')
     expect(cancelCap).toMatch(new RegExp(`<references>${original.sender},${original.identifier},\\S+ ${update.sender},${update.identifier},\\S+</references>`))
@@ -249,6 +252,8 @@ describe('crier update', () => {
     expect(feedTitles(home)).toEqual(['Storm warning for Conwy.'])
     expect(show(home, id)).toMatchObject({state: 'sent'})
     expect(show(home, id).cancelledBy).toBeUndefined()
+    // Only the Update is among the cancelled: the original stands.
+    expect((jsonOf(ok(home.run(['list', '--status', 'cancelled', '--json']))) as Array<{id: string}>).map((a) => a.id)).toEqual([update])
     // The original is cancelled the ordinary way, with one Cancel.
     const cancelled = jsonOf(ok(home.run(['cancel', id, '--json'])))
     expect(cancelled.followUp.announcement.variants[0].headline).toBe('Cancelled: Storm warning for Conwy.')
@@ -273,6 +278,10 @@ describe('crier update', () => {
     await sleep(Math.max(0, sent.expiresAt - Date.now()) + 50)
     refused(home.run(['update', sent.id, 'Water back on.']), 3, /cannot update \w+ — it expired at .*; send what is news now as a new announcement: crier draft …$/)
     expect(jsonOf(ok(home.run(['list', '--json'])))).toHaveLength(1)
+    // Cancelled once expired: no Cancel message is needed, but it is cancelled — listed so, and not twice.
+    expect(ok(home.run(['cancel', sent.id])).stdout).toMatch(/nothing of it is in force anywhere, so no Cancel message is needed\.$/m)
+    expect((jsonOf(ok(home.run(['list', '--status', 'cancelled', '--json']))) as Array<{id: string}>).map((a) => a.id)).toEqual([sent.id])
+    refused(home.run(['cancel', sent.id]), 3, /cannot cancel \w+ — officer\.author cancelled it already \(no Cancel message was needed: nothing of it was in force\)/)
   })
 })
 

@@ -574,6 +574,10 @@ describe('a command crier does not have', () => {
         expect(other.status, explain(other)).toBe(127)
         expect(other.stderr).toBe(`Error: ${typo.slice(0, 2).join(' ')} is not a crier command — did you mean crier ${nearest}? crier help lists them\n`)
       }
+      // A flag before the command, as git -C is written: a usage error saying where it goes.
+      const flagFirst = home.run(['--config', join(home.home, 'config.yaml'), 'list'])
+      expect(flagFirst.status, explain(flagFirst)).toBe(2)
+      expect(flagFirst.stderr).toBe('Error: --config goes after the command: crier list --config …, not before it — crier help lists the commands\n')
     } finally {
       home.cleanup()
     }

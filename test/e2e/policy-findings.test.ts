@@ -122,6 +122,11 @@ describe('quiet hours through the CLI', () => {
     expect(show(home, created.id).state).toBe('scheduled')
   })
 
+  it('broadcast - refused in quiet hours says to draft it and schedule it, not to give a flag broadcast does not take', () => {
+    const result = home.run(['broadcast', '-', '--severity', 'Minor', '--expires', '+12h'], {input: 'Bins are collected late tomorrow.'})
+    refused(result, 3, new RegExp(`^Error: refused by policy — Minor announcements may not go out in quiet hours .+ — send it from ${at(hour + 3)}: crier schedule ID --at \\S+ — nothing was saved; create it with crier draft \\(the same text and flags\\), then schedule it so$`))
+  })
+
   it('a severity in except goes out in quiet hours', () => {
     const created = draft(home, ['Evacuate the riverside now.', '--severity', 'Severe', '--expires', '+6h'])
     ok(home.run(['broadcast', created.id]))

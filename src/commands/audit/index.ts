@@ -18,7 +18,7 @@ export default class Audit extends CrierCommand {
   static override flags = {
     since: Flags.string({description: 'Only events since: ISO 8601 or a duration back from now (24h, 7d).'}),
     id: Flags.string({description: 'Only events about this announcement (any unique prefix).'}),
-    limit: Flags.integer({description: 'The newest this many (default 50).', min: 1, max: 1_000_000_000, default: 50}),
+    limit: Flags.integer({description: 'The newest this many.', min: 1, max: 1_000_000_000, default: 50}),
     all: Flags.boolean({description: 'All of them, however many.', exclusive: ['limit']}),
   }
 
