@@ -1,4 +1,4 @@
-import {existsSync, unwatchFile, watchFile, type Stats} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import type {Config} from '../config/load.js'
 import {redact} from '../config/secrets.js'
 
@@ -9,21 +9,39 @@ export type ReloadTrigger = 'file' | 'SIGHUP'
  * second: editors replace files rather than write them in place, and a poll sees both) once it
  * has stayed unchanged for a second — not halfway through a save — and on SIGHUP, the
  * conventional "reload" of a long-running service. Returns the function that stops it.
+ *
+ * Its own poll, not fs.watchFile: that one's first look is asynchronous and a file missing at
+ * it is never reported until it comes back, so a file removed just as a worker starts went
+ * unnoticed. Here the first look is taken before this returns.
  */
 export function watchConfig(path: string, onChange: (why: ReloadTrigger) => void): () => void {
   let settling: NodeJS.Timeout | undefined
-  const listener = (current: Stats, previous: Stats) => {
-    if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return
+  let seen = lookAt(path)
+  const poll = setInterval(() => {
+    const now = lookAt(path)
+    if (now === seen) return
+    seen = now
     clearTimeout(settling)
     settling = setTimeout(() => onChange('file'), 1000)
-  }
-  watchFile(path, {interval: 1000, persistent: false}, listener)
+  }, 1000)
+  // The watch alone does not keep a process alive.
+  poll.unref()
   const hangUp = () => onChange('SIGHUP')
   process.on('SIGHUP', hangUp)
   return () => {
     clearTimeout(settling)
-    unwatchFile(path, listener)
+    clearInterval(poll)
     process.off('SIGHUP', hangUp)
+  }
+}
+
+/** What a poll compares: the file's identity, size and modification time, or that it is missing. */
+function lookAt(path: string): string {
+  try {
+    const stat = statSync(path)
+    return `${stat.ino}:${stat.size}:${stat.mtimeMs}`
+  } catch {
+    return 'missing'
   }
 }
 

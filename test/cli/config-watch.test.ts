@@ -32,6 +32,17 @@ describe('watching the config of a long-running worker', () => {
     expect(refused).toEqual([`${file} is gone — put it back; a restart would run on the embedded default`])
   })
 
+  it('sees the file removed just after the watch began, before its first poll', async () => {
+    const {file, paths, inForce} = configInForce()
+    const refused: string[] = []
+    const stop = watchConfigReloads({file, inForce: () => inForce, load: async () => loadConfig(paths), onRefused: (problem) => refused.push(problem), onReload: async () => {}})
+    rmSync(file)
+    // One poll (a second) and the settling second after it: bounded.
+    for (let waited = 0; refused.length === 0 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
+    await stop()
+    expect(refused).toEqual([`${file} is gone — put it back; a restart would run on the embedded default`])
+  })
+
   it('says nothing when the file is as it was loaded', async () => {
     const {file, paths, inForce} = configInForce()
     const events: string[] = []
