@@ -1,5 +1,6 @@
 import type {Config} from '../config/load.js'
 import type {CoreContext} from '../core/context.js'
+import {counted} from '../core/counted.js'
 import {shortId} from '../core/ids.js'
 import {formatInZone} from '../core/when.js'
 import {missingSecretLines} from './missing-secrets.js'
@@ -25,6 +26,19 @@ export function reportDelivery(command: {log(text: string): void; jsonEnabled():
   if (signalExitCode) process.exitCode = signalExitCode
   else if (status.trouble > 0) process.exitCode = ExitCode.incomplete
   return statusJson(status)
+}
+
+/**
+ * A waiting broadcast whose announcement another officer cancelled (or replaced by an Update)
+ * while it sent: what was not sent is said on stderr, and it is not "out" — exit 4, not 0, for
+ * a script's `crier broadcast ID && notify`.
+ */
+export function reportStoppedByOthers(status: {announcement: {id: string}; channels: Array<{cancelled: number}>}): void {
+  const stopped = status.channels.reduce((n, channel) => n + channel.cancelled, 0)
+  if (stopped === 0) return
+  const id = shortId(status.announcement.id)
+  process.stderr.write(`${counted(stopped, 'delivery', 'deliveries')} of ${id} ${stopped === 1 ? 'was' : 'were'} not sent: it was cancelled or updated while it was being sent (crier show ${id}).\n`)
+  process.exitCode ??= ExitCode.incomplete
 }
 
 /**

@@ -4,7 +4,7 @@ import {missingSecretLines} from '../cli/missing-secrets.js'
 import {resolveAnnouncementId} from '../cli/args.js'
 import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {readStdinText} from '../cli/read-text.js'
-import {reportDelivery, reportUnusableChannels} from '../cli/delivery-report.js'
+import {reportDelivery, reportStoppedByOthers, reportUnusableChannels} from '../cli/delivery-report.js'
 import {stopSignals, stoppingLine} from '../cli/stop-signals.js'
 import {watchPauses} from '../cli/pause-notices.js'
 import {ExitCode, UsageError} from '../core/errors.js'
@@ -13,7 +13,7 @@ import {shortId} from '../core/ids.js'
 import {draftAndFanOut, fanOutOrResume} from '../engine/broadcast.js'
 import type {FanOutResult} from '../engine/fan-out.js'
 import {deliverQueued} from '../engine/deliver.js'
-import {pastPendingEvents} from '../engine/dispatcher.js'
+import {pastPendingEvents} from '../engine/past-pending-events.js'
 import {areaReachLine} from '../views/area-reach-lines.js'
 import {announcementStatus} from '../engine/status.js'
 import {announcementJson} from '../views/format.js'
@@ -196,13 +196,7 @@ export default class Broadcast extends CrierCommand {
     const leftQueued = pauses.left()
     // Left on a channel paused past its expiry: those will not go, which a script must hear.
     if (leftQueued.some((pause) => pause.outlastsExpiry) && !stop.exitCode() && !process.exitCode) process.exitCode = ExitCode.incomplete
-    // Cancelled (or replaced by an Update) by another officer while this sent it: not "out", so
-    // not exit 0 for a script's `crier broadcast ID && notify`.
-    const stopped = report.channels.reduce((n, channel) => n + channel.cancelled, 0)
-    if (stopped > 0 && !stop.exitCode()) {
-      this.logToStderr(`${counted(stopped, 'delivery', 'deliveries')} of ${shortId(id)} ${stopped === 1 ? 'was' : 'were'} not sent: it was cancelled or updated while it was being sent (crier show ${shortId(id)}).`)
-      process.exitCode ??= ExitCode.incomplete
-    }
+    if (!stop.exitCode()) reportStoppedByOthers(report)
     return {...report, ...superseded, ...(leftQueued.length > 0 && {leftQueued})}
   }
 }

@@ -20,6 +20,7 @@ import {DeliveryContext} from './send-context.js'
 import {ClaimSize} from './claim-size.js'
 import {resolveAbandonedLeases} from './in-doubt.js'
 import {newLeaseOwner} from './lease-owner.js'
+import {pastPendingEvents} from './past-pending-events.js'
 import {GroupCommit} from './group-commit.js'
 import {StartedSends, startedSendsDir} from './started-sends.js'
 import type {ChannelClaim, Claimed, ClaimRequest} from './queue-writes.js'
@@ -136,11 +137,6 @@ const stoppedCheckEveryMs = 25
 /** A pass of the loop's store calls that took longer than this waited for a lock (a commit takes a few ms). */
 const slowPassMs = 100
 
-/**
- * Resolves once the event loop has been through its poll phase, where a signal that came
- * meanwhile is handed to its handler: two check phases on, whichever phase this runs in.
- */
-export const pastPendingEvents = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))
 const leaseCheckEveryMs = 5000
 const maxIdleSleepMs = 1000
 // A provider's Retry-After is obeyed, but a bogus one (days) must not silence a channel.

@@ -516,12 +516,9 @@ export function deliveryStore(db: Db) {
      */
     nextDueAt(channels: string[], announcementId?: string): number | null {
       if (channels.length === 0) return null
-      if (announcementId !== undefined) {
-        const sql = `SELECT min(due_at) FROM delivery WHERE announcement_id = ? AND state IN ('queued', 'failed') AND channel IN (${channels.map(() => '?').join(', ')})`
-        return db.prepare(sql).pluck().get(announcementId, ...channels) as number | null
-      }
-      const sql = `SELECT min(due_at) FROM delivery WHERE state IN ('queued', 'failed') AND channel IN (${channels.map(() => '?').join(', ')})`
-      return db.prepare(sql).pluck().get(...channels) as number | null
+      const ofOne = announcementId !== undefined
+      const sql = `SELECT min(due_at) FROM delivery WHERE ${ofOne ? 'announcement_id = ? AND ' : ''}state IN ('queued', 'failed') AND channel IN (${channels.map(() => '?').join(', ')})`
+      return db.prepare(sql).pluck().get(...(ofOne ? [announcementId, ...channels] : channels)) as number | null
     },
     /**
      * Announcements a collection-publishing channel (the feed) has published or is publishing:

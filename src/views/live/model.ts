@@ -13,6 +13,9 @@ export type LiveRole = 'sender' | 'watcher'
 /** live → confirming (sender pressed q) → detaching; stopping (a signal or Ctrl-C); final. */
 export type LivePhase = 'live' | 'confirming' | 'detaching' | 'stopping' | 'final'
 
+/** Why the command closes the view: it draws its last frame for this reason. */
+export type CloseReason = 'done' | 'detached' | 'stopped' | 'quit' | 'paused'
+
 /** What the caller must do after a key. */
 export type LiveEffect = 'detach' | 'retry' | 'quit' | 'interrupt'
 
@@ -143,7 +146,7 @@ export class LiveViewModel {
   }
 
   /** The last frame: everything is final, or the view closes with work left (why, and what happens to it). */
-  onFinished(reason: 'done' | 'detached' | 'stopped' | 'quit' | 'paused'): void {
+  onFinished(reason: CloseReason): void {
     this.phase = 'final'
     const pending = this.snapshot?.pending ?? 0
     if (pending === 0 || reason === 'done') {

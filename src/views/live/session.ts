@@ -1,7 +1,7 @@
 import type {LiveSnapshot} from '../../engine/live-snapshot.js'
 import type {RetryResult} from '../../engine/retry-dead.js'
 import {oneLine} from '../../core/terminal-text.js'
-import {LiveViewModel, type KeyPress, type LiveRole} from './model.js'
+import {LiveViewModel, type CloseReason, type KeyPress, type LiveRole} from './model.js'
 import {pollSnapshots} from './poll.js'
 
 // Runs the live view on a terminal: loads Ink (only here: a command off a terminal never
@@ -28,8 +28,7 @@ export interface LiveViewOptions {
 /** Why a watcher's view ended by itself. */
 export type LiveEnd = 'final' | 'quit' | 'interrupted'
 
-/** Why the command closes the view: it drew its last frame for this reason. */
-export type CloseReason = 'done' | 'detached' | 'stopped' | 'quit' | 'paused'
+export type {CloseReason} from './model.js'
 
 export interface LiveViewSession {
   /** A watcher's view: resolves when every delivery is final, or the officer quits. */
