@@ -821,6 +821,12 @@ export class Dispatcher {
     return Math.max(now, Math.min(...candidates))
   }
 
+  /**
+   * Until something changed (a send finished, a claim committed, a signal) or 50 ms passed. The
+   * loop resumes after the I/O callbacks of this turn, not at the first of them: sends that finish
+   * together then cost one pass of the loop, not one each (bench: 10,000 webhook sends took
+   * 10,000 passes, now about 600; the dispatcher's thread spends about a fifth less per send).
+   */
   private waitForProgress(): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, 50)
@@ -830,7 +836,7 @@ export class Dispatcher {
       }
       this.wakeUp = () => {
         this.wakeUp = undefined
-        done()
+        setImmediate(done)
       }
     })
   }
