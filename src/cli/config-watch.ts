@@ -69,15 +69,16 @@ export function watchConfigReloads(options: ConfigReloadOptions): () => Promise<
     reloading = reloading.then(async () => {
       const inForce = options.inForce()
       // A file that went away is not a wish to run on the embedded default's channels…
-      if (inForce.source !== 'embedded default' && !existsSync(options.file)) {
-        return options.onRefused(`${options.file} is gone — put it back; a restart would run on the embedded default`)
-      }
+      const gone = () => options.onRefused(`${options.file} is gone — put it back; a restart would run on the embedded default`)
+      if (inForce.source !== 'embedded default' && !existsSync(options.file)) return gone()
       let config: Config
       try {
         config = await options.load()
       } catch (error) {
         return options.onRefused(redact(error instanceof Error ? error.message : String(error)))
       }
+      // …removed between that look and the load, which then fell back on the default.
+      if (inForce.source !== 'embedded default' && config.source === 'embedded default') return gone()
       // …nor is an emptied one (a truncated copy) a wish to stop every channel.
       if (Object.keys(config.channels).length === 0 && Object.keys(inForce.channels).length > 0) return options.onRefused(`${options.file} declares no channels`)
       if (trigger === 'file' && JSON.stringify(config) === JSON.stringify(inForce)) return

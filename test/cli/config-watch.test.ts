@@ -43,6 +43,19 @@ describe('watching the config of a long-running worker', () => {
     expect(refused).toEqual([`${file} is gone — put it back; a restart would run on the embedded default`])
   })
 
+  it('refuses the embedded default when the file goes between its look for it and the load (a worker under load)', async () => {
+    const {file, paths, inForce} = configInForce()
+    const events: string[] = []
+    // The file is there when looked for, and gone by the time it is read.
+    const load = async () => {
+      rmSync(file)
+      return loadConfig(paths)
+    }
+    const stop = watchConfigReloads({file, inForce: () => inForce, load, onRefused: (problem) => events.push(problem), onReload: async (config) => void events.push(`reloaded ${config.source}`)})
+    await stop()
+    expect(events).toEqual([`${file} is gone — put it back; a restart would run on the embedded default`])
+  })
+
   it('says nothing when the file is as it was loaded', async () => {
     const {file, paths, inForce} = configInForce()
     const events: string[] = []
