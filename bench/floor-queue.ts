@@ -2,6 +2,7 @@ import {join} from 'node:path'
 import type Database from 'better-sqlite3'
 import {monotonicFactory} from 'ulid'
 import {openDatabase} from '../src/store/open.js'
+import {valuesStatement} from '../src/store/values-statement.js'
 import {benchAnnouncement, tempDir} from './fixtures.js'
 
 // crier's queue SQL with no crier code around it, on a bare better-sqlite3 connection with
@@ -18,15 +19,14 @@ const claimSql = `UPDATE delivery SET state = 'sending', lease_owner = @owner, l
       attempts = attempts + 1, updated_at = @now
     WHERE id IN (SELECT id FROM delivery WHERE channel = @channel AND state IN ('queued', 'failed') AND due_at <= @now
                  ORDER BY priority, due_at LIMIT @limit)
-    RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
-      expires_at AS expiresAt`
-const recordAttemptsSql = `INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)`
-const recordSentSql = `UPDATE delivery SET state = 'sent', last_error = NULL,
-      receipt_id = COALESCE(r.value ->> 2, receipt_id), receipt_url = COALESCE(r.value ->> 3, receipt_url),
-      lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
-    FROM json_each(@rows) AS r
-    WHERE delivery.id = r.value ->> 0 AND delivery.state = 'sending' AND delivery.lease_owner = r.value ->> 1
+    RETURNING id, announcement_id, channel, recipient, attempts, max_attempts, expires_at, priority, due_at`
+// Bound as VALUES lists in chunks (values-statement.ts: SQL text and binding, nothing more).
+const recordAttemptsSql = (values: string) => `INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error) ${values}`
+const recordSentSql = (values: string) => `UPDATE delivery SET state = 'sent', last_error = NULL,
+      receipt_id = COALESCE(r.column3, receipt_id), receipt_url = COALESCE(r.column4, receipt_url),
+      lease_owner = NULL, lease_until = NULL, updated_at = ?, finished_at = ?
+    FROM (${values}) AS r
+    WHERE delivery.id = r.column1 AND delivery.state = 'sending' AND delivery.lease_owner = r.column2
     RETURNING delivery.id`
 
 /** deliveryPriority() of the bench announcement (Moderate, Expected), written out: the floor runs no crier code. */
@@ -74,18 +74,18 @@ export class FloorQueue {
     })()
     this.fanOutMs = performance.now() - fanOutStarted
 
-    const claim = db.prepare(claimSql)
-    const recordAttempts = db.prepare(recordAttemptsSql)
-    const recordSent = db.prepare(recordSentSql).pluck()
+    const claim = db.prepare(claimSql).raw(true)
+    const recordAttempts = valuesStatement(db, 6, recordAttemptsSql)
+    const recordSent = valuesStatement(db, 4, recordSentSql, {pluck: true})
     const claimRows = (now: number, limit: number) => {
       const claimed: Claimed[] = []
-      for (const channel of this.channels) for (const row of claim.all({channel, owner: this.owner, now, leaseUntil: now + 60_000, limit}) as Claimed[]) claimed.push(row)
+      for (const channel of this.channels) for (const row of claim.all({channel, owner: this.owner, now, leaseUntil: now + 60_000, limit}) as unknown[][]) claimed.push({id: row[0] as string})
       return claimed
     }
     const recordRows = (rows: Sent[], now: number) => {
       if (rows.length === 0) return
-      recordAttempts.run(JSON.stringify(rows.map((row) => [row.id, row.startedAt, row.durationMs, 'sent', row.receipt, null])))
-      const recorded = recordSent.all({rows: JSON.stringify(rows.map((row) => [row.id, this.owner, row.receipt, null])), now})
+      recordAttempts.all(rows.map((row) => [row.id, row.startedAt, row.durationMs, 'sent', row.receipt, null]))
+      const recorded = recordSent.all(rows.map((row) => [row.id, this.owner, row.receipt, null]), [now, now])
       if (recorded.length !== rows.length) throw new Error(`floor queue: recorded ${recorded.length} of ${rows.length}`)
     }
     const claimAll = db.transaction(claimRows)

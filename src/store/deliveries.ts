@@ -1,5 +1,6 @@
 import type {PostedPart} from '../channels/driver.js'
 import type {Db} from './open.js'
+import {valuesStatement} from './values-statement.js'
 
 // The delivery queue: deliveries, their attempts and channel pauses. The claim is one atomic
 // UPDATE … RETURNING inside BEGIN IMMEDIATE (the caller's transaction), committed before any
@@ -23,6 +24,9 @@ export interface NewDelivery {
   expiresAt: number | null
   maxAttempts: number
 }
+
+/** A claimed row as RETURNING gives it: ClaimedDelivery's fields, then priority and due time. */
+type ClaimedRow = [string, string, string, string | null, number, number, number | null, number, number]
 
 /** A delivery this process holds a lease on. */
 export interface ClaimedDelivery {
@@ -205,12 +209,13 @@ export function deliveryStore(db: Db) {
       expires_at, max_attempts, created_at, updated_at)
     VALUES (@id, @announcementId, @channel, @recipient, 'queued', @priority, @dueAt, @expiresAt, @maxAttempts, @now, @now)`)
   // A claim: leased to its owner, its attempt counted, the claimed rows returned (claimDue).
+  // Rows as arrays (raw), made into objects below: better-sqlite3's own row objects cost more than
+  // twice as much per row, and a big claim is hundreds of rows.
   const claimStatement = (which: string) =>
     db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = @owner, lease_until = @leaseUntil,
       attempts = attempts + 1, updated_at = @now
     WHERE id IN (${which})
-    RETURNING id, announcement_id AS announcementId, channel, recipient, attempts, max_attempts AS maxAttempts,
-      expires_at AS expiresAt, priority, due_at AS dueAt`)
+    RETURNING id, announcement_id, channel, recipient, attempts, max_attempts, expires_at, priority, due_at`).raw(true)
   const claim = claimStatement(`SELECT id FROM delivery WHERE channel = @channel AND state IN ('queued', 'failed') AND due_at <= @now
                  ORDER BY priority, due_at LIMIT @limit`)
   // One announcement's (a waiting broadcast's, a cancel's): through its own index range, so that
@@ -218,17 +223,20 @@ export function deliveryStore(db: Db) {
   // deliveries on a channel share a priority; a retry's later due time is all that orders them.
   const claimOf = claimStatement(`SELECT id FROM delivery WHERE announcement_id = @announcementId AND state IN ('queued', 'failed') AND channel = @channel
                  AND due_at <= @now LIMIT @limit`)
-  // A group commit's attempts in one statement, and its sends (the common outcome) in another:
-  // over json_each, a row costs about half what a statement per row does (bench: the queue
-  // thread's CPU per delivery).
-  const recordAttempts = db.prepare(`INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)`)
-  const recordSent = db.prepare(`UPDATE delivery SET state = 'sent', last_error = NULL,
-      receipt_id = COALESCE(r.value ->> 2, receipt_id), receipt_url = COALESCE(r.value ->> 3, receipt_url),
-      lease_owner = NULL, lease_until = NULL, updated_at = @now, finished_at = @now
-    FROM json_each(@rows) AS r
-    WHERE delivery.id = r.value ->> 0 AND delivery.state = 'sending' AND delivery.lease_owner = r.value ->> 1
-    RETURNING delivery.id`).pluck()
+  // A group commit's attempts in one statement, and its sends (the common outcome) in another,
+  // their rows bound as VALUES (values-statement.ts).
+  const recordAttempts = valuesStatement(db, 6, (values) => `INSERT INTO attempt (delivery_id, started_at, duration_ms, outcome, receipt_id, error) ${values}`)
+  const recordSent = valuesStatement(
+    db,
+    4,
+    (values) => `UPDATE delivery SET state = 'sent', last_error = NULL,
+      receipt_id = COALESCE(r.column3, receipt_id), receipt_url = COALESCE(r.column4, receipt_url),
+      lease_owner = NULL, lease_until = NULL, updated_at = ?, finished_at = ?
+    FROM (${values}) AS r
+    WHERE delivery.id = r.column1 AND delivery.state = 'sending' AND delivery.lease_owner = r.column2
+    RETURNING delivery.id`,
+    {pluck: true},
+  )
   // A delivery stopped while it was being sent (stop_reason) is not tried again: what would have
   // been a retry, or a claim handed back, ends it cancelled.
   const stoppedRetry = `@nextState IN ('failed', 'queued') AND stop_reason IS NOT NULL`
@@ -407,9 +415,10 @@ export function deliveryStore(db: Db) {
      */
     claimDue(params: {channel: string; owner: string; now: number; leaseUntil: number; limit: number; announcementId?: string}): ClaimedDelivery[] {
       const {announcementId, ...rest} = params
+      const rows = (announcementId === undefined ? claim.all(rest) : claimOf.all({...rest, announcementId})) as ClaimedRow[]
       // RETURNING comes back in table order, not the subquery's: restore the urgency order.
-      const claimed = (announcementId === undefined ? claim.all(rest) : claimOf.all({...rest, announcementId})) as Array<ClaimedDelivery & {priority: number; dueAt: number}>
-      return claimed.sort((a, b) => a.priority - b.priority || a.dueAt - b.dueAt)
+      rows.sort((a, b) => a[7] - b[7] || a[8] - b[8])
+      return rows.map(([id, announcementId, channel, recipient, attempts, maxAttempts, expiresAt]) => ({id, announcementId, channel, recipient, attempts, maxAttempts, expiresAt}))
     },
     /**
      * Writes attempts and outcomes. An outcome for a delivery whose lease this owner no longer
@@ -437,11 +446,11 @@ export function deliveryStore(db: Db) {
           })
         }
       }
-      if (attempts.length > 0) recordAttempts.run(JSON.stringify(attempts))
+      if (attempts.length > 0) recordAttempts.all(attempts)
       const resolved: LateAnswer[] = []
       if (sent.length === 0) return resolved
-      const rows = JSON.stringify(sent.map((result) => [result.id, result.owner, result.receiptId ?? null, result.receiptUrl ?? null]))
-      const recorded = new Set(recordSent.all({rows, now}) as string[])
+      const rows = sent.map((result) => [result.id, result.owner, result.receiptId ?? null, result.receiptUrl ?? null])
+      const recorded = new Set(recordSent.all(rows, [now, now]) as string[])
       for (const result of sent) {
         if (recorded.has(result.id)) continue
         const wasUnknown = settledUnknown.get(result.id) as {announcementId: string; channel: string} | undefined

@@ -146,10 +146,12 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
       EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email) AS email_opted_out,
       EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone) AS phone_opted_out
     FROM subscriber s WHERE s.list = @list ORDER BY s.id LIMIT @limit`)
+  // Read with every claim of a per-recipient channel: rows as arrays (raw), cheaper than
+  // better-sqlite3's row objects by half.
   const audience = db.prepare(`SELECT s.id, s.name, s.email, s.phone, s.language,
-      EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email) AS emailOptedOut,
-      EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone) AS phoneOptedOut
-    FROM json_each(?) AS wanted JOIN subscriber s ON s.id = wanted.value`)
+      EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.email),
+      EXISTS (SELECT 1 FROM optout o WHERE o.contact = s.phone)
+    FROM json_each(?) AS wanted JOIN subscriber s ON s.id = wanted.value`).raw(true)
   const audienceSize = db.prepare(`SELECT count(*) FROM subscriber WHERE list = ?`).pluck()
   const hasList = db.prepare(`SELECT EXISTS (SELECT 1 FROM subscriber WHERE list = ?)`).pluck()
   const reachableBy = {
@@ -247,8 +249,9 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     audience(ids: string[]): Map<string, AudienceMember> {
       const members = new Map<string, AudienceMember>()
       if (ids.length === 0) return members
-      for (const row of audience.all(JSON.stringify(ids.map(Number))) as Array<RecipientRow & {emailOptedOut: number; phoneOptedOut: number}>) {
-        members.set(String(row.id), {recipient: toRecipient(row), optedOut: {email: row.emailOptedOut === 1, phone: row.phoneOptedOut === 1}})
+      type Row = [number, string | null, string | null, string | null, string | null, number, number]
+      for (const [id, name, email, phone, language, emailOptedOut, phoneOptedOut] of audience.all(JSON.stringify(ids.map(Number))) as Row[]) {
+        members.set(String(id), {recipient: toRecipient({id, name, email, phone, language}), optedOut: {email: emailOptedOut === 1, phone: phoneOptedOut === 1}})
       }
       return members
     },

@@ -1,7 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
-// recordResults writes a group commit's attempts and sends in bulk (json_each) and anything
+// recordResults writes a group commit's attempts and sends in bulk (VALUES lists) and anything
 // else row by row; these pin what it must write either way.
 
 let world: World | undefined
