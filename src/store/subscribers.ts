@@ -64,6 +64,8 @@ interface SubscriberRow {
 
 /** What a send needs of a subscriber. */
 type RecipientRow = Pick<SubscriberRow, 'id' | 'name' | 'email' | 'phone' | 'language'>
+/** A member of a claim's audience as the raw query gives it: RecipientRow's fields, then whether each contact opted out (1). */
+type AudienceRow = [number, string | null, string | null, string | null, string | null, number, number]
 
 function toSubscriber(row: SubscriberRow): Subscriber {
   return {
@@ -249,8 +251,7 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     audience(ids: string[]): Map<string, AudienceMember> {
       const members = new Map<string, AudienceMember>()
       if (ids.length === 0) return members
-      type Row = [number, string | null, string | null, string | null, string | null, number, number]
-      for (const [id, name, email, phone, language, emailOptedOut, phoneOptedOut] of audience.all(JSON.stringify(ids.map(Number))) as Row[]) {
+      for (const [id, name, email, phone, language, emailOptedOut, phoneOptedOut] of audience.all(JSON.stringify(ids.map(Number))) as AudienceRow[]) {
         members.set(String(id), {recipient: toRecipient({id, name, email, phone, language}), optedOut: {email: emailOptedOut === 1, phone: phoneOptedOut === 1}})
       }
       return members
