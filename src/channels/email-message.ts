@@ -34,7 +34,11 @@ export interface EmailPayload {
   language: string
   capUrl?: string
   timeZone?: string
+  /** How nodemailer encodes the bodies and any non-ASCII header: decided once per announcement (see preferredTextEncoding). */
+  textEncoding: TextEncoding
 }
+
+export type TextEncoding = 'quoted-printable' | 'base64'
 
 /** Shown by preview when no subscriber is given; never sent to. */
 const placeholderRecipient: Recipient = {id: 'preview', email: 'resident@example.invalid'}
@@ -43,7 +47,7 @@ export function renderEmail(
   announcement: Announcement,
   variant: Variant,
   channel: ChannelConfig<EmailSettings>,
-  {capUrl, timeZone}: {capUrl?: string; timeZone?: string},
+  {capUrl, timeZone, textEncoding}: {capUrl?: string; timeZone?: string; textEncoding?: TextEncoding},
   recipient: Recipient | undefined,
 ): EmailPayload {
   const from = parseMailbox(channel.from) ?? {name: '', address: ''}
@@ -74,19 +78,38 @@ export function renderEmail(
     recipientAddress: to.address,
     unsubscribe,
   }
+  const text = textBody(content)
   return {
     from,
     ...(replyTo ? {replyTo} : {}),
     to,
     subject: subjectOf(announcement, variant),
-    text: textBody(content),
+    text,
     html: htmlBody(content, variant.language),
     headers,
     ...(recipient ? {recipient} : {}),
     language: variant.language,
     ...(capUrl ? {capUrl} : {}),
     ...(timeZone ? {timeZone} : {}),
+    textEncoding: textEncoding ?? preferredTextEncoding(text),
   }
+}
+
+/**
+ * nodemailer's own rule (quoted-printable when Latin letters outnumber other characters, else
+ * base64), applied once to the announcement's text instead of by nodemailer to every part of
+ * every message: its check builds an array of every letter in the body, ~90 µs a message
+ * (profile, bench: e-mail). The recipient's address and the unsubscribe line barely move it.
+ */
+export function preferredTextEncoding(text: string): TextEncoding {
+  let latin = 0
+  let other = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if ((code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a)) latin++
+    else if (code >= 0x80 || (code <= 0x1f && code !== 0x09 && code !== 0x0a && code !== 0x0d)) other++
+  }
+  return other < latin ? 'quoted-printable' : 'base64'
 }
 
 /**

@@ -80,6 +80,7 @@ export const email: Driver<EmailSettings, EmailPayload> = {
           messageId,
           date: new Date(context.now()),
           headers: payload.headers,
+          textEncoding: payload.textEncoding,
           // The envelope is ours, not derived from headers: exactly one recipient, always.
           envelope: {from: payload.from.address, to: [payload.to.address]},
           disableFileAccess: true,

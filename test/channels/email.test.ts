@@ -5,7 +5,7 @@ import {channelCommonSchema} from '../../src/config/schema.js'
 import {rememberSecret} from '../../src/config/secrets.js'
 import type {ChannelConfig, Recipient, SendContext} from '../../src/channels/driver.js'
 import {email, type EmailSettings} from '../../src/channels/email.js'
-import {forRecipient} from '../../src/channels/email-message.js'
+import {forRecipient, preferredTextEncoding} from '../../src/channels/email-message.js'
 import {closeEmailTransports} from '../../src/channels/smtp-pool.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, TransientSendError} from '../../src/channels/errors.js'
 import type {HttpClient} from '../../src/channels/http.js'
@@ -217,6 +217,45 @@ describe('email render', () => {
     }
     expect(payload.subject).toBe('[Minor] Flooding Bcc: victim@example.com [2J')
     expect(payload.from).toEqual({name: 'Police Bcc: victim@example.com', address: 'alerts@northwales.example'})
+  })
+})
+
+describe('email text encoding', () => {
+  it("chooses as nodemailer's own rule does: quoted-printable for Latin text, base64 where other characters outnumber letters", async () => {
+    const {default: MimeNode} = (await import('nodemailer/lib/mime-node/index.js')) as unknown as {default: new () => {_getTextEncoding(text: string): 'Q' | 'B'}}
+    const texts = [
+      'Flood warning: move to higher ground now.',
+      'Rhybudd llifogydd: symudwch i dir uwch nawr. Ffoniwch 999.',
+      'Προειδοποίηση πλημμύρας: μετακινηθείτε σε υψηλότερο έδαφος.',
+      '洪水警報：高台に避難してください。',
+      'تحذير من الفيضانات Flood',
+      'ok \u0001\u0002\u0003\u0004\u0005',
+      '',
+    ]
+    for (const text of texts) {
+      const theirs = new MimeNode()._getTextEncoding(text)
+      expect([text, preferredTextEncoding(text)]).toEqual([text, theirs === 'Q' ? 'quoted-printable' : 'base64'])
+    }
+  })
+
+  // The footer (sender, address, unsubscribe) is Latin: a Greek alert needs a few sentences to outweigh it.
+  it('sends a Greek alert base64-encoded and an English one quoted-printable, both arriving as rendered', async () => {
+    const greek = makeAnnouncement({
+      variants: [{language: 'el', headline: 'Προειδοποίηση πλημμύρας', description: 'Μετακινηθείτε αμέσως σε υψηλότερο έδαφος. Μην οδηγείτε μέσα από νερά πλημμύρας, είναι επικίνδυνο. '.repeat(4)}],
+    })
+    const sentGreek = await renderAndSend(greek)
+    expect(sentGreek.rendered.payload.textEncoding).toBe('base64')
+    const sentEnglish = await renderAndSend(makeFullAnnouncement())
+    expect(sentEnglish.rendered.payload.textEncoding).toBe('quoted-printable')
+
+    const [greekMessage, englishMessage] = fake.messages
+    expect(greekMessage!.raw).toMatch(/Content-Transfer-Encoding: base64/i)
+    expect(greekMessage!.raw).not.toMatch(/Content-Transfer-Encoding: quoted-printable/i)
+    expect(greekMessage!.header('subject')).toBe(sentGreek.rendered.payload.subject)
+    expect(greekMessage!.text!.trimEnd()).toBe(sentGreek.rendered.payload.text)
+    expect(englishMessage!.raw).toMatch(/Content-Transfer-Encoding: quoted-printable/i)
+    expect(englishMessage!.raw).not.toMatch(/Content-Transfer-Encoding: base64/i)
+    expect(englishMessage!.html!.trimEnd()).toBe(sentEnglish.rendered.payload.html)
   })
 })
 
