@@ -46,7 +46,7 @@ export function classifySmtpError(error: unknown, channel: ChannelConfig<EmailSe
   const reply = smtp.response ? oneLine(smtp.response, 1000) : undefined
   const code = smtp.responseCode
   if (smtp.code === 'EAUTH') {
-    if (code !== undefined && code >= 400 && code < 500) return new TransientSendError(clean(`the SMTP server could not check the credentials now: ${reply}`))
+    if (!refusesEveryMessage(error)) return new TransientSendError(clean(`the SMTP server could not check the credentials now: ${reply}`))
     return new ChannelUnusableError(clean(`credentials refused by the SMTP server${reply ? `: ${reply}` : ` (${smtp.message ?? 'authentication failed'})`} — check the user and password in the smtp URL`))
   }
   // 530: the server wants a login the URL does not give — no recipient can get through.
@@ -65,6 +65,23 @@ export function classifySmtpError(error: unknown, channel: ChannelConfig<EmailSe
   // arrive twice (or eight times): in doubt, for the officer, and a Cancel goes to it.
   if (smtp.messageHandedOver) return new InDoubtSendError(`${reason} after the whole message was sent — it may have arrived; not sent again`)
   return new TransientSendError(reason)
+}
+
+/**
+ * The login was refused (not "try later": a 4xx), or the server wants one the URL does not give
+ * (530): no message can get through on any connection, so none should try again with it.
+ */
+export function refusesEveryMessage(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false
+  const {code, responseCode} = error as SmtpError
+  if (responseCode === 530) return true
+  return code === 'EAUTH' && !(responseCode !== undefined && responseCode >= 400 && responseCode < 500)
+}
+
+/** The failure came after the server took the login: at the sender, a recipient or the message. */
+export function passedLogin(error: unknown): boolean {
+  const command = error && typeof error === 'object' ? (error as SmtpError).command : undefined
+  return command === 'MAIL FROM' || command === 'RCPT TO' || command === 'DATA'
 }
 
 const networkReasons: Array<[RegExp, string]> = [

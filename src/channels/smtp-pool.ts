@@ -6,6 +6,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js'
 import type {ChannelConfig} from './driver.js'
 import type {EmailSettings} from './email.js'
 import {ChannelUnusableError, TransientSendError} from './errors.js'
+import {passedLogin, refusesEveryMessage} from './smtp-failures.js'
 import {channelTimeoutMs} from './timeout.js'
 
 // The email channel's SMTP side: the endpoint its smtp:// URL names, and one pooled nodemailer
@@ -132,14 +133,20 @@ export function pooledTransport(channel: ChannelConfig<EmailSettings>, endpoint:
   const key = [channel.name, channel.smtp, channel.maxConnections, channel.timeout].join('\u0000')
   let transport = transports.get(key)
   if (!transport) {
-    transport = loadNodemailer().then((nodemailer) => createPooledTransport(nodemailer, channel, endpoint))
+    const created: Promise<PooledTransport> = loadNodemailer().then((nodemailer) =>
+      createPooledTransport(nodemailer, channel, endpoint, () => {
+        if (transports.get(key) === created) transports.delete(key)
+      }),
+    )
+    transport = created
     transports.set(key, transport)
     transport.catch(() => transports.delete(key))
   }
   return transport
 }
 
-function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<EmailSettings>, endpoint: SmtpEndpoint): PooledTransport {
+/** `forget` drops it from the transports in use: a refused login closes it. */
+function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<EmailSettings>, endpoint: SmtpEndpoint, forget: () => void): PooledTransport {
   const options: SMTPPool.Options & {maxRequeues: number} = {
     ...(transportOptions(channel, endpoint) as SMTPPool.Options),
     pool: true,
@@ -160,16 +167,24 @@ function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<Em
     }
     done()
   })
-  let free = channel.maxConnections
+  // Until one connection has logged in, one message goes at a time: a wrong password is then
+  // refused once, not on every connection of the pool at once (providers lock accounts after a
+  // few refusals). A refusal shuts this transport: the sends waiting fail with it, untried, and
+  // the next send (the engine stops the channel first) starts a new one that tries once again.
+  let loggedIn = false
+  let inUse = 0
+  let refusal: unknown
   let isClosed = false
-  const waiting = new Set<{start: () => void; cancel: (error: Error) => void}>()
+  const waiting = new Set<{start: () => void; cancel: (error: unknown) => void}>()
+  const limit = () => (loggedIn ? channel.maxConnections : 1)
 
   const acquire = (signal: AbortSignal) =>
     new Promise<void>((resolve, reject) => {
+      if (refusal !== undefined) return reject(refusal)
       if (isClosed) return reject(new TransientSendError('the SMTP connection pool was closed'))
       if (signal.aborted) return reject(new TransientSendError('request aborted'))
-      if (free > 0) {
-        free--
+      if (inUse < limit()) {
+        inUse++
         return resolve()
       }
       const onAbort = () => entry.cancel(new TransientSendError('request aborted'))
@@ -178,7 +193,7 @@ function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<Em
           signal.removeEventListener('abort', onAbort)
           resolve()
         },
-        cancel: (error: Error) => {
+        cancel: (error: unknown) => {
           waiting.delete(entry)
           signal.removeEventListener('abort', onAbort)
           reject(error)
@@ -188,38 +203,49 @@ function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<Em
       signal.addEventListener('abort', onAbort, {once: true})
     })
 
-  const release = () => {
-    const [next] = waiting
-    if (next) {
-      waiting.delete(next)
-      next.start()
-    } else {
-      free++
+  const release = (error: unknown) => {
+    inUse--
+    if (error === undefined || passedLogin(error)) loggedIn = true
+    else if (refusesEveryMessage(error)) {
+      refusal = error
+      forget()
+      close(error)
+      return
     }
+    for (const next of waiting) {
+      if (inUse >= limit()) break
+      waiting.delete(next)
+      inUse++
+      next.start()
+    }
+  }
+
+  const close = (error: unknown) => {
+    isClosed = true
+    for (const entry of [...waiting]) entry.cancel(error)
+    mailer.close()
   }
 
   return {
     async send(message, signal) {
       await acquire(signal)
+      // An abort cannot recall a message nodemailer is already writing; the caller is told at
+      // once and (non-idempotent driver) the engine records the delivery as in doubt. The slot
+      // is freed when nodemailer is done with the message, so an aborted send still counts.
+      const handedOver: HandedOver = {done: false}
+      const sent = mailer.sendMail({...message, [handedOverKey]: handedOver} as SMTPPool.MailOptions)
+      sent.then(
+        () => release(undefined),
+        (error: unknown) => release(error),
+      )
       try {
-        // An abort cannot recall a message nodemailer is already writing; the caller is told at
-        // once and (non-idempotent driver) the engine records the delivery as in doubt.
-        const handedOver: HandedOver = {done: false}
-        try {
-          await untilAborted(mailer.sendMail({...message, [handedOverKey]: handedOver} as SMTPPool.MailOptions), signal)
-        } catch (error) {
-          if (handedOver.done && error && typeof error === 'object') Object.assign(error, {messageHandedOver: true})
-          throw error
-        }
-      } finally {
-        release()
+        await untilAborted(sent, signal)
+      } catch (error) {
+        if (handedOver.done && error && typeof error === 'object') Object.assign(error, {messageHandedOver: true})
+        throw error
       }
     },
-    close() {
-      isClosed = true
-      for (const entry of [...waiting]) entry.cancel(new TransientSendError('the SMTP connection pool was closed'))
-      mailer.close()
-    },
+    close: () => close(new TransientSendError('the SMTP connection pool was closed')),
   }
 }
 

@@ -514,6 +514,51 @@ describe('email send', () => {
     expect(fake.messages).toHaveLength(0)
   })
 
+  it('tries a refused password once, not on every pooled connection: the sends waiting fail with it untried', async () => {
+    await fake.close()
+    fake = await startSmtpFake({users: {crier: 'correct horse battery'}})
+    const channel = makeChannel({smtp: fake.url('crier', 'wrong-password'), maxConnections: 5})
+    const announcement = makeAnnouncement()
+    const send = (index: number) => {
+      const recipient: Recipient = {id: String(index), email: `resident${index}@example.com`}
+      const {payload} = email.render(announcement, announcement.variants[0]!, {channel, recipient})
+      return email.send(payload, makeContext(channel, announcement, {recipient, deliveryId: `d-${index}`}))
+    }
+    const outcomes = await Promise.allSettled(Array.from({length: 10}, (_, index) => send(index)))
+
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(10).fill('rejected'))
+    for (const outcome of outcomes) {
+      const reason = (outcome as PromiseRejectedResult).reason as Error
+      expect(reason).toBeInstanceOf(ChannelUnusableError)
+      expect(reason.message).toMatch(/^credentials refused by the SMTP server: 535 /)
+    }
+    expect(fake.authAttempts).toBe(1)
+    expect(fake.connectionsOpened).toBe(1)
+    expect(fake.messages).toHaveLength(0)
+
+    // Not refused for good: a later send (the engine stops the channel first) tries once more.
+    await expect(send(10)).rejects.toBeInstanceOf(ChannelUnusableError)
+    expect(fake.authAttempts).toBe(2)
+  })
+
+  it('opens the rest of the pool once a connection has logged in', async () => {
+    await fake.close()
+    fake = await startSmtpFake({users: {crier: 'correct horse battery'}})
+    const channel = makeChannel({smtp: fake.url('crier', 'correct horse battery'), maxConnections: 4})
+    const announcement = makeAnnouncement()
+    const sends = Array.from({length: 40}, (_, index) => {
+      const recipient: Recipient = {id: String(index), email: `resident${index}@example.com`}
+      const {payload} = email.render(announcement, announcement.variants[0]!, {channel, recipient})
+      return email.send(payload, makeContext(channel, announcement, {recipient, deliveryId: `d-${index}`}))
+    })
+    await Promise.all(sends)
+
+    expect(fake.messages).toHaveLength(40)
+    expect(fake.peakConnections).toBeGreaterThan(1)
+    expect(fake.peakConnections).toBeLessThanOrEqual(4)
+    expect(fake.authAttempts).toBe(fake.connectionsOpened)
+  })
+
   it('scrubs every secret read from the environment out of a reply', async () => {
     rememberSecret('env-secret-value-123')
     fake.answer(() => ({reply: 554, text: 'Relay denied for env-secret-value-123'}))

@@ -63,6 +63,8 @@ export interface SmtpFake {
   readonly peakConnections: number
   /** Connections open now. */
   readonly openConnections: number
+  /** Logins tried (AUTH), accepted or refused. */
+  readonly authAttempts: number
   /** Replaces the plan; it applies to messages offered from now on. */
   answer(plan: SmtpPlan): void
   /** Ends every connection, idle and stalled ones included, and stops listening. */
@@ -90,6 +92,7 @@ export async function startSmtpFake(options: SmtpFakeOptions = {}): Promise<Smtp
   const sockets = new Map<number, Socket>()
   let connectionsOpened = 0
   let peakConnections = 0
+  let authAttempts = 0
 
   const socketOf = (session: SMTPServerSession) => sockets.get(session.remotePort)
   const decide = (offer: Offer, stage: Stage): SmtpAnswer => {
@@ -129,6 +132,7 @@ export async function startSmtpFake(options: SmtpFakeOptions = {}): Promise<Smtp
     authOptional: !users,
     authMethods: ['PLAIN', 'LOGIN'],
     onAuth(auth, _session, callback) {
+      authAttempts++
       const user = auth.username ?? ''
       const password = auth.password ?? ''
       if (!users || (Object.hasOwn(users, user) && users[user] === password)) return callback(null, {user})
@@ -189,6 +193,9 @@ export async function startSmtpFake(options: SmtpFakeOptions = {}): Promise<Smtp
     offers,
     get connectionsOpened() {
       return connectionsOpened
+    },
+    get authAttempts() {
+      return authAttempts
     },
     get peakConnections() {
       return peakConnections
