@@ -59,6 +59,8 @@ export default class Show extends CrierCommand {
       if (a.references) this.log(`${a.msgType === 'Cancel' ? 'Cancels' : 'Updates'}:   ${shortId(a.references)} (crier show ${shortId(a.references)})`)
       if (superseded?.cancelledBy) this.log(`Cancelled: by ${shortId(superseded.cancelledBy)} (crier show ${shortId(superseded.cancelledBy)})`)
       if (superseded?.cancelNotSent) this.log(`Cancelled: by ${shortId(superseded.cancelNotSent)}, which has not gone out: the public is not told yet (crier status ${shortId(superseded.cancelNotSent)})`)
+      const quiet = superseded?.cancelledWithoutMessage
+      if (quiet) this.log(`Cancelled: by ${clean(quiet.by)}, ${formatTime(quiet.at, zone)}${quiet.expired ? ', after it had expired' : ''} — no Cancel message was needed: nothing of it was in force`)
       if (superseded?.updatedBy) this.log(`Updated:   by ${shortId(superseded.updatedBy)}, the latest word (crier show ${shortId(superseded.updatedBy)})`)
       this.log(`Channels:  ${a.channels.join(', ')}`)
       const width = Math.max(12, ...channels.map((counts) => counts.channel.length + 2))

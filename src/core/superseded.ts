@@ -10,6 +10,8 @@ export interface Superseded {
   updatedBy?: string
   /** A Cancel drafted but not gone out yet: withdrawn, and the public not told. */
   cancelNotSent?: string
+  /** Cancelled after it went out with no Cancel message, none being needed: it had expired. */
+  cancelledWithoutMessage?: {by: string; at: number; expired: boolean}
 }
 
 const goneOut = new Set(['sending', 'sent', 'sent_with_failures'])
@@ -20,6 +22,9 @@ const goneOut = new Set(['sending', 'sent', 'sent_with_failures'])
  */
 export function supersededBy(ctx: CoreContext, ids: string[]): Map<string, Superseded> {
   const found = new Map<string, Superseded>()
+  const wanted = new Set(ids)
+  // Few announcements are ever cancelled: all such cancels are read, then matched.
+  for (const {id, ...cancel} of ctx.store.audit.cancelledWithoutMessage()) if (wanted.has(id)) found.set(id, {cancelledWithoutMessage: cancel})
   // Updates that reached the public, whether or not a cancel has withdrawn them since.
   const updates = ctx.store.announcements.withdrawnIssuedUpdatesOf(ids)
   for (const followUp of ctx.store.announcements.followUpsOf(ids)) {

@@ -182,6 +182,14 @@ export function auditTrail(db: Db, storeActor: string) {
   const prevHashOf = db.prepare(`SELECT prev_hash FROM audit_event WHERE seq = ?`).pluck()
   const triggers = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger'`)
   const byHash = db.prepare(`SELECT seq FROM audit_event WHERE hash = ?`).pluck()
+  // Cancelled after it went out, and no Cancel drafted: nothing of it was in force (it had expired).
+  const quietCancels = db
+    .prepare(
+      `SELECT e.subject, e.actor, e.at, a.expires_at <= e.at AS expired FROM audit_event e JOIN announcement a ON a.id = e.subject
+       WHERE e.action = 'cancelled' AND a.state IN ('sent', 'sent_with_failures')
+         AND json_extract(e.details, '$.followUp') IS NULL AND json_extract(e.details, '$.cancelNotDrafted') IS NULL`,
+    )
+    .raw(true)
   const actorsOf = db.prepare(`SELECT DISTINCT actor FROM audit_event WHERE subject = @subject AND action = @action`).pluck()
   const eventsOf = db.prepare(`SELECT actor, at, details FROM audit_event WHERE subject = @subject AND action = @action ORDER BY seq DESC LIMIT @limit`)
   const lastConfigLoad = db.prepare(`SELECT details FROM audit_event WHERE action = 'config-loaded' ORDER BY seq DESC LIMIT 1`).pluck()
@@ -297,6 +305,10 @@ export function auditTrail(db: Db, storeActor: string) {
     /** Appends only if the database is free this instant (see ifFree). Returns whether it was written. */
     appendIfFree(event: AuditEventInput): boolean {
       return ifFree(db, () => append(event)) !== undefined
+    },
+    /** Announcements that went out and were cancelled since with no Cancel message, as none was needed (they had expired). */
+    cancelledWithoutMessage(): Array<{id: string; by: string; at: number; expired: boolean}> {
+      return (quietCancels.all() as Array<[string, string, number, number | null]>).map(([id, by, at, expired]) => ({id, by, at, expired: expired === 1}))
     },
     /** The latest `action` events on `subject`, newest first, details parsed. */
     latestOf(subject: string, action: AuditAction, limit = 50): Array<{actor: string; at: number; details: Record<string, unknown>}> {

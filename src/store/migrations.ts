@@ -244,6 +244,11 @@ export const migrations: string[] = [
   ALTER TABLE announcement ADD COLUMN utc_written_as TEXT;
   UPDATE announcement SET utc_written_as = '+00:00' WHERE issued_at IS NOT NULL;
   `,
+  // 12: the cancels, found without reading the whole trail: list and show mark an announcement
+  // cancelled with no Cancel message (it had expired), which only the trail records.
+  `
+  CREATE INDEX audit_event_cancels ON audit_event(subject) WHERE action = 'cancelled';
+  `,
 ]
 
 export const latestVersion = migrations.length

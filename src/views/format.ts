@@ -56,6 +56,7 @@ export function scheduleJson(schedule: Schedule | undefined) {
 export function supersededFlag(superseded: Superseded | undefined): string {
   if (superseded?.cancelledBy) return `[CANCELLED by ${shortId(superseded.cancelledBy)}] `
   if (superseded?.cancelNotSent) return `[CANCEL NOT SENT YET: ${shortId(superseded.cancelNotSent)}] `
+  if (superseded?.cancelledWithoutMessage) return superseded.cancelledWithoutMessage.expired ? '[CANCELLED after it expired] ' : '[CANCELLED] '
   if (superseded?.updatedBy) return `[updated by ${shortId(superseded.updatedBy)}] `
   return ''
 }

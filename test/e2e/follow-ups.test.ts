@@ -281,6 +281,12 @@ describe('crier update', () => {
     // Cancelled once expired: no Cancel message is needed, but it is cancelled — listed so, and not twice.
     expect(ok(home.run(['cancel', sent.id])).stdout).toMatch(/nothing of it is in force anywhere, so no Cancel message is needed\.$/m)
     expect((jsonOf(ok(home.run(['list', '--status', 'cancelled', '--json']))) as Array<{id: string}>).map((a) => a.id)).toEqual([sent.id])
+    // It keeps its sent state (it went out), and says it was cancelled since: in list, show and --json.
+    expect(ok(home.run(['list'])).stdout).toMatch(/ sent +Minor .* \[CANCELLED after it expired\] Water off in Conwy for a second\.$/m)
+    expect(ok(home.run(['show', sent.id])).stdout).toMatch(/^Cancelled: by officer\.author, .*, after it had expired — no Cancel message was needed: nothing of it was in force$/m)
+    const [listed] = jsonOf(ok(home.run(['list', '--json']))) as Array<{state: string; cancelledWithoutMessage?: {by: string; at: number; expired: boolean}}>
+    expect(listed).toMatchObject({state: 'sent', cancelledWithoutMessage: {by: 'officer.author', expired: true}})
+    expect(listed!.cancelledWithoutMessage!.at).toBeGreaterThanOrEqual(sent.expiresAt)
     refused(home.run(['cancel', sent.id]), 3, /cannot cancel \w+ — officer\.author cancelled it already \(no Cancel message was needed: nothing of it was in force\)/)
   })
 })

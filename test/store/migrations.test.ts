@@ -37,6 +37,7 @@ const tablesSince: Record<number, string[]> = {
   9: [],
   10: ['feed_refresh'],
   11: [],
+  12: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
