@@ -41,6 +41,8 @@ export default class Preview extends CrierCommand {
       announcement: announcementJson(announcement),
       channels: preview.channels.map((c) => ({...c, parts: c.parts.map((p) => ({...p, label: redact(p.label), text: redact(p.text)}))})),
       findings: preview.findings,
+      // Of each e-mail or SMS list, whom the area takes in (empty when it does not target).
+      targeting: preview.targeting,
       approvals: {required: preview.approvals.required, valid: preview.approvals.valid.length, satisfied: preview.approvals.satisfied},
     }
   }

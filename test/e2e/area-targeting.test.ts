@@ -90,9 +90,14 @@ describe('geo-targeting', () => {
     // Editing the targeting, then taking it away: the whole list again.
     ok(h.run(['edit', draft.id, '--zone', 'LL57']))
     expect(ok(h.run(['preview', draft.id])).stdout).toContain('Targeted: residents-sms: the area takes in 1 of the 5 subscribers of residents; 3 cannot be placed')
+    // The same figures for a script.
+    expect(jsonOf(ok(h.run(['preview', draft.id, '--json']))).targeting).toEqual([
+      expect.objectContaining({channel: 'residents-sms', list: 'residents', contact: 'phone', subscribers: 5, inside: 1, unplaced: 3}),
+    ])
     ok(h.run(['edit', draft.id, '--zone', '']))
     const edited = jsonOf(ok(h.run(['show', draft.id, '--json'])))
     expect(edited.area).toEqual({description: 'Aberystwyth', circles: [], polygons: [], geocodes: []})
     expect(ok(h.run(['preview', draft.id])).stdout).not.toContain('Targeted:')
+    expect(jsonOf(ok(h.run(['preview', draft.id, '--json']))).targeting).toEqual([])
   })
 })
