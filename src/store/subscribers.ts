@@ -30,15 +30,12 @@ export interface Subscriber extends SubscriberInput {
   updatedAt: number
 }
 
-export interface ListCount {
+/** A list's subscribers and contacts, and how many of each kind are opted out (an opt-out is per contact). */
+export interface ListContactCount {
   list: string
   subscribers: number
-  /** Subscribers with at least one contact opted out; per contact: ListContactCount. */
+  /** Subscribers with at least one contact opted out. */
   optedOut: number
-}
-
-/** A list's contacts, and how many of each kind are opted out (an opt-out is per contact). */
-export interface ListContactCount extends ListCount {
   emails: number
   phones: number
   emailsOptedOut: number
@@ -211,10 +208,7 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     optedOutAmong(contacts: string[]): Set<string> {
       return contacts.length === 0 ? new Set() : new Set(optedOutAmong.all(JSON.stringify(contacts)) as string[])
     },
-    listCounts(): ListCount[] {
-      return (listCounts.all() as ListContactCount[]).map(({list, subscribers, optedOut}) => ({list, subscribers, optedOut}))
-    },
-    /** listCounts, with each list's e-mail addresses and phone numbers and how many of each are opted out. */
+    /** Each list's subscribers, e-mail addresses and phone numbers, and how many of each are opted out. */
     listContactCounts(): ListContactCount[] {
       return listCounts.all() as ListContactCount[]
     },

@@ -73,7 +73,8 @@ channels:
     expect(acceptedMessages(twilio.requests).map((m) => m.To).sort()).toEqual(['+447700900111', '+447700900222'])
     // Eve's number answered 21610: skipped, and opted out for next time.
     const counts = jsonOf(home.run(['subscribers', 'list', '--json']))
-    expect(counts).toEqual([{list: 'residents', subscribers: 5, optedOut: 2}])
+    // Opted out: opted@ by hand, and two numbers (+447700900444 by hand, Eve's by the 21610).
+    expect(counts).toEqual([{list: 'residents', subscribers: 5, optedOut: 2, emails: 4, emailsOptedOut: 1, phones: 4, phonesOptedOut: 2}])
     expect(result.stdout + result.stderr).not.toContain(smtpPassword)
     expect(result.stdout + result.stderr).not.toContain(authToken)
   })

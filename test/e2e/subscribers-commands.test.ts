@@ -37,11 +37,11 @@ describe('crier subscribers', () => {
     expect(optout.status).toBe(0)
     expect(optout.stdout.trim()).toBe('Opted out +447700900123: nothing more is sent to this number, on any list or channel (1 subscriber record).')
     const counts = jsonOf(home.run(['subscribers', 'list', '--json']))
-    expect(counts).toEqual([{list: 'residents', subscribers: 2, optedOut: 1}])
+    expect(counts).toEqual([{list: 'residents', subscribers: 2, optedOut: 1, emails: 2, emailsOptedOut: 0, phones: 1, phonesOptedOut: 1}])
 
     // Re-importing the same file keeps the opt-out.
     home.run(['subscribers', 'import', file, '--list', 'residents'])
-    expect(jsonOf(home.run(['subscribers', 'list', '--json']))).toEqual([{list: 'residents', subscribers: 2, optedOut: 1}])
+    expect(jsonOf(home.run(['subscribers', 'list', '--json']))).toEqual([{list: 'residents', subscribers: 2, optedOut: 1, emails: 2, emailsOptedOut: 0, phones: 1, phonesOptedOut: 1}])
   })
 
   const bad: Array<[string, string | Buffer, RegExp]> = [

@@ -16,8 +16,8 @@ export default class SubscribersList extends CrierCommand {
     const {flags} = await this.parse(SubscribersList)
     const ctx = await this.context({config: false})
     if (!flags.list) {
-      if (this.jsonEnabled()) return ctx.store.subscribers.listCounts()
       const counts = ctx.store.subscribers.listContactCounts()
+      if (this.jsonEnabled()) return counts
       if (counts.length === 0) this.log('No subscribers. Import some with crier subscribers import FILE --list NAME')
       for (const c of counts) this.log(listCountLine(c))
       return undefined
