@@ -10,7 +10,7 @@ import {closeEmailTransports} from '../../src/channels/smtp-pool.js'
 import {ChannelUnusableError, InDoubtSendError, PermanentSendError, TransientSendError} from '../../src/channels/errors.js'
 import type {HttpClient} from '../../src/channels/http.js'
 import {makeAnnouncement, makeFullAnnouncement} from '../helpers/announcement.js'
-import {closedSmtpUrl, startSmtpFake, type SmtpFake} from '../fakes/smtp-server.js'
+import {closedSmtpUrl, startSmtpFake, type SmtpFake, type SmtpFakeOptions} from '../fakes/smtp-server.js'
 import {partsInMemory} from '../helpers/thread-parts.js'
 
 // The email driver against a real SMTP server (smtp-server) on loopback, through nodemailer's pool.
@@ -62,6 +62,19 @@ async function renderAndSend(announcement: Announcement, settings: Record<string
   const rendered = email.render(announcement, announcement.variants[0]!, {channel, recipient})
   const receipt = await email.send(rendered.payload, makeContext(channel, announcement, {recipient, ...overrides}))
   return {rendered, receipt}
+}
+
+/** The fake again, now wanting the login crier / "correct horse battery". */
+async function requireLogin(options: Omit<SmtpFakeOptions, 'users'> = {}): Promise<void> {
+  await fake.close()
+  fake = await startSmtpFake({users: {crier: 'correct horse battery'}, ...options})
+}
+
+/** Renders for resident `index` (resident<index>@example.com) and sends as delivery d-<index>. */
+function sendToResident(channel: ChannelConfig<EmailSettings>, announcement: Announcement, index: number) {
+  const recipient: Recipient = {id: String(index), email: `resident${index}@example.com`}
+  const {payload} = email.render(announcement, announcement.variants[0]!, {channel, recipient})
+  return email.send(payload, makeContext(channel, announcement, {recipient, deliveryId: `d-${index}`}))
 }
 
 async function sendExpectingError(settings: Record<string, unknown> = {}, overrides: Partial<SendContext<EmailSettings>> = {}): Promise<Error> {
@@ -488,15 +501,13 @@ describe('email send', () => {
   })
 
   it('logs in with the credentials in the URL', async () => {
-    await fake.close()
-    fake = await startSmtpFake({users: {crier: 'correct horse battery'}})
+    await requireLogin()
     await renderAndSend(makeAnnouncement(), {smtp: fake.url('crier', 'correct horse battery')})
     expect(fake.messages[0]!.user).toBe('crier')
   })
 
   it('treats a server that wants a login the URL does not give (530) as the channel being unusable', async () => {
-    await fake.close()
-    fake = await startSmtpFake({users: {crier: 'correct horse battery'}})
+    await requireLogin()
     const error = await sendExpectingError({smtp: fake.url()})
     expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toMatch(/^the SMTP server requires a login: 530 .* — put the user and password in the smtp URL$/)
@@ -504,8 +515,7 @@ describe('email send', () => {
 
   it('treats refused credentials as the channel being unusable, and never repeats the password', async () => {
     const password = 'wrong-horse-battery-staple'
-    await fake.close()
-    fake = await startSmtpFake({users: {crier: 'correct horse battery'}, authFailureText: (user, pass) => `Authentication failed for ${user} with password ${pass}`})
+    await requireLogin({authFailureText: (user, pass) => `Authentication failed for ${user} with password ${pass}`})
     const error = await sendExpectingError({smtp: fake.url('crier', password)})
     expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe('credentials refused by the SMTP server: 535 Authentication failed for crier with password *** — check the user and password in the smtp URL')
@@ -515,15 +525,10 @@ describe('email send', () => {
   })
 
   it('tries a refused password once, not on every pooled connection: the sends waiting fail with it untried', async () => {
-    await fake.close()
-    fake = await startSmtpFake({users: {crier: 'correct horse battery'}})
+    await requireLogin()
     const channel = makeChannel({smtp: fake.url('crier', 'wrong-password'), maxConnections: 5})
     const announcement = makeAnnouncement()
-    const send = (index: number) => {
-      const recipient: Recipient = {id: String(index), email: `resident${index}@example.com`}
-      const {payload} = email.render(announcement, announcement.variants[0]!, {channel, recipient})
-      return email.send(payload, makeContext(channel, announcement, {recipient, deliveryId: `d-${index}`}))
-    }
+    const send = (index: number) => sendToResident(channel, announcement, index)
     const outcomes = await Promise.allSettled(Array.from({length: 10}, (_, index) => send(index)))
 
     expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(10).fill('rejected'))
@@ -542,15 +547,10 @@ describe('email send', () => {
   })
 
   it('opens the rest of the pool once a connection has logged in', async () => {
-    await fake.close()
-    fake = await startSmtpFake({users: {crier: 'correct horse battery'}})
+    await requireLogin()
     const channel = makeChannel({smtp: fake.url('crier', 'correct horse battery'), maxConnections: 4})
     const announcement = makeAnnouncement()
-    const sends = Array.from({length: 40}, (_, index) => {
-      const recipient: Recipient = {id: String(index), email: `resident${index}@example.com`}
-      const {payload} = email.render(announcement, announcement.variants[0]!, {channel, recipient})
-      return email.send(payload, makeContext(channel, announcement, {recipient, deliveryId: `d-${index}`}))
-    })
+    const sends = Array.from({length: 40}, (_, index) => sendToResident(channel, announcement, index))
     await Promise.all(sends)
 
     expect(fake.messages).toHaveLength(40)
@@ -569,11 +569,7 @@ describe('email send', () => {
   it('reuses pooled connections: 50 messages over at most maxConnections connections', async () => {
     const channel = makeChannel({maxConnections: 3})
     const announcement = makeAnnouncement()
-    const sends = Array.from({length: 50}, (_, index) => {
-      const recipient: Recipient = {id: String(index), email: `resident${index}@example.com`}
-      const {payload} = email.render(announcement, announcement.variants[0]!, {channel, recipient})
-      return email.send(payload, makeContext(channel, announcement, {recipient, deliveryId: `d-${index}`}))
-    })
+    const sends = Array.from({length: 50}, (_, index) => sendToResident(channel, announcement, index))
     const receipts = await Promise.all(sends)
 
     expect(fake.messages).toHaveLength(50)
