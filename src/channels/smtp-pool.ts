@@ -173,15 +173,14 @@ function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<Em
   // the next send (the engine stops the channel first) starts a new one that tries once again.
   let loggedIn = false
   let inUse = 0
-  let refusal: unknown
-  let isClosed = false
+  /** Why no more sends are taken (closed, or the login refused); undefined while open. */
+  let closedBy: unknown
   const waiting = new Set<{start: () => void; cancel: (error: unknown) => void}>()
   const limit = () => (loggedIn ? channel.maxConnections : 1)
 
   const acquire = (signal: AbortSignal) =>
     new Promise<void>((resolve, reject) => {
-      if (refusal !== undefined) return reject(refusal)
-      if (isClosed) return reject(new TransientSendError('the SMTP connection pool was closed'))
+      if (closedBy !== undefined) return reject(closedBy)
       if (signal.aborted) return reject(new TransientSendError('request aborted'))
       if (inUse < limit()) {
         inUse++
@@ -207,7 +206,6 @@ function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<Em
     inUse--
     if (error === undefined || passedLogin(error)) loggedIn = true
     else if (refusesEveryMessage(error)) {
-      refusal = error
       forget()
       close(error)
       return
@@ -221,7 +219,7 @@ function createPooledTransport(nodemailer: Nodemailer, channel: ChannelConfig<Em
   }
 
   const close = (error: unknown) => {
-    isClosed = true
+    closedBy = error
     for (const entry of [...waiting]) entry.cancel(error)
     mailer.close()
   }

@@ -21,10 +21,18 @@ const goneOut = new Set(['sending', 'sent', 'sent_with_failures'])
  * never shows a cancelled warning as simply "sent". A Cancel outranks any Update.
  */
 export function supersededBy(ctx: CoreContext, ids: string[]): Map<string, Superseded> {
-  const found = new Map<string, Superseded>()
+  const found = replacedBy(ctx, ids)
   const wanted = new Set(ids)
   // Few announcements are ever cancelled: all such cancels are read, then matched.
-  for (const {id, ...cancel} of ctx.store.audit.cancelledWithoutMessage()) if (wanted.has(id)) found.set(id, {cancelledWithoutMessage: cancel})
+  for (const {id, ...cancel} of ctx.store.audit.cancelledWithoutMessage()) {
+    if (wanted.has(id)) found.set(id, {...found.get(id), cancelledWithoutMessage: cancel})
+  }
+  return found
+}
+
+/** What follow-ups (Cancels, Updates) replaced each of these with the public. */
+function replacedBy(ctx: CoreContext, ids: string[]): Map<string, Superseded> {
+  const found = new Map<string, Superseded>()
   // Updates that reached the public, whether or not a cancel has withdrawn them since.
   const updates = ctx.store.announcements.withdrawnIssuedUpdatesOf(ids)
   for (const followUp of ctx.store.announcements.followUpsOf(ids)) {
@@ -41,7 +49,7 @@ export function supersededBy(ctx: CoreContext, ids: string[]): Map<string, Super
   // A Cancel of an Update withdraws the whole story, this message with it: that Cancel is this
   // one's too, so a list never shows the original warning as current once the thread is
   // withdrawn. (Recursive: an Update of that Update carries the Cancel further down.)
-  const cancels = updates.length ? supersededBy(ctx, updates.map((update) => update.id)) : new Map<string, Superseded>()
+  const cancels = updates.length ? replacedBy(ctx, updates.map((update) => update.id)) : new Map<string, Superseded>()
   for (const {id: update, referencesId: original} of updates) {
     const cancel = cancels.get(update)
     if (!cancel?.cancelledBy && !cancel?.cancelNotSent) continue
