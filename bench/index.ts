@@ -9,7 +9,7 @@ import {benchStartup} from './startup.js'
 import {benchImport} from './subscriber-import.js'
 import {describeShape, removeTempDirs} from './fixtures.js'
 import {groupCommitSize as floorGroupCommitSize} from './floor-queue.js'
-import {describeRate, formatMs, formatRate, formatRatio, table, type Summary, type Verdict} from './stats.js'
+import {describeRate, formatMs, formatRate, formatRatio, table, type Summary, type Verdict, type WarmSide} from './stats.js'
 import {benchScheduling} from './scheduling.js'
 import {benchWebhook, claimTarget as webhookClaimTarget} from './webhook.js'
 import type {SideCpu, ThreadCpu} from './child-server.js'
@@ -177,7 +177,26 @@ async function webhookSection(verdicts: Verdict[]): Promise<void> {
   console.log(`  CPU per request (median runs): crier ${describeCpu(hook.cpu.crier)}; blaster ${describeCpu(hook.cpu.blaster)}; durable ${describeCpu(hook.cpu.durable)}`)
   explainDurableBlaster(hook.crier, hook.blaster, hook.durable)
   console.log(`  crier's median run: ${describeShape(hook.shape)}`)
-  verdicts.push(...blasterVerdicts('webhook fan-out', 'webhook', 'requests/s', hook))
+  verdicts.push(...blasterVerdicts('webhook fan-out', 'webhook', 'requests/s', hook), warmVerdict('webhook', 'requests/s', 'request', hook.warm))
+}
+
+/**
+ * The warm runs: crier and the bare blaster again with compiled code kept between runs, printed,
+ * and their ratio for the summary (information: the goal is judged on the runs above).
+ */
+function warmVerdict(short: string, unit: string, item: string, warm: {crier: WarmSide<{rate: number; cpu: SideCpu}>; blaster: WarmSide<{rate: number; cpu: SideCpu}>}): Verdict {
+  const ratio = warm.crier.summary.median / warm.blaster.summary.median
+  console.log(`  warm     crier and the blaster again, compiled code kept between runs (each run above follows a collection, which drops it):`)
+  console.log(`           crier ${describeRate(warm.crier.summary, unit)}; blaster ${describeRate(warm.blaster.summary, unit)}`)
+  console.log(`           crier / blaster: ${formatRatio(ratio)}; CPU per ${item} (median runs): crier ${describeCpu(warm.crier.median.cpu)}; blaster ${describeCpu(warm.blaster.median.cpu)}`)
+  return {
+    figure: `${short}, JIT kept warm`,
+    crier: formatRate(warm.crier.summary.median, unit),
+    baseline: `${formatRate(warm.blaster.summary.median, unit)} (undici blaster)`,
+    ratio,
+    goal: '—',
+    isMet: undefined,
+  }
 }
 
 /** The goal against the bare blaster, and, for information, crier against the durable one. */
@@ -276,7 +295,7 @@ async function smsSection(verdicts: Verdict[]): Promise<void> {
   console.log(`  CPU per message (median runs): crier ${describeCpu(text.cpu.crier)}; blaster ${describeCpu(text.cpu.blaster)}; durable ${describeCpu(text.cpu.durable)}`)
   explainDurableBlaster(text.crier, text.blaster, text.durable)
   console.log(`  crier's median run: ${describeShape(text.shape)}`)
-  verdicts.push(...blasterVerdicts('SMS (Twilio API)', 'SMS', 'messages/s', text))
+  verdicts.push(...blasterVerdicts('SMS (Twilio API)', 'SMS', 'messages/s', text), warmVerdict('SMS', 'messages/s', 'message', text.warm))
 }
 
 async function memorySection(verdicts: Verdict[]): Promise<void> {

@@ -10,7 +10,7 @@ import {openStore} from '../src/store/index.js'
 import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, countQueueCalls, deliveryStates, insertDeliveries, tempDir, type QueueShape} from './fixtures.js'
 import {FloorQueue} from './floor-queue.js'
-import {collectGarbage, medianRun, type Summary} from './stats.js'
+import {collectGarbage, medianRun, warmRuns, type Summary, type WarmSide} from './stats.js'
 
 // Webhook fan-out against a local endpoint that answers 200 at once: crier's dispatcher and
 // webhook driver (undici Agent underneath) against a bare undici keep-alive Pool doing the same
@@ -31,6 +31,8 @@ export interface WebhookResult {
   cpu: {crier: SideCpu; blaster: SideCpu; durable: SideCpu}
   /** How crier's median run claimed and committed. */
   shape: QueueShape
+  /** crier and the bare blaster again, compiled code kept between runs. */
+  warm: {crier: WarmSide<Run>; blaster: WarmSide<Run>}
 }
 
 interface Run {
@@ -69,10 +71,16 @@ export async function benchWebhook(requests: number, runs: number): Promise<Webh
       blaster.push(await blasterRun(server, url, body, requests))
       durable.push(await blasterRun(server, url, body, requests, true))
     }
+    const warm = await warmRuns(
+      runs,
+      () => crierRun(config, server, requests),
+      () => blasterRun(server, url, body, requests),
+    )
     const [crierSummary, crierMedian] = medianRun(crier)
     const [blasterSummary, blasterMedian] = medianRun(blaster)
     const [durableSummary, durableMedian] = medianRun(durable)
     return {
+      warm: {crier: warm.crier, blaster: warm.baseline},
       requests,
       concurrency,
       bodyBytes: Buffer.byteLength(body),
