@@ -9,7 +9,7 @@ import {benchStartup} from './startup.js'
 import {benchImport} from './subscriber-import.js'
 import {describeShape, removeTempDirs} from './fixtures.js'
 import {groupCommitSize as floorGroupCommitSize} from './floor-queue.js'
-import {describeRate, formatMs, formatRate, formatRatio, table, type Summary, type Verdict, type WarmSide} from './stats.js'
+import {describeRate, formatMs, formatRate, formatRatio, table, type Summary, type Verdict, type WarmRuns} from './stats.js'
 import {benchScheduling} from './scheduling.js'
 import {benchWebhook, claimTarget as webhookClaimTarget} from './webhook.js'
 import type {SideCpu, ThreadCpu} from './child-server.js'
@@ -184,15 +184,15 @@ async function webhookSection(verdicts: Verdict[]): Promise<void> {
  * The warm runs: crier and the bare blaster again with compiled code kept between runs, printed,
  * and their ratio for the summary (information: the goal is judged on the runs above).
  */
-function warmVerdict(short: string, unit: string, item: string, warm: {crier: WarmSide<{rate: number; cpu: SideCpu}>; blaster: WarmSide<{rate: number; cpu: SideCpu}>}): Verdict {
-  const ratio = warm.crier.summary.median / warm.blaster.summary.median
+function warmVerdict(short: string, unit: string, item: string, warm: WarmRuns<{rate: number; cpu: SideCpu}>): Verdict {
+  const ratio = warm.crier.summary.median / warm.baseline.summary.median
   console.log(`  warm     crier and the blaster again, compiled code kept between runs (each run above follows a collection, which drops it):`)
-  console.log(`           crier ${describeRate(warm.crier.summary, unit)}; blaster ${describeRate(warm.blaster.summary, unit)}`)
-  console.log(`           crier / blaster: ${formatRatio(ratio)}; CPU per ${item} (median runs): crier ${describeCpu(warm.crier.median.cpu)}; blaster ${describeCpu(warm.blaster.median.cpu)}`)
+  console.log(`           crier ${describeRate(warm.crier.summary, unit)}; blaster ${describeRate(warm.baseline.summary, unit)}`)
+  console.log(`           crier / blaster: ${formatRatio(ratio)}; CPU per ${item} (median runs): crier ${describeCpu(warm.crier.median.cpu)}; blaster ${describeCpu(warm.baseline.median.cpu)}`)
   return {
     figure: `${short}, JIT kept warm`,
     crier: formatRate(warm.crier.summary.median, unit),
-    baseline: `${formatRate(warm.blaster.summary.median, unit)} (undici blaster)`,
+    baseline: `${formatRate(warm.baseline.summary.median, unit)} (undici blaster)`,
     ratio,
     goal: '—',
     isMet: undefined,

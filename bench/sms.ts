@@ -10,7 +10,7 @@ import {accountSid, authToken, crierAudienceRun, listName, phoneFor, smsConfigYa
 import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, tempDir, type QueueShape} from './fixtures.js'
 import {FloorQueue} from './floor-queue.js'
-import {collectGarbage, medianRun, warmRuns, type Summary, type WarmSide} from './stats.js'
+import {collectGarbage, medianRun, warmRuns, type Summary, type WarmRuns} from './stats.js'
 
 // SMS to an audience through the Twilio Messages API shape: crier (fan-out from the subscriber
 // table, Dispatcher.run(), the sms driver over the shared undici pool) against a bare undici
@@ -31,7 +31,7 @@ export interface SmsResult {
   cpu: {crier: SideCpu; blaster: SideCpu; durable: SideCpu}
   shape: QueueShape
   /** crier and the bare blaster again, compiled code kept between runs. */
-  warm: {crier: WarmSide<{rate: number; cpu: SideCpu}>; blaster: WarmSide<{rate: number; cpu: SideCpu}>}
+  warm: WarmRuns<{rate: number; cpu: SideCpu}>
 }
 
 const concurrency = 64
@@ -69,7 +69,7 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
     const [blasterSummary, blasterMedian] = medianRun(blaster)
     const [durableSummary, durableMedian] = medianRun(durable)
     return {
-      warm: {crier: warm.crier, blaster: warm.baseline},
+      warm,
       recipients,
       concurrency,
       bodyBytes: Math.round(blaster[0]!.bytes),

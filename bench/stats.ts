@@ -62,6 +62,12 @@ export interface WarmSide<T> {
   median: T
 }
 
+/** Both sides' warm runs. */
+export interface WarmRuns<C, B = C> {
+  crier: WarmSide<C>
+  baseline: WarmSide<B>
+}
+
 /**
  * `runs` rounds of crier and its baseline in turn with the collector left alone, so that the
  * JIT's code stays warm from run to run: a long-lived process's steady state (`crier worker`),
@@ -71,7 +77,7 @@ export async function warmRuns<T extends {rate: number}, B extends {rate: number
   runs: number,
   crier: () => Promise<T>,
   baseline: () => Promise<B>,
-): Promise<{crier: WarmSide<T>; baseline: WarmSide<B>}> {
+): Promise<WarmRuns<T, B>> {
   collectingBetweenRuns = false
   try {
     const crierRuns: T[] = []

@@ -10,7 +10,7 @@ import {openStore} from '../src/store/index.js'
 import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, countQueueCalls, deliveryStates, insertDeliveries, tempDir, type QueueShape} from './fixtures.js'
 import {FloorQueue} from './floor-queue.js'
-import {collectGarbage, medianRun, warmRuns, type Summary, type WarmSide} from './stats.js'
+import {collectGarbage, medianRun, warmRuns, type Summary, type WarmRuns} from './stats.js'
 
 // Webhook fan-out against a local endpoint that answers 200 at once: crier's dispatcher and
 // webhook driver (undici Agent underneath) against a bare undici keep-alive Pool doing the same
@@ -32,7 +32,7 @@ export interface WebhookResult {
   /** How crier's median run claimed and committed. */
   shape: QueueShape
   /** crier and the bare blaster again, compiled code kept between runs. */
-  warm: {crier: WarmSide<Run>; blaster: WarmSide<Run>}
+  warm: WarmRuns<Run>
 }
 
 interface Run {
@@ -80,7 +80,7 @@ export async function benchWebhook(requests: number, runs: number): Promise<Webh
     const [blasterSummary, blasterMedian] = medianRun(blaster)
     const [durableSummary, durableMedian] = medianRun(durable)
     return {
-      warm: {crier: warm.crier, blaster: warm.baseline},
+      warm,
       requests,
       concurrency,
       bodyBytes: Buffer.byteLength(body),
