@@ -82,14 +82,19 @@ export interface SideCpu {
 export interface ThreadCpu {
   /** The JavaScript thread that sends. */
   main: number
-  /** Threads started during the run: crier's queue thread. */
+  /** Threads started during the run (or the runs before it, with `ownThreads`): crier's queue thread. */
   started: number
   /** The rest: V8's garbage collector and compiler threads, libuv's pool. */
   helpers: number
 }
 
-/** Starts counting this process's and the server's CPU; the function returned gives µs per item. */
-export function measureCpu(server: ChildServer): (items: number) => SideCpu {
+/**
+ * Starts counting this process's and the server's CPU; the function returned gives µs per item.
+ * `ownThreads`, kept from run to run by a dispatcher that outlives one run (a worker's), holds
+ * the threads its runs started: its queue thread is counted as started in every run, not only
+ * the first.
+ */
+export function measureCpu(server: ChildServer, ownThreads = new Set<number>()): (items: number) => SideCpu {
   const client = process.cpuUsage()
   const serverMs = server.cpuMs()
   const threadsBefore = threadCpuMs()
@@ -98,21 +103,22 @@ export function measureCpu(server: ChildServer): (items: number) => SideCpu {
     const threadsNow = threadCpuMs()
     const {user, system} = process.cpuUsage(client)
     const serverNow = server.cpuMs()
+    if (threadsBefore && threadsNow) for (const tid of threadsNow.keys()) if (!threadsBefore.has(tid)) ownThreads.add(tid)
     return {
       client: (user + system) / items,
       ...(serverMs !== undefined && serverNow !== undefined && {server: ((serverNow - serverMs) * 1000) / items}),
-      ...(threadsBefore && threadsNow && {threads: threadShares(threadsBefore, threadsNow, items)}),
+      ...(threadsBefore && threadsNow && {threads: threadShares(threadsBefore, threadsNow, ownThreads, items)}),
     }
   }
 }
 
-function threadShares(before: Map<number, number>, now: Map<number, number>, items: number): ThreadCpu {
+function threadShares(before: Map<number, number>, now: Map<number, number>, own: Set<number>, items: number): ThreadCpu {
   const shares = {main: 0, started: 0, helpers: 0}
   for (const [tid, ms] of now) {
     const was = before.get(tid)
     if (tid === process.pid) shares.main += ms - (was ?? 0)
-    else if (was === undefined) shares.started += ms
-    else shares.helpers += ms - was
+    else if (own.has(tid)) shares.started += ms - (was ?? 0)
+    else shares.helpers += ms - (was ?? 0)
   }
   return {main: (shares.main * 1000) / items, started: (shares.started * 1000) / items, helpers: (shares.helpers * 1000) / items}
 }

@@ -97,12 +97,16 @@ export interface QueueShape {
   queueThread?: boolean
 }
 
+export function emptyShape(): QueueShape {
+  return {claimCalls: 0, claimedRows: 0, flushes: 0, flushedRows: 0}
+}
+
 /**
  * Wraps this bench's own store to count claimDue and recordResults calls (a few thousand
  * calls at nanoseconds each: no visible cost); src/ is untouched.
  */
 export function countQueueCalls(store: Store): QueueShape {
-  const shape: QueueShape = {claimCalls: 0, claimedRows: 0, flushes: 0, flushedRows: 0}
+  const shape = emptyShape()
   const {claimDue, recordResults} = store.deliveries
   store.deliveries.claimDue = (params) => {
     const claimed = claimDue(params)

@@ -181,16 +181,18 @@ async function webhookSection(verdicts: Verdict[]): Promise<void> {
 }
 
 /**
- * The warm runs: crier and the bare blaster again with compiled code kept between runs, printed,
- * and their ratio for the summary (information: the goal is judged on the runs above).
+ * The warm runs: crier and the bare blaster again with compiled code kept between runs, crier as
+ * a worker (one dispatcher and its queue thread for every run), printed, and their ratio for the
+ * summary (information: the goal is judged on the runs above).
  */
 function warmVerdict(short: string, unit: string, item: string, warm: WarmRuns<{rate: number; cpu: SideCpu}>): Verdict {
   const ratio = warm.crier.summary.median / warm.baseline.summary.median
-  console.log(`  warm     crier and the blaster again, compiled code kept between runs (each run above follows a collection, which drops it):`)
+  console.log(`  warm     crier and the blaster again, compiled code kept between runs (each run above follows a collection, which drops it),`)
+  console.log(`           crier as a worker runs: one dispatcher for every run, its queue thread started once (each run above starts its own):`)
   console.log(`           crier ${describeRate(warm.crier.summary, unit)}; blaster ${describeRate(warm.baseline.summary, unit)}`)
   console.log(`           crier / blaster: ${formatRatio(ratio)}; CPU per ${item} (median runs): crier ${describeCpu(warm.crier.median.cpu)}; blaster ${describeCpu(warm.baseline.median.cpu)}`)
   return {
-    figure: `${short}, JIT kept warm`,
+    figure: `${short}, warm worker`,
     crier: formatRate(warm.crier.summary.median, unit),
     baseline: `${formatRate(warm.baseline.summary.median, unit)} (undici blaster)`,
     ratio,

@@ -6,7 +6,7 @@ import {resolvePaths} from '../src/config/paths.js'
 import {primaryVariant} from '../src/core/announcement.js'
 import {sms} from '../src/channels/sms.js'
 import type {ChannelConfig} from '../src/channels/driver.js'
-import {accountSid, authToken, crierAudienceRun, listName, phoneFor, smsConfigYaml, smsFrom} from './audience.js'
+import {accountSid, audienceCrier, authToken, crierAudienceRun, listName, phoneFor, smsConfigYaml, smsFrom} from './audience.js'
 import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, tempDir, type QueueShape} from './fixtures.js'
 import {FloorQueue} from './floor-queue.js'
@@ -60,11 +60,12 @@ export async function benchSms(recipients: number, runs: number): Promise<SmsRes
       blaster.push(await blasterRun(server, baseUrl, text, recipients))
       durable.push(await blasterRun(server, baseUrl, text, recipients, true))
     }
+    const worker = audienceCrier('sms-worker', config, server, channelName, recipients, {phone: true})
     const warm = await warmRuns(
       runs,
-      () => crierRun(config, server, recipients),
+      () => worker.run(),
       () => blasterRun(server, baseUrl, text, recipients),
-    )
+    ).finally(() => worker.close())
     const [crierSummary, median] = medianRun(crier)
     const [blasterSummary, blasterMedian] = medianRun(blaster)
     const [durableSummary, durableMedian] = medianRun(durable)

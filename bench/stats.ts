@@ -70,8 +70,9 @@ export interface WarmRuns<C, B = C> {
 
 /**
  * `runs` rounds of crier and its baseline in turn with the collector left alone, so that the
- * JIT's code stays warm from run to run: a long-lived process's steady state (`crier worker`),
- * beside the cold runs, which start after collectGarbage().
+ * JIT's code stays warm from run to run: with crier's side one dispatcher run again and again, a
+ * long-lived process's steady state (`crier worker`), beside the cold runs, which start after
+ * collectGarbage().
  */
 export async function warmRuns<T extends {rate: number}, B extends {rate: number}>(
   runs: number,
