@@ -183,9 +183,11 @@ export function auditTrail(db: Db, storeActor: string) {
   const triggers = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger'`)
   const byHash = db.prepare(`SELECT seq FROM audit_event WHERE hash = ?`).pluck()
   // Cancelled after it went out, and no Cancel drafted: nothing of it was in force (it had expired).
+  // CROSS JOIN keeps the (few) cancel events the outer loop: left to itself, the planner reads
+  // every sent announcement to look for their cancels — 35 ms for `list` over 10,000 of them.
   const quietCancels = db
     .prepare(
-      `SELECT e.subject, e.actor, e.at, a.expires_at <= e.at AS expired FROM audit_event e JOIN announcement a ON a.id = e.subject
+      `SELECT e.subject, e.actor, e.at, a.expires_at <= e.at AS expired FROM audit_event e CROSS JOIN announcement a ON a.id = e.subject
        WHERE e.action = 'cancelled' AND a.state IN ('sent', 'sent_with_failures')
          AND json_extract(e.details, '$.followUp') IS NULL AND json_extract(e.details, '$.cancelNotDrafted') IS NULL`,
     )

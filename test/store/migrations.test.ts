@@ -38,6 +38,7 @@ const tablesSince: Record<number, string[]> = {
   10: ['feed_refresh'],
   11: [],
   12: [],
+  13: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
@@ -105,6 +106,18 @@ describe('migrations', () => {
       db.close()
     }
     expect(statSync(path).mode & 0o777).toBe(0o600)
+  })
+
+  it("find an announcement's follow-ups through an index, not by reading every announcement", () => {
+    const db = openDatabase(path)
+    try {
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN SELECT id FROM announcement WHERE references_id IN (SELECT value FROM json_each(?)) AND msg_type IN ('Update', 'Cancel')`)
+        .all('[]') as Array<{detail: string}>
+      expect(plan.map((step) => step.detail).join(' | ')).toMatch(/SEARCH announcement USING INDEX announcement_by_reference/)
+    } finally {
+      db.close()
+    }
   })
 
   it('bring an empty (0-byte) file to the latest version', () => {
