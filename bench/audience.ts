@@ -2,12 +2,11 @@ import {spawn} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Config} from '../src/config/load.js'
-import {Dispatcher} from '../src/engine/dispatcher.js'
 import {fanOut} from '../src/engine/fan-out.js'
 import {openStore, type Store} from '../src/store/index.js'
-import {measureCpu, type ChildServer, type ServerCounts, type SideCpu} from './child-server.js'
+import type {ChildServer, ServerCounts, SideCpu} from './child-server.js'
 import {benchAnnouncement, countQueueCalls, deliveryStates, emptyShape, packageRoot, tempDir, type QueueShape} from './fixtures.js'
-import {collectGarbage} from './stats.js'
+import {keptDispatcher} from './kept-dispatcher.js'
 
 // Shared bits of the audience scenarios (e-mail, SMS, memory, import): subscribers as a county
 // has them, put straight into the store, and the built CLI run as a child process with its
@@ -152,15 +151,8 @@ export interface AudienceRun {
  * fanOut(), Dispatcher.run() until idle, by a new store and dispatcher (a new crier process);
  * fails unless every delivery was sent and received.
  */
-export async function crierAudienceRun(
-  label: string,
-  config: Config,
-  server: ChildServer,
-  channel: string,
-  count: number,
-  contacts: {email?: boolean; phone?: boolean},
-): Promise<AudienceRun> {
-  const crier = audienceCrier(label, config, server, channel, count, contacts)
+export async function crierAudienceRun(...args: Parameters<typeof audienceCrier>): Promise<AudienceRun> {
+  const crier = audienceCrier(...args)
   try {
     return await crier.run()
   } finally {
@@ -168,11 +160,7 @@ export async function crierAudienceRun(
   }
 }
 
-/**
- * One store holding `count` subscribers and one dispatcher, run once per announcement fanned
- * out to them. Run once, it is a `crier run`; again and again, a worker, whose queue thread,
- * once started, serves every announcement after.
- */
+/** One store holding `count` subscribers and one dispatcher (kept-dispatcher.ts), run once per announcement fanned out to them. */
 export function audienceCrier(
   label: string,
   config: Config,
@@ -184,8 +172,7 @@ export function audienceCrier(
   const store = openStore(join(tempDir(`${label}-store`), 'crier.db'))
   insertSubscribers(store, listName, count, contacts)
   const shape = countQueueCalls(store)
-  let dispatcher: Dispatcher | undefined
-  const ownThreads = new Set<number>()
+  const dispatcher = keptDispatcher(store, config, server)
   return {
     async run() {
       const announcement = benchAnnouncement({now: Date.now(), channels: [channel], state: 'draft'})
@@ -193,24 +180,16 @@ export function audienceCrier(
       const fanned = fanOut({config, store, now: Date.now, user: 'bench'}, announcement.id)
       if (fanned.queued !== count) throw new Error(`${label}: fan-out queued ${fanned.queued}, expected ${count}`)
       Object.assign(shape, emptyShape())
-      await server.reset()
-      collectGarbage()
-      // Made after the collection, as crierRun always made it (made before, the cold runs measured 15–20% slower).
-      dispatcher ??= new Dispatcher({store, config})
-      const measure = measureCpu(server, ownThreads)
-      const started = performance.now()
-      const summary = await dispatcher.run()
-      const ms = performance.now() - started
-      const cpu = measure(count)
+      const {ms, cpu, summary, queueThread} = await dispatcher.run(count)
       const received = await server.count()
       const states = deliveryStates(store, announcement.id)
       if (states.sent !== count || received.count !== count || received.refused !== 0) {
         throw new Error(`${label}: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received.count} (refused ${received.refused}), the dispatcher ${JSON.stringify(summary)}`)
       }
-      return {rate: (count / ms) * 1000, cpu, shape: {...shape, queueThread: dispatcher.queueRunsOn === 'queue thread'}, received}
+      return {rate: (count / ms) * 1000, cpu, shape: {...shape, queueThread}, received}
     },
     async close() {
-      await dispatcher?.close()
+      await dispatcher.close()
       store.close()
     },
   }

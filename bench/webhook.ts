@@ -5,11 +5,11 @@ import {webhook} from '../src/channels/webhook.js'
 import {loadConfig, type Config} from '../src/config/load.js'
 import {resolvePaths} from '../src/config/paths.js'
 import {primaryVariant} from '../src/core/announcement.js'
-import {Dispatcher} from '../src/engine/dispatcher.js'
 import {openStore} from '../src/store/index.js'
 import {measureCpu, startChildServer, type ChildServer, type SideCpu} from './child-server.js'
 import {benchAnnouncement, countQueueCalls, deliveryStates, emptyShape, insertDeliveries, tempDir, type QueueShape} from './fixtures.js'
 import {FloorQueue} from './floor-queue.js'
+import {keptDispatcher} from './kept-dispatcher.js'
 import {collectGarbage, medianRun, warmRuns, type Summary, type WarmRuns} from './stats.js'
 
 // Webhook fan-out against a local endpoint that answers 200 at once: crier's dispatcher and
@@ -106,40 +106,27 @@ async function crierRun(config: Config, server: ChildServer, count: number): Pro
   }
 }
 
-/**
- * One store and one dispatcher, run once per announcement of `count` deliveries on the one
- * webhook channel (inserted directly), until idle. Run once, it is a `crier run`; again and again,
- * a worker, whose queue thread, once started, serves every announcement after.
- */
+/** One store and one dispatcher (kept-dispatcher.ts), run once per announcement of `count` deliveries on the one webhook channel (inserted directly). */
 function webhookCrier(config: Config, server: ChildServer): {run(count: number): Promise<Run & {shape: QueueShape}>; close(): Promise<void>} {
   const store = openStore(join(tempDir('webhook-store'), 'crier.db'))
   const shape = countQueueCalls(store)
-  let dispatcher: Dispatcher | undefined
-  const ownThreads = new Set<number>()
+  const dispatcher = keptDispatcher(store, config, server)
   return {
     async run(count) {
       const announcement = benchAnnouncement({now: Date.now(), channels: ['partners'], state: 'sending'})
       store.transaction(() => store.announcements.insert(announcement))
       insertDeliveries(store, announcement, ['partners'], count, 8)
       Object.assign(shape, emptyShape())
-      await server.reset()
-      collectGarbage()
-      // Made after the collection, as crierRun always made it (made before, the cold runs measured 15–20% slower).
-      dispatcher ??= new Dispatcher({store, config})
-      const measure = measureCpu(server, ownThreads)
-      const started = performance.now()
-      const summary = await dispatcher.run()
-      const ms = performance.now() - started
-      const cpu = measure(count)
+      const {ms, cpu, summary, queueThread} = await dispatcher.run(count)
       const {count: received} = await server.count()
       const states = deliveryStates(store, announcement.id)
       if (states.sent !== count || received !== count) {
         throw new Error(`webhook: expected ${count} sent and received; the database says ${JSON.stringify(states)}, the server got ${received}, the dispatcher ${JSON.stringify(summary)}`)
       }
-      return {rate: (count / ms) * 1000, cpu, shape: {...shape, queueThread: dispatcher.queueRunsOn === 'queue thread'}}
+      return {rate: (count / ms) * 1000, cpu, shape: {...shape, queueThread}}
     },
     async close() {
-      await dispatcher?.close()
+      await dispatcher.close()
       store.close()
     },
   }
