@@ -254,6 +254,16 @@ export const migrations: string[] = [
   `
   CREATE INDEX announcement_by_reference ON announcement(references_id) WHERE references_id IS NOT NULL;
   `,
+  // 14: a contact's subscriptions in every list, found through the contact: an opt-out (a STOP,
+  // a provider's "unsubscribed" answer while a broadcast sends) read all subscribers — 105 ms
+  // each at a million, in the queue's write transaction. Contact first, list second, the same
+  // pairs stay unique.
+  `
+  DROP INDEX subscriber_by_email;
+  DROP INDEX subscriber_by_phone;
+  CREATE UNIQUE INDEX subscriber_by_email ON subscriber(email, list) WHERE email IS NOT NULL;
+  CREATE UNIQUE INDEX subscriber_by_phone ON subscriber(phone, list) WHERE phone IS NOT NULL;
+  `,
 ]
 
 export const latestVersion = migrations.length

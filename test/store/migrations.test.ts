@@ -39,6 +39,7 @@ const tablesSince: Record<number, string[]> = {
   11: [],
   12: [],
   13: [],
+  14: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
@@ -115,6 +116,18 @@ describe('migrations', () => {
         .prepare(`EXPLAIN QUERY PLAN SELECT id FROM announcement WHERE references_id IN (SELECT value FROM json_each(?)) AND msg_type IN ('Update', 'Cancel')`)
         .all('[]') as Array<{detail: string}>
       expect(plan.map((step) => step.detail).join(' | ')).toMatch(/SEARCH announcement USING INDEX announcement_by_reference/)
+    } finally {
+      db.close()
+    }
+  })
+
+  it("find a contact's subscriptions in every list through an index, not by reading every subscriber", () => {
+    const db = openDatabase(path)
+    try {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT count(*) FROM subscriber WHERE email = ? OR phone = ?`).all('a@b.example', '+447700900123') as Array<{detail: string}>
+      const details = plan.map((step) => step.detail).join(' | ')
+      expect(details).toMatch(/SEARCH subscriber USING (COVERING )?INDEX subscriber_by_email \(email=\?\)/)
+      expect(details).toMatch(/SEARCH subscriber USING (COVERING )?INDEX subscriber_by_phone \(phone=\?\)/)
     } finally {
       db.close()
     }
