@@ -109,28 +109,25 @@ describe('migrations', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600)
   })
 
-  it("find an announcement's follow-ups through an index, not by reading every announcement", () => {
+  /** How SQLite would run `sql` on a new file: its query plan's steps, joined with " | ". */
+  const planOf = (sql: string, ...params: unknown[]): string => {
     const db = openDatabase(path)
     try {
-      const plan = db
-        .prepare(`EXPLAIN QUERY PLAN SELECT id FROM announcement WHERE references_id IN (SELECT value FROM json_each(?)) AND msg_type IN ('Update', 'Cancel')`)
-        .all('[]') as Array<{detail: string}>
-      expect(plan.map((step) => step.detail).join(' | ')).toMatch(/SEARCH announcement USING INDEX announcement_by_reference/)
+      return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{detail: string}>).map((step) => step.detail).join(' | ')
     } finally {
       db.close()
     }
+  }
+
+  it("find an announcement's follow-ups through an index, not by reading every announcement", () => {
+    const plan = planOf(`SELECT id FROM announcement WHERE references_id IN (SELECT value FROM json_each(?)) AND msg_type IN ('Update', 'Cancel')`, '[]')
+    expect(plan).toMatch(/SEARCH announcement USING INDEX announcement_by_reference/)
   })
 
   it("find a contact's subscriptions in every list through an index, not by reading every subscriber", () => {
-    const db = openDatabase(path)
-    try {
-      const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT count(*) FROM subscriber WHERE email = ? OR phone = ?`).all('a@b.example', '+447700900123') as Array<{detail: string}>
-      const details = plan.map((step) => step.detail).join(' | ')
-      expect(details).toMatch(/SEARCH subscriber USING (COVERING )?INDEX subscriber_by_email \(email=\?\)/)
-      expect(details).toMatch(/SEARCH subscriber USING (COVERING )?INDEX subscriber_by_phone \(phone=\?\)/)
-    } finally {
-      db.close()
-    }
+    const plan = planOf(`SELECT count(*) FROM subscriber WHERE email = ? OR phone = ?`, 'a@b.example', '+447700900123')
+    expect(plan).toMatch(/SEARCH subscriber USING (COVERING )?INDEX subscriber_by_email \(email=\?\)/)
+    expect(plan).toMatch(/SEARCH subscriber USING (COVERING )?INDEX subscriber_by_phone \(phone=\?\)/)
   })
 
   it('bring an empty (0-byte) file to the latest version', () => {
