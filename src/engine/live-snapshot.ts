@@ -1,7 +1,7 @@
 import {primaryVariant, type CapStatus, type LifecycleState, type MsgType, type Severity} from '../core/announcement.js'
 import {RuntimeFailure} from '../core/errors.js'
 import type {Store} from '../store/index.js'
-import {deliveryStates, type ChannelCounts, type DeliveryState} from '../store/deliveries.js'
+import {pendingStates, troubleStates, unsentStates, type ChannelCounts, type DeliveryState} from '../store/deliveries.js'
 
 // What the live view shows, read from the store as plain data: per channel, how many of the
 // announcement's deliveries are in each state, and the latest error. Read the same way whether
@@ -33,9 +33,6 @@ export interface LiveSnapshotReader {
   read(): LiveSnapshot
 }
 
-const unsentStates = deliveryStates.filter((state) => state !== 'sent')
-const pendingStates: readonly DeliveryState[] = ['queued', 'sending', 'failed']
-const troubleStates: readonly DeliveryState[] = ['dead', 'unknown', 'expired']
 
 /** At the first read, errors are looked for among this many of the newest attempts. */
 const lookBackAttempts = 20_000

@@ -264,6 +264,15 @@ export const migrations: string[] = [
   CREATE UNIQUE INDEX subscriber_by_email ON subscriber(email, list) WHERE email IS NOT NULL;
   CREATE UNIQUE INDEX subscriber_by_phone ON subscriber(phone, list) WHERE phone IS NOT NULL;
   `,
+  // 15: what status and show say of one announcement, found without reading all its deliveries
+  // and attempts: its retries and errors joined every delivery to its attempts (1.7 s at a
+  // million recipients, every time an officer asked); its broadcast channels' receipts, and the
+  // entries of a feed, read every delivery (0.24 s, 0.08–0.23 s). Both indexes are partial: a
+  // sent attempt and a per-recipient delivery — the bulk of a broadcast — add no entry.
+  `
+  CREATE INDEX attempt_unsent ON attempt(delivery_id) WHERE outcome != 'sent';
+  CREATE INDEX delivery_broadcast ON delivery(announcement_id) WHERE recipient IS NULL;
+  `,
 ]
 
 export const latestVersion = migrations.length

@@ -126,6 +126,45 @@ describe('per-recipient channels', () => {
     expect(skipped).toEqual(['no phone for this subscriber', 'opted out since the broadcast was queued', 'subscriber removed since the broadcast was queued'])
   })
 
+  it("counts each announcement's retries and errors on its own, per-recipient and broadcast channels alike", () => {
+    world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}\n')
+    residents(world, 4)
+    const [first, second] = world.queue(2)
+    const now = Date.now()
+    const store = world.store
+    const claimed = store.transaction(() =>
+      ['residents-text', 'partners'].flatMap((channel) => store.deliveries.claimDue({channel, owner: 'me:1:x', now, leaseUntil: now + 60_000, limit: 100})),
+    )
+    const outcome = (id: string, outcome: 'sent' | 'transient' | 'permanent', nextState: 'sent' | 'failed' | 'dead', error?: string) =>
+      ({id, owner: 'me:1:x', startedAt: now, durationMs: 5, outcome, nextState, ...(error && {error, dueAt: now + 1000})}) as const
+    // The first announcement: one subscriber to be retried, one refused for good, its partner webhook retried.
+    // The second: every one sent.
+    const ofFirst = claimed.filter((d) => d.announcementId === first)
+    const [retried, refused, ...others] = ofFirst.filter((d) => d.channel === 'residents-text')
+    const partner = ofFirst.find((d) => d.channel === 'partners')!
+    store.transaction(() =>
+      store.deliveries.recordResults(
+        [
+          outcome(retried!.id, 'transient', 'failed', 'HTTP 503'),
+          outcome(refused!.id, 'permanent', 'dead', 'Twilio 21211: invalid number'),
+          outcome(partner.id, 'transient', 'failed', 'HTTP 502'),
+          ...others.map((d) => outcome(d.id, 'sent', 'sent')),
+          ...claimed.filter((d) => d.announcementId === second).map((d) => outcome(d.id, 'sent', 'sent')),
+        ],
+        now + 10,
+      ),
+    )
+    const counts = (id: string) => store.deliveries.countsByChannel(id).map(({channel, sent, failed, dead, retries, lastError, lastErrorState}) => ({channel, sent, failed, dead, retries, lastError, lastErrorState}))
+    expect(counts(first!)).toEqual([
+      {channel: 'partners', sent: 0, failed: 1, dead: 0, retries: 1, lastError: 'HTTP 502', lastErrorState: 'failed'},
+      {channel: 'residents-text', sent: 2, failed: 1, dead: 1, retries: 1, lastError: 'Twilio 21211: invalid number', lastErrorState: 'dead'},
+    ])
+    expect(counts(second!)).toEqual([
+      {channel: 'partners', sent: 1, failed: 0, dead: 0, retries: 0, lastError: null, lastErrorState: null},
+      {channel: 'residents-text', sent: 4, failed: 0, dead: 0, retries: 0, lastError: null, lastErrorState: null},
+    ])
+  })
+
   it('refuses a broadcast to an audience with no subscribers, queueing nothing', () => {
     world = makeWorld('channels:\n  residents-text: {type: test-text, audience: residents}\n')
     expect(() => world!.queue(1)).toThrow(/audience "residents" has no subscribers/)

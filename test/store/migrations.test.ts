@@ -5,6 +5,7 @@ import Database from 'better-sqlite3'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
 import {openStore} from '../../src/store/index.js'
+import {unsentAttempts} from '../../src/store/deliveries.js'
 import {latestVersion, migrations} from '../../src/store/migrations.js'
 import {openDatabase, type Db} from '../../src/store/open.js'
 
@@ -40,6 +41,7 @@ const tablesSince: Record<number, string[]> = {
   12: [],
   13: [],
   14: [],
+  15: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
@@ -128,6 +130,15 @@ describe('migrations', () => {
     const plan = planOf(`SELECT count(*) FROM subscriber WHERE email = ? OR phone = ?`, 'a@b.example', '+447700900123')
     expect(plan).toMatch(/SEARCH subscriber USING (COVERING )?INDEX subscriber_by_email \(email=\?\)/)
     expect(plan).toMatch(/SEARCH subscriber USING (COVERING )?INDEX subscriber_by_phone \(phone=\?\)/)
+  })
+
+  it("find an announcement's unsent attempts and broadcast deliveries through indexes, not by reading all its deliveries", () => {
+    const attempts = planOf(`WITH ${unsentAttempts} SELECT count(*) FROM unsent`, {id: '01JD0000000000000000000000'})
+    expect(attempts).toMatch(/SEARCH a USING INDEX attempt_unsent \(delivery_id>\? AND delivery_id<\?\)/)
+    expect(attempts).toMatch(/SEARCH d USING INDEX delivery_broadcast \(announcement_id=\?\)/)
+    expect(attempts).not.toMatch(/delivery_by_announcement|SCAN (a|d)\b/)
+    const receipts = planOf(`SELECT id FROM delivery WHERE announcement_id = ? AND recipient IS NULL`, '01JD0000000000000000000000')
+    expect(receipts).toMatch(/SEARCH delivery USING INDEX delivery_broadcast \(announcement_id=\?\)/)
   })
 
   it('bring an empty (0-byte) file to the latest version', () => {
