@@ -310,8 +310,15 @@ async function memorySection(verdicts: Verdict[]): Promise<void> {
   console.log('')
   console.log(
     table(
-      ['recipients', 'broadcast --no-wait: peak RSS', 'wall', 'run: peak RSS', 'wall'],
-      memory.rows.map((row) => [row.recipients.toLocaleString('en-GB'), describeMB(row.broadcast), formatSeconds(row.broadcastMs.median), describeMB(row.run), formatSeconds(row.runMs.median)]),
+      ['recipients', 'broadcast --no-wait: peak RSS', 'wall', 'run: peak RSS', 'wall', 'then status ID: wall'],
+      memory.rows.map((row) => [
+        row.recipients.toLocaleString('en-GB'),
+        describeMB(row.broadcast),
+        formatSeconds(row.broadcastMs.median),
+        describeMB(row.run),
+        formatSeconds(row.runMs.median),
+        formatMs(row.statusMs.median),
+      ]),
     ).replace(/^/gm, '  '),
   )
   for (const row of memory.rows) if (row.note) console.log(`  ${row.recipients.toLocaleString('en-GB')}: ${row.note}`)

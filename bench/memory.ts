@@ -4,11 +4,12 @@ import {openStore} from '../src/store/index.js'
 import {accountSid, authToken, formatMB, formatSeconds, insertSubscribers, runCli, smsConfigYaml} from './audience.js'
 import {startChildServer, type ChildServer} from './child-server.js'
 import {deliveryStates, tempDir} from './fixtures.js'
-import {summarise, type Summary} from './stats.js'
+import {formatMs, summarise, type Summary} from './stats.js'
 
 // Memory at county scale: the built CLI as child processes, `crier broadcast ID --no-wait`
 // (fan-out of the whole audience into the queue) and then `crier run` (delivers all of it to
-// the Twilio-shaped fake, which answers 201 at once), each under GNU time for its peak RSS.
+// the Twilio-shaped fake, which answers 201 at once), each under GNU time for its peak RSS; then
+// how long `crier status ID` takes over that many deliveries.
 // The subscribers go straight into crier.db through the store (one transaction), once per
 // audience size; every run starts from a copy of that file in a fresh CRIER_HOME.
 
@@ -20,6 +21,8 @@ export interface MemoryRow {
   /** Wall time in ms. */
   broadcastMs: Summary
   runMs: Summary
+  /** Wall time in ms of `crier status ID` once every recipient was sent: what an officer waits for. */
+  statusMs: Summary
   /** Why fewer runs than asked, if so. */
   note?: string
 }
@@ -57,12 +60,12 @@ export async function benchMemory(sizes: number[], runs: number, budgetMs: numbe
       const insertMs = insertSubscribers(store, list, size, {phone: true})
       store.close()
       log(`${size.toLocaleString('en-GB')} subscribers inserted through the store in ${(insertMs / 1000).toFixed(1)} s`)
-      const samples: Array<{broadcast: number; run: number; broadcastMs: number; runMs: number}> = []
+      const samples: Array<{broadcast: number; run: number; broadcastMs: number; runMs: number; statusMs: number}> = []
       let note: string | undefined
       for (let run = 0; run < runs; run++) {
         const sample = await oneRun(server, config, template, size, stderr)
         samples.push(sample)
-        log(`  run ${run + 1}: broadcast --no-wait ${formatSeconds(sample.broadcastMs)}, peak ${formatMB(sample.broadcast)}; run ${formatSeconds(sample.runMs)}, peak ${formatMB(sample.run)}`)
+        log(`  run ${run + 1}: broadcast --no-wait ${formatSeconds(sample.broadcastMs)}, peak ${formatMB(sample.broadcast)}; run ${formatSeconds(sample.runMs)}, peak ${formatMB(sample.run)}; status ID ${formatMs(sample.statusMs)}`)
         const runTook = sample.broadcastMs + sample.runMs
         if (isLargest && run + 1 < runs && performance.now() - began + runTook * (runs - run - 1) > budgetMs) {
           note = `${run + 1} run${run === 0 ? '' : 's'} only: one run (broadcast + run) took ${formatSeconds(runTook)}, and ${runs} would take this section well past ~${Math.round(budgetMs / 60_000)} minutes`
@@ -75,6 +78,7 @@ export async function benchMemory(sizes: number[], runs: number, budgetMs: numbe
         run: summarise(samples.map((s) => s.run)),
         broadcastMs: summarise(samples.map((s) => s.broadcastMs)),
         runMs: summarise(samples.map((s) => s.runMs)),
+        statusMs: summarise(samples.map((s) => s.statusMs)),
         note,
       })
     }
@@ -103,7 +107,9 @@ async function oneRun(server: ChildServer, config: string, template: string, siz
   if (states.sent !== size || received.count !== size || received.refused !== 0) {
     throw new Error(`memory: expected ${size} sent and received; the database says ${JSON.stringify(states)}, the fake got ${received.count} (refused ${received.refused}); crier run said: ${run.stderr.trim()}`)
   }
-  return {broadcast: broadcast.peakRss, run: run.peakRss, broadcastMs: broadcast.ms, runMs: run.ms}
+  const status = await runCli(home, ['status', id])
+  if (!status.stdout.includes(`sent ${size.toLocaleString('en-GB')}/${size.toLocaleString('en-GB')}`)) throw new Error(`memory: crier status said: ${status.stdout.trim()}`)
+  return {broadcast: broadcast.peakRss, run: run.peakRss, broadcastMs: broadcast.ms, runMs: run.ms, statusMs: status.ms}
 }
 
 function countStates(home: string, announcementId: string): Record<string, number> {
