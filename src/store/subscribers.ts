@@ -133,6 +133,7 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
   const optOut = db.prepare(`INSERT INTO optout (contact, opted_out_at, how) VALUES (?, ?, ?) ON CONFLICT (contact) DO NOTHING`)
   const contactCount = db.prepare(`SELECT count(*) FROM subscriber WHERE email = @contact OR phone = @contact`).pluck()
   const isOptedOut = db.prepare(`SELECT EXISTS (SELECT 1 FROM optout WHERE contact = ?)`).pluck()
+  const optOutOf = db.prepare(`SELECT opted_out_at AS at, how FROM optout WHERE contact = ?`)
   const optedOutAmong = db.prepare(`SELECT contact FROM optout WHERE contact IN (SELECT value FROM json_each(?))`).pluck()
   const listCounts = db.prepare(`SELECT list, count(*) AS subscribers, sum(email_opted_out OR phone_opted_out) AS optedOut,
       count(email) AS emails, count(phone) AS phones, sum(email_opted_out) AS emailsOptedOut, sum(phone_opted_out) AS phonesOptedOut
@@ -203,6 +204,10 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     },
     isOptedOut(contact: string): boolean {
       return isOptedOut.get(contact) === 1
+    },
+    /** When and how the contact was opted out, if it was. */
+    optOutOf(contact: string): {at: number; how: string} | undefined {
+      return optOutOf.get(contact) as {at: number; how: string} | undefined
     },
     /** Which of these contacts are opted out now. */
     optedOutAmong(contacts: string[]): Set<string> {

@@ -36,6 +36,13 @@ describe('crier subscribers', () => {
     const optout = home.run(['subscribers', 'optout', '07700900123'])
     expect(optout.status).toBe(0)
     expect(optout.stdout.trim()).toBe('Opted out +447700900123: nothing more is sent to this number, on any list or channel (1 subscriber record).')
+    // Again: the first opt-out stands, and the officer is told when and how it was made.
+    const again = home.run(['subscribers', 'optout', '+44 7700 900123', '--json'])
+    expect(again.status).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({contact: '+447700900123', subscribers: 1, alreadyOptedOutAt: expect.any(Number)})
+    expect(home.run(['subscribers', 'optout', '07700900123']).stdout.trim()).toMatch(
+      /^\+447700900123 was already opted out \(\d{4}-\d\d-\d\d \d\d:\d\d [^,]+, crier subscribers optout by [^)]+\): nothing more is sent to this number, on any list or channel \(1 subscriber record\)\.$/,
+    )
     const counts = jsonOf(home.run(['subscribers', 'list', '--json']))
     expect(counts).toEqual([{list: 'residents', subscribers: 2, optedOut: 1, emails: 2, emailsOptedOut: 0, phones: 1, phonesOptedOut: 1}])
 

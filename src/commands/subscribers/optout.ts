@@ -3,6 +3,8 @@ import {CrierCommand} from '../../cli/base-command.js'
 import {normaliseContact} from '../../core/subscribers/contacts.js'
 import {UsageError} from '../../core/errors.js'
 import {counted} from '../../core/counted.js'
+import {oneLine} from '../../core/terminal-text.js'
+import {formatTime} from '../../views/format.js'
 
 export default class SubscribersOptout extends CrierCommand {
   static override description =
@@ -19,14 +21,21 @@ export default class SubscribersOptout extends CrierCommand {
       const hint = ctx.config.defaultRegion ? `write phones as +44… or as a number in ${ctx.config.defaultRegion}` : 'write phones as +44…, or set defaultRegion in config'
       throw new UsageError(`"${args.contact}" is not an e-mail address or a valid phone number — ${hint}`)
     }
-    const subscribers = ctx.store.transaction(() => ctx.store.subscribers.optOut(contact, `crier subscribers optout by ${ctx.user}`, ctx.now()))
+    const {earlier, subscribers} = ctx.store.transaction(() => ({
+      earlier: ctx.store.subscribers.optOutOf(contact),
+      subscribers: ctx.store.subscribers.optOut(contact, `crier subscribers optout by ${ctx.user}`, ctx.now()),
+    }))
     // An opt-out is per contact (an SMS STOP stops that number): say so, so nobody reads it as the whole person.
     const what = contact.includes('@') ? 'address' : 'number'
+    // Already opted out: the first opt-out stands (its time and how, as the audit trail has them).
+    const done = earlier
+      ? `${contact} was already opted out (${formatTime(earlier.at, this.timeZone())}, ${oneLine(earlier.how, 120)})`
+      : `Opted out ${contact}`
     this.say(
       subscribers
-        ? `Opted out ${contact}: nothing more is sent to this ${what}, on any list or channel (${counted(subscribers, 'subscriber record')}).`
-        : `Opted out ${contact}: not subscribed now, and nothing will be sent to this ${what} if it is imported later.`,
+        ? `${done}: nothing more is sent to this ${what}, on any list or channel (${counted(subscribers, 'subscriber record')}).`
+        : `${done}: not subscribed now, and nothing will be sent to this ${what} if it is imported later.`,
     )
-    return {contact, subscribers}
+    return {contact, subscribers, alreadyOptedOutAt: earlier?.at ?? null}
   }
 }
