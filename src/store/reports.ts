@@ -4,7 +4,8 @@ import type {Db} from './open.js'
 // Delivery statistics over a window of time (crier report): per channel, deliveries by state,
 // tries, and how long each sent delivery took from being queued to being sent. A delivery
 // belongs to the window it was queued in. Read-only; a report reads every delivery in its
-// window, which suits a command run now and then, not a hot path.
+// window (found through delivery_by_created: not the deliveries of other windows), which suits
+// a command run now and then, not a hot path.
 
 /** Deliveries queued at or after `since` and before `until` (epoch ms). */
 export interface ReportWindow {
@@ -27,8 +28,9 @@ export function reportStore(db: Db) {
   const stateCounts = db.prepare(`SELECT channel, state, count(*) AS n FROM delivery WHERE ${inWindow} GROUP BY channel, state`)
   const announcementCounts = db.prepare(`SELECT channel, count(DISTINCT announcement_id) AS n FROM delivery WHERE ${inWindow} GROUP BY channel`)
   const announcementTotal = db.prepare(`SELECT count(DISTINCT announcement_id) FROM delivery WHERE ${inWindow}`).pluck()
+  // From the window's deliveries to their attempts (CROSS JOIN keeps that order), never every attempt ever made.
   const tryCounts = db.prepare(`SELECT d.channel AS channel, count(*) AS n, sum(a.outcome NOT IN ('sent', 'reconciled')) AS failed
-    FROM attempt a JOIN delivery d ON d.id = a.delivery_id WHERE d.created_at >= @since AND d.created_at < @until GROUP BY d.channel`)
+    FROM delivery d CROSS JOIN attempt a ON a.delivery_id = d.id WHERE d.created_at >= @since AND d.created_at < @until GROUP BY d.channel`)
   const latencies = db.prepare(`SELECT channel, finished_at - created_at FROM delivery WHERE state = 'sent' AND ${inWindow} ORDER BY 2`).raw()
 
   return {

@@ -42,6 +42,7 @@ const tablesSince: Record<number, string[]> = {
   13: [],
   14: [],
   15: [],
+  16: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
