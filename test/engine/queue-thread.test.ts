@@ -64,6 +64,29 @@ describe('the queue thread', () => {
     expect(finishedBy).toEqual([{actor: 'in-process', n: 600}])
   })
 
+  it('takes over for a channel of few connections too (e-mail: 5), from its first full claim; a small queue stays here', async () => {
+    world = makeWorld('channels:\n  board: {type: test-threaded, concurrency: 5}\n')
+    world.queue(20)
+    const small = new Dispatcher({store: world.store, config: world.config})
+    expect((await small.run()).sent).toBe(20)
+    expect(small.queueRunsOn).toBe('here')
+    await small.close()
+
+    world.queue(2_000)
+    const big = new Dispatcher({store: world.store, config: world.config})
+    const deadline = Date.now() + 10_000
+    // The last 500 wait for the thread to start (at most 10 s), so its taking over is what is tested.
+    beforeSend = async () => {
+      while (sends.length >= 1_520 && big.queueRunsOn !== 'queue thread' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    const summary = await big.run()
+    expect(big.queueRunsOn).toBe('queue thread')
+    await big.close()
+    expect(summary.sent).toBe(2_000)
+    expect(new Set(sends).size).toBe(2_020)
+    expect(deliveryStateCounts(world.store)).toEqual({sent: 2_020})
+  })
+
   it('keeps the results of a commit the database refused, writes them with the next, and sends nothing twice', async () => {
     world = makeWorld(config)
     world.queue(600)
