@@ -34,18 +34,24 @@ afterEach(() => {
 
 const config = 'channels:\n  board: {type: test-threaded, concurrency: 64}\n'
 
+/**
+ * The thread takes a moment to start (a busy machine: longer than hundreds of quick sends): from
+ * the `after`th send on, sends wait for it (at most 10 s), so its taking over is what is tested.
+ */
+function awaitThreadAfter(dispatcher: Dispatcher, after: number): void {
+  const deadline = Date.now() + 10_000
+  beforeSend = async () => {
+    while (sends.length >= after && dispatcher.queueRunsOn !== 'queue thread' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
 describe('the queue thread', () => {
   it('takes over the claims and commits of a big queue and sends every delivery once', async () => {
     world = makeWorld(config)
     const ids = world.queue(600)
     const dispatcher = new Dispatcher({store: world.store, config: world.config})
     expect(dispatcher.queueRunsOn).toBe('here')
-    // The thread takes a moment to start (a busy machine: longer than 600 quick sends): after
-    // the first 100, sends wait for it (at most 10 s), so its taking over is what is tested.
-    const deadline = Date.now() + 10_000
-    beforeSend = async () => {
-      while (sends.length >= 100 && dispatcher.queueRunsOn !== 'queue thread' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
-    }
+    awaitThreadAfter(dispatcher, 100)
     const summary = await dispatcher.run()
     expect(dispatcher.queueRunsOn).toBe('queue thread')
     await dispatcher.close()
@@ -74,11 +80,7 @@ describe('the queue thread', () => {
 
     world.queue(2_000)
     const big = new Dispatcher({store: world.store, config: world.config})
-    const deadline = Date.now() + 10_000
-    // The last 500 wait for the thread to start (at most 10 s), so its taking over is what is tested.
-    beforeSend = async () => {
-      while (sends.length >= 1_520 && big.queueRunsOn !== 'queue thread' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
-    }
+    awaitThreadAfter(big, 1_520)
     const summary = await big.run()
     expect(big.queueRunsOn).toBe('queue thread')
     await big.close()
@@ -94,10 +96,7 @@ describe('the queue thread', () => {
     const store = openStore(join(world.home, 'crier.db'), {busyTimeoutMs: 20})
     const dispatcher = new Dispatcher({store, config: world.config})
     const blocker = new Database(join(world.home, 'crier.db'), {timeout: 5000})
-    const deadline = Date.now() + 10_000
-    beforeSend = async () => {
-      while (sends.length >= 100 && dispatcher.queueRunsOn !== 'queue thread' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
-    }
+    awaitThreadAfter(dispatcher, 100)
     let locked = false
     afterSend = () => {
       // Once the thread has taken over and some are sent, hold the write lock for 300 ms.
