@@ -126,9 +126,9 @@ interface ReadySend {
 }
 
 // A claim this full means a big queue: its claims and commits move to a queue thread, where a
-// commit's fsync does not stall the sends. 32 is the least a channel that may grow its claims
-// claims at first (claim-size.ts), whatever its connections: e-mail with 5 claims 32 to 40, and
-// its commits took 6% of the event loop here.
+// commit's fsync does not stall the sends. 32 is the first claim of any channel whose claims may
+// grow (claim-size.ts), however few its connections: e-mail with 5 claims 32 to 40, and there its
+// commits took 6% of the event loop.
 const threadedFromClaim = 32
 // Shared by every send: one listener per request in flight, so no listener limit.
 const neverAborted = new AbortController().signal

@@ -33,7 +33,6 @@ export interface LiveSnapshotReader {
   read(): LiveSnapshot
 }
 
-
 /** At the first read, errors are looked for among this many of the newest attempts. */
 const lookBackAttempts = 20_000
 

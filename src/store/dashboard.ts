@@ -52,22 +52,6 @@ const scheduleColumns = `id, announcement_id AS announcementId, kind, cron, time
 const retryableDead = `d.announcement_id = @id AND d.state = 'dead' AND d.stop_reason IS NULL AND (d.expires_at IS NULL OR d.expires_at > @now)
   AND (SELECT a.outcome FROM attempt a WHERE a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1) IN ('transient', 'in-doubt')`
 
-/**
- * Recent trouble: candidates first (sending, or changed in the window: a delivery ending dead,
- * unknown or expired finishes or touches its announcement), then those deliveries through the
- * (announcement_id, state) index — never a scan of every delivery ever made. CROSS JOIN keeps the
- * announcements outside: left to itself, the planner read the whole delivery index (0.12–0.19 s
- * at a million deliveries, on every refresh of the dashboard).
- */
-export const troubleSql = `SELECT d.announcement_id AS announcementId, d.channel AS channel, d.state AS state, count(*) AS count,
-    max(d.finished_at) AS lastAt,
-    (SELECT e.last_error FROM delivery e WHERE e.announcement_id = d.announcement_id AND e.state = d.state
-      AND e.channel = d.channel AND e.last_error IS NOT NULL LIMIT 1) AS sampleError
-  FROM announcement a CROSS JOIN delivery d ON d.announcement_id = a.id AND d.state IN ('dead', 'unknown', 'expired')
-  WHERE (a.state = 'sending' OR a.updated_at >= @since) AND d.finished_at >= @since
-  GROUP BY d.announcement_id, d.channel, d.state
-  ORDER BY lastAt DESC LIMIT @limit`
-
 export function dashboardStore(db: Db, audit: AuditTrail) {
   const countInState = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = ? AND channel = ?`).pluck()
   const fannedOutAt = db.prepare(`SELECT created_at FROM delivery WHERE announcement_id = ? LIMIT 1`).pluck()
@@ -87,7 +71,19 @@ export function dashboardStore(db: Db, audit: AuditTrail) {
     RETURNING channel`)
   const upcoming = db.prepare(`SELECT ${scheduleColumns} FROM schedule WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT ?`)
   const activeSchedules = db.prepare(`SELECT count(*) FROM schedule WHERE next_due_at IS NOT NULL`).pluck()
-  const trouble = db.prepare(troubleSql)
+  // Candidates first (sending, or changed in the window: a delivery ending dead, unknown or
+  // expired finishes or touches its announcement), then those deliveries through the
+  // (announcement_id, state) index: never a scan of every delivery ever made. CROSS JOIN keeps the
+  // announcements outside: left to itself, the planner read the whole delivery index (0.12–0.19 s
+  // at a million deliveries, on every refresh of the dashboard).
+  const trouble = db.prepare(`SELECT d.announcement_id AS announcementId, d.channel AS channel, d.state AS state, count(*) AS count,
+      max(d.finished_at) AS lastAt,
+      (SELECT e.last_error FROM delivery e WHERE e.announcement_id = d.announcement_id AND e.state = d.state
+        AND e.channel = d.channel AND e.last_error IS NOT NULL LIMIT 1) AS sampleError
+    FROM announcement a CROSS JOIN delivery d ON d.announcement_id = a.id AND d.state IN ('dead', 'unknown', 'expired')
+    WHERE (a.state = 'sending' OR a.updated_at >= @since) AND d.finished_at >= @since
+    GROUP BY d.announcement_id, d.channel, d.state
+    ORDER BY lastAt DESC LIMIT @limit`)
 
   return {
     /** count(*) per (channel, state) asked for; each is one index range, no table rows read. */

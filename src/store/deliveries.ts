@@ -130,7 +130,6 @@ export interface AudienceFanOut {
   now: number
 }
 
-
 /**
  * The attempts of announcement @id that did not send, with their delivery's channel and state,
  * never reading those that did (at a million recipients, a million attempts): a per-recipient

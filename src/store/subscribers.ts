@@ -190,24 +190,22 @@ export function subscriberStore(db: Db, audit: AuditTrail) {
     matchContacts,
     /** upsert, with the match already looked up (matchContacts); returns the id written, if any. */
     upsertMatched,
-    /** Records an opt-out for a normalised contact; returns how many subscribers (any list) have it. */
-    optOut(contact: string, how: string, now: number): number {
+    /**
+     * Records an opt-out for a normalised contact; returns how many subscribers (any list) have it,
+     * and the earlier opt-out that stands if there was one (when and how).
+     */
+    optOut(contact: string, how: string, now: number): {subscribers: number; earlier?: {at: number; how: string}} {
       return atomically(db, () => {
         const isNew = optOut.run(contact, now, how).changes === 1
         const subscribers = contactCount.get({contact}) as number
-        if (isNew) {
-          const {subject, sha256} = maskedContact(contact)
-          audit.append({action: 'subscriber-opted-out', subject, at: now, details: {how: oneLine(how, 300), contactSha256: sha256, subscribers}})
-        }
-        return subscribers
+        if (!isNew) return {subscribers, earlier: optOutOf.get(contact) as {at: number; how: string}}
+        const {subject, sha256} = maskedContact(contact)
+        audit.append({action: 'subscriber-opted-out', subject, at: now, details: {how: oneLine(how, 300), contactSha256: sha256, subscribers}})
+        return {subscribers}
       })
     },
     isOptedOut(contact: string): boolean {
       return isOptedOut.get(contact) === 1
-    },
-    /** When and how the contact was opted out, if it was. */
-    optOutOf(contact: string): {at: number; how: string} | undefined {
-      return optOutOf.get(contact) as {at: number; how: string} | undefined
     },
     /** Which of these contacts are opted out now. */
     optedOutAmong(contacts: string[]): Set<string> {

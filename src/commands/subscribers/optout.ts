@@ -21,10 +21,7 @@ export default class SubscribersOptout extends CrierCommand {
       const hint = ctx.config.defaultRegion ? `write phones as +44… or as a number in ${ctx.config.defaultRegion}` : 'write phones as +44…, or set defaultRegion in config'
       throw new UsageError(`"${args.contact}" is not an e-mail address or a valid phone number — ${hint}`)
     }
-    const {earlier, subscribers} = ctx.store.transaction(() => ({
-      earlier: ctx.store.subscribers.optOutOf(contact),
-      subscribers: ctx.store.subscribers.optOut(contact, `crier subscribers optout by ${ctx.user}`, ctx.now()),
-    }))
+    const {subscribers, earlier} = ctx.store.transaction(() => ctx.store.subscribers.optOut(contact, `crier subscribers optout by ${ctx.user}`, ctx.now()))
     // An opt-out is per contact (an SMS STOP stops that number): say so, so nobody reads it as the whole person.
     const what = contact.includes('@') ? 'address' : 'number'
     // Already opted out: the first opt-out stands (its time and how, as the audit trail has them).
