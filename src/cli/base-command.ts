@@ -87,8 +87,9 @@ export abstract class CrierCommand extends Command {
       const {openStore} = await import('../store/index.js')
       const busy = Number(process.env.CRIER_BUSY_TIMEOUT_MS)
       const busyTimeoutMs = process.env.CRIER_BUSY_TIMEOUT_MS && Number.isFinite(busy) && busy >= 0 ? busy : (options.busyTimeoutMs ?? lockWaitMs)
-      // An officer's command behind a long import says why it waits; cron's run and the worker wait quietly.
-      const onLockWait = options.busyTimeoutMs === undefined && busyTimeoutMs > 0 ? () => process.stderr.write(`crier: waiting for another crier process to finish with ${paths.database} (a subscriber import?), up to ${busyTimeoutMs < 1000 ? `${busyTimeoutMs} ms` : `${Math.round(busyTimeoutMs / 1000)} s`}…\n`) : undefined
+      // An officer's command behind a long import says why it waits (after a second: a sender's
+      // commits take milliseconds); cron's run and the worker wait quietly.
+      const onLockWait = options.busyTimeoutMs === undefined && busyTimeoutMs > 0 ? () => process.stderr.write(`crier: waiting for another crier process to finish with ${paths.database} (a subscriber import, or a big broadcast being queued or cancelled?), up to ${busyTimeoutMs < 1000 ? `${busyTimeoutMs} ms` : `${Math.round(busyTimeoutMs / 1000)} s`}…\n`) : undefined
       this.store = openStore(paths.database, {busyTimeoutMs, actor: actingUser(), onLockWait})
       // The audit trail notes each config whose text differs from the last one recorded.
       const ifFree = (this.constructor as typeof CrierCommand).readsOnly

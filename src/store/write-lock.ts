@@ -2,9 +2,14 @@ import type {Db} from './open.js'
 import {isBusy} from './sqlite-errors.js'
 
 // Every write transaction begins here (BEGIN IMMEDIATE: the write lock up front). A connection
-// told to (sayWhenWaiting) first tries without waiting, and when another process holds the lock
-// — an officer's command behind a long subscriber import — says so once before it waits, so a
-// command that waits is never mistaken for one that hangs.
+// told to (sayWhenWaiting) first waits a moment without a word, and when another process still
+// holds the lock — an officer's command behind a long subscriber import — says so once before
+// it waits on, so a command that waits is never mistaken for one that hangs. The moment is for a
+// sender's commits: a few milliseconds each, any of which an officer's command can land behind
+// while `crier run` is sending, and then a line about waiting would only alarm.
+
+/** How long a write waits before it says so: a second, or a quarter of a shorter timeout. */
+export const quietLockWaitMs = 1000
 
 interface LockWait {
   busyTimeoutMs: number
@@ -38,7 +43,8 @@ export function writeTransaction<T>(db: Db, fn: () => T): T {
     began = true
     return fn()
   })
-  db.pragma('busy_timeout = 0')
+  const quietMs = Math.min(quietLockWaitMs, Math.floor(wait.busyTimeoutMs / 4))
+  db.pragma(`busy_timeout = ${quietMs}`)
   try {
     return run.immediate()
   } catch (error) {
@@ -46,7 +52,7 @@ export function writeTransaction<T>(db: Db, fn: () => T): T {
     if (began || !isBusy(error)) throw error
     if (!wait.said) wait.onWait()
     wait.said = true
-    db.pragma(`busy_timeout = ${wait.busyTimeoutMs}`)
+    db.pragma(`busy_timeout = ${wait.busyTimeoutMs - quietMs}`)
     return run.immediate()
   } finally {
     db.pragma(`busy_timeout = ${wait.busyTimeoutMs}`)
