@@ -1,5 +1,6 @@
 import {primaryVariant, type Announcement, type Variant} from '../core/announcement.js'
 import {drillWord, isDrill} from '../core/drill.js'
+import {isEmailAddress} from '../core/email-address.js'
 import {followUpLead} from '../core/follow-up-lead.js'
 import type {ChannelConfig, Recipient} from './driver.js'
 import type {EmailSettings} from './email.js'
@@ -53,7 +54,9 @@ export function renderEmail(
   const from = parseMailbox(channel.from) ?? {name: '', address: ''}
   const replyTo = channel.replyTo === undefined ? undefined : parseMailbox(channel.replyTo)
   const shown = recipient ?? placeholderRecipient
-  const to: Mailbox = {name: headerText(shown.name ?? ''), address: addressText(shown.email ?? '')}
+  // The subscriber's address as stored, not cleaned here: one with a control in it fails
+  // isEmailAddress at send time rather than go to an address its opt-out would not match.
+  const to: Mailbox = {name: headerText(shown.name ?? ''), address: (shown.email ?? '').trim()}
   const unsubscribe = unsubscribeTarget(channel, from, to.address)
   const senderName = headerText(announcement.senderName ?? '') || from.name || from.address
 
@@ -275,14 +278,6 @@ function bodyText(text: string): string {
     .replace(/\r\n?/g, '\n')
     .replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '')
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '')
-}
-
-// Deliberately simple: no quoted local parts, no comments, no IP literals. Unicode letters are
-// allowed (SMTPUTF8); the characters that structure a header (<>()[],;:"\ and spaces) are not.
-const emailAddress = /^[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f-\u009f]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*$/u
-
-export function isEmailAddress(text: string): boolean {
-  return text.length <= 254 && emailAddress.test(text)
 }
 
 /** `Name <address>`, `"Name" <address>` or a bare address; undefined when there is no valid address. */

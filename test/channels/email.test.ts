@@ -358,6 +358,16 @@ describe('email send', () => {
     expect(fake.messages).toHaveLength(0)
   })
 
+  it('refuses, rather than cleans, an address with a control character in it: its opt-out holds the address as stored', async () => {
+    // Stripped of its DEL, this would go to jane@example.com, whose opt-out it would not have matched.
+    for (const address of ['jane@example.com\u007f', 'ja\u0007ne@example.com', 'jane\u200b@example.com']) {
+      const error = await sendExpectingError({}, {recipient: {id: '9', email: address}})
+      expect(error).toBeInstanceOf(PermanentSendError)
+      expect(error.message).toBe('subscriber 9 has no usable email address')
+    }
+    expect(fake.messages).toHaveLength(0)
+  })
+
   it('sends to the subscriber in the context when the payload was rendered for preview', async () => {
     const announcement = makeAnnouncement()
     const channel = makeChannel()

@@ -1,4 +1,5 @@
 import {parsePhoneNumberFromString, type CountryCode} from 'libphonenumber-js'
+import {isEmailAddress} from '../email-address.js'
 
 // Contacts as crier stores and compares them: phone numbers in E.164, e-mail addresses
 // lower-cased. libphonenumber-js knows every country's numbering plan; the default region
@@ -18,13 +19,13 @@ export function normalisePhone(text: string, defaultRegion?: string): string | u
   return parsed?.isPossible() ? parsed.number : undefined
 }
 
-// Syntax only (RFC 5322's practical subset): one @, no spaces, a dot in the domain. Whether the
-// mailbox exists is the SMTP server's answer, not ours.
-const emailPattern = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:".]{2,}$/
+// Syntax only: what the e-mail driver sends to (isEmailAddress), with a dot in the domain, as a
+// resident's address has. Whether the mailbox exists is the SMTP server's answer, not ours.
+const topLevelDomain = /\.[^.]{2,}$/
 
 export function normaliseEmail(text: string): string | undefined {
   const trimmed = text.trim().toLowerCase()
-  return emailPattern.test(trimmed) ? trimmed : undefined
+  return isEmailAddress(trimmed) && topLevelDomain.test(trimmed) ? trimmed : undefined
 }
 
 /** An e-mail address or a phone number typed by an officer, normalised, or undefined. */

@@ -1,4 +1,4 @@
-import {createReadStream, createWriteStream, renameSync, rmSync, statSync, type WriteStream} from 'node:fs'
+import {createReadStream, createWriteStream, lstatSync, renameSync, rmSync, statSync, type WriteStream} from 'node:fs'
 import {basename, resolve} from 'node:path'
 import {Transform, pipeline, type Readable, type TransformCallback} from 'node:stream'
 import {finished} from 'node:stream/promises'
@@ -71,6 +71,11 @@ function noHeader(file: string, why = ''): UsageError {
   return new UsageError(`${file} has no header row naming its columns${why} — the first line must be like ${subscriberColumns.join(',')}`)
 }
 
+/** Decimal degrees as written (53.2274, -4.1293), or NaN: Number() would also read 0x20, 0b11 and 1e1 as places. */
+function decimalDegrees(text: string): number {
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : Number.NaN
+}
+
 /** The columns a rejected-rows file has before the subscriber's. */
 const rejectedFileColumns = ['line', 'reason']
 
@@ -79,6 +84,12 @@ function startLine(endLine: number, record: Record<string, string>): number {
   let breaks = 0
   for (const key in record) breaks += record[key]?.match(/[\r\n]/g)?.length ?? 0
   return endLine - breaks
+}
+
+function crLfsIn(record: Record<string, string>): number {
+  let count = 0
+  for (const key in record) count += record[key]?.match(/\r\n/g)?.length ?? 0
+  return count
 }
 
 /**
@@ -144,8 +155,8 @@ export function checkRow(row: Partial<Record<Column, string>>, list: string, def
   }
   const lat = field('lat')
   const lon = field('lon')
-  let latitude = lat === null ? null : Number(lat)
-  let longitude = lon === null ? null : Number(lon)
+  let latitude = lat === null ? null : decimalDegrees(lat)
+  let longitude = lon === null ? null : decimalDegrees(lon)
   const badPlace =
     (lat === null) !== (lon === null)
       ? 'lat and lon must be given together'
@@ -198,6 +209,22 @@ function checkPath(file: string): string | undefined {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? 'EIO'
   }
+}
+
+/**
+ * Moves an earlier import's rejected file out of the way (to restore it if this import fails),
+ * returning where; undefined when there is none. Not being allowed to is this import's failure.
+ */
+function moveAside(rejectedFile: string): string | undefined {
+  if (!lstatSync(rejectedFile, {throwIfNoEntry: false})?.isFile()) return undefined
+  const aside = `${rejectedFile}.${process.pid}.previous`
+  try {
+    renameSync(rejectedFile, aside)
+  } catch (error) {
+    const {code, message} = error as NodeJS.ErrnoException
+    throw new RuntimeFailure(`cannot remove ${rejectedFile}, an earlier import's rejected rows (${code ?? message}) — nothing was imported; import from a folder you can write to`)
+  }
+  return aside
 }
 
 /**
@@ -281,14 +308,18 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
 
   const store = ctx.store.subscribers
   const written = new LinesWritten()
+  let previousRejects: string | undefined
   store.beginImport()
   try {
     const now = ctx.now()
     // csv-parse counts rows with the wrong number of fields cumulatively: a rise marks this one.
     let invalidSoFar = 0
+    // It counts a CR LF inside a quoted field as two lines, and so every row after it one line on.
+    let quotedCrLfsSoFar = 0
     for await (const {record, raw, info: {lines: endLine, invalid_field_length}} of rows as AsyncIterable<{record: Record<string, string>; raw: string; info: {lines: number; invalid_field_length: number}}>) {
       // The line the row starts on, where an editor finds it.
-      const line = startLine(endLine, record)
+      const line = startLine(endLine, record) - quotedCrLfsSoFar
+      quotedCrLfsSoFar += crLfsIn(record)
       if (invalid_field_length > invalidSoFar) {
         invalidSoFar = invalid_field_length
         reject(line, misfitReason(raw, headerFields), record)
@@ -320,11 +351,15 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
     await closeRejects().catch((error: NodeJS.ErrnoException) => {
       throw new RuntimeFailure(`cannot write the rejected rows to ${rejectedFile} (${error.code ?? error.message}) — nothing was imported; import from a folder you can write to`)
     })
+    // An earlier import's rejected rows, when this one has none, go aside before the commit: a
+    // folder that will not let them go fails the import whole, not once its rows are in.
+    if (!rejects) previousRejects = moveAside(rejectedFile)
     store.commitImport({list, inserted: result.inserted, updated: result.updated, rejected: result.rejected, file: basename(file)})
   } catch (error) {
     store.rollbackImport()
     await closeRejects().catch(() => undefined)
     rmSync(rejectedPartial, {force: true})
+    if (previousRejects) renameSync(previousRejects, rejectedFile)
     const code = (error as {code?: string}).code
     if (error instanceof CsvError || (typeof code === 'string' && code.startsWith('CSV_'))) {
       throw new UsageError(`${file}: ${(error as Error).message} — fix the CSV; nothing was imported`)
@@ -336,6 +371,6 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
   if (rejects) {
     renameSync(rejectedPartial, rejectedFile)
     result.rejectedFile = rejectedFile
-  } else rmSync(rejectedFile, {force: true})
+  } else if (previousRejects) rmSync(previousRejects, {force: true})
   return result
 }

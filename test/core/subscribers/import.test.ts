@@ -1,4 +1,5 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parse as parseCsv} from 'csv-parse/sync'
 import {describe, expect, it} from 'vitest'
@@ -9,6 +10,20 @@ import {csvWorlds, writeCsv} from '../../helpers/csv-world.js'
 const csvWorld = csvWorlds()
 
 const header = 'name,email,phone,language,lat,lon,zone,tags\r\n'
+
+/**
+ * Runs `action` as `nobody`, so that a read-only folder is read-only even when the tests run as
+ * root (root ignores permission bits). seteuid is per process and the vitest pool is forks.
+ */
+async function asUnprivilegedUser<T>(action: () => Promise<T>): Promise<T> {
+  if (process.geteuid?.() !== 0 || !process.seteuid) return action()
+  process.seteuid(65534)
+  try {
+    return await action()
+  } finally {
+    process.seteuid(0)
+  }
+}
 
 describe('subscriber import', () => {
   it('imports a CSV with a BOM, CRLF and quoted commas, normalising contacts', async () => {
@@ -98,8 +113,22 @@ describe('subscriber import', () => {
     expect(result).toMatchObject({imported: 1, rejected: 2})
     const lines = readFileSync(join(w.home, 'multiline.rejected.csv'), 'utf8').split('\n')
     expect(lines[1]).toMatch(/^2,"invalid e-mail address ""bad-email-1""",/)
-    // csv-parse's count past a quoted CR LF, as for every row after it
-    expect(lines.find((line) => line.includes('bad-email-2'))).toMatch(/^7,/)
+    // csv-parse counts the quoted CR LF as two lines; the row is on line 6 all the same.
+    expect(lines.find((line) => line.includes('bad-email-2'))).toMatch(/^6,/)
+  })
+
+  it('names the right lines after several quoted CR LFs in a CR LF file', async () => {
+    const w = csvWorld()
+    const rows = ['name,email', '"Flat 2\r\nHigh St",bad-1', 'OK,ok@example.com', '"Ty Newydd\r\nLon Las\r\nBangor",bad-2', 'Bad,bad-3', '']
+    const file = writeCsv(w, 'crlf.csv', rows.join('\r\n'))
+    expect(await importSubscribers(w.ctx, file, 'residents')).toMatchObject({imported: 1, rejected: 3})
+    const rejected = parseCsv(readFileSync(join(w.home, 'crlf.rejected.csv'), 'utf8'), {columns: true}) as Array<{line: string; email: string}>
+    // Lines as an editor numbers them: Flat 2 on 2-3, OK on 4, Ty Newydd on 5-7, Bad on 8.
+    expect(rejected.map(({line, email}) => [line, email])).toEqual([
+      ['2', 'bad-1'],
+      ['5', 'bad-2'],
+      ['8', 'bad-3'],
+    ])
   })
 
   it('imports a resident with a usable e-mail address without the field that cannot be used, saying so', async () => {
@@ -151,6 +180,34 @@ describe('subscriber import', () => {
     })
   }
 
+  it("fails whole, importing nothing, where an earlier import's rejected file cannot be removed", async () => {
+    // It was removed after the commit: the rows were in, and the import said it had failed.
+    const w = csvWorld()
+    // Not under the world's home, which only its owner may enter.
+    const folder = mkdtempSync(join(tmpdir(), 'crier-shared-drive-'))
+    try {
+      const file = join(folder, 'residents.csv')
+      writeFileSync(file, header + 'Ann,ann@example.org,,,,,,\n')
+      writeFileSync(join(folder, 'residents.rejected.csv'), 'line,reason\n3,an earlier import\n')
+      chmodSync(folder, 0o555)
+      try {
+        await expect(asUnprivilegedUser(() => importSubscribers(w.ctx, file, 'residents'))).rejects.toThrow(
+          /^cannot remove .*residents\.rejected\.csv, an earlier import's rejected rows \(EACCES\) — nothing was imported; import from a folder you can write to$/,
+        )
+      } finally {
+        chmodSync(folder, 0o755)
+      }
+      expect(w.store.subscribers.listContactCounts()).toEqual([])
+      expect(w.store.db.inTransaction).toBe(false)
+      expect(readFileSync(join(folder, 'residents.rejected.csv'), 'utf8')).toBe('line,reason\n3,an earlier import\n')
+      // Where it can, the same import goes in and takes the stale file away.
+      expect(await importSubscribers(w.ctx, file, 'residents')).toMatchObject({imported: 1, rejected: 0})
+      expect(readdirSync(folder)).toEqual(['residents.csv'])
+    } finally {
+      rmSync(folder, {recursive: true, force: true})
+    }
+  })
+
   it('streams a large file without holding it (100,000 rows)', async () => {
     const w = csvWorld()
     const lines = [header]
@@ -163,6 +220,19 @@ describe('subscriber import', () => {
 })
 
 describe('checkRow and contacts', () => {
+  it('takes only addresses the e-mail driver sends to, and coordinates in decimal degrees', () => {
+    // An address with an invisible character was stored as typed and sent as cleaned: its opt-out never matched.
+    for (const email of ['ann@example.org\u0085', 'ann@example.org\u007f', 'a\u0007nn@example.org', 'ann\u200b@example.org', 'b@example..org', 'b\\c@example.org', 'b@exa_mple.org', 'b@-example.org', `${'x'.repeat(250)}@example.org`]) {
+      expect(checkRow({email}, 'l'), JSON.stringify(email)).toBe(`invalid e-mail address "${email}"`)
+    }
+    expect(normaliseContact('ann@example.org\u007f')).toBeUndefined()
+    expect(checkRow({email: ' Ñandú@Correo.es '}, 'l')).toMatchObject({email: 'ñandú@correo.es'})
+    expect(checkRow({email: 'a@example.org', lat: '53.2274', lon: '-4.1293'}, 'l')).toMatchObject({lat: 53.2274, lon: -4.1293})
+    for (const [lat, lon] of [['0x20', '0b11'], ['5.3e1', '-4'], ['53', 'Infinity']]) {
+      expect(checkRow({email: 'a@example.org', lat, lon}, 'l')).toMatchObject({lat: null, lon: null, dropped: [expect.stringMatching(/^without lat and lon: invalid (latitude|longitude)/)]})
+    }
+  })
+
   it('normalises phones with the default region and lower-cases e-mail', () => {
     expect(normaliseContact('07700 900123', 'GB')).toBe('+447700900123')
     expect(normaliseContact('+1 (415) 555-0123')).toBe('+14155550123')
