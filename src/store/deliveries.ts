@@ -66,7 +66,7 @@ export interface AttemptResult {
   receiptUrl?: string
   /** A rate-limited attempt does not use up one of the delivery's attempts. */
   refundAttempt?: boolean
-  /** Nothing was sent (expired before its turn, handed back unstarted): no attempt row. */
+  /** Nothing was sent (expired before its turn, skipped, handed back unstarted): no attempt row, and the claim's count taken back. */
   notAttempted?: boolean
 }
 
@@ -456,7 +456,8 @@ export function deliveryStore(db: Db) {
             error: result.error ?? null,
             receiptId: result.receiptId ?? null,
             receiptUrl: result.receiptUrl ?? null,
-            refund: result.refundAttempt ? 1 : 0,
+            // An attempt counted at the claim has a row, or is taken back: one never tried is not one.
+            refund: result.refundAttempt || result.notAttempted ? 1 : 0,
             now,
           })
         }

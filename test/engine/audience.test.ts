@@ -124,6 +124,9 @@ describe('per-recipient channels', () => {
     expect(sent.map((s) => s.phone).sort()).toEqual(['+447700900000', '+447700900004'])
     const skipped = world.store.db.prepare(`SELECT last_error FROM delivery WHERE state = 'skipped' ORDER BY last_error`).pluck().all()
     expect(skipped).toEqual(['no phone for this subscriber', 'opted out since the broadcast was queued', 'subscriber removed since the broadcast was queued'])
+    // Nothing was tried for them: no attempt counted, as none is recorded ("1 attempt" would say otherwise).
+    const tries = world.store.db.prepare(`SELECT d.attempts, (SELECT count(*) FROM attempt a WHERE a.delivery_id = d.id) AS rows FROM delivery d WHERE d.state = 'skipped'`).all()
+    expect(tries).toEqual([0, 0, 0].map(() => ({attempts: 0, rows: 0})))
   })
 
   it("counts each announcement's retries and errors on its own, per-recipient and broadcast channels alike", () => {
