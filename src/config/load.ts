@@ -147,14 +147,18 @@ export function loadConfig(paths: CrierPaths, env: NodeJS.ProcessEnv = process.e
   const {value, problems: resolved} = resolveSecrets(raw, env)
   const secretProblems = resolved.filter((p) => !p.unusable)
   const problems = secretProblems.map((p) => `${label}: ${p.path}: environment variable ${p.variable} is not set — export it before running crier`)
-  // A key whose variable is missing is reported once, as missing, not again as invalid.
+  // A key whose variable is missing or unusable is reported once, saying so, not again as invalid.
   const secretPaths = new Set(secretProblems.map((p) => p.path))
   const report = (problem: string) => {
     if (![...secretPaths].some((path) => problem.startsWith(`${path}:`))) problems.push(`${label}: ${problem}`)
   }
 
   // Set, but unusable where it stands: a wrong setting of its channel, not a secret this shell lacks.
-  for (const p of resolved) if (p.unusable) report(`${p.path}: environment variable ${p.variable} ${p.unusable}`)
+  for (const p of resolved) {
+    if (!p.unusable) continue
+    report(`${p.path}: environment variable ${p.variable} ${p.unusable}`)
+    secretPaths.add(p.path)
+  }
   const parsed = configFileSchema.safeParse(value)
   if (!parsed.success) for (const issue of parsed.error.issues) report(describeIssue(issue))
   // Channels are checked even when the top level has problems, so all are reported at once.

@@ -261,12 +261,20 @@ policy:
     for (const secret of ['pw@127.0.0.1:18102/evil#', 'p@ss#1word', 'a/b', 'Xk9@mail.secretpart/rest']) {
       const problems = problemsOf(withConfig(yaml), {PARTNER_PASS: secret})
       expect(problems[0]).toMatch(/^config\.yaml: channels\.partners\.url: environment variable PARTNER_PASS holds @, \/, \?, # or : and would send (somewhere other than|nowhere \(it breaks the URL\), not to) partner\.example — percent-encode them/)
+      // Once, as the variable's problem: not again as a URL the channel cannot use.
+      expect(problems, secret).toHaveLength(1)
       expect(problems.join('\n')).not.toContain(secret)
       // nor any piece of it: the host it would send to is made of the secret
       for (const piece of secret.split(/[@/?#:]/).filter((part) => part.length >= 4)) expect(problems.join('\n')).not.toContain(piece)
     }
     const config = loadConfig(resolvePaths({CRIER_HOME: home}), {PARTNER_PASS: 'p%40ss%231word'})
     expect(new URL(config.channels.partners!.url as string).host).toBe('partner.example')
+  })
+
+  it('says once that an SMTP password would move the server it is filled into', () => {
+    const yaml = 'channels:\n  residents-email: { type: email, smtp: "smtp://alerts:${SMTP_PASSWORD}@127.0.0.1:2525", from: alerts@northwales.example, audience: residents }\n'
+    const problems = problemsOf(withConfig(yaml), {SMTP_PASSWORD: 'Pa@ss#Word9'})
+    expect(problems).toEqual([expect.stringMatching(/^config\.yaml: channels\.residents-email\.smtp: environment variable SMTP_PASSWORD holds @, \/, \?, # or : and would send .* 127\.0\.0\.1:2525 — percent-encode them/)])
   })
 
   it('refuses a missing ${ENV}, naming the variable and the key and never a value', () => {
