@@ -23,6 +23,18 @@ export class InDoubtSendError extends TransientSendError {
   }
 }
 
+/**
+ * The request never left this machine (connection refused, no DNS, no free connection before its
+ * deadline): the provider cannot have acted on it, so it is sent again — even by a driver without
+ * idempotency, even when a stopping run cut it short.
+ */
+export class NotSentError extends TransientSendError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'NotSentError'
+  }
+}
+
 /** The provider is rate-limiting the account: pause the whole channel for `retryAfterMs`. */
 export class RateLimitedError extends Error {
   readonly retryAfterMs: number

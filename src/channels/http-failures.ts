@@ -1,6 +1,6 @@
 import {stripTerminalControls} from '../core/terminal-text.js'
 import {redact, redactValues} from '../config/secrets.js'
-import {InDoubtSendError, PermanentSendError, TransientSendError} from './errors.js'
+import {InDoubtSendError, NotSentError, PermanentSendError} from './errors.js'
 import type {HttpResponse} from './http.js'
 
 // What an HTTP driver needs to say why a request failed, shared by every HTTP driver: short
@@ -10,6 +10,16 @@ import type {HttpResponse} from './http.js'
 export class DeadlineError extends Error {
   constructor(readonly timeoutMs: number) {
     super(`timed out after ${timeoutMs} ms`)
+  }
+}
+
+/**
+ * The request ended (its deadline, the caller's abort) while it waited for a connection in the
+ * pool: undici never wrote it, so it cannot have arrived.
+ */
+export class UnsentRequestError extends Error {
+  constructor(reason: Error) {
+    super(reason instanceof DeadlineError ? `${reason.message} waiting for a free connection; never sent` : `${reason.message} before it was sent`)
   }
 }
 
@@ -39,7 +49,7 @@ const networkReasons: Record<string, string> = {
 
 /** A short reason for a request that got no HTTP answer, e.g. "connection reset". */
 export function networkReason(error: unknown): string {
-  if (error instanceof DeadlineError || error instanceof CancelledError) return error.message
+  if (error instanceof DeadlineError || error instanceof CancelledError || error instanceof UnsentRequestError) return error.message
   const code = errorCode(error)
   if (code && networkReasons[code]) return networkReasons[code]
   if (error instanceof Error && error.name === 'AbortError') return 'request aborted'
@@ -131,13 +141,14 @@ export function parseJsonObject(body: string): Record<string, unknown> | undefin
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
 
 /**
- * What a send that got no answer throws: permanent when undici refused the request, transient
- * when it never left (connection refused, no DNS), and otherwise in doubt — a timeout or a
- * dropped connection after the request was written may still have published it.
+ * What a send that got no answer throws: permanent when undici refused the request, not sent
+ * when it never left (connection refused, no DNS, no free connection in time), and otherwise in
+ * doubt — a timeout or a dropped connection after the request was written may still have
+ * published it.
  */
 export function unansweredSend(error: unknown, secrets: string[]): Error {
   const reason = safeReason(networkReason(error), secrets)
   if (isRefusedRequest(error)) return new PermanentSendError(reason)
   const code = errorCode(error)
-  return code !== undefined && notSentCodes.has(code) ? new TransientSendError(reason) : new InDoubtSendError(reason)
+  return error instanceof UnsentRequestError || (code !== undefined && notSentCodes.has(code)) ? new NotSentError(reason) : new InDoubtSendError(reason)
 }

@@ -1,5 +1,5 @@
 import type {Dispatcher, Pool} from 'undici'
-import {CancelledError, DeadlineError, isUndiciTimeout} from './http-failures.js'
+import {CancelledError, DeadlineError, isUndiciTimeout, UnsentRequestError} from './http-failures.js'
 
 // One keep-alive connection pool per origin per process, shared by every HTTP driver. undici
 // is loaded on the first request, so commands that never send (list, show, preview) never pay
@@ -53,7 +53,8 @@ export function createHttpClient(options: {connectionsPerOrigin?: number} = {}):
 
   const send = (pool: Pool, path: string, request: HttpRequest, abort: RequestAbort): Promise<HttpResponse> =>
     new Promise((resolve, reject) => {
-      if (abort.aborted) return reject(abort.reason)
+      if (abort.aborted) return reject(new UnsentRequestError(abort.reason!))
+      abort.rejectUnsent = reject
       const options = {
         path,
         method: (request.method ?? 'GET') as 'GET',
@@ -88,7 +89,9 @@ export function createHttpClient(options: {connectionsPerOrigin?: number} = {}):
       try {
         return await dispatch(target, request, abort)
       } catch (error) {
-        // Whatever undici reports after our own abort, the reason is the abort.
+        // Whatever undici reports after our own abort, the reason is the abort — unless it came
+        // before the request had a connection: then it is that it was never sent.
+        if (error instanceof UnsentRequestError) throw error
         if (abort.aborted) throw abort.reason
         if (isUndiciTimeout(error)) throw new DeadlineError(request.timeoutMs)
         throw error
@@ -131,6 +134,8 @@ class RequestAbort {
   reason: Error | undefined
   /** Ends the request inside undici; set once undici has started it on a connection. */
   cancel: ((reason: Error) => void) | undefined
+  /** Settles the request as never sent, while it still waits in the pool's queue. */
+  rejectUnsent: ((error: Error) => void) | undefined
 
   constructor(
     public deadline: number,
@@ -142,14 +147,16 @@ class RequestAbort {
     if (this.aborted) return
     this.aborted = true
     this.reason = reason
-    this.cancel?.(reason)
+    // Still queued, it is settled now; undici drops it unwritten when its turn comes (onConnect).
+    if (this.cancel) this.cancel(reason)
+    else this.rejectUnsent?.(new UnsentRequestError(reason))
   }
 }
 
 /**
  * undici's handler for one request: aborts it when its RequestAbort fires (from the moment undici
- * starts it on a connection; until then it waits in the pool's queue, as with request()), and
- * collects the status, raw headers and body into an HttpResponse.
+ * starts it on a connection; until then it waits in the pool's queue, and an abort there settles
+ * it as never sent), and collects the status, raw headers and body into an HttpResponse.
  */
 class ResponseCollector implements Dispatcher.DispatchHandler {
   private status = 0

@@ -5,7 +5,7 @@ import {channelLimits} from '../config/load.js'
 import {channelsSetAside, missingSecretsOf} from '../config/missing-secrets.js'
 import {redact} from '../config/secrets.js'
 import type {ChannelConfig, Driver, Recipient, Rendered} from '../channels/driver.js'
-import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, NotSentError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from '../channels/errors.js'
 import {createHttpClient, type HttpClient} from '../channels/http.js'
 import {driverFor} from '../channels/registry.js'
 import {followUpThread, readerVariant, type Announcement} from '../core/announcement.js'
@@ -197,9 +197,12 @@ export class Dispatcher {
     this.writes = new GroupCommit(options.store, this.now)
     this.startedSendsDir = startedSendsDir(options.store.origin?.path)
     this.startedSends = new StartedSends(this.startedSendsDir, this.owner)
-    const maxConcurrency = Math.max(1, ...Object.values(options.config.channels).map((c) => channelLimits(c).concurrency))
+    // Channels on one provider share its pool (two SMS numbers on one gateway): room for all of
+    // them at once, or one waits for the other's connections, and a wait past its timeout is a
+    // send that never left. Connections open only as they are needed.
+    const allConcurrency = Object.values(options.config.channels).reduce((sum, c) => sum + channelLimits(c).concurrency, 0)
     this.ownsHttp = !options.http
-    this.http = options.http ?? createHttpClient({connectionsPerOrigin: maxConcurrency})
+    this.http = options.http ?? createHttpClient({connectionsPerOrigin: Math.max(1, allConcurrency)})
     for (const channel of Object.values(options.config.channels)) {
       const driver = driverFor(channel.type)
       // Its secret is missing here: it holds the ${VAR} text where the secret goes, never sent.
@@ -573,6 +576,8 @@ export class Dispatcher {
     const now = this.now()
     const message = describe(error)
     if (abort?.aborted) {
+      // Stopped before it left this machine: nothing can have arrived, so it waits to be sent.
+      if (error instanceof NotSentError) return {outcome: 'aborted', nextState: 'queued', dueAt: now, error: `stopped before it was sent: ${message}`, refundAttempt: true}
       // Stopped mid-send: it may have arrived. Only an idempotent driver may simply send again.
       return channel.driver.capabilities.idempotent
         ? {outcome: 'aborted', nextState: 'queued', dueAt: now, error: `stopped mid-send: ${message}`, refundAttempt: true}

@@ -3,7 +3,8 @@ import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
-import {CancelledError, DeadlineError} from '../../src/channels/http-failures.js'
+import {CancelledError, DeadlineError, unansweredSend, UnsentRequestError} from '../../src/channels/http-failures.js'
+import {InDoubtSendError, NotSentError} from '../../src/channels/errors.js'
 import {alwaysOk, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 
 let fake: ProviderFake | undefined
@@ -66,10 +67,37 @@ describe('the shared HTTP client', () => {
     setTimeout(() => shutdown.abort(), 100)
     for (const outcome of await Promise.all(stalled)) expect(outcome).toBeInstanceOf(CancelledError)
     expect((await other).status).toBe(200)
-    // A signal already aborted never starts a request.
+    // A signal already aborted never starts a request: it is said never to have been sent.
     const before = fake.requests.length
-    await expect(client.request(`${fake.url}/late`, {timeoutMs: 1000, signal: shutdown.signal})).rejects.toBeInstanceOf(CancelledError)
+    await expect(client.request(`${fake.url}/late`, {timeoutMs: 1000, signal: shutdown.signal})).rejects.toThrow(new UnsentRequestError(new CancelledError()))
     expect(fake.requests.length).toBe(before)
+  })
+
+  it('a request whose deadline or caller ends it while it waits for a connection ends as never sent, and is never written', async () => {
+    // Two SMS channels on one gateway, one connection between them: the second send waited in the
+    // pool past its timeout, and was taken for one that may have gone out.
+    fake = await startProviderFake({plan: (request) => (request.path === '/first' ? {status: 201, body: '{}', delayMs: 600} : {status: 201, body: '{}'})})
+    client = createHttpClient({connectionsPerOrigin: 1})
+    const first = client.request(`${fake.url}/first`, {method: 'POST', body: 'a', timeoutMs: 5000})
+    const began = performance.now()
+    const queued = client.request(`${fake.url}/queued`, {method: 'POST', body: 'b', timeoutMs: 150}).catch((caught: unknown) => caught)
+    const shutdown = new AbortController()
+    const stopped = client.request(`${fake.url}/stopped`, {method: 'POST', body: 'c', timeoutMs: 5000, signal: shutdown.signal}).catch((caught: unknown) => caught)
+    setTimeout(() => shutdown.abort(), 50)
+    const timedOut = await queued
+    expect(timedOut).toBeInstanceOf(UnsentRequestError)
+    expect((timedOut as Error).message).toBe('timed out after 150 ms waiting for a free connection; never sent')
+    // Settled at its deadline, not when the connection came free.
+    expect(performance.now() - began).toBeLessThan(550)
+    expect(await stopped).toBeInstanceOf(UnsentRequestError)
+    expect((await stopped as Error).message).toBe('request aborted before it was sent')
+    expect((await first).status).toBe(201)
+    // The connection is free again: the next request goes, and neither of the two ever did.
+    expect((await client.request(`${fake.url}/after`, {timeoutMs: 5000})).status).toBe(201)
+    expect(fake.requests.map((request) => request.path)).toEqual(['/first', '/after'])
+    // A driver turns it into a send to try again, never one in doubt.
+    expect(unansweredSend(timedOut, [])).toBeInstanceOf(NotSentError)
+    expect(unansweredSend(new DeadlineError(150), [])).toBeInstanceOf(InDoubtSendError)
   })
 
   it('gives the answer whole: status, lower-cased headers (repeats as a list), a body sent in many chunks, after an early-hints 103', async () => {

@@ -112,6 +112,39 @@ channels:
   })
 })
 
+describe('two SMS channels on one gateway', () => {
+  it('each gets its own connections: none of their texts waits past its timeout for the other, none ends in doubt', async () => {
+    // Each number answered in 600 ms of a 1 s timeout, but the pool had room for one channel's
+    // concurrency: the other's texts waited for a connection, timed out unsent, and were
+    // reported as possibly sent — to residents who never got them.
+    const plan = twilioPlan({accountSid, authToken})
+    twilio = await startProviderFake({plan: (request) => ({...plan(request), delayMs: 600}) as ReturnType<typeof plan>})
+    home = makeCrierHome()
+    home.env.TWILIO_AUTH_TOKEN = authToken
+    const sms = (from: string, list: string) =>
+      `{type: sms, accountSid: "${accountSid}", authToken: "\${TWILIO_AUTH_TOKEN}", from: "${from}", baseUrl: "${twilio!.url}", audience: ${list}, concurrency: 2, timeout: 1s}`
+    home.writeConfig(`defaultRegion: GB
+channels:
+  residents-sms: ${sms('+447700900998', 'residents')}
+  responders-sms: ${sms('+447700900999', 'responders')}
+`)
+    for (const [list, prefix] of [['residents', '07700 9001'], ['responders', '07700 9002']] as const) {
+      const csv = join(home.home, `${list}.csv`)
+      writeFileSync(csv, 'name,phone\n' + Array.from({length: 4}, (_, i) => `${list} ${i},${prefix}1${i}`).join('\n') + '\n')
+      expect(home.run(['subscribers', 'import', csv, '--list', list]).status).toBe(0)
+    }
+    const draft = jsonOf(home.run(['draft', 'Gas leak on Stryd Fawr: stay indoors.', '--severity', 'Minor', '--channel', 'residents-sms,responders-sms', '--json']))
+    const result = await home.runAsync(['broadcast', draft.id, '--json'])
+    expect(result.status, result.stderr).toBe(0)
+    const channels = JSON.parse(result.stdout).channels as Array<{channel: string; total: number; sent: number}>
+    expect(channels.map(({channel, total, sent}) => ({channel, total, sent}))).toEqual([
+      {channel: 'residents-sms', total: 4, sent: 4},
+      {channel: 'responders-sms', total: 4, sent: 4},
+    ])
+    expect(acceptedMessages(twilio.requests)).toHaveLength(8)
+  })
+})
+
 describe('an e-mail whose server took the whole message and never answered', () => {
   it('ends unknown, is never sent again (it may have arrived), and gets the Cancel', async () => {
     smtp = await startSmtpFake({users: {alerts: smtpPassword}})

@@ -2,7 +2,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it, vi} from 'vitest'
 import {z} from 'zod'
 import {registerDriver, driverFor} from '../../src/channels/registry.js'
-import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, NotSentError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import type {Driver} from '../../src/channels/driver.js'
 import {Dispatcher, rateLimitPauseMs, type DispatchEvent} from '../../src/engine/dispatcher.js'
 import {finishAnnouncementsIfDone} from '../../src/engine/finish.js'
@@ -420,6 +420,29 @@ describe('deliveries in doubt', () => {
     const rows = world.store.db.prepare('SELECT channel, state, attempts, last_error AS lastError FROM delivery ORDER BY channel').all() as Array<{channel: string; state: string; attempts: number; lastError: string | null}>
     expect(rows.map((row) => [row.channel, row.state, row.attempts])).toEqual([['idem', 'sent', 2], ['plain', 'unknown', 1]])
     expect(rows[1]!.lastError).toBe('no answer, so it may or may not have gone out (timed out after 10000 ms) — check plain before sending again')
+  })
+
+  it('a send a second Ctrl-C cut short before it left is queued again, even without idempotency; one on the wire is in doubt', async () => {
+    // What the HTTP client says of a request still waiting for a connection when it was aborted.
+    world = makeWorld(`channels:\n  plain: {type: test-plain, concurrency: 2}\n`)
+    world.queue(2)
+    const stop = new AbortController()
+    const abort = new AbortController()
+    let started = 0
+    scripted.script = () =>
+      new Promise((_, reject) => {
+        const which = started++
+        if (started === 2) setTimeout(() => (stop.abort(), abort.abort()), 10)
+        abort.signal.addEventListener('abort', () => reject(which === 0 ? new NotSentError('request aborted before it was sent') : new InDoubtSendError('request aborted')), {once: true})
+      })
+    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const summary = await dispatcher.run({stop: stop.signal, abort: abort.signal})
+    await dispatcher.close()
+    expect(summary.unknown).toBe(1)
+    const rows = world.store.db.prepare('SELECT id, state, attempts, last_error AS lastError FROM delivery').all() as Array<{id: string; state: string; attempts: number; lastError: string}>
+    const [first, second] = scripted.sends.map((id) => rows.find((row) => row.id === id)!)
+    expect(first).toMatchObject({state: 'queued', attempts: 0, lastError: 'stopped before it was sent: request aborted before it was sent'})
+    expect(second).toMatchObject({state: 'unknown', attempts: 1, lastError: expect.stringMatching(/^stopped mid-send, may or may not have gone out/)})
   })
 
   it('marks a non-idempotent delivery unknown instead of resending it', async () => {
