@@ -414,10 +414,13 @@ export function deliveryStore(db: Db) {
     takeRateTokens(channel: string, perSecond: number, want: number, now: number): {granted: number; waitMs: number} {
       const capacity = Math.max(1, Math.ceil(perSecond / 10))
       const row = rateRow.get(channel) as {tokens: number; refilledAt: number} | undefined
-      const tokens = row ? Math.min(capacity, row.tokens + (Math.max(0, now - row.refilledAt) * perSecond) / 1000) : capacity
+      // A claim's time was read before it waited for the lock: one that waited behind another
+      // process's later claim must not move the bucket's clock back, or that time refills twice.
+      const at = row ? Math.max(now, row.refilledAt) : now
+      const tokens = row ? Math.min(capacity, row.tokens + ((at - row.refilledAt) * perSecond) / 1000) : capacity
       const granted = Math.max(0, Math.min(want, Math.floor(tokens)))
       const left = tokens - granted
-      saveRate.run({channel, tokens: left, now})
+      saveRate.run({channel, tokens: left, now: at})
       return {granted, waitMs: left >= 1 ? 0 : Math.ceil(((1 - left) * 1000) / perSecond)}
     },
     /** Gives back tokens a claim did not use (fewer deliveries were due than tokens taken). */

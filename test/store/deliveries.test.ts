@@ -137,3 +137,20 @@ describe('the reason a channel line gives', () => {
     expect(channelCountsLine(world.store.deliveries.countsByChannel(id!)[0]!)).toBe('partners    sent 1/8  cancelled 7   (cancelled by pc.owen)')
   })
 })
+
+describe("a channel's shared rate bucket", () => {
+  it('never refills the same time twice when a claim that waited for the lock brings an earlier time', () => {
+    // Four crier runs on one queue: each read its time, then waited for the others' claims. A late
+    // one set the bucket's clock back, the next counted that time again — 8.4 texts/s at rate 5/s.
+    world = makeWorld('channels:\n  partners: {type: webhook, url: "http://127.0.0.1:9/hook"}\n')
+    const take = (want: number, now: number) => world!.store.transaction(() => world!.store.deliveries.takeRateTokens('partners', 100, want, now))
+    const t0 = 1_700_000_000_000
+    expect(take(1000, t0).granted).toBe(10)
+    // A second at 100/s refills 100, however late some claims' times arrive: each 50 ms step
+    // followed by a claim whose time is 25 ms older.
+    let granted = 0
+    for (let ms = 50; ms <= 1000; ms += 50) granted += take(1000, t0 + ms).granted + take(1000, t0 + ms - 25).granted
+    expect(granted).toBe(100)
+    expect(take(1000, t0 + 1000)).toEqual({granted: 0, waitMs: 10})
+  })
+})
