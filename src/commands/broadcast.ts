@@ -203,6 +203,7 @@ export default class Broadcast extends CrierCommand {
 
 function overrideNotice(isOverridden: boolean, dryRun: boolean, user: string, id: string): string {
   if (!isOverridden) return `Override not needed: ${shortId(id)} has its approvals, so it goes the ordinary way.`
-  if (dryRun) return `Emergency override by ${user} would be recorded; flagged until another officer runs crier review ${shortId(id)}.`
+  // A dry run names no id: from stdin, none exists afterwards.
+  if (dryRun) return `Emergency override by ${user} would be recorded; the announcement would be flagged until another officer reviews it (crier review).`
   return `Emergency override by ${user} recorded; ${shortId(id)} is flagged until another officer runs crier review ${shortId(id)}.`
 }

@@ -43,7 +43,7 @@ export function draftAndFanOut(ctx: CoreContext, input: DraftInput, options: Pic
     if (error instanceof PolicyRefusal) {
       // The draft was rolled back: its id names nothing anyone could look up, so neither it nor
       // a hint built on it is repeated.
-      const reason = withoutId(error.message.replace(/ — ask another officer.*$/, ''), draftId)
+      const reason = withoutId(error.message.replace(/ — (?:\S+ needs its approvals: )?ask another officer.*$/, ''), draftId)
       // What policy refuses is put right on the command line; what needs approval, by a draft.
       const next = reason.includes('crier schedule ID')
         ? 'create it with crier draft (the same text and flags), then schedule it so'
@@ -65,4 +65,6 @@ function withoutId(message: string, id: string): string {
     // Scheduling needs a saved draft: said as such, not as a flag broadcast does not take.
     .replace(new RegExp(`crier (schedule|unschedule) ${ids} `, 'g'), 'crier $1 ID ')
     .replace(new RegExp(`crier \\w+ ${ids} `, 'g'), '')
+    // Anything else said of it: "and 01M… is Severe" → "and it is Severe".
+    .replace(new RegExp(`\\b${ids}\\b`, 'g'), 'it')
 }

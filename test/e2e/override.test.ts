@@ -155,6 +155,21 @@ describe('crier broadcast --override', () => {
     expect(show(h, announcement.id)).toMatchObject({state: 'sent', author: 'insp.owen', override: {by: 'insp.owen', reason: 'Dam breach'}})
   })
 
+  it('broadcast - names no id when it is refused or dry-run: nothing was saved for another officer to approve or review', () => {
+    const h = homeWith('{allowed: true}')
+    const dry = h.run(['broadcast', '-', '--severity', 'Extreme', '--override', '--reason', 'Dam breach', '--dry-run'], {env: officer, input: 'Dam breach at Dolgarrog.'})
+    expect(dry.status, explain(dry)).toBe(0)
+    expect(dry.stderr).toContain('Emergency override by insp.owen would be recorded; the announcement would be flagged until another officer reviews it (crier review).')
+    expect(dry.stdout + dry.stderr).not.toMatch(/\b01[0-9A-HJKMNP-TV-Z]{10}/)
+    const before = storeFacts(h)
+    const severe = h.run(['broadcast', '-', '--severity', 'Severe', '--override', '--reason', 'Dam breach'], {env: officer, input: 'Dam breach at Dolgarrog.'})
+    refused(severe, 3, /^Error: --override is only for Extreme announcements and it is Severe — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID$/)
+    h.writeConfig(configWith('{allowed: false}'))
+    const notAllowed = h.run(['broadcast', '-', '--severity', 'Extreme', '--override', '--reason', 'Dam breach'], {env: officer, input: 'Dam breach at Dolgarrog.'})
+    refused(notAllowed, 3, /^Error: policy does not allow emergency overrides \(policy\.emergencyOverride\.allowed is false\) — nothing was saved; create it with crier draft, get it approved, then crier broadcast ID$/)
+    expect(storeFacts(h)).toEqual(before)
+  })
+
   it('review refuses an announcement that was not overridden (exit 3)', () => {
     const h = homeWith('{allowed: true}')
     const created = draft(h, ['Road closed.', '--severity', 'Minor'], {env: officer})
