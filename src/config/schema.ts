@@ -15,6 +15,13 @@ const rate = z
 /** A channel's timeout: under 100 ms every send would give up before any provider could answer. */
 const timeout = duration.refine((text) => (parseDuration(text) ?? 100) >= 100, 'expected at least 100ms — every send would give up before the provider could answer')
 
+/**
+ * How late an occurrence may still fire. Under 2 minutes, one fired on time would be missed:
+ * `crier run` from cron each minute sees an occurrence up to a minute after it is due, and its
+ * own start takes a second or more.
+ */
+const grace = duration.refine((text) => (parseDuration(text) ?? 120_000) >= 120_000, 'expected at least 2m — crier run from cron each minute fires an occurrence up to a minute after it is due, so less would miss ones fired on time')
+
 /** Settings every channel has, whatever its driver: how the engine treats it. */
 export const channelCommonSchema = z.object({
   type: z.string(),
@@ -229,7 +236,7 @@ export const configFileSchema = z
     languages: z.array(z.string().min(2)).min(1).optional(),
     channels: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'channel names are letters, digits, - and _'), z.record(z.string(), z.unknown())).default({}),
     policy: policySchema.default(policySchema.parse({})),
-    scheduling: z.object({grace: duration.default('15m')}).strict().optional(),
+    scheduling: z.object({grace: grace.default('15m')}).strict().optional(),
     templates: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'template names are letters, digits, - and _'), templateSchema).default({}),
   })
   .strict()

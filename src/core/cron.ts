@@ -10,6 +10,11 @@ export function checkCron(expression: string, timeZone: string): void {
   if (fields.length !== 5) {
     throw new UsageError(`--cron "${expression}" has ${fields.length} fields — use five: minute hour day-of-month month day-of-week, e.g. "0 8 * * TUE"`)
   }
+  // cron-parser reads H as a random value each time it parses: what is echoed and checked now
+  // would not be when it fires.
+  if (/(?:^|[\s,])H(?=$|[\s,(/])/i.test(expression.trim())) {
+    throw new UsageError(`--cron "${expression}" uses H, a different minute or hour each time it is read — give the time itself, e.g. "20 10 * * *"`)
+  }
   try {
     CronExpressionParser.parse(expression, {tz: timeZone, currentDate: new Date()})
   } catch (error) {

@@ -355,7 +355,11 @@ function instantIn(wall: WallTime, timeZone: string, given: Given): number {
   throw new UsageError(`${given.flag} "${given.text}" does not exist in ${timeZone} (the clocks go forward that night, from ${clock(hi, before)} to ${clock(hi, after)}) — give a time that does: ${isoInZone(hi - 60_000, timeZone)} or ${isoInZone(hi, timeZone)}`)
 }
 
+/** The latest a schedule can name: CAP's dates have four-digit years, as --expires allows. */
+const latestTime = Date.UTC(9999, 11, 31, 23, 59, 59)
+
 function checked(resolved: ResolvedWhen, now: number, given: Given, timeZone: string): ResolvedWhen {
+  if (!Number.isFinite(resolved.at) || resolved.at > latestTime) throw new UsageError(`${given.flag} "${given.text}" is past the year 9999 — give a nearer time`)
   if (resolved.at <= now) throw new UsageError(`${given.flag} "${given.text}" is in the past (${formatInZone(resolved.at, timeZone)}) — give a later time`)
   return resolved
 }

@@ -321,6 +321,7 @@ policy:
     ['a bad rate', 'channels:\n  website: { type: feed, dir: /srv/a, rate: fast }\n', /^config\.yaml: channels\.website\.rate: expected a rate/],
     ['a rate of nothing', 'channels:\n  website: { type: feed, dir: /srv/a, rate: 0/s }\n', /^config\.yaml: channels\.website\.rate: a rate of 0 would send nothing — remove rate for no limit/],
     ['a timeout no provider could meet', 'channels:\n  website: { type: feed, dir: /srv/a, timeout: 0s }\n', /^config\.yaml: channels\.website\.timeout: expected at least 100ms/],
+    ['a grace that would miss occurrences fired on time', 'scheduling: { grace: 1s }\n', /^config\.yaml: scheduling\.grace: expected at least 2m — crier run from cron each minute fires an occurrence up to a minute after it is due/],
     ['maxAttempts that is not a number', 'channels:\n  website: { type: feed, dir: /srv/a, maxAttempts: many }\n', /^config\.yaml: channels\.website\.maxAttempts: expected a number$/],
     ['an unknown time zone', 'timezone: Mars/Olympus\n', /^config\.yaml: timezone: expected an IANA time zone/],
     ['an unknown severity in policy', 'policy:\n  approvals: { bySeverity: { Apocalyptic: 3 } }\n', /^config\.yaml: policy\.approvals\.bySeverity/],

@@ -50,6 +50,14 @@ describe('checkCron', () => {
     expect(refused('@daily').message).toMatch(/has 1 fields/)
   })
 
+  it('refuses H, which cron-parser reads as a different random value each time', () => {
+    // Echoed as 10:50, fired at 10:20 the next day: the officer must see the time it fires.
+    for (const expression of ['H 10 * * *', 'H H * * *', '0 H(8-10) * * *', 'H/15 * * * *', '0,H 9 * * MON']) {
+      expect(refused(expression).message, expression).toBe(`--cron "${expression}" uses H, a different minute or hour each time it is read — give the time itself, e.g. "20 10 * * *"`)
+    }
+    expect(() => checkCron('0 8 * * THU', 'Europe/London')).not.toThrow()
+  })
+
   it('refuses nonsense', () => {
     expect(refused('nonsense').message).toMatch(/^--cron "nonsense" has 1 fields/)
     expect(refused('a b c d e').message).toMatch(/^--cron "a b c d e" is not valid \(.+\) — e\.g\. "0 8 \* \* TUE"$/)

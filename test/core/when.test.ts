@@ -137,6 +137,14 @@ describe('parseWhen refuses', () => {
     expect(parseWhen('2026-11-25T12:59', winter, 'America/New_York').at).toBe(Date.UTC(2026, 10, 25, 17, 59))
   })
 
+  it('a time past the year 9999, or past any a clock can hold', () => {
+    for (const text of ['in 99999999 weeks', 'in 9999999 weeks']) {
+      expect(refused(text, winter, 'Europe/London').message).toBe(`--at "${text}" is past the year 9999 — give a nearer time`)
+    }
+    expect(() => parseUntil('in 99999999 weeks', winter, 'Europe/London')).toThrow('--until "in 99999999 weeks" is past the year 9999 — give a nearer time')
+    expect(parseWhen('in 52 weeks', winter, 'UTC').at).toBe(winter + 52 * 7 * 24 * hour)
+  })
+
   it('now itself', () => {
     expect(refused(new Date(winter).toISOString(), winter, 'UTC').message).toMatch(/is in the past/)
     expect(parseWhen(new Date(winter + 1).toISOString(), winter, 'UTC').at).toBe(winter + 1)
