@@ -65,8 +65,12 @@ export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult
     const current = mustGet(ctx, id)
     const at = ctx.now()
     const {findings} = judgeAnnouncement(ctx, current, at)
-    // Refuse an illegal transition before anything else, so "cannot approve — it has been sent" wins.
-    transition(current.state, 'approve', id.slice(0, 12))
+    // Approved or scheduled, yet short of what policy asks now (raised since): the approval it
+    // lacks is taken where it stands, so that what it says to do — another officer approves —
+    // can be done. Otherwise an illegal transition is refused before anything else, so "cannot
+    // approve — it has been sent" wins.
+    const shortOfPolicy = (current.state === 'approved' || current.state === 'scheduled') && !approvalsOf(ctx, current).satisfied
+    if (!shortOfPolicy) transition(current.state, 'approve', id.slice(0, 12))
     refuseRejected(ctx, current, 'approve')
     const blocking = findingsBlockingApproval(findings)
     if (blocking.length) throw new PolicyRefusal(`cannot approve — ${blocking.map((f) => f.message).join('; ')}`)
@@ -76,7 +80,7 @@ export function approveAnnouncement(ctx: CoreContext, id: string): ApproveResult
     withdrawStaleApprovals(ctx, current, approvals)
     ctx.store.announcements.addApproval({announcementId: id, approver: ctx.user, contentHash: contentHash(current), approvedAt: at})
     const status = approvalsOf(ctx, current)
-    const next: Announcement = {...current, state: transition(current.state, status.satisfied ? 'approve' : 'approve-partially'), updatedAt: at}
+    const next: Announcement = {...current, state: shortOfPolicy ? current.state : transition(current.state, status.satisfied ? 'approve' : 'approve-partially'), updatedAt: at}
     ctx.store.announcements.update(next)
     return {announcement: next, approvals: status, findings}
   })

@@ -3,7 +3,7 @@ import type {CoreContext} from '../core/context.js'
 import {cronDueSince, type DueOccurrences} from '../core/cron.js'
 import {graceMs} from '../core/scheduling.js'
 import {CrierError} from '../core/errors.js'
-import {newId} from '../core/ids.js'
+import {newId, shortId} from '../core/ids.js'
 import {transition} from '../core/lifecycle.js'
 import {formatSpan} from '../core/span.js'
 import {namedWallClock} from '../core/policy/quiet-hours.js'
@@ -104,7 +104,8 @@ function fireOccurrence(ctx: CoreContext, schedule: Schedule, template: Announce
     })
   } catch (error) {
     if (!(error instanceof CrierError)) throw error
-    const reason = `missed: ${error.message}`
+    // A recurring one's copy was rolled back with its fan-out: what is to be done is done to the template.
+    const reason = `missed: ${schedule.kind === 'cron' ? error.message.split(announcementId).join(template.id).split(shortId(announcementId)).join(shortId(template.id)) : error.message}`
     ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'missed', announcementId: null, recordedAt: now, reason})
     return {kind: 'missed', ...base, reason}
   }

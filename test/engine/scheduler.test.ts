@@ -469,6 +469,39 @@ describe('approval and unscheduling', () => {
     expect(deliveriesOf(w, events[0]!.announcementId!)).toBe(1)
   })
 
+  it('when policy asks for more approvals after scheduling, the miss names the template, and another officer approving it lets the next occurrence go', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {cron: '0 8 * * TUE'})
+    // The admin raised the approvals needed (config.yaml edited; this run reads it).
+    const tightened = {...ctx, config: {...ctx.config, policy: {...ctx.config.policy, approvals: {...ctx.config.policy.approvals, default: 1}}}}
+    clock = tuesday1
+    const [missed] = fireDueSchedules(tightened)
+    // It named the occurrence's copy, rolled back with its fan-out: an id nobody could approve.
+    expect(missed).toMatchObject({kind: 'missed'})
+    expect(missed!.reason).toBe(`missed: ${shortId(id)} (Minor) needs 1 approval before it can be sent and has 0 — ask another officer to run crier approve ${shortId(id)}`)
+    // What it says to do can be done: it stays scheduled, with the approval it lacked.
+    approveAnnouncement({...tightened, user: 'officer.approver'}, id)
+    expect(stateOf(w, id)).toBe('scheduled')
+    clock = tuesday1 + 7 * 24 * 3_600_000
+    expect(fireDueSchedules(tightened).map((event) => event.kind)).toEqual(['fired'])
+    // Once it has what policy asks, approving it again is refused as before.
+    expect(() => approveAnnouncement({...tightened, user: 'officer.third'}, id)).toThrow(/it is scheduled/)
+  })
+
+  it('a one-off missed for want of an approval policy now asks for goes back to approved, and can get it', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    scheduleAnnouncement(ctx, id, {at: '2026-11-25T14:00'})
+    const tightened = {...ctx, config: {...ctx.config, policy: {...ctx.config.policy, approvals: {...ctx.config.policy.approvals, default: 1}}}}
+    clock = Date.UTC(2026, 10, 25, 14, 0, 30)
+    expect(fireDueSchedules(tightened).map((event) => event.kind)).toEqual(['missed'])
+    expect(stateOf(w, id)).toBe('approved')
+    // "approved already" sent the officer back to broadcast, which asked for this approval.
+    approveAnnouncement({...tightened, user: 'officer.approver'}, id)
+    expect(fanOut(tightened, id).queued).toBe(1)
+  })
+
   it('unschedule returns a one-off to approved and it never fires', () => {
     const {ctx, w} = setUp()
     const id = draft(ctx)
