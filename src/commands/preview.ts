@@ -4,6 +4,7 @@ import {missingSecretLines} from '../cli/missing-secrets.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {mustGet, recordPreview} from '../core/approval.js'
 import {ExitCode, UsageError} from '../core/errors.js'
+import {splitChannelList} from '../core/fields.js'
 import {blockingFindings} from '../core/policy/check.js'
 import {unreachedByArea} from '../core/area-reach.js'
 import {previewAnnouncement} from '../core/preview.js'
@@ -16,16 +17,19 @@ export default class Preview extends CrierCommand {
   static override description = 'Show exactly what each channel will publish, with lengths and policy findings.'
   static override examples = ['<%= config.bin %> preview 01JD5X', '<%= config.bin %> preview 01JD5X --channel website --json']
   static override args = {id: idArg}
-  static override flags = {channel: Flags.string({char: 'c', description: 'Only this channel.'})}
+  static override flags = {channel: Flags.string({char: 'c', description: 'Only these channels (a comma list).'})}
 
   async run() {
     const {args, flags} = await this.parse(Preview)
     const ctx = await this.context()
     const announcement = mustGet(ctx, resolveAnnouncementId(ctx, args.id))
-    if (flags.channel && !announcement.channels.includes(flags.channel)) {
-      throw new UsageError(`${flags.channel} is not one of this announcement's channels (${announcement.channels.join(', ')}) — name one of those, or leave out --channel for all`)
+    // A comma list, as draft takes; given but empty (a script's "$CHANNEL") is refused, not taken as all.
+    const channels = flags.channel === undefined ? undefined : splitChannelList([flags.channel])
+    const unknown = channels?.find((channel) => !announcement.channels.includes(channel))
+    if (unknown) {
+      throw new UsageError(`${unknown} is not one of this announcement's channels (${announcement.channels.join(', ')}) — name one of those, or leave out --channel for all`)
     }
-    const preview = previewAnnouncement(ctx, announcement, flags.channel)
+    const preview = previewAnnouncement(ctx, announcement, channels)
     // What this officer read: an approval by them later is of this text (approveAnnouncement).
     recordPreview(ctx, announcement)
     this.say(previewText(preview))

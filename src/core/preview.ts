@@ -25,19 +25,20 @@ export interface Preview {
 }
 
 /** Exactly what each channel will publish, the policy findings and where approval stands. */
-export function previewAnnouncement(ctx: CoreContext, announcement: Announcement, onlyChannel?: string): Preview {
+export function previewAnnouncement(ctx: CoreContext, announcement: Announcement, onlyChannels?: string[]): Preview {
   // A scheduled announcement is judged (quiet hours, expiry horizon) when it will go out, as schedule judged it.
   const nextDue = ctx.store.schedules.activeFor(announcement.id)?.nextDueAt
   const judged = judgeAnnouncement(ctx, announcement, ctx.now(), nextDue ? {sendAt: [nextDue]} : {})
   const {renderings} = judged
   // Not policy, but as blocking: broadcast and schedule refuse it (exit 2).
   const findings = [...judged.findings, ...emptyAudienceProblems(ctx, announcement).map((message): Finding => ({level: 'error', rule: 'empty-audience', message}))]
-  const shown = renderings.filter((r) => !onlyChannel || r.channel.name === onlyChannel)
+  const only = onlyChannels && new Set(onlyChannels)
+  const shown = renderings.filter((r) => !only || only.has(r.channel.name))
   return {
     announcement,
     channels: shown.map((r) => ({channel: r.channel.name, type: r.channel.type, ...(r.language && {language: r.language}), parts: r.rendered.parts})),
-    findings: onlyChannel ? findings.filter((f) => !f.channel || f.channel === onlyChannel) : findings,
+    findings: only ? findings.filter((f) => !f.channel || only.has(f.channel)) : findings,
     approvals: approvalsOf(ctx, announcement),
-    targeting: areaReachOf(ctx, announcement).filter((reach) => !onlyChannel || reach.channel === onlyChannel),
+    targeting: areaReachOf(ctx, announcement).filter((reach) => !only || only.has(reach.channel)),
   }
 }

@@ -151,6 +151,8 @@ describe('crier preview', () => {
     const created = draft(home, ['Channel filter.', '--severity', 'Minor'])
     expect(jsonOf(ok(home.run(['preview', created.id, '--channel', 'website', '--json']))).channels.map((c: any) => c.channel)).toEqual(['website'])
     refused(home.run(['preview', created.id, '--channel', 'x']), 2, /x is not one of this announcement's channels \(website\) — name one of those, or leave out --channel for all$/)
+    // Given but empty (a script's unset "$CHANNEL") is refused, not taken as every channel.
+    refused(home.run(['preview', created.id, '--channel', '']), 2, /^Error: --channel names nothing — give the channels it goes to/)
   })
 
   it('shows each configured channel of a multi-channel announcement', () => {
@@ -158,6 +160,8 @@ describe('crier preview', () => {
     try {
       multi.writeConfig(twoChannelConfig)
       const created = draft(multi, ['Two channels.', '--severity', 'Minor', '--channel', 'website,intranet'])
+      // A comma list, as draft takes.
+      expect(jsonOf(ok(multi.run(['preview', created.id, '--channel', 'intranet, website', '--json']))).channels.map((c: any) => c.channel)).toEqual(['website', 'intranet'])
       const preview = jsonOf(ok(multi.run(['preview', created.id, '--json'])))
       expect(preview.channels.map((c: any) => [c.channel, c.type])).toEqual([
         ['website', 'feed'],
