@@ -7,13 +7,14 @@ import {CrierCommand} from '../cli/base-command.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {announcementFlags, statusFlag} from '../cli/draft-flags.js'
 import {readFileText, readStdinText} from '../cli/read-text.js'
-import {mustGet} from '../core/approval.js'
+import {approvalsOf, mustGet} from '../core/approval.js'
 import {variantIndexFor} from '../core/announcement.js'
 import {editAnnouncement, parseLanguage, type EditInput} from '../core/drafting.js'
 import {UsageError} from '../core/errors.js'
 import {splitChannelList} from '../core/fields.js'
 import {shortId} from '../core/ids.js'
 import {checkAnnouncementText} from '../core/text-input.js'
+import {approvalsWanted} from '../views/approval-wanted.js'
 import {announcementJson} from '../views/format.js'
 import {counted} from '../core/counted.js'
 import {oneLine} from '../core/terminal-text.js'
@@ -62,7 +63,9 @@ export default class Edit extends CrierCommand {
       this.say(`Unchanged: ${shortId(id)} already says that${announcement.state === 'approved' ? ' (its approvals stand)' : ''}.`)
       return {...announcementJson(announcement), withdrawnApprovals, changed: false}
     }
-    this.say(`Edited ${shortId(id)}${withdrawnApprovals ? `; ${counted(withdrawnApprovals, 'approval')} withdrawn — it needs approving again` : ''}.`)
+    // A raised severity can make a draft wait for approval: said, as draft says it.
+    const waiting = announcement.state === 'pending_approval' && !withdrawnApprovals ? ` (${announcement.severity}, waiting for approval: it needs ${approvalsWanted(announcement, approvalsOf(ctx, announcement))}: crier approve ${shortId(id)})` : ''
+    this.say(`Edited ${shortId(id)}${waiting}${withdrawnApprovals ? `; ${counted(withdrawnApprovals, 'approval')} withdrawn — it needs approving again` : ''}.`)
     // On stderr with --json too: a script is the likelier to leave "open" over "closed".
     if (keptHeadline) process.stderr.write(`Note: the headline stays "${oneLine(keptHeadline, 140)}" — if the new text says otherwise, change it with --headline\n`)
     return {...announcementJson(announcement), withdrawnApprovals, changed: true}

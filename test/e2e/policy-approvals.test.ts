@@ -66,6 +66,13 @@ describe('two-person approval through the CLI', () => {
     expect(show(home, created.id).state).toBe('sent')
   })
 
+  it('an edit that raises the severity past what needs approval says it now waits for approval', () => {
+    const created = draft(home, ['Flooding on the riverside at Llanrwst.', '--severity', 'Minor', '--area', 'Llanrwst', '--expires', '+6h'], {env: author})
+    expect(show(home, created.id).state).toBe('draft')
+    expect(ok(home.run(['edit', created.id, '--severity', 'Severe'], {env: author})).stdout).toBe(`Edited ${created.shortId} (Severe, waiting for approval: it needs 1, by an officer other than ${author.CRIER_USER}: crier approve ${created.shortId}).\n`)
+    expect(show(home, created.id).state).toBe('pending_approval')
+  })
+
   it('editing after approval withdraws it: broadcast is refused (exit 3) and nothing is sent', () => {
     const created = draft(home, ['Evacuate the caravan park.', '--severity', 'Severe', '--area', 'Towyn', '--expires', '+6h'], {env: author})
     ok(home.run(['approve', created.id], {env: jones}))
