@@ -17,6 +17,17 @@ import {formatInZone} from './when.js'
  * feed shows it in the original's place. Before anything went out there is nothing to update:
  * the announcement itself is edited (or unscheduled, then edited).
  */
+/**
+ * How the latest Update of a message was withdrawn, if it was: cancelling an Update withdraws
+ * the whole message, so the original is not to be pointed at it as "the latest word".
+ */
+function withdrawalOf(ctx: CoreContext, update: string): string | undefined {
+  const [cancel] = ctx.store.announcements.cancelsOf(update)
+  if (cancel) return `its Update ${shortId(update)} was cancelled by ${shortId(cancel)}, which withdrew the whole message (crier status ${shortId(cancel)})`
+  if (ctx.store.announcements.get(update)?.state === 'cancelled') return `its Update ${shortId(update)} was cancelled, and the whole message with it`
+  return undefined
+}
+
 export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): Announcement {
   return ctx.store.transaction(() => {
     const original = mustGet(ctx, id)
@@ -26,6 +37,8 @@ export function draftUpdate(ctx: CoreContext, id: string, input: DraftInput): An
     const [cancel] = ctx.store.announcements.cancelsOf(id)
     if (cancel) throw new PolicyRefusal(`cannot update ${short} — it was cancelled by ${shortId(cancel)}; send a new announcement instead`)
     const [latest] = ctx.store.announcements.sentUpdatesOf(id)
+    const withdrawnBy = latest && withdrawalOf(ctx, latest)
+    if (withdrawnBy) throw new PolicyRefusal(`cannot update ${short} — ${withdrawnBy}; send a new announcement instead`)
     if (latest) throw new PolicyRefusal(`cannot update ${short} — it was updated already by ${shortId(latest)}: update that (crier update ${shortId(latest)} …)`)
     if (ctx.store.deliveries.publishedChannels(id).length === 0) {
       if (['sent', 'sent_with_failures', 'expired'].includes(original.state)) {
@@ -129,6 +142,8 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
       throw new PolicyRefusal(`cannot cancel ${shortId(id)} — ${cancelledBefore.actor} cancelled it already (no Cancel message was needed: nothing of it was in force); crier audit --id ${shortId(id)} shows when`)
     }
     const [latest] = ctx.store.announcements.sentUpdatesOf(id)
+    const withdrawnBy = latest && withdrawalOf(ctx, latest)
+    if (withdrawnBy) throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it is withdrawn already: ${withdrawnBy}`)
     if (latest) throw new PolicyRefusal(`cannot cancel ${shortId(id)} — it was updated by ${shortId(latest)}, the latest word: cancel that (crier cancel ${shortId(latest)})`)
     const isFinal = original.state === 'sent' || original.state === 'sent_with_failures'
     // Stopped before, while the config could not draft its Cancel (no Cancel exists: see above):

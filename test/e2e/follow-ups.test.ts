@@ -123,6 +123,12 @@ describe('crier cancel', () => {
     const update = jsonOf(ok(home.run(['update', other, 'Road reopened in Bangor.', '--json']))).id as string
     ok(home.run(['broadcast', update]))
     refused(home.run(['cancel', other]), 3, new RegExp(`updated by ${update.slice(0, 12)}, the latest word: cancel that`))
+    // Once that Update is cancelled, the whole message is withdrawn: not "update that" or "cancel
+    // that", which would be refused in turn.
+    const withdrawal = jsonOf(ok(home.run(['cancel', update, '--json']))).followUp.announcement.id as string
+    const withdrawn = `its Update ${update.slice(0, 12)} was cancelled by ${withdrawal.slice(0, 12)}, which withdrew the whole message \\(crier status ${withdrawal.slice(0, 12)}\\)`
+    refused(home.run(['update', other, 'Road reopened again.']), 3, new RegExp(`^Error: cannot update ${other.slice(0, 12)} — ${withdrawn}; send a new announcement instead$`))
+    refused(home.run(['cancel', other]), 3, new RegExp(`^Error: cannot cancel ${other.slice(0, 12)} — it is withdrawn already: ${withdrawn}$`))
   })
 
   it('where policy needs an approval, it stops at once and drafts the Cancel for another officer to approve', () => {
