@@ -4,7 +4,8 @@ import {CrierCommand} from '../cli/base-command.js'
 import {waitingChannelNotes} from '../cli/delivery-report.js'
 import {idArg, resolveAnnouncementId} from '../cli/args.js'
 import {approvalsOf, mustGet} from '../core/approval.js'
-import {stripTerminalControls} from '../core/terminal-text.js'
+import {missedOneOff} from '../core/missed-one-off.js'
+import {oneLine, stripTerminalControls} from '../core/terminal-text.js'
 import {shortId} from '../core/ids.js'
 import {supersededBy} from '../core/superseded.js'
 import {formatSpan} from '../core/span.js'
@@ -29,6 +30,7 @@ export default class Show extends CrierCommand {
     const superseded = supersededBy(ctx, [id]).get(id)
     const schedule = ctx.store.schedules.activeFor(id)
     const missed = schedule ? ctx.store.schedules.occurrencesOf(id).filter((o) => o.state === 'missed' && o.scheduleId === schedule.id) : []
+    const missedSchedule = schedule ? undefined : missedOneOff(ctx, a)
     if (!this.jsonEnabled()) {
       const clean = stripTerminalControls
       this.log(`${a.id}  ${a.state}${a.override ? '  ' + overrideFlag(a).trim() : ''}`)
@@ -48,6 +50,7 @@ export default class Show extends CrierCommand {
       if (schedule?.nextDueAt != null) {
         this.log(`Scheduled: ${schedule.kind === 'cron' ? 'next ' : ''}${formatTime(schedule.nextDueAt, zone)} (${scheduleHow(schedule)}), by ${schedule.createdBy}${missed.length ? ` — ${missed.length} missed (crier status)` : ''}`)
       }
+      if (missedSchedule) this.log(`Missed:    its schedule for ${formatTime(missedSchedule.dueAt, zone)} — ${oneLine(missedSchedule.reason, 300)}`)
       this.log(`Author:    ${a.author}, created ${formatTime(a.createdAt, zone)}`)
       this.log(`Approvals: ${status.valid.length}/${status.required}${approvals.length ? ' (' + approvals.map((x) => x.approver).join(', ') + ')' : ''}`)
       if (a.rejectReason) this.log(`Rejected:  ${clean(a.rejectReason)}`)
@@ -67,6 +70,6 @@ export default class Show extends CrierCommand {
       for (const counts of channels) this.log('  ' + channelCountsLine(counts, width))
       for (const note of waitingChannelNotes(ctx, id)) this.logToStderr(`Note: ${note}`)
     }
-    return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), approvals: {required: status.required, valid: status.valid.length, satisfied: status.satisfied, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.some((valid) => valid.approver === x.approver && valid.contentHash === x.contentHash)}))}, deliveries: channels}
+    return {...announcementJson(a), ...superseded, ...scheduleJson(schedule), ...(missedSchedule && {missedSchedule}), approvals: {required: status.required, valid: status.valid.length, satisfied: status.satisfied, by: approvals.map((x) => ({approver: x.approver, approvedAt: x.approvedAt, current: status.valid.some((valid) => valid.approver === x.approver && valid.contentHash === x.contentHash)}))}, deliveries: channels}
   }
 }

@@ -4,12 +4,13 @@ import {resolveAnnouncementId} from '../cli/args.js'
 import {stopSignals} from '../cli/stop-signals.js'
 import {UsageError} from '../core/errors.js'
 import {splitNameList} from '../core/fields.js'
+import {oneLine} from '../core/terminal-text.js'
 import {shortId} from '../core/ids.js'
 import {liveSnapshotReader, type LiveSnapshotReader} from '../engine/live-snapshot.js'
 import {retryDeadDeliveries} from '../engine/retry-dead.js'
 import type {CoreContext} from '../core/context.js'
 import {supersededBy} from '../core/superseded.js'
-import {announcementLine} from '../views/format.js'
+import {announcementLine, formatTime} from '../views/format.js'
 import {pollSnapshots} from '../views/live/poll.js'
 import {openLiveView} from '../views/live/open-live-view.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
@@ -65,17 +66,19 @@ export default class Status extends CrierCommand {
     await watchIfStarted()
     // Imported here, not at the top: they load the channel drivers and policy, which the first
     // frame of --watch does not need.
-    const [{announcementStatus}, {reportDelivery, waitingChannelNotes}] = await Promise.all([import('../engine/status.js'), import('../cli/delivery-report.js')])
+    const [{announcementStatus}, {reportDelivery, waitingChannelNotes}, {missedOneOff}] = await Promise.all([import('../engine/status.js'), import('../cli/delivery-report.js'), import('../core/missed-one-off.js')])
     const ctx = await this.context({brokenChannelsAside: true})
     // Broadcast since the first look (a colleague's broadcast a moment ago): followed after all.
     await watchIfStarted()
     const status = announcementStatus(ctx, id)
+    const missedSchedule = status.channels.length === 0 ? missedOneOff(ctx, status.announcement) : undefined
     if (!this.jsonEnabled()) {
       this.log(announcementLine(status.announcement, this.timeZone(), supersededBy(ctx, [id]).get(id)))
+      if (missedSchedule) this.log(`Its schedule for ${formatTime(missedSchedule.dueAt, this.timeZone())} was missed — ${oneLine(missedSchedule.reason, 300)}`)
       if (status.channels.length === 0) this.log(`Not sent yet. Next: ${nextStepBeforeSending(status.announcement)}`)
     }
     for (const note of waitingChannelNotes(ctx, id)) this.logToStderr(`Note: ${note}`)
-    const report = reportDelivery(this, status, ctx.config, interrupted ? 130 : undefined)
+    const report = {...reportDelivery(this, status, ctx.config, interrupted ? 130 : undefined), ...(missedSchedule && {missedSchedule})}
     if (!states) return report
     const listed = ctx.store.deliveries.listInStates(id, states, listedAtMost)
     // Imported only when asked: it loads the drivers, which the first frame of --watch does without.

@@ -8,7 +8,7 @@ import {shortId} from '../../src/core/ids.js'
 import {scheduleAnnouncement} from '../../src/core/scheduling.js'
 import {formatInZone, parseWhen} from '../../src/core/when.js'
 import {alwaysOk, faultMix, slow, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
-import {makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
+import {jsonOf, makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
 import {jsonLines, killSpawned, spawnCrier, waitFor} from '../helpers/spawn-crier.js'
 import {makeWorld} from '../helpers/world.js'
 
@@ -217,6 +217,12 @@ describe('overlapping crier runs', () => {
     expect(status.stdout).toMatch(new RegExp(`^MISSED ${shortId(id!)} occurrence due \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\S+: missed: due 19 min ago, beyond the 15 min grace period$`, 'm'))
     const list = home.run(['list'])
     expect(list.stderr).toMatch(/^1 scheduled occurrence missed in the last 24 h — see crier status$/m)
+    // Its own status and show say it too: "not sent yet" alone reads as still to come.
+    const own = home.run(['status', id!])
+    expect(own.stdout).toMatch(/^Its schedule for \d{4}-\d\d-\d\d \d\d:\d\d \S+ was missed — missed: due 19 min ago, beyond the 15 min grace period\nNot sent yet\. Next: crier broadcast /m)
+    expect(jsonOf(home.run(['status', id!, '--json'])).missedSchedule).toEqual({dueAt: then + 60_000, reason: 'missed: due 19 min ago, beyond the 15 min grace period'})
+    expect(home.run(['show', id!]).stdout).toMatch(/^Missed: {4}its schedule for \d{4}-\d\d-\d\d \d\d:\d\d \S+ — missed: due 19 min ago, beyond the 15 min grace period$/m)
+    expect(jsonOf(home.run(['show', id!, '--json'])).missedSchedule).toMatchObject({dueAt: then + 60_000})
     // The next run has nothing left to report.
     const again = await home.runAsync(['run'])
     expect(again.status, explain(again)).toBe(0)
