@@ -12,6 +12,7 @@ import {judgeAnnouncement} from './policy/judge.js'
 import {formatInZone, parseUntil, parseWhen} from './when.js'
 import {refuseStaleUpdate} from './follow-up.js'
 import {parseDuration} from './duration.js'
+import {zoneOffsetMs} from './time-zone.js'
 import type {Schedule} from '../store/schedules.js'
 
 export interface ScheduleRequest {
@@ -83,7 +84,10 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     // 03:00 every night would be "missed" and exit 4 every night.
     // A sparse cron (monthly) has fewer in the week than the three it echoes: those, then.
     const week = request.cron === undefined ? next : cronOccurrences(request.cron, timeZone, now, 2016, Math.min(untilAt ?? Infinity, now + 8 * 86_400_000))
-    const judgedAt = week.length > next.length ? week : next
+    // In a zone other than policy's, a clock change in either moves its firings against quiet
+    // hours: those of the day or so after each change in the coming year are judged too.
+    const afterClockChanges = request.cron === undefined || timeZone === ctx.config.timezone ? [] : relativeOffsetChanges(timeZone, ctx.config.timezone, now, untilAt).flatMap((change) => cronOccurrences(request.cron!, timeZone, change, 1440, Math.min(untilAt ?? Infinity, change + 2 * 86_400_000)))
+    const judgedAt = [...(week.length > next.length ? week : next), ...afterClockChanges]
     const {findings} = judgeAnnouncement(ctx, announcement, now, {sendAt: judgedAt, ...(request.cron !== undefined && {cron: request.cron})})
     const blocking = blockingFindings(findings)
     if (blocking.length) throw new PolicyRefusal(`refused by policy — ${blocking.map((f) => f.message).join('; ')}`)
@@ -122,4 +126,21 @@ export function unscheduleAnnouncement(ctx: CoreContext, id: string): Announceme
     ctx.store.announcements.setState(id, state, now)
     return {...announcement, state}
   })
+}
+
+/**
+ * When, in the coming year (or until `until`), the offset between two zones changes — a clock
+ * change in either: found day by day, each a day before the first reading with the new offset.
+ */
+function relativeOffsetChanges(zone: string, policyZone: string, now: number, until: number | null): number[] {
+  const day = 86_400_000
+  const relative = (at: number) => zoneOffsetMs(at, zone) - zoneOffsetMs(at, policyZone)
+  const changes: number[] = []
+  let current = relative(now)
+  for (let at = now + day; at <= Math.min(now + 366 * day, until ?? Infinity); at += day) {
+    const offset = relative(at)
+    if (offset !== current) changes.push(at - day)
+    current = offset
+  }
+  return changes
 }

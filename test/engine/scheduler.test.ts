@@ -177,6 +177,18 @@ describe('a one-off schedule', () => {
     expect(narrow).toHaveLength(2)
   })
 
+  it('a cron in another zone is judged after the clock changes too: quiet hours it enters only in summer are found now', () => {
+    const {ctx} = setUp()
+    const id = draft(ctx)
+    const quietNights = {...ctx, config: {...ctx.config, policy: {...ctx.config.policy, quietHours: {from: '22:00', to: '07:00', except: [], level: 'block' as const}}}}
+    // 21:30 UTC is 21:30 in London in November, and 22:30 from the end of March: refused every night then.
+    expect(() => scheduleAnnouncement(quietNights, id, {cron: '30 21 * * *', tz: 'UTC'})).toThrow(/Minor announcements may not go out in quiet hours 22:00–07:00, and this one would at 2027-03-2\d 22:30 Europe\/London — give a cron that fires outside them/)
+    // In the policy's own zone a clock change moves nothing; and one that ends before the change is fine.
+    expect(scheduleAnnouncement(quietNights, id, {cron: '30 21 * * *'}).schedule).toMatchObject({kind: 'cron'})
+    unscheduleAnnouncement(ctx, id)
+    expect(scheduleAnnouncement(quietNights, id, {cron: '30 21 * * *', tz: 'UTC', until: '2027-02-01'}).schedule).toMatchObject({kind: 'cron', timeZone: 'UTC'})
+  })
+
   it('a cron that would fire in quiet hours is refused with advice about its cron, not a one-off --at', () => {
     const {ctx} = setUp()
     const id = draft(ctx)
