@@ -26,6 +26,8 @@ export interface UntoldCancel {
   original: AnnouncementRef
   /** The Cancel was rejected: it waits for its author to change it. */
   rejectReason?: string
+  /** The Cancel went out but did not reach these channels (deliveries dead): there the public still holds the original. */
+  notReached?: string[]
 }
 
 export interface UpcomingOccurrence {
@@ -138,10 +140,17 @@ export function shiftDashboard(ctx: CoreContext): ShiftDashboard {
 
   // However old: while one waits (for approval, or for what policy refuses to be put right), the
   // public still holds what was withdrawn.
-  const untoldCancels = store.announcements.list({states: ['draft', 'pending_approval', 'approved'], msgType: 'Cancel'}).flatMap((a) => {
+  const untoldCancels: UntoldCancel[] = store.announcements.list({states: ['draft', 'pending_approval', 'approved'], msgType: 'Cancel'}).flatMap((a) => {
     const original = a.references ? ref(a.references) : undefined
     return original ? [{cancel: ref(a.id)!, original, ...(a.rejectReason && {rejectReason: a.rejectReason})}] : []
   })
+  // Sent, but dead on a channel: there the public still holds it. A week of them, as of drafts:
+  // one to a channel gone for good would stand here for ever.
+  for (const a of store.announcements.list({states: ['sent_with_failures'], msgType: 'Cancel', since: now - draftWindowMs})) {
+    const original = a.references ? ref(a.references) : undefined
+    const notReached = store.deliveries.countsByChannel(a.id).flatMap((counts) => (counts.dead > 0 ? [counts.channel] : []))
+    if (original && notReached.length) untoldCancels.push({cancel: ref(a.id)!, original, notReached})
+  }
 
   // However old, as list and audit flag them: one officer's judgement waits for a second.
   const unreviewedOverrides = store.announcements.unreviewedOverrides().flatMap((a) => (a.override ? [{announcement: ref(a.id)!, by: a.override.by, at: a.override.at, reason: a.override.reason}] : []))

@@ -24,10 +24,14 @@ export function dashboardLines(board: ShiftDashboard, config: Config, width?: nu
   const title = (ref: AnnouncementRef) => `${shortId(ref.id)}  ${ref.severity.padEnd(8)} ${drillFlag(ref)}${oneLine(ref.headline, 100)}`
   if (board.untoldCancels.length) {
     lines.push('Cancelled, but the public is not told yet')
-    for (const {cancel, original, rejectReason} of board.untoldCancels) {
+    for (const {cancel, original, rejectReason, notReached} of board.untoldCancels) {
       const id = shortId(cancel.id)
       if (rejectReason) {
         item(`  ${title(original)}`, `withdrawn; its Cancel ${id} was rejected ("${oneLine(rejectReason, 100)}") — its author changes it (crier edit ${id} …), then it is approved and sent`)
+        continue
+      }
+      if (notReached) {
+        item(`  ${title(original)}`, `withdrawn; its Cancel ${id} did not reach ${notReached.join(', ')} (dead: crier status ${id}) — once that is put right, crier broadcast ${id} --retry-dead`)
         continue
       }
       const approve = cancel.state === 'pending_approval' ? `, another officer crier approve ${id}` : ''

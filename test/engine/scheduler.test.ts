@@ -167,6 +167,26 @@ describe('a one-off schedule', () => {
     expect(dashboardLines(board, ctx.config)).toContain('  … and 2 more schedules (crier list --status scheduled has them all)')
   })
 
+  it('lists a Cancel that went out but died on a channel: there the public still holds what it withdrew', () => {
+    const {ctx, w} = setUp()
+    const id = draft(ctx)
+    fanOut(ctx, id)
+    // Sent to partners, then cancelled; the Cancel's post to partners ends dead (503s past its attempts).
+    w.store.db.prepare(`UPDATE delivery SET state = 'sent', finished_at = ? WHERE announcement_id = ?`).run(clock, id)
+    w.store.db.prepare(`UPDATE announcement SET state = 'sent', sent_at = ? WHERE id = ?`).run(clock, id)
+    const cancel = cancelAnnouncement(ctx, id, undefined).followUp!
+    fanOut(ctx, cancel.id)
+    w.store.db.prepare(`UPDATE delivery SET state = 'dead', last_error = 'gave up after 8 attempts: 503', finished_at = ? WHERE announcement_id = ?`).run(clock, cancel.id)
+    w.store.db.prepare(`UPDATE announcement SET state = 'sent_with_failures' WHERE id = ?`).run(cancel.id)
+    const board = shiftDashboard(ctx)
+    expect(board.untoldCancels).toEqual([{cancel: expect.objectContaining({id: cancel.id}), original: expect.objectContaining({id}), notReached: ['partners']}])
+    const c = shortId(cancel.id)
+    expect(dashboardLines(board, ctx.config, 300)).toContainEqual(expect.stringMatching(new RegExp(`^  ${shortId(id)} .*withdrawn; its Cancel ${c} did not reach partners \\(dead: crier status ${c}\\) — once that is put right, crier broadcast ${c} --retry-dead$`)))
+    // Sent again and reached, it is told.
+    w.store.db.prepare(`UPDATE delivery SET state = 'sent' WHERE announcement_id = ?`).run(cancel.id)
+    expect(shiftDashboard(ctx).untoldCancels).toEqual([])
+  })
+
   it('the dashboard of a quiet shift fits the terminal too', () => {
     const {ctx} = setUp()
     const board = shiftDashboard(ctx)
