@@ -14,6 +14,7 @@ import {primaryVariant, type Announcement} from '../../src/core/announcement.js'
 import {baseTime, makeAnnouncement, makeFullAnnouncement} from '../helpers/announcement.js'
 import {capSchemaErrors} from '../helpers/validate-cap.js'
 import {partsInMemory} from '../helpers/thread-parts.js'
+import {asUnprivilegedUser} from '../helpers/unprivileged.js'
 
 const hour = 3_600_000
 const now = baseTime + 2 * hour
@@ -78,20 +79,6 @@ async function filesUnder(folder: string): Promise<string[]> {
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name).slice(folder.length + 1))
     .sort()
-}
-
-/**
- * Runs `action` as `nobody`, so that a read-only folder is read-only even when the tests run as
- * root (root ignores permission bits). seteuid is per process and the vitest pool is forks.
- */
-async function asUnprivilegedUser<T>(action: () => Promise<T>): Promise<T> {
-  if (process.geteuid?.() !== 0 || !process.seteuid) return action()
-  process.seteuid(65534)
-  try {
-    return await action()
-  } finally {
-    process.seteuid(0)
-  }
 }
 
 describe('feed driver settings', () => {

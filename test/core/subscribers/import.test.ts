@@ -6,24 +6,11 @@ import {describe, expect, it} from 'vitest'
 import {checkRow, importSubscribers} from '../../../src/core/subscribers/import.js'
 import {normaliseContact} from '../../../src/core/subscribers/contacts.js'
 import {csvWorlds, writeCsv} from '../../helpers/csv-world.js'
+import {asUnprivilegedUser} from '../../helpers/unprivileged.js'
 
 const csvWorld = csvWorlds()
 
 const header = 'name,email,phone,language,lat,lon,zone,tags\r\n'
-
-/**
- * Runs `action` as `nobody`, so that a read-only folder is read-only even when the tests run as
- * root (root ignores permission bits). seteuid is per process and the vitest pool is forks.
- */
-async function asUnprivilegedUser<T>(action: () => Promise<T>): Promise<T> {
-  if (process.geteuid?.() !== 0 || !process.seteuid) return action()
-  process.seteuid(65534)
-  try {
-    return await action()
-  } finally {
-    process.seteuid(0)
-  }
-}
 
 describe('subscriber import', () => {
   it('imports a CSV with a BOM, CRLF and quoted commas, normalising contacts', async () => {
