@@ -48,8 +48,8 @@ const why: Partial<Record<LifecycleState, string>> = {
   sending: 'it is being sent — use crier update or crier cancel',
   sent: 'it has been sent — use crier update or crier cancel',
   sent_with_failures: 'it has been sent — use crier update or crier cancel',
-  cancelled: 'it was cancelled',
-  expired: 'it has expired',
+  cancelled: 'it was cancelled — for what is true now, draft a new announcement (crier draft …)',
+  expired: 'it has expired — for what is true now, draft a new announcement (crier draft …)',
   approved: 'it is approved already — crier broadcast or crier schedule it',
 }
 
