@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {access, chmod, constants, mkdir, open, rename, rm, stat} from 'node:fs/promises'
+import {access, chmod, constants, mkdir, open, readdir, rename, rm, stat} from 'node:fs/promises'
 import {basename, dirname, join, relative, resolve} from 'node:path'
 import {z} from 'zod'
 import type {Announcement} from '../core/announcement.js'
@@ -85,6 +85,7 @@ export const feed: Driver<FeedSettings, FeedPayload> = {
     const target = join(channel.dir, payload.capPath)
     try {
       await createFolders(join(channel.dir, dirname(payload.capPath)), fileModeFolder(mode))
+      await openToReaders(channel.dir, mode)
       // The CAP document first: a feed must never link a file that is not there yet.
       await writeFileAtomically(target, payload.capXml, mode)
     } catch (error) {
@@ -101,6 +102,7 @@ export const feed: Driver<FeedSettings, FeedPayload> = {
     const title = channel.title ?? publisher.senderName ?? publisher.sender
     try {
       await createFolders(join(channel.dir, dirname(capIndexPath)), fileModeFolder(Number.parseInt(channel.fileMode, 8)))
+      await openToReaders(channel.dir, Number.parseInt(channel.fileMode, 8))
     } catch (error) {
       throw classifyFileError(error, channel.dir, channel.dir)
     }
@@ -127,6 +129,33 @@ export const feed: Driver<FeedSettings, FeedPayload> = {
       return {ok: false, detail: `cannot write in ${dir}: ${describeError(error)} — make it writable by crier or change the channel's dir`}
     }
   },
+}
+
+/**
+ * A feed first written private, then given a readable fileMode ("0644" for the web server):
+ * folders crier made 0700 would keep every file out of reach, the new ones too, and the
+ * documents written before stay 0600 while the feeds link them. Its own two folders are opened
+ * as far as the files are, and its own files given the mode — only ever widened, only when a
+ * folder was found closed (one stat each on every other send).
+ */
+async function openToReaders(dir: string, fileMode: number): Promise<void> {
+  const wanted = (fileMode & 0o040 ? 0o050 : 0) | (fileMode & 0o004 ? 0o005 : 0)
+  if (!wanted) return
+  const capFolder = join(dir, dirname(capIndexPath))
+  let widened = false
+  for (const folder of [dir, capFolder]) {
+    const current = (await stat(folder)).mode & 0o777
+    if ((current & wanted) === wanted) continue
+    await chmod(folder, current | wanted)
+    widened = true
+  }
+  if (!widened) return
+  const documents = (await readdir(capFolder)).filter((name) => !name.startsWith('.') && (name.endsWith('.xml') || name === basename(capIndexPath)))
+  for (const file of [...documents.map((name) => join(capFolder, name)), join(dir, alertsFeedPath)]) {
+    await chmod(file, fileMode).catch((error: unknown) => {
+      if (errorCode(error) !== 'ENOENT') throw error
+    })
+  }
 }
 
 /** Folders the web server must traverse are world-readable only if the files are. */

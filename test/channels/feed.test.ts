@@ -176,6 +176,26 @@ describe('feed send', () => {
     }
   })
 
+  it('opens a feed first written private to readers once its fileMode says so: folders, and the documents already there', async () => {
+    // Left 0700, the folders kept the web server out of every file, the new 0644 ones too.
+    const previous = process.umask(0o022)
+    try {
+      const first = makeAnnouncement()
+      await publish(channel(), first)
+      const second = makeAnnouncement()
+      await publish(channel({fileMode: '0644'}), second)
+      for (const folder of [dir, join(dir, 'cap')]) expect((await stat(folder)).mode & 0o777).toBe(0o755)
+      for (const file of ['alerts.atom', 'cap/index.atom', `cap/${first.id}.xml`, `cap/${second.id}.xml`]) expect((await stat(join(dir, file))).mode & 0o777, file).toBe(0o644)
+      // A folder above the feed's own is not crier's to open: its admin lets the web server through.
+      expect((await stat(join(root, 'public'))).mode & 0o777).toBe(0o700)
+      await chmod(join(root, 'public'), 0o711)
+      // Read as nobody, every file is there to serve.
+      for (const file of ['alerts.atom', `cap/${first.id}.xml`]) expect(await asUnprivilegedUser(() => readFile(join(dir, file), 'utf8'))).toContain('<')
+    } finally {
+      process.umask(previous)
+    }
+  })
+
   it('replaces an existing file with one of the configured mode', async () => {
     await mkdir(dir, {recursive: true})
     await writeFile(join(dir, 'alerts.atom'), 'old', {mode: 0o666})
