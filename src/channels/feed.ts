@@ -8,6 +8,7 @@ import {buildCapXml} from '../core/cap/build.js'
 import type {ChannelConfig, Driver, Receipt, RenderContext, RenderedPart, SendContext} from './driver.js'
 import {PermanentSendError, TransientSendError} from './errors.js'
 import {publishedSetting} from '../config/schema.js'
+import {isApiBaseUrl} from './http-url.js'
 
 // Publishes announcements as files a web server serves: one CAP 1.2 document per announcement
 // (dir/cap/<id>.xml) and two Atom feeds rewritten from the channel's current announcements
@@ -17,8 +18,12 @@ import {publishedSetting} from '../config/schema.js'
 
 const feedSettings = z.object({
   dir: z.string(),
-  /** Public address of `dir`; links and ids are relative / URNs without it. */
-  baseUrl: z.url().optional(),
+  /**
+   * Public address of `dir`; links and ids are relative / URNs without it. The documents' paths
+   * go after it, as an API's do after its baseUrl: published in every link, so no credentials,
+   * ?query or #fragment (and http(s) only: a javascript: or file: link is no address of a site).
+   */
+  baseUrl: z.string().refine(isApiBaseUrl, "expected the site's http(s) address of dir, without user:password, ?query or #fragment (the documents' paths go after it)").optional(),
   title: publishedSetting.optional(),
   /** The newest this many current announcements are listed (an announcement without an expiry would otherwise stay for ever). */
   maxEntries: z.number().int().min(1).max(10_000).default(100),

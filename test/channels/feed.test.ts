@@ -91,6 +91,11 @@ describe('feed driver settings', () => {
     expect(feed.config.safeParse({dir: '/srv', fileMode: 'rw-r--r--'}).success).toBe(false)
     expect(feed.config.safeParse({dir: '/srv', fileMode: '644'}).success).toBe(true)
     expect(feed.config.safeParse({dir: '/srv', baseUrl: 'northwales.example/alerts'}).success).toBe(false)
+    // Published in every link: no script or file link, no credentials, nothing the paths would land inside.
+    for (const baseUrl of ['javascript:alert(1)', 'file:///etc', 'https://user:pw@x.example/a', 'https://x.example/a#frag', 'https://northwales.example/alerts?x=1&y=2']) {
+      expect(feed.config.safeParse({dir: '/srv', baseUrl}).success, baseUrl).toBe(false)
+    }
+    expect(feed.config.safeParse({dir: '/srv', baseUrl: 'https://northwales.example/alerts/'}).success).toBe(true)
   })
 
   it('does not load xmlbuilder2 until something is rendered', () => {
