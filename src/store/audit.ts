@@ -78,8 +78,8 @@ export interface AuditFilter {
 /** Rows verify reads per query. */
 export const verifyPageRows = 1000
 
-/** What verify reads of a row: seq, the canonical row (null: build it in JavaScript), hash. */
-type CheckedRow = [number, string | null, string]
+/** What verify reads of a row: seq, the canonical row (null: build it in JavaScript), hash, prev_hash. */
+type CheckedRow = [number, string | null, string, string]
 
 export type AuditVerdict =
   | {ok: true; events: number; headHash: string}
@@ -160,9 +160,9 @@ export function auditTrail(db: Db, storeActor: string) {
   const newest = db.prepare(`SELECT * FROM (SELECT ${columns} FROM audit_event WHERE at >= @since ORDER BY seq DESC LIMIT @limit) ORDER BY seq`)
   const newestOf = db.prepare(`SELECT * FROM (SELECT ${columns} FROM audit_event WHERE subject = @subject AND at >= @since ORDER BY seq DESC LIMIT @limit) ORDER BY seq`)
   const everyRow = db.prepare(`SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_event ORDER BY seq`).raw(true)
-  // Verify reads no prev_hash: each row must hash from the previous row's hash, which says the
-  // same with one column less per row; prev_hash is read only to explain a break. It reads in
-  // pages (one .all() per page costs less than a native iterator step per row); the first page
+  // Verify reads each row's prev_hash too: its hash chaining from the previous row's hash would
+  // pass a prev_hash column changed on its own, which an exported copy then carries and a
+  // checker elsewhere (README's) rejects. It reads in pages (one .all() per page costs less than a native iterator step per row); the first page
   // has no lower bound, so a row below seq 1 is seen as before.
   //
   // SQLite writes the canonical row itself: one string per row reaches JavaScript instead of
@@ -175,7 +175,7 @@ export function auditTrail(db: Db, storeActor: string) {
   // before. The store tests hash every ASCII character both ways, should SQLite ever change.
   const checkColumns = `SELECT seq, CASE WHEN typeof(at) = 'integer' AND at BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER}
       AND typeof(actor) = 'text' AND typeof(action) = 'text' AND typeof(subject) IN ('text', 'null') AND typeof(details) = 'text'
-    THEN json_array(seq, at, actor, action, subject) || char(10) || details END, hash FROM audit_event`
+    THEN json_array(seq, at, actor, action, subject) || char(10) || details END, hash, prev_hash FROM audit_event`
   const fieldsOf = db.prepare(`SELECT seq, at, actor, action, subject, details FROM audit_event WHERE seq = ?`).raw(true)
   const firstPage = db.prepare(`${checkColumns} ORDER BY seq LIMIT ${verifyPageRows}`).raw(true)
   const nextPage = db.prepare(`${checkColumns} WHERE seq > ? ORDER BY seq LIMIT ${verifyPageRows}`).raw(true)
@@ -231,7 +231,7 @@ export function auditTrail(db: Db, storeActor: string) {
       let broken: {row: number; problem?: string} | undefined
       let rows = firstPage.all() as CheckedRow[]
       while (rows.length > 0) {
-        for (const [seq, canonical, hash] of rows) {
+        for (const [seq, canonical, hash, storedPrevHash] of rows) {
           if (seq !== expected) {
             const missing = seq === expected + 1 ? `row ${expected} is missing (deleted)` : `rows ${expected}–${seq - 1} are missing (deleted)`
             const follows = `${expected === 1 ? 'the chain starts at' : `row ${expected - 1} is followed by`} row ${seq}`
@@ -240,6 +240,10 @@ export function auditTrail(db: Db, storeActor: string) {
           }
           if (chainHash(prevHash, canonical ?? canonicalOf(seq)) !== hash) {
             broken = {row: seq}
+            break
+          }
+          if (storedPrevHash !== prevHash) {
+            broken = {row: seq, problem: `row ${seq}'s prev_hash is not row ${seq - 1}'s hash (changed after it was written)`}
             break
           }
           prevHash = hash
@@ -261,7 +265,8 @@ export function auditTrail(db: Db, storeActor: string) {
       if (recorded.seq > events) {
         return {ok: false, events, row: events + 1, problem: `the chain ends at row ${events} but ${recorded.seq} events were written: ${recorded.seq - events === 1 ? `row ${recorded.seq} is` : `rows ${events + 1}–${recorded.seq} are`} missing (truncated)`}
       }
-      if (recorded.seq < events) return {ok: false, events, row: recorded.seq + 1, problem: `rows ${recorded.seq + 1}–${events} were added outside crier (the head records ${recorded.seq} events)`}
+      // With the guards gone, crier's own rows no longer move the head: the guards are the news.
+      if (recorded.seq < events) return {ok: false, events, row: recorded.seq + 1, problem: unguarded ? `${unguarded}; ${events - recorded.seq === 1 ? `row ${events} was` : `rows ${recorded.seq + 1}–${events} were`} written since without moving the head` : `rows ${recorded.seq + 1}–${events} were added outside crier (the head records ${recorded.seq} events)`}
       if (recorded.hash !== prevHash) return {ok: false, events, row: events, problem: `row ${events} is not the row written last (its hash differs from the head's: the tail was replaced)`}
       // Whole as far as the chain and its head show: unless what guards it was taken away.
       if (unguarded) return {ok: false, events, row: events, problem: `${unguarded}, so rows after the last one anyone exported may have been removed with the head rewritten`}

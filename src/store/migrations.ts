@@ -279,6 +279,16 @@ export const migrations: string[] = [
   `
   CREATE INDEX delivery_by_created ON delivery(created_at);
   `,
+  // 17: the audit trail's head and rows cannot be replaced. INSERT OR REPLACE removes the row it
+  // replaces without firing a DELETE trigger, and audit_head had no INSERT trigger: the head
+  // could be set back and the rows after it written again, forged, with every guard in place.
+  `
+  CREATE TRIGGER audit_head_no_insert BEFORE INSERT ON audit_head
+  BEGIN SELECT RAISE(ABORT, 'audit_head is written once: it cannot be replaced'); END;
+  CREATE TRIGGER audit_event_no_replace BEFORE INSERT ON audit_event
+  WHEN EXISTS (SELECT 1 FROM audit_event WHERE seq = NEW.seq)
+  BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: its rows cannot be replaced'); END;
+  `,
 ]
 
 export const latestVersion = migrations.length

@@ -144,7 +144,7 @@ describe('the audit trail', () => {
 
   it('verify fails a whole chain whose guard triggers were dropped or rewritten: the tail could have gone with the head', () => {
     appendMany(store, 10)
-    expect(guardSql).toHaveLength(6)
+    expect(guardSql).toHaveLength(8)
     // The last two rows deleted and the head rewritten to the new last row: the chain alone looks whole.
     tamper(`DELETE FROM audit_event WHERE seq > 8; UPDATE audit_head SET seq = 8, hash = (SELECT hash FROM audit_event WHERE seq = 8)`, true)
     const verdict = store.audit.verify()
@@ -160,6 +160,39 @@ describe('the audit trail', () => {
     store = openStore(path, {actor: 'pc.jones'})
     const rewritten = store.audit.verify()
     expect(rewritten.ok === false && rewritten.problem).toMatch(/\(audit_event_no_delete was rewritten\)/)
+  })
+
+  it('refuses INSERT OR REPLACE of the head or of a row: a replaced row fires no DELETE trigger', () => {
+    // The head set back to row 3, then rows 4… written again with a forged actor, every guard in place.
+    appendMany(store, 7)
+    store.close()
+    const raw = new Database(path)
+    try {
+      const third = raw.prepare('SELECT hash FROM audit_event WHERE seq = 3').pluck().get() as string
+      expect(() => raw.prepare('INSERT OR REPLACE INTO audit_head (id, seq, hash) VALUES (1, 3, ?)').run(third)).toThrow(/audit_head is written once: it cannot be replaced/)
+      const row = raw.prepare('SELECT * FROM audit_event WHERE seq = 4').get() as Record<string, unknown>
+      expect(() => raw.prepare('INSERT OR REPLACE INTO audit_event (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (@seq, @at, @actor, @action, @subject, @details, @prev_hash, @hash)').run({...row, actor: 'supt.forged'})).toThrow(/its rows cannot be replaced/)
+    } finally {
+      raw.close()
+    }
+    store = openStore(path, {actor: 'pc.jones'})
+    expect(store.audit.verify()).toMatchObject({ok: true, events: 7})
+    expect(allRows(store).map((row) => row.actor)).not.toContain('supt.forged')
+  })
+
+  it("verify fails a row whose prev_hash alone was changed, as a checker of the export would", () => {
+    appendMany(store, 5)
+    tamper(`UPDATE audit_event SET prev_hash = '${'f'.repeat(64)}' WHERE seq = 3`)
+    expect(store.audit.verify()).toEqual({ok: false, events: 2, row: 3, problem: "row 3's prev_hash is not row 2's hash (changed after it was written)"})
+  })
+
+  it('with its guards dropped, says so first when crier has gone on writing rows that no longer move the head', () => {
+    appendMany(store, 3)
+    tamper('SELECT 1', true)
+    appendMany(store, 1)
+    const verdict = store.audit.verify()
+    expect(verdict).toMatchObject({ok: false, row: 4})
+    expect(verdict.ok === false && verdict.problem).toMatch(/^the triggers that keep it append-only were tampered with outside crier \(.+ were dropped\); row 4 was written since without moving the head$/)
   })
 
   it('verify names the row after one that was rewritten with a fresh hash', () => {

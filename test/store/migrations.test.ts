@@ -43,6 +43,7 @@ const tablesSince: Record<number, string[]> = {
   14: [],
   15: [],
   16: [],
+  17: [],
 }
 
 const createdAt = Date.UTC(2026, 0, 1, 9, 30)
