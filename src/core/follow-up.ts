@@ -18,6 +18,17 @@ import {formatInZone} from './when.js'
  * the announcement itself is edited (or unscheduled, then edited).
  */
 /**
+ * A Cancel's words: the officer's, in the original's language; or crier's own line, which is
+ * English — tagged so (the configured English, else en), not as the original's Welsh.
+ */
+function cancelWords(text: string | undefined, headline: string, languages: string[]): {text: string; headline: string; lang?: string} {
+  const given = text?.trim()
+  if (given) return {text: given, headline: `Cancelled: ${headline}`}
+  const english = languages.find((language) => /^en(-|$)/i.test(language)) ?? 'en'
+  return {text: `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, lang: english}
+}
+
+/**
  * How the latest Update of a message was withdrawn, if it was: cancelling an Update withdraws
  * the whole message, so the original is not to be pointed at it as "the latest word".
  */
@@ -187,7 +198,7 @@ export function cancelAnnouncement(ctx: CoreContext, id: string, text: string | 
     const followUp =
       reached.length === 0
         ? undefined
-        : createDraft(ctx, {text: text?.trim() || `The message "${headline}" is cancelled. Please disregard it.`, headline: `Cancelled: ${headline}`, channels: reached}, {msgType: 'Cancel', original})
+        : createDraft(ctx, {...cancelWords(text, headline, ctx.config.languages), channels: reached}, {msgType: 'Cancel', original})
     ctx.store.announcements.recordCancel(id, {stopped, inFlight, ...(followUp && {followUp: followUp.id}), ...(!draftCancel && wentOut && {cancelNotDrafted: true})}, now)
     // What went out before the cancel, once nothing of it is still being sent (else the last send to settle records it).
     for (const member of thread) {

@@ -322,3 +322,24 @@ describe('cancelling what has expired', () => {
     expect(cancelAnnouncement(world.ctx, current!, 'Sent in error.').followUp?.channels).toEqual(['notice'])
   })
 })
+
+describe("a Cancel's language", () => {
+  registerBroadcastTestDriver('test-cancel-language')
+
+  it("crier's own line is English and says so, where the original was Welsh first; the officer's words keep the original's language", async () => {
+    // Tagged cy-GB, "The message … is cancelled" went to CAP readers and feeds as Welsh.
+    world = makeWorld('languages: [cy-GB, en-GB]\nchannels:\n  hysbysiad: {type: test-cancel-language}\n')
+    const sent = async (text: string) => {
+      const [id] = world!.queue(1, {text, headline: text})
+      await new Dispatcher({store: world!.store, config: world!.config}).run({announcementId: id})
+      return id!
+    }
+    const first = await sent('Ffordd ar gau ym Metws.')
+    expect(world.store.announcements.get(first)!.variants[0]!.language).toBe('cy-GB')
+    const ours = cancelAnnouncement(world.ctx, first, undefined).followUp!
+    expect(world.store.announcements.get(ours.id)!.variants).toEqual([expect.objectContaining({language: 'en-GB', description: 'The message "Ffordd ar gau ym Metws." is cancelled. Please disregard it.'})])
+    const second = await sent('Ffordd ar gau yn Nolgellau.')
+    const theirs = cancelAnnouncement(world.ctx, second, "Mae'r ffordd ar agor.").followUp!
+    expect(world.store.announcements.get(theirs.id)!.variants).toEqual([expect.objectContaining({language: 'cy-GB', description: "Mae'r ffordd ar agor."})])
+  })
+})
