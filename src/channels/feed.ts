@@ -72,11 +72,12 @@ export const feed: Driver<FeedSettings, FeedPayload> = {
   pathSettings: ['dir'],
   capabilities: {counts: 'characters', threads: false, media: false, idempotent: true, reconcile: false},
 
-  // The CAP document carries every language variant, so the variant asked for changes nothing.
+  // The CAP document carries every language variant, as CAP has it; the Atom feed lists the
+  // channel's language only, where it has one (a Welsh site's feed), else every one.
   render(announcement, _variant, context: FeedRenderContext) {
     const capPath = capDocumentPath(announcement.id)
     const capXml = buildCapXml(announcement, {referenced: context.referenced, earlier: context.earlier})
-    const entries: RenderedPart[] = buildAlertsEntries(announcement, {baseUrl: context.channel.baseUrl}).map((entry) => ({
+    const entries: RenderedPart[] = buildAlertsEntries(announcement, {baseUrl: context.channel.baseUrl, language: context.channel.language}).map((entry) => ({
       label: `${alertsFeedPath} entry (${entry.language})`,
       text: entry.xml,
     }))
@@ -182,7 +183,7 @@ async function writeFeeds(channel: ChannelConfig<FeedSettings>, current: () => A
     for (let round = 0; round < 3; round++) {
       const {maxEntries} = channel
       const capIndex = buildCapIndexFeed(announcements, {title: `${title}: CAP index`, baseUrl, now, maxEntries, id: feedId(channel, baseUrl, capIndexPath)})
-      const alertsFeed = buildAlertsFeed(announcements, {title, baseUrl, now, maxEntries, id: feedId(channel, baseUrl, alertsFeedPath)})
+      const alertsFeed = buildAlertsFeed(announcements, {title, baseUrl, now, maxEntries, id: feedId(channel, baseUrl, alertsFeedPath), language: channel.language})
       for (const [path, contents] of [[capIndexPath, capIndex], [alertsFeedPath, alertsFeed]] as const) {
         target = join(channel.dir, path)
         await writeFileAtomically(target, contents, mode)

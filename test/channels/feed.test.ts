@@ -132,6 +132,20 @@ describe('feed render', () => {
     await expect(stat(dir)).rejects.toMatchObject({code: 'ENOENT'})
   })
 
+  it('a feed in one language lists each announcement in it, or in its first where it has none; its CAP document keeps every language', async () => {
+    // A Welsh site's feed listed the English first, then the Welsh.
+    const bilingual = makeFullAnnouncement()
+    const englishOnly = makeAnnouncement({createdAt: bilingual.createdAt + 1})
+    const welsh = {...channel(), language: 'cy-GB'}
+    const rendered = feed.render(bilingual, primaryVariant(bilingual), {channel: welsh})
+    expect(rendered.parts.map((part) => part.label)).toEqual([`cap/${bilingual.id}.xml`, 'alerts.atom entry (cy-GB)'])
+    expect(rendered.parts[0]!.text).toContain('<language>en-GB</language>')
+    await publish(welsh, bilingual, [englishOnly])
+    const {entries} = await readFeed(join(dir, 'alerts.atom'))
+    expect(entries.map((entry) => entry['@xml:lang'])).toEqual(['en-GB', 'cy-GB'])
+    expect(entries.map((entry) => entry['title'])).toEqual([englishOnly.variants[0]!.headline, bilingual.variants.find((variant) => variant.language === 'cy-GB')!.headline])
+  })
+
   it('names the referenced announcement of an Update when the engine gives it', () => {
     const original = makeAnnouncement()
     const update = makeAnnouncement({msgType: 'Update', references: original.id})

@@ -1,6 +1,6 @@
 import type {XMLBuilder} from 'xmlbuilder2/lib/interfaces.js'
 import {drillWord, isDrill} from '../drill.js'
-import {primaryVariant, type Announcement, type Variant} from '../announcement.js'
+import {primaryVariant, readerVariant, type Announcement, type Variant} from '../announcement.js'
 import {capNamespace, createXmlDocument, formatCapDateTime, sentTime} from './build.js'
 import {followUpLead} from '../follow-up-lead.js'
 
@@ -33,16 +33,23 @@ export interface FeedOptions {
   now: number
   /** The newest this many current announcements, at most (default: all): every reader downloads the whole file on each poll. */
   maxEntries?: number
+  /** A feed in one language (a Welsh site's): each announcement's entry in it, where it has one, else its first. Default: every language. */
+  language?: string
 }
 
-/** For one announcement's entries: only where the files are published matters. */
-export type EntryOptions = Pick<FeedOptions, 'baseUrl'>
+/** For one announcement's entries: where the files are published, and in which language. */
+export type EntryOptions = Pick<FeedOptions, 'baseUrl' | 'language'>
+
+/** The variants a feed lists of an announcement: every one, or the one in the feed's language. */
+function listedVariants(announcement: Announcement, language: string | undefined): readonly Variant[] {
+  return language ? [readerVariant(announcement.variants, language)] : announcement.variants
+}
 
 /** The human-readable feed: one entry per announcement and language, newest first. */
 export function buildAlertsFeed(entries: Announcement[], options: FeedOptions): string {
   const {document, feed} = startFeed(options, alertsFeedPath)
   for (const announcement of currentAnnouncements(entries, options.now).slice(0, options.maxEntries)) {
-    for (const variant of announcement.variants) appendAlertsEntry(feed, announcement, variant, options)
+    for (const variant of listedVariants(announcement, options.language)) appendAlertsEntry(feed, announcement, variant, options)
   }
   return document.end({prettyPrint: true})
 }
@@ -57,7 +64,7 @@ export function buildCapIndexFeed(entries: Announcement[], options: FeedOptions)
 
 /** The announcement's alerts.atom entries, one per language, exactly as the feed will carry them. */
 export function buildAlertsEntries(announcement: Announcement, options: EntryOptions): Array<{language: string; xml: string}> {
-  return announcement.variants.map((variant) => {
+  return listedVariants(announcement, options.language).map((variant) => {
     const document = createXmlDocument()
     const feed = document.ele(atomNamespace, 'feed')
     const entry = appendAlertsEntry(feed, announcement, variant, options)
