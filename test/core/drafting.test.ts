@@ -178,6 +178,19 @@ describe('a headline taken from the text', () => {
     for (const [text, headline] of cases) expect(headlineFrom(text), text).toBe(headline)
   })
 
+  it('cuts a long headline between characters as a reader sees them: never inside a joined emoji', () => {
+    // A family emoji is seven code points joined by U+200D: cut inside, a dangling joiner met the ellipsis.
+    const family = '👨‍👩‍👧‍👦'
+    const headline = headlineFrom(family.repeat(100))
+    expect(headline.endsWith(`${family}…`)).toBe(true)
+    expect(headline.slice(0, -1).split(family).join('')).toBe('')
+    // Words still end at a space, as before.
+    const words = `${'Flooding on the A55 westbound '.repeat(6)}today`
+    const cutAtWord = headlineFrom(words)
+    expect(words.startsWith(`${cutAtWord.slice(0, -1)} `)).toBe(true)
+    expect([...cutAtWord].length).toBeLessThanOrEqual(140)
+  })
+
   it('is taken again when edit corrects the text; a typed headline stays, and the edit says so', () => {
     world = makeWorld(config)
     const ctx = world.ctx
