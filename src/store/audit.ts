@@ -162,8 +162,9 @@ export function auditTrail(db: Db, storeActor: string) {
   const everyRow = db.prepare(`SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_event ORDER BY seq`).raw(true)
   // Verify reads each row's prev_hash too: its hash chaining from the previous row's hash would
   // pass a prev_hash column changed on its own, which an exported copy then carries and a
-  // checker elsewhere (README's) rejects. It reads in pages (one .all() per page costs less than a native iterator step per row); the first page
-  // has no lower bound, so a row below seq 1 is seen as before.
+  // checker elsewhere (README's) rejects. It reads in pages (one .all() per page costs less
+  // than a native iterator step per row); the first page has no lower bound, so a row below
+  // seq 1 is seen as before.
   //
   // SQLite writes the canonical row itself: one string per row reaches JavaScript instead of
   // four, and no JSON.stringify. json_array() escapes text exactly as JSON.stringify does (" and
