@@ -160,7 +160,7 @@ describe('crier audit', () => {
     expect(broken.status, explain(broken)).toBe(1)
     expect(broken.stdout).toBe('')
     // The triggers sqlite3 had to drop are named too: they are gone still.
-    const dropped = 'the triggers that keep it append-only were tampered with outside crier (audit_event_no_update, audit_event_no_delete, audit_event_follows_head, audit_event_moves_head, audit_head_only_forward, audit_head_no_delete were dropped)'
+    const dropped = 'the triggers that keep it append-only were tampered with outside crier (audit_event_no_update, audit_event_no_delete, audit_event_follows_head, audit_event_moves_head, audit_head_only_forward, audit_head_no_delete, audit_head_no_insert, audit_event_no_replace were dropped)'
     expect(broken.stderr).toBe(`Error: audit verify: row 3 does not match its hash (changed after it was written); and ${dropped} — keep a copy of crier.db as it is, and compare it with an earlier crier audit export\n`)
     const json = home.run(['audit', 'verify', '--json'])
     expect(json.status).toBe(1)
