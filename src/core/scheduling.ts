@@ -86,7 +86,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
     const week = request.cron === undefined ? next : cronOccurrences(request.cron, timeZone, now, 2016, Math.min(untilAt ?? Infinity, now + 8 * 86_400_000))
     // In a zone other than policy's, a clock change in either moves its firings against quiet
     // hours: those of the day or so after each change in the coming year are judged too.
-    const afterClockChanges = request.cron === undefined || timeZone === ctx.config.timezone ? [] : relativeOffsetChanges(timeZone, ctx.config.timezone, now, untilAt).flatMap((change) => cronOccurrences(request.cron!, timeZone, change, 1440, Math.min(untilAt ?? Infinity, change + 2 * 86_400_000)))
+    const afterClockChanges = request.cron === undefined ? [] : firingsAfterClockChanges(request.cron, timeZone, ctx.config.timezone, now, untilAt)
     const judgedAt = [...(week.length > next.length ? week : next), ...afterClockChanges]
     const {findings} = judgeAnnouncement(ctx, announcement, now, {sendAt: judgedAt, ...(request.cron !== undefined && {cron: request.cron})})
     const blocking = blockingFindings(findings)
@@ -126,6 +126,13 @@ export function unscheduleAnnouncement(ctx: CoreContext, id: string): Announceme
     ctx.store.announcements.setState(id, state, now)
     return {...announcement, state}
   })
+}
+
+/** A cron's firings in the two days after each clock change (relativeOffsetChanges) in the coming year; none in policy's own zone. */
+function firingsAfterClockChanges(cron: string, zone: string, policyZone: string, now: number, until: number | null): number[] {
+  if (zone === policyZone) return []
+  const day = 86_400_000
+  return relativeOffsetChanges(zone, policyZone, now, until).flatMap((change) => cronOccurrences(cron, zone, change, 1440, Math.min(until ?? Infinity, change + 2 * day)))
 }
 
 /**

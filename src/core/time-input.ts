@@ -7,7 +7,7 @@ import {wallTimeToInstant, type WallTime} from './time-zone.js'
  * rather than stored as a time no date can hold, which broke every later show, preview and
  * broadcast; a merely far-off expiry is policy's to warn about (maxExpiryDays).
  */
-const latestExpiry = Date.UTC(9999, 11, 31, 23, 59, 59)
+export const latestTime = Date.UTC(9999, 11, 31, 23, 59, 59)
 
 /** The furthest a JavaScript Date reaches either side of 1970, in ms (ECMA-262 TimeClip). */
 const latestDate = 8.64e15
@@ -61,7 +61,7 @@ export function parseExpiry(text: string, now: number, timeZone = 'UTC'): number
   if (at === undefined) {
     throw new UsageError(`--expires "${text}" is not a time — use ISO 8601 (2026-11-25T18:00Z) or a relative time (+6h, +2d)`)
   }
-  if (!Number.isFinite(at) || at > latestExpiry) {
+  if (!Number.isFinite(at) || at > latestTime) {
     throw new UsageError(`--expires "${text}" is past the year 9999 — give a nearer time (+6h, +2d, 2026-11-25T18:00Z)`)
   }
   if (at <= now) throw new UsageError(`--expires ${new Date(at).toISOString()} is in the past — give a later time`)

@@ -1,7 +1,7 @@
 import * as chrono from 'chrono-node'
 import {UsageError} from './errors.js'
 import {formatSpan} from './span.js'
-import {isoWallTime, parseIsoTime} from './time-input.js'
+import {isoWallTime, latestTime, parseIsoTime} from './time-input.js'
 import {wallTimeInstants, wallTimeToInstant, zoneOffsetMs, type WallTime} from './time-zone.js'
 
 // WHEN for `crier schedule --at`: ISO 8601, or plain words ("tomorrow 07:30", "in 2 hours",
@@ -355,10 +355,8 @@ function instantIn(wall: WallTime, timeZone: string, given: Given): number {
   throw new UsageError(`${given.flag} "${given.text}" does not exist in ${timeZone} (the clocks go forward that night, from ${clock(hi, before)} to ${clock(hi, after)}) — give a time that does: ${isoInZone(hi - 60_000, timeZone)} or ${isoInZone(hi, timeZone)}`)
 }
 
-/** The latest a schedule can name: CAP's dates have four-digit years, as --expires allows. */
-const latestTime = Date.UTC(9999, 11, 31, 23, 59, 59)
-
 function checked(resolved: ResolvedWhen, now: number, given: Given, timeZone: string): ResolvedWhen {
+  // CAP's dates have four-digit years: the latest --expires takes, so the latest a schedule names.
   if (!Number.isFinite(resolved.at) || resolved.at > latestTime) throw new UsageError(`${given.flag} "${given.text}" is past the year 9999 — give a nearer time`)
   if (resolved.at <= now) throw new UsageError(`${given.flag} "${given.text}" is in the past (${formatInZone(resolved.at, timeZone)}) — give a later time`)
   return resolved

@@ -105,7 +105,7 @@ function fireOccurrence(ctx: CoreContext, schedule: Schedule, template: Announce
   } catch (error) {
     if (!(error instanceof CrierError)) throw error
     // A recurring one's copy was rolled back with its fan-out: what is to be done is done to the template.
-    const reason = `missed: ${schedule.kind === 'cron' ? error.message.split(announcementId).join(template.id).split(shortId(announcementId)).join(shortId(template.id)) : error.message}`
+    const reason = `missed: ${schedule.kind === 'cron' ? namingInstead(error.message, announcementId, template.id) : error.message}`
     ctx.store.schedules.recordOccurrence({scheduleId: schedule.id, dueAt, state: 'missed', announcementId: null, recordedAt: now, reason})
     return {kind: 'missed', ...base, reason}
   }
@@ -128,4 +128,9 @@ function cloneForOccurrence(ctx: CoreContext, schedule: Schedule, template: Anno
     sentAt: undefined,
     rejectReason: undefined,
   })
+}
+
+/** `message` with `id` (whole, or as the short id messages use) named as `instead`. */
+function namingInstead(message: string, id: string, instead: string): string {
+  return message.split(id).join(instead).split(shortId(id)).join(shortId(instead))
 }
