@@ -185,6 +185,7 @@ export class Dispatcher {
   private startedSendsFailure: Error | undefined
   /** Drivers whose libraries are loaded (undici, nodemailer): once they have work, not for an idle run. */
   private readonly loadedDrivers = new Set<Driver>()
+  private closing: Promise<void> | undefined
 
   constructor(options: DispatcherOptions) {
     this.store = options.store
@@ -345,7 +346,13 @@ export class Dispatcher {
     return this.writes.runsOn
   }
 
-  async close(): Promise<void> {
+  /** Closes its queue thread, record of starts, pool and drivers; a second call waits on the first. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce()
+    return this.closing
+  }
+
+  private async closeOnce(): Promise<void> {
     await this.writes.close()
     this.startedSends.close(this.holdsNothing())
     if (this.ownsHttp) await this.http.close()

@@ -3,7 +3,7 @@ import {z} from 'zod'
 import type {Driver} from '../../src/channels/driver.js'
 import {RecipientOptedOutError} from '../../src/channels/errors.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {fanOut} from '../../src/engine/fan-out.js'
 import {createDraft} from '../../src/core/drafting.js'
 import {areaReachOf} from '../../src/core/area-reach.js'
@@ -33,7 +33,8 @@ const textDriver: Driver = {
 if (!driverFor('test-text')) registerDriver(textDriver)
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   sent.length = 0
@@ -79,7 +80,7 @@ describe('per-recipient channels', () => {
     expect(deliveryStateCounts(world.store)).toEqual({queued: 8, skipped: 1})
     const skipped = world.store.db.prepare(`SELECT last_error FROM delivery WHERE state = 'skipped'`).pluck().get()
     expect(skipped).toBe('no phone number for this subscriber')
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.sent).toBe(8)
     expect(sent.map((s) => s.phone).sort()).toEqual(['+447700900000', '+447700900001', '+447700900002', '+447700900004', '+447700900006', '+447700900007', '+447700900008', '+447700900009'])
     expect(world.store.announcements.get(id!)!.state).toBe('sent')
@@ -93,7 +94,7 @@ describe('per-recipient channels', () => {
     const [id] = world.queue(1, {text: 'Road closed.'})
     const a = world.store.announcements.get(id!)!
     world.store.db.prepare('UPDATE announcement SET variants_json = ? WHERE id = ?').run(JSON.stringify([...a.variants, {language: 'cy-GB', headline: 'Ffordd ar gau', description: 'Ffordd ar gau.'}]), id)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(sent.map((s) => s.text).sort()).toEqual(['cy-GB: Ffordd ar gau.', 'en-GB: Road closed.'])
   })
 
@@ -102,12 +103,12 @@ describe('per-recipient channels', () => {
     residents(world, 3)
     optedOutPhones.add('+447700900001')
     world.queue(1)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(deliveryStateCounts(world.store)).toEqual({sent: 2, skipped: 1})
     expect(world.store.subscribers.isOptedOut('+447700900001')).toBe(true)
     sent.length = 0
     world.queue(1)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(sent.map((s) => s.phone)).not.toContain('+447700900001')
   })
 
@@ -119,7 +120,7 @@ describe('per-recipient channels', () => {
     world.store.subscribers.optOut('+447700900001', 'STOP reply', now)
     world.store.db.prepare(`UPDATE subscriber SET phone = NULL, email = 'moved@example.org' WHERE phone = '+447700900002'`).run()
     world.store.db.prepare(`UPDATE delivery SET recipient = '999999' WHERE recipient = (SELECT id FROM subscriber WHERE phone = '+447700900003')`).run()
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.sent).toBe(2)
     expect(sent.map((s) => s.phone).sort()).toEqual(['+447700900000', '+447700900004'])
     const skipped = world.store.db.prepare(`SELECT last_error FROM delivery WHERE state = 'skipped' ORDER BY last_error`).pluck().all()
@@ -182,7 +183,7 @@ describe('per-recipient channels', () => {
     const other = openStore(`${world.home}/crier.db`)
     try {
       const started = Date.now()
-      await Promise.all([new Dispatcher({store: world.store, config: world.config}).run(), new Dispatcher({store: other, config: world.config}).run()])
+      await Promise.all([openDispatcher({store: world.store, config: world.config}).run(), openDispatcher({store: other, config: world.config}).run()])
       expect(sent).toHaveLength(60)
       // A bucket of a tenth of a second (2) to start, then 20/s: the other 58 need 2.9 s at least.
       expect(sent.at(-1)!.at - started).toBeGreaterThanOrEqual(2800)
@@ -214,7 +215,7 @@ describe('per-recipient channels', () => {
     expect(result.targeting).toEqual([{channel: 'residents-text', list: 'residents', subscribers: 6, inside: 3, unplaced: 1, contact: 'phone', noContact: 0, optedOut: 1}])
     // The public channel is not narrowed: one delivery, as always.
     expect(result.queued).toBe(3)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(sent.map((s) => s.phone).sort()).toEqual(['+447700900000', '+447700900002'])
   })
 

@@ -5,7 +5,7 @@ import {InDoubtSendError, TransientSendError} from '../../src/channels/errors.js
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {cancelAnnouncement, draftUpdate} from '../../src/core/follow-up.js'
 import {scheduleAnnouncement} from '../../src/core/scheduling.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {fanOut} from '../../src/engine/fan-out.js'
 import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
@@ -29,7 +29,8 @@ const textDriver: Driver = {
 if (!driverFor('test-cancel-text')) registerDriver(textDriver)
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   texts.length = 0
@@ -63,7 +64,7 @@ describe('cancelling on a per-recipient channel', () => {
     expect(Object.fromEntries(stoppedStates.map((row) => [row.state, row.n]))).toEqual({cancelled: 2, sending: 1, sent: 2, unknown: 1})
 
     expect(fanOut(ctx, result.followUp!.id).queued).toBe(3)
-    await new Dispatcher({store, config: world.config}).run({announcementId: result.followUp!.id})
+    await openDispatcher({store, config: world.config}).run({announcementId: result.followUp!.id})
     expect(texts.map((t) => t.phone).sort()).toEqual([phone(0), phone(2), phone(3)])
     expect(texts[0]!.text).toBe('Cancelled: Evacuate Llanrwst — Sent in error: no evacuation.')
   })
@@ -88,7 +89,7 @@ describe('cancelling on a per-recipient channel', () => {
     // One held by a sender (here, one that died): recorded once it settles, and only once.
     expect(cancelAnnouncement(ctx, held!, 'Sent in error.').inFlight).toBe(1)
     expect(results(held!)).toEqual([])
-    await new Dispatcher({store, config: world.config}).run()
+    await openDispatcher({store, config: world.config}).run()
     expect(results(held!)).toEqual([{from: 'sending', to: 'cancelled', channels: {'residents-text': {cancelled: 1, sent: 2, unknown: 1}}}])
   })
 
@@ -117,7 +118,7 @@ describe('cancelling on a per-recipient channel', () => {
       return render(announcement, variant, context)
     }
     try {
-      await new Dispatcher({store, config: world.config}).run({announcementId: followUp!.id})
+      await openDispatcher({store, config: world.config}).run({announcementId: followUp!.id})
     } finally {
       textDriver.render = render
     }
@@ -132,7 +133,7 @@ describe('an Update that is no longer the latest word', () => {
   registerBroadcastTestDriver('test-follow-up')
   async function sentOriginal(w: World): Promise<string> {
     const [id] = w.queue(1, {text: 'The A55 is closed westbound.', headline: 'A55 closed'})
-    await new Dispatcher({store: w.store, config: w.config}).run({announcementId: id})
+    await openDispatcher({store: w.store, config: w.config}).run({announcementId: id})
     return id!
   }
 
@@ -174,7 +175,7 @@ describe('an Update that is no longer the latest word', () => {
     const second = await sentOriginal(world)
     const secondUpdate = draftUpdate(world.ctx, second, {text: 'The A55 reopens at 19:00.', channels: []})
     fanOut(world.ctx, secondUpdate.id)
-    await new Dispatcher({store: world.store, config: world.config}).run({announcementId: secondUpdate.id})
+    await openDispatcher({store: world.store, config: world.config}).run({announcementId: secondUpdate.id})
     const {followUp: secondCancel} = cancelAnnouncement(world.ctx, secondUpdate.id, 'Sent in error.')
     fanOut(world.ctx, secondCancel!.id)
     expect(supersededBy(world.ctx, [second]).get(second)).toEqual({updatedBy: secondUpdate.id, cancelledBy: secondCancel!.id})
@@ -252,7 +253,7 @@ describe('an Update going out in place of an original still being sent', () => {
     const update = draftUpdate(ctx, original!, {text: 'The A55 reopens at 18:00.', channels: []})
     expect(fanOut(ctx, update.id).superseded).toEqual({id: original, stopped: 1, held: 0})
     expect(store.announcements.get(original!)?.state).toBe('sent')
-    await new Dispatcher({store, config: world.config}).run({announcementId: update.id})
+    await openDispatcher({store, config: world.config}).run({announcementId: update.id})
     expect(store.announcements.get(update.id)?.state).toBe('sent')
   })
 })
@@ -292,13 +293,13 @@ describe('cancelling a thread', () => {
     const {store, ctx} = world
     partnerAnswers = 'no answer'
     const [timedOut] = world.queue(1, {text: 'Water off in Conwy.', headline: 'Water off'})
-    await new Dispatcher({store, config: world.config}).run({announcementId: timedOut})
+    await openDispatcher({store, config: world.config}).run({announcementId: timedOut})
     expect(store.db.prepare(`SELECT state FROM delivery WHERE announcement_id = ? AND channel = 'partners'`).pluck().get(timedOut)).toBe('dead')
     expect(cancelAnnouncement(ctx, timedOut!, 'Sent in error.').followUp?.channels).toEqual(['notice', 'partners'])
 
     partnerAnswers = 'refuse'
     const [refused] = world.queue(1, {text: 'Gas leak in Conwy.', headline: 'Gas leak'})
-    await new Dispatcher({store, config: world.config}).run({announcementId: refused})
+    await openDispatcher({store, config: world.config}).run({announcementId: refused})
     expect(store.db.prepare(`SELECT state FROM delivery WHERE announcement_id = ? AND channel = 'partners'`).pluck().get(refused)).toBe('dead')
     expect(cancelAnnouncement(ctx, refused!, 'Sent in error.').followUp?.channels).toEqual(['notice'])
   })
@@ -331,7 +332,7 @@ describe("a Cancel's language", () => {
     world = makeWorld('languages: [cy-GB, en-GB]\nchannels:\n  hysbysiad: {type: test-cancel-language}\n')
     const sent = async (text: string) => {
       const [id] = world!.queue(1, {text, headline: text})
-      await new Dispatcher({store: world!.store, config: world!.config}).run({announcementId: id})
+      await openDispatcher({store: world!.store, config: world!.config}).run({announcementId: id})
       return id!
     }
     const first = await sent('Ffordd ar gau ym Metws.')

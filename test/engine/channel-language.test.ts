@@ -1,5 +1,5 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
@@ -9,6 +9,7 @@ import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 let world: World | undefined
 let fake: ProviderFake | undefined
 afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   await fake?.close()
@@ -22,7 +23,7 @@ describe('a channel with a language', () => {
     const [id] = world.queue(1, {text: 'The A55 is closed.', headline: 'A55 closed'})
     const stored = world.store.announcements.get(id!)!
     world.store.db.prepare('UPDATE announcement SET variants_json = ? WHERE id = ?').run(JSON.stringify([...stored.variants, {language: 'cy-GB', headline: 'A55 ar gau', description: 'Mae’r A55 ar gau.'}]), id)
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run({announcementId: id})
+    const summary = await openDispatcher({store: world.store, config: world.config}).run({announcementId: id})
     expect(summary.sent).toBe(2)
     const bodies = Object.fromEntries(fake.requests.map((request) => [request.path, JSON.parse(request.body)]))
     expect(bodies['/en']).toMatchObject({language: 'en-GB', headline: 'A55 closed'})

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {loadConfig} from '../../src/config/load.js'
 import {resolvePaths} from '../../src/config/paths.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
@@ -15,7 +15,8 @@ registerBroadcastTestDriver('test-private-hook', {send: (context) => void sentBy
 registerBroadcastTestDriver('test-public-feed', {send: (context) => void sentBy.public!.push(context.deliveryId)})
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   sentBy.private = []
@@ -30,13 +31,13 @@ describe('a channel whose type changed with work queued for it', () => {
 
     writeFileSync(join(world.home, 'config.yaml'), 'channels:\n  partners: {type: test-public-feed}\n')
     const changed = loadConfig(resolvePaths({CRIER_HOME: world.home}))
-    const summary = await new Dispatcher({store: world.store, config: changed}).run()
+    const summary = await openDispatcher({store: world.store, config: changed}).run()
     expect(summary.unusableChannels.partners).toBe('it is now a test-public-feed channel, but deliveries waiting on it were queued for a test-private-hook channel; put it back as it was, or cancel the announcements waiting for it')
     expect(sentBy.public).toEqual([])
     expect(world.store.db.prepare('SELECT state, attempts FROM delivery WHERE announcement_id = ?').get(queued)).toEqual({state: 'queued', attempts: 0})
 
     // Put back as it was: it goes, through the private hook.
-    const summaryBack = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summaryBack = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summaryBack.unusableChannels).toEqual({})
     expect(sentBy.private).toHaveLength(1)
     expect(sentBy.public).toEqual([])

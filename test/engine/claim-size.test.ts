@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {newId} from '../../src/core/ids.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
@@ -12,7 +12,8 @@ import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 let world: World | undefined
 let mostSending = 0
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   mostSending = 0
@@ -43,7 +44,7 @@ async function sendAllOnBoard(type: string, count: number, concurrency?: number,
   queueOnBoard(type, count, concurrency)
   // As a store assembled by hand, with no file to record starts beside.
   if (unrecorded) world!.store.origin = undefined
-  const dispatcher = new Dispatcher({store: world!.store, config: world!.config})
+  const dispatcher = openDispatcher({store: world!.store, config: world!.config})
   expect((await dispatcher.run()).sent).toBe(count)
   await dispatcher.close()
 }

@@ -1,5 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {type Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import type {Store} from '../../src/store/index.js'
 import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
@@ -13,7 +14,8 @@ const sends: string[] = []
 registerBroadcastTestDriver('test-counting', {send: (context) => void sends.push(context.deliveryId)})
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   sends.length = 0
@@ -50,7 +52,7 @@ function failingOnce(store: Store, what: 'claimDue' | 'recordResults'): Store {
 async function firstRunFailing(what: 'claimDue' | 'recordResults'): Promise<{dispatcher: Dispatcher; store: Store}> {
   world = makeWorld('channels:\n  board: {type: test-counting, concurrency: 4}\n')
   world.queue(6)
-  const dispatcher = new Dispatcher({store: failingOnce(world.store, what), config: world.config})
+  const dispatcher = openDispatcher({store: failingOnce(world.store, what), config: world.config})
   await expect(dispatcher.run()).rejects.toThrow('SQLITE_BUSY')
   return {dispatcher, store: world.store}
 }

@@ -3,7 +3,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 import type {Driver} from '../../src/channels/driver.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // What must stop a send that has not started: a stop signal that came while the database was
@@ -32,7 +32,8 @@ if (!driverFor('test-stop-plain')) {
 }
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   sent.length = 0
@@ -60,7 +61,7 @@ describe('starting nothing new', () => {
       }
       return claimDue(params)
     }
-    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const dispatcher = openDispatcher({store: world.store, config: world.config})
     const summary = await dispatcher.run({stop: stop.signal})
     await dispatcher.close()
     expect(calls).toBe(2)
@@ -78,7 +79,7 @@ describe('starting nothing new', () => {
     })
     const [id] = world.queue(1, {channels: ['texts']})
     sendMs = 120
-    const dispatcher = new Dispatcher({store, config: world.config})
+    const dispatcher = openDispatcher({store, config: world.config})
     const running = dispatcher.run()
     while (sent.length < 2) await sleep(5)
     // Claimed with the first batch, its turn some 0.7 s away.

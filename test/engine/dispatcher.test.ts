@@ -4,7 +4,8 @@ import {z} from 'zod'
 import {registerDriver, driverFor} from '../../src/channels/registry.js'
 import {ChannelUnusableError, InDoubtSendError, NotSentError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import type {Driver} from '../../src/channels/driver.js'
-import {Dispatcher, rateLimitPauseMs, type DispatchEvent} from '../../src/engine/dispatcher.js'
+import {type Dispatcher, rateLimitPauseMs, type DispatchEvent} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {finishAnnouncementsIfDone} from '../../src/engine/finish.js'
 import {alwaysOk, faultMix, startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
 import {openStore, type Store} from '../../src/store/index.js'
@@ -49,6 +50,7 @@ if (!driverFor('test-plain')) {
 let world: World | undefined
 let fake: ProviderFake | undefined
 afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   await fake?.close()
@@ -65,7 +67,7 @@ describe('dispatcher', () => {
     fake = await startProviderFake({plan: alwaysOk()})
     world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}/hook", concurrency: 8}\n`)
     const ids = world.queue(50)
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.sent).toBe(50)
     expect(fake.requests.length).toBe(50)
     expect(fake.requests.distinct('idempotency-key').size).toBe(50)
@@ -79,7 +81,7 @@ describe('dispatcher', () => {
     fake = await startProviderFake({plan: faultMix({seed: 7, fail503Rate: 0.5})})
     world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}", concurrency: 4, maxAttempts: 20, ${fastRetries}}\n`)
     world.queue(40)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(deliveryStateCounts(world.store)).toEqual({sent: 40})
     const failedAttempts = world.store.db.prepare(`SELECT count(*) FROM attempt WHERE outcome = 'transient'`).pluck().get() as number
     expect(failedAttempts).toBe(fake.requests.filter((r) => r.status === 503).length)
@@ -92,7 +94,7 @@ describe('dispatcher', () => {
     fake = await startProviderFake({plan: () => ({status: 503, body: 'upstream down'})})
     world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}", maxAttempts: 3, ${fastRetries}}\n`)
     const [id] = world.queue(1)
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.dead).toBe(1)
     expect(fake.requests.length).toBe(3)
     const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
@@ -105,7 +107,7 @@ describe('dispatcher', () => {
     fake = await startProviderFake({plan: () => ({status: 400, body: 'headline too long\nmore detail'})})
     world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}", ${fastRetries}}\n`)
     const [id] = world.queue(1)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(fake.requests.length).toBe(1)
     const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('dead')
@@ -116,7 +118,7 @@ describe('dispatcher', () => {
     fake = await startProviderFake({plan: faultMix({seed: 1, fail503Rate: 0, rateLimitAt: [3], retryAfterSeconds: 1})})
     world = makeWorld(`channels:\n  partners: {type: webhook, url: "${fake.url}", concurrency: 1, ${fastRetries}}\n`)
     world.queue(10)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(deliveryStateCounts(world.store)).toEqual({sent: 10})
     const limited = fake.requests.find((r) => r.status === 429)!
     const next = fake.requests[fake.requests.indexOf(limited) + 1]!
@@ -133,7 +135,7 @@ describe('dispatcher', () => {
     const routine = world.queue(5, {severity: 'Minor'})
     world.ctx.config.policy.approvals.bySeverity = {}
     const [urgent] = world.queue(1, {severity: 'Extreme', urgency: 'Immediate'})
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     const order = scripted.sends.map((deliveryId) => world!.store.db.prepare('SELECT announcement_id FROM delivery WHERE id = ?').pluck().get(deliveryId))
     expect(order[0]).toBe(urgent)
     expect(order.slice(1).sort()).toEqual([...routine].sort())
@@ -144,7 +146,7 @@ describe('dispatcher', () => {
     // Queued earlier, at the same priority: a plain run would send these first.
     const backlog = world.queue(20)
     const [mine] = world.queue(1)
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run({announcementId: mine})
+    const summary = await openDispatcher({store: world.store, config: world.config}).run({announcementId: mine})
     expect(summary).toMatchObject({sent: 2, stoppedBy: 'done'})
     const sentFor = scripted.sends.map((deliveryId) => world!.store.db.prepare('SELECT announcement_id FROM delivery WHERE id = ?').pluck().get(deliveryId))
     expect(sentFor).toEqual([mine, mine])
@@ -160,7 +162,7 @@ describe('dispatcher', () => {
       throw new TransientSendError('HTTP 503')
     }
     const [id] = world.queue(1, {expires: '+1s'})
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.expired).toBe(1)
     const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('expired')
@@ -180,7 +182,7 @@ describe('dispatcher', () => {
       return {providerId: 'ok'}
     }
     world.queue(1)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(deliveryStateCounts(world.store)).toEqual({sent: 1})
     const errors = world.store.db.prepare('SELECT error FROM attempt ORDER BY id').pluck().all()
     expect(errors).toEqual(['unexpected error: driver bug', null])
@@ -199,7 +201,7 @@ describe('dispatcher', () => {
     }
     const started = Date.now()
     world.queue(3)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(deliveryStateCounts(world.store)).toEqual({sent: 6})
     const otherDone = world.store.db.prepare(`SELECT max(finished_at) FROM delivery WHERE channel = 'other'`).pluck().get() as number
     expect(otherDone - started).toBeLessThan(600)
@@ -214,7 +216,7 @@ describe('dispatcher', () => {
       throw new RateLimitedError('HTTP 429 (Retry-After: 0)', 0)
     }
     world.queue(1)
-    await new Dispatcher({store: world.store, config: world.config}).run({deadline: Date.now() + 3500})
+    await openDispatcher({store: world.store, config: world.config}).run({deadline: Date.now() + 3500})
     // At 0, 1 s and 3 s: not hundreds.
     expect(scripted.sends.length).toBeGreaterThanOrEqual(2)
     expect(scripted.sends.length).toBeLessThanOrEqual(3)
@@ -226,7 +228,7 @@ describe('dispatcher', () => {
       throw new PermanentSendError('token revoked')
     }
     world.queue(2)
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.dead).toBe(2)
     expect(deliveryStateCounts(world.store)).toEqual({dead: 2})
   })
@@ -253,7 +255,7 @@ describe('leases under slow sends', () => {
       }
       return {providerId: 'ok'}
     }
-    const dispatcher = new Dispatcher({store: world.store, config: world.config, now: () => clock})
+    const dispatcher = openDispatcher({store: world.store, config: world.config, now: () => clock})
     await dispatcher.run()
     expect(shortLeases).toEqual([])
     expect(scripted.sends).toHaveLength(11)
@@ -270,7 +272,7 @@ describe('a plain run', () => {
     world.queue(2)
     world.store.transaction(() => world!.store.deliveries.pauseChannel('idem', Date.now() + 3_600_000, 'HTTP 429'))
     const started = Date.now()
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(Date.now() - started).toBeLessThan(3000)
     expect(summary.stoppedBy).toBe('idle')
     expect(scripted.sends).toHaveLength(0)
@@ -306,7 +308,7 @@ describe('retries as status counts them', () => {
       if (error) throw error
       return {providerId: 'ok'}
     }
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     const retriesOf = (id: string) => world!.store.deliveries.countsByChannel(id)[0]!.retries
     expect([retriesOf(refused!), retriesOf(retried!), retriesOf(clean!)]).toEqual([0, 1, 0])
   })
@@ -327,7 +329,7 @@ describe('a channel that cannot send at all', () => {
     world = makeWorld(`channels:\n  plain: {type: test-plain, concurrency: 2}\n  idem: {type: test-idempotent}\n`)
     refusePlainChannel(world)
     world.queue(20)
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.unusableChannels).toEqual({plain: 'HTTP 401: credentials refused'})
     expect(summary.dead).toBe(0)
     expect(sendsOn(world, 'plain')).toBeLessThanOrEqual(2)
@@ -353,7 +355,7 @@ describe('a channel that cannot send at all', () => {
     const [id] = world.queue(2)
     // As if "plain" had been an SMS channel when these were queued: one per subscriber.
     world.store.db.prepare(`UPDATE delivery SET recipient = '1'`).run()
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.unusableChannels.plain).toMatch(/^it is now a test-plain channel, but its queued deliveries were made for one that sends to subscribers; put it back as it was/)
     expect(scripted.sends).toEqual([])
     expect(world.store.db.prepare(`SELECT state, attempts, count(*) AS n FROM delivery GROUP BY state, attempts`).all()).toEqual([{state: 'queued', attempts: 0, n: 2}])
@@ -366,7 +368,7 @@ describe('a channel that cannot send at all', () => {
     world.queue(5)
     const stops: Array<{channel: string; reason: string; until: number}> = []
     const started = Date.now()
-    await new Dispatcher({store: world.store, config: world.config, onChannelStopped: (stop) => stops.push(stop)}).run({keepRunning: true, stop: AbortSignal.timeout(400)})
+    await openDispatcher({store: world.store, config: world.config, onChannelStopped: (stop) => stops.push(stop)}).run({keepRunning: true, stop: AbortSignal.timeout(400)})
     expect(stops).toHaveLength(1)
     expect(stops[0]).toMatchObject({channel: 'plain', reason: 'HTTP 401: credentials refused'})
     expect(stops[0]!.until - started).toBeGreaterThanOrEqual(300_000)
@@ -386,7 +388,7 @@ describe('deliveries in doubt', () => {
     world = makeWorld(`channels:\n  idem: {type: test-idempotent}\n`)
     world.queue(2)
     abandon(world, 'elsewhere:1:dead')
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.requeued).toBe(2)
     expect(deliveryStateCounts(world.store)).toEqual({sent: 2})
     expect(scripted.sends.length).toBe(2)
@@ -400,7 +402,7 @@ describe('deliveries in doubt', () => {
     const [recent, old] = world.store.db.prepare('SELECT id FROM delivery ORDER BY id').pluck().all() as string[]
     world.store.db.prepare('UPDATE delivery SET updated_at = ? WHERE id = ?').run(Date.now() - 120_000, recent)
     world.store.db.prepare('UPDATE delivery SET updated_at = ? WHERE id = ?').run(Date.now() - 7_200_000, old)
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.requeued).toBe(1)
     expect(summary.unknown).toBe(1)
     expect(scripted.sends).toEqual([recent])
@@ -415,7 +417,7 @@ describe('deliveries in doubt', () => {
       if (attempt === 1) throw new InDoubtSendError('timed out after 10000 ms')
       return {providerId: 'ok'}
     }
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.unknown).toBe(1)
     const rows = world.store.db.prepare('SELECT channel, state, attempts, last_error AS lastError FROM delivery ORDER BY channel').all() as Array<{channel: string; state: string; attempts: number; lastError: string | null}>
     expect(rows.map((row) => [row.channel, row.state, row.attempts])).toEqual([['idem', 'sent', 2], ['plain', 'unknown', 1]])
@@ -435,7 +437,7 @@ describe('deliveries in doubt', () => {
         if (started === 2) setTimeout(() => (stop.abort(), abort.abort()), 10)
         abort.signal.addEventListener('abort', () => reject(which === 0 ? new NotSentError('request aborted before it was sent') : new InDoubtSendError('request aborted')), {once: true})
       })
-    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const dispatcher = openDispatcher({store: world.store, config: world.config})
     const summary = await dispatcher.run({stop: stop.signal, abort: abort.signal})
     await dispatcher.close()
     expect(summary.unknown).toBe(1)
@@ -450,7 +452,7 @@ describe('deliveries in doubt', () => {
     const [id] = world.queue(1)
     abandon(world, 'elsewhere:1:dead')
     const events: DispatchEvent[] = []
-    const summary = await new Dispatcher({store: world.store, config: world.config, onEvent: (event) => events.push(event)}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config, onEvent: (event) => events.push(event)}).run()
     expect(summary.unknown).toBe(1)
     expect(scripted.sends).toEqual([])
     const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
@@ -468,7 +470,7 @@ describe('deliveries in doubt', () => {
     scripted.reconciled.set(ids[0]!, true)
     scripted.reconciled.set(ids[1]!, false)
     abandon(world, 'elsewhere:1:dead')
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     const state = (id: string) => world!.store.db.prepare('SELECT state FROM delivery WHERE id = ?').pluck().get(id)
     expect(state(ids[0]!)).toBe('sent')
     expect(state(ids[1]!)).toBe('sent')
@@ -480,7 +482,7 @@ describe('deliveries in doubt', () => {
     world = makeWorld(`channels:\n  plain: {type: test-plain}\n`)
     world.queue(1)
     world.store.db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = 'elsewhere:1:live', lease_until = ?`).run(Date.now() + 60_000)
-    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const dispatcher = openDispatcher({store: world.store, config: world.config})
     const summary = await dispatcher.run({deadline: Date.now() + 300})
     expect(summary.unknown + summary.requeued + summary.sent).toBe(0)
     expect(deliveryStateCounts(world.store)).toEqual({sending: 1})
@@ -492,7 +494,7 @@ describe('deliveries in doubt', () => {
     const {hostname} = await import('node:os')
     // pid 2^22+ is beyond Linux's pid_max default: no such process.
     world.store.db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = ?, lease_until = ?`).run(`${hostname()}:4194303:abcd`, Date.now() + 60_000)
-    const summary = await new Dispatcher({store: world.store, config: world.config}).run()
+    const summary = await openDispatcher({store: world.store, config: world.config}).run()
     expect(summary.requeued).toBe(1)
     expect(deliveryStateCounts(world.store)).toEqual({sent: 1})
   })
@@ -517,14 +519,14 @@ describe('deliveries in doubt', () => {
         }
         return script(deliveryId, attempt)
       }
-      const sender = new Dispatcher({store: world.store, config: world.config, owner: 'duty-pc:4242:paused'})
+      const sender = openDispatcher({store: world.store, config: world.config, owner: 'duty-pc:4242:paused'})
       const sending = sender.run({announcementId: id})
       // What went out before it was stopped has been recorded: only the held send is in doubt.
       const others = world.store.db.prepare(`SELECT count(*) FROM delivery WHERE channel != 'held' AND state = 'sending'`).pluck()
       await vi.waitFor(() => expect([held, others.get()]).toEqual([1, 0]), {timeout: 5000})
       const cronStore = openStore(join(world.home, 'crier.db'), {actor: 'cron'})
       const inTenMinutes = () => Date.now() + 600_000
-      await new Dispatcher({store: cronStore, config: world.config, now: inTenMinutes}).run()
+      await openDispatcher({store: cronStore, config: world.config, now: inTenMinutes}).run()
       return {id: id!, sender, sending, release, cronStore}
     }
 

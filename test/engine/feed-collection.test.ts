@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {createDraft, type DraftInput} from '../../src/core/drafting.js'
 import {cancelAnnouncement, draftUpdate} from '../../src/core/follow-up.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {fanOut} from '../../src/engine/fan-out.js'
 import {FeedRefresher} from '../../src/engine/feed-refresh.js'
 import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
@@ -15,7 +15,8 @@ import {makeWorld, removeWorld, type World} from '../helpers/world.js'
 registerBroadcastTestDriver('test-feed-partners')
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
 })
@@ -29,7 +30,7 @@ function feedWorld() {
   w.ctx.now = () => clock
   const send = async (id: string) => {
     fanOut(w.ctx, id)
-    const dispatcher = new Dispatcher({store: w.store, config: w.config, now: () => clock})
+    const dispatcher = openDispatcher({store: w.store, config: w.config, now: () => clock})
     await dispatcher.run()
     await dispatcher.close()
   }

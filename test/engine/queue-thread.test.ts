@@ -1,7 +1,8 @@
 import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {afterEach, describe, expect, it} from 'vitest'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {type Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {startQueueThread} from '../../src/engine/queue-writer.js'
 import {openStore} from '../../src/store/index.js'
 import {registerBroadcastTestDriver} from '../helpers/broadcast-test-driver.js'
@@ -24,7 +25,8 @@ registerBroadcastTestDriver('test-threaded', {
 })
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   sends.length = 0
@@ -49,7 +51,7 @@ describe('the queue thread', () => {
   it('takes over the claims and commits of a big queue and sends every delivery once', async () => {
     world = makeWorld(config)
     const ids = world.queue(600)
-    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const dispatcher = openDispatcher({store: world.store, config: world.config})
     expect(dispatcher.queueRunsOn).toBe('here')
     awaitThreadAfter(dispatcher, 100)
     const summary = await dispatcher.run()
@@ -73,13 +75,13 @@ describe('the queue thread', () => {
   it('takes over for a channel of few connections too (e-mail: 5), from its first full claim; a small queue stays here', async () => {
     world = makeWorld('channels:\n  board: {type: test-threaded, concurrency: 5}\n')
     world.queue(20)
-    const small = new Dispatcher({store: world.store, config: world.config})
+    const small = openDispatcher({store: world.store, config: world.config})
     expect((await small.run()).sent).toBe(20)
     expect(small.queueRunsOn).toBe('here')
     await small.close()
 
     world.queue(2_000)
-    const big = new Dispatcher({store: world.store, config: world.config})
+    const big = openDispatcher({store: world.store, config: world.config})
     awaitThreadAfter(big, 1_520)
     const summary = await big.run()
     expect(big.queueRunsOn).toBe('queue thread')
@@ -94,7 +96,7 @@ describe('the queue thread', () => {
     world.queue(600)
     // A short busy timeout, so that another connection's write lock makes the thread's commits fail.
     const store = openStore(join(world.home, 'crier.db'), {busyTimeoutMs: 20})
-    const dispatcher = new Dispatcher({store, config: world.config})
+    const dispatcher = openDispatcher({store, config: world.config})
     const blocker = new Database(join(world.home, 'crier.db'), {timeout: 5000})
     awaitThreadAfter(dispatcher, 100)
     let locked = false

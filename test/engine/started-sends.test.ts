@@ -7,7 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 import type {Driver} from '../../src/channels/driver.js'
 import {driverFor, registerDriver} from '../../src/channels/registry.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {newLeaseOwner} from '../../src/engine/lease-owner.js'
 import {readStartedSends, StartedSends, startedSendsDir, startKey} from '../../src/engine/started-sends.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
@@ -47,10 +47,11 @@ if (!driverFor('test-loading')) {
 }
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
   for (const release of hanging.release.splice(0)) release()
   hanging.sends = []
   hanging.hold = true
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
 })
@@ -76,7 +77,7 @@ describe('a dispatcher that dies holding claims on a channel without idempotency
     world = makeWorld(`channels:\n  plain: {type: test-hanging, concurrency: 2}\n`)
     world.queue(6)
     const stopA = new AbortController()
-    const first = new Dispatcher({store: world.store, config: world.config})
+    const first = openDispatcher({store: world.store, config: world.config})
     const running = first.run({abort: stopA.signal})
     // Two in flight, the other four claimed ahead.
     await waitFor('two sends in flight', () => hanging.sends.length === 2)
@@ -86,7 +87,7 @@ describe('a dispatcher that dies holding claims on a channel without idempotency
     // The first dispatcher is gone as far as the queue can tell: its leases have run out.
     world.store.db.prepare(`UPDATE delivery SET lease_until = ? WHERE state = 'sending'`).run(Date.now() - 1)
     hanging.hold = false
-    const second = new Dispatcher({store: world.store, config: world.config})
+    const second = openDispatcher({store: world.store, config: world.config})
     const summary = await second.run()
     await second.close()
 
@@ -111,13 +112,13 @@ describe('a dispatcher that dies holding claims on a channel without idempotency
     world = makeWorld(`channels:\n  plain: {type: test-hanging, concurrency: 1}\n`)
     world.queue(2)
     const stop = new AbortController()
-    const first = new Dispatcher({store: world.store, config: world.config})
+    const first = openDispatcher({store: world.store, config: world.config})
     const running = first.run({abort: stop.signal})
     await waitFor('one send in flight', () => hanging.sends.length === 1)
     // The other was claimed ahead, not started.
     const waitingId = world.store.db.prepare(`SELECT id FROM delivery WHERE state = 'sending' AND id <> ?`).pluck().get(hanging.sends[0]) as string
     world.store.db.prepare(`UPDATE delivery SET stop_reason = 'cancelled by officer', lease_until = ? WHERE state = 'sending'`).run(Date.now() - 1)
-    const recovery = new Dispatcher({store: world.store, config: world.config})
+    const recovery = openDispatcher({store: world.store, config: world.config})
     await recovery.run()
     await recovery.close()
     expect(statesById(world)[waitingId]).toBe('cancelled')
@@ -134,7 +135,7 @@ describe('the record of starts', () => {
     world = makeWorld(`channels:\n  plain: {type: test-loading, concurrency: 2}\n`)
     world.queue(2)
     hanging.hold = false
-    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const dispatcher = openDispatcher({store: world.store, config: world.config})
     const running = dispatcher.run()
     await waitFor('the claim and the load', () => loading.began && deliveryStateCounts(world!.store).sending === 2)
     const file = join(startedSendsDir(join(world.home, 'crier.db'))!, encodeURIComponent(dispatcher.owner))
@@ -152,7 +153,7 @@ describe('the record of starts', () => {
     world = makeWorld(`channels:\n  plain: {type: test-hanging, concurrency: 2}\n`)
     world.queue(2)
     const dir = startedSendsDir(join(world.home, 'crier.db'))!
-    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const dispatcher = openDispatcher({store: world.store, config: world.config})
     const running = dispatcher.run()
     await waitFor('two sends in flight', () => hanging.sends.length === 2)
     const file = join(dir, encodeURIComponent(dispatcher.owner))
@@ -170,7 +171,7 @@ describe('the record of starts', () => {
   it('is not written for a channel whose provider deduplicates', async () => {
     world = makeWorld(`channels:\n  feed: {type: feed, dir: ./public}\n`)
     world.queue(1)
-    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const dispatcher = openDispatcher({store: world.store, config: world.config})
     await dispatcher.run()
     await dispatcher.close()
     expect(existsSync(startedSendsDir(join(world.home, 'crier.db'))!)).toBe(false)
@@ -209,7 +210,7 @@ describe('the record of starts', () => {
     record.open()
     record.close(false)
     world.store.db.prepare(`UPDATE delivery SET state = 'sending', lease_owner = ?, lease_until = ?, attempts = 1`).run(gone, Date.now() + 60_000)
-    const dispatcher = new Dispatcher({store: world.store, config: world.config})
+    const dispatcher = openDispatcher({store: world.store, config: world.config})
     const running = dispatcher.run()
     // Nothing in its record: the claim never started, so it is simply sent.
     await waitFor('the send', () => hanging.sends.length === 1)

@@ -4,7 +4,7 @@ import {driverFor, registerDriver} from '../../src/channels/registry.js'
 import {TransientSendError} from '../../src/channels/errors.js'
 import type {Driver} from '../../src/channels/driver.js'
 import {postThread} from '../../src/channels/thread.js'
-import {Dispatcher} from '../../src/engine/dispatcher.js'
+import {closeDispatchers, openDispatcher} from '../helpers/dispatchers.js'
 import {deliveryStateCounts, makeWorld, removeWorld, type World} from '../helpers/world.js'
 
 // A thread driver whose posts are recorded in memory, failing where a test says: the engine
@@ -31,7 +31,8 @@ const threadDriver: Driver<Record<string, unknown>, string[]> = {
 if (!driverFor('test-thread')) registerDriver(threadDriver)
 
 let world: World | undefined
-afterEach(() => {
+afterEach(async () => {
+  await closeDispatchers()
   if (world) removeWorld(world)
   world = undefined
   network.posts = []
@@ -43,7 +44,7 @@ describe('threads in the engine', () => {
     world = makeWorld('channels:\n  social: {type: test-thread, retryBase: 10ms, retryCap: 20ms}\n')
     const [id] = world.queue(1)
     network.failAt.add(2)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(network.posts).toEqual([
       {text: 'part one'},
       {text: 'part two', replyTo: 'post-0'},
@@ -61,14 +62,14 @@ describe('threads in the engine', () => {
     world = makeWorld('channels:\n  social: {type: test-thread, maxAttempts: 1}\n')
     const [id] = world.queue(1)
     network.failAt.add(1)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     const delivery = world.store.deliveries.broadcastDeliveries(id!)[0]!
     expect(delivery.state).toBe('dead')
     expect(world.store.deliveries.postedParts(delivery.id)).toEqual([{index: 0, providerId: 'post-0', url: 'https://social.example/post-0'}])
 
     // An officer requeues it (as `r` in the live view will); a new dispatcher picks up after part 1.
     world.store.db.prepare(`UPDATE delivery SET state = 'queued', attempts = 0, due_at = 0 WHERE id = ?`).run(delivery.id)
-    await new Dispatcher({store: world.store, config: world.config}).run()
+    await openDispatcher({store: world.store, config: world.config}).run()
     expect(network.posts.map((post) => post.text)).toEqual(['part one', 'part two', 'part three', 'part four'])
     expect(network.posts[1]).toEqual({text: 'part two', replyTo: 'post-0'})
   })
