@@ -30,15 +30,6 @@ export function cronOccurrences(expression: string, timeZone: string, after: num
   return out
 }
 
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', {timeZone: zone})
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** What cronDueSince found due: listed one by one up to its cap, then the gap, then the latest. */
 export interface DueOccurrences {
   /** In order; the last is the latest occurrence due by `now`. */

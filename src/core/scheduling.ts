@@ -1,7 +1,7 @@
 import type {Announcement} from './announcement.js'
 import type {CoreContext} from './context.js'
 import {approvalsOf, mustGet, refuseRejected} from './approval.js'
-import {checkCron, cronOccurrences, isTimeZone} from './cron.js'
+import {checkCron, cronOccurrences} from './cron.js'
 import {PolicyRefusal, UsageError} from './errors.js'
 import {emptyAudienceProblems} from './area-reach.js'
 import {newId, shortId} from './ids.js'
@@ -12,7 +12,7 @@ import {judgeAnnouncement} from './policy/judge.js'
 import {formatInZone, parseUntil, parseWhen} from './when.js'
 import {refuseStaleUpdate} from './follow-up.js'
 import {parseDuration} from './duration.js'
-import {zoneOffsetMs} from './time-zone.js'
+import {scheduleZone, zoneOffsetMs} from './time-zone.js'
 import type {Schedule} from '../store/schedules.js'
 
 export interface ScheduleRequest {
@@ -49,8 +49,7 @@ export function scheduleAnnouncement(ctx: CoreContext, id: string, request: Sche
   if (request.at && request.cron) throw new UsageError('give --at or --cron, not both')
   if (!request.at && !request.cron) throw new UsageError('give --at WHEN (once) or --cron EXPR (recurring)')
   if (request.at && request.until) throw new UsageError('--until is for --cron schedules')
-  const timeZone = request.tz ?? ctx.config.timezone
-  if (!isTimeZone(timeZone)) throw new UsageError(`--tz "${timeZone}" is not a time zone — use an IANA name such as Europe/London`)
+  const timeZone = scheduleZone(request.tz ?? ctx.config.timezone, request.tz !== undefined ? '--tz' : ctx.config.timezoneNamed ? 'timezone in config.yaml' : "this machine's time zone")
   const now = ctx.now()
   let next: number[]
   let understood: string | undefined

@@ -1,9 +1,36 @@
+import {UsageError} from './errors.js'
+
 // Wall-clock times typed without an offset mean the configured time zone (a duty officer in
 // Wales types 18:00 and means 18:00 in Europe/London, whatever the server's TZ).
 
 /** This machine's zone: for commands that read no config (list, audit, report) and the embedded default. */
 export function machineTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+}
+
+/** The zone's canonical name (UTC for Etc/UTC or GMT), or undefined where Intl knows no such zone. */
+function resolvedZone(zone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en', {timeZone: zone}).resolvedOptions().timeZone
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A zone for a schedule, as given: one named by a place (Europe/London) or UTC.
+ * Abbreviations and fixed offsets (EST, GMT, Etc/GMT+5) are refused: they never change for
+ * summer time, so a weekly 08:00 "EST" goes out at 09:00 New York time half the year — and
+ * Etc/GMT+5 is five hours behind UTC, not ahead. `what` names where the zone came from.
+ */
+export function scheduleZone(zone: string, what: string): string {
+  const resolved = resolvedZone(zone)
+  if (resolved === undefined) throw new UsageError(`${what} "${zone}" is not a time zone — use an IANA name such as Europe/London`)
+  if (resolved === 'UTC' && /^(?:etc\/)?utc$/i.test(zone)) return 'UTC'
+  if (!zone.includes('/') || /^etc\//i.test(zone)) {
+    throw new UsageError(`${what} "${zone}" is not a place's zone — name the place, e.g. Europe/London or America/New_York (or UTC): an abbreviation such as EST or GMT keeps no summer time`)
+  }
+  return zone
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>()

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {checkCron, cronOccurrences, isTimeZone} from '../../src/core/cron.js'
+import {checkCron, cronOccurrences} from '../../src/core/cron.js'
+import {scheduleZone} from '../../src/core/time-zone.js'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
 
 // Cron schedules in an IANA zone, with a fixed "after" instead of the clock. The DST days are
@@ -67,13 +68,26 @@ describe('checkCron', () => {
   })
 })
 
-describe('isTimeZone', () => {
-  it('knows IANA zones and refuses made-up ones', () => {
-    expect(isTimeZone('Europe/London')).toBe(true)
-    expect(isTimeZone('America/New_York')).toBe(true)
-    expect(isTimeZone('UTC')).toBe(true)
-    expect(isTimeZone('Mars/Olympus_Mons')).toBe(false)
-    expect(isTimeZone('GMT+25')).toBe(false)
+describe('scheduleZone', () => {
+  const zone = (name: string) => scheduleZone(name, '--tz')
+  it('takes a zone named by its place, as given, or UTC', () => {
+    expect(zone('Europe/London')).toBe('Europe/London')
+    expect(zone('US/Eastern')).toBe('US/Eastern')
+    expect(zone('Asia/Kolkata')).toBe('Asia/Kolkata')
+    expect(zone('UTC')).toBe('UTC')
+    expect(zone('Etc/UTC')).toBe('UTC')
+  })
+
+  it('refuses made-up zones', () => {
+    expect(() => zone('Mars/Olympus_Mons')).toThrow(/^--tz "Mars\/Olympus_Mons" is not a time zone — use an IANA name such as Europe\/London$/)
+    expect(() => zone('GMT+25')).toThrow(/is not a time zone/)
+  })
+
+  it('refuses abbreviations and fixed offsets, which keep no summer time, naming where the zone came from', () => {
+    for (const name of ['EST', 'GMT', 'CET', 'Etc/GMT+5', 'EST5EDT', 'Japan']) {
+      expect(() => zone(name)).toThrow(new RegExp(`^--tz "${name.replace('+', '\\+')}" is not a place's zone — name the place, e\\.g\\. Europe/London or America/New_York \\(or UTC\\): an abbreviation such as EST or GMT keeps no summer time$`))
+    }
+    expect(() => scheduleZone('GMT', 'timezone in config.yaml')).toThrow(/^timezone in config\.yaml "GMT" is not a place's zone/)
   })
 })
 

@@ -351,10 +351,11 @@ describe('crier schedule refuses bad input, scheduling nothing', () => {
     refused(h, id, ['--cron', '61 * * * *'], 2, /--cron "61 \* \* \* \*" is not valid/)
   })
 
-  it('an unknown time zone: exit 2', () => {
+  it('an unknown time zone, or an abbreviation that keeps no summer time: exit 2', () => {
     const {h, id} = setUp()
     refused(h, id, ['--cron', '0 8 * * TUE', '--tz', 'Mars/Olympus_Mons'], 2, /--tz "Mars\/Olympus_Mons" is not a time zone — use an IANA name/)
     refused(h, id, ['--at', 'tomorrow 07:30', '--tz', 'Europe/Lundun'], 2, /--tz "Europe\/Lundun" is not a time zone/)
+    refused(h, id, ['--cron', '0 8 * * TUE', '--tz', 'EST'], 2, /--tz "EST" is not a place's zone — name the place, e\.g\. Europe\/London/)
   })
 
   it('--at and --cron together: exit 2', () => {
