@@ -1,4 +1,4 @@
-import {stripTerminalControls} from '../core/terminal-text.js'
+import {oneLine, stripTerminalControls} from '../core/terminal-text.js'
 import {redact, redactValues} from '../config/secrets.js'
 import {InDoubtSendError, NotSentError, PermanentSendError} from './errors.js'
 import type {HttpResponse} from './http.js'
@@ -122,7 +122,8 @@ const maxReasonChars = 200
  * whole), then cut to 200 characters — after scrubbing, so no secret is half-kept.
  */
 export function safeReason(text: string, channelSecrets: Array<string | undefined>): string {
-  const result = redactValues(redact(text), channelSecrets.filter((each): each is string => typeof each === 'string'))
+  // Cut only once scrubbed: a secret cut in half before would not be recognised, and the scrub shortens the text.
+  const result = redactValues(redact(oneLine(text, Number.POSITIVE_INFINITY)), channelSecrets.filter((each): each is string => typeof each === 'string'))
   const chars = Array.from(result)
   return chars.length > maxReasonChars ? `${chars.slice(0, maxReasonChars).join('')}…` : result
 }

@@ -42,8 +42,9 @@ const stepNames: Record<string, string> = {
 export function classifySmtpError(error: unknown, channel: ChannelConfig<EmailSettings>, endpoint: SmtpEndpoint): Error {
   if (error instanceof TransientSendError || error instanceof PermanentSendError || error instanceof ChannelUnusableError) return error
   const smtp = (error && typeof error === 'object' ? error : {message: String(error)}) as SmtpError
-  const clean = (text: string) => truncate(scrub(oneLine(text, 1000), endpoint))
-  const reply = smtp.response ? oneLine(smtp.response, 1000) : undefined
+  // Flattened, scrubbed, then cut: a cut before the scrub could keep half a secret.
+  const clean = (text: string) => truncate(scrub(oneLine(text, Number.POSITIVE_INFINITY), endpoint))
+  const reply = smtp.response || undefined
   const code = smtp.responseCode
   if (smtp.code === 'EAUTH') {
     if (!refusesEveryMessage(error)) return new TransientSendError(clean(`the SMTP server could not check the credentials now: ${reply}`))

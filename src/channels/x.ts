@@ -239,7 +239,7 @@ function problemText(body: string): string | undefined {
 /** "X 403: <what X said>", one line, no control characters, no credential. */
 function failureReason(response: HttpResponse, channel: ChannelConfig<XSettings>): string {
   const said = problemText(response.body)
-  const reason = said ? `X ${response.status}: ${safeReason(oneLine(said, 400), channelSecrets(channel))}` : `X ${response.status}`
+  const reason = said ? `X ${response.status}: ${safeReason(said, channelSecrets(channel))}` : `X ${response.status}`
   // X answers a bad key, secret, token or signature alike; name the settings, never their values.
   return response.status === 401 ? `${reason} — check the channel's apiKey, apiSecret, accessToken and accessSecret` : reason
 }

@@ -15,8 +15,10 @@ export function redact(text: string): string {
 
 /**
  * Replaces each of `secrets` in text with "***": as written, URL-encoded, JSON-escaped (a
- * provider quoting the request: `\"`, `\/`) and in base64 — whole, or inside a base64 token
- * that decodes to text holding it (an SMTP server echoing `AUTH PLAIN`, a Basic header).
+ * provider quoting the request: `\"`, `\/`, and `\u0026` as Go and Rails write `&`, `<`, `>`,
+ * or Python anything not ASCII), with invisible characters slipped in, and in base64 — whole,
+ * or inside a base64 token that decodes to text holding it (an SMTP server echoing
+ * `AUTH PLAIN`, a Basic header).
  */
 export function redactValues(text: string, secrets: Iterable<string>): string {
   // Longest first, so a secret that contains another goes whole.
@@ -27,14 +29,39 @@ export function redactValues(text: string, secrets: Iterable<string>): string {
     return values.some((secret) => decoded.includes(secret)) ? '***' : token
   })
   for (const secret of values) {
-    for (const form of secretForms(secret)) result = result.split(form).join('***')
+    result = result.replace(echoOf(secret), '***').split(encodeURIComponent(secret)).join('***')
   }
   return result
 }
 
-function secretForms(secret: string): Set<string> {
-  const json = JSON.stringify(secret).slice(1, -1)
-  return new Set([secret, encodeURIComponent(secret), json, json.replaceAll('/', '\\/')])
+const echoes = new Map<string, RegExp>()
+
+/** The secret as text quotes it: each character as itself or JSON-escaped, with format characters (zero-width space) between them ignored. */
+function echoOf(secret: string): RegExp {
+  let pattern = echoes.get(secret)
+  if (!pattern) {
+    const characters = Array.from(secret, (character) => {
+      const literal = new Set([character, JSON.stringify(character).slice(1, -1), character === '/' ? '\\/' : character])
+      return `(?:${[...[...literal].map(regExpLiteral), unicodeEscape(character)].join('|')})`
+    })
+    pattern = new RegExp(characters.join('\\p{Cf}*'), 'gu')
+    echoes.set(secret, pattern)
+  }
+  return pattern
+}
+
+/** `\uXXXX` (a surrogate pair beyond the BMP), its hex digits in either case. */
+function unicodeEscape(character: string): string {
+  let pattern = ''
+  for (let i = 0; i < character.length; i++) {
+    const hex = character.charCodeAt(i).toString(16).padStart(4, '0')
+    pattern += '\\\\u' + hex.replace(/[a-f]/g, (digit) => `[${digit}${digit.toUpperCase()}]`)
+  }
+  return pattern
+}
+
+function regExpLiteral(text: string): string {
+  return text.replace(/[\^$\\.*+?()[\]{}|/]/g, '\\$&')
 }
 
 export interface SecretProblem {

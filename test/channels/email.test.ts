@@ -534,6 +534,14 @@ describe('email send', () => {
     expect(fake.messages).toHaveLength(0)
   })
 
+  it('keeps no piece of a password the server echoes many times: it is scrubbed before the reason is cut', async () => {
+    const password = 'wrong-horse-battery-staple'
+    await requireLogin({authFailureText: (_user, pass) => `Bad password ${Array(60).fill(pass).join(' ')} ${'p'.repeat(12)}${pass}`})
+    const error = await sendExpectingError({smtp: fake.url('crier', password)})
+    expect(error.message).toMatch(/^credentials refused by the SMTP server: 535 Bad password \*\*\* \*\*\*/)
+    for (let length = 6; length <= password.length; length++) expect(error.message).not.toContain(password.slice(0, length))
+  })
+
   it('tries a refused password once, not on every pooled connection: the sends waiting fail with it untried', async () => {
     await requireLogin()
     const channel = makeChannel({smtp: fake.url('crier', 'wrong-password'), maxConnections: 5})

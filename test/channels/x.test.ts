@@ -407,6 +407,14 @@ describe('x send: errors', () => {
     for (const message of messages) for (const secret of secrets) expect(message).not.toContain(secret)
     expect(messages[0]).toMatch(/^X 400: you sent OAuth oauth_consumer_key="\*\*\*"/)
   })
+
+  it('keeps no piece of a credential X echoes many times: it is scrubbed before the reason is cut', async () => {
+    const token = xCredentials.accessToken
+    fake.respondWith(() => ({status: 403, body: JSON.stringify({errors: [{message: `Invalid token: ${Array(16).fill(token).join(' ')} ${'p'.repeat(12)}${token}`}]})}))
+    const message = (await sendExpectingError()).message
+    expect(message).toMatch(/^X 403: Invalid token: \*\*\* \*\*\*/)
+    for (let length = 8; length <= token.length; length++) expect(message).not.toContain(token.slice(0, length))
+  })
 })
 
 describe('x send: duplicates', () => {

@@ -13,6 +13,21 @@ describe('secret redaction', () => {
     expect(redactValues(`?key=${encodeURIComponent(key)}&x=1`, [key])).toBe('?key=***&x=1')
   })
 
+  it('scrubs a secret \\u-escaped as Go and Rails write & < > (either case of hex), and as Python writes what is not ASCII', () => {
+    const token = 'pt&9<Zk>Qw2rT7'
+    const goStyle = JSON.stringify({received: `Bearer ${token}`}).replaceAll('&', '\\u0026').replaceAll('<', '\\u003c').replaceAll('>', '\\u003E')
+    expect(goStyle).toContain('\\u003c')
+    expect(redactValues(goStyle, [token])).toBe('{"received":"Bearer ***"}')
+    const welsh = 'cyfrinair-ŵŷ-🔑'
+    const pythonStyle = JSON.stringify({error: `bad password ${welsh}`}).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    expect(pythonStyle).toContain('\\ud83d\\udd11')
+    expect(redactValues(pythonStyle, [welsh])).toBe('{"error":"bad password ***"}')
+  })
+
+  it('scrubs a secret with invisible characters slipped between its letters, and leaves the text around it alone', () => {
+    expect(redactValues('535 bad smtpPa\u200bsswordSECRET\u2060bbb for user\u200d', ['smtpPasswordSECRETbbb'])).toBe('535 bad *** for user\u200d')
+  })
+
   it('scrubs a base64 token that decodes to text holding a secret: SMTP AUTH PLAIN, a Basic header', () => {
     const plain = Buffer.from('\u0000alerts\u0000p@ss#wordXYZ').toString('base64')
     expect(redactValues(`535 5.7.8 bad creds ${plain} decoded=x`, ['p@ss#wordXYZ'])).toBe('535 5.7.8 bad creds *** decoded=x')
