@@ -1,5 +1,6 @@
 import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {temporaryBeside} from '../core/temporary-file.js'
 
 // Facts a channel's check() learned about the account or instance (Mastodon's character
 // limit), kept in CRIER_HOME so preview and render can use them without a network call.
@@ -32,7 +33,7 @@ export function saveChannelFacts(home: string, learned: ChannelFacts): void {
   const facts = {...readChannelFacts(home)}
   for (const [channel, values] of Object.entries(learned)) facts[channel] = {...facts[channel], ...values}
   const file = channelFactsFile(home)
-  const temporary = `${file}.${process.pid}.tmp`
-  writeFileSync(temporary, JSON.stringify(facts, null, 2) + '\n', {mode: 0o600})
+  const temporary = temporaryBeside(file)
+  writeFileSync(temporary, JSON.stringify(facts, null, 2) + '\n', {mode: 0o600, flag: 'wx'})
   renameSync(temporary, file)
 }

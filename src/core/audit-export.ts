@@ -3,6 +3,7 @@ import {exportLine} from '../store/audit.js'
 import type {Store} from '../store/index.js'
 import {UsageError} from './errors.js'
 import {streamWriter} from './stream-writer.js'
+import {temporaryBeside} from './temporary-file.js'
 
 // `crier audit export`: the whole chain as JSON lines, streamed (a million rows never sit in
 // memory). A file is written beside its target and renamed into place, so a failed export
@@ -40,10 +41,10 @@ function refuseIrregularTarget(file: string): void {
 
 function writeToFile(store: Store, file: string): ExportResult {
   refuseIrregularTarget(file)
-  const partial = `${file}.partial-${process.pid}`
+  const partial = temporaryBeside(file)
   let fd: number
   try {
-    fd = openSync(partial, 'w', 0o600)
+    fd = openSync(partial, 'wx', 0o600)
   } catch (error) {
     throw new UsageError(`cannot write ${file} (${(error as NodeJS.ErrnoException).code}) — check the directory exists and is writable`)
   }

@@ -229,7 +229,7 @@ describe('crier audit', () => {
     expect(lstatSync(fifo).isFIFO()).toBe(true)
     expect(lstatSync(link).isSymbolicLink()).toBe(true)
     expect(readFileSync(target, 'utf8')).toBe('kept\n')
-    expect(readdirSync(home.home).filter((name) => name.includes('.partial-'))).toEqual([])
+    expect(readdirSync(home.home).filter((name) => name.includes('.partial'))).toEqual([])
     // A regular file is replaced whole.
     ok(home.run(['audit', 'export', '--output', target]))
     expect(readFileSync(target, 'utf8')).toMatch(/^\{"seq":1,/)

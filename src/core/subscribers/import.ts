@@ -12,6 +12,7 @@ import type {SubscriberInput} from '../../store/subscribers.js'
 import {normaliseEmail, normalisePhone} from './contacts.js'
 import {earlierLineReason, LinesWritten} from './lines-written.js'
 import {fromSpreadsheetSafe, spreadsheetSafe} from './spreadsheet-cell.js'
+import {temporaryBeside} from '../temporary-file.js'
 
 // `crier subscribers import FILE --list L`: a CSV streamed row by row (never the whole file in
 // memory), each row checked, accepted rows upserted by contact in one transaction (a fatal
@@ -278,12 +279,12 @@ export async function importSubscribers(ctx: CoreContext, path: string, list: st
   const rejectedFile = rejectedFileFor(stdin || !hasFolderOfItsOwn(file) ? `${list}.csv` : file)
   // Rejects are written beside it and take its place only once the import is committed: a
   // failed import leaves the previous import's rejected file as it was.
-  const rejectedPartial = `${rejectedFile}.${process.pid}.partial`
+  const rejectedPartial = temporaryBeside(rejectedFile)
   let rejects: {csv: ReturnType<typeof stringify>; out: WriteStream} | undefined
   /** Writes a row and why to the rejected file (a row imported without a field too), and counts it rejected unless `imported`. */
   const reject = (line: number, reason: string, record: Record<string, string>, imported = false) => {
     if (!rejects) {
-      const out = createWriteStream(rejectedPartial, {mode: 0o600})
+      const out = createWriteStream(rejectedPartial, {flags: 'wx', mode: 0o600})
       // A write error (disk full, folder not writable) is reported by closeRejects, before the commit.
       out.on('error', () => undefined)
       const csv = stringify({header: true, columns: ['line', 'reason', ...subscriberColumns]})
