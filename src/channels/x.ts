@@ -3,7 +3,7 @@ import {z} from 'zod'
 import {primaryVariant, type Announcement, type Variant} from '../core/announcement.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, PostedPart, Receipt, SendContext} from './driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
+import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, parseJsonObject} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
@@ -34,7 +34,8 @@ import {oauthSigner, percentEncode, type Signer} from './oauth1.js'
 // that identical post was made since the announcement was created (typically: an earlier try
 // whose answer was lost), it is this delivery's post, and the thread carries on from it;
 // otherwise the delivery is dead with a reason saying an identical post already exists — never
-// counted as sent, never retried (it cannot succeed).
+// counted as sent, never retried (it cannot succeed). Where the account's posts cannot be looked
+// at (a plan without timeline access), the delivery is in doubt: `unknown`, as a lost answer is.
 
 /** https://docs.x.com/fundamentals/counting-characters: 280, weighted; every URL counts 23. */
 const maxWeightedLength = 280
@@ -307,7 +308,9 @@ async function adoptDuplicate(
   try {
     timeline = await recentPosts(context, signer)
   } catch (error) {
-    throw new PermanentSendError(`${refused}, and looking for it failed (${error instanceof Error ? error.message : String(error)}) — check the account`)
+    // X's refusal is its word that the post exists, most likely this delivery's own earlier try:
+    // in doubt — never sent again, and a Cancel goes here — not dead, as if nothing went out.
+    throw new InDoubtSendError(`${refused}, and looking for it failed (${error instanceof Error ? error.message : String(error)}) — it may be this announcement's: check the account`)
   }
   // X's own word that an identical post exists, within this announcement's time: a link need
   // only be a link (X may have tidied its address).

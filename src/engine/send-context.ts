@@ -75,13 +75,17 @@ export class DeliveryContext implements SendContext<Record<string, unknown>> {
     return {root, parent: followed.last}
   }
 
-  /** The first and last posts announcement `id` made on this channel, when it was sent here. */
+  /**
+   * The first and last posts announcement `id` made on this channel: when it was sent here, or
+   * when part of its thread was (the rest refused or stopped) — those parts are public.
+   */
   #postsOf(id: string): {first: PostedPart; last: PostedPart} | undefined {
-    const sent = this.#store.deliveries.broadcastDeliveries(id).find((delivery) => delivery.channel === this.channel.name && delivery.state === 'sent')
-    if (!sent) return undefined
-    const parts = this.#store.deliveries.postedParts(sent.id)
+    const here = this.#store.deliveries.broadcastDeliveries(id).find((delivery) => delivery.channel === this.channel.name)
+    if (!here) return undefined
+    const parts = this.#store.deliveries.postedParts(here.id)
     if (parts.length > 0) return {first: parts[0]!, last: parts.at(-1)!}
-    if (!sent.receiptId) return undefined
+    const sent = here.state === 'sent' ? here : undefined
+    if (!sent?.receiptId) return undefined
     const only: PostedPart = {index: 0, providerId: sent.receiptId, ...(sent.receiptUrl && {url: sent.receiptUrl})}
     return {first: only, last: only}
   }

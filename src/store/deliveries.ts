@@ -205,15 +205,18 @@ export function deliveryStore(db: Db) {
       coalesce(max(d.state IN ('sent', 'unknown') OR EXISTS (SELECT 1 FROM attempt a WHERE a.delivery_id = d.id AND a.outcome IN ('in-doubt', 'aborted'))), 0) AS reached
     FROM delivery d WHERE d.id IN (SELECT value || '.' || @channel || '.' || @recipient FROM json_each(@thread))`)
   const stoppedWhileHeld = db.prepare(`SELECT id FROM delivery WHERE lease_owner = ? AND state = 'sending' AND stop_reason IS NOT NULL`).pluck()
-  // Where a message may be held: a delivery sent, being sent or in doubt — or, on a broadcast
-  // channel, one that gave up or was stopped after a try the other end may have taken in (no
-  // answer after the request went, or stopped mid-send): the partner may well have read it.
+  // Where a message may be held: a delivery sent, being sent or in doubt, or one with a part of
+  // its thread posted (the rest refused, rate-limited or stopped: the first part is public) —
+  // or, on a broadcast channel, one that gave up or was stopped after a try the other end may
+  // have taken in (no answer after the request went, or stopped mid-send): the partner may well
+  // have read it.
+  const partPosted = `EXISTS (SELECT 1 FROM delivery_part p WHERE p.delivery_id = d.id)`
   const mayHaveReached = db.prepare(`SELECT DISTINCT channel FROM delivery d
-    WHERE d.announcement_id IN (SELECT value FROM json_each(?)) AND (d.state IN ('sent', 'sending', 'unknown')
+    WHERE d.announcement_id IN (SELECT value FROM json_each(?)) AND (d.state IN ('sent', 'sending', 'unknown') OR ${partPosted}
       OR (d.recipient IS NULL AND EXISTS (SELECT 1 FROM attempt a WHERE a.delivery_id = d.id AND a.outcome IN ('in-doubt', 'aborted'))))
     ORDER BY channel`).pluck()
-  const publishedChannels = db.prepare(`SELECT DISTINCT channel FROM delivery
-    WHERE announcement_id = ? AND state IN ('sent', 'sending', 'unknown') ORDER BY channel`).pluck()
+  const publishedChannels = db.prepare(`SELECT DISTINCT channel FROM delivery d
+    WHERE announcement_id = ? AND (state IN ('sent', 'sending', 'unknown') OR ${partPosted}) ORDER BY channel`).pluck()
   const sendingNow = db.prepare(`SELECT count(*) FROM delivery WHERE announcement_id = ? AND state = 'sending'`).pluck()
   const countQueued = db.prepare(`SELECT state, count(*) AS n FROM delivery WHERE announcement_id = ? AND channel = ? GROUP BY state`)
   const rateRow = db.prepare(`SELECT tokens, refilled_at AS refilledAt FROM channel_rate WHERE channel = ?`)

@@ -10,7 +10,7 @@ import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, PostedPart, SendContext} from '../../src/channels/driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor} from '../../src/channels/registry.js'
 import {oauthHeader, oauthSigner} from '../../src/channels/oauth1.js'
@@ -468,11 +468,11 @@ describe('x send: duplicates', () => {
     expect(receipt.providerId).toBe(another)
   })
 
-  it('refuses a duplicate as permanent when the lookup is not allowed, saying why', async () => {
+  it('takes a duplicate as in doubt when the lookup is not allowed, saying why: the identical post may be this one', async () => {
     const announcement = sayingText('Road closed.')
     useXPlan({existing: [{text: 'Road closed.', createdAt: Date.now()}], cueTimelineAt: {0: xFaults.clientNotEnrolled()}})
     const error = await sendExpectingError(announcement)
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(InDoubtSendError)
     expect(error.message).toMatch(/^X 403: You are not allowed to create a Tweet with duplicate content\. — an identical post is already on the account, and looking for it failed \(X 403: When authenticating/)
   })
 })

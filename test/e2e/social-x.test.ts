@@ -133,6 +133,43 @@ describe('x end to end', () => {
     expect(x.refusals).toEqual([])
   })
 
+  it('a thread refused after two parts went out counts as reached: an Update may follow it, and a Cancel replies to the last part posted', async () => {
+    const {home, x} = await setUp({retryBase: '50ms'}, {cueAt: {2: xFaults.tooLong()}})
+    const sent = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'force-x', '--headline', 'Flood warning for Llanrwst', '--json'], {input: longText})
+    expect(sent.status, sent.stderr).toBe(4)
+    const id = jsonOf(sent).announcement.id as string
+    expect(x.posts).toHaveLength(2)
+    expect(deliveryOf(home).state).toBe('dead')
+
+    const update = await home.runAsync(['update', id, 'The flood warning for Llanrwst is lifted.', '--json'])
+    expect(update.status, update.stderr).toBe(0)
+    const cancel = await home.runAsync(['cancel', id, 'Sent in error: there is no flood warning for Llanrwst.', '--json'])
+    expect(cancel.status, cancel.stderr).toBe(0)
+    const {followUp} = jsonOf(cancel)
+    expect(followUp.announcement).toMatchObject({msgType: 'Cancel', channels: ['force-x'], state: 'sent'})
+    expect(x.posts).toHaveLength(3)
+    expect(x.posts[2]!.text).toMatch(/Sent in error: there is no flood warning for Llanrwst\./)
+    expect(x.posts[2]!.replyTo).toBe(x.posts[1]!.id)
+  })
+
+  it('a post whose answer was lost, refused as a duplicate when tried again where the account cannot be looked at: unknown, not dead, and a Cancel goes there', async () => {
+    const {home, x} = await setUp({retryBase: '50ms', timeout: '1s'}, {cueAt: {0: 'post-then-stall'}, cueTimelineAt: {0: xFaults.clientNotEnrolled(), 1: xFaults.clientNotEnrolled(), 2: xFaults.clientNotEnrolled()}})
+    const text = 'Evacuate Riverside Road now. Go to the leisure centre.'
+    const sent = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'force-x', '--json'], {input: text})
+    expect(sent.status, sent.stderr).toBe(4)
+    const id = jsonOf(sent).announcement.id as string
+    expect(x.posts).toHaveLength(1)
+    const delivery = deliveryOf(home)
+    expect(delivery.state).toBe('unknown')
+    expect(delivery.last_error).toMatch(/an identical post is already on the account/)
+
+    const cancel = await home.runAsync(['cancel', id, 'Sent in error.', '--json'])
+    expect(cancel.status, cancel.stderr).toBe(0)
+    expect(jsonOf(cancel).followUp.announcement).toMatchObject({msgType: 'Cancel', channels: ['force-x'], state: 'sent'})
+    expect(x.posts).toHaveLength(2)
+    expect(x.posts[1]!.text).toMatch(/Sent in error\./)
+  })
+
   it('refuses, by policy, a post over 280 weighted when threads are off: nothing posted', async () => {
     const {home, fake} = await setUp({threads: false})
     const result = await home.runAsync(['broadcast', '-', '--severity', 'Minor', '--channel', 'force-x'], {input: longText})
