@@ -1,4 +1,4 @@
-import {chmodSync, existsSync, mkdirSync, statSync} from 'node:fs'
+import {chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import envPaths from 'env-paths'
 import {RuntimeFailure, UsageError} from '../core/errors.js'
@@ -28,6 +28,11 @@ export function refuseMissingNamedConfig(paths: CrierPaths): void {
   if (!paths.configExplicit) {
     // CRIER_HOME/config.yaml that is a folder is no config, whichever command reads it (or not).
     if (existsSync(paths.configFile) && statSync(paths.configFile).isDirectory()) throw new UsageError(`${paths.configFile} is a directory — give the config file (--config DIR/config.yaml)`)
+    // A link to a config that is gone (moved, its volume not mounted) is a config meant to be
+    // there: the embedded default in its place would send without the local policy.
+    if (!existsSync(paths.configFile) && lstatSync(paths.configFile, {throwIfNoEntry: false})?.isSymbolicLink()) {
+      throw new UsageError(`${paths.configFile} is a link to ${readlinkSync(paths.configFile)}, which is not there — mount or restore it, or remove the link to use the embedded default`)
+    }
     return
   }
   if (!existsSync(paths.configFile)) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)

@@ -1,4 +1,4 @@
-import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {jsonOf, makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
@@ -288,6 +288,24 @@ describe('bad configuration: exit 2, each problem one line naming the file and k
     // A directory named as the config, by every kind of command.
     for (const command of [['list'], ['audit', 'verify'], ['subscribers', 'list'], ['channels', 'list']]) refusedWith(home.run([...command, '--config', home.home]), 2, /is a directory — give the config file \(--config DIR\/config\.yaml\)$/)
     expectUnchanged(home, facts)
+  })
+
+  it('a config.yaml that links to a file no longer there: refused, never the embedded default in its place (which would send without the local policy)', () => {
+    const linked = makeCrierHome()
+    try {
+      const kept = join(linked.home, 'etc')
+      mkdirSync(kept)
+      writeFileSync(join(kept, 'config.yaml'), `channels:\n  website: {type: feed, dir: ./public}\npolicy:\n  content: {bannedWords: [idiot]}\n`)
+      symlinkSync(join(kept, 'config.yaml'), join(linked.home, 'config.yaml'))
+      refusedWith(linked.run(['broadcast', '-', '--severity', 'Minor'], {input: 'Some idiot closed the road.'}), 3, /banned/)
+      renameSync(kept, join(linked.home, 'etc.moved'))
+      for (const command of [['broadcast', '-', '--severity', 'Minor'], ['list'], ['run']]) {
+        refusedWith(linked.run(command, {input: 'Some idiot closed the road.'}), 2, /config\.yaml is a link to .*etc\/config\.yaml, which is not there — mount or restore it, or remove the link to use the embedded default$/)
+      }
+      expect(existsSync(join(linked.home, 'public'))).toBe(false)
+    } finally {
+      linked.cleanup()
+    }
   })
 
   it('a ${ENV} secret whose variable is missing: sending on its channel is refused naming the variable and the key, never a value', () => {
