@@ -4,7 +4,7 @@ import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, Receipt} from './driver.js'
 import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
-import {firstBodyLine, headerValue, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject, unansweredSend} from './http-failures.js'
+import {firstBodyLine, gatewayInDoubt, headerValue, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject, unansweredSend} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
 import {socialText} from './social-text.js'
 import {apiBaseUrl} from './http-url.js'
@@ -174,6 +174,8 @@ function classifyFailure(response: HttpResponse, channel: ChannelConfig<Facebook
   if ((code !== undefined && isRateLimitCode(code)) || response.status === 429) {
     return new RateLimitedError(reason, retryAfterMs ?? regainAccessMs(response) ?? defaultRateLimitMs)
   }
+  const inDoubt = gatewayInDoubt(response.status, reason, 'the post')
+  if (inDoubt) return inDoubt
   // 1 (unknown error) and 2 (service temporarily down) are Facebook's "try again".
   if (code === 1 || code === 2 || error.isTransient === true) return new TransientSendError(reason, retryAfterMs)
   if (code === undefined && (response.status >= 500 || response.status === 408 || response.status === 425)) return new TransientSendError(reason, retryAfterMs)

@@ -138,6 +138,16 @@ export function parseJsonObject(body: string): Record<string, unknown> | undefin
   }
 }
 
+/**
+ * 502 and 504 come from a proxy or gateway in front of the provider: the request went on and no
+ * answer came back, so it may have been acted on — in doubt, never sent twice blindly by a driver
+ * without idempotency. 500 and 503 are the provider's own: it did not take the request, and it is
+ * tried again. Undefined for any other status. `what` is what may have gone ("the text").
+ */
+export function gatewayInDoubt(status: number, reason: string, what = 'it'): InDoubtSendError | undefined {
+  return status === 502 || status === 504 ? new InDoubtSendError(`${reason} — a gateway passed the request on and got no answer: ${what} may have gone`) : undefined
+}
+
 /** Failures that happen before a request is on the wire: the provider cannot have acted on it. */
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
 

@@ -1,8 +1,8 @@
 import type {ChannelConfig, CheckResult, Receipt, SendContext} from './driver.js'
-import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, PermanentSendError, RateLimitedError, RecipientOptedOutError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
-import {firstBodyLine, safeReason, urlSecrets, headerValue, networkReason, parseRetryAfter, parseJsonObject, unansweredSend} from './http-failures.js'
+import {firstBodyLine, gatewayInDoubt, safeReason, urlSecrets, headerValue, networkReason, parseRetryAfter, parseJsonObject, unansweredSend} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
 import type {SmsPayload, SmsSettings} from './sms.js'
 
@@ -118,7 +118,8 @@ function classifyTwilioResponse(response: HttpResponse, to: string, context: Sen
   if (error.code === 21610) throw new RecipientOptedOutError(reason)
   if (status === 401 || error.code === 20003) throw new ChannelUnusableError(credentialsRefused(error))
   if (error.code !== undefined && twilioPermanentCodes.has(error.code)) throw new PermanentSendError(reason)
-  if (status === 502 || status === 504) throw new InDoubtSendError(gatewayInDoubt(reason))
+  const inDoubt = gatewayInDoubt(status, reason, 'the text')
+  if (inDoubt) throw inDoubt
   if (status === 408 || status === 425 || status >= 500) throw new TransientSendError(reason, retryAfterMs)
   // Other 4xx (and redirects, which undici does not follow): the same request cannot succeed.
   throw new PermanentSendError(reason)
@@ -203,7 +204,8 @@ function classifyGenericResponse(response: HttpResponse, to: string, context: Se
   const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), context.now())
   if (status === 429) throw new RateLimitedError(reason, retryAfterMs ?? genericRateLimitMs)
   if (status === 401) throw new ChannelUnusableError(`${reason} — check the channel's token`)
-  if (status === 502 || status === 504) throw new InDoubtSendError(gatewayInDoubt(reason))
+  const inDoubt = gatewayInDoubt(status, reason, 'the text')
+  if (inDoubt) throw inDoubt
   if (status === 408 || status === 425 || status >= 500) throw new TransientSendError(reason, retryAfterMs)
   throw new PermanentSendError(reason)
 }
@@ -245,13 +247,4 @@ function maskPhone(text: string, phone: string): string {
   if (digits.length < 7) return text
   const masked = `+${digits.slice(0, 2)}…${digits.slice(-4)}`
   return text.split(phone).join(masked).split(digits).join(masked)
-}
-
-/**
- * 502 and 504 come from a proxy or gateway in front of the provider (baseUrl): the request went
- * on and no answer came back, so the text may have gone — in doubt, never sent twice blindly.
- * 500 and 503 are the provider's own: it did not take the message, and it is tried again.
- */
-function gatewayInDoubt(reason: string): string {
-  return `${reason} — a gateway passed the request on and got no answer: the text may have gone`
 }

@@ -188,7 +188,10 @@ describe('facebook send: errors', () => {
     ['a bare 429', {status: 429} as Answer, RateLimitedError, 'HTTP 429', 5 * 60_000],
     ['#1 unknown error', facebookFaults.unknownError(), TransientSendError, 'Facebook 1: An unknown error occurred', undefined],
     ['#2 service unavailable', facebookFaults.serviceUnavailable(), TransientSendError, 'Facebook 2: Service temporarily unavailable', undefined],
-    ['a proxy 502 without a Graph error', {status: 502, body: 'Bad gateway'} as Answer, TransientSendError, 'HTTP 502: Bad gateway', undefined],
+    // A gateway in front passed the post on and got no answer: it may be on the page — never posted twice.
+    ['a proxy 502 without a Graph error, in doubt', {status: 502, body: 'Bad gateway'} as Answer, InDoubtSendError, 'HTTP 502: Bad gateway — a gateway passed the request on and got no answer: the post may have gone', undefined],
+    ['a gateway 504 in HTML, in doubt', {status: 504, body: '<html><title>504 Gateway Time-out</title></html>'} as Answer, InDoubtSendError, 'HTTP 504: <html><title>504 Gateway Time-out</title></html> — a gateway passed the request on and got no answer: the post may have gone', undefined],
+    ['a 503 without a Graph error, tried again', {status: 503, body: 'Service Unavailable'} as Answer, TransientSendError, 'HTTP 503: Service Unavailable', undefined],
     ['#190 expired token', facebookFaults.tokenExpired(), PermanentSendError, 'Facebook 190/463: Error validating access token: Session has expired on Thursday, 09-May-24 02:00:00 PDT. — the page access token is invalid or expired: set a new pageAccessToken', undefined],
     ['#200 missing permission', facebookFaults.permissionMissing(), PermanentSendError, "Facebook 200: (#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts as an admin with sufficient administrative permission — the token needs pages_manage_posts and the page's CREATE_CONTENT task", undefined],
     ['#506 duplicate', facebookFaults.duplicate(), PermanentSendError, 'Facebook 506: (#506) Duplicate status message', undefined],

@@ -254,7 +254,7 @@ describe('telegram send', () => {
   })
 
   it('resumes a thread whose third post failed at the third post, replying to the second', async () => {
-    useBot({cueAt: {2: telegramFaults.badGateway()}})
+    useBot({cueAt: {2: telegramError(503, 'Service Unavailable')}})
     const announcement = makeAnnouncement({severity: 'Moderate', variants: [{language: 'en-GB', headline: 'Flood warning', description: sentencesOf(10_000)}]})
     const channel = makeChannel()
     const {payload} = render(announcement, channel)
@@ -266,7 +266,7 @@ describe('telegram send', () => {
       (error: unknown) => error,
     )
     expect(first).toBeInstanceOf(TransientSendError)
-    expect((first as Error).message).toBe('Telegram 502: Bad Gateway')
+    expect((first as Error).message).toBe('Telegram 503: Service Unavailable')
     expect(progress.postedParts.map((part) => part.providerId)).toEqual(['101', '102'])
 
     const receipt = await telegram.send(payload, makeContext(channel, {announcement, ...progress}))
@@ -304,7 +304,9 @@ describe('telegram send: errors', () => {
     ['429 with parameters.retry_after', telegramFaults.tooManyRequests(17), RateLimitedError, 'Telegram 429: Too Many Requests: retry after 17', 17_000],
     ['429 with only Retry-After', {status: 429, headers: {'Retry-After': '9'}, body: '{"ok":false,"error_code":429,"description":"Too Many Requests"}'} as Answer, RateLimitedError, 'Telegram 429: Too Many Requests', 9000],
     ['a bare 429', {status: 429} as Answer, RateLimitedError, 'Telegram 429', 30_000],
-    ['502 Bad Gateway', telegramFaults.badGateway(), TransientSendError, 'Telegram 502: Bad Gateway', undefined],
+    // A gateway in front passed the message on and got no answer: it may be in the chat — never sent twice.
+    ['502 Bad Gateway, in doubt', telegramFaults.badGateway(), InDoubtSendError, 'Telegram 502: Bad Gateway — a gateway passed the request on and got no answer: the message may have gone', undefined],
+    ['a gateway 504 in HTML, in doubt', {status: 504, body: '<html><title>504 Gateway Time-out</title></html>'} as Answer, InDoubtSendError, 'Telegram 504: <html><title>504 Gateway Time-out</title></html> — a gateway passed the request on and got no answer: the message may have gone', undefined],
     ['a proxy 503 in HTML, with Retry-After', {status: 503, headers: {'Retry-After': '4'}, body: '<html>maintenance</html>'} as Answer, TransientSendError, 'Telegram 503: <html>maintenance</html>', 4000],
     ['400 chat not found', telegramFaults.chatNotFound(), PermanentSendError, 'Telegram 400: Bad Request: chat not found', undefined],
     ['403 bot kicked', telegramError(403, 'Forbidden: bot was kicked from the channel chat'), PermanentSendError, 'Telegram 403: Forbidden: bot was kicked from the channel chat — add the bot to the chat (a channel: as an administrator who may post messages)', undefined],

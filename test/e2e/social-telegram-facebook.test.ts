@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {facebookChannelConfig, facebookEnv, facebookPlan, testPageId, testPageToken, type FacebookFake} from '../fakes/facebook-plan.js'
 import {startProviderFake, type ProviderFake} from '../fakes/provider-server.js'
-import {telegramChannelConfig, telegramEnv, telegramFaults, telegramPlan, testBotToken, testBotUsername, type TelegramFake} from '../fakes/telegram-plan.js'
+import {telegramChannelConfig, telegramEnv, telegramError, telegramPlan, testBotToken, testBotUsername, type TelegramFake} from '../fakes/telegram-plan.js'
 import {jsonOf, makeCrierHome, repoRoot, type CrierHome} from '../helpers/cli.js'
 import {explain} from '../helpers/cli-assertions.js'
 
@@ -82,8 +82,8 @@ describe('broadcast to telegram and a facebook page', () => {
     expect(receipts.facebook).toMatchObject({state: 'sent', receiptId: graph.posts[0]!.postId, receiptUrl: `https://www.facebook.com/${graph.posts[0]!.postId}`})
   })
 
-  it('previews a long bulletin as a numbered Telegram thread, and resumes it at the third post after a 502', async () => {
-    const {home, bot, graph} = await setUp({cueAt: {2: telegramFaults.badGateway()}})
+  it('previews a long bulletin as a numbered Telegram thread, and resumes it at the third post after a 503', async () => {
+    const {home, bot, graph} = await setUp({cueAt: {2: telegramError(503, 'Service Unavailable')}})
     const sentence = 'Water is rising fast on the Conwy & the Llugwy; keep away from the river banks. '
     const text = sentence.repeat(110).trim()
     const draft = jsonOf(home.run(['draft', '-', '--headline', 'Flood warning: Conwy valley', '--severity', 'Moderate', '--web', link, '--channel', 'telegram,facebook', '--json'], {input: text}))
@@ -98,14 +98,14 @@ describe('broadcast to telegram and a facebook page', () => {
 
     const result = await home.runAsync(['broadcast', draft.id])
     expect(result.status, explain(result)).toBe(0)
-    expect(result.stdout).toMatch(/^telegram\s+sent 1\/1\s+\(1 retry: Telegram 502: Bad Gateway\)$/m)
+    expect(result.stdout).toMatch(/^telegram\s+sent 1\/1\s+\(1 retry: Telegram 503: Service Unavailable\)$/m)
     expect(result.stdout).toMatch(/^facebook\s+sent 1\/1$/m)
 
     // Posts 1 and 2 once; post 3 refused once and then posted, replying to post 2.
     expect(bot.posts.map((post) => [post.status, post.messageId, (post.reply_parameters as {message_id?: number} | undefined)?.message_id])).toEqual([
       [200, 101, undefined],
       [200, 102, 101],
-      [502, undefined, 102],
+      [503, undefined, 102],
       [200, 103, 102],
     ])
     expect(bot.posts[3]!.text).toBe(bot.posts[2]!.text)
