@@ -70,7 +70,14 @@ export default class Broadcast extends CrierCommand {
     // exit that leaves thousands queued for the next cron run.
     let session: LiveViewSession | undefined
     const hearSignals = () => {
-      if (!flags.wait || flags['dry-run']) return
+      if (flags['dry-run']) return
+      // --no-wait: queueing, and the line naming what was queued, is all it does. A signal is
+      // heard, so it finishes them and exits 0 — not Node's default, death between the commit and
+      // that line (queued, and a script told nothing, which then broadcasts it again).
+      if (!flags.wait) {
+        held.signals ??= stopSignals()
+        return
+      }
       held.signals ??= stopSignals((signal) => {
         // The live view is on a terminal whatever stopped it: there Ctrl-C aborts too.
         if (session) session.stopping(stoppingLine(signal, true))

@@ -14,6 +14,7 @@ import {fillTemplateAndTyped, templateNamed, overTemplate} from '../core/templat
 import {approvalsOf} from '../core/approval.js'
 import {approvalsWanted} from '../views/approval-wanted.js'
 import {announcementJson} from '../views/format.js'
+import {stopSignals} from '../cli/stop-signals.js'
 
 export default class Draft extends CrierCommand {
   static override description = 'Create a draft announcement from an argument, --file or stdin; on a terminal, asks for what is missing.'
@@ -66,11 +67,18 @@ export default class Draft extends CrierCommand {
         return {created: false}
       }
     }
-    const announcement = createDraft(ctx, input)
-    const drill = isDrill(announcement.status) ? `, ${announcement.status}` : ''
-    const id = shortId(announcement.id)
-    const approval = announcement.state === 'pending_approval' ? `; then it needs ${approvalsWanted(announcement, approvalsOf(ctx, announcement))}: crier approve ${id}` : ''
-    this.say(`Draft ${id} created (${announcement.severity}${drill}${announcement.state === 'pending_approval' ? ', waiting for approval' : ''}). Next: crier preview ${id}${approval}`)
-    return announcementJson(announcement)
+    // A signal from here is heard, so the draft and the line naming it both happen: Node's default
+    // could end it between the two (saved, and a script told nothing, which then drafts it again).
+    const signals = stopSignals()
+    try {
+      const announcement = createDraft(ctx, input)
+      const drill = isDrill(announcement.status) ? `, ${announcement.status}` : ''
+      const id = shortId(announcement.id)
+      const approval = announcement.state === 'pending_approval' ? `; then it needs ${approvalsWanted(announcement, approvalsOf(ctx, announcement))}: crier approve ${id}` : ''
+      this.say(`Draft ${id} created (${announcement.severity}${drill}${announcement.state === 'pending_approval' ? ', waiting for approval' : ''}). Next: crier preview ${id}${approval}`)
+      return announcementJson(announcement)
+    } finally {
+      signals.dispose()
+    }
   }
 }

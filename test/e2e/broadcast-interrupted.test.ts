@@ -60,6 +60,48 @@ describe('a waiting broadcast, interrupted', () => {
     db.close()
   })
 
+  it('--no-wait: a SIGTERM while it queues is heard, so it finishes the queueing and names what it queued, exit 0 — never queued in silence', async () => {
+    const {h, fake, id} = await smsDraft(3)
+    const holder = new Database(join(h.home, 'crier.db'))
+    holder.exec('BEGIN IMMEDIATE')
+    const broadcast = spawnCrier(h, ['broadcast', id, '--no-wait'])
+    try {
+      await waitFor('the broadcast to wait for the database', () => /waiting for another crier/i.test(broadcast.stderr()), 20_000)
+      broadcast.child.kill('SIGTERM')
+    } finally {
+      holder.exec('COMMIT')
+      holder.close()
+    }
+    const {code} = await broadcast.exit
+    expect(code, broadcast.stderr()).toBe(0)
+    expect(broadcast.stdout()).toMatch(new RegExp(`^Queued ${id.slice(0, 12)}: 3 deliveries\\.`, 'm'))
+    expect(fake.requests.length).toBe(0)
+    const db = h.db()
+    expect(db.prepare('SELECT state, count(*) AS n FROM delivery GROUP BY state').all()).toEqual([{state: 'queued', n: 3}])
+    db.close()
+  })
+
+  it('draft -: a SIGTERM while it saves is heard, so it saves and names the draft, exit 0', async () => {
+    const {h} = await smsDraft(0)
+    const holder = new Database(join(h.home, 'crier.db'))
+    holder.exec('BEGIN IMMEDIATE')
+    const draft = spawnCrier(h, ['draft', '-', '--severity', 'Minor', '--channel', 'residents-sms'], [], 'Road closed at Betws-y-Coed.')
+    try {
+      await waitFor('the draft to wait for the database', () => /waiting for another crier/i.test(draft.stderr()), 20_000)
+      draft.child.kill('SIGTERM')
+    } finally {
+      holder.exec('COMMIT')
+      holder.close()
+    }
+    const {code} = await draft.exit
+    expect(code, draft.stderr()).toBe(0)
+    const named = /^Draft (\w{12}) created/m.exec(draft.stdout())
+    expect(named, draft.stdout()).not.toBeNull()
+    const db = h.db()
+    expect(db.prepare(`SELECT count(*) FROM announcement WHERE id LIKE ? || '%'`).pluck().get(named![1]!.toUpperCase())).toBe(1)
+    db.close()
+  })
+
   it('cancelled by another officer while it sends: what was not sent is named, exit 4 — not 0 for a message that is not out', async () => {
     const {h, fake, id} = await smsDraft(6)
     const broadcast = spawnCrier(h, ['broadcast', id])

@@ -15,9 +15,9 @@ export interface SpawnedCrier {
 const running = new Set<SpawnedCrier>()
 
 /** `crier ARGS…` in h's home; `nodeArgs` go to node before the CLI (an --import that records what loads). */
-export function spawnCrier(h: CrierHome, args: string[], nodeArgs: string[] = []): SpawnedCrier {
+export function spawnCrier(h: CrierHome, args: string[], nodeArgs: string[] = [], input = ''): SpawnedCrier {
   const child = spawn(process.execPath, [...nodeArgs, crierBin, ...args], {env: h.env, cwd: h.home, stdio: ['pipe', 'pipe', 'pipe']})
-  child.stdin!.end()
+  child.stdin!.end(input)
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (chunk) => (stdout += chunk))
