@@ -12,18 +12,26 @@ export function stdinIsPiped(): boolean {
   }
 }
 
-/** Reads at most 1 MiB + 1 byte from a file descriptor, so an endless pipe cannot fill memory. */
-function readBounded(fd: number): Buffer {
+/** Slept on while a non-blocking stdin has nothing yet. */
+const nothingYet = new Int32Array(new SharedArrayBuffer(4))
+
+/** Reads at most 1 MiB + 1 byte from a file descriptor, so an endless pipe cannot fill memory; `read` is readSync but in tests. */
+export function readBounded(fd: number, read: typeof readSync = readSync): Buffer {
   const chunks: Buffer[] = []
   let total = 0
   const chunk = Buffer.alloc(65536)
   for (;;) {
     let n: number
     try {
-      n = readSync(fd, chunk, 0, chunk.length, null)
+      n = read(fd, chunk, 0, chunk.length, null)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if (code === 'EAGAIN') continue
+      if (code === 'EAGAIN') {
+        // A stdin left non-blocking (by the parent, or by Node) with nothing to read yet: wait a
+        // moment, rather than spin a core for as long as the writer takes.
+        Atomics.wait(nothingYet, 0, 0, 10)
+        continue
+      }
       if (code === 'EOF') break
       throw error
     }
