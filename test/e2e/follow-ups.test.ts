@@ -53,6 +53,28 @@ function feedTitles(h: CrierHome): string[] {
 }
 
 describe('crier cancel', () => {
+  it('goes out under a policy that requires an instruction, or that bans a word of the headline it quotes — the officer\'s own words are still judged', () => {
+    home = makeCrierHome()
+    const config = (banned: string[]) => `${base}channels:\n  website: {type: feed, dir: ./public}\npolicy:\n  content:\n    requireFields: [headline, area, expires, instruction, web, event]\n    bannedWords: [${banned.join(', ')}]\n`
+    home.writeConfig(config([]))
+    const fields = ['--severity', 'Minor', '--area', 'Conwy', '--expires', '+6h', '--instruction', 'Boil water before drinking it.', '--web', 'https://northwales.example/water', '--event', 'Water', '--headline', 'Tanker overturned: boil water in Conwy', '--json']
+    const first = jsonOf(ok(home.run(['broadcast', '-', ...fields], {input: 'A tanker overturned at the works. Boil water in Conwy.'}))).announcement.id as string
+    const second = jsonOf(ok(home.run(['broadcast', '-', ...fields], {input: 'A tanker overturned at the works. Boil water in Conwy today.'}))).announcement.id as string
+    // Tightened after they went out: the word is banned now.
+    home.writeConfig(config(['tanker', 'idiot']))
+
+    const cancelled = jsonOf(ok(home.run(['cancel', first, '--json'])))
+    expect(cancelled.followUp.announcement).toMatchObject({msgType: 'Cancel', state: 'sent', channels: ['website']})
+    expect(feedTitles(home)).toContain('Cancelled: Tanker overturned: boil water in Conwy')
+    const withReason = jsonOf(ok(home.run(['cancel', second, 'Sent in error: the water is safe.', '--json'])))
+    expect(withReason.followUp.announcement).toMatchObject({msgType: 'Cancel', state: 'sent'})
+    // What the officer types into a Cancel is judged as ever.
+    const third = jsonOf(ok(home.run(['broadcast', '-', ...fields.slice(0, -3), '--headline', 'Boil water in Conwy', '--json'], {input: 'Boil water in Conwy.'}))).announcement.id as string
+    const own = home.run(['cancel', third, 'Some idiot sent this.'])
+    expect(own.status, explain(own)).toBe(3)
+    expect(own.stderr).toMatch(/banned word "idiot"/)
+  })
+
   it('stops what has not gone, and tells the channels it reached with a CAP Cancel that replaces it in the feed', async () => {
     home = await homeWithDeadWebhook()
     const id = broadcastNoWait(home, 'Evacuate the riverside streets of Llanrwst now.')

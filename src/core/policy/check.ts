@@ -51,18 +51,40 @@ const flagFor = {headline: '--headline', description: '--text', area: '--area', 
 export function checkPolicy(announcement: Announcement, config: Config, renderings: ChannelRendering[], now: number, options: CheckOptions = {}): Finding[] {
   const sendAt = options.sendAt?.length ? options.sendAt : [now]
   const id = shortId(options.occurrenceOf ?? announcement.id)
+  // A Cancel must get out: it is judged on the words the officer gave it, not on what crier
+  // wrote for it or repeats of the message it withdraws (already public), nor on fields it need
+  // not have (a Cancel gives no instruction).
+  const cancel = announcement.msgType === 'Cancel' && options.referenced ? ownWordsOfCancel(announcement, options.referenced) : undefined
   return [
-    ...requiredFields(announcement, config, id),
+    ...(cancel ? [] : requiredFields(announcement, config, id)),
     ...headlineLengths(announcement),
     ...expiry(announcement, config, now, sendAt[0]!, id, options.sendAt !== undefined),
-    ...words(announcement, config),
+    ...words(cancel ?? announcement, config),
     ...unfilledPlaceholders(announcement, config, id),
-    ...personalData(announcement, config),
+    ...personalData(cancel ?? announcement, config),
     ...quietHours(announcement, config, sendAt, id, {occurrence: options.occurrenceOf !== undefined, cron: options.cron}, [...(options.referenced ? [options.referenced] : []), ...(options.earlier ?? [])]),
     ...channels(announcement, renderings, id),
     ...followUpLanguages(announcement, options.referenced, id),
     ...followUpInstruction(announcement, options.referenced, id),
   ]
+}
+
+/**
+ * What of a Cancel the officer wrote: its headline and text without the withdrawn message's
+ * headline they quote ("Cancelled: …", crier's default "The message "…" is cancelled."), and its
+ * area, event and link only where they differ from that message's.
+ */
+function ownWordsOfCancel(cancel: Announcement, withdrawn: Announcement): Announcement {
+  const quoted = withdrawn.variants.map((variant) => variant.headline).filter((headline) => headline.trim())
+  const unquoted = (text: string) => quoted.reduce((left, headline) => left.split(headline).join(' '), text)
+  const same = <T>(mine: T, theirs: T) => JSON.stringify(mine) === JSON.stringify(theirs)
+  return {
+    ...cancel,
+    variants: cancel.variants.map((variant) => ({...variant, headline: unquoted(variant.headline), description: unquoted(variant.description)})),
+    area: same(cancel.area, withdrawn.area) ? undefined : cancel.area,
+    event: cancel.event === withdrawn.event ? '' : cancel.event,
+    web: cancel.web === withdrawn.web ? undefined : cancel.web,
+  }
 }
 
 /** Findings that block sending. */
