@@ -3,7 +3,7 @@ import {rememberSecret} from '../config/secrets.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import type {BlueskySettings} from './bluesky.js'
 import type {ChannelConfig, CheckResult} from './driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, parseJsonObject} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
@@ -87,10 +87,11 @@ async function createSession(channel: ChannelConfig<BlueskySettings>, io: Io): P
   const answer = await xrpc(channel, io, trimmedBase(channel), 'com.atproto.server.createSession', {method: 'POST', body: {identifier: identifierOf(channel), password: channel.appPassword}})
   if (answer.status === 200) return parseSession(answer, channel)
   // AuthenticationRequired is a wrong identifier or password; AccountTakedown and the like say why themselves.
+  // Either way no post can go until the settings or the account are put right: the channel waits, its deliveries queued.
   if (answer.status === 401 && (answer.error ?? 'AuthenticationRequired') === 'AuthenticationRequired') {
-    throw new PermanentSendError(`${reasonOf(answer, channel)} — check the channel's identifier and appPassword (an app password, not the account's)`)
+    throw new ChannelUnusableError(`${reasonOf(answer, channel)} — check the channel's identifier and appPassword (an app password, not the account's)`)
   }
-  if (answer.status === 401) throw new PermanentSendError(reasonOf(answer, channel))
+  if (answer.status === 401) throw new ChannelUnusableError(reasonOf(answer, channel))
   throw failureOf(answer, channel, io)
 }
 

@@ -2,7 +2,7 @@ import {createHmac} from 'node:crypto'
 import {z} from 'zod'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, Receipt} from './driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {firstBodyLine, gatewayInDoubt, headerValue, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject, unansweredSend} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
@@ -176,6 +176,8 @@ function classifyFailure(response: HttpResponse, channel: ChannelConfig<Facebook
   }
   const inDoubt = gatewayInDoubt(response.status, reason, 'the post')
   if (inDoubt) return inDoubt
+  // The page token invalid or expired (190; 102, a session gone): the channel waits, its deliveries queued, until it is set right.
+  if (code === 190 || code === 102) return new ChannelUnusableError(reason)
   // 1 (unknown error) and 2 (service temporarily down) are Facebook's "try again".
   if (code === 1 || code === 2 || error.isTransient === true) return new TransientSendError(reason, retryAfterMs)
   if (code === undefined && (response.status >= 500 || response.status === 408 || response.status === 425)) return new TransientSendError(reason, retryAfterMs)

@@ -3,7 +3,7 @@ import {z} from 'zod'
 import {severities, type Announcement, type Variant} from '../core/announcement.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, PostedPart, SendContext} from './driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
@@ -250,7 +250,9 @@ function classifyFailure(response: HttpResponse, channel: ChannelConfig<Mastodon
   if (status === 429) return new RateLimitedError(reason, rateLimitPauseMs(response, nowMs))
   const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), nowMs)
   if (status === 408 || status === 425 || status >= 500) return new TransientSendError(reason, retryAfterMs)
-  // 401/403 (token revoked, or without write:statuses), 422 (validation), 404 (a reply to a
+  // The token refused (revoked): the channel waits, its deliveries queued, until it is set right.
+  if (status === 401) return new ChannelUnusableError(reason)
+  // 403 (a token without write:statuses), 422 (validation), 404 (a reply to a
   // deleted post, or no Mastodon API at baseUrl): sending the same again cannot succeed.
   return new PermanentSendError(reason)
 }

@@ -2,7 +2,7 @@ import {z} from 'zod'
 import {severities} from '../core/announcement.js'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, PostedPart, SendContext} from './driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {firstBodyLine, gatewayInDoubt, headerValue, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject, unansweredSend} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
@@ -193,6 +193,8 @@ function classifyFailure(answer: Extract<BotAnswer, {ok: false}>, channel: Chann
   if (code === 429 || answer.status === 429) return new RateLimitedError(reason, retryAfterMs ?? defaultRateLimitMs)
   const inDoubt = gatewayInDoubt(answer.status, reason, 'the message')
   if (inDoubt) return inDoubt
+  // The token refused (revoked): the channel waits, its deliveries queued, until it is set right.
+  if (code === 401) return new ChannelUnusableError(reason)
   if (answer.status >= 500 || code >= 500 || answer.status === 408 || answer.status === 425) return new TransientSendError(reason, retryAfterMs)
   // 400 (chat not found, can't parse entities), 401 (token), 403 (bot not in the chat), 404
   // (malformed token), and redirects, which undici does not follow: resending cannot succeed.

@@ -3,7 +3,7 @@ import {z} from 'zod'
 import {primaryVariant, type Announcement, type Variant} from '../core/announcement.js'
 import {oneLine} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, PostedPart, Receipt, SendContext} from './driver.js'
-import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {firstBodyLine, headerValue, isRefusedRequest, networkReason, parseRetryAfter, safeReason, parseJsonObject} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
@@ -254,7 +254,9 @@ function classifyFailure(response: HttpResponse, context: SendContext<XSettings>
     return new RateLimitedError(wait.limit ? `${reason} (${wait.limit})` : reason, wait.ms)
   }
   if (status === 408 || status >= 500) return new TransientSendError(reason, parseRetryAfter(headerValue(response, 'retry-after'), context.now()))
-  // 400 invalid, 401 credentials, 403 forbidden (too long, read-only app, suspended), 404 …:
+  // Credentials refused (revoked, or wrong): the channel waits, its deliveries queued, until they are set right.
+  if (status === 401) return new ChannelUnusableError(reason)
+  // 400 invalid, 403 forbidden (too long, read-only app, suspended), 404 …:
   // sending the same again cannot succeed.
   return new PermanentSendError(reason)
 }

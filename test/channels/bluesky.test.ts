@@ -10,7 +10,7 @@ import {channelCommonSchema, policySchema} from '../../src/config/schema.js'
 import {bluesky, graphemeLength, type BlueskyPayload, type BlueskySettings} from '../../src/channels/bluesky.js'
 import {recordKey} from '../../src/channels/bluesky-record-key.js'
 import type {ChannelConfig, PostedPart, SendContext} from '../../src/channels/driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor} from '../../src/channels/registry.js'
 import {makeAnnouncement} from '../helpers/announcement.js'
@@ -516,18 +516,18 @@ describe('bluesky send: errors', () => {
     expect(pds.calls['com.atproto.repo.putRecord']).toBeUndefined()
   })
 
-  it('treats a refused app password as permanent, naming the settings and not the password', async () => {
+  it('treats a refused app password as the channel unusable (its deliveries wait for the fix), naming the settings and not the password', async () => {
     const error = await sendExpectingError(render(saying('Road closed')).payload, makeContext(makeChannel({appPassword: 'wxyz-wxyz-wxyz-wxyz'})))
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe("Bluesky AuthenticationRequired: Invalid identifier or password — check the channel's identifier and appPassword (an app password, not the account's)")
     expect(error.message).not.toContain('wxyz')
     expect(pds.posts).toHaveLength(0)
   })
 
-  it('treats a taken-down account as permanent with its reason', async () => {
+  it('treats a taken-down account as the channel unusable, with its reason', async () => {
     usePds({cueSessionAt: {0: {status: 401, headers: {'Content-Type': 'application/json'}, body: '{"error":"AccountTakedown","message":"Account has been taken down"}'}}})
     const error = await sendExpectingError(render(saying('Road closed')).payload, makeContext(makeChannel()))
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe('Bluesky AccountTakedown: Account has been taken down')
   })
 

@@ -8,7 +8,7 @@ import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, SendContext} from '../../src/channels/driver.js'
-import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {facebook, type FacebookSettings} from '../../src/channels/facebook.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor} from '../../src/channels/registry.js'
@@ -192,7 +192,7 @@ describe('facebook send: errors', () => {
     ['a proxy 502 without a Graph error, in doubt', {status: 502, body: 'Bad gateway'} as Answer, InDoubtSendError, 'HTTP 502: Bad gateway — a gateway passed the request on and got no answer: the post may have gone', undefined],
     ['a gateway 504 in HTML, in doubt', {status: 504, body: '<html><title>504 Gateway Time-out</title></html>'} as Answer, InDoubtSendError, 'HTTP 504: <html><title>504 Gateway Time-out</title></html> — a gateway passed the request on and got no answer: the post may have gone', undefined],
     ['a 503 without a Graph error, tried again', {status: 503, body: 'Service Unavailable'} as Answer, TransientSendError, 'HTTP 503: Service Unavailable', undefined],
-    ['#190 expired token', facebookFaults.tokenExpired(), PermanentSendError, 'Facebook 190/463: Error validating access token: Session has expired on Thursday, 09-May-24 02:00:00 PDT. — the page access token is invalid or expired: set a new pageAccessToken', undefined],
+    ['#190 expired token', facebookFaults.tokenExpired(), ChannelUnusableError, 'Facebook 190/463: Error validating access token: Session has expired on Thursday, 09-May-24 02:00:00 PDT. — the page access token is invalid or expired: set a new pageAccessToken', undefined],
     ['#200 missing permission', facebookFaults.permissionMissing(), PermanentSendError, "Facebook 200: (#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts as an admin with sufficient administrative permission — the token needs pages_manage_posts and the page's CREATE_CONTENT task", undefined],
     ['#506 duplicate', facebookFaults.duplicate(), PermanentSendError, 'Facebook 506: (#506) Duplicate status message', undefined],
     ['#100 invalid parameter', graphError(400, 100, '(#100) Invalid parameter', {subcode: 1349125}), PermanentSendError, 'Facebook 100/1349125: (#100) Invalid parameter', undefined],
@@ -204,9 +204,9 @@ describe('facebook send: errors', () => {
     expect((error as {retryAfterMs?: number}).retryAfterMs).toBe(retryAfterMs)
   })
 
-  it('treats a wrong token (190) as permanent, naming the setting, never the token', async () => {
+  it('takes a wrong token (190) as the channel unusable, its deliveries waiting for the fix, naming the setting, never the token', async () => {
     const error = await sendExpectingError(makeChannel({pageAccessToken: 'EAAwrongwrongwrongwrong'}))
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe('Facebook 190: Invalid OAuth access token - Cannot parse access token — the page access token is invalid or expired: set a new pageAccessToken')
     expect(graph.accepted()).toHaveLength(0)
   })

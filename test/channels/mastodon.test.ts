@@ -7,7 +7,7 @@ import {channelVariant} from '../../src/core/render.js'
 import type {Config} from '../../src/config/load.js'
 import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, PostedPart, SendContext} from '../../src/channels/driver.js'
-import {PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {facebook} from '../../src/channels/facebook.js'
 import {mastodon, mastodonLength, type MastodonPayload, type MastodonSettings} from '../../src/channels/mastodon.js'
@@ -376,9 +376,9 @@ describe('mastodon send', () => {
     expect(proxied).toMatchObject({message: 'HTTP 429: Too Many Requests', retryAfterMs: 30_000})
   })
 
-  it('is permanent on a bad token or missing scope, with Mastodon\'s reason and never the token', async () => {
+  it('takes a bad token as the channel unusable and a missing scope as permanent, with Mastodon\'s reason and never the token', async () => {
     const wrong = await sendExpectingError(onePost(), makeContext(makeChannel({accessToken: 'not-the-token-8f7e6d'})))
-    expect(wrong).toBeInstanceOf(PermanentSendError)
+    expect(wrong).toBeInstanceOf(ChannelUnusableError)
     expect(wrong.message).toBe('HTTP 401: The access token is invalid')
 
     await startInstance({scopes: ['read']})

@@ -7,7 +7,7 @@ import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, SendContext} from '../../src/channels/driver.js'
-import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor} from '../../src/channels/registry.js'
 import {telegram, type TelegramPayload, type TelegramSettings} from '../../src/channels/telegram.js'
@@ -319,10 +319,10 @@ describe('telegram send: errors', () => {
     expect((error as {retryAfterMs?: number}).retryAfterMs).toBe(retryAfterMs)
   })
 
-  it('treats a wrong token (401) as permanent, naming the setting, never the token', async () => {
+  it('takes a wrong token (401) as the channel unusable, its deliveries waiting for the fix, naming the setting, never the token', async () => {
     const wrong = '7312046598:AAwrongwrongwrongwrongwrong0000000'
     const error = await sendExpectingError(makeChannel({botToken: wrong}))
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe("Telegram 401: Unauthorized — check the channel's botToken")
     expect(bot.posts).toHaveLength(0)
   })

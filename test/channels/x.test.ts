@@ -10,7 +10,7 @@ import {checkPolicy} from '../../src/core/policy/check.js'
 import {ConfigError, loadConfig, type Config} from '../../src/config/load.js'
 import {policySchema} from '../../src/config/schema.js'
 import type {ChannelConfig, PostedPart, SendContext} from '../../src/channels/driver.js'
-import {InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from '../../src/channels/errors.js'
 import {createHttpClient, type HttpClient} from '../../src/channels/http.js'
 import {driverFor} from '../../src/channels/registry.js'
 import {oauthHeader, oauthSigner} from '../../src/channels/oauth1.js'
@@ -359,7 +359,7 @@ describe('x send: errors', () => {
     ['400 invalid request, saying which parameter', xFaults.invalidRequest('The `text` field is required when no media is attached.'), PermanentSendError, 'X 400: The `text` field is required when no media is attached.', undefined],
     ['403 text too long', xFaults.tooLong(), PermanentSendError, 'X 403: Your Tweet text is too long. For more information on how Twitter determines text length see https://github.com/twitter/twitter-text.', undefined],
     ['403 read-only app', xFaults.readOnlyApp(), PermanentSendError, 'X 403: Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.', undefined],
-    ['a v1-style error', {status: 401, headers: {'Content-Type': 'application/json'}, body: '{"errors":[{"code":32,"message":"Could not authenticate you."}]}'} as Answer, PermanentSendError, "X 401: Could not authenticate you. (code 32) — check the channel's apiKey, apiSecret, accessToken and accessSecret", undefined],
+    ['a v1-style error', {status: 401, headers: {'Content-Type': 'application/json'}, body: '{"errors":[{"code":32,"message":"Could not authenticate you."}]}'} as Answer, ChannelUnusableError, "X 401: Could not authenticate you. (code 32) — check the channel's apiKey, apiSecret, accessToken and accessSecret", undefined],
     ['a 404 without a body', {status: 404} as Answer, PermanentSendError, 'X 404', undefined],
   ])('classifies %s', async (_name, answer, type, message, retryAfterMs) => {
     useXPlan({cueAt: {0: answer}})
@@ -370,9 +370,9 @@ describe('x send: errors', () => {
     expect(xFake.posts).toEqual([])
   })
 
-  it('refuses a wrong secret as X does (signature mismatch, 401), naming the settings and not the values', async () => {
+  it('takes a wrong secret (signature mismatch, 401) as the channel unusable, its deliveries waiting for the fix, naming the settings and not the values', async () => {
     const error = await sendExpectingError(undefined, makeChannel({accessSecret: 'wrong-access-secret-000'}))
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe("X 401: Unauthorized — check the channel's apiKey, apiSecret, accessToken and accessSecret")
     expect(xFake.refusals).toEqual(['signature mismatch'])
     expect(xFake.posts).toEqual([])

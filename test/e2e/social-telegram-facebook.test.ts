@@ -152,6 +152,27 @@ describe('channels test', () => {
 })
 
 describe('loading the drivers', () => {
+  it('a revoked token leaves the channel\'s deliveries queued, not dead: once the token is set right, crier run sends them', async () => {
+    const {home, bot, graph} = await setUp()
+    const draft = jsonOf(home.run(['draft', 'Road closed at Betws-y-Coed.', '--severity', 'Minor', '--channel', 'telegram,facebook', '--json']))
+    const revoked = {TELEGRAM_BOT_TOKEN: '7312046598:AArevokedrevokedrevokedrevoked000', FACEBOOK_PAGE_TOKEN: 'EAArevokedrevokedrevoked'}
+    const sent = await home.runAsync(['broadcast', draft.id], {env: revoked})
+    expect(sent.status, explain(sent)).toBe(1)
+    expect(sent.stderr).toMatch(/^Error: telegram cannot send: Telegram 401: Unauthorized — check the channel's botToken — its deliveries stay queued; once it is fixed, crier run sends them$/m)
+    withoutSecrets(sent.stdout + sent.stderr)
+    expect(sent.stdout + sent.stderr).not.toContain('revokedrevoked')
+    expect(bot.accepted()).toHaveLength(0)
+    expect(graph.accepted()).toHaveLength(0)
+    const db = home.db()
+    expect(db.prepare('SELECT channel, state FROM delivery ORDER BY channel').all()).toEqual([{channel: 'facebook', state: 'queued'}, {channel: 'telegram', state: 'queued'}])
+    db.close()
+
+    const run = await home.runAsync(['run', '--max-time', '10s'])
+    expect(run.status, explain(run)).toBe(0)
+    expect(bot.accepted()).toHaveLength(1)
+    expect(graph.accepted()).toHaveLength(1)
+  })
+
   it('loads no HTTP client until a request is made', () => {
     // The registry imports every driver for every command: rendering must not pull in undici.
     const script = `
