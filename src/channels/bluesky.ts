@@ -237,8 +237,10 @@ async function putPost(record: {text: string} & Record<string, unknown>, rkey: s
   const {answer, session} = await authorized(channel, io, 'com.atproto.repo.putRecord', (current) => ({repo: current.did, collection: postCollection, rkey, record, swapRecord: null}))
   let ref: StrongRef
   if (answer.status === 200) {
-    const uri = typeof answer.json?.uri === 'string' ? answer.json.uri : `at://${session.did}/${postCollection}/${rkey}`
-    ref = {uri, cid: typeof answer.json?.cid === 'string' ? answer.json.cid : ''}
+    // A 200 that names no record (a proxy, a baseUrl that is not a PDS) is not a post: tried
+    // again under the same record key, which finds the post if there is one.
+    if (typeof answer.json?.uri !== 'string') throw new TransientSendError(`putRecord answered ${answer.status} without the post's uri — check the channel's baseUrl`)
+    ref = {uri: answer.json.uri, cid: typeof answer.json.cid === 'string' ? answer.json.cid : ''}
   } else if (answer.error === 'InvalidSwap') {
     const existing = await getPost(session, rkey, channel, io)
     // Deleted between the two requests: the next attempt writes it again.

@@ -2,7 +2,7 @@ import {createHmac} from 'node:crypto'
 import {z} from 'zod'
 import {stripTerminalControls} from '../core/terminal-text.js'
 import type {ChannelConfig, CheckResult, Driver, Receipt} from './driver.js'
-import {ChannelUnusableError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
+import {ChannelUnusableError, InDoubtSendError, PermanentSendError, RateLimitedError, TransientSendError} from './errors.js'
 import type {HttpClient, HttpResponse} from './http.js'
 import {firstBodyLine, gatewayInDoubt, headerValue, networkReason, parseRetryAfter, safeReason, urlSecrets, parseJsonObject, unansweredSend} from './http-failures.js'
 import {channelTimeoutMs} from './timeout.js'
@@ -88,7 +88,14 @@ export const facebook: Driver<FacebookSettings, FacebookPayload> = {
     } catch (error) {
       throw unansweredSend(error, channelSecrets(channel))
     }
-    if (response.status >= 200 && response.status < 300) return receiptOf(response)
+    if (response.status >= 200 && response.status < 300) {
+      const receipt = receiptOf(response)
+      if (receipt.providerId) return receipt
+      // A Graph error in a 2xx is an error; a 2xx naming no post (a proxy, a baseUrl that is not
+      // the Graph API) is no proof of one: in doubt, never counted as sent nor posted again.
+      if (parseGraphError(response.body).code !== undefined) throw classifyFailure(response, channel, context.now())
+      throw new InDoubtSendError(`HTTP ${response.status} without a post id — it may or may not be on the page: check it, and the channel's baseUrl`)
+    }
     throw classifyFailure(response, channel, context.now())
   },
 

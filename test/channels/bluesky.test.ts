@@ -524,6 +524,14 @@ describe('bluesky send: errors', () => {
     expect(pds.posts).toHaveLength(0)
   })
 
+  it('takes a 200 that names no record as not posted, to be tried again under the same record key — never as sent', async () => {
+    usePds({cueWriteAt: {0: {status: 200, headers: {'Content-Type': 'application/json'}, body: '{}'}}})
+    const error = await sendExpectingError(render(saying('Road closed')).payload, makeContext(makeChannel()))
+    expect(error).toBeInstanceOf(TransientSendError)
+    expect(error.message).toBe("putRecord answered 200 without the post's uri — check the channel's baseUrl")
+    expect(pds.posts).toHaveLength(0)
+  })
+
   it('treats a taken-down account as the channel unusable, with its reason', async () => {
     usePds({cueSessionAt: {0: {status: 401, headers: {'Content-Type': 'application/json'}, body: '{"error":"AccountTakedown","message":"Account has been taken down"}'}}})
     const error = await sendExpectingError(render(saying('Road closed')).payload, makeContext(makeChannel()))

@@ -204,6 +204,18 @@ describe('facebook send: errors', () => {
     expect((error as {retryAfterMs?: number}).retryAfterMs).toBe(retryAfterMs)
   })
 
+  it('takes a 2xx naming no post as in doubt, and a Graph error inside a 2xx as that error — never as sent', async () => {
+    useGraph({cueAt: {0: {status: 200, headers: {'Content-Type': 'application/json'}, body: '{}'}}})
+    const noId = await sendExpectingError()
+    expect(noId).toBeInstanceOf(InDoubtSendError)
+    expect(noId.message).toBe("HTTP 200 without a post id — it may or may not be on the page: check it, and the channel's baseUrl")
+    useGraph({cueAt: {0: {status: 200, headers: {'Content-Type': 'application/json'}, body: '{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1}}'}}})
+    const inside = await sendExpectingError()
+    expect(inside).toBeInstanceOf(TransientSendError)
+    expect(inside.message).toBe('Facebook 1: An unknown error occurred')
+    expect(graph.accepted()).toHaveLength(0)
+  })
+
   it('takes a wrong token (190) as the channel unusable, its deliveries waiting for the fix, naming the setting, never the token', async () => {
     const error = await sendExpectingError(makeChannel({pageAccessToken: 'EAAwrongwrongwrongwrong'}))
     expect(error).toBeInstanceOf(ChannelUnusableError)
