@@ -59,8 +59,9 @@ describe('the live view', () => {
     // 505 of 1,000 final: half the bar filled, floored to 50%.
     expect(bar).toMatch(/^partners █+░+ +50%$/)
     expect(widthOf(bar)).toBe(80)
-    // 200 finished in the 2 s between the snapshots: 100/s; 498 pending → 0:04 left.
-    expect(frame).toMatch(/^ {2}sent 500\/1,000 {2}failed 3 {2}pending 498 {2}dead 2 {2}unknown 0 {2}100\/s {2}ETA 0:04$/m)
+    // 200 finished in the 2 s between the snapshots: 100/s; 498 unfinished → 0:04 left. failed (to
+    // be tried again) and pending (queued) part them: the counts add up to the 1,000.
+    expect(frame).toMatch(/^ {2}sent 500\/1,000 {2}failed 3 {2}pending 495 {2}dead 2 {2}unknown 0 {2}100\/s {2}ETA 0:04$/m)
     expect(frame).toMatch(/^ {2}last error: HTTP 503: service unavailable$/m)
     expect(frame).toMatch(/^01JD5XABCDEF · sending · 503 of 1,001 final · 498 pending · 2 need attention$/m)
     expect(frame).toMatch(/^q detach · r retry 2 dead · Ctrl-C stop$/m)

@@ -33,8 +33,10 @@ export function countTokens(progress: ChannelProgress, rate: number | undefined,
   const pending = pendingOf(progress)
   const tokens: Token[] = [
     {text: `sent ${formatCount(progress.sent)}/${formatCount(progress.total)}`, colour: paint(progress.sent > 0 ? 'green' : undefined)},
+    // failed (waiting to be tried again) and pending (queued or being sent) part the unfinished
+    // between them: the counts add up to the total.
     {text: `failed ${formatCount(progress.failed)}`, colour: paint(progress.failed > 0 ? 'yellow' : undefined)},
-    {text: `pending ${formatCount(pending)}`},
+    {text: `pending ${formatCount(progress.queued + progress.sending)}`},
     {text: `dead ${formatCount(progress.dead)}`, colour: paint(progress.dead > 0 ? 'red' : undefined)},
     {text: `unknown ${formatCount(progress.unknown)}`, colour: paint(progress.unknown > 0 ? 'magenta' : undefined)},
   ]
