@@ -26,6 +26,21 @@ function frameOf(snaps: LiveSnapshot[], view: {role?: LiveRole; colour?: boolean
 }
 
 describe('the live view', () => {
+  it('keeps within a small terminal when stopping: the notice is cut to the lines left, never a frame taller than the screen (Ink would clear the scrollback)', () => {
+    const channels = Array.from({length: 9}, (_, i) => channel(`channel-${i + 1}`, {sent: 1, queued: 9}))
+    for (const [columns, rows] of [[30, 6], [20, 5], [40, 8]] as const) {
+      const model = new LiveViewModel('sender')
+      model.onSnapshot(snapshot(channels, {at: startedAt + 10_000}))
+      model.onStopping('Stopping: finishing sends in flight; the rest stays queued for crier run. Press Ctrl-C again to abort.')
+      const instance = render(<LiveView {...model.props({hasKeys: true, colour: false, columns, rows})!} />)
+      frames.push(instance)
+      const lines = (instance.lastFrame() ?? '').split('\n')
+      expect(lines.length, `${columns}×${rows}:\n${lines.join('\n')}`).toBeLessThan(rows)
+      expect(lines.some((line) => line.startsWith('Stopping'))).toBe(true)
+      for (const line of lines) expect(widthOf(line)).toBeLessThanOrEqual(columns)
+    }
+  })
+
   it('all sent: every channel printed once as finished, the header says all final, no keys left', () => {
     const sending = snapshot([channel('partners', {sent: 1}), channel('residents-sms', {sent: 1100, queued: 100}), channel('website', {sent: 1})], {at: startedAt + 40_000})
     const done = snapshot([channel('partners', {sent: 1}), channel('residents-sms', {sent: 1200}), channel('website', {sent: 1})])

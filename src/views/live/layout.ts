@@ -1,5 +1,6 @@
 import type {ChannelProgress} from '../../engine/live-snapshot.js'
 import {formatCount, formatEta, formatRate, packTokens, type Token} from './format.js'
+import {oneLine} from '../../core/terminal-text.js'
 
 // How the channels fit the terminal. The live region must stay shorter than the screen: once
 // Ink's output reaches the bottom row it clears and redraws the whole screen on every frame.
@@ -14,13 +15,22 @@ export interface ChannelLayout {
 }
 
 /** Lines around the channels: two of header, one of keys, one for Ink's last newline, one spare. */
-const chromeLines = 5
+export const chromeLines = 5
 
 /** Lines a wrapped notice takes (words wrap, so allow one more than the characters need). */
 export function noticeLines(notice: string | undefined, columns: number): number {
   if (!notice) return 0
   const length = Array.from(notice).length
   return length <= columns ? 1 : Math.ceil(length / Math.max(1, columns)) + 1
+}
+
+/**
+ * The notice cut to what `room` lines hold, its end marked: a frame taller than the terminal has
+ * Ink clear the screen, and the officer's scrollback with it, at every frame.
+ */
+export function fitNotice(notice: string | undefined, columns: number, room: number): string | undefined {
+  if (!notice || noticeLines(notice, columns) <= room) return notice
+  return oneLine(notice, room === 1 ? columns : (room - 1) * columns)
 }
 
 export function pendingOf(progress: ChannelProgress): number {
@@ -59,12 +69,15 @@ export function detailedLines(progress: ChannelProgress, rate: number | undefine
 
 export function layoutChannels(active: ChannelProgress[], rates: Record<string, number | undefined>, view: {columns: number; rows: number; noticeLines: number}): ChannelLayout {
   const nameWidth = nameWidthFor(active.map((c) => c.channel), view.columns)
-  const budget = Math.max(1, view.rows - chromeLines - view.noticeLines)
+  const room = view.rows - chromeLines - view.noticeLines
+  // A notice that takes the room left: it is read first, the channels are in the header's counts.
+  if (room < 1 && view.noticeLines > 0) return {mode: 'compact', shown: [], hidden: 0, nameWidth}
+  const budget = Math.max(1, room)
   const detailed = active.reduce((n, progress) => n + detailedLines(progress, rates[progress.channel], view.columns), 0)
   if (detailed <= budget) return {mode: 'detailed', shown: active, hidden: 0, nameWidth}
   if (active.length <= budget) return {mode: 'compact', shown: active, hidden: 0, nameWidth}
   // Those with trouble first: a dead or unknown delivery must not be the one scrolled away.
   const ordered = [...active].sort((a, b) => b.dead + b.unknown + b.expired - (a.dead + a.unknown + a.expired))
-  const room = Math.max(0, budget - 1)
-  return {mode: 'compact', shown: ordered.slice(0, room), hidden: active.length - room, nameWidth}
+  const rows = Math.max(0, budget - 1)
+  return {mode: 'compact', shown: ordered.slice(0, rows), hidden: active.length - rows, nameWidth}
 }

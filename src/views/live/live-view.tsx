@@ -3,7 +3,7 @@ import {ChannelRow, CompactChannelRow} from './channel-row.js'
 import {FinishedLine} from './finished-line.js'
 import {Footer} from './footer.js'
 import {Header} from './header.js'
-import {layoutChannels, nameWidthFor, noticeLines} from './layout.js'
+import {chromeLines, fitNotice, layoutChannels, nameWidthFor, noticeLines} from './layout.js'
 import type {LiveViewProps} from './model.js'
 
 /**
@@ -12,7 +12,9 @@ import type {LiveViewProps} from './model.js'
  */
 export function LiveView(props: LiveViewProps) {
   const {snapshot, colour, columns} = props
-  const layout = layoutChannels(props.active, props.rates, {columns, rows: props.rows, noticeLines: noticeLines(props.notice, columns)})
+  // The notice has the lines the header and keys leave, and no more: the frame must fit the terminal.
+  const notice = fitNotice(props.notice, columns, Math.max(1, props.rows - chromeLines + 1))
+  const layout = layoutChannels(props.active, props.rates, {columns, rows: props.rows, noticeLines: noticeLines(notice, columns)})
   const finishedNameWidth = nameWidthFor(snapshot.channels.map((c) => c.channel), columns)
   const Row = layout.mode === 'detailed' ? ChannelRow : CompactChannelRow
   return (
@@ -24,7 +26,7 @@ export function LiveView(props: LiveViewProps) {
           <Row key={progress.channel} progress={progress} rate={props.rates[progress.channel]} colour={colour} columns={columns} nameWidth={layout.nameWidth} />
         ))}
         {layout.hidden > 0 ? <Text wrap="truncate-end">+{layout.hidden} more channels: a taller terminal shows them</Text> : null}
-        <Footer role={props.role} phase={props.phase} notice={props.notice} hasKeys={props.hasKeys} retryableDead={snapshot.retryableDead} colour={colour} columns={columns} />
+        <Footer role={props.role} phase={props.phase} notice={notice} hasKeys={props.hasKeys} retryableDead={snapshot.retryableDead} colour={colour} columns={columns} />
       </Box>
     </>
   )
