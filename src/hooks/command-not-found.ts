@@ -1,6 +1,7 @@
 import type {Hook} from '@oclif/core'
 import {envFlagSet} from '../core/env-flag.js'
 import {inTerminalForeground} from '../core/terminal-foreground.js'
+import {oneLine} from '../core/terminal-text.js'
 
 /** Exit code of a word that is not a crier command (README "exit codes"), as a shell's own. */
 const notACommand = 127
@@ -19,7 +20,7 @@ const hook: Hook.CommandNotFound = async function ({id, argv = [], config}) {
   if (id.startsWith('-')) {
     const command = argv.find((word) => config.findCommand(word))
     const where = command ? `after the command: crier ${command} ${id} …` : 'after the command'
-    process.stderr.write(`Error: ${id} goes ${where}, not before it — crier help lists the commands\n`)
+    process.stderr.write(`Error: ${shown(id)} goes ${where}, not before it — crier help lists the commands\n`)
     this.exit(2)
   }
   const words = id.split(':')
@@ -40,15 +41,20 @@ const hook: Hook.CommandNotFound = async function ({id, argv = [], config}) {
   if (nearest && process.stdin.isTTY && process.stderr.isTTY && !envFlagSet(process.env.CRIER_NO_PROMPT) && !envFlagSet(process.env.CI) && inTerminalForeground()) {
     const {confirm} = await import('@inquirer/prompts')
     // Left unanswered, it gives up rather than hold the terminal.
-    const isConfirmed = await confirm({message: `${typed.join(' ')} is not a crier command. Did you mean ${nearest.replace(/:/g, ' ')}?`, default: true}, {output: process.stderr, signal: AbortSignal.timeout(10_000)}).catch(() => false)
+    const isConfirmed = await confirm({message: `${shown(typed.join(' '))} is not a crier command. Did you mean ${nearest.replace(/:/g, ' ')}?`, default: true}, {output: process.stderr, signal: AbortSignal.timeout(10_000)}).catch(() => false)
     if (isConfirmed) return config.runCommand(nearest, rest)
   }
   const suggestion = nearest ? `did you mean crier ${nearest.replace(/:/g, ' ')}? crier help lists them` : 'crier help lists them'
-  process.stderr.write(`Error: ${typed.join(' ')} is not a crier command — ${suggestion}\n`)
+  process.stderr.write(`Error: ${shown(typed.join(' '))} is not a crier command — ${suggestion}\n`)
   this.exit(notACommand)
 }
 
 export default hook
+
+/** A word typed as a command, as shown back: from a script it may carry terminal controls. */
+function shown(word: string): string {
+  return oneLine(word, 80)
+}
 
 /** The command id nearest to `id` in edit distance, if any is within half its length. */
 export function nearestId(id: string, ids: readonly string[]): string | undefined {

@@ -592,6 +592,11 @@ describe('a command crier does not have', () => {
         expect(other.status, explain(other)).toBe(127)
         expect(other.stderr).toBe(`Error: ${typo.slice(0, 2).join(' ')} is not a crier command — did you mean crier ${nearest}? crier help lists them\n`)
       }
+      // From a script, the word may carry terminal controls: shown without them.
+      const controlled = home.run(['lis\u001b]0;PWNED\u0007\u001b[31mRED\u202e'])
+      expect(controlled.status, explain(controlled)).toBe(127)
+      expect(controlled.stderr).toMatch(/^Error: lisRED is not a crier command — /)
+      expect(controlled.stderr).not.toMatch(/[\u001b\u0007\u202e]/)
       // A flag before the command, as git -C is written: a usage error saying where it goes.
       const flagFirst = home.run(['--config', join(home.home, 'config.yaml'), 'list'])
       expect(flagFirst.status, explain(flagFirst)).toBe(2)
