@@ -30,7 +30,7 @@ export function refuseMissingNamedConfig(paths: CrierPaths): void {
     if (existsSync(paths.configFile) && statSync(paths.configFile).isDirectory()) throw new UsageError(`${paths.configFile} is a directory — give the config file (--config DIR/config.yaml)`)
     // A link to a config that is gone (moved, its volume not mounted) is a config meant to be
     // there: the embedded default in its place would send without the local policy.
-    if (!existsSync(paths.configFile) && lstatSync(paths.configFile, {throwIfNoEntry: false})?.isSymbolicLink()) {
+    if (isDanglingLink(paths.configFile)) {
       throw new UsageError(`${paths.configFile} is a link to ${readlinkSync(paths.configFile)}, which is not there — mount or restore it, or remove the link to use the embedded default`)
     }
     return
@@ -38,6 +38,15 @@ export function refuseMissingNamedConfig(paths: CrierPaths): void {
   if (!existsSync(paths.configFile)) throw new UsageError(`config file ${paths.configFile} does not exist — check --config or CRIER_CONFIG`)
   // What the config loader would refuse too, cheaply: a command that only reads the store does not load it.
   if (statSync(paths.configFile).isDirectory()) throw new UsageError(`${paths.configFile} is a directory — give the config file (--config DIR/config.yaml)`)
+}
+
+/** A symlink whose target is not there (ENOTDIR, EACCES…: not one crier can tell). */
+function isDanglingLink(path: string): boolean {
+  try {
+    return !existsSync(path) && lstatSync(path, {throwIfNoEntry: false})?.isSymbolicLink() === true
+  } catch {
+    return false
+  }
 }
 
 /** Creates a directory crier owns with mode 0700, or says plainly that it cannot. */
