@@ -1,9 +1,10 @@
+import {existsSync} from 'node:fs'
 import {Command, Flags} from '@oclif/core'
 import type {Config, LoadOptions} from '../config/load.js'
 import {ensurePrivateDir, refuseMissingNamedConfig, resolvePaths, type CrierPaths} from '../config/paths.js'
 import {redact} from '../config/secrets.js'
 import type {CoreContext} from '../core/context.js'
-import {CrierError, ExitCode} from '../core/errors.js'
+import {CrierError, ExitCode, UsageError} from '../core/errors.js'
 import {oneLine} from '../core/terminal-text.js'
 import {machineTimeZone} from '../core/time-zone.js'
 import type {Store} from '../store/index.js'
@@ -30,6 +31,9 @@ export abstract class CrierCommand extends Command {
 
   /** Only reads (show, preview, status): the config it loaded is recorded only if the database is free, never waited for. */
   static readsOnly = false
+
+  /** Saves something new (draft, broadcast, subscribers import): it may start a crier in a CRIER_HOME not there yet. */
+  static startsHome = false
 
   private paths?: CrierPaths
   private loadedConfig?: Config
@@ -83,6 +87,11 @@ export abstract class CrierCommand extends Command {
     if (options.config === false) refuseMissingNamedConfig(paths)
     const config = options.config === false ? undefined : await this.crierConfig(options)
     if (!this.store) {
+      // A CRIER_HOME named but not there is mistyped or unmounted: cron's `crier run` would start
+      // a new, empty crier in it every minute, exit 0, and never send what waits in the real one.
+      if (process.env.CRIER_HOME && !(this.constructor as typeof CrierCommand).startsHome && !existsSync(paths.home)) {
+        throw new UsageError(`CRIER_HOME ${paths.home} does not exist — check it (mistyped, or not mounted?); crier draft or crier broadcast starts a new crier there`)
+      }
       ensurePrivateDir(paths.home)
       const {openStore} = await import('../store/index.js')
       const busy = Number(process.env.CRIER_BUSY_TIMEOUT_MS)

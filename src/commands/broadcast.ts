@@ -28,6 +28,7 @@ import {counted} from '../core/counted.js'
 export default class Broadcast extends CrierCommand {
   static override description = 'Send an approved announcement to its channels now, or draft one from stdin (-) and send it.'
   static override allocatesInBulk = true
+  static override startsHome = true
   static override examples = [
     '<%= config.bin %> broadcast 01JD5X',
     'echo "Water supply restored in Llandudno." | <%= config.bin %> broadcast - --severity Minor --channel website',

@@ -18,6 +18,7 @@ import {stopSignals} from '../cli/stop-signals.js'
 
 export default class Draft extends CrierCommand {
   static override description = 'Create a draft announcement from an argument, --file or stdin; on a terminal, asks for what is missing.'
+  static override startsHome = true
   static override examples = [
     'echo "The A55 is closed westbound." | <%= config.bin %> draft - --severity Moderate --channel website --expires +6h',
     '<%= config.bin %> draft "Water supply restored in Llandudno." --severity Minor --area Llandudno',

@@ -290,6 +290,19 @@ describe('bad configuration: exit 2, each problem one line naming the file and k
     expectUnchanged(home, facts)
   })
 
+  it('a CRIER_HOME that is not there (mistyped, or not mounted): refused by what only reads or sends, never a new empty crier that exits 0', () => {
+    const missing = join(home.home, 'typo', 'a')
+    for (const command of [['run'], ['list'], ['status'], ['worker']]) {
+      refusedWith(home.run(command, {env: {CRIER_HOME: missing}}), 2, /^Error: CRIER_HOME .*typo\/a does not exist — check it \(mistyped, or not mounted\?\); crier draft or crier broadcast starts a new crier there$/)
+    }
+    expect(existsSync(join(home.home, 'typo'))).toBe(false)
+    // Saving something new starts a crier there, as on a fresh machine.
+    const started = home.run(['draft', 'Road closed at Betws-y-Coed.', '--severity', 'Minor'], {env: {CRIER_HOME: missing}})
+    expect(started.status, explain(started)).toBe(0)
+    expect(existsSync(join(missing, 'crier.db'))).toBe(true)
+    expectUnchanged(home, facts)
+  })
+
   it('a config.yaml that links to a file no longer there: refused, never the embedded default in its place (which would send without the local policy)', () => {
     const linked = makeCrierHome()
     try {
@@ -406,9 +419,9 @@ describe('runtime failures: exit 1', () => {
     try {
       const file = join(home.home, 'a-file')
       writeFileSync(file, 'not a folder\n')
-      for (const args of [['list'], ['draft', 'Text.', '--severity', 'Minor'], ['show', '01ABCDEF']]) {
-        refusedWith(home.run(args, {env: {CRIER_HOME: join(file, 'crier')}}), 1, /cannot create .*a-file\/crier \(ENOTDIR\) — set CRIER_HOME to a writable directory/)
-      }
+      refusedWith(home.run(['draft', 'Text.', '--severity', 'Minor'], {env: {CRIER_HOME: join(file, 'crier')}}), 1, /cannot create .*a-file\/crier \(ENOTDIR\) — set CRIER_HOME to a writable directory/)
+      // What only reads does not start a crier there: it says the home is not there.
+      for (const args of [['list'], ['show', '01ABCDEF']]) refusedWith(home.run(args, {env: {CRIER_HOME: join(file, 'crier')}}), 2, /CRIER_HOME .*a-file\/crier does not exist/)
       // CRIER_HOME that is itself a regular file
       refusedWith(home.run(['list'], {env: {CRIER_HOME: file}}), 1, /a-file.* — set CRIER_HOME to a writable directory/)
       expect(readFileSync(file, 'utf8')).toBe('not a folder\n')
@@ -421,7 +434,7 @@ describe('runtime failures: exit 1', () => {
   it('CRIER_HOME where no folder can be made (under /proc): says so at once rather than hanging', () => {
     const home = makeCrierHome()
     try {
-      refusedWith(home.run(['list'], {env: {CRIER_HOME: '/proc/crier-home'}}), 1, /^Error: cannot create \/proc\/crier-home \(ENOENT\) — set CRIER_HOME to a writable directory$/m)
+      refusedWith(home.run(['draft', 'Text.', '--severity', 'Minor'], {env: {CRIER_HOME: '/proc/crier-home'}}), 1, /^Error: cannot create \/proc\/crier-home \(ENOENT\) — set CRIER_HOME to a writable directory$/m)
     } finally {
       home.cleanup()
     }

@@ -7,6 +7,7 @@ import {oneLine} from '../../core/terminal-text.js'
 export default class SubscribersImport extends CrierCommand {
   static override description = 'Import subscribers from a CSV file (name,email,phone,language,lat,lon,zone,tags) into a list.'
   static override allocatesInBulk = true
+  static override startsHome = true
   static override examples = ['<%= config.bin %> subscribers import residents.csv --list residents', 'export-residents | <%= config.bin %> subscribers import - --list residents   # rejected rows: ./residents.rejected.csv']
   static override args = {file: Args.string({description: 'The CSV file, or - to read it from stdin.', required: true, ignoreStdin: true})}
   static override flags = {list: Flags.string({char: 'l', description: 'The list to import into (a channel\'s audience).', required: true})}
