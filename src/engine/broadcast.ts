@@ -16,11 +16,17 @@ class RollBack extends Error {
  * says so (`resumed`): broadcasting it again takes up sending what waits.
  */
 export function fanOutOrResume(ctx: CoreContext, id: string, options: FanOutOptions = {}): FanOutResult & {resumed?: true} {
-  const current = ctx.store.announcements.get(id)
-  if (current?.state === 'sending' && !options.dryRun && ctx.store.deliveries.hasPending(id)) {
-    return {announcement: current, findings: [], queued: 0, dryRun: false, targeting: [], resumed: true}
-  }
-  return fanOut(ctx, id, options)
+  if (options.dryRun) return fanOut(ctx, id, options)
+  // Looked at in the queueing's own transaction: of two broadcasts of one id at once, the second
+  // finds what the first queued and resumes — read before the first committed, it was refused
+  // as "being sent", exit 3, and told to cancel a message going out as it should.
+  return ctx.store.transaction(() => {
+    const current = ctx.store.announcements.get(id)
+    if (current?.state === 'sending' && ctx.store.deliveries.hasPending(id)) {
+      return {announcement: current, findings: [], queued: 0, dryRun: false, targeting: [], resumed: true as const}
+    }
+    return fanOut(ctx, id, options)
+  })
 }
 
 /**

@@ -102,6 +102,28 @@ describe('a waiting broadcast, interrupted', () => {
     db.close()
   })
 
+  it('two broadcasts of one announcement at once: one queues it, the other finds it queued and resumes — neither is refused', async () => {
+    const {h, fake, id} = await smsDraft(3)
+    const holder = new Database(join(h.home, 'crier.db'))
+    holder.exec('BEGIN IMMEDIATE')
+    const both = [spawnCrier(h, ['broadcast', id, '--no-wait']), spawnCrier(h, ['broadcast', id, '--no-wait'])]
+    try {
+      await waitFor('both broadcasts to wait for the database', () => both.every((one) => /waiting for another crier/i.test(one.stderr())), 20_000)
+    } finally {
+      holder.exec('COMMIT')
+      holder.close()
+    }
+    const codes = await Promise.all(both.map(async (one) => (await one.exit).code))
+    expect(codes, both.map((one) => one.stderr()).join('\n')).toEqual([0, 0])
+    const said = both.map((one) => one.stdout() + one.stderr()).join('\n')
+    expect(said).toMatch(new RegExp(`^Queued ${id.slice(0, 12)}: 3 deliveries\\.`, 'm'))
+    expect(said).toMatch(new RegExp(`^${id.slice(0, 12)} was queued already and is not queued twice`, 'm'))
+    expect(fake.requests.length).toBe(0)
+    const db = h.db()
+    expect(db.prepare('SELECT state, count(*) AS n FROM delivery GROUP BY state').all()).toEqual([{state: 'queued', n: 3}])
+    db.close()
+  })
+
   it('cancelled by another officer while it sends: what was not sent is named, exit 4 — not 0 for a message that is not out', async () => {
     const {h, fake, id} = await smsDraft(6)
     const broadcast = spawnCrier(h, ['broadcast', id])
