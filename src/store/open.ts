@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import Database from 'better-sqlite3'
-import {RuntimeFailure, UsageError} from '../core/errors.js'
+import {RuntimeFailure} from '../core/errors.js'
 import {translateSqliteError} from './sqlite-errors.js'
 import {makePrivate} from '../config/paths.js'
 import {latestVersion, migrations} from './migrations.js'
@@ -31,8 +31,15 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   }
   try {
     const version = db.pragma('user_version', {simple: true}) as number
+    // Neither is this crier's to change: a runtime condition (exit 1), and the file stays as it is.
     if (version > latestVersion) {
-      throw new UsageError(`${path} was written by a newer crier (schema ${version}, this one knows ${latestVersion}) — upgrade crier; the database was not touched`)
+      throw new RuntimeFailure(`${path} was written by a newer crier (schema ${version}, this one knows ${latestVersion}) — upgrade crier; the database was not touched`)
+    }
+    if (version === 0) {
+      const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4`).pluck().all() as string[]
+      if (tables.length > 0) {
+        throw new RuntimeFailure(`${path} is a SQLite database, but not crier's (tables ${tables.slice(0, 3).join(', ')}${tables.length > 3 ? ', …' : ''}) — move it aside, or set CRIER_HOME to crier's own folder; it was not touched`)
+      }
     }
     db.pragma('journal_mode = WAL')
     // FULL: a committed delivery result survives power loss, not only a crash. Group commits

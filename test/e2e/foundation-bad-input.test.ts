@@ -1,4 +1,5 @@
 import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync} from 'node:fs'
+import Database from 'better-sqlite3'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {jsonOf, makeCrierHome, storeFacts, type CliResult, type CrierHome} from '../helpers/cli.js'
@@ -477,6 +478,25 @@ describe('runtime failures: exit 1', () => {
   })
 })
 
+describe('a database that is not crier\'s', () => {
+  it('is refused by every command, and its bytes are unchanged: never taken over with crier\'s tables', () => {
+    const home = makeCrierHome()
+    try {
+      const path = join(home.home, 'crier.db')
+      const other = new Database(path)
+      other.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices (total) VALUES (12.5)')
+      other.close()
+      const before = readFileSync(path)
+      for (const args of [['list'], ['draft', 'New.', '--severity', 'Minor'], ['run']]) {
+        refusedWith(home.run(args), 1, /crier\.db is a SQLite database, but not crier's \(tables invoices\) — move it aside, or set CRIER_HOME to crier's own folder; it was not touched$/)
+        expect(readFileSync(path).equals(before), `crier ${args.join(' ')} changed the file`).toBe(true)
+      }
+    } finally {
+      home.cleanup()
+    }
+  })
+})
+
 describe('a database from a newer crier', () => {
   it('is refused by every command, and its bytes are unchanged', () => {
     const home = makeCrierHome()
@@ -490,7 +510,7 @@ describe('a database from a newer crier', () => {
       const filesBefore = readdirSync(home.home).sort()
 
       for (const args of [['list'], ['list', '--json'], ['draft', 'New.', '--severity', 'Minor'], ['show', '01ABCDEF']]) {
-        refusedWith(home.run(args), 2, /crier\.db was written by a newer crier \(schema 99, this one knows \d+\) — upgrade crier; the database was not touched/)
+        refusedWith(home.run(args), 1, /crier\.db was written by a newer crier \(schema 99, this one knows \d+\) — upgrade crier; the database was not touched/)
         expect(readFileSync(path).equals(before), `crier ${args.join(' ')} changed the file`).toBe(true)
         expect(readdirSync(home.home).sort()).toEqual(filesBefore)
       }

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {ExitCode, UsageError} from '../../src/core/errors.js'
+import {ExitCode, RuntimeFailure} from '../../src/core/errors.js'
 import {openStore} from '../../src/store/index.js'
 import {unsentAttempts} from '../../src/store/deliveries.js'
 import {latestVersion, migrations} from '../../src/store/migrations.js'
@@ -257,7 +257,7 @@ describe('migrations', () => {
     }
   })
 
-  it('refuse a database from a newer crier (exit 2) and leave its bytes untouched', () => {
+  it('refuse a database from a newer crier (exit 1) and leave its bytes untouched', () => {
     const store = openStore(path)
     try {
       seedAt(store.db, latestVersion)
@@ -276,8 +276,8 @@ describe('migrations', () => {
     } catch (error) {
       caught = error
     }
-    expect(caught).toBeInstanceOf(UsageError)
-    expect((caught as UsageError).exitCode).toBe(ExitCode.usage)
+    expect(caught).toBeInstanceOf(RuntimeFailure)
+    expect((caught as RuntimeFailure).exitCode).toBe(ExitCode.failure)
     expect((caught as Error).message).toContain('newer crier')
     expect((caught as Error).message).toContain(`schema ${latestVersion + 1}`)
 
