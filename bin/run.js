@@ -5,6 +5,7 @@
 if (process.argv[2] === 'worker') process.on('SIGHUP', () => {})
 
 import {writeSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 
 // Output that cannot be written must not end a delivery pass halfway, its results unrecorded: what
 // is written to a closed pipe or terminal (crier run 2>&1 | head, a log collector restarting, the
@@ -38,5 +39,7 @@ process.on('exit', () => {
 
 // dist/src/cli/execute.js is @oclif/core's execute, bundled with the commands by the build
 // (scripts/bundle-cli.js); bin/dev.js runs the sources with @oclif/core from node_modules.
+// No user plugins: oclif would read CRIER_HOME's default folder (its dataDir) for a package.json
+// naming code to load into every command — crier installs none, and a file there must not run.
 const {execute} = await import('../dist/src/cli/execute.js')
-await execute({dir: import.meta.url})
+await execute({loadOptions: {root: fileURLToPath(import.meta.url), userPlugins: false}})

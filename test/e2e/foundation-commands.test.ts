@@ -67,6 +67,14 @@ describe('crier --version and --help', () => {
     }
   })
 
+  it('loads no plugin from a package.json in its data folder: such a file neither runs nor warns', () => {
+    const dataDir = join(home.home, '.local', 'share', 'crier')
+    mkdirSync(dataDir, {recursive: true})
+    writeFileSync(join(dataDir, 'package.json'), '{not json')
+    const result = ok(home.run(['list']))
+    expect(result.stderr).toBe('')
+  })
+
   it('--version and --help need no CRIER_HOME: nothing is created', () => {
     const fresh = join(home.home, 'not-created')
     ok(home.run(['--version'], {env: {CRIER_HOME: fresh}}))
