@@ -8,7 +8,8 @@ import {cleanReason} from './policy/override.js'
 
 /**
  * Records that another officer has looked at an announcement sent by emergency override: who,
- * when and an optional note. The officer who made the override cannot review it.
+ * when and an optional note. The officer who made the override cannot review it, nor its author
+ * where policy does not let an author approve their own.
  */
 export function reviewOverride(ctx: CoreContext, id: string, note?: string): Announcement {
   return ctx.store.transaction(() => {
@@ -21,6 +22,10 @@ export function reviewOverride(ctx: CoreContext, id: string, note?: string): Ann
     }
     if (sameOfficer(override.by, ctx.user)) {
       throw new PolicyRefusal(`${ctx.user} made this override and cannot review it — another officer must (CRIER_USER names who is reviewing)`)
+    }
+    // The second pair of eyes the approvals would have been: not the author's, where policy does not let an author approve.
+    if (!ctx.config.policy.approvals.authorMayApprove && sameOfficer(announcement.author, ctx.user)) {
+      throw new PolicyRefusal(`${ctx.user} wrote ${short} and cannot review its override, as an author may not approve their own (policy.approvals.authorMayApprove) — another officer must`)
     }
     const cleanNote = cleanReason(note)
     ctx.store.announcements.recordReview(id, {by: ctx.user, at: ctx.now(), ...(cleanNote ? {note: cleanNote} : {})})

@@ -35,6 +35,17 @@ function auditActions(h: CrierHome, id: string): Array<{actor: string; action: s
 }
 
 describe('crier broadcast --override', () => {
+  it('is reviewed neither by the officer who overrode nor, where an author may not approve, by the author', () => {
+    const h = homeWith('{allowed: true}')
+    const author = {CRIER_USER: 'pc.alice'}
+    const created = draft(h, ['The Conwy bridge is failing. Leave the riverside now.', '--severity', 'Extreme'], {env: author})
+    ok(h.run(['broadcast', created.id, '--override', '--reason', 'Bridge failing; no second officer reachable'], {env: officer}))
+    refused(h.run(['review', created.id], {env: author}), 3, /^Error: pc\.alice wrote \w+ and cannot review its override, as an author may not approve their own \(policy\.approvals\.authorMayApprove\) — another officer must$/)
+    expect(show(h, created.id).override.reviewedBy).toBeUndefined()
+    const reviewed = jsonOf(ok(h.run(['review', created.id, '--json'], {env: reviewer})))
+    expect(reviewed.override).toMatchObject({by: 'insp.owen', reviewedBy: 'supt.hughes'})
+  })
+
   it('sends an Extreme announcement without its approvals, records who and why, and flags it until another officer reviews it', () => {
     const h = homeWith('{allowed: true}')
     const created = draft(h, ['The Conwy bridge is failing. Leave the riverside now.', '--severity', 'Extreme'], {env: officer})
