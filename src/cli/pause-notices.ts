@@ -42,6 +42,28 @@ export function watchPauses(ctx: CoreContext, announcementId: string, options: {
   }
 }
 
+/**
+ * While someone watches (status --watch): says once per pause that a channel waits for its
+ * provider, until when and why. Without it the view shows only the last error and no ETA, and
+ * looks stuck: an officer might send it again by hand.
+ */
+export function noticePauses(ctx: CoreContext, announcementId: string, zone: string, say: (line: string) => void, everyMs = 500): {stop(): void} {
+  const told = new Set<string>()
+  const timer = setInterval(() => {
+    try {
+      for (const pause of pausesHolding(ctx, announcementId).pauses) {
+        const key = `${pause.channel} ${pause.pausedUntil}`
+        if (told.has(key)) continue
+        told.add(key)
+        say(`${pause.channel} is paused until ${formatInZone(pause.pausedUntil, zone)} (${oneLine(pause.reason, 200)}): ${counted(pause.pending, 'delivery', 'deliveries')} there ${pause.pending === 1 ? 'waits' : 'wait'} for it.`)
+      }
+    } catch {
+      // A read that met another process's lock: the next one tries again.
+    }
+  }, everyMs)
+  return {stop: () => clearInterval(timer)}
+}
+
 function pauseLine(ctx: CoreContext, announcementId: string, pause: PauseHolding): string {
   const zone = ctx.config.timezone
   const paused = `${pause.channel} is paused until ${formatInZone(pause.pausedUntil, zone)} (${oneLine(pause.reason, 200)})`

@@ -16,6 +16,7 @@ import {openLiveView} from '../views/live/open-live-view.js'
 import {progressOnStderr} from '../views/live/progress-lines.js'
 import {terminalWidth} from '../cli/terminal-width.js'
 import {canShowLiveView, wantsColour} from '../views/live/terminal.js'
+import {noticePauses} from '../cli/pause-notices.js'
 
 export default class Status extends CrierCommand {
   static override readsOnly = true
@@ -61,7 +62,7 @@ export default class Status extends CrierCommand {
     const watchIfStarted = async () => {
       if (!reader || watched || reader.read().startedAt === null) return
       watched = true
-      interrupted = view ? await this.watchLive(readCtx, id, reader, view, flags.color, flags.quiet) : await this.watchPlain(reader, flags.quiet)
+      interrupted = view ? await this.watchLive(readCtx, id, reader, view, flags.color, flags.quiet) : await this.watchPlain(readCtx, id, reader, flags.quiet)
     }
     await watchIfStarted()
     // Imported here, not at the top: they load the channel drivers and policy, which the first
@@ -89,10 +90,11 @@ export default class Status extends CrierCommand {
   /** The live view until every delivery is final, q, or Ctrl-C (true). */
   private async watchLive(ctx: CoreContext, id: string, reader: LiveSnapshotReader, view: Promise<typeof import('../views/live/session.js')>, colourFlag: boolean, quiet: boolean): Promise<boolean> {
     const session = await openLiveView(view, {role: 'watcher', read: reader.read, retry: () => retryDeadDeliveries(ctx, id), interrupt: () => {}, colour: wantsColour(colourFlag)})
-    if (!session) return this.watchPlain(reader, quiet)
+    if (!session) return this.watchPlain(ctx, id, reader, quiet)
     // r writes; a line about waiting for the lock would land inside the frame.
     ctx.store.waitQuietly()
     const signals = stopSignals()
+    const pauses = noticePauses(ctx, id, this.timeZone(), (line) => session.notice(line))
     try {
       // Ctrl-C is a key while the view reads keys; a signal still ends the watch.
       const signalled = new Promise<'interrupted'>((resolve) => signals.stop.addEventListener('abort', () => resolve('interrupted')))
@@ -100,14 +102,16 @@ export default class Status extends CrierCommand {
       await session.close(end === 'final' ? 'done' : 'quit')
       return end === 'interrupted'
     } finally {
+      pauses.stop()
       signals.dispose()
     }
   }
 
   /** Off a terminal: a progress line a second on stderr (none with --quiet) until every delivery is final, or a signal (true). */
-  private async watchPlain(reader: LiveSnapshotReader, quiet: boolean): Promise<boolean> {
+  private async watchPlain(ctx: CoreContext, id: string, reader: LiveSnapshotReader, quiet: boolean): Promise<boolean> {
     const signals = stopSignals()
     const progress = progressOnStderr(reader.read, quiet)
+    const pauses = quiet ? undefined : noticePauses(ctx, id, this.timeZone(), (line) => process.stderr.write(line + '\n'))
     try {
       return await new Promise<boolean>((resolve, reject) => {
         const poller = pollSnapshots(
@@ -126,6 +130,7 @@ export default class Status extends CrierCommand {
       })
     } finally {
       progress?.stop()
+      pauses?.stop()
       signals.dispose()
     }
   }

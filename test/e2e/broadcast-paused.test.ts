@@ -2,6 +2,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {alwaysOk, startProviderFake, type ProviderFake, type ResponsePlan} from '../fakes/provider-server.js'
 import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
 import {runInPty} from '../helpers/pty.js'
+import {killSpawned, spawnCrier, waitFor} from '../helpers/spawn-crier.js'
 
 // A waiting broadcast on a channel the partner paused (429 with Retry-After): it says so once,
 // waits out a short pause, and leaves a long one's deliveries queued for crier run, as --no-wait.
@@ -9,6 +10,7 @@ import {runInPty} from '../helpers/pty.js'
 let fake: ProviderFake | undefined
 let home: CrierHome | undefined
 afterEach(async () => {
+  killSpawned()
   await fake?.close()
   fake = undefined
   home?.cleanup()
@@ -53,6 +55,18 @@ describe('a waiting broadcast on a channel the provider paused', () => {
     expect(fake!.requests.length).toBe(1)
     const json = JSON.parse(result.stdout)
     expect(json.leftQueued).toEqual([expect.objectContaining({channel: 'partners', pending: 1, isLong: true, outlastsExpiry: false})])
+  })
+
+  it('status --watch says the channel is paused, until when and why, rather than look stuck', async () => {
+    const {result, states} = await broadcastTo(pausesFor(3600), ['--json'])
+    expect(result.status, result.stderr).toBe(0)
+    expect(states).toEqual(['queued'])
+    const id = jsonOf(result).announcement.id as string
+    const watch = spawnCrier(home!, ['status', id, '--watch'])
+    await waitFor('the pause to be named', () => /is paused/.test(watch.stderr()), 20_000)
+    watch.child.kill('SIGINT')
+    await watch.exit
+    expect(watch.stderr()).toMatch(/^partners is paused until .+ \(HTTP 429.*\): 1 delivery there waits for it\.$/m)
   })
 
   it('on a terminal, the live view says it is not waiting for the pause (not "Detached"), and below its last frame until when', async () => {
