@@ -250,10 +250,11 @@ function classifyFailure(response: HttpResponse, channel: ChannelConfig<Mastodon
   if (status === 429) return new RateLimitedError(reason, rateLimitPauseMs(response, nowMs))
   const retryAfterMs = parseRetryAfter(headerValue(response, 'retry-after'), nowMs)
   if (status === 408 || status === 425 || status >= 500) return new TransientSendError(reason, retryAfterMs)
-  // The token refused (revoked): the channel waits, its deliveries queued, until it is set right.
-  if (status === 401) return new ChannelUnusableError(reason)
-  // 403 (a token without write:statuses), 422 (validation), 404 (a reply to a
-  // deleted post, or no Mastodon API at baseUrl): sending the same again cannot succeed.
+  // The token refused (revoked), or without write:statuses (403): no post can go, so the channel
+  // waits, its deliveries queued, until it is set right.
+  if (status === 401 || status === 403) return new ChannelUnusableError(reason)
+  // 422 (validation), 404 (a reply to a deleted post, or no Mastodon API at baseUrl): sending
+  // the same again cannot succeed.
   return new PermanentSendError(reason)
 }
 

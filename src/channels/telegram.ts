@@ -185,6 +185,9 @@ async function callOrThrow(channel: ChannelConfig<TelegramSettings>, method: str
   throw classifyFailure(answer, channel, context.now())
 }
 
+/** 400s about the chat itself, not the message: every message to it would be refused the same. */
+const channelWide = /chat not found|need administrator rights|not enough rights|have no rights to send/i
+
 function classifyFailure(answer: Extract<BotAnswer, {ok: false}>, channel: ChannelConfig<TelegramSettings>, nowMs: number): Error {
   const reason = failureReason(answer, channel)
   const code = answer.errorCode ?? answer.status
@@ -193,8 +196,10 @@ function classifyFailure(answer: Extract<BotAnswer, {ok: false}>, channel: Chann
   if (code === 429 || answer.status === 429) return new RateLimitedError(reason, retryAfterMs ?? defaultRateLimitMs)
   const inDoubt = gatewayInDoubt(answer.status, reason, 'the message')
   if (inDoubt) return inDoubt
-  // The token refused (revoked): the channel waits, its deliveries queued, until it is set right.
-  if (code === 401) return new ChannelUnusableError(reason)
+  // The token refused (revoked), or the bot put out of the chat or without the right to post in
+  // it: no message can go to the channel's one chat, so the channel waits, its deliveries queued,
+  // until it is set right.
+  if (code === 401 || code === 403 || (code === 400 && channelWide.test(answer.description ?? ''))) return new ChannelUnusableError(reason)
   if (answer.status >= 500 || code >= 500 || answer.status === 408 || answer.status === 425) return new TransientSendError(reason, retryAfterMs)
   // 400 (chat not found, can't parse entities), 401 (token), 403 (bot not in the chat), 404
   // (malformed token), and redirects, which undici does not follow: resending cannot succeed.

@@ -376,14 +376,14 @@ describe('mastodon send', () => {
     expect(proxied).toMatchObject({message: 'HTTP 429: Too Many Requests', retryAfterMs: 30_000})
   })
 
-  it('takes a bad token as the channel unusable and a missing scope as permanent, with Mastodon\'s reason and never the token', async () => {
+  it('takes a bad token or a missing scope as the channel unusable, with Mastodon\'s reason and never the token', async () => {
     const wrong = await sendExpectingError(onePost(), makeContext(makeChannel({accessToken: 'not-the-token-8f7e6d'})))
     expect(wrong).toBeInstanceOf(ChannelUnusableError)
     expect(wrong.message).toBe('HTTP 401: The access token is invalid')
 
     await startInstance({scopes: ['read']})
     const readOnly = await sendExpectingError(onePost(), makeContext(makeChannel()))
-    expect(readOnly).toBeInstanceOf(PermanentSendError)
+    expect(readOnly).toBeInstanceOf(ChannelUnusableError)
     expect(readOnly.message).toBe('HTTP 403: This action is outside the authorized scopes')
     expect(instance.statuses).toHaveLength(0)
 

@@ -308,8 +308,8 @@ describe('telegram send: errors', () => {
     ['502 Bad Gateway, in doubt', telegramFaults.badGateway(), InDoubtSendError, 'Telegram 502: Bad Gateway — a gateway passed the request on and got no answer: the message may have gone', undefined],
     ['a gateway 504 in HTML, in doubt', {status: 504, body: '<html><title>504 Gateway Time-out</title></html>'} as Answer, InDoubtSendError, 'Telegram 504: <html><title>504 Gateway Time-out</title></html> — a gateway passed the request on and got no answer: the message may have gone', undefined],
     ['a proxy 503 in HTML, with Retry-After', {status: 503, headers: {'Retry-After': '4'}, body: '<html>maintenance</html>'} as Answer, TransientSendError, 'Telegram 503: <html>maintenance</html>', 4000],
-    ['400 chat not found', telegramFaults.chatNotFound(), PermanentSendError, 'Telegram 400: Bad Request: chat not found', undefined],
-    ['403 bot kicked', telegramError(403, 'Forbidden: bot was kicked from the channel chat'), PermanentSendError, 'Telegram 403: Forbidden: bot was kicked from the channel chat — add the bot to the chat (a channel: as an administrator who may post messages)', undefined],
+    ['400 chat not found, the channel unusable until its chatId is right', telegramFaults.chatNotFound(), ChannelUnusableError, 'Telegram 400: Bad Request: chat not found', undefined],
+    ['403 bot kicked, the channel unusable until it is back', telegramError(403, 'Forbidden: bot was kicked from the channel chat'), ChannelUnusableError, 'Telegram 403: Forbidden: bot was kicked from the channel chat — add the bot to the chat (a channel: as an administrator who may post messages)', undefined],
     ['a group upgraded to a supergroup', telegramFaults.migrated(-1001999888777), PermanentSendError, "Telegram 400: Bad Request: group chat was upgraded to a supergroup chat — the group is now a supergroup: set the channel's chatId to -1001999888777", undefined],
   ])('classifies %s', async (_name, answer, type, message, retryAfterMs) => {
     useBot({cueAt: {0: answer}})
@@ -327,10 +327,10 @@ describe('telegram send: errors', () => {
     expect(bot.posts).toHaveLength(0)
   })
 
-  it('treats a bot without the right to post in the channel as permanent', async () => {
+  it('takes a bot without the right to post in the channel as the channel unusable until it has it', async () => {
     useBot({chats: [{...northWalesChannel, botStatus: 'member'}]})
     const error = await sendExpectingError()
-    expect(error).toBeInstanceOf(PermanentSendError)
+    expect(error).toBeInstanceOf(ChannelUnusableError)
     expect(error.message).toBe('Telegram 400: Bad Request: need administrator rights in the channel chat')
   })
 
