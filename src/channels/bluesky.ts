@@ -91,8 +91,9 @@ export const bluesky: Driver<BlueskySettings, BlueskyPayload> = {
       parts: posts.map((post, index) => ({
         label: posts.length === 1 ? 'post' : `post ${index + 1}/${posts.length}`,
         text: post,
-        // Over the limit is reported, not thrown: the policy check turns it into an error.
-        length: {count: graphemeLength(post), limit: maxGraphemes, unit: 'graphemes'},
+        // Over the limit is reported, not thrown: the policy check turns it into an error. A post
+        // within 300 graphemes may still pass 3,000 bytes (joined emoji): then bytes are its measure.
+        length: Buffer.byteLength(post) > maxTextBytes ? {count: Buffer.byteLength(post), limit: maxTextBytes, unit: 'bytes'} : {count: graphemeLength(post), limit: maxGraphemes, unit: 'graphemes'},
       })),
       payload: {posts: posts.map((post) => withFacets(post)), ...(langs && {langs})},
     }

@@ -235,6 +235,20 @@ describe('bluesky render', () => {
     for (const part of parts) expect(Buffer.byteLength(part.text)).toBeLessThanOrEqual(3000)
   })
 
+  it('with threads: false, a post within 300 graphemes but over 3,000 bytes (joined emoji) is measured in bytes, which policy refuses', () => {
+    const family = '👨\u200d👩\u200d👧\u200d👦'
+    const announcement = saying(`Flood shelter open. ${family.repeat(200)}`)
+    const channel = makeChannel({threads: false})
+    const rendered = render(announcement, channel)
+    expect(rendered.parts).toHaveLength(1)
+    const bytes = Buffer.byteLength(rendered.parts[0]!.text)
+    expect(new RichText({text: rendered.parts[0]!.text}).graphemeLength).toBeLessThanOrEqual(300)
+    expect(rendered.parts[0]!.length).toEqual({count: bytes, limit: 3000, unit: 'bytes'})
+    const config: Config = {source: 'test', sender: 'alerts@northwales.example', timezone: 'Europe/London', languages: ['en-GB'], channels: {[channel.name]: channel}, policy: policySchema.parse({})}
+    const findings = checkPolicy(announcement, config, [{channel, driver: bluesky, rendered}], fixedNow)
+    expect(findings.find((finding) => finding.rule === 'channel-limit')!.message).toContain(`bluesky: post is ${bytes} bytes, over the limit of 3000`)
+  })
+
   it('with threads: false keeps one post over the limit, which policy refuses', () => {
     const announcement = longBulletin()
     const channel = makeChannel({threads: false})
