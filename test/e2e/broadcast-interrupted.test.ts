@@ -7,7 +7,7 @@ import {explain} from '../helpers/cli-assertions.js'
 import {jsonOf, makeCrierHome, type CrierHome} from '../helpers/cli.js'
 import {closedAfterEach} from '../helpers/closed-after-each.js'
 import {startGatedFake, type GatedFake} from '../helpers/gated-fake.js'
-import {killSpawned, spawnCrier, waitFor} from '../helpers/spawn-crier.js'
+import {killSpawned, spawnCrier, waitFor, type SpawnedCrier} from '../helpers/spawn-crier.js'
 
 // A waiting broadcast stopped by what happens around it: a signal while it is still queueing,
 // another officer's cancel while it sends. Neither ends in silence, nor in exit 0 for a message
@@ -35,20 +35,29 @@ channels:
   return {h, fake, id: draft.id as string}
 }
 
+/**
+ * Starts the commands while another connection holds the database's write lock, waits until each
+ * says it waits for it, runs `meanwhile` (a signal, say), then lets the lock go.
+ */
+async function startedBehindLock(h: CrierHome, commands: Array<{args: string[]; input?: string}>, meanwhile: (started: SpawnedCrier[]) => void = () => {}): Promise<SpawnedCrier[]> {
+  const holder = new Database(join(h.home, 'crier.db'))
+  holder.exec('BEGIN IMMEDIATE')
+  try {
+    const started = commands.map(({args, input}) => spawnCrier(h, args, [], input))
+    await waitFor('each command to wait for the database', () => started.every((one) => /waiting for another crier/i.test(one.stderr())), 20_000)
+    meanwhile(started)
+    return started
+  } finally {
+    holder.exec('COMMIT')
+    holder.close()
+  }
+}
+
 describe('a waiting broadcast, interrupted', () => {
   it('a SIGINT while it queues takes effect once the queueing has committed: it says so, and what stays queued, exit 130', async () => {
     const {h, fake, id} = await smsDraft(5)
     // Another crier holds the database: the broadcast waits in its queueing transaction.
-    const holder = new Database(join(h.home, 'crier.db'))
-    holder.exec('BEGIN IMMEDIATE')
-    const broadcast = spawnCrier(h, ['broadcast', id])
-    try {
-      await waitFor('the broadcast to wait for the database', () => /waiting for another crier/i.test(broadcast.stderr()), 20_000)
-      broadcast.child.kill('SIGINT')
-    } finally {
-      holder.exec('COMMIT')
-      holder.close()
-    }
+    const broadcast = (await startedBehindLock(h, [{args: ['broadcast', id]}], ([one]) => one!.child.kill('SIGINT')))[0]!
     const {code} = await broadcast.exit
     expect(code, broadcast.stderr()).toBe(130)
     expect(broadcast.stderr()).toMatch(/^Stopping \(SIGINT\): finishing sends in flight; the rest stays queued for crier run\./m)
@@ -62,16 +71,7 @@ describe('a waiting broadcast, interrupted', () => {
 
   it('--no-wait: a SIGTERM while it queues is heard, so it finishes the queueing and names what it queued, exit 0 — never queued in silence', async () => {
     const {h, fake, id} = await smsDraft(3)
-    const holder = new Database(join(h.home, 'crier.db'))
-    holder.exec('BEGIN IMMEDIATE')
-    const broadcast = spawnCrier(h, ['broadcast', id, '--no-wait'])
-    try {
-      await waitFor('the broadcast to wait for the database', () => /waiting for another crier/i.test(broadcast.stderr()), 20_000)
-      broadcast.child.kill('SIGTERM')
-    } finally {
-      holder.exec('COMMIT')
-      holder.close()
-    }
+    const broadcast = (await startedBehindLock(h, [{args: ['broadcast', id, '--no-wait']}], ([one]) => one!.child.kill('SIGTERM')))[0]!
     const {code} = await broadcast.exit
     expect(code, broadcast.stderr()).toBe(0)
     expect(broadcast.stdout()).toMatch(new RegExp(`^Queued ${id.slice(0, 12)}: 3 deliveries\\.`, 'm'))
@@ -83,16 +83,7 @@ describe('a waiting broadcast, interrupted', () => {
 
   it('draft -: a SIGTERM while it saves is heard, so it saves and names the draft, exit 0', async () => {
     const {h} = await smsDraft(0)
-    const holder = new Database(join(h.home, 'crier.db'))
-    holder.exec('BEGIN IMMEDIATE')
-    const draft = spawnCrier(h, ['draft', '-', '--severity', 'Minor', '--channel', 'residents-sms'], [], 'Road closed at Betws-y-Coed.')
-    try {
-      await waitFor('the draft to wait for the database', () => /waiting for another crier/i.test(draft.stderr()), 20_000)
-      draft.child.kill('SIGTERM')
-    } finally {
-      holder.exec('COMMIT')
-      holder.close()
-    }
+    const draft = (await startedBehindLock(h, [{args: ['draft', '-', '--severity', 'Minor', '--channel', 'residents-sms'], input: 'Road closed at Betws-y-Coed.'}], ([one]) => one!.child.kill('SIGTERM')))[0]!
     const {code} = await draft.exit
     expect(code, draft.stderr()).toBe(0)
     const named = /^Draft (\w{12}) created/m.exec(draft.stdout())
@@ -104,15 +95,7 @@ describe('a waiting broadcast, interrupted', () => {
 
   it('two broadcasts of one announcement at once: one queues it, the other finds it queued and resumes — neither is refused', async () => {
     const {h, fake, id} = await smsDraft(3)
-    const holder = new Database(join(h.home, 'crier.db'))
-    holder.exec('BEGIN IMMEDIATE')
-    const both = [spawnCrier(h, ['broadcast', id, '--no-wait']), spawnCrier(h, ['broadcast', id, '--no-wait'])]
-    try {
-      await waitFor('both broadcasts to wait for the database', () => both.every((one) => /waiting for another crier/i.test(one.stderr())), 20_000)
-    } finally {
-      holder.exec('COMMIT')
-      holder.close()
-    }
+    const both = await startedBehindLock(h, [{args: ['broadcast', id, '--no-wait']}, {args: ['broadcast', id, '--no-wait']}])
     const codes = await Promise.all(both.map(async (one) => (await one.exit).code))
     expect(codes, both.map((one) => one.stderr()).join('\n')).toEqual([0, 0])
     const said = both.map((one) => one.stdout() + one.stderr()).join('\n')
