@@ -245,7 +245,7 @@ function failureReason(response: HttpResponse, channel: ChannelConfig<XSettings>
   return response.status === 401 ? `${reason} — check the channel's apiKey, apiSecret, accessToken and accessSecret` : reason
 }
 
-/** 429 rate-limited (pause the channel), 408/5xx transient, every other answer permanent. */
+/** 429 rate-limited (pause the channel), 408/5xx transient, 401 the channel unusable, every other answer permanent. */
 function classifyFailure(response: HttpResponse, context: SendContext<XSettings>): Error {
   const {status} = response
   const reason = failureReason(response, context.channel)

@@ -84,9 +84,8 @@ export class DeliveryContext implements SendContext<Record<string, unknown>> {
     if (!here) return undefined
     const parts = this.#store.deliveries.postedParts(here.id)
     if (parts.length > 0) return {first: parts[0]!, last: parts.at(-1)!}
-    const sent = here.state === 'sent' ? here : undefined
-    if (!sent?.receiptId) return undefined
-    const only: PostedPart = {index: 0, providerId: sent.receiptId, ...(sent.receiptUrl && {url: sent.receiptUrl})}
+    if (here.state !== 'sent' || !here.receiptId) return undefined
+    const only: PostedPart = {index: 0, providerId: here.receiptId, ...(here.receiptUrl && {url: here.receiptUrl})}
     return {first: only, last: only}
   }
 
