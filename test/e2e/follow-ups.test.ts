@@ -326,12 +326,12 @@ describe('a delivery being sent as its announcement is cancelled or updated', ()
     fake = undefined
   })
 
-  /** The partners' endpoint holds the original's first try until it times out; anything else is answered at once. */
-  async function homeWithStallingPartner(): Promise<CrierHome> {
+  /** The partners' endpoint holds the original's first try until it times out (`timeout`); anything else is answered at once. */
+  async function homeWithStallingPartner(timeout = '1500ms'): Promise<CrierHome> {
     fake = await startProviderFake({plan: (request) => (JSON.parse(request.body).msgType === 'Alert' ? {stallMs: Infinity} : {status: 200, body: '{}'})})
     const h = makeCrierHome()
     h.writeConfig(`${base}channels:
-  partners: {type: webhook, url: "${fake.url}/hooks", timeout: 1500ms, retryBase: 50ms, retryCap: 100ms, maxAttempts: 5, concurrency: 1}
+  partners: {type: webhook, url: "${fake.url}/hooks", timeout: ${timeout}, retryBase: 50ms, retryCap: 100ms, maxAttempts: 5, concurrency: 1}
 `)
     return h
   }
@@ -348,7 +348,9 @@ describe('a delivery being sent as its announcement is cancelled or updated', ()
   const msgTypes = () => fake!.requests.map((request) => JSON.parse(request.body).msgType as string)
 
   it.each(['cancel', 'update'])('%s: its send in flight finishes, but is not tried again after the follow-up went out', async (followUp) => {
-    home = await homeWithStallingPartner()
+    // The officer's commands must land while the original is on the wire: 6 s leaves room for
+    // two commands to start on a loaded machine (at 1.5 s, CI saw the original time out and go again first).
+    home = await homeWithStallingPartner('6s')
     const id = jsonOf(ok(home.run(['broadcast', '-', '--severity', 'Moderate', '--channel', 'partners', '--no-wait', '--json'], {input: 'The A55 is closed at J11.'}))).announcement.id as string
     const run = home.runAsync(['run', '--max-time', '20s'])
     await waitFor('the original to be in flight', () => fake!.requests.length === 1, 15_000)
@@ -364,7 +366,7 @@ describe('a delivery being sent as its announcement is cancelled or updated', ()
     // Timed out, it would have been retried (retryBase 50 ms): the old words after the new.
     expect(msgTypes()).toEqual(['Alert', followUp === 'cancel' ? 'Cancel' : 'Update'])
     const by = followUp === 'cancel' ? /^cancelled by \S+/ : /^superseded by Update \w{12}/
-    expect(delivery(home, id)).toEqual({state: 'cancelled', lastError: expect.stringMatching(new RegExp(`${by.source} while a sender held it; not sent again \\(timed out after 1500 ms\\)$`))})
+    expect(delivery(home, id)).toEqual({state: 'cancelled', lastError: expect.stringMatching(new RegExp(`${by.source} while a sender held it; not sent again \\(timed out after 6000 ms\\)$`))})
   })
 
   it('cancel: what a run holds claimed and has not started goes back, cancelled, and is never sent', async () => {
