@@ -27,13 +27,7 @@ export function watchPauses(ctx: CoreContext, announcementId: string, options: {
       options.leave()
     }
   }
-  const timer = setInterval(() => {
-    try {
-      look()
-    } catch {
-      // A read that met another process's lock: the next one tries again.
-    }
-  }, options.everyMs ?? 500)
+  const timer = everyQuietly(look, options.everyMs ?? 500)
   return {
     stop: () => clearInterval(timer),
     left: () => left,
@@ -49,19 +43,26 @@ export function watchPauses(ctx: CoreContext, announcementId: string, options: {
  */
 export function noticePauses(ctx: CoreContext, announcementId: string, zone: string, say: (line: string) => void, everyMs = 500): {stop(): void} {
   const told = new Set<string>()
-  const timer = setInterval(() => {
+  const timer = everyQuietly(() => {
+    for (const pause of pausesHolding(ctx, announcementId).pauses) {
+      const key = `${pause.channel} ${pause.pausedUntil}`
+      if (told.has(key)) continue
+      told.add(key)
+      say(`${pause.channel} is paused until ${formatInZone(pause.pausedUntil, zone)} (${oneLine(pause.reason, 200)}): ${counted(pause.pending, 'delivery', 'deliveries')} there ${pause.pending === 1 ? 'waits' : 'wait'} for it.`)
+    }
+  }, everyMs)
+  return {stop: () => clearInterval(timer)}
+}
+
+/** Looks every `everyMs`; a look that met another process's lock is simply made again at the next. */
+function everyQuietly(look: () => void, everyMs: number): NodeJS.Timeout {
+  return setInterval(() => {
     try {
-      for (const pause of pausesHolding(ctx, announcementId).pauses) {
-        const key = `${pause.channel} ${pause.pausedUntil}`
-        if (told.has(key)) continue
-        told.add(key)
-        say(`${pause.channel} is paused until ${formatInZone(pause.pausedUntil, zone)} (${oneLine(pause.reason, 200)}): ${counted(pause.pending, 'delivery', 'deliveries')} there ${pause.pending === 1 ? 'waits' : 'wait'} for it.`)
-      }
+      look()
     } catch {
       // A read that met another process's lock: the next one tries again.
     }
   }, everyMs)
-  return {stop: () => clearInterval(timer)}
 }
 
 function pauseLine(ctx: CoreContext, announcementId: string, pause: PauseHolding): string {

@@ -1,6 +1,6 @@
 import {categories, certainties, severities, urgencies, type Category, type Certainty, type Severity, type Urgency} from './announcement.js'
 import {UsageError} from './errors.js'
-import {segmenter} from './segmenter.js'
+import {graphemePrefix} from './segmenter.js'
 
 // CAP enumerations as officers type them: case does not matter, the canonical spelling is kept,
 // and an unknown value is refused with the list of valid ones.
@@ -40,13 +40,7 @@ export function headlineFrom(text: string): string {
   const cut = [...sentence].slice(0, 139).join('')
   // At the last space, or 80 in; between characters as a reader sees them, never inside a
   // joined emoji or a flag.
-  const end = Math.max(cut.lastIndexOf(' '), 80)
-  let kept = ''
-  for (const {segment} of segmenter('grapheme').segment(cut)) {
-    if (kept.length + segment.length > end) break
-    kept += segment
-  }
-  return kept.trimEnd() + '…'
+  return graphemePrefix(cut, Math.max(cut.lastIndexOf(' '), 80)).trimEnd() + '…'
 }
 
 // Words whose full stop does not end a sentence: a headline of "St." (St. Asaph), "No." (No. 5

@@ -11,3 +11,13 @@ export function segmenter(granularity: Granularity): Intl.Segmenter {
   if (!found) made.set(granularity, (found = new Intl.Segmenter(undefined, {granularity})))
   return found
 }
+
+/** The longest start of `text` within `max` UTF-16 units that ends between characters as a reader sees them: never inside a joined emoji or a flag. */
+export function graphemePrefix(text: string, max: number): string {
+  let kept = ''
+  for (const {segment} of segmenter('grapheme').segment(text)) {
+    if (kept.length + segment.length > max) break
+    kept += segment
+  }
+  return kept
+}

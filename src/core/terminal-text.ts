@@ -1,4 +1,4 @@
-import {segmenter} from './segmenter.js'
+import {graphemePrefix} from './segmenter.js'
 
 // Text from outside (provider errors, replies, file contents) is shown to people in a terminal:
 // strip escape sequences and control characters so it cannot move the cursor, retitle the
@@ -52,10 +52,5 @@ export function oneLine(text: string, max = 300): string {
   const flat = stripTerminalControls(text.replace(/[\r\n\t]+/g, ' ')).trim()
   if (flat.length <= max) return flat
   // Cut between characters, never inside one (a surrogate pair, a flag, a joined emoji).
-  let kept = ''
-  for (const {segment} of segmenter('grapheme').segment(flat)) {
-    if (kept.length + segment.length > max - 1) break
-    kept += segment
-  }
-  return kept + '…'
+  return graphemePrefix(flat, max - 1) + '…'
 }
